@@ -1,0 +1,56 @@
+# her2-pet-cds — the two set-up commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export HER2CDS_TESTDATA ?= $(abspath $(CURDIR)/../shared/testdata)
+
+# Debian packages the integration and end-to-end tests use (installed only when running as root).
+SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-driver nodejs npm
+
+.PHONY: run test lint unit bench install system-deps node-deps docs clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/her2-cds demo
+
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing system packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
+	fi
+
+node-deps:
+	@if [ -f tests/fhir_server/package-lock.json ] && command -v npm >/dev/null; then \
+	  [ -d tests/fhir_server/node_modules ] || (cd tests/fhir_server && npm ci --silent --no-audit --no-fund); \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install system-deps node-deps lint
+	$(BIN)/pytest -m "not benchmark" -p no:cacheprovider --cov --cov-report=term:skip-covered --cov-fail-under=75
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+bench: install system-deps
+	$(BIN)/pytest -m benchmark tests/benchmarks -p no:cacheprovider --benchmark-columns=min,median,max -s
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .var

@@ -1,0 +1,33 @@
+"""Errors raised by connectors.
+
+``ConnectorError`` is the base; each error may carry the ``SourceRef`` it concerns and is raised ``from`` the
+library exception that caused it, so the cause stays in the traceback while callers catch one hierarchy.
+"""
+
+from __future__ import annotations
+
+from rules.domain import SourceRef
+
+
+class ConnectorError(Exception):
+    """Base of every connector error."""
+
+    def __init__(self, message: str, *, source: SourceRef | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class SourceUnavailableError(ConnectorError):
+    """The upstream system could not be reached or answered with a failure (timeout, 5xx, failed DIMSE status)."""
+
+
+class NotFoundError(ConnectorError):
+    """The upstream system answered that the requested item does not exist."""
+
+
+class InvalidSourceDataError(ConnectorError):
+    """The upstream data is malformed or cannot be interpreted; the item is skipped with this reason."""
+
+
+class SuvNotComputableError(InvalidSourceDataError):
+    """The PET headers do not allow a correct SUV (spec/pet-dicom.md refusals); never a guessed number."""

@@ -1,0 +1,379 @@
+"""Domain types shared by every package.
+
+These frozen dataclasses are the only things that cross package boundaries: connectors translate FHIR resources and
+DICOM datasets into them at the edge, ``rules`` decides on them, and ``cds_service`` renders the result. Units are
+converted at the edge and named in field names (``_bq``, ``_s``, ``_kg``, ``_mm``, ``_ml``, ``_h``).
+
+Standard library only: ``rules`` is pure (see ``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+from rules.errors import RulesError
+
+_FROZEN = {"frozen": True, "slots": True, "kw_only": True}
+
+
+class StrEnum(str, Enum):
+    """An enum whose values are stable wire strings; ``str(member)`` is the value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Provenance
+
+
+@dataclass(**_FROZEN)
+class SourceRef:
+    """Where a fact came from.
+
+    ``reference`` is ``ResourceType/id`` for FHIR (optionally ``#element``), or a DICOM UID path such as
+    ``study/<StudyInstanceUID>/series/<SeriesInstanceUID>`` for DICOM.
+    """
+
+    system: Literal["fhir", "dicom"]
+    reference: str
+
+    def __post_init__(self) -> None:
+        if self.system not in ("fhir", "dicom"):
+            raise RulesError(f"SourceRef.system must be 'fhir' or 'dicom', got {self.system!r}")
+        if not self.reference:
+            raise RulesError("SourceRef.reference must not be empty")
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+@dataclass(**_FROZEN)
+class Evidence:
+    """One line of the evidence trail: a statement, the value it rests on, and where that value came from.
+
+    ``rule`` names the guideline rule or decision-table row that produced the statement (for example
+    ``"ASCO/CAP 2018 dual-probe ISH group 5"``).
+    """
+
+    statement: str
+    value: str | float | None = None
+    unit: str | None = None
+    source: SourceRef | None = None
+    rule: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Pathology
+
+
+class IhcScore(StrEnum):
+    """HER2 immunohistochemistry score (ASCO/CAP 2018, table 'IHC')."""
+
+    ZERO = "0"
+    ONE_PLUS = "1+"
+    TWO_PLUS = "2+"
+    THREE_PLUS = "3+"
+
+
+class IhcZeroSubtype(StrEnum):
+    """For IHC 0 only: whether faint incomplete membrane staining in >0 % and ≤10 % of cells was stated."""
+
+    NULL = "null"
+    ULTRALOW = "ultralow"
+    UNSPECIFIED = "unspecified"
+
+
+class IshProbe(StrEnum):
+    DUAL = "dual"
+    SINGLE = "single"
+
+
+class ReportedStatus(StrEnum):
+    """A status as the laboratory wrote it (not our classification)."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    EQUIVOCAL = "equivocal"
+    INDETERMINATE = "indeterminate"
+    PENDING = "pending"
+
+
+class SpecimenSite(StrEnum):
+    PRIMARY = "primary"
+    METASTASIS = "metastasis"
+    UNKNOWN = "unknown"
+
+
+@dataclass(**_FROZEN)
+class IhcPercentages:
+    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them (0–100)."""
+
+    complete_intense: float | None = None
+    complete_any: float | None = None
+    incomplete_faint: float | None = None
+    incomplete_moderate_intense: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("complete_intense", "complete_any", "incomplete_faint"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 100.0:
+                raise RulesError(f"IhcPercentages.{name} must be within 0–100 %, got {value}")
+
+
+@dataclass(**_FROZEN)
+class IhcResult:
+    """One HER2 IHC read of one specimen.
+
+    ``score`` is the stated score; for a reported range such as ``"0-1+"`` it is the lower bound, ``is_range`` is true
+    and ``range_to`` holds the upper bound. ``zero_subtype`` is only meaningful for a score of 0. ``assay`` is the
+    antibody clone or kit as written (``"4B5"``, ``"HercepTest"``, ``"CB11"``).
+    """
+
+    score: IhcScore | None
+    zero_subtype: IhcZeroSubtype = IhcZeroSubtype.UNSPECIFIED
+    is_range: bool = False
+    range_to: IhcScore | None = None
+    percentages: IhcPercentages | None = None
+    assay: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.is_range and self.range_to is None:
+            raise RulesError("IhcResult: a range needs range_to")
+        if self.score is None and self.percentages is None and not self.is_range:
+            raise RulesError("IhcResult needs a score, a range or staining percentages")
+
+
+@dataclass(**_FROZEN)
+class IshResult:
+    """One HER2 in situ hybridisation result.
+
+    ``reported_group`` is the group the laboratory stated (1–5, dual probe only); the engine recomputes the group
+    from ``ratio`` and ``her2_per_cell`` when both are present. ``recount_confirmed`` is true when a blinded second
+    observer recount confirmed the group, false when it changed it, None when not stated. ``reported_final`` is the
+    laboratory's final ISH interpretation (after concurrent IHC review), if stated. ``pending`` marks ISH ordered
+    but not resulted.
+    """
+
+    probe: IshProbe = IshProbe.DUAL
+    ratio: float | None = None
+    her2_per_cell: float | None = None
+    cep17_per_cell: float | None = None
+    reported_group: int | None = None
+    recount_confirmed: bool | None = None
+    reported_final: ReportedStatus | None = None
+    pending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.reported_group is not None and not 1 <= self.reported_group <= 5:
+            raise RulesError(f"IshResult.reported_group must be 1–5, got {self.reported_group}")
+        for name in ("ratio", "her2_per_cell", "cep17_per_cell"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise RulesError(f"IshResult.{name} must not be negative, got {value}")
+
+
+@dataclass(**_FROZEN)
+class SpecimenRef:
+    """The tissue a result was measured on. ``id`` is the accession or FHIR Specimen id."""
+
+    id: str | None = None
+    collected: dt.date | None = None
+    site: SpecimenSite = SpecimenSite.UNKNOWN
+    description: str | None = None
+
+
+@dataclass(**_FROZEN)
+class Her2Result:
+    """Everything one report says about HER2 on one specimen at one test occasion, before classification.
+
+    ``reported_status`` is the laboratory's overall HER2 statement (for example a bare "HER2 negative").
+    ``technical_failure`` marks a stated pre-analytic or technical failure. ``reported`` is the report's issue date.
+    ``excerpt`` keeps the narrative text the result was read from, for the evidence trail. ``notes`` carries
+    connector observations the clinician should see (conflicts between structured and narrative data, a
+    non-companion-diagnostic clone, text that could not be parsed).
+    """
+
+    specimen: SpecimenRef = field(default_factory=SpecimenRef)
+    ihc: IhcResult | None = None
+    ish: IshResult | None = None
+    reported_status: ReportedStatus | None = None
+    technical_failure: bool = False
+    source: SourceRef | None = None
+    reported: dt.date | None = None
+    excerpt: str | None = None
+    notes: tuple[str, ...] = ()
+    unparsed: bool = False
+
+
+class AscoCapStatus(StrEnum):
+    """The guideline result per specimen (ASCO/CAP 2018, reaffirmed 2023)."""
+
+    POSITIVE = "POSITIVE"
+    NEGATIVE = "NEGATIVE"
+    EQUIVOCAL_PENDING = "EQUIVOCAL_PENDING"
+    INDETERMINATE = "INDETERMINATE"
+    UNKNOWN = "UNKNOWN"
+
+
+class TdxdCategory(StrEnum):
+    """The label-facing HER2 expression class (not an ASCO/CAP result category)."""
+
+    HER2_POSITIVE = "HER2_POSITIVE"
+    HER2_LOW = "HER2_LOW"
+    HER2_ULTRALOW = "HER2_ULTRALOW"
+    HER2_NULL = "HER2_NULL"
+    HER2_ZERO_UNSPECIFIED = "HER2_ZERO_UNSPECIFIED"
+    NEGATIVE_UNSCORED = "NEGATIVE_UNSCORED"
+    UNKNOWN = "UNKNOWN"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+
+
+class Receptor(StrEnum):
+    ER = "ER"
+    PR = "PR"
+
+
+class ReceptorCall(StrEnum):
+    """ER/PR per ASCO/CAP 2020: positive ≥1 % (ER 1–10 % is 'low positive'), negative <1 %."""
+
+    POSITIVE = "positive"
+    LOW_POSITIVE = "low_positive"
+    NEGATIVE = "negative"
+    UNKNOWN = "unknown"
+
+
+@dataclass(**_FROZEN)
+class ReceptorResult:
+    """One ER or PR result. ``percent`` is the share of stained tumour nuclei (0–100), when stated."""
+
+    receptor: Receptor
+    percent: float | None = None
+    reported_positive: bool | None = None
+    specimen: SpecimenRef = field(default_factory=SpecimenRef)
+    source: SourceRef | None = None
+    reported: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.percent is not None and not 0.0 <= self.percent <= 100.0:
+            raise RulesError(f"ReceptorResult.percent must be within 0–100 %, got {self.percent}")
+
+
+class HrStatus(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    UNKNOWN = "unknown"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# PET
+
+
+class Tracer(StrEnum):
+    ZR89_TRASTUZUMAB = "89Zr-trastuzumab"
+    ZR89_PERTUZUMAB = "89Zr-pertuzumab"
+    ZR89_SS_PERTUZUMAB = "89Zr-ss-pertuzumab"
+    ZR89_MARGETUXIMAB = "89Zr-margetuximab"
+    CU64_TRASTUZUMAB = "64Cu-trastuzumab"
+    GA68_ABY025 = "68Ga-ABY-025"
+    GA68_NANOBODY = "68Ga-anti-HER2-nanobody"
+    OTHER_HER2 = "other-HER2"
+
+
+class ReaderCall(StrEnum):
+    AVID = "avid"
+    NON_AVID = "non_avid"
+    NOT_ASSESSED = "not_assessed"
+
+
+class LesionOrigin(StrEnum):
+    """Who found the lesion, in order of trust: the reader's SR, a segmentation, an automated candidate."""
+
+    READER_SR = "sr"
+    SEG = "seg"
+    AUTOMATED = "auto"
+
+
+class LesionSite(StrEnum):
+    HEPATIC = "hepatic"
+    NON_HEPATIC = "non_hepatic"
+    UNKNOWN = "unknown"
+
+
+@dataclass(**_FROZEN)
+class PetLesion:
+    """One lesion of one PET series. SUVs are body-weight SUV (g/ml) unless the series says otherwise."""
+
+    lesion_id: str
+    site: LesionSite = LesionSite.UNKNOWN
+    site_text: str | None = None
+    reader_call: ReaderCall = ReaderCall.NOT_ASSESSED
+    origin: LesionOrigin = LesionOrigin.AUTOMATED
+    suv_max: float | None = None
+    suv_peak: float | None = None
+    suv_mean: float | None = None
+    volume_ml: float | None = None
+    source: SourceRef | None = None
+
+
+@dataclass(**_FROZEN)
+class ReferenceUptake:
+    """Reference-region SUVmean values and how each was obtained (``"reader SR"``, ``"automated liver ROI"``)."""
+
+    blood_pool_suvmean: float | None = None
+    blood_pool_method: str | None = None
+    liver_suvmean: float | None = None
+    liver_method: str | None = None
+
+
+@dataclass(**_FROZEN)
+class PetStudyFacts:
+    """What one HER2 PET series says, ready for the rules. ``uptake_h`` is acquisition minus injection, in hours."""
+
+    study: str
+    series: str
+    tracer: Tracer
+    injected_at: dt.datetime | None = None
+    acquired_at: dt.datetime | None = None
+    uptake_h: float | None = None
+    lesions: tuple[PetLesion, ...] = ()
+    references: ReferenceUptake = field(default_factory=ReferenceUptake)
+    suv_available: bool = False
+    suvbw_max: float | None = None
+    caveats: tuple[str, ...] = ()
+    source: SourceRef | None = None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Clinical context
+
+
+class DrugClass(StrEnum):
+    ANTI_HER2 = "anti_her2"
+    CHEMO = "chemo"
+    ENDOCRINE = "endocrine"
+
+
+@dataclass(**_FROZEN)
+class TherapyExposure:
+    drug_class: DrugClass
+    code: str | None = None
+    display: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    source: SourceRef | None = None
+
+
+@dataclass(**_FROZEN)
+class ClinicalContext:
+    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if any)."""
+
+    metastatic: bool | None = None
+    metastatic_since: dt.date | None = None
+    hr_status: HrStatus = HrStatus.UNKNOWN
+    therapies: tuple[TherapyExposure, ...] = ()
+    tdxd_draft_order: bool = False
+    pertuzumab_co_order: bool = False
