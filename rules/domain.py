@@ -377,3 +377,140 @@ class ClinicalContext:
     therapies: tuple[TherapyExposure, ...] = ()
     tdxd_draft_order: bool = False
     pertuzumab_co_order: bool = False
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Decisions (outputs of rules)
+
+
+@dataclass(**_FROZEN)
+class Her2Assessment:
+    """The classification of one test occasion (one specimen, one report): guideline status and T-DXd category.
+
+    ``ish_group`` is the dual-probe group the engine used (recomputed from the numbers when given). ``evidence``
+    records the inputs used and the decision-table rows that fired.
+    """
+
+    result: Her2Result
+    status: AscoCapStatus
+    category: TdxdCategory
+    ish_group: int | None = None
+    evidence: tuple[Evidence, ...] = ()
+    caveats: tuple[str, ...] = ()
+
+
+@dataclass(**_FROZEN)
+class PatientHer2:
+    """Patient-level HER2 synthesis.
+
+    ``occasions`` holds one assessment per test occasion, newest first; ``current`` is the newest (None when there
+    is none). ``highest`` is the occasion with the highest category (NULL < ZERO_UNSPECIFIED < ULTRALOW < LOW <
+    POSITIVE) when it differs from ``current``; ``discordance`` explains differences between specimens or over time.
+    """
+
+    current: Her2Assessment | None
+    occasions: tuple[Her2Assessment, ...] = ()
+    highest: Her2Assessment | None = None
+    prior_low: Her2Assessment | None = None
+    discordance: tuple[str, ...] = ()
+    hr_status: HrStatus = HrStatus.UNKNOWN
+    receptors: tuple[ReceptorResult, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    caveats: tuple[str, ...] = ()
+    rules_version: str = ""
+
+
+class PetStatus(StrEnum):
+    """Whether a HER2 PET study is known for the patient and whether its facts are ready."""
+
+    NONE = "none"
+    ANALYSED = "analysed"
+    PENDING = "pending"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(**_FROZEN)
+class UptakeAssessment:
+    """The PET uptake call for one study (reader call first; automated candidates never avid on their own)."""
+
+    lesions_read: bool
+    any_avid: bool
+    avid_lesions: tuple[PetLesion, ...] = ()
+    hepatic_avid: bool = False
+    unconfirmed_candidates: int = 0
+    within_uptake_window: bool | None = None
+    evidence: tuple[Evidence, ...] = ()
+    caveats: tuple[str, ...] = ()
+
+
+class CardScenario(StrEnum):
+    """Card topics (spec/clinical-logic.md §14–15); the value is the ``source.topic`` code."""
+
+    HER2_LOW_PET_AVID = "her2-low-pet-avid"  # (a)
+    HER2_ZERO_PET_AVID = "her2-zero-pet-avid"  # (b)
+    HER2_ULTRALOW = "her2-ultralow"  # (c)
+    HER2_POSITIVE_PET_AVID = "her2-positive-pet-avid"  # (d)
+    HER2_ZERO_PET_NONAVID = "her2-zero-pet-nonavid"  # (e)
+    PET_AVID_NO_PATHOLOGY = "pet-avid-no-pathology"  # (f)
+    IHC2_ISH_PENDING = "ihc2-ish-pending"  # (g)
+    PAIRING_OUT_OF_WINDOW = "pairing-out-of-window"  # (h)
+    HER2_LOW_NO_PET = "her2-low-no-pet"  # (k)
+    HER2_UNSCORED_NEGATIVE = "her2-unscored-negative"  # (l)
+    HER2_LOW_PET_NONAVID = "her2-low-pet-nonavid"  # (m)
+    PET_ANALYSIS_PENDING = "pet-analysis-pending"  # (p)
+    DATA_UNAVAILABLE = "data-unavailable"  # (u)
+    HEPATIC_LESION = "hepatic-lesion"  # modifier (i)
+    RECENT_ANTI_HER2 = "recent-anti-her2"  # modifier (j)
+    OUTSIDE_UPTAKE_WINDOW = "outside-uptake-window"  # modifier (w)
+
+
+class IndicationStatus(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    UNKNOWN = "unknown"
+
+
+@dataclass(**_FROZEN)
+class IndicationCheck:
+    """One FDA label row (spec/clinical-logic.md §11) checked against the chart: never 'eligible', only met/not/unknown."""
+
+    row: str
+    description: str
+    status: IndicationStatus
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(**_FROZEN)
+class AssessInputs:
+    """Everything ``rules.assess.assess`` needs, already translated into domain objects by the connectors.
+
+    ``unavailable_sources`` names source systems that could not be reached (``"FHIR server"``, ``"PACS"``).
+    """
+
+    her2_results: tuple[Her2Result, ...] = ()
+    receptors: tuple[ReceptorResult, ...] = ()
+    context: ClinicalContext = field(default_factory=ClinicalContext)
+    pet: PetStudyFacts | None = None
+    pet_status: PetStatus = PetStatus.NONE
+    pending_pet_date: dt.date | None = None
+    unavailable_sources: tuple[str, ...] = ()
+    pathology_cards_enabled: bool = True
+
+
+@dataclass(**_FROZEN)
+class Assessment:
+    """The single output of ``rules.assess.assess``: what the cards are built from.
+
+    ``cards`` lists the scenarios to render, in order: the main scenario first, then (h), (p), (u) and the
+    modifiers (i), (j), (w). A modifier never appears alone.
+    """
+
+    her2: PatientHer2
+    uptake: UptakeAssessment | None
+    pairing_gap_days: int | None
+    scenario: CardScenario | None
+    cards: tuple[CardScenario, ...]
+    indications: tuple[IndicationCheck, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    caveats: tuple[str, ...] = ()
+    rules_version: str = ""
