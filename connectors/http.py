@@ -1,11 +1,12 @@
-"""HTTP plumbing shared by the connectors: one ``requests.Session`` per upstream, a named retry policy, timeouts,
-and the single place where HTTP failures become :mod:`connectors.errors`.
+"""HTTP plumbing shared by the connectors: one ``requests.Session`` per upstream, a named retry
+policy, timeouts, and the single place where HTTP failures become :mod:`connectors.errors`.
 
-Policy (``spec/operations.md`` §9): idempotent reads (GET, HEAD) are retried at most three times on connection
-failures and on the statuses in :data:`RETRIABLE_STATUSES`, with exponential back-off (0.1 s, 0.2 s, 0.4 s) that
-honours ``Retry-After``. Read timeouts are not retried (``read=False``), so they surface as ``requests.ReadTimeout``
-and a slow upstream costs one read timeout, not four. POSTs are never retried. After the last attempt the final
-response is returned (``raise_on_status=False``) and :func:`check_response` turns its status into an error.
+Policy (``spec/operations.md`` §9): idempotent reads (GET, HEAD) are retried at most three times on
+connection failures and on the statuses in :data:`RETRIABLE_STATUSES`, with exponential back-off
+(0.1 s, 0.2 s, 0.4 s) that honours ``Retry-After``. Read timeouts are not retried (``read=False``), so
+they surface as ``requests.ReadTimeout`` and a slow upstream costs one read timeout, not four. POSTs are
+never retried. After the last attempt the final response is returned (``raise_on_status=False``) and
+:func:`check_response` turns its status into an error.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class RetryPolicy:
             raise ValueError("RetryPolicy must never retry POST")
 
     def to_urllib3(self) -> Retry:
-        """The equivalent urllib3 ``Retry`` (read timeouts never retried; final response returned, not raised)."""
+        """The equivalent urllib3 ``Retry`` (read timeouts not retried; final response returned)."""
         return Retry(
             total=self.total,
             connect=self.connect,
@@ -80,7 +81,7 @@ NO_RETRY = RetryPolicy(total=0, connect=0, status=0)
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Per-request timeouts in seconds: ``connect_s`` to establish the TCP/TLS connection, ``read_s`` between bytes."""
+    """Per-request timeouts in seconds: ``connect_s`` to connect (TCP/TLS), ``read_s`` between bytes."""
 
     connect_s: float = 2.0
     read_s: float = 5.0
@@ -120,8 +121,8 @@ def make_session(
 ) -> requests.Session:
     """A ``requests.Session`` for one upstream with ``retry`` mounted for http and https.
 
-    ``auth`` is ``(user, password)`` for HTTP Basic, a string for a bearer token, or None. ``pool_maxsize`` bounds
-    the connections kept per host (one per concurrent request thread).
+    ``auth`` is ``(user, password)`` for HTTP Basic, a string for a bearer token, or None.
+    ``pool_maxsize`` bounds the connections kept per host (one per concurrent request thread).
     """
     if pool_maxsize < 1:
         raise ValueError(f"pool_maxsize must be >= 1, got {pool_maxsize}")
@@ -137,7 +138,7 @@ def make_session(
 
 
 def describe_url(url: str) -> str:
-    """``host[:port]/path`` without query or credentials, for error messages (queries may carry patient ids)."""
+    """``host[:port]/path`` without query or credentials, for messages (queries may carry patient ids)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
@@ -149,9 +150,9 @@ def error_from_status(
 ) -> ConnectorError:
     """Map a non-success HTTP status to a connector error (the caller raises it).
 
-    404 and 410 → :class:`NotFoundError`; 429 and 5xx (after retries) → :class:`SourceUnavailableError`; any other
-    4xx (401/403: token refused, 400: query refused) → :class:`SourceUnavailableError` as well, because the data
-    cannot be obtained from that source as configured.
+    404 and 410 → :class:`NotFoundError`; 429 and 5xx (after retries) → :class:`SourceUnavailableError`;
+    any other 4xx (401/403: token refused, 400: query refused) → :class:`SourceUnavailableError` as well,
+    because the data cannot be obtained from that source as configured.
     """
     if status in (404, 410):
         return NotFoundError(f"{what}: not found (HTTP {status})", source=source)
@@ -168,7 +169,7 @@ def error_from_status(
 def error_from_exception(
     exc: requests.RequestException, *, what: str, source: SourceRef | None = None
 ) -> ConnectorError:
-    """Map a ``requests`` exception to a connector error: every transport failure is a :class:`SourceUnavailableError`.
+    """Map a ``requests`` exception to a connector error: always :class:`SourceUnavailableError`.
 
     The message names the failure class (timeout, connection) but never the request headers.
     """
@@ -181,7 +182,7 @@ def error_from_exception(
 
 @contextmanager
 def upstream_errors(what: str, *, source: SourceRef | None = None) -> Iterator[None]:
-    """Run a block of ``requests`` calls, re-raising any ``RequestException`` as a connector error ``from`` it."""
+    """Run ``requests`` calls, re-raising any ``RequestException`` as a connector error ``from`` it."""
     try:
         yield
     except requests.RequestException as exc:
@@ -200,7 +201,7 @@ def check_response(
 
 
 def json_body(response: requests.Response, *, what: str, source: SourceRef | None = None) -> dict[str, Any]:
-    """The response body as a JSON object; an unparseable or non-object body is :class:`InvalidSourceDataError`."""
+    """The body as a JSON object; an unparseable or non-object body is :class:`InvalidSourceDataError`."""
     try:
         body = response.json()
     except (ValueError, json.JSONDecodeError) as exc:

@@ -1,9 +1,9 @@
 """Ports: what the service asks of external systems, as Protocols, plus the values they return.
 
-A port has one real implementation per transport and a file-backed fake (ARCHITECTURE §7.6): the FHIR client
-(:class:`connectors.fhir.client.FhirClient`) and a bundle file (:func:`connectors.fhir.mapping.load_fhir_file`) both
-yield :class:`PathologyData`. The PET study port, ``PetStudySource``, lives with its transports in
-:mod:`connectors.dicom.ports`.
+A port has one real implementation per transport and a file-backed fake (ARCHITECTURE §7.6): the
+FHIR client (:class:`connectors.fhir.client.FhirClient`) and a bundle file
+(:func:`connectors.fhir.mapping.load_fhir_file`) both yield :class:`PathologyData`. The PET study port,
+``PetStudySource``, lives with its transports in :mod:`connectors.dicom.ports`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rules.domain import ClinicalContext, Her2Result, ReceptorResult
 class SkippedItem:
     """A resource (or part of one) that was not used, and why, so the evidence trail can say what was ignored.
 
-    ``reference`` is ``ResourceType/id`` (``"Bundle entry 3"`` when the resource has no id); ``reason`` is one line.
+    ``reference`` is ``ResourceType/id`` (``"entry 3"`` when the resource has no id); ``reason`` is one line.
     """
 
     reference: str
@@ -27,12 +27,12 @@ class SkippedItem:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PathologyData:
-    """Everything a FHIR source says about one patient's breast pathology and clinical context, as domain objects.
+    """What a FHIR source says about one patient's breast pathology and clinical context, as domain objects.
 
-    ``her2`` holds one :class:`Her2Result` per test occasion (IHC and ISH of the same specimen together; the latest
-    report version per specimen). ``receptors`` holds ER and PR results. ``patient_ids`` lists the distinct patient
-    ids the resources refer to (more than one means a mixed bundle, which callers should refuse). ``skipped`` lists
-    what was ignored, with reasons.
+    ``her2`` holds one :class:`Her2Result` per test occasion (IHC and ISH of the same specimen together;
+    the latest report version per specimen). ``receptors`` holds ER and PR results. ``patient_ids`` lists
+    the distinct patient ids the resources refer to (more than one means a mixed bundle, which callers
+    should refuse). ``skipped`` lists what was ignored, with reasons.
     """
 
     her2: tuple[Her2Result, ...] = ()
@@ -56,6 +56,6 @@ class PathologySource(Protocol):
 
 @runtime_checkable
 class ContextSource(Protocol):
-    """Reads the clinical context (metastatic disease, therapy history, draft orders) without the pathology."""
+    """Reads the clinical context (metastatic disease, therapy history, draft orders) only."""
 
     def fetch_clinical_context(self, patient_id: str) -> ClinicalContext: ...
