@@ -62,7 +62,10 @@ def test_rendered_objects_validate_against_kubernetes_schemas(helm: str, values:
         text=True,
     ).stdout
     result = subprocess.run(
-        [validator, "--strict", "--quiet", "-k", KUBE_VERSION, "-"], input=manifest, capture_output=True, text=True
+        [validator, "--strict", "--quiet", "-k", KUBE_VERSION, "-"],
+        input=manifest,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -98,7 +101,9 @@ def test_hpa_and_replicas_are_exclusive(helm: str) -> None:
 
 def test_probes_use_health_endpoints(helm: str) -> None:
     docs = render(helm, VALUES[0])
-    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][
+        0
+    ]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     env_names = [e["name"] for e in container.get("env", [])]
