@@ -7,14 +7,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("classify",)
+COMMAND_MODULES: tuple[str, ...] = ("classify", "rules_doc")
 """Sub-command modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="her2-cds",
-        description="HER2 PET clinical decision support: pathology classification, PET analysis, CDS Hooks service.",
+        description="HER2 PET decision support: pathology classification, PET analysis, CDS Hooks service.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:

@@ -1,7 +1,7 @@
 """``her2-cds classify PATH``: the HER2 category of a FHIR R4 pathology file, with its evidence trail.
 
-PATH is a FHIR R4 JSON file: a Bundle, or a single DiagnosticReport or Observation. Output is one JSON object on
-stdout (issue contract)::
+PATH is a FHIR R4 JSON file: a Bundle, or a single DiagnosticReport or Observation. Output is one JSON
+object on stdout::
 
     {"category": CAT, "rulesVersion": str,
      "results": [{"category": CAT, "ihcScore": "0"|"1+"|"2+"|"3+"|null, "ishGroup": 1..5|null,
