@@ -1,0 +1,186 @@
+"""Relational schema of the service database (SQLAlchemy 2 Core), shared by SQLite and PostgreSQL.
+
+The tables hold operational state only (``spec/operations.md`` §10):
+
+- ``jti_replay``: one row per accepted client JWT, keyed by (``iss``, ``jti``) until ``exp`` + leeway, so that
+  a replayed token is refused by every worker and replica (``spec/cds-hooks.md`` CH-34 step 7).
+- ``hook_audit`` and ``hook_audit_card``: one record per hook call and one row per card returned, without PHI
+  (no patient ids, no names, no prefetch bodies), joinable to ``card_feedback`` by card uuid (CH-29).
+- ``card_feedback``: the clinician's accepted/overridden outcome per card (CH-27).
+- ``pet_analysis``: cached PET facts keyed by DICOM SeriesInstanceUID, with a claim protocol so that exactly
+  one worker analyses a series across replicas. It is an operational cache keyed by DICOM identifiers and
+  keeps the DICOM PatientID for lookup; that column is never logged.
+
+The Alembic revisions in ``cds_service/migrations`` create this schema; a test compares the migrated database
+with this metadata so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: Longest identifier stored: a DICOM UID is at most 64 characters (PS3.5 §9.1); URLs (iss) may be longer.
+UID_LENGTH = 64
+KEY_LENGTH = 255
+URL_LENGTH = 1024
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zone type, so the value is normalised to UTC and
+    stored without offset, then marked UTC again on the way out. Naive datetimes are refused so that local
+    time never leaks into the database.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise an aware datetime to UTC (naive for SQLite); refuse naive values."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("UtcDateTime needs a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the backend returned."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"unexpected timestamp value of type {type(value).__name__}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class AnalysisStatus(StrEnum):
+    """Life cycle of a cached PET analysis (one SeriesInstanceUID)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FeedbackOutcome(StrEnum):
+    """CDS Hooks 2.0 feedback ``outcome`` (``spec/cds-hooks.md`` CH-27)."""
+
+    ACCEPTED = "accepted"
+    OVERRIDDEN = "overridden"
+
+
+class HookOutcome(StrEnum):
+    """How a hook call ended, for the audit record and the ``cds_hook_requests_total`` metric."""
+
+    CARDS = "cards"
+    NO_CARDS = "no_cards"
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    PRECONDITION_FAILED = "precondition_failed"
+    UNPROCESSABLE = "unprocessable"
+    ERROR = "error"
+
+
+jti_replay = Table(
+    "jti_replay",
+    metadata,
+    Column("iss", String(URL_LENGTH), primary_key=True),
+    Column("jti", String(KEY_LENGTH), primary_key=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("ix_jti_replay_expires_at", "expires_at"),
+)
+
+hook_audit = Table(
+    "hook_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hook_instance", String(KEY_LENGTH), nullable=False),
+    Column("service_id", String(KEY_LENGTH), nullable=False),
+    Column("hook", String(KEY_LENGTH), nullable=False),
+    Column("iss", String(URL_LENGTH), nullable=True),
+    Column("tenant", String(KEY_LENGTH), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("rules_version", String(32), nullable=False),
+    Index("ix_hook_audit_hook_instance", "hook_instance"),
+    Index("ix_hook_audit_received_at", "received_at"),
+)
+
+hook_audit_card = Table(
+    "hook_audit_card",
+    metadata,
+    Column("card_uuid", String(KEY_LENGTH), primary_key=True),
+    Column("audit_id", Integer, ForeignKey("hook_audit.id", ondelete="CASCADE"), nullable=False),
+    Column("topic", String(KEY_LENGTH), nullable=True),
+    Index("ix_hook_audit_card_audit_id", "audit_id"),
+)
+
+card_feedback = Table(
+    "card_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("card_uuid", String(KEY_LENGTH), nullable=False),
+    Column("service_id", String(KEY_LENGTH), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("accepted_suggestions", JSON, nullable=True),
+    Column("override_code", String(KEY_LENGTH), nullable=True),
+    Column("override_system", String(URL_LENGTH), nullable=True),
+    Column("override_display", Text, nullable=True),
+    Column("user_comment", Text, nullable=True),
+    Column("outcome_timestamp", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_card_feedback_card_outcome_time"),
+    Index("ix_card_feedback_card_uuid", "card_uuid"),
+)
+
+pet_analysis = Table(
+    "pet_analysis",
+    metadata,
+    Column("series_instance_uid", String(UID_LENGTH), primary_key=True),
+    Column("study_instance_uid", String(UID_LENGTH), nullable=True),
+    Column("patient_id", String(KEY_LENGTH), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("facts", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("analysis_version", String(32), nullable=True),
+    Column("claimed_by", String(KEY_LENGTH), nullable=True),
+    Column("claimed_at", UtcDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_pet_analysis_patient_id", "patient_id"),
+    Index("ix_pet_analysis_study_instance_uid", "study_instance_uid"),
+)
