@@ -1,0 +1,330 @@
+"""Logging and metrics of the service (``spec/operations.md`` §6).
+
+Logging: structlog over the standard library. :func:`configure_logging` installs one root handler whose
+``structlog.stdlib.ProcessorFormatter`` renders every record, ours and foreign ones (gunicorn, urllib3,
+werkzeug), as one JSON line with an ISO 8601 UTC ``timestamp``, ``level``, ``logger``, ``event``, the rules
+version and the request context bound by :func:`bind_request_context` (``hook_instance``, ``hook``,
+``service_id``, ``trace_id``). The last processor before rendering, :func:`redact`, removes anything that
+looks like a bearer token or JWT and the values of known secret or PHI keys, as defence in depth: callers must
+still never log tokens, prefetch bodies or PHI (``spec/cds-hooks.md`` CH-9, CH-35).
+
+Metrics: prometheus-client counters and histograms in :class:`Metrics`; :func:`render_metrics` serves
+``/metrics``, aggregating gunicorn workers through a ``MultiProcessCollector`` when given the multiprocess
+directory (the app passes ``PROMETHEUS_MULTIPROC_DIR``; this module never reads the environment). In
+multiprocess mode that variable must be set before ``prometheus_client`` is first imported, and gunicorn's
+``child_exit`` hook calls :func:`mark_worker_dead`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import multiprocess as prom_multiprocess
+from prometheus_client.exposition import generate_latest
+
+from rules.parameters import RULES_VERSION
+
+__all__ = [
+    "REDACTED",
+    "Metrics",
+    "UpstreamTarget",
+    "bind_request_context",
+    "clear_request_context",
+    "configure_logging",
+    "default_metrics",
+    "get_logger",
+    "mark_worker_dead",
+    "redact",
+    "render_metrics",
+    "request_context",
+]
+
+REDACTED = "[REDACTED]"
+
+#: A compact JWS/JWT: base64url header starting ``{"`` (``eyJ``), payload and signature (RFC 7515 §7.1).
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+#: An HTTP bearer credential (RFC 6750 §2.1 ``b64token``), whatever the token's format.
+_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+#: ``key=value`` or ``"key": "value"`` pairs of secrets embedded in a string (query strings, JSON text).
+_SECRET_PAIR_RE = re.compile(
+    r"(?i)(\"?\b(?:access_token|id_token|refresh_token|client_secret|password)\"?\s*[:=]\s*\"?)[^\"&\s,}]+"
+)
+#: Keys whose values are never logged: credentials, prefetch bodies, and PHI (names, ids, contact, free text).
+#: Compared after lower-casing and removing ``_`` and ``-``.
+SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "accesstoken",
+        "idtoken",
+        "refreshtoken",
+        "token",
+        "jwt",
+        "bearer",
+        "password",
+        "secret",
+        "clientsecret",
+        "cookie",
+        "setcookie",
+        "fhirauthorization",
+        "prefetch",
+        "patient",
+        "patientid",
+        "patientname",
+        "name",
+        "given",
+        "family",
+        "birthdate",
+        "dob",
+        "mrn",
+        "identifier",
+        "address",
+        "telecom",
+        "phone",
+        "email",
+        "ssn",
+        "usercomment",
+        "comment",
+    }
+)
+_MAX_DEPTH = 6
+_OUR_HANDLER_FLAG = "_her2cds_handler"
+
+
+def _normalise_key(key: object) -> str:
+    return str(key).lower().replace("_", "").replace("-", "")
+
+
+def scrub_text(text: str) -> str:
+    """Replace JWTs, bearer credentials and embedded ``access_token=…``-style secrets in ``text``."""
+    text = _JWT_RE.sub(REDACTED, text)
+    text = _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def _redact_value(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if depth >= _MAX_DEPTH:
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {
+            str(k): REDACTED if _normalise_key(k) in SENSITIVE_KEYS else _redact_value(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_redact_value(v, depth + 1) for v in value]
+    # Anything else is rendered by repr() in the JSON output: scrub that text too.
+    return scrub_text(repr(value))
+
+
+_STRUCTURAL_KEYS = frozenset({"event", "timestamp", "level", "logger", "exception"})
+
+
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: scrub tokens from all values, drop values of sensitive keys (defence in depth)."""
+    for key in list(event_dict):
+        if key not in _STRUCTURAL_KEYS and _normalise_key(key) in SENSITIVE_KEYS:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _redact_value(event_dict[key], 0)
+    return event_dict
+
+
+def _add_rules_version(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict.setdefault("rules_version", RULES_VERSION)
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging to one JSON-lines handler on ``stream`` (default: standard output).
+
+    Idempotent: calling it again replaces the handler it installed before (tests pass their own stream).
+    """
+    numeric_level = logging.getLevelName(level.upper())
+    if not isinstance(numeric_level, int):
+        raise ValueError(f"unknown log level {level!r}")
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        timestamper,
+        _add_rules_version,
+    ]
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ],
+    )
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler.setFormatter(formatter)
+    setattr(handler, _OUR_HANDLER_FLAG, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OUR_HANDLER_FLAG, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to the stdlib logger ``name`` (use keyword arguments for fields)."""
+    return structlog.stdlib.get_logger(name)
+
+
+def bind_request_context(
+    *,
+    hook_instance: str | None = None,
+    hook: str | None = None,
+    service_id: str | None = None,
+    trace_id: str | None = None,
+) -> None:
+    """Bind request identifiers to this request's log lines (in ``before_request``); ``None`` is skipped."""
+    values = {"hook_instance": hook_instance, "hook": hook, "service_id": service_id, "trace_id": trace_id}
+    structlog.contextvars.bind_contextvars(**{k: v for k, v in values.items() if v is not None})
+
+
+def clear_request_context() -> None:
+    """Forget all request identifiers (call in ``teardown_request``)."""
+    structlog.contextvars.clear_contextvars()
+
+
+@contextmanager
+def request_context(**identifiers: str | None) -> Iterator[None]:
+    """Bind ``hook_instance``, ``hook``, ``service_id`` or ``trace_id`` for a block, then restore."""
+    with structlog.contextvars.bound_contextvars(**{k: v for k, v in identifiers.items() if v is not None}):
+        yield
+
+
+class UpstreamTarget(StrEnum):
+    """The ``target`` label of ``upstream_request_seconds`` (a bounded set, one per kind of upstream)."""
+
+    FHIR = "fhir"
+    DICOMWEB = "dicomweb"
+    DIMSE = "dimse"
+    JWKS = "jwks"
+
+
+#: Upstream latency buckets in seconds: hook budget 1 s (``spec/cds-hooks.md`` §13), JWKS timeout 5 s.
+UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The service's Prometheus metrics, registered in ``registry`` (tests use a fresh ``CollectorRegistry``).
+
+    Label values must come from bounded sets: registered service ids and hooks (``"unknown"`` otherwise), the
+    :class:`cds_service.storage_tables.HookOutcome` values, card topic codes, :class:`UpstreamTarget` and
+    :class:`cds_service.auth.AuthFailure` codes.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = REGISTRY) -> None:
+        self.hook_requests = Counter(
+            "cds_hook_requests",
+            "CDS Hooks service calls by service id, hook and outcome.",
+            ("service", "hook", "outcome"),
+            registry=registry,
+        )
+        self.cards_returned = Counter(
+            "cds_cards_returned",
+            "Cards returned, by card topic (scenario code).",
+            ("topic",),
+            registry=registry,
+        )
+        self.upstream_seconds = Histogram(
+            "upstream_request_seconds",
+            "Duration of calls to upstream systems in seconds.",
+            ("target",),
+            buckets=UPSTREAM_BUCKETS,
+            registry=registry,
+        )
+        self.jwt_rejections = Counter(
+            "jwt_rejections",
+            "Client JWTs refused, by reason code.",
+            ("reason",),
+            registry=registry,
+        )
+
+    def record_hook(self, service: str, hook: str, outcome: str) -> None:
+        """Count one hook call."""
+        self.hook_requests.labels(service=service, hook=hook, outcome=str(outcome)).inc()
+
+    def record_cards(self, topics: Iterable[str]) -> None:
+        """Count returned cards by topic code."""
+        for topic in topics:
+            self.cards_returned.labels(topic=topic).inc()
+
+    def observe_upstream(self, target: UpstreamTarget | str, seconds: float) -> None:
+        """Record one upstream call's duration in seconds."""
+        self.upstream_seconds.labels(target=UpstreamTarget(target).value).observe(seconds)
+
+    @contextmanager
+    def time_upstream(self, target: UpstreamTarget | str) -> Iterator[None]:
+        """Time a block as one upstream call (recorded whether it succeeds or raises)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe_upstream(target, time.perf_counter() - started)
+
+    def record_jwt_rejection(self, reason: str) -> None:
+        """Count one refused client JWT (pass it as ``JwtVerifier(on_rejection=...)``)."""
+        self.jwt_rejections.labels(reason=str(reason)).inc()
+
+    def record_jwks_fetch(self, seconds: float) -> None:
+        """Record one JWKS fetch (pass it as ``JwtVerifier(on_jwks_fetch=...)``)."""
+        self.observe_upstream(UpstreamTarget.JWKS, seconds)
+
+
+@functools.cache
+def default_metrics() -> Metrics:
+    """The process-wide metrics in the default registry (created once; several apps in tests share it)."""
+    return Metrics(REGISTRY)
+
+
+def render_metrics(
+    multiprocess_dir: str | Path | None = None, registry: CollectorRegistry | None = None
+) -> tuple[bytes, str]:
+    """The ``/metrics`` body and its content type.
+
+    With ``multiprocess_dir`` (the value of ``PROMETHEUS_MULTIPROC_DIR``) the values of all gunicorn workers
+    are aggregated from their files; otherwise ``registry`` (default: the process registry) is rendered.
+    """
+    if multiprocess_dir is not None:
+        collecting = CollectorRegistry()
+        prom_multiprocess.MultiProcessCollector(collecting, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(collecting), CONTENT_TYPE_LATEST
+    return generate_latest(registry if registry is not None else REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_worker_dead(pid: int, multiprocess_dir: str | Path) -> None:
+    """Drop a dead worker's live-gauge files (gunicorn ``child_exit`` hook, multiprocess mode)."""
+    prom_multiprocess.mark_process_dead(pid, str(multiprocess_dir))  # type: ignore[no-untyped-call]
