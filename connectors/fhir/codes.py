@@ -88,7 +88,8 @@ class Answer(StrEnum):
     EQUIVOCAL = "equivocal"
 
 
-#: (system, code) → answer. The LOINC 1+/2+/3+ answers are generic: only read as IHC scores under an IHC code.
+#: (system, code) → answer. The LOINC 1+/2+/3+ answers are generic: read as IHC scores only under
+#: an IHC code.
 ANSWER_CODES: dict[tuple[str, str], Answer] = {
     (LOINC, "LA6111-4"): Answer.IHC_0,
     (LOINC, "LA11841-6"): Answer.IHC_1,

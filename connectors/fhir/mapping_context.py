@@ -133,7 +133,7 @@ def context_facts(resources: Iterable[Any], medications: dict[str, Any]) -> Cont
     therapies: list[TherapyExposure] = []
     tdxd_draft = pertuzumab_draft = False
     for resource in resources:
-        kind = resource.resource_type
+        kind = resource.get_resource_type()
         if kind == "Condition":
             if is_metastatic_condition(resource):
                 metastatic.append(condition_onset(resource))
@@ -156,7 +156,7 @@ def context_facts(resources: Iterable[Any], medications: dict[str, Any]) -> Cont
                 display=concept_text(concept) or None,
                 start=start,
                 end=end,
-                source=SourceRef("fhir", f"{kind}/{resource.id}"),
+                source=SourceRef(system="fhir", reference=f"{kind}/{resource.id}"),
             )
         )
     return ContextFacts(tuple(metastatic), tuple(therapies), tdxd_draft, pertuzumab_draft)

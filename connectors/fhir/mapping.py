@@ -1,0 +1,384 @@
+"""Pure mapping of FHIR R4 pathology and context resources to domain objects (spec/clinical-logic.md §10).
+
+Input is JSON (dicts) as a server or a file gives it; each resource is parsed with ``fhir.resources.R4B``
+(the package's default import is R5, which rejects R4 payloads). A resource that does not parse, or a value
+that does not fit its code, is skipped with a stated reason; the rest still maps.
+
+Grouping: the HER2 Observations of one DiagnosticReport and specimen (following ``DiagnosticReport.result``
+and ``Observation.hasMember``) form one test occasion, so IHC and reflex ISH of the same specimen end up in
+one :class:`Her2Result`; Observations outside any report are grouped by specimen, else by effective date.
+
+Order of sources: structured Observations win; the report narrative (``conclusion``, ``presentedForm``
+inline or via a ``Binary``) is read when a report has no structured HER2 result, and a disagreement is noted
+in ``Her2Result.notes``. Per specimen the latest report version (by ``issued``) replaces earlier ones,
+as amendments and addenda do (spec §6); components the later version lacks are carried over with a note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors.errors import InvalidSourceDataError
+from connectors.fhir.mapping_context import clinical_context, context_facts
+from connectors.fhir.mapping_narrative import report_texts, texts_to_results
+from connectors.fhir.mapping_observations import (
+    ObservationMismatchError,
+    ObsReading,
+    her2_from_readings,
+    observation_kind,
+    read_observation,
+    receptors_from_readings,
+)
+from connectors.fhir.mapping_values import reference_id, specimen_ref, to_date, to_sort_key, typed_reference
+from connectors.ports import PathologyData, SkippedItem
+from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
+
+__all__ = [
+    "PathologyData",
+    "SkippedItem",
+    "load_fhir_file",
+    "pathology_from_bundle",
+    "pathology_from_resources",
+]
+
+#: Resource types the mapping reads; anything else in a bundle is ignored silently.
+USED_TYPES = frozenset(
+    {
+        "Patient",
+        "Observation",
+        "DiagnosticReport",
+        "Specimen",
+        "Binary",
+        "Condition",
+        "Medication",
+        "MedicationRequest",
+        "MedicationAdministration",
+        "MedicationStatement",
+    }
+)
+_PATIENT_LINKED = ("subject", "patient")
+
+
+@dataclass(slots=True)
+class _Index:
+    """Parsed resources by ``Type/id``, in input order, plus what was skipped."""
+
+    resources: dict[str, Any] = field(default_factory=dict)
+    skipped: list[SkippedItem] = field(default_factory=list)
+    patients: set[str] = field(default_factory=set)
+
+    def of_type(self, resource_type: str) -> list[Any]:
+        return [r for r in self.resources.values() if r.get_resource_type() == resource_type]
+
+    def get(self, resource_type: str, resource_id: str | None) -> Any:
+        return self.resources.get(f"{resource_type}/{resource_id}") if resource_id else None
+
+    def skip(self, reference: str, reason: str) -> None:
+        self.skipped.append(SkippedItem(reference=reference, reason=reason))
+
+
+@dataclass(frozen=True, slots=True)
+class _Occasion:
+    """A mapped test occasion with the keys used to pick the latest version per specimen."""
+
+    result: Her2Result
+    specimen_key: str | None
+    issued_key: str
+
+
+def pathology_from_resources(resources: Iterable[Mapping[str, Any]]) -> PathologyData:
+    """Map FHIR R4 resources (JSON objects) to :class:`PathologyData`; never raises on bad resources."""
+    index = _index(resources)
+    readings, claimed = _readings(index)
+    occasions: list[_Occasion] = []
+    receptors: list[tuple[str | None, str, ReceptorResult]] = []
+    for report in index.of_type("DiagnosticReport"):
+        _map_report(report, index, readings, occasions, receptors)
+    _map_loose(index, readings, claimed, occasions, receptors)
+    medications = {m.id: m for m in index.of_type("Medication") if m.id}
+    context = clinical_context(context_facts(index.resources.values(), medications))
+    return PathologyData(
+        her2=_latest_per_specimen(occasions),
+        receptors=_latest_receptors(receptors),
+        context=context,
+        patient_ids=tuple(sorted(index.patients)),
+        skipped=tuple(index.skipped),
+    )
+
+
+def pathology_from_bundle(bundle: Mapping[str, Any]) -> PathologyData:
+    """Map the resources of a FHIR Bundle (any type: collection, searchset, transaction...)."""
+    if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
+        raise InvalidSourceDataError("not a FHIR Bundle")
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise InvalidSourceDataError("Bundle.entry is not a list")
+    resources = [e.get("resource") for e in entries if isinstance(e, Mapping)]
+    return pathology_from_resources(r if isinstance(r, Mapping) else {} for r in resources)
+
+
+def load_fhir_file(path: str | Path) -> PathologyData:
+    """Read a FHIR R4 JSON file: a Bundle, or a single DiagnosticReport or Observation.
+
+    Raises :class:`InvalidSourceDataError` with a one-line message when the file cannot be read, is not JSON,
+    or holds another kind of resource.
+    """
+    file = Path(path)
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidSourceDataError(
+            f"cannot read {file.name}: {exc.strerror or type(exc).__name__}"
+        ) from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidSourceDataError(f"{file.name} is not valid JSON") from exc
+    kind = document.get("resourceType") if isinstance(document, dict) else None
+    if kind == "Bundle":
+        return pathology_from_bundle(document)
+    if kind in ("DiagnosticReport", "Observation"):
+        return pathology_from_resources([document])
+    raise InvalidSourceDataError(
+        f"{file.name}: expected a FHIR Bundle, DiagnosticReport or Observation, "
+        f"got {kind or 'no resourceType'}"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Parsing and indexing
+
+
+def _index(resources: Iterable[Mapping[str, Any]]) -> _Index:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    index = _Index()
+    for number, raw in enumerate(resources, start=1):
+        kind = raw.get("resourceType") if isinstance(raw, Mapping) else None
+        if not isinstance(kind, str) or kind not in USED_TYPES:
+            continue
+        raw_id = raw.get("id")
+        label = f"{kind}/{raw_id}" if isinstance(raw_id, str) and raw_id else f"{kind} (entry {number})"
+        try:
+            model: Any = get_fhir_model_class(kind).model_validate(dict(raw))
+        except (ValidationError, ValueError, TypeError) as exc:
+            index.skip(label, f"not a valid FHIR R4 {kind}: {_first_error(exc)}")
+            continue
+        if not model.id:
+            index.skip(label, "resource without id")
+            continue
+        index.resources[f"{kind}/{model.id}"] = model
+        _note_patient(index, model)
+    return index
+
+
+def _first_error(exc: Exception) -> str:
+    """One line naming the first invalid element (never the value, which may be PHI)."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('type', 'invalid')}"
+    return type(exc).__name__
+
+
+def _note_patient(index: _Index, model: Any) -> None:
+    if model.get_resource_type() == "Patient":
+        index.patients.add(model.id)
+        return
+    for name in _PATIENT_LINKED:
+        ref = typed_reference(getattr(model, name, None))
+        if ref and ref.startswith("Patient/"):
+            index.patients.add(ref.split("/", 1)[1])
+
+
+def _readings(index: _Index) -> tuple[dict[str, ObsReading], set[str]]:
+    """Normalised pathology Observations by id, and the ids any report or panel claims."""
+    readings: dict[str, ObsReading] = {}
+    for observation in index.of_type("Observation"):
+        kind = observation_kind(observation)
+        if kind is None:
+            continue
+        try:
+            readings[observation.id] = read_observation(observation, kind)
+        except (ObservationMismatchError, ValueError, TypeError, AttributeError) as exc:
+            index.skip(f"Observation/{observation.id}", str(exc) or type(exc).__name__)
+    claimed = {m for r in readings.values() for m in r.members}
+    for report in index.of_type("DiagnosticReport"):
+        claimed.update(_report_observations(report, index))
+    return readings, claimed
+
+
+def _report_observations(report: Any, index: _Index) -> list[str]:
+    """Observation ids of a report's results, following ``hasMember`` of panels (bounded depth)."""
+    pending = [reference_id(r, "Observation") for r in report.result or ()]
+    found: list[str] = []
+    while pending and len(found) < 500:
+        obs_id = pending.pop(0)
+        if obs_id is None or obs_id in found:
+            continue
+        found.append(obs_id)
+        observation = index.get("Observation", obs_id)
+        if observation is not None:
+            pending.extend(reference_id(m, "Observation") for m in observation.hasMember or ())
+    return found
+
+
+# ----------------------------------------------------------------------------------------------------
+# Occasions
+
+
+def _specimen(index: _Index, specimen_id: str | None, fallback_date: Any) -> SpecimenRef:
+    return specimen_ref(index.get("Specimen", specimen_id), specimen_id, to_date(fallback_date))
+
+
+def _map_report(
+    report: Any,
+    index: _Index,
+    readings: Mapping[str, ObsReading],
+    occasions: list[_Occasion],
+    receptors: list[tuple[str | None, str, ReceptorResult]],
+) -> None:
+    source = SourceRef(system="fhir", reference=f"DiagnosticReport/{report.id}")
+    if (report.status or "") in ("entered-in-error", "cancelled"):
+        index.skip(source.reference, f"status {report.status}")
+        return
+    issued_key = to_sort_key(report.issued) or to_sort_key(report.effectiveDateTime)
+    reported = to_date(report.issued) or to_date(report.effectiveDateTime)
+    report_specimen = next((reference_id(s, "Specimen") for s in report.specimen or ()), None)
+    members = [readings[i] for i in _report_observations(report, index) if i in readings]
+    groups: dict[str | None, list[ObsReading]] = {}
+    for reading in members:
+        groups.setdefault(reading.specimen_id or report_specimen, []).append(reading)
+    structured_her2 = False
+    structured_receptors: set[str] = set()
+    for specimen_id, group in groups.items():
+        specimen = _specimen(index, specimen_id, report.effectiveDateTime)
+        result = her2_from_readings(group, specimen=specimen, source=source, reported=reported)
+        if result is not None:
+            structured_her2 = True
+            occasions.append(_Occasion(result, specimen_id, issued_key))
+        for receptor in receptors_from_readings(group, specimen=specimen, reported=reported):
+            structured_receptors.add(receptor.receptor.value)
+            receptors.append((specimen_id, issued_key, receptor))
+    texts = report_texts(report, index.get, index.skip)
+    if not texts:
+        return
+    specimen = _specimen(index, report_specimen, report.effectiveDateTime)
+    her2, narrative_receptors = texts_to_results(texts, source=source, specimen=specimen, reported=reported)
+    if structured_her2:
+        _note_conflicts(occasions, source, her2)
+    else:
+        occasions.extend(_Occasion(r, r.specimen.id or report_specimen, issued_key) for r in her2)
+    for receptor in narrative_receptors:
+        if receptor.receptor.value not in structured_receptors:
+            receptors.append((receptor.specimen.id or report_specimen, issued_key, receptor))
+
+
+def _note_conflicts(occasions: list[_Occasion], source: SourceRef, narrative: Sequence[Her2Result]) -> None:
+    """Note on the structured result of ``source`` where the narrative states another score or group."""
+    for position, occasion in enumerate(occasions):
+        structured = occasion.result
+        if structured.source != source:
+            continue
+        for reading in narrative:
+            notes = _disagreements(structured, reading)
+            if notes:
+                updated = replace(structured, notes=structured.notes + tuple(notes))
+                occasions[position] = _Occasion(updated, occasion.specimen_key, occasion.issued_key)
+
+
+def _disagreements(structured: Her2Result, narrative: Her2Result) -> list[str]:
+    notes = []
+    s_score = structured.ihc.score if structured.ihc else None
+    n_score = narrative.ihc.score if narrative.ihc else None
+    if s_score is not None and n_score is not None and s_score != n_score:
+        notes.append(f"report text states IHC {n_score}, coded Observation IHC {s_score}; coded result used")
+    s_group = structured.ish.reported_group if structured.ish else None
+    n_group = narrative.ish.reported_group if narrative.ish else None
+    if s_group is not None and n_group is not None and s_group != n_group:
+        notes.append(f"report text states ISH group {n_group}, coded group {s_group}; coded result used")
+    return notes
+
+
+def _map_loose(
+    index: _Index,
+    readings: Mapping[str, ObsReading],
+    claimed: set[str],
+    occasions: list[_Occasion],
+    receptors: list[tuple[str | None, str, ReceptorResult]],
+) -> None:
+    """Observations outside any report: grouped by specimen, else by effective date (one occasion each)."""
+    groups: dict[str, list[ObsReading]] = {}
+    for obs_id, reading in readings.items():
+        if obs_id in claimed:
+            continue
+        date = to_date(reading.effective)
+        key = f"s:{reading.specimen_id}" if reading.specimen_id else f"d:{date}" if date else f"o:{obs_id}"
+        groups.setdefault(key, []).append(reading)
+    for group in groups.values():
+        first = group[0]
+        specimen = _specimen(index, first.specimen_id, first.effective)
+        reported = to_date(first.issued) or to_date(first.effective)
+        issued_key = to_sort_key(first.issued) or to_sort_key(first.effective)
+        main = next((r for r in group if r.is_her2 and r.kind.value == "her2_ihc"), None)
+        main = main or next((r for r in group if r.is_her2), first)
+        source = SourceRef(system="fhir", reference=main.reference)
+        result = her2_from_readings(group, specimen=specimen, source=source, reported=reported)
+        if result is not None:
+            occasions.append(_Occasion(result, first.specimen_id, issued_key))
+        for receptor in receptors_from_readings(group, specimen=specimen, reported=reported):
+            receptors.append((first.specimen_id, issued_key, receptor))
+
+
+def _latest_per_specimen(occasions: Sequence[_Occasion]) -> tuple[Her2Result, ...]:
+    """The latest version per specimen, with IHC/ISH the later version lacks carried over; newest first."""
+    by_specimen: dict[str, list[_Occasion]] = {}
+    kept: list[Her2Result] = []
+    for occasion in occasions:
+        if occasion.specimen_key is None:
+            kept.append(occasion.result)
+        else:
+            by_specimen.setdefault(occasion.specimen_key, []).append(occasion)
+    for versions in by_specimen.values():
+        versions.sort(key=lambda o: o.issued_key)
+        latest = versions[-1].result
+        for earlier in reversed(versions[:-1]):
+            latest = _carry_over(latest, earlier.result)
+        kept.append(latest)
+    kept.sort(key=lambda r: (r.specimen.collected or r.reported or dt.date.min, r.reported or dt.date.min))
+    return tuple(reversed(kept))
+
+
+def _carry_over(latest: Her2Result, earlier: Her2Result) -> Her2Result:
+    if latest.source == earlier.source:
+        return latest
+    notes = [f"replaces {earlier.source}"] if earlier.source else []
+    ihc, ish = latest.ihc, latest.ish
+    if ihc is None and earlier.ihc is not None:
+        ihc = earlier.ihc
+        notes.append(f"IHC carried over from {earlier.source}")
+    if ish is None and earlier.ish is not None:
+        ish = earlier.ish
+        notes.append(f"ISH carried over from {earlier.source}")
+    return replace(latest, ihc=ihc, ish=ish, notes=latest.notes + tuple(notes))
+
+
+def _latest_receptors(
+    entries: Sequence[tuple[str | None, str, ReceptorResult]],
+) -> tuple[ReceptorResult, ...]:
+    """Latest ER and PR per specimen (results without a specimen are all kept)."""
+    latest: dict[tuple[str, str], tuple[str, ReceptorResult]] = {}
+    loose: list[ReceptorResult] = []
+    for specimen_key, issued_key, result in entries:
+        if specimen_key is None:
+            loose.append(result)
+            continue
+        key = (specimen_key, result.receptor.value)
+        if key not in latest or latest[key][0] <= issued_key:
+            latest[key] = (issued_key, result)
+    return tuple([r for _k, r in latest.values()] + loose)

@@ -1,0 +1,120 @@
+"""Report narrative for the FHIR mapping: collect a DiagnosticReport's text and hand it to the parser.
+
+Text comes from ``presentedForm`` attachments (inline base64 ``data``, or a ``url`` pointing at a ``Binary``
+in the same resource set; text/plain or text/html) and from ``conclusion`` (FHIR R4 §DiagnosticReport). The
+phrase grammar itself lives in :mod:`connectors.fhir.narrative` (spec/clinical-logic.md §10 cues).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import html
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
+
+_TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/tr|/h\d)\s*/?>", re.IGNORECASE)
+
+Getter = Callable[[str, str | None], Any]
+Skipper = Callable[[str, str], None]
+
+
+def _parser() -> Any:
+    """The narrative module (imported lazily so the structured mapping works without it)."""
+    try:
+        return importlib.import_module("connectors.fhir.narrative")
+    except ImportError:
+        return None
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML report: the parser's converter when present, else tags dropped, breaks kept."""
+    module = _parser()
+    if module is not None and hasattr(module, "html_to_text"):
+        return str(module.html_to_text(markup))
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", markup)))
+
+
+def decode_attachment(content_type: str, data: bytes) -> str | None:
+    """Text of an attachment body (UTF-8, falling back to Latin-1); None for non-text content types."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind not in _TEXT_TYPES:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return html_to_text(text) if kind != "text/plain" else text
+
+
+def _b64(data: str) -> bytes | None:
+    try:
+        return base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def report_texts(report: Any, get: Getter, skip: Skipper) -> list[str]:
+    """Narrative texts of a report: each text presentedForm (inline or Binary), then the conclusion."""
+    label = f"DiagnosticReport/{report.id}"
+    texts: list[str] = []
+    for attachment in report.presentedForm or ():
+        content_type = attachment.contentType or "text/plain"
+        body: bytes | None = None
+        if attachment.data:
+            body = _b64(attachment.data) if isinstance(attachment.data, str) else bytes(attachment.data)
+        elif attachment.url:
+            binary = get("Binary", _binary_id(attachment.url))
+            if binary is None:
+                skip(label, "presentedForm url points to a Binary that is not available")
+                continue
+            content_type = binary.contentType or content_type
+            body = _b64(binary.data) if isinstance(binary.data, str) else None
+        text = decode_attachment(content_type, body) if body is not None else None
+        if text and text.strip():
+            texts.append(text)
+    if report.conclusion and report.conclusion.strip():
+        texts.append(report.conclusion)
+    return texts
+
+
+def texts_to_results(
+    texts: Sequence[str], *, source: SourceRef, specimen: SpecimenRef, reported: dt.date | None
+) -> tuple[tuple[Her2Result, ...], tuple[ReceptorResult, ...]]:
+    """HER2 and ER/PR results read from a report's narrative: the first text that yields HER2 results gives
+    them, and likewise for receptors (the full report before the conclusion)."""
+    module = _parser()
+    if module is None:
+        return (), ()
+    her2: tuple[Her2Result, ...] = ()
+    receptors: tuple[ReceptorResult, ...] = ()
+    for text in texts:
+        reading = module.parse_report_text(text, source=source, specimen=specimen, reported=reported)
+        if not her2:
+            her2 = _as_tuple(getattr(reading, "her2", ()), Her2Result)
+        if not receptors:
+            receptors = _as_tuple(getattr(reading, "receptors", ()), ReceptorResult)
+        if her2 and receptors:
+            break
+    return her2, receptors
+
+
+def _binary_id(url: str) -> str | None:
+    """The id of a ``Binary/<id>`` reference or URL (relative or absolute)."""
+    parts = url.split("?")[0].rstrip("/").split("/")
+    return parts[-1] if len(parts) >= 2 and parts[-2] == "Binary" and parts[-1] else None
+
+
+def _as_tuple(value: Any, kind: type[Any]) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, kind):
+        return (value,)
+    return tuple(v for v in value if isinstance(v, kind))
