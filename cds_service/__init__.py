@@ -1,0 +1,112 @@
+"""The CDS Hooks service. ``create_app`` is the only wiring point (ARCHITECTURE §1, §4).
+
+``create_app(settings)`` builds every component once: storage (migrated), the JWT verifier over the trusted
+clients (unless ``HER2CDS_AUTH=off``), the HTTP session for the FHIR fallback, the prefetch resolver, the
+hook service over ``connectors.fhir.mapping`` and ``rules.assess``, and the Flask blueprints. Without an
+explicit ``Settings`` it reads the environment through ``Settings.from_env`` (the only place that does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from cds_service.settings import AuthMode, Settings
+
+if TYPE_CHECKING:
+    from cds_service.service import EmbeddedPrefetch, PetLookup
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pet_lookup: PetLookup | None = None,
+    embedded_prefetch: EmbeddedPrefetch | None = None,
+) -> Flask:
+    """Build the Flask app.
+
+    ``pet_lookup`` (a ``service.PetLookup``) is the PET seam (issue 5); ``embedded_prefetch`` (an
+    ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
+    """
+    from cds_service import cors, errors, health, hooks, openapi
+    from cds_service.auth import AuthError, JwtVerifier, load_trusted_clients
+    from cds_service.errors import UnauthorizedError
+    from cds_service.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
+    from cds_service.registry import EXTENSION_KEY, Components
+    from cds_service.service import CallerIdentity, HookService
+    from cds_service.storage import Storage
+    from connectors.fhir.mapping import pathology_from_resources
+    from connectors.http import RetryPolicy, make_session
+    from rules.assess import assess
+
+    settings = settings or Settings.from_env(os.environ)
+    if settings.auth is AuthMode.OFF:
+        log.warning(
+            "HER2CDS_AUTH=off: CDS client authentication is DISABLED. Demo and development only; never "
+            "expose "
+            "this service to a network."
+        )
+    if settings.database_url.startswith("sqlite:"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(settings.database_url)
+    storage.migrate()
+
+    authenticate = None
+    if settings.auth is AuthMode.JWT:
+        assert settings.trusted_clients_path is not None
+        verifier = JwtVerifier(load_trusted_clients(settings.trusted_clients_path), replay_store=storage)
+
+        def authenticate(header: str | None, audience: str) -> CallerIdentity:
+            try:
+                verified = verifier.verify(header, audience)
+            except AuthError as exc:
+                raise UnauthorizedError() from exc
+            return CallerIdentity(
+                iss=verified.iss,
+                tenant=verified.tenant,
+                jti=verified.jti,
+                fhir_servers=tuple(verified.client.fhir_servers),
+            )
+
+    # Within a hook budget of about a second, one quick retry is all that fits (operations.md §9).
+    session = make_session(
+        retry=RetryPolicy(total=1, connect=1, status=1, backoff_factor=0.05), pool_maxsize=16
+    )
+    fetcher = RequestsFhirFetcher(
+        session,
+        connect_timeout_s=settings.http_connect_timeout_s,
+        read_timeout_s=settings.http_read_timeout_s,
+    )
+    keys = templates(settings.site.prefetch_templates)
+    hook_service = HookService(
+        settings=settings,
+        resolver=PrefetchResolver(fetcher, keys),
+        map_pathology=pathology_from_resources,
+        assess=assess,
+        pet_lookup=pet_lookup,
+        embedded_prefetch=embedded_prefetch,
+    )
+
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = Components(
+        settings=settings,
+        hook_service=hook_service,
+        storage=storage,
+        authenticate=authenticate,
+        prefetch_keys=keys,
+        readiness=health.ReadinessCheck(storage.ping),
+    )
+    errors.register_error_handlers(app)
+    cors.register_cors(app, settings.cors_origins)
+    app.register_blueprint(hooks.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
+    return app

@@ -1,0 +1,314 @@
+"""Assessment → CDS Hooks cards (``clinical-logic.md`` §15, ``cds-hooks.md`` CH-20..CH-26).
+
+One card per scenario in ``Assessment.cards`` (main scenario first, then (h), (p), (u) and the modifiers).
+Each card: a summary from ``card_texts`` (< 140 characters, enforced by the ``Card`` model), the indicator
+(``info`` or ``warning``; scenario (e) is raised to ``warning`` when HR-positive and the only IHC 0 result
+is legacy or unscored), a GitHub-markdown detail with the basis (specimen date and site, score and its FHIR
+source, assay, ISH numbers, discordance, HR status, PET facts, evidence, caveats, citations), ``source``
+with the rules version and the scenario topic, a uuid, the CH-26 override reasons, site links, and (only
+when the site enables them) suggestions to create a Task for IHC re-review or tumour-board review. Never
+``systemActions``, never ``critical``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from cds_service import card_texts as texts
+from cds_service.models import Action, Card, Coding, Indicator, Link, OverrideReason, Source, Suggestion
+from cds_service.settings import SiteConfig
+from rules.domain import (
+    AssessInputs,
+    Assessment,
+    CardScenario,
+    Her2Assessment,
+    HrStatus,
+    IhcScore,
+    IndicationStatus,
+    PetStudyFacts,
+    TdxdCategory,
+)
+from rules.parameters import LEGACY_IHC0_BEFORE, RULES_VERSION
+
+TOPIC_SYSTEM: Final = "urn:her2-pet-cds:card-scenario"
+SERVICE_LABEL: Final = "HER2 PET Review"
+
+CATEGORY_NAMES: Final[dict[TdxdCategory, str]] = {
+    TdxdCategory.HER2_POSITIVE: "HER2-positive",
+    TdxdCategory.HER2_LOW: "HER2-low",
+    TdxdCategory.HER2_ULTRALOW: "HER2-ultralow",
+    TdxdCategory.HER2_NULL: "HER2-null (IHC 0, no membrane staining)",
+    TdxdCategory.HER2_ZERO_UNSPECIFIED: "IHC 0 (null vs ultralow not stated)",
+    TdxdCategory.NEGATIVE_UNSCORED: "reported negative without an IHC score",
+    TdxdCategory.UNKNOWN: "not determined",
+    TdxdCategory.NEEDS_REVIEW: "could not be classified; needs review",
+}
+_ZERO_CATEGORIES: Final = frozenset(
+    {TdxdCategory.HER2_NULL, TdxdCategory.HER2_ZERO_UNSPECIFIED, TdxdCategory.NEGATIVE_UNSCORED}
+)
+_PET_SCENARIOS: Final = frozenset(
+    {
+        CardScenario.HER2_LOW_PET_AVID,
+        CardScenario.HER2_ZERO_PET_AVID,
+        CardScenario.HER2_POSITIVE_PET_AVID,
+        CardScenario.HER2_ZERO_PET_NONAVID,
+        CardScenario.PET_AVID_NO_PATHOLOGY,
+        CardScenario.HER2_LOW_PET_NONAVID,
+        CardScenario.PAIRING_OUT_OF_WINDOW,
+        CardScenario.HEPATIC_LESION,
+        CardScenario.RECENT_ANTI_HER2,
+        CardScenario.OUTSIDE_UPTAKE_WINDOW,
+    }
+)
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:g}{unit}"
+
+
+def _pathology_lines(occasion: Her2Assessment | None, category_hidden: bool) -> list[str]:
+    if occasion is None:
+        return ["- Pathology: no HER2 IHC/ISH result on file."]
+    result = occasion.result
+    specimen = result.specimen
+    collected = specimen.collected.isoformat() if specimen.collected else "date unknown"
+    lines = [f"- Specimen: collected {collected}, site {specimen.site.value}"]
+    if result.ihc is not None:
+        ihc = result.ihc
+        score = ihc.score.value if ihc.score else "not stated"
+        if ihc.is_range and ihc.range_to is not None:
+            score = f"{score} to {ihc.range_to.value} (range)"
+        if ihc.score is IhcScore.ZERO and ihc.zero_subtype.value != "unspecified":
+            score += f" ({ihc.zero_subtype.value})"
+        lines.append(f"- HER2 IHC: {score}; assay {ihc.assay or 'not stated'}")
+    if result.ish is not None:
+        ish = result.ish
+        if ish.pending:
+            lines.append("- HER2 ISH: pending")
+        else:
+            group = f"; group {occasion.ish_group}" if occasion.ish_group else ""
+            lines.append(
+                f"- HER2 ISH ({ish.probe.value}-probe): HER2/CEP17 ratio {_fmt(ish.ratio)}, "
+                f"HER2 {_fmt(ish.her2_per_cell)} and CEP17 {_fmt(ish.cep17_per_cell)} signals/cell{group}"
+            )
+    if result.reported_status is not None:
+        lines.append(f"- Laboratory statement: {result.reported_status.value}")
+    if not category_hidden:
+        lines.append(f"- T-DXd-relevant HER2 class: {CATEGORY_NAMES[occasion.category]}")
+    source = result.source.reference if result.source else "not recorded"
+    reported = f", reported {result.reported.isoformat()}" if result.reported else ""
+    lines.append(f"- Source: {source}{reported}")
+    return lines
+
+
+def _pet_lines(assessment: Assessment, pet: PetStudyFacts | None) -> list[str]:
+    lines: list[str] = []
+    if pet is not None:
+        when = pet.acquired_at.date().isoformat() if pet.acquired_at else "date unknown"
+        uptake = f", {pet.uptake_h:.0f} h after injection" if pet.uptake_h is not None else ""
+        lines.append(f"- HER2 PET: {when}, tracer {pet.tracer.value}{uptake}")
+    uptake_call = assessment.uptake
+    if uptake_call is not None:
+        for lesion in uptake_call.avid_lesions:
+            site = lesion.site_text or lesion.site.value
+            lines.append(
+                f"- Avid lesion {lesion.lesion_id}: {site}, SUVmax {_fmt(lesion.suv_max)}, "
+                f"SUVpeak {_fmt(lesion.suv_peak)}, called by {lesion.origin.value}"
+            )
+        if uptake_call.lesions_read and not uptake_call.any_avid:
+            lines.append("- PET read: no lesion called avid")
+        if uptake_call.unconfirmed_candidates:
+            lines.append(f"- Unconfirmed automated candidates: {uptake_call.unconfirmed_candidates}")
+    if assessment.pairing_gap_days is not None:
+        lines.append(f"- PET–pathology interval: {assessment.pairing_gap_days} days")
+    return lines
+
+
+def _basis(
+    assessment: Assessment, inputs: AssessInputs, pet: PetStudyFacts | None, scenario: CardScenario
+) -> list[str]:
+    her2 = assessment.her2
+    hide_category = scenario is CardScenario.PET_AVID_NO_PATHOLOGY
+    lines = ["**Basis**", ""]
+    lines += _pathology_lines(her2.current, hide_category)
+    if her2.highest is not None and her2.highest is not her2.current and not hide_category:
+        other = her2.highest.result.specimen
+        when = other.collected.isoformat() if other.collected else "date unknown"
+        lines.append(
+            f"- Highest HER2 class on file: {CATEGORY_NAMES[her2.highest.category]} (specimen {when})"
+        )
+    lines += [f"- Discordance: {d}" for d in her2.discordance]
+    lines.append(f"- HR status: {her2.hr_status.value}")
+    if scenario in _PET_SCENARIOS or pet is not None:
+        lines += _pet_lines(assessment, pet)
+    if scenario is CardScenario.DATA_UNAVAILABLE:
+        lines.append(f"- Unreachable: {', '.join(inputs.unavailable_sources) or 'a source system'}")
+    return lines
+
+
+def _evidence(assessment: Assessment, scenario: CardScenario) -> list[str]:
+    lines: list[str] = []
+    if scenario is not CardScenario.PET_AVID_NO_PATHOLOGY:
+        for item in assessment.evidence:
+            value = "" if item.value is None else f": {item.value}{' ' + item.unit if item.unit else ''}"
+            source = f" ({item.source.reference})" if item.source else ""
+            lines.append(f"- {item.statement}{value}{source}")
+        for check in assessment.indications:
+            status = {
+                IndicationStatus.MET: "criteria on file met",
+                IndicationStatus.NOT_MET: "criteria on file not met",
+            }
+            label = status.get(check.status, "not determinable")
+            lines.append(f"- Label row {check.row} ({check.description}): {label}")
+    caveats = (*assessment.her2.caveats, *assessment.caveats)
+    lines += [f"- Caveat: {c}" for c in dict.fromkeys(caveats)]
+    return ["", "**Evidence**", "", *lines] if lines else []
+
+
+def indicator_for(scenario: CardScenario, assessment: Assessment) -> Indicator:
+    """The card indicator; (e) is raised to ``warning`` when HR-positive and every IHC 0 result on file is
+    dated before ``LEGACY_IHC0_BEFORE`` or has no numeric score (``clinical-logic.md`` §15 (e))."""
+    base = texts.TEXTS[scenario].indicator
+    if (
+        scenario is not CardScenario.HER2_ZERO_PET_NONAVID
+        or assessment.her2.hr_status is not HrStatus.POSITIVE
+    ):
+        return base
+    zeros = [o for o in assessment.her2.occasions if o.category in _ZERO_CATEGORIES] or (
+        [assessment.her2.current] if assessment.her2.current else []
+    )
+
+    def legacy(occasion: Her2Assessment) -> bool:
+        result = occasion.result
+        when = result.specimen.collected or result.reported
+        unscored = result.ihc is None or result.ihc.score is None
+        return unscored or (when is not None and when < LEGACY_IHC0_BEFORE)
+
+    return Indicator.WARNING if zeros and all(legacy(o) for o in zeros) else base
+
+
+def summary_for(scenario: CardScenario, assessment: Assessment, inputs: AssessInputs) -> str:
+    """Render the summary template of ``scenario`` (variant (f) when a report exists but is
+    unclassifiable)."""
+    text = texts.TEXTS[scenario]
+    template = text.summary
+    if scenario is CardScenario.PET_AVID_NO_PATHOLOGY and assessment.her2.current is not None:
+        template = text.variant_summary or template
+    when = inputs.pending_pet_date.isoformat() if inputs.pending_pet_date else "an earlier date"
+    sources = " and ".join(inputs.unavailable_sources) or "A source system"
+    return template.format(
+        window=texts.SUMMARY_FIELDS["window"], date=when, sources=sources[:1].upper() + sources[1:]
+    )
+
+
+def _detail(
+    scenario: CardScenario, assessment: Assessment, inputs: AssessInputs, pet: PetStudyFacts | None
+) -> str:
+    text = texts.TEXTS[scenario]
+    parts: list[str] = list(text.paragraphs)
+    if scenario is CardScenario.HER2_ULTRALOW and assessment.her2.hr_status is HrStatus.NEGATIVE:
+        parts.append(
+            "HR status on file is negative: the HER2-ultralow labelled setting (HR-positive disease) does "
+            "not apply."
+        )
+    if scenario is not CardScenario.DATA_UNAVAILABLE:
+        parts.append("\n".join(_basis(assessment, inputs, pet, scenario) + _evidence(assessment, scenario)))
+    else:
+        parts.append("\n".join(_basis(assessment, inputs, pet, scenario)))
+    body = "\n\n".join(parts)
+    if "PET" in body or "PET" in text.summary:
+        body += "\n\n" + texts.INVESTIGATIONAL
+    if text.references:
+        body += "\n\n**References**\n\n" + "\n".join(f"- {r}" for r in text.references)
+    version = assessment.rules_version or RULES_VERSION
+    return body + f"\n\n_Rules version {version}. Supports review; the decision remains with the clinician._"
+
+
+def _task(patient_id: str | None, code: str, text: str) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "proposal",
+        "code": {
+            "coding": [{"system": "urn:her2-pet-cds:task", "code": code, "display": text}],
+            "text": text,
+        },
+        "description": text,
+    }
+    if patient_id:
+        task["for"] = {"reference": f"Patient/{patient_id}"}
+    return task
+
+
+def _suggestions(
+    scenario: CardScenario, patient_id: str | None, new_id: Callable[[], str]
+) -> list[Suggestion]:
+    options: list[tuple[str, str]] = []
+    if scenario in texts.RE_REVIEW_SCENARIOS:
+        options.append(("her2-ihc-rereview", "Request HER2 IHC re-review (0 vs 1+/ultralow)"))
+    if scenario in texts.TUMOUR_BOARD_SCENARIOS:
+        options.append(("tumour-board-review", "Request tumour-board review"))
+    return [
+        Suggestion(
+            label=label,
+            uuid=new_id(),
+            actions=[Action(type="create", description=label, resource=_task(patient_id, code, label))],
+        )
+        for code, label in options
+    ]
+
+
+def render_card(
+    scenario: CardScenario,
+    assessment: Assessment,
+    inputs: AssessInputs,
+    site: SiteConfig,
+    *,
+    pet: PetStudyFacts | None = None,
+    patient_id: str | None = None,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> Card:
+    """Render one scenario as a validated ``Card`` (raises ``pydantic.ValidationError`` on a broken
+    template)."""
+    text = texts.TEXTS[scenario]
+    suggestions = _suggestions(scenario, patient_id, new_id) if site.suggestions else []
+    links = [Link(label=link.label, url=link.url, type="absolute") for link in site.links]
+    return Card(
+        uuid=new_id(),
+        summary=summary_for(scenario, assessment, inputs),
+        detail=_detail(scenario, assessment, inputs, pet),
+        indicator=indicator_for(scenario, assessment),
+        source=Source(
+            label=f"{SERVICE_LABEL} (rules {assessment.rules_version or RULES_VERSION})",
+            topic=Coding(system=TOPIC_SYSTEM, code=scenario.value, display=text.title),
+        ),
+        suggestions=suggestions or None,
+        selectionBehavior="at-most-one" if suggestions else None,
+        overrideReasons=[
+            OverrideReason(system=texts.OVERRIDE_REASON_SYSTEM, code=code, display=display)
+            for code, display in texts.OVERRIDE_REASONS
+        ],
+        links=links or None,
+    )
+
+
+def render_cards(
+    assessment: Assessment,
+    inputs: AssessInputs,
+    site: SiteConfig,
+    *,
+    pet: PetStudyFacts | None = None,
+    patient_id: str | None = None,
+) -> list[Card]:
+    """Render every scenario of ``assessment.cards`` in order; a modifier is never rendered alone."""
+    modifiers = {
+        CardScenario.HEPATIC_LESION,
+        CardScenario.RECENT_ANTI_HER2,
+        CardScenario.OUTSIDE_UPTAKE_WINDOW,
+    }
+    scenarios: Iterable[CardScenario] = assessment.cards
+    if all(s in modifiers for s in assessment.cards):
+        scenarios = ()
+    return [render_card(s, assessment, inputs, site, pet=pet, patient_id=patient_id) for s in scenarios]

@@ -1,0 +1,74 @@
+"""Liveness, readiness and metrics endpoints (``operations.md`` §5, §6).
+
+``/healthz`` answers while the process runs (liveness: no dependency checks). ``/readyz`` answers 200 when
+the settings loaded (they did, or the app would not exist) and the database is reachable; the database
+check is cached for ``READY_CACHE_S`` so that probes never cause a live call per probe. ``/metrics``
+renders Prometheus metrics from the registry the observability setup provides.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+from cds_service.hooks import components
+
+READY_CACHE_S = 5.0
+"""How long a database reachability result is reused by ``/readyz``, in seconds."""
+
+bp = Blueprint("health", __name__)
+
+
+class ReadinessCheck:
+    """A cached, thread-safe readiness probe over ``ping`` (for example ``Storage.ping``)."""
+
+    def __init__(self, ping: Callable[[], bool], ttl_s: float = READY_CACHE_S) -> None:
+        self._ping = ping
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._ok = False
+
+    def __call__(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= self._ttl_s:
+                try:
+                    self._ok = bool(self._ping())
+                except Exception:  # any failure of the probe means "not ready"
+                    self._ok = False
+                self._checked_at = now
+            return self._ok
+
+
+_registry_provider: list[Callable[[], CollectorRegistry]] = [lambda: REGISTRY]
+
+
+def set_metrics_registry(provider: Callable[[], CollectorRegistry]) -> None:
+    """Let the observability setup supply the registry (e.g. a multiprocess collector registry)."""
+    _registry_provider[0] = provider
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    parts = components()
+    ready = parts.readiness() if parts.readiness is not None else True
+    resp = jsonify(
+        {"status": "ready" if ready else "not ready", "database": "ok" if ready else "unreachable"}
+    )
+    resp.status_code = 200 if ready else 503
+    return resp
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return Response(generate_latest(_registry_provider[0]()), mimetype=CONTENT_TYPE_LATEST)

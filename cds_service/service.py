@@ -1,0 +1,216 @@
+"""Hook orchestration: draft orders → prefetch/FHIR → connectors mapping → ``AssessInputs`` →
+``rules.assess`` → cards.
+
+Everything runs within the hook budget (``HER2CDS_HOOK_BUDGET_MS``): prefetch resolution shares one
+``Deadline``; an upstream outage becomes ``unavailable_sources`` and a ``data-unavailable`` card, never an
+error. PET comes in through the ``PetLookup`` seam; until the PET lookup is wired (issue 5) the no-op
+``NoPetLookup`` reports no study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from cds_service.cards import render_cards
+from cds_service.errors import UnprocessableError
+from cds_service.models import (
+    Card,
+    CdsRequest,
+    Hook,
+    OrderSelectContext,
+    OrderSignContext,
+    PatientViewContext,
+)
+from cds_service.orders import DraftOrderFindings, inspect_draft_orders
+from cds_service.prefetch import Deadline, FhirAccess, PrefetchResolver, PrefetchResult
+from cds_service.settings import Settings, normalise_base_url
+from connectors.errors import ConnectorError
+from rules.domain import (
+    AssessInputs,
+    Assessment,
+    ClinicalContext,
+    Her2Result,
+    PetStatus,
+    PetStudyFacts,
+    ReceptorResult,
+)
+
+log = logging.getLogger(__name__)
+
+FHIR_SOURCE = "FHIR server"
+PACS_SOURCE = "PACS"
+
+
+class PathologyFacts(Protocol):
+    """What ``connectors.fhir.mapping.pathology_from_resources`` returns (``PathologyData``)."""
+
+    @property
+    def her2(self) -> Sequence[Her2Result]: ...
+
+    @property
+    def receptors(self) -> Sequence[ReceptorResult]: ...
+
+    @property
+    def context(self) -> ClinicalContext: ...
+
+
+MapFn = Callable[[Iterable[dict[str, Any]]], PathologyFacts]
+AssessFn = Callable[[AssessInputs, dt.datetime], Assessment]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PetLookupResult:
+    """The PET side of a hook: the most recent analysed study, or why there is none."""
+
+    pet: PetStudyFacts | None = None
+    status: PetStatus = PetStatus.NONE
+    pending_date: dt.date | None = None
+
+
+class PetLookup(Protocol):
+    """Finds the patient's HER2 PET facts within what is left of the budget (issue 5 wires the real one).
+
+    ``imaging`` holds the ImagingStudy resources from prefetch or the FHIR fallback. An unreachable DICOM
+    source is reported as ``PetStatus.UNAVAILABLE``, never raised.
+    """
+
+    def lookup(
+        self, patient_id: str, imaging: Sequence[dict[str, Any]], deadline: Deadline
+    ) -> PetLookupResult: ...
+
+
+class NoPetLookup:
+    """Default ``PetLookup``: no PET study is known (pathology-only cards)."""
+
+    def lookup(
+        self, patient_id: str, imaging: Sequence[dict[str, Any]], deadline: Deadline
+    ) -> PetLookupResult:
+        return PetLookupResult()
+
+
+class EmbeddedPrefetch(Protocol):
+    """In-process prefetch for the demo: fills keys the request left absent from local data (no FHIR
+    server)."""
+
+    def fill(self, prefetch: Mapping[str, Any] | None, patient_id: str) -> dict[str, Any]: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CallerIdentity:
+    """The verified calling EHR (from the JWT), or None with ``HER2CDS_AUTH=off``. No PHI, no token."""
+
+    iss: str | None = None
+    tenant: str | None = None
+    jti: str | None = None
+    fhir_servers: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HookResult:
+    """Cards plus what the hook log and audit need: per-key prefetch status, orders found, the assessment."""
+
+    cards: list[Card]
+    prefetch_status: dict[str, str] = dataclasses.field(default_factory=dict)
+    orders: DraftOrderFindings | None = None
+    assessment: Assessment | None = None
+
+
+def fhir_access(request: CdsRequest, settings: Settings, caller: CallerIdentity | None) -> FhirAccess:
+    """Decide whether the FHIR fallback may be used: exact allow-list match (and the client's own list),
+    else the reason why not. The off-list server is never contacted."""
+    if request.fhirServer is None:
+        return FhirAccess(base_url=None, token=None, refusal="the request has no fhirServer")
+    if not settings.fhir_server_allowed(request.fhirServer, caller.fhir_servers if caller else ()):
+        return FhirAccess(base_url=None, token=None, refusal="fhirServer is not on the allow-list")
+    if request.fhirAuthorization is None:
+        return FhirAccess(base_url=None, token=None, refusal="the request has no fhirAuthorization")
+    token = request.fhirAuthorization.access_token.get_secret_value()
+    return FhirAccess(base_url=normalise_base_url(request.fhirServer), token=token)
+
+
+class HookService:
+    """Runs one hook call end to end. Thread-safe: holds only immutable configuration and injected
+    callables."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        resolver: PrefetchResolver,
+        map_pathology: MapFn,
+        assess: AssessFn,
+        pet_lookup: PetLookup | None = None,
+        embedded_prefetch: EmbeddedPrefetch | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._settings = settings
+        self._resolver = resolver
+        self._map = map_pathology
+        self._assess = assess
+        self._pet = pet_lookup or NoPetLookup()
+        self._embedded = embedded_prefetch
+        self._clock = clock
+
+    def handle(
+        self, hook: Hook, request: CdsRequest, context: PatientViewContext, caller: CallerIdentity | None
+    ) -> HookResult:
+        """Answer one validated hook call. Raises ``PreconditionFailedError`` (412) for unobtainable
+        required data."""
+        orders: DraftOrderFindings | None = None
+        if isinstance(context, OrderSignContext):
+            selections = context.selections if isinstance(context, OrderSelectContext) else None
+            orders = inspect_draft_orders(context.draftOrders.resources(), selections)
+            if not orders.tdxd:
+                return HookResult(cards=[], orders=orders)
+        deadline = Deadline(self._settings.budget_s)
+        access = fhir_access(request, self._settings, caller)
+        prefetch = request.prefetch
+        if self._embedded is not None:
+            prefetch = self._embedded.fill(prefetch, context.patientId)
+        fetched = self._resolver.resolve(prefetch, context.model_dump(), access, deadline)
+        inputs = self._inputs(fetched, context, orders, deadline)
+        assessment = self._assess(inputs, self._clock())
+        pet = inputs.pet
+        cards = render_cards(assessment, inputs, self._settings.site, pet=pet, patient_id=context.patientId)
+        return HookResult(cards=cards, prefetch_status=fetched.status, orders=orders, assessment=assessment)
+
+    def _inputs(
+        self,
+        fetched: PrefetchResult,
+        context: PatientViewContext,
+        orders: DraftOrderFindings | None,
+        deadline: Deadline,
+    ) -> AssessInputs:
+        resources = fetched.all_resources()
+        try:
+            pathology = self._map(resources)
+        except ConnectorError as exc:
+            raise UnprocessableError("pathology data could not be interpreted") from exc
+        clinical = pathology.context
+        if orders is not None:
+            clinical = dataclasses.replace(
+                clinical, tdxd_draft_order=orders.tdxd, pertuzumab_co_order=orders.pertuzumab_co_order
+            )
+        patient_ids = set(getattr(pathology, "patient_ids", ()) or ())
+        if patient_ids - {context.patientId}:
+            log.warning("prefetch refers to other patients", extra={"other_patients": len(patient_ids) - 1})
+        pet = self._pet.lookup(context.patientId, fetched.resources.get("imaging", []), deadline)
+        unavailable: list[str] = []
+        if fetched.unavailable:
+            unavailable.append(FHIR_SOURCE)
+        if pet.status is PetStatus.UNAVAILABLE:
+            unavailable.append(PACS_SOURCE)
+        return AssessInputs(
+            her2_results=tuple(pathology.her2),
+            receptors=tuple(pathology.receptors),
+            context=clinical,
+            pet=pet.pet,
+            pet_status=pet.status,
+            pending_pet_date=pet.pending_date,
+            unavailable_sources=tuple(unavailable),
+            pathology_cards_enabled=self._settings.site.pathology_cards,
+        )

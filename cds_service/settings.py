@@ -1,0 +1,287 @@
+"""Deployment settings: one frozen ``Settings``, built once from ``HER2CDS_*`` environment variables.
+
+This module is the only place in the project that reads the environment (``ARCHITECTURE.md`` §4). Every
+value is validated when the settings are built, so a misconfigured pod fails at start-up (readiness) with a
+message that says which variable to fix, never at the first hook call. Clinical parameters are not
+settings: they live in ``rules/parameters.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+PREFIX = "HER2CDS_"
+
+
+class SettingsError(ValueError):
+    """A ``HER2CDS_*`` variable is missing or invalid; the message names the variable and what to fix."""
+
+
+class AuthMode(StrEnum):
+    """Client authentication mode (``HER2CDS_AUTH``): ``jwt`` in every deployment, ``off`` for the demo
+    only."""
+
+    JWT = "jwt"
+    OFF = "off"
+
+
+def normalise_base_url(url: str) -> str:
+    """Normalise a FHIR base URL for exact allow-list comparison.
+
+    Scheme and host are lower-cased, default ports (80 for http, 443 for https) dropped, a trailing ``/``
+    removed; query strings and fragments are not allowed in a base URL and make it unmatchable (returned
+    unchanged).
+    """
+    parts = urlsplit(url.strip())
+    if parts.query or parts.fragment or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    if parts.username or parts.password:
+        return url.strip()  # credentials in a base URL never match an allow-list entry
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteLink:
+    """An absolute link shown on every card (label and guideline pages; Oracle Health strips unlisted
+    links)."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteConfig:
+    """Site configuration (``HER2CDS_SITE_CONFIG``, a JSON file).
+
+    ``links``: absolute links added to every card. ``pathology_cards``: whether pathology-only cards
+    (scenarios (k), (l), (g), (c) without PET) are shown (``clinical-logic.md`` §14 step 1; default on).
+    ``suggestions``: whether cards offer to create a Task for IHC re-review or tumour-board review (CH-26:
+    off by default). ``prefetch_templates``: per-key template overrides for site-specific pathology codes
+    (``cds-hooks.md`` §13).
+    """
+
+    links: tuple[SiteLink, ...] = ()
+    pathology_cards: bool = True
+    suggestions: bool = False
+    prefetch_templates: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any, *, origin: str = "site configuration") -> SiteConfig:
+        """Build from parsed JSON, raising ``SettingsError`` naming the offending member."""
+        if not isinstance(data, dict):
+            raise SettingsError(f"{origin}: must be a JSON object")
+        unknown = set(data) - {"links", "pathology_cards", "suggestions", "prefetch_templates"}
+        if unknown:
+            raise SettingsError(f"{origin}: unknown members {sorted(unknown)}")
+        links: list[SiteLink] = []
+        for i, item in enumerate(data.get("links", [])):
+            if not isinstance(item, dict) or not isinstance(item.get("label"), str):
+                raise SettingsError(f"{origin}: links[{i}] needs a string 'label' and an absolute 'url'")
+            url = item.get("url")
+            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+                raise SettingsError(f"{origin}: links[{i}].url must be an absolute http(s) URL")
+            links.append(SiteLink(label=item["label"], url=url))
+        templates = data.get("prefetch_templates", {})
+        if not isinstance(templates, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in templates.items()
+        ):
+            raise SettingsError(f"{origin}: prefetch_templates must map keys to template strings")
+        flags = {}
+        for name in ("pathology_cards", "suggestions"):
+            value = data.get(name, cls.__dataclass_fields__[name].default)
+            if not isinstance(value, bool):
+                raise SettingsError(f"{origin}: {name} must be true or false")
+            flags[name] = value
+        return cls(links=tuple(links), prefetch_templates=dict(templates), **flags)
+
+    @classmethod
+    def load(cls, path: Path) -> SiteConfig:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"{PREFIX}SITE_CONFIG: cannot read JSON from {path}: {exc}") from exc
+        return cls.from_json(data, origin=f"{PREFIX}SITE_CONFIG ({path})")
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
+    raw = environ.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError as exc:
+        kind = "an integer" if integer else "a number"
+        raise SettingsError(f"{PREFIX}{name} must be {kind}, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{PREFIX}{name} must be positive, got {raw!r}")
+    return value
+
+
+def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = environ.get(PREFIX + name, "")
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _path(environ: Mapping[str, str], name: str, *, must_exist: bool = True) -> Path | None:
+    raw = environ.get(PREFIX + name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if must_exist and not path.is_file():
+        raise SettingsError(f"{PREFIX}{name}: file {raw!r} does not exist")
+    return path
+
+
+def _check_dicom_source(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme == "file" and parts.path:
+        return value
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return value
+    if parts.scheme == "dimse" and parts.hostname and parts.username and parts.port:
+        return value
+    raise SettingsError(
+        f"{PREFIX}DICOM_SOURCE must be file:///dir, https://host/dicom-web or dimse://CALLED_AET@host:port, "
+        f"got {value!r}"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Every deployment setting, validated. Build with ``Settings.from_env(os.environ)`` or directly in
+    tests.
+
+    Durations carry their unit in the name; ``fhir_allowlist`` holds normalised base URLs
+    (``normalise_base_url``).
+    """
+
+    public_url: str | None = None
+    auth: AuthMode = AuthMode.JWT
+    trusted_clients_path: Path | None = None
+    fhir_allowlist: tuple[str, ...] = ()
+    discovery_requires_jwt: bool = True
+    cors_origins: tuple[str, ...] = ()
+    hook_budget_ms: int = 1000
+    http_connect_timeout_s: float = 2.0
+    http_read_timeout_s: float = 5.0
+    data_dir: Path = Path(".var")
+    dicom_source: str = "file:.var/dicom"
+    dimse_aet: str = "HER2CDS"
+    dicom_auth_file: Path | None = None
+    database_url: str = "sqlite:///.var/her2cds.db"
+    site: SiteConfig = field(default_factory=SiteConfig)
+    log_level: str = "INFO"
+    demo: bool = False
+
+    def __post_init__(self) -> None:
+        self._check_auth()
+        self._check_urls()
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if not self.database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
+        _check_dicom_source(self.dicom_source)
+
+    def _check_auth(self) -> None:
+        if self.auth is AuthMode.JWT:
+            if not self.public_url:
+                raise SettingsError(
+                    f"{PREFIX}PUBLIC_URL is required when {PREFIX}AUTH=jwt (JWT aud is built from it)"
+                )
+            if self.trusted_clients_path is None:
+                raise SettingsError(f"{PREFIX}TRUSTED_CLIENTS is required when {PREFIX}AUTH=jwt")
+        if "*" in self.cors_origins and not (self.demo or self.auth is AuthMode.OFF):
+            raise SettingsError(f"{PREFIX}CORS_ORIGINS='*' is allowed only in development (demo or AUTH=off)")
+
+    def _check_urls(self) -> None:
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise SettingsError(
+                    f"{PREFIX}PUBLIC_URL must be an absolute http(s) URL, got {self.public_url!r}"
+                )
+        for entry in self.fhir_allowlist:
+            if normalise_base_url(entry) != entry or not entry.startswith(("http://", "https://")):
+                raise SettingsError(
+                    f"{PREFIX}FHIR_ALLOWLIST entry {entry!r} is not a normalised http(s) base URL"
+                )
+
+    @property
+    def base_url(self) -> str:
+        """The external base URL without a trailing slash ('' when unset, e.g. in the demo)."""
+        return (self.public_url or "").rstrip("/")
+
+    @property
+    def budget_s(self) -> float:
+        """The hook budget in seconds."""
+        return self.hook_budget_ms / 1000.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every ``HER2CDS_*`` variable (ARCHITECTURE.md §4), raising ``SettingsError``."""
+        raw_auth = environ.get(PREFIX + "AUTH", "jwt").strip().lower() or "jwt"
+        try:
+            auth = AuthMode(raw_auth)
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}AUTH must be 'jwt' or 'off', got {raw_auth!r}") from exc
+        demo = _bool(environ, "DEMO", False)
+        data_dir = Path(environ.get(PREFIX + "DATA_DIR", "").strip() or ".var").absolute()
+        site_path = _path(environ, "SITE_CONFIG")
+        allowlist = tuple(normalise_base_url(u) for u in _list(environ, "FHIR_ALLOWLIST"))
+        return cls(
+            public_url=environ.get(PREFIX + "PUBLIC_URL", "").strip() or None,
+            auth=auth,
+            trusted_clients_path=_path(environ, "TRUSTED_CLIENTS"),
+            fhir_allowlist=allowlist,
+            discovery_requires_jwt=_bool(environ, "DISCOVERY_REQUIRES_JWT", True),
+            cors_origins=_list(environ, "CORS_ORIGINS"),
+            hook_budget_ms=int(_number(environ, "HOOK_BUDGET_MS", 1000, integer=True)),
+            http_connect_timeout_s=_number(environ, "HTTP_CONNECT_TIMEOUT_S", 2.0),
+            http_read_timeout_s=_number(environ, "HTTP_READ_TIMEOUT_S", 5.0),
+            data_dir=data_dir,
+            dicom_source=(
+                environ.get(PREFIX + "DICOMWEB", "").strip()
+                or environ.get(PREFIX + "DICOM_SOURCE", "").strip()
+                or (data_dir / "dicom").as_uri()
+            ),
+            dimse_aet=environ.get(PREFIX + "DIMSE_AET", "").strip() or "HER2CDS",
+            dicom_auth_file=_path(environ, "DICOM_AUTH_FILE"),
+            database_url=environ.get(PREFIX + "DATABASE_URL", "").strip()
+            or f"sqlite:///{data_dir / 'her2cds.db'}",
+            site=SiteConfig.load(site_path) if site_path else SiteConfig(),
+            log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
+            demo=demo,
+        )
+
+    def fhir_server_allowed(self, fhir_server: str, client_servers: tuple[str, ...] = ()) -> bool:
+        """True when ``fhir_server`` exactly matches (after normalisation) an allow-list entry and, when
+        the calling client's trust entry lists FHIR servers, one of those too (CH-10, ``cds-hooks.md`` §9).
+        """
+        base = normalise_base_url(fhir_server)
+        if base not in self.fhir_allowlist:
+            return False
+        return not client_servers or base in {normalise_base_url(s) for s in client_servers}
