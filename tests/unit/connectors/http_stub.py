@@ -1,0 +1,117 @@
+"""A recorded-response HTTP server on 127.0.0.1 for connector unit tests.
+
+Each test scripts the responses (a route function or a queue) and then asserts the requests the client sent:
+method, path, query and headers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+@dataclass
+class Reply:
+    """A scripted response: status, JSON (or raw) body, headers and an optional delay in seconds."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    raw: bytes | None = None
+
+
+Route = Callable[[Recorded], Reply]
+
+
+class StubServer:
+    """Serves ``route(request)`` for every request and records the requests in order."""
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.requests: list[Recorded] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Recorded(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
+                )
+                stub.requests.append(request)
+                reply = stub.route(request)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    content_type = reply.headers.pop("Content-Type", "application/fhir+json")
+                    self.send_header("Content-Type", content_type)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_HEAD = _handle  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def stub_server(route: Route) -> Iterator[StubServer]:
+    """Run a :class:`StubServer` for the duration of a ``with`` block."""
+    server = StubServer(route)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def sequence(*replies: Reply) -> Route:
+    """A route answering with ``replies`` in order (the last one repeats)."""
+    queue = list(replies)
+
+    def route(_request: Recorded) -> Reply:
+        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        return Reply(reply.status, reply.body, dict(reply.headers), reply.delay_s, reply.raw)
+
+    return route
