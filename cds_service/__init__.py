@@ -38,6 +38,7 @@ def create_app(
     from cds_service import cors, errors, health, hooks, openapi
     from cds_service.auth import AuthError, JwtVerifier, load_trusted_clients
     from cds_service.errors import UnauthorizedError
+    from cds_service.observability import configure_logging, default_metrics
     from cds_service.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
     from cds_service.registry import EXTENSION_KEY, Components
     from cds_service.service import CallerIdentity, HookService
@@ -47,6 +48,8 @@ def create_app(
     from rules.assess import assess
 
     settings = settings or Settings.from_env(os.environ)
+    configure_logging(settings.log_level)
+    metrics = default_metrics()
     if settings.auth is AuthMode.OFF:
         log.warning(
             "HER2CDS_AUTH=off: CDS client authentication is DISABLED. Demo and development only; never "
@@ -61,7 +64,12 @@ def create_app(
     authenticate = None
     if settings.auth is AuthMode.JWT:
         assert settings.trusted_clients_path is not None
-        verifier = JwtVerifier(load_trusted_clients(settings.trusted_clients_path), replay_store=storage)
+        verifier = JwtVerifier(
+            load_trusted_clients(settings.trusted_clients_path),
+            replay_store=storage,
+            on_rejection=metrics.record_jwt_rejection,
+            on_jwks_fetch=metrics.record_jwks_fetch,
+        )
 
         def authenticate(header: str | None, audience: str) -> CallerIdentity:
             try:
@@ -83,6 +91,7 @@ def create_app(
         session,
         connect_timeout_s=settings.http_connect_timeout_s,
         read_timeout_s=settings.http_read_timeout_s,
+        on_upstream=lambda seconds: metrics.observe_upstream("fhir", seconds),
     )
     keys = templates(settings.site.prefetch_templates)
     hook_service = HookService(
@@ -103,9 +112,11 @@ def create_app(
         authenticate=authenticate,
         prefetch_keys=keys,
         readiness=health.ReadinessCheck(storage.ping),
+        metrics=metrics,
     )
     errors.register_error_handlers(app)
     cors.register_cors(app, settings.cors_origins)
+    hooks.register_request_context(app)
     app.register_blueprint(hooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)

@@ -8,14 +8,15 @@ card instead.
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger(__name__)
+from cds_service.observability import get_logger
+
+log = get_logger(__name__)
 
 
 class IssueCode(StrEnum):
@@ -139,7 +140,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        log.exception("unhandled error", **{"error_type": type(exc).__name__})
         resp = jsonify(operation_outcome(IssueCode.EXCEPTION, "internal error"))
         resp.status_code = 500
         return resp

@@ -28,10 +28,11 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def child_exit(server: Any, worker: Any) -> None:
     """Prometheus multiprocess mode: forget the metrics files of a dead worker (operations.md §6)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        from cds_service.observability import mark_worker_dead
 
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+        mark_worker_dead(worker.pid, directory)
 
 
 def settings_dict() -> dict[str, Any]:

@@ -3,7 +3,7 @@
 ``/healthz`` answers while the process runs (liveness: no dependency checks). ``/readyz`` answers 200 when
 the settings loaded (they did, or the app would not exist) and the database is reachable; the database
 check is cached for ``READY_CACHE_S`` so that probes never cause a live call per probe. ``/metrics``
-renders Prometheus metrics from the registry the observability setup provides.
+renders Prometheus metrics from ``observability.render_metrics`` (all gunicorn workers in multiprocess mode).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 from cds_service.hooks import components
+from cds_service.observability import render_metrics
 
 READY_CACHE_S = 5.0
 """How long a database reachability result is reused by ``/readyz``, in seconds."""
@@ -45,14 +45,6 @@ class ReadinessCheck:
             return self._ok
 
 
-_registry_provider: list[Callable[[], CollectorRegistry]] = [lambda: REGISTRY]
-
-
-def set_metrics_registry(provider: Callable[[], CollectorRegistry]) -> None:
-    """Let the observability setup supply the registry (e.g. a multiprocess collector registry)."""
-    _registry_provider[0] = provider
-
-
 @bp.get("/healthz")
 def healthz() -> Response:
     return jsonify({"status": "ok"})
@@ -71,4 +63,5 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(_registry_provider[0]()), mimetype=CONTENT_TYPE_LATEST)
+    body, content_type = render_metrics(components().settings.prometheus_multiproc_dir)
+    return Response(body, content_type=content_type)

@@ -9,11 +9,10 @@ tokens, no PHI, no bodies) and audited in the database.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from typing import Any, cast
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
 from cds_service.errors import (
@@ -32,12 +31,13 @@ from cds_service.models import (
     describe_validation_error,
     parse_context,
 )
+from cds_service.observability import bind_request_context, clear_request_context, get_logger
 from cds_service.registry import EXTENSION_KEY, Components, discovery_document, hooks_for
 from cds_service.service import CallerIdentity
 from cds_service.storage import AuditedCard, FeedbackOutcome, FeedbackRecord, HookAuditRecord, HookOutcome
 from rules.parameters import RULES_VERSION
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 bp = Blueprint("cds_hooks", __name__)
 
@@ -93,6 +93,9 @@ def call_service(service_id: str) -> Response:
         raise NotFoundError(f"unknown service id '{service_id}'")
     caller = _authenticate(parts, f"/cds-services/{service_id}")
     cds_request: CdsRequest = _validate(CdsRequest, _json_body())
+    bind_request_context(
+        hook_instance=str(cds_request.hookInstance), hook=cds_request.hook, service_id=service_id
+    )
     audit = _Audit(parts, service_id, cds_request, caller, received, started)
     try:
         try:
@@ -149,9 +152,13 @@ class _Audit:
         prefetch_status: dict[str, str] | None = None,
     ) -> None:
         duration_ms = (time.monotonic() - self.started) * 1000.0
+        if self.parts.metrics is not None:
+            known = self.req.hook if self.req.hook in {h.value for h in Hook} else "unknown"
+            self.parts.metrics.record_hook(self.service_id, known, outcome.value)
+            self.parts.metrics.record_cards(t for _, t in cards if t)
         log.info(
             "hook call",
-            extra={
+            **{
                 "hook_instance": str(self.req.hookInstance),
                 "hook": self.req.hook,
                 "service_id": self.service_id,
@@ -221,7 +228,7 @@ def feedback(service_id: str) -> Response:
     for rec in records:
         log.info(
             "card feedback",
-            extra={
+            **{
                 "card_uuid": rec.card_uuid,
                 "service_id": service_id,
                 "outcome": str(rec.outcome),
@@ -230,3 +237,11 @@ def feedback(service_id: str) -> Response:
             },
         )
     return Response(status=200)
+
+
+def register_request_context(app: Flask) -> None:
+    """Clear the per-request log context (``hook_instance``, ``hook``, ``service_id``) after every request."""
+
+    @app.teardown_request
+    def _clear(_exc: BaseException | None) -> None:
+        clear_request_context()

@@ -20,10 +20,9 @@ Templates use only CDS Hooks 2.0 tokens (``cds-hooks.md`` CH-12, CH-13). Resolut
 
 from __future__ import annotations
 
-import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 from urllib.parse import quote
@@ -31,9 +30,10 @@ from urllib.parse import quote
 import requests
 
 from cds_service.errors import PreconditionFailedError
+from cds_service.observability import get_logger
 from cds_service.settings import normalise_base_url
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_PAGES: Final = 5
 """Upper bound on searchset pages followed per key (project rule, CH-14)."""
@@ -175,8 +175,16 @@ class RequestsFhirFetcher:
     cannot be forwarded to another host.
     """
 
-    def __init__(self, session: requests.Session, *, connect_timeout_s: float, read_timeout_s: float) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        on_upstream: Callable[[float], None] | None = None,
+    ) -> None:
         self._session = session
+        self._on_upstream = on_upstream
         self._connect_s = connect_timeout_s
         self._read_s = read_timeout_s
 
@@ -185,10 +193,14 @@ class RequestsFhirFetcher:
             raise UpstreamUnavailableError("hook budget exhausted")
         timeout = (min(self._connect_s, timeout_s), min(self._read_s, timeout_s))
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+        started = time.perf_counter()
         try:
             resp = self._session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
         except requests.RequestException as exc:
             raise UpstreamUnavailableError(type(exc).__name__) from exc
+        finally:
+            if self._on_upstream is not None:
+                self._on_upstream(time.perf_counter() - started)
         if resp.status_code >= 500 or resp.status_code == 429:
             raise UpstreamUnavailableError(f"HTTP {resp.status_code}")
         if resp.status_code >= 300:
@@ -289,7 +301,7 @@ class PrefetchResolver:
                 self._from_prefetch(key, value, access, deadline, result)
                 continue
             if key.name in provided:
-                log.info("prefetch value unusable, treated as absent", extra={"prefetch_key": key.name})
+                log.info("prefetch value unusable, treated as absent", **{"prefetch_key": key.name})
             self._fallback(key, context, access, deadline, result)
         return result
 
@@ -313,7 +325,7 @@ class PrefetchResolver:
             except UpstreamUnavailableError:
                 result.unavailable = True
             except FetchRefusedError as exc:
-                log.warning("next page refused", extra={"prefetch_key": key.name, "http_status": exc.status})
+                log.warning("next page refused", **{"prefetch_key": key.name, "http_status": exc.status})
         result.resources[key.name] = resources
 
     def _fallback(
@@ -338,7 +350,7 @@ class PrefetchResolver:
                 result.status[key.name] = "fetched"
                 return
             except UpstreamUnavailableError as exc:
-                log.warning("FHIR fallback unavailable", extra={"prefetch_key": key.name, "reason": str(exc)})
+                log.warning("FHIR fallback unavailable", **{"prefetch_key": key.name, "reason": str(exc)})
                 result.unavailable = True
                 why = "the FHIR server is unavailable"
             except FetchRefusedError as exc:

@@ -16,6 +16,7 @@ from cds_service.models import DiscoveryResponse, Hook, ServiceDefinition
 from cds_service.prefetch import PrefetchKey
 
 if TYPE_CHECKING:
+    from cds_service.observability import Metrics
     from cds_service.service import CallerIdentity, HookService
     from cds_service.settings import Settings
     from cds_service.storage import Storage
@@ -95,6 +96,7 @@ class Components:
     authenticate: Authenticator | None
     prefetch_keys: tuple[PrefetchKey, ...]
     readiness: Callable[[], bool] | None = None
+    metrics: Metrics | None = None
 
 
 EXTENSION_KEY: Final = "her2cds"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -25,6 +24,7 @@ from cds_service.models import (
     OrderSignContext,
     PatientViewContext,
 )
+from cds_service.observability import get_logger
 from cds_service.orders import DraftOrderFindings, inspect_draft_orders
 from cds_service.prefetch import Deadline, FhirAccess, PrefetchResolver, PrefetchResult
 from cds_service.settings import Settings, normalise_base_url
@@ -39,7 +39,7 @@ from rules.domain import (
     ReceptorResult,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 FHIR_SOURCE = "FHIR server"
 PACS_SOURCE = "PACS"
@@ -197,7 +197,7 @@ class HookService:
             )
         patient_ids = set(getattr(pathology, "patient_ids", ()) or ())
         if patient_ids - {context.patientId}:
-            log.warning("prefetch refers to other patients", extra={"other_patients": len(patient_ids) - 1})
+            log.warning("prefetch refers to other patients", **{"other_patients": len(patient_ids) - 1})
         pet = self._pet.lookup(context.patientId, fetched.resources.get("imaging", []), deadline)
         unavailable: list[str] = []
         if fetched.unavailable:

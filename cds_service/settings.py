@@ -196,6 +196,7 @@ class Settings:
     site: SiteConfig = field(default_factory=SiteConfig)
     log_level: str = "INFO"
     demo: bool = False
+    prometheus_multiproc_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -275,6 +276,9 @@ class Settings:
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
             log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
             demo=demo,
+            prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
+            if environ.get("PROMETHEUS_MULTIPROC_DIR")
+            else None,
         )
 
     def fhir_server_allowed(self, fhir_server: str, client_servers: tuple[str, ...] = ()) -> bool:
