@@ -1,0 +1,328 @@
+"""connectors.fhir.mapping on the published synthetic and mCODE bundles, and on hand-made broken resources.
+
+Expected values are those stated in ``testdata/fhir/SOURCES.md`` and in the bundles' own reports.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.errors import InvalidSourceDataError
+from connectors.fhir.mapping import load_fhir_file, pathology_from_bundle, pathology_from_resources
+from rules.domain import (
+    DrugClass,
+    IhcScore,
+    IhcZeroSubtype,
+    IshProbe,
+    Receptor,
+    ReportedStatus,
+    SpecimenSite,
+)
+
+SYNTHETIC = Path("fhir/synthetic")
+LOINC = "http://loinc.org"
+
+
+def _bundle(testdata: Path, name: str) -> dict[str, Any]:
+    return dict(json.loads((testdata / SYNTHETIC / name).read_text(encoding="utf-8")))
+
+
+# file, IHC score, zero subtype, ISH (ratio, HER2/cell, CEP17/cell, group, final), collected, ER %, PR %
+CASES = [
+    pytest.param(
+        "bundle-her2-ihc3-positive.json", IhcScore.THREE_PLUS, None, None, dt.date(2025, 2, 3), 0, 0,
+        ReportedStatus.POSITIVE, id="IHC3+",
+    ),
+    pytest.param(
+        "bundle-her2-low-ihc1.json", IhcScore.ONE_PLUS, None, None, dt.date(2025, 3, 11), 95, 40,
+        ReportedStatus.NEGATIVE, id="IHC1+",
+    ),
+    pytest.param(
+        "bundle-her2-ihc2-ish-group5.json", IhcScore.TWO_PLUS, None,
+        (1.30, 2.6, 2.0, 5, ReportedStatus.NEGATIVE), dt.date(2025, 4, 22), 80, 5,
+        ReportedStatus.NEGATIVE, id="IHC2+_ISH-group5",
+    ),
+    pytest.param(
+        "bundle-her2-ish-group2-ihc1.json", IhcScore.ONE_PLUS, None,
+        (2.30, 3.4, 1.48, 2, ReportedStatus.NEGATIVE), dt.date(2025, 8, 1), 90, 15,
+        ReportedStatus.NEGATIVE, id="ISH-group2_IHC1+",
+    ),
+    pytest.param(
+        "bundle-her2-ish-group3-ihc2.json", IhcScore.TWO_PLUS, None,
+        (1.60, 6.8, 4.25, 3, ReportedStatus.POSITIVE), dt.date(2025, 7, 15), 0, 0,
+        ReportedStatus.POSITIVE, id="ISH-group3_IHC2+",
+    ),
+    pytest.param(
+        "bundle-her2-ultralow.json", IhcScore.ZERO, IhcZeroSubtype.ULTRALOW, None, dt.date(2025, 6, 2),
+        100, 70, ReportedStatus.NEGATIVE, id="IHC0-ultralow",
+    ),
+    pytest.param(
+        "bundle-her2-null.json", IhcScore.ZERO, IhcZeroSubtype.NULL, None, dt.date(2025, 6, 9), 60, 0,
+        ReportedStatus.NEGATIVE, id="IHC0-null",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "score", "subtype", "ish", "collected", "er", "pr", "status"), CASES)
+def test_synthetic_structured_bundle(
+    testdata: Path,
+    name: str,
+    score: IhcScore,
+    subtype: IhcZeroSubtype | None,
+    ish: tuple[float, float, float, int, ReportedStatus] | None,
+    collected: dt.date,
+    er: float,
+    pr: float,
+    status: ReportedStatus,
+) -> None:
+    data = load_fhir_file(testdata / SYNTHETIC / name)
+    assert len(data.her2) == 1, "IHC and ISH of one specimen form one test occasion"
+    result = data.her2[0]
+    assert result.ihc is not None
+    assert result.ihc.score is score
+    assert result.ihc.assay == "4B5"
+    if subtype is not None:
+        assert result.ihc.zero_subtype is subtype
+    if ish is None:
+        assert result.ish is None
+    else:
+        assert result.ish is not None
+        assert result.ish.probe is IshProbe.DUAL
+        assert (result.ish.ratio, result.ish.her2_per_cell, result.ish.cep17_per_cell) == pytest.approx(
+            ish[:3]
+        )
+        assert result.ish.reported_group == ish[3]
+        assert result.ish.reported_final is ish[4]
+    assert result.reported_status is status
+    assert result.specimen.collected == collected
+    assert result.specimen.site is SpecimenSite.PRIMARY
+    assert result.specimen.id is not None
+    assert result.specimen.id.endswith("-spec-a")
+    assert result.reported == collected  # issued the same day
+    assert result.source is not None
+    assert result.source.reference.startswith("DiagnosticReport/")
+    percents = {r.receptor: r.percent for r in data.receptors}
+    assert percents == {Receptor.ER: er, Receptor.PR: pr}
+    positives = {r.receptor: r.reported_positive for r in data.receptors}
+    assert positives[Receptor.ER] is (er >= 1)
+    assert all(r.source is not None and r.source.system == "fhir" for r in data.receptors)
+    assert len(data.patient_ids) == 1
+    assert data.skipped == ()
+
+
+def test_group3_recount_is_read_from_report_only_when_stated(testdata: Path) -> None:
+    bundle = _bundle(testdata, "bundle-her2-ish-group3-ihc2.json")
+    ish_obs = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-ish"))
+    ish_obs["note"].append({"text": "Recount by a second observer confirmed group 3."})
+    result = pathology_from_bundle(bundle).her2[0]
+    assert result.ish is not None
+    assert result.ish.recount_confirmed is True
+
+
+def test_context_bundle_metastatic_therapies_and_draft_order(testdata: Path) -> None:
+    context = load_fhir_file(testdata / SYNTHETIC / "bundle-context-metastatic-hr-pos.json").context
+    assert context.metastatic is True
+    assert context.metastatic_since == dt.date(2024, 5, 10)  # bone, the earlier of bone and liver
+    assert context.tdxd_draft_order is True
+    assert context.pertuzumab_co_order is False
+    assert [t.drug_class for t in context.therapies] == [DrugClass.ENDOCRINE]
+    letrozole = context.therapies[0]
+    assert (letrozole.start, letrozole.end) == (dt.date(2024, 6, 1), dt.date(2025, 2, 15))
+    assert letrozole.source is not None
+    assert letrozole.source.reference == "MedicationStatement/medstmt-letrozole"
+
+
+def test_mcode_bundle(testdata: Path) -> None:
+    data = load_fhir_file(testdata / "fhir/mcode/json/Bundle-mcode-jenny-m-her2-subset.json")
+    assert len(data.her2) == 1
+    assert data.her2[0].reported_status is ReportedStatus.NEGATIVE
+    assert data.her2[0].ihc is None
+    assert data.her2[0].specimen.site is SpecimenSite.PRIMARY  # SNOMED left breast structure
+    calls = {r.receptor: r.reported_positive for r in data.receptors}
+    assert calls == {Receptor.ER: True, Receptor.PR: False}
+    assert [t.drug_class for t in data.context.therapies] == [DrugClass.ENDOCRINE]
+    assert data.context.metastatic is None
+    assert data.patient_ids == ("cancer-patient-jenny-m",)
+
+
+def test_mcode_secondary_condition_is_metastatic(testdata: Path) -> None:
+    folder = testdata / "fhir/mcode/json"
+    resources = [json.loads(p.read_text()) for p in sorted(folder.glob("Condition-*.json"))]
+    context = pathology_from_resources(resources).context
+    assert context.metastatic is True
+    assert context.metastatic_since == dt.date(2019, 5, 1)
+
+
+def test_narrative_only_bundle_reads_the_binary(testdata: Path) -> None:
+    pytest.importorskip("connectors.fhir.narrative")
+    data = load_fhir_file(testdata / SYNTHETIC / "bundle-narrative-only-binary-html.json")
+    assert data.her2, "HER2 is only in the HTML Binary"
+    result = data.her2[0]
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.ZERO
+    assert result.ihc.zero_subtype is IhcZeroSubtype.ULTRALOW
+    assert {r.receptor: r.percent for r in data.receptors} == {Receptor.ER: 85, Receptor.PR: 20}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Broken and misused resources
+
+
+def _obs(obs_id: str, code: str, **value: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": obs_id,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-05-01",
+        **value,
+    }
+
+
+def test_values_that_do_not_fit_their_code_are_skipped_with_reason() -> None:
+    resources = [
+        _obs("ihc-qty", "85319-2", valueQuantity={"value": 4.2, "unit": "signals/cell"}),
+        _obs("ratio-pct", "49683-6", valueQuantity={"value": 40, "unit": "%", "code": "%"}),
+        _obs("serum", "32996-1", valueQuantity={"value": 12, "unit": "ng/mL"}),
+        _obs("ok", "85319-2", valueCodeableConcept={"coding": [{"system": LOINC, "code": "LA11841-6"}]}),
+    ]
+    data = pathology_from_resources(resources)
+    reasons = {s.reference: s.reason for s in data.skipped}
+    assert set(reasons) == {"Observation/ihc-qty", "Observation/ratio-pct", "Observation/serum"}
+    assert "serum" in reasons["Observation/serum"]
+    assert "%" in reasons["Observation/ratio-pct"]
+    assert len(data.her2) == 1
+    assert data.her2[0].ihc is not None
+    assert data.her2[0].ihc.score is IhcScore.ONE_PLUS
+    assert data.her2[0].source is not None
+    assert data.her2[0].source.reference == "Observation/ok"
+
+
+def test_ish_values_as_strings_are_read_and_grouped_by_specimen() -> None:
+    spec = {"specimen": {"reference": "Specimen/s1"}}
+    resources = [
+        {
+            "resourceType": "Specimen",
+            "id": "s1",
+            "collection": {"collectedDateTime": "2024-04-30", "bodySite": {"text": "Liver, core biopsy"}},
+        },
+        _obs("ratio", "49683-6", valueString="2.4", **spec),
+        _obs("her2", "74860-8", valueString="5.1", **spec),
+        _obs("cep17", "74861-6", valueString="2.1", **spec),
+        _obs("ihc", "85319-2", valueString="1+", **spec),
+    ]
+    data = pathology_from_resources(resources)
+    assert len(data.her2) == 1
+    result = data.her2[0]
+    assert result.ish is not None
+    assert (result.ish.ratio, result.ish.her2_per_cell, result.ish.cep17_per_cell) == (2.4, 5.1, 2.1)
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.ONE_PLUS
+    assert result.specimen.site is SpecimenSite.METASTASIS
+    assert result.specimen.collected == dt.date(2024, 4, 30)
+
+
+def test_ihc_range_is_kept_as_range() -> None:
+    data = pathology_from_resources([_obs("r", "85319-2", valueString="0-1+")])
+    ihc = data.her2[0].ihc
+    assert ihc is not None
+    assert ihc.is_range
+    assert (ihc.score, ihc.range_to) == (IhcScore.ZERO, IhcScore.ONE_PLUS)
+
+
+def test_invalid_resource_is_skipped_and_the_rest_maps(testdata: Path) -> None:
+    bundle = _bundle(testdata, "bundle-her2-low-ihc1.json")
+    bundle["entry"].append({"resource": {"resourceType": "Observation", "id": "bad", "status": {"x": 1}}})
+    data = pathology_from_bundle(bundle)
+    assert [s.reference for s in data.skipped] == ["Observation/bad"]
+    assert "not a valid FHIR R4 Observation" in data.skipped[0].reason
+    assert data.her2[0].ihc is not None
+    assert data.her2[0].ihc.score is IhcScore.ONE_PLUS
+
+
+def test_amended_report_replaces_earlier_version_per_specimen(testdata: Path) -> None:
+    bundle = _bundle(testdata, "bundle-her2-ihc2-ish-group5.json")
+    amended = copy.deepcopy(bundle)
+    entries = []
+    for entry in amended["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "DiagnosticReport":
+            resource["id"] += "-amended"
+            resource["status"] = "amended"
+            resource["issued"] = "2025-05-02T10:00:00Z"
+            resource["result"] = [{"reference": "Observation/amended-ihc"}]
+            entries.append(entry)
+    ihc = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-her2-ihc"))
+    amended_ihc = copy.deepcopy(ihc) | {"id": "amended-ihc"}
+    amended_ihc["valueCodeableConcept"] = {"coding": [{"system": LOINC, "code": "LA11843-2"}], "text": "3+"}
+    entries.append({"resource": amended_ihc})
+    bundle["entry"].extend(entries)
+    data = pathology_from_bundle(bundle)
+    assert len(data.her2) == 1
+    result = data.her2[0]
+    assert result.source is not None
+    assert result.source.reference.endswith("-amended")
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.THREE_PLUS
+    assert result.ish is not None
+    assert result.ish.reported_group == 5, "ISH carried over from the original"
+    assert any("replaces" in note for note in result.notes)
+
+
+def test_load_fhir_file_rejects_unreadable_input(tmp_path: Path) -> None:
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    patient = tmp_path / "patient.json"
+    patient.write_text(json.dumps({"resourceType": "Patient", "id": "p"}))
+    for path, message in (
+        (bad_json, "not valid JSON"),
+        (patient, "got Patient"),
+        (tmp_path / "none", "cannot"),
+    ):
+        with pytest.raises(InvalidSourceDataError, match=message) as info:
+            load_fhir_file(path)
+        assert "\n" not in str(info.value)
+
+
+def test_single_observation_file(testdata: Path) -> None:
+    data = load_fhir_file(testdata / "fhir/mcode/json/Observation-tumor-marker-test-her2-jenny-m.json")
+    assert data.her2[0].reported_status is ReportedStatus.NEGATIVE
+    assert data.her2[0].specimen.collected == dt.date(2018, 3, 10)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+_resource = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["Observation", "DiagnosticReport", "Specimen", "Condition", "Binary"])},
+    optional={
+        "id": st.text(max_size=6),
+        "code": _json,
+        "valueCodeableConcept": _json,
+        "valueQuantity": _json,
+        "valueString": st.text(max_size=12),
+        "result": _json,
+        "presentedForm": _json,
+        "specimen": _json,
+        "status": _json,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_resource, max_size=4))
+def test_mapping_never_raises_on_arbitrary_resources(resources: list[dict[str, Any]]) -> None:
+    pathology_from_resources(resources)
