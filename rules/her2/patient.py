@@ -1,0 +1,188 @@
+"""Patient-level HER2 synthesis: one assessment per test occasion, the current one, and what earlier ones add.
+
+spec/clinical-logic.md §6: classify each specimen and keep its provenance; the most recent specimen by
+collection date is current; another specimen with a higher category adds a discordance line; a HER2-low result
+from an earlier sample stays relevant when a later one reads 0 (ASCO/CAP 2023 asks to consider prior or
+concurrent samples before concluding IHC 0); amended reports and addenda replace earlier versions of the same
+specimen.
+
+A later version of a specimen's report replaces the earlier one. When the later version states only part of
+the work-up (typically an ISH addendum to an IHC 2+ report), the earlier version's IHC or ISH is carried over,
+with a caveat, so that "IHC 2+ with negative ISH" is not lost between the original report and its addendum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from rules.domain import (
+    Evidence,
+    Her2Assessment,
+    Her2Result,
+    PatientHer2,
+    ReceptorResult,
+    SpecimenSite,
+    TdxdCategory,
+)
+from rules.her2.classify import classify, display_category
+from rules.hormone import hr_status
+from rules.parameters import RULES_VERSION
+
+RANK: dict[TdxdCategory, int] = {
+    TdxdCategory.HER2_NULL: 0,
+    TdxdCategory.HER2_ZERO_UNSPECIFIED: 1,
+    TdxdCategory.HER2_ULTRALOW: 2,
+    TdxdCategory.HER2_LOW: 3,
+    TdxdCategory.HER2_POSITIVE: 4,
+}
+"""Order for "highest": NULL < ZERO_UNSPECIFIED < ULTRALOW < LOW < POSITIVE (spec §6); other categories are
+unranked."""
+
+_IHC_ZERO = frozenset(
+    {TdxdCategory.HER2_NULL, TdxdCategory.HER2_ZERO_UNSPECIFIED, TdxdCategory.HER2_ULTRALOW}
+)
+
+_MIN = dt.date.min
+
+
+def _occasion_key(index: int, result: Her2Result) -> tuple[str, ...]:
+    """The test occasion of a result: its specimen id, else its collection date and source document."""
+    if result.specimen.id:
+        return ("specimen", result.specimen.id.strip().lower())
+    if result.specimen.collected is None and result.source is None:
+        return ("input", str(index))
+    document = ""
+    if result.source is not None:
+        document = re.split(r"[#]|/_history/", result.source.reference, maxsplit=1)[0]
+    collected = result.specimen.collected.isoformat() if result.specimen.collected else ""
+    return ("date+source", collected, document)
+
+
+def _version_key(item: tuple[int, Her2Result]) -> tuple[dt.date, int]:
+    index, result = item
+    return (result.reported or _MIN, index)
+
+
+def _merge(versions: list[tuple[int, Her2Result]]) -> Her2Result:
+    """The latest version of an occasion's report, completed with IHC/ISH only an earlier version states."""
+    ordered = sorted(versions, key=_version_key)
+    latest = ordered[-1][1]
+    notes = list(latest.notes)
+    for _, earlier in reversed(ordered[:-1]):
+        when = earlier.reported.isoformat() if earlier.reported else "an earlier date"
+        if latest.ihc is None and earlier.ihc is not None:
+            latest = replace(latest, ihc=earlier.ihc)
+            notes.append(f"IHC carried over from the earlier report of this specimen ({when}).")
+        if latest.ish is None and earlier.ish is not None:
+            latest = replace(latest, ish=earlier.ish)
+            notes.append(f"ISH carried over from the earlier report of this specimen ({when}).")
+    if len(ordered) > 1:
+        notes.append(
+            f"{len(ordered) - 1} earlier version(s) of this specimen's report replaced by the latest."
+        )
+    return replace(latest, notes=tuple(dict.fromkeys(notes)))
+
+
+def _newest_first_key(assessment: Her2Assessment) -> tuple[dt.date, dt.date]:
+    result = assessment.result
+    return (result.specimen.collected or _MIN, result.reported or _MIN)
+
+
+def _describe(assessment: Her2Assessment) -> str:
+    result = assessment.result
+    specimen = result.specimen
+    where = [specimen.site.value] if specimen.site is not SpecimenSite.UNKNOWN else []
+    if specimen.id:
+        where.append(f"specimen {specimen.id}")
+    when = specimen.collected.isoformat() if specimen.collected else "date unknown"
+    detail = f" ({', '.join(where)})" if where else ""
+    return f"{display_category(assessment)} on {when}{detail}"
+
+
+def _differ(a: TdxdCategory, b: TdxdCategory) -> bool:
+    """Whether two ranked categories are discordant (unspecified IHC 0 is compatible with ultralow/null)."""
+    if a == b:
+        return False
+    zero_pair = {a, b} <= _IHC_ZERO and TdxdCategory.HER2_ZERO_UNSPECIFIED in {a, b}
+    return not zero_pair
+
+
+def _discordance(occasions: Sequence[Her2Assessment]) -> tuple[str, ...]:
+    """Lines comparing the newest classifiable occasion with every other classifiable one."""
+    ranked = [a for a in occasions if a.category in RANK]
+    if len(ranked) < 2:
+        return ()
+    reference, lines = ranked[0], []
+    for other in ranked[1:]:
+        if not _differ(reference.category, other.category):
+            continue
+        sites = {reference.result.specimen.site, other.result.specimen.site}
+        if sites == {SpecimenSite.PRIMARY, SpecimenSite.METASTASIS}:
+            kind = "primary vs metastasis"
+        elif reference.result.specimen.collected != other.result.specimen.collected:
+            kind = "over time"
+        else:
+            kind = "between specimens"
+        lines.append(f"HER2 discordance ({kind}): {_describe(reference)} vs {_describe(other)}.")
+    return tuple(lines)
+
+
+def synthesize(results: Sequence[Her2Result], receptors: Sequence[ReceptorResult]) -> PatientHer2:
+    """Patient-level HER2 picture from all results and ER/PR results (spec/clinical-logic.md §6, §9).
+
+    One assessment per test occasion (grouped by specimen id, else by collection date and source document; a
+    later report of the same occasion replaces the earlier one), newest first by collection date then report
+    date. ``current`` is the newest; ``highest`` the occasion with the highest category when it ranks above
+    the current one; ``prior_low`` the newest earlier HER2-low occasion; ``discordance`` lines when
+    classifiable occasions differ.
+    """
+    groups: dict[tuple[str, ...], list[tuple[int, Her2Result]]] = {}
+    for index, result in enumerate(results):
+        groups.setdefault(_occasion_key(index, result), []).append((index, result))
+    assessed = [classify(_merge(versions)) for versions in groups.values()]
+    occasions = tuple(sorted(assessed, key=_newest_first_key, reverse=True))
+    current = occasions[0] if occasions else None
+
+    highest = None
+    current_rank = RANK.get(current.category, -1) if current else -1
+    for assessment in occasions:
+        rank = RANK.get(assessment.category, -1)
+        if rank > current_rank and (highest is None or rank > RANK[highest.category]):
+            highest = assessment
+    prior_low = next((a for a in occasions[1:] if a.category is TdxdCategory.HER2_LOW), None)
+
+    status, hr_evidence, hr_caveats = hr_status(receptors)
+    discordance = _discordance(occasions)
+    evidence: list[Evidence] = []
+    caveats: list[str] = list(hr_caveats)
+    if current is not None:
+        evidence.append(
+            Evidence(
+                statement=f"Current HER2 result: {_describe(current)}; {len(occasions)} test occasion(s) on "
+                "file.",
+                value=display_category(current),
+                source=current.result.source,
+            )
+        )
+    if highest is not None:
+        caveats.append(
+            f"An earlier or other specimen was {_describe(highest)}: consider it before concluding."
+        )
+    if prior_low is not None and prior_low is not highest:
+        caveats.append(f"Earlier HER2-low result: {_describe(prior_low)}.")
+    evidence.extend(hr_evidence)
+    return PatientHer2(
+        current=current,
+        occasions=occasions,
+        highest=highest,
+        prior_low=prior_low,
+        discordance=discordance,
+        hr_status=status,
+        receptors=tuple(receptors),
+        evidence=tuple(evidence),
+        caveats=tuple(dict.fromkeys(caveats)),
+        rules_version=RULES_VERSION,
+    )
