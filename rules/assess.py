@@ -155,6 +155,7 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
         )
     )
     evidence += selection.evidence
+    caveats += selection.caveats
     current = her2.current
     indications = check_indications(
         current.category if current is not None else TdxdCategory.UNKNOWN,

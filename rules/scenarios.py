@@ -37,6 +37,7 @@ from rules.domain import (
 )
 from rules.tables import (
     Condition,
+    Decision,
     DecisionTable,
     Fact,
     Row,
@@ -281,12 +282,12 @@ E_INDICATOR_TABLE: DecisionTable[str] = DecisionTable(
     id="scenario-e-indicator",
     title="Indicator of card (e)",
     purpose=(
-        "card (e) is raised from info to warning when the disease is HR-positive and no IHC 0 result is both"
-        f" numerically scored and dated on or after LEGACY_IHC0_BEFORE ({parameters.LEGACY_IHC0_BEFORE})."
+        "card (e) is raised from info to warning when the disease is HR-positive and every IHC 0 result is"
+        f" dated before LEGACY_IHC0_BEFORE ({parameters.LEGACY_IHC0_BEFORE}) or has no numeric score."
     ),
     facts=(
         Fact(F_HR, "HR status"),
-        Fact(F_RECENT_IHC0, "scored IHC 0 on or after LEGACY_IHC0_BEFORE"),
+        Fact(F_RECENT_IHC0, "scored IHC 0 not dated before LEGACY_IHC0_BEFORE"),
     ),
     rows=(
         Row(
@@ -319,24 +320,29 @@ _ZERO_CATEGORIES = frozenset(
 
 
 def has_recent_scored_ihc0(her2: PatientHer2) -> bool:
-    """Whether some IHC 0 result (null, unspecified) has a numeric score and a date on or after
-    ``LEGACY_IHC0_BEFORE``. The date is the collection date, else the report date; an undated result is not
-    recent (it cannot be shown to follow DESTINY-Breast04). A bare "negative" has no score."""
+    """Whether some IHC 0 result (null, unspecified) has a numeric score and is not dated before
+    ``LEGACY_IHC0_BEFORE`` (collection date, else report date). §15 (e) escalates only results "dated before"
+    the cut-off or without a numeric score, so a scored result with no date at all does not escalate. A bare
+    "negative" has no score."""
     for occasion in her2.occasions:
         if occasion.category not in _ZERO_CATEGORIES:
             continue
         result = occasion.result
         scored = result.ihc is not None and result.ihc.score is not None and not result.ihc.is_range
         day = result.specimen.collected or result.reported
-        if scored and day is not None and day >= parameters.LEGACY_IHC0_BEFORE:
+        if scored and (day is None or day >= parameters.LEGACY_IHC0_BEFORE):
             return True
     return False
 
 
+def e_indicator(her2: PatientHer2) -> Decision[str]:
+    """The ``scenario-e-indicator`` decision for ``her2`` (outcome ``"warning"`` or ``"info"``)."""
+    return decide(E_INDICATOR_TABLE, {F_HR: her2.hr_status, F_RECENT_IHC0: has_recent_scored_ihc0(her2)})
+
+
 def scenario_e_escalated(her2: PatientHer2) -> bool:
     """Whether card (e) is raised to ``warning`` (table ``scenario-e-indicator``)."""
-    facts = {F_HR: her2.hr_status, F_RECENT_IHC0: has_recent_scored_ihc0(her2)}
-    return decide(E_INDICATOR_TABLE, facts).outcome == "warning"
+    return e_indicator(her2).outcome == "warning"
 
 
 def f_variant_unclassifiable(her2: PatientHer2) -> bool:
@@ -379,12 +385,14 @@ class ScenarioInputs:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScenarioSelection:
-    """The main scenario, the ordered card list, and the evidence lines naming the rows that fired."""
+    """The main scenario, the ordered card list, the evidence lines naming the rows that fired, and the
+    caveats of the main card's variants ((e) escalation, (c) in HR-negative disease)."""
 
     scenario: CardScenario | None
     cards: tuple[CardScenario, ...]
     main_row: str
     evidence: tuple[Evidence, ...] = ()
+    caveats: tuple[str, ...] = ()
 
 
 def main_facts(inputs: ScenarioInputs) -> dict[str, object]:
@@ -422,8 +430,22 @@ def select_scenario(inputs: ScenarioInputs) -> ScenarioSelection:
             extras.append(row.then)
             evidence.append(Evidence(statement=f"adds {scenario_label(row.then)}", rule=EXTRA_TABLE.tag(row)))
     cards = ((main.scenario,) if main.scenario is not None else ()) + tuple(extras)
+    caveats: list[str] = []
+    if main.scenario is S.HER2_ZERO_PET_NONAVID:
+        indicator = e_indicator(inputs.her2)
+        evidence.append(Evidence(statement=indicator.explain(), rule=indicator.tag))
+        if indicator.row.caveat:
+            caveats.append(indicator.row.caveat)
+    if main.scenario is S.HER2_ULTRALOW and c_hr_negative_note(inputs.her2):
+        caveats.append(
+            "HR-negative: the HER2-ultralow labelled setting (HR-positive disease, DB06) does not apply"
+        )
     return ScenarioSelection(
-        scenario=main.scenario, cards=cards, main_row=decision.tag, evidence=tuple(evidence)
+        scenario=main.scenario,
+        cards=cards,
+        main_row=decision.tag,
+        evidence=tuple(evidence),
+        caveats=tuple(caveats),
     )
 
 

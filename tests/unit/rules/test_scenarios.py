@@ -532,7 +532,10 @@ def test_pathology_class_uses_the_most_recent_specimen_and_ish_pending_first() -
             id="HR+-no-numeric-score→warning",
         ),
         pytest.param(
-            [occasion(T.HER2_ZERO_UNSPECIFIED, None)], HrStatus.POSITIVE, True, id="HR+-undated-IHC0→warning"
+            [occasion(T.HER2_ZERO_UNSPECIFIED, None)],
+            HrStatus.POSITIVE,
+            False,
+            id="HR+-undated-scored-IHC0→info",
         ),
         pytest.param(
             [occasion(T.HER2_NULL, dt.date(2019, 1, 1))],
@@ -582,3 +585,16 @@ def test_docs_page_is_the_render_of_the_tables() -> None:
         for row in table.rows:
             assert f"| `{row.id}` |" in page
     assert DOCS_PAGE.read_text(encoding="utf-8") == page, "regenerate docs/card-scenarios.md from the tables"
+
+
+def test_variant_caveats_follow_the_main_card() -> None:
+    legacy_zero = patient(occasion(T.HER2_NULL, dt.date(2020, 3, 1)), hr=HrStatus.POSITIVE)
+    escalated = select_scenario(inputs(legacy_zero, NON_AVID))
+    assert escalated.scenario is S.HER2_ZERO_PET_NONAVID
+    assert any("ultralow re-review" in caveat for caveat in escalated.caveats)
+    assert any(line.rule == "scenario-e-indicator#e-warning" for line in escalated.evidence)
+    assert not select_scenario(inputs(legacy_zero, AVID)).caveats
+    ultralow_hr_negative = patient(occasion(T.HER2_ULTRALOW), hr=HrStatus.NEGATIVE)
+    assert any("does not apply" in c for c in select_scenario(inputs(ultralow_hr_negative)).caveats)
+    ultralow_hr_positive = patient(occasion(T.HER2_ULTRALOW), hr=HrStatus.POSITIVE)
+    assert not select_scenario(inputs(ultralow_hr_positive)).caveats
