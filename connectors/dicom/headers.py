@@ -1,14 +1,16 @@
-"""Pure header decoding: PET datasets → ``SuvCalibration``; radiopharmaceutical → HER2 ``Tracer`` or a skip reason.
+"""Pure header decoding: PET datasets → ``SuvCalibration``; radiopharmaceutical → HER2 ``Tracer`` or skip.
 
 Tracer recognition follows spec/pet-dicom.md §8: modality/SOP class first, then the Radiopharmaceutical Code
-Sequence (CID 4021: Trastuzumab ^89^Zr DCM 126512 and Margetuximab ^89^Zr DCM 126740 are sufficient on their own;
-the generic antibody codes DCM 126511/126510 need a HER2 word in the free text), then the free text (0018,0031), then
-a radionuclide check (CID 4020 code or half-life within ±1 % of the table). A nuclide that contradicts the tracer
-means the series is not recognised, with the reason stated. Series and study descriptions are never sufficient.
+Sequence (CID 4021: Trastuzumab ^89^Zr DCM 126512 and Margetuximab ^89^Zr DCM 126740 are sufficient on their
+own; the generic antibody codes DCM 126511/126510 need a HER2 word in the free text), then the free text
+(0018,0031), then a radionuclide check (CID 4020 code or half-life within ±1 % of the table). A nuclide that
+contradicts the tracer means the series is not recognised, with the reason stated. Series and study
+descriptions are never sufficient.
 
-Calibration decoding follows spec/pet-dicom.md §2: values are converted to the units named in the fields, private
-Philips and GE elements are read through their creators with a literal-tag fallback, and ``lenient_units`` applies
-the IBSI corrections (weight in g → kg, dose in MBq → Bq) for the reference objects only, recording a caveat.
+Calibration decoding follows spec/pet-dicom.md §2: values are converted to the units named in the fields,
+private Philips and GE elements are read through their creators with a literal-tag fallback, and
+``lenient_units`` applies the IBSI corrections (weight in g → kg, dose in MBq → Bq) for the reference objects
+only, recording a caveat.
 """
 
 from __future__ import annotations
@@ -95,8 +97,8 @@ _FDG_TEXT = re.compile(r"\bfdg\b|fluoro-?deoxy-?glucose|fludeoxyglucose", re.IGN
 class TracerRecognition:
     """The outcome of tracer recognition: a HER2 tracer, or ``skip_reason`` saying why the series is not one.
 
-    ``radiopharmaceutical`` is the free text (0018,0031); ``radionuclide`` the nuclide from its code or half-life;
-    ``caveats`` notes such as an unconfirmed nuclide.
+    ``radiopharmaceutical`` is the free text (0018,0031); ``radionuclide`` the nuclide from its code or
+    half-life; ``caveats`` notes such as an unconfirmed nuclide.
     """
 
     tracer: Tracer | None
@@ -155,7 +157,9 @@ def recognise_tracer(ds: Dataset) -> TracerRecognition:
     info = first_item(ds, "RadiopharmaceuticalInformationSequence")
     if info is None:
         return TracerRecognition(
-            tracer=None, radionuclide=None, skip_reason="no Radiopharmaceutical Information Sequence (0054,0016)"
+            tracer=None,
+            radionuclide=None,
+            skip_reason="no Radiopharmaceutical Information Sequence (0054,0016)",
         )
     nuclide, _ = radionuclide_of(ds)
     free_text = text(info.get("Radiopharmaceutical")) or ""
@@ -222,7 +226,8 @@ def _suv_type(value: str | None) -> SuvType | None:
 
 
 def frame_timing(ds: Dataset) -> FrameTiming:
-    """One instance's frame timing: acquisition datetime, Actual Frame Duration and Frame Reference Time (s)."""
+    """One instance's frame timing: acquisition datetime, Actual Frame Duration and Frame Reference Time
+    (s)."""
     acquired = parse_dt(ds.get("AcquisitionDateTime"), local_offset=ds.get("TimezoneOffsetFromUTC"))
     if acquired is None:
         date = parse_da(ds.get("AcquisitionDate")) or parse_da(ds.get("SeriesDate"))
@@ -248,11 +253,11 @@ def calibration_from_datasets(
 ) -> tuple[SuvCalibration, tuple[str, ...]]:
     """Decode the SUV calibration of one series; ``datasets`` are its instances in volume order.
 
-    Series-level values come from the first instance; frame timing from every instance. ``lenient_units`` applies
-    the IBSI unit corrections (weight > 1000 taken as grams, dose < 1e4 taken as MBq) and returns them as caveats;
-    without it such values are refused by ``SuvCalibration``. ``injected_at_external`` is an
-    injection time from another source, e.g. a FHIR MedicationAdministration.
-    Raises ``SuvNotComputableError`` for missing or invalid attributes.
+    Series-level values come from the first instance; frame timing from every instance. ``lenient_units``
+    applies the IBSI unit corrections (weight > 1000 taken as grams, dose < 1e4 taken as MBq) and returns them
+    as caveats; without it such values are refused by ``SuvCalibration``. ``injected_at_external`` is an
+    injection time from another source, e.g. a FHIR MedicationAdministration. Raises ``SuvNotComputableError``
+    for missing or invalid attributes.
     """
     if not datasets:
         raise SuvNotComputableError("no PET instances")

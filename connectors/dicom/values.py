@@ -1,9 +1,9 @@
 """Pure decoding of DICOM value representations this package needs: DA, TM, DT, DS/IS, private elements.
 
-pydicom returns DA/TM/DT as strings unless ``datetime_conversion`` is switched on (a process-wide setting we do not
-touch), and private elements may arrive as raw bytes (VR UN) or without their private creator (the IBSI reference
-objects). These helpers accept all of those forms and return Python values, or None when the value is absent or
-unparseable (DICOM PS3.5 §6.2).
+pydicom returns DA/TM/DT as strings unless ``datetime_conversion`` is switched on (a process-wide setting we
+do not touch), and private elements may arrive as raw bytes (VR UN) or without their private creator (the IBSI
+reference objects). These helpers accept all of those forms and return Python values, or None when the value
+is absent or unparseable (DICOM PS3.5 §6.2).
 """
 
 from __future__ import annotations
@@ -119,8 +119,9 @@ def combine(date: dt.date | None, time: dt.time | None) -> dt.datetime | None:
 def private_value(ds: Dataset, group: int, element: int, creator: str) -> Any:
     """A private element's value read through its creator, falling back to the literal tag.
 
-    ``element`` is the full element number as usually written (e.g. 0x1000 for (7053,1000)); the low byte is the
-    offset within the creator's block. Files without the creator element (the IBSI objects) carry the literal tag.
+    ``element`` is the full element number as usually written (e.g. 0x1000 for (7053,1000)); the low byte is
+    the offset within the creator's block. Files without the creator element (the IBSI objects) carry the
+    literal tag.
     """
     try:
         return ds.get_private_item(group, element & 0xFF, creator).value

@@ -1,8 +1,8 @@
 """Pure: order single-frame PET instances into a volume by geometry and stack their stored pixel values.
 
 Slices are ordered by the projection of Image Position (Patient) on the slice normal (the cross product of the
-Image Orientation (Patient) cosines), never by Instance Number (DICOM PS3.3 C.7.6.2). Rescale slope and intercept
-are kept per slice: GE writes a different slope on every slice (spec/pet-dicom.md §3 step 1).
+Image Orientation (Patient) cosines), never by Instance Number (DICOM PS3.3 C.7.6.2). Rescale slope and
+intercept are kept per slice: GE writes a different slope on every slice (spec/pet-dicom.md §3 step 1).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ _POSITION_TOLERANCE_MM = 0.01
 def _vector(ds: Dataset, keyword: str, size: int) -> tuple[float, ...]:
     values = ds.get(keyword)
     if values is None or len(values) != size:
-        raise InvalidSourceDataError(f"{keyword} is missing or malformed in instance {text(ds.get('SOPInstanceUID'))}")
+        raise InvalidSourceDataError(
+            f"{keyword} is missing or malformed in instance {text(ds.get('SOPInstanceUID'))}"
+        )
     result = tuple(float(v) for v in values)
     return result
 
@@ -41,8 +43,8 @@ def slice_normal(ds: Dataset) -> tuple[float, float, float]:
 def sort_instances(datasets: Sequence[Dataset]) -> list[Dataset]:
     """Instances ordered along the slice normal (ascending), refusing duplicates and mixed orientations.
 
-    Raises ``InvalidSourceDataError`` for multi-frame instances, mixed orientations or two instances at the same
-    position (a dynamic or gated series, not supported).
+    Raises ``InvalidSourceDataError`` for multi-frame instances, mixed orientations or two instances at the
+    same position (a dynamic or gated series, not supported).
     """
     if not datasets:
         raise InvalidSourceDataError("no instances")
@@ -67,8 +69,8 @@ def sort_instances(datasets: Sequence[Dataset]) -> list[Dataset]:
 def stack_slices(ordered: Sequence[Dataset]) -> tuple[RawPetSlices, tuple[str, ...]]:
     """Stored values int[z, y, x] with per-slice slope and intercept, and the geometry of the grid.
 
-    ``ordered`` comes from ``sort_instances``. Returns notes such as non-uniform slice spacing (the mean spacing
-    is then used for volumes and SUVpeak).
+    ``ordered`` comes from ``sort_instances``. Returns notes such as non-uniform slice spacing (the mean
+    spacing is then used for volumes and SUVpeak).
     """
     first = ordered[0]
     rows, cols = int(first.Rows), int(first.Columns)

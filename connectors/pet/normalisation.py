@@ -1,8 +1,9 @@
 """Body-size normalisations for SUV: lean body mass, body surface area, ideal body weight.
 
-SUVx = C · N_x / D_ref with C in Bq/ml, D_ref in Bq and N_x the normaliser: W·1000 (g) for SUVbw, LBM·1000 (g) for
-SUVlbm, IBW·1000 (g) for SUVibw, BSA in cm² for SUVbsa (spec/pet-dicom.md §4, IBSI SUV manual). Sex "O" or unknown
-gives the mean of the male and female values (the IBSI rule for IBW, applied to every sex-specific formula).
+SUVx = C · N_x / D_ref with C in Bq/ml, D_ref in Bq and N_x the normaliser: W·1000 (g) for SUVbw, LBM·1000 (g)
+for SUVlbm, IBW·1000 (g) for SUVibw, BSA in cm² for SUVbsa (spec/pet-dicom.md §4, IBSI SUV manual). Sex "O" or
+unknown gives the mean of the male and female values (the IBSI rule for IBW, applied to every sex-specific
+formula).
 
 Formula oracle (W 75 kg, H 1.85 m, male, D 100 Bq, C 1 Bq/ml): SUVbw 750; SUVbsa 198.1376; SUVlbm James-128
 614.6275; Janmahasatian 609.1534.
@@ -43,7 +44,9 @@ def _require(weight_kg: float | None, height_m: float | None, what: str) -> tupl
     return weight_kg, height_m
 
 
-def lbm_james_kg(weight_kg: float | None, height_m: float | None, sex: Sex, *, male_factor: float = 128.0) -> float:
+def lbm_james_kg(
+    weight_kg: float | None, height_m: float | None, sex: Sex, *, male_factor: float = 128.0
+) -> float:
     """Lean body mass after James (1976) as used by PERCIST's SUL (kg).
 
     Male 1.10·W − ``male_factor``·(W/H_cm)², female 1.07·W − 148·(W/H_cm)². ``male_factor`` 128 is DICOM's
@@ -57,7 +60,9 @@ def lbm_james_kg(weight_kg: float | None, height_m: float | None, sex: Sex, *, m
         lambda: 1.07 * weight - 148.0 * ratio**2,
     )
     if lbm <= 0:
-        raise SuvNotComputableError(f"James LBM is not positive ({lbm:.1f} kg) for W {weight} kg, H {height} m")
+        raise SuvNotComputableError(
+            f"James LBM is not positive ({lbm:.1f} kg) for W {weight} kg, H {height} m"
+        )
     return lbm
 
 
@@ -78,7 +83,7 @@ def lbm_janmahasatian_kg(weight_kg: float | None, height_m: float | None, sex: S
 def bsa_du_bois_m2(weight_kg: float | None, height_m: float | None) -> float:
     """Body surface area after Du Bois & Du Bois 1916 (m²): 0.007184·W^0.425·H_cm^0.725."""
     weight, height = _require(weight_kg, height_m, "BSA (Du Bois)")
-    return 0.007184 * weight**0.425 * (height * 100.0) ** 0.725
+    return float(0.007184 * weight**0.425 * (height * 100.0) ** 0.725)
 
 
 def ibw_kg(height_m: float | None, sex: Sex) -> float:
@@ -112,4 +117,8 @@ def convert_suvbw(
     suvbw: float, to: Normalisation, weight_kg: float | None, height_m: float | None, sex: Sex
 ) -> float:
     """Convert an SUVbw value to another normalisation: SUVx = SUVbw · N_x / (W·1000)."""
-    return suvbw * normaliser(to, weight_kg, height_m, sex) / normaliser(Normalisation.BW, weight_kg, height_m, sex)
+    return (
+        suvbw
+        * normaliser(to, weight_kg, height_m, sex)
+        / normaliser(Normalisation.BW, weight_kg, height_m, sex)
+    )

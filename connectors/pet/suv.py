@@ -1,14 +1,15 @@
 """Body-weight SUV from PET pixel values: the QIBA vendor-neutral pseudo-code with the IBSI extensions.
 
-Every branch of ``spec/pet-dicom.md`` §3: Units BQML, CNTS (Philips SUV or activity-concentration scale factor),
-GML (any SUV Type) and CM2ML; Decay Correction START (QIBA reference-time order: series time if not after the
-earliest acquisition, GE private scan datetime, Siemens back-computation from Frame Reference Time, earliest
-acquisition; an explicit Decay Correction DateTime wins), ADMIN and NONE (each frame corrected with its own
-acquisition time and duration); per-slice rescale. A header that does not allow a correct value raises
+Every branch of ``spec/pet-dicom.md`` §3: Units BQML, CNTS (Philips SUV or activity-concentration scale
+factor), GML (any SUV Type) and CM2ML; Decay Correction START (QIBA reference-time order: series time if not
+after the earliest acquisition, GE private scan datetime, Siemens back-computation from Frame Reference Time,
+earliest acquisition; an explicit Decay Correction DateTime wins), ADMIN and NONE (each frame corrected with
+its own acquisition time and duration); per-slice rescale. A header that does not allow a correct value raises
 ``SuvNotComputableError`` naming the attribute: never a guessed number.
 
-References: QIBA FDG-PET/CT profile, "Vendor-neutral pseudo-code for SUV calculation" (QIBA wiki, 2013); IBSI/OncoRay
-"Comprehensive Manual for SUV Computation and Digital Reference Objects for its Verification" (Vacha et al.).
+References: QIBA FDG-PET/CT profile, "Vendor-neutral pseudo-code for SUV calculation" (QIBA wiki, 2013);
+IBSI/OncoRay "Comprehensive Manual for SUV Computation and Digital Reference Objects for its Verification"
+(Vacha et al.).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from connectors.pet.types import (
 )
 
 SHORT_LIVED_MAX_S = 2 * 3600.0
-"""Only nuclides with T½ below this may use the same-day injection-time fallback (18F, 68Ga; never 89Zr, 64Cu)."""
+"""Only nuclides with T½ below this may use the same-day injection-time fallback (18F, 68Ga; never 89Zr,
+64Cu)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +88,8 @@ def check_half_life(cal: SuvCalibration) -> None:
     if nuclide is None:
         if nuclide_for_half_life(half_life) is None:
             raise SuvNotComputableError(
-                f"RadionuclideHalfLife (0018,1075) {half_life:g} s matches no known PET radionuclide within ±1 %"
+                f"RadionuclideHalfLife (0018,1075) {half_life:g} s matches no known PET radionuclide "
+                "within ±1 %"
             )
         return
     if abs(half_life - nuclide.half_life_s) > HALF_LIFE_TOLERANCE * nuclide.half_life_s:
@@ -99,17 +102,19 @@ def check_half_life(cal: SuvCalibration) -> None:
 def administration_time(cal: SuvCalibration) -> tuple[dt.datetime, tuple[str, ...]]:
     """t_adm per spec/pet-dicom.md §3 step 2, with caveats.
 
-    RadiopharmaceuticalStartDateTime (0018,1078) first (an externally supplied injection datetime wins over it,
-    with a caveat). Without it, only nuclides with T½ < 2 h may use Series Date + Radiopharmaceutical Start Time,
-    minus one day if that lands after the earliest acquisition (injection before midnight). 89Zr and 64Cu are
-    refused: the same-day fallback would silently drop the days between injection and scan.
+    RadiopharmaceuticalStartDateTime (0018,1078) first (an externally supplied injection datetime wins
+    over it, with a caveat). Without it, only nuclides with T½ < 2 h may use Series Date + Radiopharmaceutical
+    Start Time, minus one day if that lands after the earliest acquisition (injection before midnight).
+    89Zr and 64Cu are refused: the same-day fallback would silently drop the days between injection and scan.
     """
     if cal.injected_at_external is not None:
         return cal.injected_at_external, ("injection datetime taken from a source other than the PET header",)
     if cal.injected_at is not None:
         return cal.injected_at, ()
     half_life = cal.half_life_s or 0.0
-    long_lived = half_life >= SHORT_LIVED_MAX_S or (cal.radionuclide is not None and cal.radionuclide.long_lived)
+    long_lived = half_life >= SHORT_LIVED_MAX_S or (
+        cal.radionuclide is not None and cal.radionuclide.long_lived
+    )
     if long_lived:
         name = cal.radionuclide.value if cal.radionuclide is not None else f"T½ {half_life / 3600:.1f} h"
         raise SuvNotComputableError(
@@ -118,12 +123,15 @@ def administration_time(cal: SuvCalibration) -> tuple[dt.datetime, tuple[str, ..
         )
     if cal.injection_time is None:
         raise SuvNotComputableError(
-            "neither RadiopharmaceuticalStartDateTime (0018,1078) nor RadiopharmaceuticalStartTime (0018,1072)"
+            "neither RadiopharmaceuticalStartDateTime (0018,1078) nor "
+            "RadiopharmaceuticalStartTime (0018,1072)"
         )
     earliest = cal.earliest_acquisition
     day_source = cal.series_at or earliest
     if day_source is None:
-        raise SuvNotComputableError("SeriesDate (0008,0021) is needed with RadiopharmaceuticalStartTime alone")
+        raise SuvNotComputableError(
+            "SeriesDate (0008,0021) is needed with RadiopharmaceuticalStartTime alone"
+        )
     injected = dt.datetime.combine(day_source.date(), cal.injection_time)
     caveats = ["injection datetime from SeriesDate + RadiopharmaceuticalStartTime (same-day fallback)"]
     if earliest is not None and injected > earliest:
@@ -157,7 +165,9 @@ def start_reference_time(cal: SuvCalibration, half_life_s: float) -> tuple[dt.da
     if cal.ge_scan_at is not None:
         return cal.ge_scan_at, ("reference time from the GE private scan datetime (0009,100D)",)
     if earliest is None or earliest_at is None:
-        raise SuvNotComputableError("neither SeriesTime (0008,0031) nor AcquisitionTime (0008,0032) is present")
+        raise SuvNotComputableError(
+            "neither SeriesTime (0008,0031) nor AcquisitionTime (0008,0032) is present"
+        )
     frt, duration = earliest.reference_time_s, earliest.duration_s
     if frt is not None and duration is not None and frt > 0 and duration > 0:
         offset = average_count_rate_offset_s(duration, half_life_s) - frt
@@ -167,9 +177,12 @@ def start_reference_time(cal: SuvCalibration, half_life_s: float) -> tuple[dt.da
     return earliest_at, ("series time after acquisition time: reference time is the earliest acquisition",)
 
 
-def _bqml_factors(cal: SuvCalibration, half_life_s: float, t_adm: dt.datetime) -> tuple[list[float], dt.datetime | None, tuple[str, ...]]:
+def _bqml_factors(
+    cal: SuvCalibration, half_life_s: float, t_adm: dt.datetime
+) -> tuple[list[float], dt.datetime | None, tuple[str, ...]]:
     """SUVbw per Bq/ml for each frame: W·1000/D_ref."""
-    assert cal.weight_kg is not None and cal.injected_dose_bq is not None
+    if cal.weight_kg is None or cal.injected_dose_bq is None:
+        raise SuvNotComputableError("PatientWeight and RadionuclideTotalDose are required")
     grams = normaliser(Normalisation.BW, cal.weight_kg, cal.height_m, cal.sex)
     dose = cal.injected_dose_bq
     n = len(cal.frames)
@@ -183,7 +196,9 @@ def _bqml_factors(cal: SuvCalibration, half_life_s: float, t_adm: dt.datetime) -
     factors = []
     for index, frame in enumerate(cal.frames):
         if frame.acquired_at is None:
-            raise SuvNotComputableError(f"DecayCorrection NONE needs AcquisitionTime (0008,0032) of slice {index}")
+            raise SuvNotComputableError(
+                f"DecayCorrection NONE needs AcquisitionTime (0008,0032) of slice {index}"
+            )
         x = lam * (frame.duration_s or 0.0)
         in_frame = x / -math.expm1(-x) if x > 0 else 1.0
         to_admin = math.exp(lam * (frame.acquired_at - t_adm).total_seconds())

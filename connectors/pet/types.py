@@ -1,11 +1,13 @@
 """Connector-internal PET types: the decoded SUV calibration, the SUV volume, lesion masks and measurements.
 
-These types never reach ``rules``: they carry pixels and header values in SI-like units named in the field names
-(``_s`` seconds, ``_bq`` becquerel, ``_kg``, ``_m``, ``_mm``, ``_ml``). Every constructor validates (valid or raise):
-a half-built calibration cannot exist, and an invalid one raises ``SuvNotComputableError`` naming the attribute, so
-the SUV code downstream never sees a non-positive dose or an acquisition before the injection.
+These types never reach ``rules``: they carry pixels and header values in SI-like units named in the field
+names (``_s`` seconds, ``_bq`` becquerel, ``_kg``, ``_m``, ``_mm``, ``_ml``). Every constructor validates
+(valid or raise): a half-built calibration cannot exist, and an invalid one raises ``SuvNotComputableError``
+naming the attribute, so the SUV code downstream never sees a non-positive dose or an acquisition before the
+injection.
 
-Reference: ``spec/pet-dicom.md`` §2 (header attributes) and §3 (QIBA vendor-neutral SUV pseudo-code, IBSI extensions).
+Reference: ``spec/pet-dicom.md`` §2 (header attributes) and §3 (QIBA vendor-neutral SUV pseudo-code, IBSI
+extensions).
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class DecayCorrection(StrEnum):
 
 
 class Sex(StrEnum):
-    """Patient's Sex (0010,0040); anything else (absent, empty) is treated as ``O`` for sex-specific formulas."""
+    """Patient's Sex (0010,0040); anything else (absent, empty) is treated as ``O`` for sex-specific
+    formulas."""
 
     MALE = "M"
     FEMALE = "F"
@@ -116,7 +119,8 @@ _HALF_LIFE_S: dict[Radionuclide, float] = {
 }
 
 HALF_LIFE_TOLERANCE = 0.01
-"""Relative tolerance between a header half-life and the table (spec/pet-dicom.md §5: outside ±1 % → refuse)."""
+"""Relative tolerance between a header half-life and the table (spec/pet-dicom.md §5: outside ±1 % →
+refuse)."""
 
 
 def nuclide_for_half_life(half_life_s: float) -> Radionuclide | None:
@@ -136,9 +140,9 @@ def _require_positive(name: str, value: float | None) -> None:
 class FrameTiming:
     """Timing of one slice's frame (bed position or dynamic frame).
 
-    ``acquired_at`` is Acquisition Date/Time (0008,0022)/(0008,0032), the start of the frame;
-    ``duration_s`` is Actual Frame Duration (0018,1242) in seconds; ``reference_time_s`` is Frame Reference Time
-    (0054,1300) in seconds, the offset from the series reference time to the frame's average count-rate time.
+    ``acquired_at`` is Acquisition Date/Time (0008,0022)/(0008,0032), the start of the frame; ``duration_s``
+    is Actual Frame Duration (0018,1242) in seconds; ``reference_time_s`` is Frame Reference Time (0054,1300)
+    in seconds, the offset from the series reference time to the frame's average count-rate time.
     """
 
     acquired_at: dt.datetime | None = None
@@ -156,20 +160,20 @@ class FrameTiming:
 class SuvCalibration:
     """Everything the SUV computation needs from the headers of one PET series, decoded and unit-converted.
 
-    Absent header values are None; which of them are required depends on the branch (Units, Decay Correction) and
-    is checked by ``connectors.pet.suv``, which names the missing attribute. This constructor checks what holds for
-    every branch: present quantities are positive (dose in Bq, not MBq; weight in kg, not g), the injection
-    precedes every acquisition, and the uptake time is at most 14 days.
+    Absent header values are None; which of them are required depends on the branch (Units, Decay Correction)
+    and is checked by ``connectors.pet.suv``, which names the missing attribute. This constructor checks what
+    holds for every branch: present quantities are positive (dose in Bq, not MBq; weight in kg, not g), the
+    injection precedes every acquisition, and the uptake time is at most 14 days.
 
-    Fields: ``units`` (0054,1001); ``suv_type`` (0054,1006); ``decay_correction`` (0054,1102); ``corrected_image``
-    (0028,0051, with "DECAY" normalised to "DECY"); ``half_life_s`` (0018,1075); ``injected_dose_bq`` (0018,1074);
-    ``injected_at`` (0018,1078, timezone removed); ``injection_time`` (0018,1072, a time without date);
-    ``injected_at_external`` an injection datetime supplied by another source (e.g. a FHIR MedicationAdministration);
-    ``series_at`` (0008,0021/0031); ``frames`` one ``FrameTiming`` per slice in volume order; ``weight_kg``
-    (0010,1030); ``height_m`` (0010,1020); ``sex`` (0010,0040); ``philips_suv_factor`` (7053,1000) and
-    ``philips_activity_factor`` (7053,1009); ``ge_scan_at`` (0009,100D); ``decay_correction_at`` (0018,9701);
-    ``radionuclide`` from the Radionuclide Code Sequence or the half-life; ``radionuclide_coded`` whether it came
-    from a code.
+    Fields: ``units`` (0054,1001); ``suv_type`` (0054,1006); ``decay_correction`` (0054,1102);
+    ``corrected_image`` (0028,0051, with "DECAY" normalised to "DECY"); ``half_life_s`` (0018,1075);
+    ``injected_dose_bq`` (0018,1074); ``injected_at`` (0018,1078, timezone removed); ``injection_time``
+    (0018,1072, a time without date); ``injected_at_external`` an injection datetime supplied by another
+    source (e.g. a FHIR MedicationAdministration); ``series_at`` (0008,0021/0031); ``frames`` one
+    ``FrameTiming`` per slice in volume order; ``weight_kg`` (0010,1030); ``height_m`` (0010,1020); ``sex``
+    (0010,0040); ``philips_suv_factor`` (7053,1000) and ``philips_activity_factor`` (7053,1009);
+    ``ge_scan_at`` (0009,100D); ``decay_correction_at`` (0018,9701); ``radionuclide`` from the Radionuclide
+    Code Sequence or the half-life; ``radionuclide_coded`` whether it came from a code.
     """
 
     units: PetUnits
@@ -202,7 +206,8 @@ class SuvCalibration:
         _require_positive("PatientSize (0010,1020)", self.height_m)
         if self.injected_dose_bq is not None and self.injected_dose_bq < 1e4:
             raise SuvNotComputableError(
-                f"RadionuclideTotalDose (0018,1074) {self.injected_dose_bq} is below 1e4 Bq: MBq instead of Bq?"
+                f"RadionuclideTotalDose (0018,1074) {self.injected_dose_bq} is below 1e4 Bq: "
+                "MBq instead of Bq?"
             )
         if self.weight_kg is not None and self.weight_kg > 1000:
             raise SuvNotComputableError(f"PatientWeight (0010,1030) {self.weight_kg} exceeds 1000 kg: grams?")
@@ -243,9 +248,9 @@ class PetGeometry:
     """Voxel grid of a PET volume in the DICOM patient coordinate system (LPS, mm).
 
     ``origin_mm`` is the centre of voxel (0, 0, 0) (Image Position (Patient) of the first slice);
-    ``row_cosine``/``column_cosine`` are Image Orientation (Patient) (direction of increasing column index and of
-    increasing row index); ``slice_normal`` points from slice k to slice k+1; ``spacing_mm`` is (slice, row, column)
-    spacing, matching the array axes (z, y, x).
+    ``row_cosine``/``column_cosine`` are Image Orientation (Patient) (direction of increasing column index and
+    of increasing row index); ``slice_normal`` points from slice k to slice k+1; ``spacing_mm`` is (slice,
+    row, column) spacing, matching the array axes (z, y, x).
     """
 
     origin_mm: tuple[float, float, float]
@@ -260,7 +265,8 @@ class PetGeometry:
 
     @property
     def affine(self) -> Float64Array:
-        """4×4 matrix mapping homogeneous array indices (z, y, x, 1) to patient coordinates (x, y, z, 1) in mm."""
+        """4×4 matrix mapping homogeneous array indices (z, y, x, 1) to patient coordinates (x, y, z, 1) in
+        mm."""
         dz, dy, dx = self.spacing_mm
         matrix = np.eye(4, dtype=np.float64)
         matrix[:3, 0] = np.asarray(self.slice_normal) * dz
@@ -308,15 +314,17 @@ class PetVolume:
 
 @dataclass(**_FROZEN, eq=False)
 class LesionMask:
-    """A region on a PET volume's grid: weights in [0, 1] per voxel (binary masks hold 0/1).
+    """A region on a PET volume's grid, stored as its bounding box: weights in [0, 1] (binary masks hold 0/1).
 
-    ``label`` names the region (tracking identifier or segment label); ``segment_number`` is the DICOM SEG segment
-    it came from, if any; ``tracking_uid`` the Tracking Unique Identifier; ``site_code`` the anatomic code
-    (scheme, value) when the segmentation states one.
+    ``weights`` is float32[dz, dy, dx] and ``offset`` the (z, y, x) index of its first voxel in the volume, so
+    a mask costs its bounding box, not the whole volume. ``label`` names the region (tracking identifier or
+    segment label); ``segment_number`` is the DICOM SEG segment it came from; ``tracking_uid`` the Tracking
+    Unique Identifier; ``site_code`` the anatomic code (scheme, value) when the segmentation states one.
     """
 
     weights: FloatArray
     label: str
+    offset: tuple[int, int, int] = (0, 0, 0)
     segment_number: int | None = None
     tracking_uid: str | None = None
     site_code: tuple[str, str] | None = None
@@ -325,13 +333,40 @@ class LesionMask:
     def __post_init__(self) -> None:
         if self.weights.ndim != 3:
             raise SuvNotComputableError(f"a lesion mask is 3-D, got shape {self.weights.shape}")
+        if any(o < 0 for o in self.offset):
+            raise SuvNotComputableError(f"mask {self.label!r}: offset must not be negative")
         if self.weights.size and (float(self.weights.min()) < 0 or float(self.weights.max()) > 1):
             raise SuvNotComputableError(f"mask {self.label!r}: weights must lie in [0, 1]")
 
+    @classmethod
+    def from_full(cls, weights: npt.NDArray[np.generic], label: str, **kwargs: object) -> LesionMask:
+        """Crop a full-volume mask (bool or fractional) to its bounding box; raises when it is empty."""
+        full = np.asarray(weights, dtype=np.float32)
+        nonzero = np.nonzero(full > 0)
+        if not nonzero[0].size:
+            raise SuvNotComputableError(f"mask {label!r} is empty")
+        lo = [int(axis.min()) for axis in nonzero]
+        hi = [int(axis.max()) + 1 for axis in nonzero]
+        box = full[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        return cls(weights=np.ascontiguousarray(box), label=label, offset=(lo[0], lo[1], lo[2]), **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def slices(self) -> tuple[slice, slice, slice]:
+        """Index of the bounding box in the volume array."""
+        z, y, x = self.offset
+        dz, dy, dx = self.weights.shape
+        return slice(z, z + dz), slice(y, y + dy), slice(x, x + dx)
+
     @property
     def binary(self) -> BoolArray:
-        """Voxels with any membership (weight > 0)."""
+        """Voxels of the bounding box with any membership (weight > 0)."""
         return np.asarray(self.weights > 0, dtype=np.bool_)
+
+    def full(self, shape: tuple[int, ...]) -> BoolArray:
+        """The binary mask on a volume of ``shape``."""
+        out = np.zeros(shape, dtype=np.bool_)
+        out[self.slices] = self.binary
+        return out
 
 
 @dataclass(**_FROZEN)
@@ -370,17 +405,20 @@ class ReferenceMeasurement:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.suv_mean) and self.suv_mean >= 0):
-            raise SuvNotComputableError(f"{self.region.value} SUVmean must be non-negative, got {self.suv_mean}")
+            raise SuvNotComputableError(
+                f"{self.region.value} SUVmean must be non-negative, got {self.suv_mean}"
+            )
         if not self.method:
             raise SuvNotComputableError("a reference measurement states how it was obtained")
 
 
 @dataclass(**_FROZEN, eq=False)
 class RawPetSlices:
-    """Stored pixel values of one PET series before rescaling, in volume order, with one slope/intercept per slice.
+    """Stored pixel values of one PET series before rescaling, in volume order, with one slope/intercept
+    per slice.
 
-    ``stored`` is int[z, y, x] (or float for Enhanced PET frames already decoded), ``slopes``/``intercepts`` are
-    Rescale Slope (0028,1053) and Intercept (0028,1052) per slice.
+    ``stored`` is int[z, y, x] (or float for Enhanced PET frames already decoded), ``slopes``/``intercepts``
+    are Rescale Slope (0028,1053) and Intercept (0028,1052) per slice.
     """
 
     stored: npt.NDArray[np.generic]
