@@ -1,7 +1,9 @@
 """Domain types shared by every package.
 
-These frozen dataclasses are the only things that cross package boundaries: connectors translate FHIR resources and
-DICOM datasets into them at the edge, ``rules`` decides on them, and ``cds_service`` renders the result. Units are
+These frozen dataclasses are the only things that cross package boundaries: connectors translate FHIR
+resources and
+DICOM datasets into them at the edge, ``rules`` decides on them, and ``cds_service`` renders the result.
+Units are
 converted at the edge and named in field names (``_bq``, ``_s``, ``_kg``, ``_mm``, ``_ml``, ``_h``).
 
 Standard library only: ``rules`` is pure (see ``docs/architecture.md``).
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum as StrEnum
 from typing import Literal
 
 from rules.errors import RulesError
@@ -19,14 +21,7 @@ from rules.errors import RulesError
 _FROZEN = {"frozen": True, "slots": True, "kw_only": True}
 
 
-class StrEnum(str, Enum):
-    """An enum whose values are stable wire strings; ``str(member)`` is the value."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Provenance
 
 
@@ -66,7 +61,7 @@ class Evidence:
     rule: str | None = None
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Pathology
 
 
@@ -110,7 +105,8 @@ class SpecimenSite(StrEnum):
 
 @dataclass(**_FROZEN)
 class IhcPercentages:
-    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them (0–100)."""
+    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them
+    (0–100)."""
 
     complete_intense: float | None = None
     complete_any: float | None = None
@@ -128,8 +124,10 @@ class IhcPercentages:
 class IhcResult:
     """One HER2 IHC read of one specimen.
 
-    ``score`` is the stated score; for a reported range such as ``"0-1+"`` it is the lower bound, ``is_range`` is true
-    and ``range_to`` holds the upper bound. ``zero_subtype`` is only meaningful for a score of 0. ``assay`` is the
+    ``score`` is the stated score; for a reported range such as ``"0-1+"`` it is the lower bound,
+    ``is_range`` is true
+    and ``range_to`` holds the upper bound. ``zero_subtype`` is only meaningful for a score of 0. ``assay``
+    is the
     antibody clone or kit as written (``"4B5"``, ``"HercepTest"``, ``"CB11"``).
     """
 
@@ -151,10 +149,14 @@ class IhcResult:
 class IshResult:
     """One HER2 in situ hybridisation result.
 
-    ``reported_group`` is the group the laboratory stated (1–5, dual probe only); the engine recomputes the group
-    from ``ratio`` and ``her2_per_cell`` when both are present. ``recount_confirmed`` is true when a blinded second
-    observer recount confirmed the group, false when it changed it, None when not stated. ``reported_final`` is the
-    laboratory's final ISH interpretation (after concurrent IHC review), if stated. ``pending`` marks ISH ordered
+    ``reported_group`` is the group the laboratory stated (1–5, dual probe only); the engine recomputes the
+    group
+    from ``ratio`` and ``her2_per_cell`` when both are present. ``recount_confirmed`` is true when a blinded
+    second
+    observer recount confirmed the group, false when it changed it, None when not stated. ``reported_final``
+    is the
+    laboratory's final ISH interpretation (after concurrent IHC review), if stated. ``pending`` marks ISH
+    ordered
     but not resulted.
     """
 
@@ -191,7 +193,8 @@ class Her2Result:
     """Everything one report says about HER2 on one specimen at one test occasion, before classification.
 
     ``reported_status`` is the laboratory's overall HER2 statement (for example a bare "HER2 negative").
-    ``technical_failure`` marks a stated pre-analytic or technical failure. ``reported`` is the report's issue date.
+    ``technical_failure`` marks a stated pre-analytic or technical failure. ``reported`` is the report's
+    issue date.
     ``excerpt`` keeps the narrative text the result was read from, for the evidence trail. ``notes`` carries
     connector observations the clinician should see (conflicts between structured and narrative data, a
     non-companion-diagnostic clone, text that could not be parsed).
@@ -268,7 +271,7 @@ class HrStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # PET
 
 
@@ -321,7 +324,8 @@ class PetLesion:
 
 @dataclass(**_FROZEN)
 class ReferenceUptake:
-    """Reference-region SUVmean values and how each was obtained (``"reader SR"``, ``"automated liver ROI"``)."""
+    """Reference-region SUVmean values and how each was obtained (``"reader SR"``, ``"automated liver
+    ROI"``)."""
 
     blood_pool_suvmean: float | None = None
     blood_pool_method: str | None = None
@@ -331,7 +335,8 @@ class ReferenceUptake:
 
 @dataclass(**_FROZEN)
 class PetStudyFacts:
-    """What one HER2 PET series says, ready for the rules. ``uptake_h`` is acquisition minus injection, in hours."""
+    """What one HER2 PET series says, ready for the rules. ``uptake_h`` is acquisition minus injection, in
+    hours."""
 
     study: str
     series: str
@@ -347,7 +352,7 @@ class PetStudyFacts:
     source: SourceRef | None = None
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Clinical context
 
 
@@ -369,7 +374,8 @@ class TherapyExposure:
 
 @dataclass(**_FROZEN)
 class ClinicalContext:
-    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if any)."""
+    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if
+    any)."""
 
     metastatic: bool | None = None
     metastatic_since: dt.date | None = None
@@ -379,15 +385,17 @@ class ClinicalContext:
     pertuzumab_co_order: bool = False
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Decisions (outputs of rules)
 
 
 @dataclass(**_FROZEN)
 class Her2Assessment:
-    """The classification of one test occasion (one specimen, one report): guideline status and T-DXd category.
+    """The classification of one test occasion (one specimen, one report): guideline status and T-DXd
+    category.
 
-    ``ish_group`` is the dual-probe group the engine used (recomputed from the numbers when given). ``evidence``
+    ``ish_group`` is the dual-probe group the engine used (recomputed from the numbers when given).
+    ``evidence``
     records the inputs used and the decision-table rows that fired.
     """
 
@@ -403,9 +411,12 @@ class Her2Assessment:
 class PatientHer2:
     """Patient-level HER2 synthesis.
 
-    ``occasions`` holds one assessment per test occasion, newest first; ``current`` is the newest (None when there
-    is none). ``highest`` is the occasion with the highest category (NULL < ZERO_UNSPECIFIED < ULTRALOW < LOW <
-    POSITIVE) when it differs from ``current``; ``discordance`` explains differences between specimens or over time.
+    ``occasions`` holds one assessment per test occasion, newest first; ``current`` is the newest (None when
+    there
+    is none). ``highest`` is the occasion with the highest category (NULL < ZERO_UNSPECIFIED < ULTRALOW < LOW
+    <
+    POSITIVE) when it differs from ``current``; ``discordance`` explains differences between specimens or
+    over time.
     """
 
     current: Her2Assessment | None
@@ -472,7 +483,8 @@ class IndicationStatus(StrEnum):
 
 @dataclass(**_FROZEN)
 class IndicationCheck:
-    """One FDA label row (spec/clinical-logic.md §11) checked against the chart: never 'eligible', only met/not/unknown."""
+    """One FDA label row (spec/clinical-logic.md §11) checked against the chart: never 'eligible', only
+    met/not/unknown."""
 
     row: str
     description: str
