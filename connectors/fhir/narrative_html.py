@@ -1,0 +1,83 @@
+"""HTML report bodies (``Binary`` text/html, ``DocumentReference`` attachments) → text with line structure.
+
+Pathology systems often send the narrative as HTML. The text parser reads line by line, so block elements
+(``<p>``, ``<div>``, ``<br>``, ``<tr>``, ``<li>``, headings) become line breaks, table cells are separated
+by a tab, ``<pre>`` keeps its own line breaks, and ``<script>``/``<style>``/``<head>`` content is dropped.
+Entities and character references are decoded by :class:`html.parser.HTMLParser` (``convert_charrefs``).
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Final
+
+_BLOCK_TAGS: Final = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "div", "dl", "dt",
+        "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li", "main", "ol", "p", "pre",
+        "section", "table", "tbody", "tfoot", "thead", "title", "tr", "ul",
+    }
+)  # fmt: skip
+_CELL_TAGS: Final = frozenset({"td", "th"})
+_SKIP_TAGS: Final = frozenset({"script", "style", "head", "template"})
+_SPACES_RE: Final = re.compile(r"[ \t\f\v\r\n]+")
+
+
+class _TextCollector(HTMLParser):
+    """Collects text runs and line breaks; whitespace outside ``<pre>`` is collapsed as a browser would."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._pre_depth = 0
+        self._skip_depth = 0
+        self._row_has_cell = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in _CELL_TAGS:
+            if self._row_has_cell:
+                self.parts.append("\t")
+            self._row_has_cell = True
+        elif tag in _BLOCK_TAGS:
+            self._break()
+            if tag == "tr":
+                self._row_has_cell = False
+            if tag == "pre":
+                self._pre_depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            if tag == "pre":
+                self._pre_depth = max(0, self._pre_depth - 1)
+            self._break()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        self.parts.append(data if self._pre_depth else _SPACES_RE.sub(" ", data))
+
+    def _break(self) -> None:
+        self.parts.append("\n")
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML document, one line per block element (``<br>``, ``<p>``, ``<tr>``, ``<li>``, …).
+
+    Runs of blank lines are reduced to one, and spaces at line ends are trimmed. Malformed HTML never raises:
+    the standard-library parser is lenient and whatever text it sees is kept.
+    """
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    lines = [line.strip(" ") for line in "".join(collector.parts).replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")

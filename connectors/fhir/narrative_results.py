@@ -1,0 +1,203 @@
+"""Merge the facts read for one specimen into a :class:`rules.domain.Her2Result` (no classification).
+
+Precedence (``spec/clinical-logic.md`` §4, §6, §10): the highest-priority statement wins ("FINAL HER2
+STATUS" over a summary line over a single test's wording; an addendum over the original text). Two different
+answers at the same priority are a conflict: the result is marked ``unparsed`` with no score, so the rules
+make it indeterminate rather than pick one. For ISH, an overall status stated in a report that carries ISH
+data is the laboratory's final ISH interpretation after concurrent IHC review (groups 2–4, §4); a recount's
+group stands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Final, TypeVar
+
+from connectors.fhir.narrative_extract import PRIORITY_OVERALL, Her2Facts
+from rules.domain import (
+    Her2Result,
+    IhcPercentages,
+    IhcResult,
+    IhcScore,
+    IhcZeroSubtype,
+    IshProbe,
+    IshResult,
+    ReportedStatus,
+    SourceRef,
+    SpecimenRef,
+    SpecimenSite,
+)
+
+#: ASCO/CAP 2018 IHC percentage cut-off (§3): faint incomplete staining in >0 % and ≤10 % of cells with
+#: score 0 is the "IHC 0 with membrane staining" (ultralow) description of §8.
+_ULTRALOW_MAX_PERCENT: Final = 10.0
+_DEFINITIVE: Final = frozenset(
+    {ReportedStatus.POSITIVE, ReportedStatus.NEGATIVE, ReportedStatus.INDETERMINATE}
+)
+_T = TypeVar("_T")
+
+
+class _ConflictError(Exception):
+    """Two different values at the same priority (internal; becomes an unparsed result)."""
+
+    def __init__(self, what: str, values: list[str]) -> None:
+        super().__init__(f"conflicting {what} in the report text: {', '.join(values)}")
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltResult:
+    """A merged result and the excerpts (if any) that could not be read."""
+
+    result: Her2Result
+    unparsed: tuple[str, ...]
+
+
+def _pick(what: str, values: list[tuple[int, _T]]) -> _T | None:
+    """The value of the highest priority; a conflict when it is not unique."""
+    if not values:
+        return None
+    top = max(priority for priority, _ in values)
+    distinct = list(dict.fromkeys(value for priority, value in values if priority == top))
+    if len(distinct) > 1:
+        raise _ConflictError(what, [str(v) for v in distinct])
+    return distinct[0]
+
+
+def _pick_status(what: str, values: list[tuple[int, ReportedStatus]]) -> ReportedStatus | None:
+    """Like :func:`_pick`, but a definitive status beats "equivocal" or "pending" at the same priority."""
+    if not values:
+        return None
+    top = max(priority for priority, _ in values)
+    distinct = list(dict.fromkeys(value for priority, value in values if priority == top))
+    definitive = [value for value in distinct if value in _DEFINITIVE]
+    if definitive:
+        distinct = definitive
+    elif ReportedStatus.EQUIVOCAL in distinct:
+        distinct = [ReportedStatus.EQUIVOCAL]
+    if len(distinct) > 1:
+        raise _ConflictError(what, [str(v) for v in distinct])
+    return distinct[0]
+
+
+def _zero_subtype(facts: Her2Facts, notes: list[str]) -> IhcZeroSubtype:
+    """Ultralow or null cues (§8); a stated faint incomplete percentage in (0, 10] % settles mixed wording."""
+    faint = facts.incomplete_faint
+    stated_ultralow = faint is not None and 0.0 < faint <= _ULTRALOW_MAX_PERCENT
+    if stated_ultralow or (facts.ultralow_cue and not facts.null_cue):
+        return IhcZeroSubtype.ULTRALOW
+    if facts.null_cue and not facts.ultralow_cue:
+        return IhcZeroSubtype.NULL
+    if facts.null_cue and facts.ultralow_cue:
+        notes.append("IHC 0 described both with and without membrane staining")
+    return IhcZeroSubtype.UNSPECIFIED
+
+
+def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
+    score = _pick("IHC scores", facts.scores)
+    span = _pick("IHC score ranges", [(p, (low, high)) for p, low, high in facts.ranges])
+    if score is not None and span is not None:
+        score_top = max(p for p, _ in facts.scores)
+        range_top = max(p for p, _, _ in facts.ranges)
+        if score_top == range_top:
+            raise _ConflictError("IHC scores", [str(score), f"{span[0]}-{span[1]}"])
+        if range_top < score_top:
+            span = None
+        else:
+            score = None
+    percentages = None
+    if any(v is not None for v in (facts.complete_intense, facts.complete_any, facts.incomplete_faint)) or (
+        facts.incomplete_moderate_intense
+    ):
+        percentages = IhcPercentages(
+            complete_intense=facts.complete_intense,
+            complete_any=facts.complete_any,
+            incomplete_faint=facts.incomplete_faint,
+            incomplete_moderate_intense=facts.incomplete_moderate_intense,
+        )
+    if span is not None:
+        return IhcResult(
+            score=span[0], is_range=True, range_to=span[1], percentages=percentages, assay=facts.assay
+        )
+    if score is None and percentages is None:
+        return None
+    subtype = _zero_subtype(facts, notes) if score is IhcScore.ZERO else IhcZeroSubtype.UNSPECIFIED
+    return IhcResult(score=score, zero_subtype=subtype, percentages=percentages, assay=facts.assay)
+
+
+def _ish(facts: Her2Facts) -> IshResult | None:
+    if not (facts.has_ish() or facts.ish_pending or facts.recount_group is not None):
+        return None
+    finals = list(facts.ish_statuses)
+    if facts.has_ish():
+        finals += [
+            (p, s)
+            for p, s in facts.statuses
+            if p >= PRIORITY_OVERALL and s in (ReportedStatus.POSITIVE, ReportedStatus.NEGATIVE)
+        ]
+    final = _pick_status("ISH interpretations", finals)
+    ratio = _pick("HER2/CEP17 ratios", facts.ratio)
+    her2 = _pick("HER2 signals per cell", facts.her2_per_cell)
+    cep17 = _pick("CEP17 signals per cell", facts.cep17_per_cell)
+    group = facts.recount_group if facts.recount_group is not None else _pick("ISH groups", facts.groups)
+    resulted = any(v is not None for v in (final, ratio, her2, group))
+    return IshResult(
+        probe=IshProbe.SINGLE if facts.single_probe else IshProbe.DUAL,
+        ratio=ratio,
+        her2_per_cell=her2,
+        cep17_per_cell=cep17,
+        reported_group=group,
+        recount_confirmed=facts.recount_confirmed,
+        reported_final=final if final is not ReportedStatus.PENDING else None,
+        pending=facts.ish_pending and not resulted,
+    )
+
+
+def build_her2_result(
+    facts: Her2Facts,
+    *,
+    specimen: SpecimenRef,
+    prior: bool,
+    source: SourceRef | None,
+    reported: dt.date | None,
+    report_notes: tuple[str, ...] = (),
+) -> BuiltResult | None:
+    """One :class:`Her2Result` for one specimen, or None when the text said nothing about HER2 on it."""
+    if not facts.has_result() and not facts.not_understood:
+        return None
+    if facts.metastasis and specimen.site is SpecimenSite.UNKNOWN:
+        specimen = replace(specimen, site=SpecimenSite.METASTASIS)
+    notes = list(facts.notes)
+    if prior:
+        name = f" ({specimen.id})" if specimen.id else ""
+        notes.append(f"result stated for a prior specimen{name}, not the report's own specimen")
+    notes += [f"text not understood: {excerpt}" for excerpt in facts.not_understood]
+    notes += report_notes
+    excerpt = " ".join(dict.fromkeys([*facts.excerpts, *facts.not_understood]))
+    unread = tuple(facts.not_understood)
+    ihc: IhcResult | None = None
+    ish: IshResult | None = None
+    status: ReportedStatus | None = None
+    unparsed = not facts.has_result()
+    if not unparsed:
+        try:
+            status = _pick_status("HER2 statuses", facts.statuses)
+            ihc = _ihc(facts, notes)
+            ish = _ish(facts)
+        except _ConflictError as conflict:
+            notes.insert(0, str(conflict))
+            ihc, ish, status, unparsed = None, None, None, True
+            unread = (excerpt, *unread)
+    result = Her2Result(
+        specimen=specimen,
+        ihc=ihc,
+        ish=ish,
+        reported_status=status,
+        technical_failure=facts.technical_failure,
+        source=source,
+        reported=reported,
+        excerpt=excerpt,
+        notes=tuple(dict.fromkeys(notes)),
+        unparsed=unparsed,
+    )
+    return BuiltResult(result=result, unparsed=tuple(dict.fromkeys(unread)))
