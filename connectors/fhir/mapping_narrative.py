@@ -30,7 +30,9 @@ def _parser() -> Any:
     """The narrative module (imported lazily so the structured mapping works without it)."""
     try:
         return importlib.import_module("connectors.fhir.narrative")
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "connectors.fhir.narrative":
+            raise
         return None
 
 
@@ -54,7 +56,12 @@ def decode_attachment(content_type: str, data: bytes) -> str | None:
     return html_to_text(text) if kind != "text/plain" else text
 
 
-def _b64(data: str) -> bytes | None:
+def _content(data: Any) -> bytes | None:
+    """Attachment or Binary content: the R4B models decode base64Binary to bytes; plain JSON keeps base64."""
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    if not isinstance(data, str):
+        return None
     try:
         return base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
@@ -69,14 +76,14 @@ def report_texts(report: Any, get: Getter, skip: Skipper) -> list[str]:
         content_type = attachment.contentType or "text/plain"
         body: bytes | None = None
         if attachment.data:
-            body = _b64(attachment.data) if isinstance(attachment.data, str) else bytes(attachment.data)
+            body = _content(attachment.data)
         elif attachment.url:
             binary = get("Binary", _binary_id(attachment.url))
             if binary is None:
                 skip(label, "presentedForm url points to a Binary that is not available")
                 continue
             content_type = binary.contentType or content_type
-            body = _b64(binary.data) if isinstance(binary.data, str) else None
+            body = _content(binary.data)
         text = decode_attachment(content_type, body) if body is not None else None
         if text and text.strip():
             texts.append(text)

@@ -169,6 +169,9 @@ def test_narrative_only_bundle_reads_the_binary(testdata: Path) -> None:
     assert result.ihc is not None
     assert result.ihc.score is IhcScore.ZERO
     assert result.ihc.zero_subtype is IhcZeroSubtype.ULTRALOW
+    assert result.specimen.id == "S25-00123", "provenance: the prior core biopsy named in the text"
+    assert result.source is not None
+    assert result.source.reference == "DiagnosticReport/pt-narrative-only-dr"
     assert {r.receptor: r.percent for r in data.receptors} == {Receptor.ER: 85, Receptor.PR: 20}
 
 
@@ -326,3 +329,14 @@ _resource = st.fixed_dictionaries(
 @given(st.lists(_resource, max_size=4))
 def test_mapping_never_raises_on_arbitrary_resources(resources: list[dict[str, Any]]) -> None:
     pathology_from_resources(resources)
+
+
+def test_structured_result_wins_and_narrative_conflict_is_noted(testdata: Path) -> None:
+    pytest.importorskip("connectors.fhir.narrative")
+    bundle = _bundle(testdata, "bundle-her2-ihc3-positive.json")
+    ihc = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-her2-ihc"))
+    ihc["valueCodeableConcept"] = {"coding": [{"system": LOINC, "code": "LA11841-6"}], "text": "1+"}
+    result = pathology_from_bundle(bundle).her2[0]
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.ONE_PLUS
+    assert any("report text states IHC 3+" in note for note in result.notes)
