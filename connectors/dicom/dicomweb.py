@@ -1,0 +1,257 @@
+"""``DicomwebPetSource``: PET series over DICOMweb (QIDO-RS search, WADO-RS retrieve; PS3.18 §10.4–10.6).
+
+Built on an injected ``dicomweb_client.DICOMwebClient`` (its ``requests.Session`` carries authentication and
+the retry policy; see :func:`connectors.dicom.factory.dicomweb_source`). Handles the Orthanc DICOMweb 1.7
+pitfalls of ``spec/pet-dicom.md`` §11:
+
+1. the client's ``Host`` header without the port is corrected by the factory (``client.host``);
+2. bulk data and frames are never requested with the ``*/*`` default; instances are requested as
+   ``application/dicom`` in Explicit VR Little Endian, headers through the metadata resource;
+3. no wildcards are sent (they arrive as ``%2A`` and match nothing): queries use exact keys
+(``ModalitiesInStudy=PT``,
+   ``Modality``, ``PatientID``, ``StudyInstanceUID``, StudyDate ranges) and the rest is filtered here;
+4. QIDO paging is not used: Orthanc ignores ``offset`` without ``limit`` and mis-applies it with one, so
+   dicomweb-client's ``get_remaining`` never ends; one unpaged query is sent (a server that truncates says so
+   in a ``Warning`` header, which dicomweb-client logs);
+5. QIDO does not return sequences (RadiopharmaceuticalInformationSequence, referenced series), so headers and
+the
+   SR/SEG references are read from WADO-RS series metadata.
+
+Every failure leaves as a :mod:`connectors.errors` exception raised from its cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import requests
+from dicomweb_client import DICOMwebClient
+from pydicom import Dataset
+
+from connectors.dicom.ports import (
+    Modality,
+    SeriesRef,
+    is_uid,
+    parse_da,
+    parse_tm,
+    references_series,
+    sort_instances,
+)
+from connectors.errors import ConnectorError, InvalidSourceDataError, SourceUnavailableError
+from connectors.http import describe_url, error_from_exception, error_from_status
+from rules.domain import SourceRef
+
+T = TypeVar("T")
+
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+INSTANCE_MEDIA_TYPES: tuple[tuple[str, str], ...] = (("application/dicom", EXPLICIT_VR_LITTLE_ENDIAN),)
+"""WADO-RS Accept for instances: uncompressed, so pixels decode without optional codecs (PS3.18 8.7.3)."""
+
+SERIES_FIELDS: tuple[str, ...] = (
+    "Modality",
+    "SeriesDate",
+    "SeriesTime",
+    "SeriesDescription",
+    "NumberOfSeriesRelatedInstances",
+)
+"""QIDO-RS ``includefield`` values for series (scalars only; sequences never come back, pitfall 4)."""
+
+PIXEL_DATA_TAG = "7FE00010"
+_WILDCARDS = frozenset("*?\\")
+
+
+class DicomwebPetSource:
+    """A ``PollingPetStudySource`` over QIDO-RS and WADO-RS."""
+
+    def __init__(self, client: DICOMwebClient) -> None:
+        self._client = client
+        self._where = describe_url(str(client.base_url))
+
+    def __repr__(self) -> str:
+        return f"DicomwebPetSource({self._where!r})"
+
+    # -- PetStudySource --------------------------------------------------------------------------------------
+
+    def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
+        """PT series of the patient and/or study: one QIDO studies query, then one series query per study."""
+        filters: dict[str, str] = {"ModalitiesInStudy": Modality.PT.value}
+        if patient_id is not None:
+            filters["PatientID"] = _exact(patient_id, "patient id")
+        if study_uid is not None:
+            filters["StudyInstanceUID"] = _uid(study_uid)
+        return self._series_of_studies(filters)
+
+    def find_new_series(self, since: dt.datetime) -> list[SeriesRef]:
+        """PT series of studies dated on or after ``since`` (a StudyDate range query ``YYYYMMDD-``)."""
+        return self._series_of_studies(
+            {"ModalitiesInStudy": Modality.PT.value, "StudyDate": f"{since:%Y%m%d}-"}
+        )
+
+    def fetch_series(self, ref: SeriesRef) -> list[Dataset]:
+        """All instances of the series (WADO-RS ``/studies/{s}/series/{s}``, Explicit VR Little Endian)."""
+        instances = self._call(
+            "retrieve series",
+            ref.source,
+            lambda: self._client.retrieve_series(
+                ref.study_uid, ref.series_uid, media_types=INSTANCE_MEDIA_TYPES
+            ),
+        )
+        return sort_instances(instances)
+
+    def fetch_header(self, ref: SeriesRef) -> Dataset:
+        """The first instance's header from WADO-RS series metadata (``/metadata``), without pixel data."""
+        headers = self._metadata(ref.study_uid, ref.series_uid, ref.source)
+        if not headers:
+            raise InvalidSourceDataError(f"{self._where}: series metadata is empty", source=ref.source)
+        return headers[0]
+
+    def fetch_related(self, ref: SeriesRef) -> tuple[list[Dataset], list[Dataset]]:
+        """SR and SEG instances of the related series that reference ``ref`` (or state no references)."""
+        out: tuple[list[Dataset], list[Dataset]] = ([], [])
+        for target, uids in zip(out, (ref.related_sr, ref.related_seg), strict=True):
+            for series_uid in uids:
+                other = SeriesRef(study_uid=ref.study_uid, series_uid=series_uid)
+                for ds in self.fetch_series(other):
+                    if references_series(ds, ref.series_uid):
+                        target.append(ds)
+        return out
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _series_of_studies(self, filters: dict[str, str]) -> list[SeriesRef]:
+        studies = self._call(
+            "search studies",
+            None,
+            lambda: self._client.search_for_studies(
+                search_filters=filters, fields=["PatientID"], get_remaining=False
+            ),
+        )
+        refs: list[SeriesRef] = []
+        for study_json in studies:
+            study = _decode(study_json)
+            study_uid = str(study.get("StudyInstanceUID", ""))
+            if not is_uid(study_uid):
+                continue
+            refs.extend(self._series_of_study(study_uid, str(study.get("PatientID", "")) or None))
+        return refs
+
+    def _series_of_study(self, study_uid: str, patient_id: str | None) -> list[SeriesRef]:
+        found = self._call(
+            "search series",
+            None,
+            lambda: self._client.search_for_series(
+                study_instance_uid=study_uid, fields=list(SERIES_FIELDS), get_remaining=False
+            ),
+        )
+        series = [_decode(item) for item in found]
+        by_modality: dict[str, list[Dataset]] = {}
+        for item in series:
+            if is_uid(str(item.get("SeriesInstanceUID", ""))):
+                by_modality.setdefault(str(item.get("Modality", "")).upper(), []).append(item)
+        report_refs = {
+            str(item.SeriesInstanceUID): self._referenced_by(study_uid, str(item.SeriesInstanceUID))
+            for modality in (Modality.SR.value, Modality.SEG.value)
+            for item in by_modality.get(modality, [])
+        }
+        refs = []
+        for item in by_modality.get(Modality.PT.value, []):
+            uid = str(item.SeriesInstanceUID)
+
+            def related(modality: str, pet_uid: str = uid) -> tuple[str, ...]:
+                return tuple(
+                    sorted(
+                        str(other.SeriesInstanceUID)
+                        for other in by_modality.get(modality, [])
+                        if report_refs[str(other.SeriesInstanceUID)](pet_uid)
+                    )
+                )
+
+            refs.append(
+                SeriesRef(
+                    study_uid=study_uid,
+                    series_uid=uid,
+                    patient_id=patient_id,
+                    series_date=parse_da(item.get("SeriesDate")),
+                    series_time=parse_tm(item.get("SeriesTime")),
+                    description=str(item.get("SeriesDescription", "")) or None,
+                    instance_count=_int(item.get("NumberOfSeriesRelatedInstances")),
+                    related_sr=related(Modality.SR.value),
+                    related_seg=related(Modality.SEG.value),
+                )
+            )
+        return refs
+
+    def _referenced_by(self, study_uid: str, series_uid: str) -> Callable[[str], bool]:
+        """A predicate: does an instance of this SR/SEG series reference a given PET series (or none)?"""
+        source = SourceRef(system="dicom", reference=f"study/{study_uid}/series/{series_uid}")
+        headers = self._metadata(study_uid, series_uid, source)
+        return lambda pet_uid: any(references_series(ds, pet_uid) for ds in headers)
+
+    def _metadata(self, study_uid: str, series_uid: str, source: SourceRef) -> list[Dataset]:
+        found = self._call(
+            "retrieve series metadata",
+            source,
+            lambda: self._client.retrieve_series_metadata(study_uid, series_uid),
+        )
+        headers = []
+        for item in found:
+            item = {tag: value for tag, value in item.items() if tag.upper() != PIXEL_DATA_TAG}
+            headers.append(_decode(item, source=source))
+        return sort_instances(headers)
+
+    def _call(self, what: str, source: SourceRef | None, fn: Callable[[], T]) -> T:
+        """Run one client call, turning every failure into a connector error raised from its cause."""
+        with _translated(f"{self._where}: {what}", source):
+            return fn()
+
+
+@contextmanager
+def _translated(what: str, source: SourceRef | None) -> Iterator[None]:
+    """The single place where dicomweb-client and requests failures become ``connectors.errors``."""
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else 0
+        if status == 0:
+            raise SourceUnavailableError(f"{what}: HTTP error without a response", source=source) from exc
+        raise error_from_status(status, what=what, source=source) from exc
+    except requests.RequestException as exc:
+        raise error_from_exception(exc, what=what, source=source) from exc
+    except (ValueError, TypeError, KeyError, EOFError) as exc:
+        # dicomweb-client raises ValueError for malformed multipart bodies, pydicom for undecodable instances.
+        raise InvalidSourceDataError(
+            f"{what}: undecodable response ({type(exc).__name__})", source=source
+        ) from exc
+
+
+def _decode(item: Mapping[str, Any], *, source: SourceRef | None = None) -> Dataset:
+    """A DICOM JSON object (PS3.18 F.2) as a Dataset; bulk data URIs are not followed (left empty)."""
+    try:
+        return Dataset.from_json(dict(item), bulk_data_uri_handler=lambda _tag, _vr, _uri: None)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidSourceDataError(f"undecodable DICOM JSON ({type(exc).__name__})", source=source) from exc
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _exact(value: str, name: str) -> str:
+    """A value for an exact-match QIDO key; DICOM wildcard characters are refused (pitfall 3)."""
+    if not value or _WILDCARDS & set(value):
+        raise ValueError(f"{name} must be a non-empty exact value without * ? or backslash")
+    return value
+
+
+def _uid(value: str) -> str:
+    if not is_uid(value):
+        raise ValueError(f"not a DICOM UID: {value!r}")
+    return value
