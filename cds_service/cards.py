@@ -154,7 +154,7 @@ def _evidence(assessment: Assessment, scenario: CardScenario) -> list[str]:
         for item in assessment.evidence:
             value = "" if item.value is None else f": {item.value}{' ' + item.unit if item.unit else ''}"
             source = f" ({item.source.reference})" if item.source else ""
-            lines.append(f"- {item.statement}{value}{source}")
+            lines.append(f"- {item.statement.rstrip('.')}{value}{source}")
         for check in assessment.indications:
             status = {
                 IndicationStatus.MET: "criteria on file met",

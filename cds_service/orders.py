@@ -39,7 +39,7 @@ URIs).
 """
 
 TDXD_TEXT: Final = re.compile(
-    r"trastuzumab[\s-]+deruxtecan|\benhertu\b|\bds-?8201\b|\bt-?dxd\b", re.IGNORECASE
+    r"trastuzumab[\s-]+deruxtecan|\benhertu\b|\bds-?8201a?\b|\bt-?dxd\b", re.IGNORECASE
 )
 """Free-text match on names; ``trastuzumab deruxtecan`` also covers ``fam-trastuzumab deruxtecan-nxki``."""
 

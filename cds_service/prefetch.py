@@ -150,6 +150,44 @@ def render_template(template: str, context: Mapping[str, Any]) -> str | None:
     return None if failed else rendered
 
 
+_ALLOWED_MODIFIERS: Final = frozenset({"in"})
+_ALLOWED_SPECIAL: Final = frozenset({"_id", "_count", "_sort"})
+_DATE_PREFIXES: Final = ("eq", "lt", "gt", "ge", "le")
+_PARAM_NAME = re.compile(r"^_?[a-z][a-z0-9-]*$")
+
+
+def lint_template(template: str) -> list[str]:
+    """Problems of a prefetch template against CH-12/CH-13 (empty list: conforms).
+
+    Checks: only 2.0 tokens; a relative instance read or type-level search; parameter names are search
+    parameter names with at most the ``:in`` modifier; special parameters limited to ``_id``, ``_count`` and
+    ``_sort``; ``_count`` a positive integer. For example ``sort:desc=date`` fails (``_sort=-date`` is the
+    FHIR form).
+    """
+    problems: list[str] = []
+    for token in _TOKEN.findall(template):
+        name = token[len("context.") :] if token.startswith("context.") else None
+        if (name is None or name not in _CONTEXT_TOKENS) and token not in _USER_TOKENS:
+            problems.append(f"token {{{{{token}}}}} is not a CDS Hooks 2.0 prefetch token")
+    path, _, query = template.partition("?")
+    if not re.fullmatch(r"[A-Z][A-Za-z]+(/[^/?]+)?", path):
+        problems.append(f"'{path}' is not a relative FHIR read or type-level search")
+    for part in filter(None, query.split("&")):
+        name, _, value = part.partition("=")
+        base, _, modifier = name.partition(":")
+        if not _PARAM_NAME.fullmatch(base):
+            problems.append(f"'{name}' is not a search parameter name")
+        elif base.startswith("_") and base not in _ALLOWED_SPECIAL:
+            problems.append(f"'{base}' is outside the recommended query subset")
+        if modifier and modifier not in _ALLOWED_MODIFIERS:
+            problems.append(f"modifier ':{modifier}' is outside the recommended query subset")
+        if base == "_count" and not value.isdigit():
+            problems.append("_count must be a positive integer")
+        if not value:
+            problems.append(f"parameter '{name}' has no value")
+    return problems
+
+
 class FetchRefusedError(Exception):
     """The FHIR server answered, but refused or did not find the data (4xx): the data is unobtainable."""
 
