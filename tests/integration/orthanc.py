@@ -1,13 +1,13 @@
-"""A real Orthanc PACS (Debian packages orthanc + orthanc-dicomweb) for integration tests (spec/pet-dicom.md §13).
+"""A real Orthanc PACS (Debian packages orthanc, orthanc-dicomweb) for integration tests (pet-dicom.md §13).
 
-``start_orthanc(workdir)`` writes a temporary JSON configuration (storage and index in ``workdir``, HTTP and DICOM
-ports picked free on 127.0.0.1, remote access off, the DICOMweb plugin rooted at ``/dicom-web/`` with ``Host`` set to
-``127.0.0.1:<http port>``, C-FIND/GET/MOVE/STORE only for the registered modality of our Storage SCP), starts
-``Orthanc <config>`` with its own log file, polls ``/system`` until it answers, and returns a handle that uploads
-instances (REST ``POST /instances``) and stops that one process by PID.
+``start_orthanc(workdir)`` writes a temporary JSON configuration (storage and index in ``workdir``, HTTP and
+DICOM ports picked free on 127.0.0.1, remote access off, the DICOMweb plugin rooted at ``/dicom-web/`` with
+``Host`` set to ``127.0.0.1:<http port>``, C-FIND/GET/MOVE/STORE only for the registered modality of our
+Storage SCP), starts ``Orthanc <config>`` with its own log file, polls ``/system`` until it answers, and
+returns a handle that uploads instances (REST ``POST /instances``) and stops that one process by PID.
 
-Fixtures: ``orthanc`` (one server per test session, no HTTP authentication) and ``orthanc_factory`` (start more,
-e.g. with Basic authentication or to stop one mid-test; all are stopped at the end of the test).
+Fixtures: ``orthanc`` (one server per test session, no HTTP authentication) and ``orthanc_factory`` (start
+more, e.g. with Basic authentication or to stop one mid-test; all are stopped at the end of the test).
 """
 
 from __future__ import annotations
