@@ -394,12 +394,6 @@ ISH_GROUP_SOURCE: DecisionTable[GroupSource] = DecisionTable(
     ),
     rows=(
         Row(
-            id="Q1",
-            when=(absent("counts_group"), absent("reported_group")),
-            then=GroupSource.NONE,
-            ref=f"{ASCO_CAP_2018}: no group stated or computable",
-        ),
-        Row(
             id="Q2",
             when=(absent("counts_group"),),
             then=GroupSource.REPORTED,

@@ -1,0 +1,205 @@
+"""Patient-level HER2 synthesis (clinical-logic §6): occasions, order, amendments, prior low, discordance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules.domain import (
+    Her2Result,
+    HrStatus,
+    IhcResult,
+    IhcScore,
+    IhcZeroSubtype,
+    IshResult,
+    Receptor,
+    ReceptorResult,
+    ReportedStatus,
+    SourceRef,
+    SpecimenRef,
+    SpecimenSite,
+    TdxdCategory,
+)
+from rules.her2 import display_category, synthesize
+from rules.parameters import RULES_VERSION
+
+D = dt.date
+PRIMARY, METASTASIS = SpecimenSite.PRIMARY, SpecimenSite.METASTASIS
+
+
+def her2(
+    score: IhcScore | None,
+    *,
+    specimen: str | None = None,
+    collected: D | None = None,
+    reported: D | None = None,
+    site: SpecimenSite = SpecimenSite.UNKNOWN,
+    zero: IhcZeroSubtype = IhcZeroSubtype.UNSPECIFIED,
+    ish: IshResult | None = None,
+    ref: str = "DiagnosticReport/1",
+) -> Her2Result:
+    return Her2Result(
+        specimen=SpecimenRef(id=specimen, collected=collected, site=site),
+        ihc=IhcResult(score=score, zero_subtype=zero) if score is not None else None,
+        ish=ish,
+        reported=reported,
+        source=SourceRef(system="fhir", reference=ref),
+    )
+
+
+def test_no_results() -> None:
+    patient = synthesize([], [])
+    assert patient.current is None
+    assert patient.occasions == ()
+    assert display_category(patient.current) == "indeterminate"
+    assert patient.rules_version == RULES_VERSION
+
+
+def test_occasions_newest_first_by_collection_then_report_date() -> None:
+    a = her2(IhcScore.ONE_PLUS, specimen="A", collected=D(2020, 1, 1))
+    b = her2(IhcScore.THREE_PLUS, specimen="B", collected=D(2023, 5, 1), reported=D(2023, 5, 3))
+    c = her2(IhcScore.ZERO, specimen="C", collected=D(2023, 5, 1), reported=D(2023, 5, 9))
+    undated = her2(IhcScore.TWO_PLUS, specimen="D")
+    patient = synthesize([a, undated, b, c], [])
+    assert [o.result.specimen.id for o in patient.occasions] == ["C", "B", "A", "D"]
+    assert patient.current is patient.occasions[0]
+
+
+def test_addendum_of_the_same_specimen_replaces_and_completes_the_original() -> None:
+    original = her2(
+        IhcScore.TWO_PLUS,
+        specimen="S1",
+        collected=D(2024, 3, 1),
+        reported=D(2024, 3, 4),
+        ish=IshResult(pending=True),
+    )
+    addendum = Her2Result(
+        specimen=SpecimenRef(id="S1", collected=D(2024, 3, 1)),
+        ish=IshResult(ratio=1.2, her2_per_cell=2.4),
+        reported=D(2024, 3, 12),
+        source=SourceRef(system="fhir", reference="DiagnosticReport/2"),
+    )
+    patient = synthesize([addendum, original], [])
+    assert len(patient.occasions) == 1
+    current = patient.current
+    assert current is not None
+    assert current.category is TdxdCategory.HER2_LOW
+    assert current.result.source == addendum.source
+    assert any("IHC carried over" in c for c in current.caveats)
+
+
+def test_amended_report_replaces_the_earlier_score() -> None:
+    first = her2(IhcScore.ZERO, specimen="S1", collected=D(2024, 1, 1), reported=D(2024, 1, 3))
+    amended = her2(IhcScore.ONE_PLUS, specimen="S1", collected=D(2024, 1, 1), reported=D(2024, 2, 1))
+    patient = synthesize([amended, first], [])
+    assert [o.category for o in patient.occasions] == [TdxdCategory.HER2_LOW]
+
+
+def test_without_specimen_id_occasions_are_collection_date_and_document() -> None:
+    same_doc_v1 = her2(
+        IhcScore.ZERO, collected=D(2024, 1, 1), reported=D(2024, 1, 2), ref="DiagnosticReport/7"
+    )
+    same_doc_v2 = her2(
+        IhcScore.ONE_PLUS,
+        collected=D(2024, 1, 1),
+        reported=D(2024, 1, 5),
+        ref="DiagnosticReport/7/_history/2",
+    )
+    other_doc = her2(IhcScore.ONE_PLUS, collected=D(2024, 1, 1), ref="DiagnosticReport/8")
+    patient = synthesize([same_doc_v1, same_doc_v2, other_doc], [])
+    assert len(patient.occasions) == 2
+
+
+def test_prior_low_primary_and_null_metastasis_are_discordant() -> None:
+    primary = her2(IhcScore.ONE_PLUS, specimen="P", collected=D(2021, 6, 1), site=PRIMARY)
+    metastasis = her2(
+        IhcScore.ZERO, specimen="M", collected=D(2024, 6, 1), site=METASTASIS, zero=IhcZeroSubtype.NULL
+    )
+    patient = synthesize([primary, metastasis], [])
+    assert patient.current is not None
+    assert patient.current.category is TdxdCategory.HER2_NULL
+    assert patient.highest is not None
+    assert patient.highest.result.specimen.id == "P"
+    assert patient.prior_low is patient.highest
+    assert len(patient.discordance) == 1
+    assert "primary vs metastasis" in patient.discordance[0]
+    assert "HER2-low on 2021-06-01" in patient.discordance[0]
+
+
+def test_change_over_time_is_discordance() -> None:
+    old = her2(IhcScore.THREE_PLUS, specimen="A", collected=D(2019, 1, 1))
+    new = her2(IhcScore.ONE_PLUS, specimen="B", collected=D(2024, 1, 1))
+    patient = synthesize([old, new], [])
+    assert patient.highest is not None
+    assert patient.highest.category is TdxdCategory.HER2_POSITIVE
+    assert patient.prior_low is None
+    assert patient.discordance
+    assert "over time" in patient.discordance[0]
+
+
+def test_unspecified_zero_is_not_discordant_with_null() -> None:
+    old = her2(IhcScore.ZERO, specimen="A", collected=D(2019, 1, 1), zero=IhcZeroSubtype.NULL)
+    new = her2(IhcScore.ZERO, specimen="B", collected=D(2024, 1, 1))
+    patient = synthesize([old, new], [])
+    assert patient.discordance == ()
+    assert patient.highest is None
+
+
+def test_highest_is_empty_when_current_is_highest() -> None:
+    old = her2(IhcScore.ONE_PLUS, specimen="A", collected=D(2019, 1, 1))
+    new = her2(IhcScore.THREE_PLUS, specimen="B", collected=D(2024, 1, 1))
+    patient = synthesize([old, new], [])
+    assert patient.highest is None
+    assert patient.prior_low is not None
+    assert patient.prior_low.result.specimen.id == "A"
+
+
+def test_unclassifiable_current_keeps_earlier_low_visible() -> None:
+    low = her2(IhcScore.ONE_PLUS, specimen="A", collected=D(2020, 1, 1))
+    bare = Her2Result(
+        specimen=SpecimenRef(id="B", collected=D(2024, 1, 1)), reported_status=ReportedStatus.PENDING
+    )
+    patient = synthesize([low, bare], [])
+    assert patient.current is not None
+    assert patient.current.category is TdxdCategory.UNKNOWN
+    assert patient.highest is not None
+    assert patient.highest.category is TdxdCategory.HER2_LOW
+    assert patient.discordance == ()
+
+
+def test_hr_status_travels_with_the_synthesis() -> None:
+    receptors = [
+        ReceptorResult(receptor=Receptor.ER, percent=5.0),
+        ReceptorResult(receptor=Receptor.PR, percent=0.0),
+    ]
+    patient = synthesize([her2(IhcScore.ZERO, specimen="A", zero=IhcZeroSubtype.ULTRALOW)], receptors)
+    assert patient.hr_status is HrStatus.POSITIVE
+    assert patient.receptors == tuple(receptors)
+    assert any("ER Low Positive" in c for c in patient.caveats)
+
+
+_occasion = st.builds(
+    her2,
+    st.sampled_from([None, *IhcScore]),
+    specimen=st.sampled_from(["A", "B", "C", None]),
+    collected=st.one_of(st.none(), st.dates(min_value=D(2015, 1, 1), max_value=D(2025, 1, 1))),
+    reported=st.one_of(st.none(), st.dates(min_value=D(2015, 1, 1), max_value=D(2025, 1, 1))),
+    site=st.sampled_from(list(SpecimenSite)),
+)
+
+
+@settings(max_examples=60)
+@given(st.lists(_occasion, max_size=6))
+def test_synthesis_invariants(results: list[Her2Result]) -> None:
+    patient = synthesize(results, [])
+    dates = [o.result.specimen.collected or D.min for o in patient.occasions]
+    assert dates == sorted(dates, reverse=True)
+    assert patient.current is (patient.occasions[0] if patient.occasions else None)
+    if patient.prior_low is not None:
+        assert patient.prior_low.category is TdxdCategory.HER2_LOW
+        assert patient.prior_low is not patient.current
+    if patient.highest is not None:
+        assert patient.highest in patient.occasions
+        assert patient.highest is not patient.current
