@@ -310,7 +310,7 @@ class Storage:
             where=jti_replay.c.expires_at < now,
         )
         with self._engine.begin() as conn:
-            stored = conn.execute(stmt_upsert).rowcount == 1
+            stored = _changed_a_row(conn, stmt_upsert.returning(jti_replay.c.jti))
         if next(self._checks) % PURGE_EVERY_N_CHECKS == 0:
             self.purge_expired_jti()
         return stored
@@ -379,7 +379,8 @@ class Storage:
                         "received_at": received_at,
                     },
                 )
-                stored += conn.execute(stmt.on_conflict_do_nothing()).rowcount  # type: ignore[attr-defined]
+                ignoring = stmt.on_conflict_do_nothing()  # type: ignore[attr-defined]
+                stored += _changed_a_row(conn, ignoring.returning(card_feedback.c.id))
         return stored
 
     def hook_audits(self, hook_instance: str) -> tuple[dict[str, Any], ...]:
@@ -443,8 +444,8 @@ class Storage:
             },
         )
         with self._engine.begin() as conn:
-            result = conn.execute(stmt.on_conflict_do_nothing())  # type: ignore[attr-defined]
-            return result.rowcount == 1
+            ignoring = stmt.on_conflict_do_nothing()  # type: ignore[attr-defined]
+            return _changed_a_row(conn, ignoring.returning(pet_analysis.c.series_instance_uid))
 
     def claim_analysis(
         self,
@@ -501,7 +502,7 @@ class Storage:
             .values(attempts=col.attempts + 1, **claim, **ids)
         )
         with self._engine.begin() as conn:
-            if conn.execute(insert_stmt).rowcount == 1:
+            if _changed_a_row(conn, insert_stmt.returning(col.series_instance_uid)):
                 return True
             return conn.execute(update_stmt).rowcount == 1
 
@@ -573,6 +574,15 @@ class Storage:
         )
         with self._reader() as conn:
             return tuple(_analysis_from_row(r) for r in conn.execute(stmt).mappings())
+
+
+def _changed_a_row(conn: Connection, stmt: Any) -> bool:
+    """Whether an ``INSERT … ON CONFLICT … RETURNING`` wrote its row.
+
+    ``RETURNING`` yields the row only when it was inserted (or updated by ``DO UPDATE``); the DBAPI
+    ``rowcount`` of an INSERT is not reliable across drivers (psycopg reports -1 through SQLAlchemy).
+    """
+    return conn.execute(stmt).first() is not None
 
 
 def _analysis_from_row(row: RowMapping) -> PetAnalysisRecord:

@@ -1,0 +1,345 @@
+"""The storage behaviour every backend must show; run on SQLite (unit) and on a real PostgreSQL (integration).
+
+A test module subclasses :class:`StorageContract` and provides a ``storage_url`` fixture naming a fresh,
+empty database for each test. Concurrency tests use separate :class:`Storage` instances (own engines and
+connections), as separate gunicorn workers or replicas would, in threads and in spawned processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from cds_service.storage import (
+    AnalysisStatus,
+    AuditedCard,
+    FeedbackOutcome,
+    FeedbackRecord,
+    HookAuditRecord,
+    HookOutcome,
+    Storage,
+)
+from cds_service.storage_tables import metadata
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+ISS = "https://ehr.example.org/fhir"
+SERIES = "1.2.826.0.1.3680043.8.498.1"
+STUDY = "1.2.826.0.1.3680043.8.498.2"
+
+
+class Clock:
+    """A settable UTC clock for the storage under test."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def claim_in_process(url: str, series: str, worker: str, barrier: Any, results: Any) -> None:
+    """Runs in a spawned process: one "replica" claiming a series once all replicas are ready."""
+    storage = Storage(url)
+    try:
+        with storage.engine.connect():
+            pass  # connect before the race so that all claims start together
+        barrier.wait(timeout=60)
+        results.put((worker, storage.claim_analysis(series, worker, stale_after_s=300)))
+    finally:
+        storage.dispose()
+
+
+class StorageContract:
+    """Behaviour shared by both backends. Subclasses provide the ``storage_url`` fixture."""
+
+    @pytest.fixture
+    def clock(self) -> Clock:
+        return Clock()
+
+    @pytest.fixture
+    def make_storage(self, storage_url: str) -> Iterator[Callable[..., Storage]]:
+        created: list[Storage] = []
+
+        def make(clock: Callable[[], datetime] | None = None) -> Storage:
+            storage = Storage(storage_url, clock=clock) if clock is not None else Storage(storage_url)
+            created.append(storage)
+            return storage
+
+        make().migrate()
+        yield make
+        for storage in created:
+            storage.dispose()
+
+    @pytest.fixture
+    def storage(self, make_storage: Callable[..., Storage], clock: Clock) -> Storage:
+        return make_storage(clock)
+
+    # -- schema ------------------------------------------------------------------------------------------
+
+    def test_migrations_match_the_table_definitions(self, storage: Storage) -> None:
+        storage.migrate()  # a second run is a no-op
+        with storage.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+            assert (
+                conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001_initial"
+            )
+
+    def test_audit_tables_have_no_patient_columns(self, storage: Storage) -> None:
+        inspector = inspect(storage.engine)
+        for table in ("hook_audit", "hook_audit_card", "card_feedback", "jti_replay"):
+            columns = {c["name"] for c in inspector.get_columns(table)}
+            assert not any("patient" in c or "name" in c for c in columns), (table, columns)
+
+    def test_ping(self, storage: Storage) -> None:
+        assert storage.ping() is True
+
+    # -- JWT replay cache --------------------------------------------------------------------------------
+
+    def test_jti_replay_detected(self, storage: Storage) -> None:
+        expires = T0 + timedelta(minutes=5)
+        assert storage.check_and_store(ISS, "jti-1", expires) is True
+        assert storage.check_and_store(ISS, "jti-1", expires) is False
+        assert storage.check_and_store("https://other.example/fhir", "jti-1", expires) is True
+
+    def test_jti_replay_across_two_storage_instances(
+        self, make_storage: Callable[..., Storage], clock: Clock
+    ) -> None:
+        first, second = make_storage(clock), make_storage(clock)
+        expires = T0 + timedelta(minutes=5)
+        assert first.check_and_store(ISS, "shared", expires) is True
+        assert second.check_and_store(ISS, "shared", expires) is False
+
+    def test_expired_jti_entry_is_reusable_and_purged(self, storage: Storage, clock: Clock) -> None:
+        assert storage.check_and_store(ISS, "old", T0 + timedelta(seconds=60)) is True
+        assert storage.check_and_store(ISS, "young", T0 + timedelta(seconds=600)) is True
+        clock.advance(61)
+        assert storage.check_and_store(ISS, "old", T0 + timedelta(seconds=300)) is True
+        assert storage.check_and_store(ISS, "old", T0 + timedelta(seconds=300)) is False
+        assert storage.purge_expired_jti(T0 + timedelta(seconds=301)) == 1
+        assert storage.check_and_store(ISS, "young", T0 + timedelta(seconds=600)) is False
+
+    def test_concurrent_jti_exactly_one_accepted(
+        self, make_storage: Callable[..., Storage], clock: Clock
+    ) -> None:
+        instances = [make_storage(clock) for _ in range(6)]
+        barrier = threading.Barrier(len(instances))
+
+        def attempt(storage: Storage) -> bool:
+            barrier.wait()
+            return storage.check_and_store(ISS, "race", T0 + timedelta(minutes=5))
+
+        with ThreadPoolExecutor(len(instances)) as pool:
+            results = list(pool.map(attempt, instances))
+        assert sorted(results) == [False] * 5 + [True]
+
+    def test_naive_datetime_refused(self, storage: Storage) -> None:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            storage.check_and_store(ISS, "naive", datetime(2026, 3, 1, 12, 5))
+
+    # -- audit and feedback ------------------------------------------------------------------------------
+
+    def test_hook_audit_round_trip(self, storage: Storage) -> None:
+        record = HookAuditRecord(
+            hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            service_id="her2-pet-review",
+            hook="patient-view",
+            received_at=T0,
+            duration_ms=42.5,
+            outcome=HookOutcome.CARDS,
+            rules_version="1.0.0",
+            cards=(AuditedCard(uuid="card-1", topic="her2-low-no-pet"), AuditedCard(uuid="card-2")),
+            iss=ISS,
+            tenant="site-a",
+        )
+        audit_id = storage.record_hook(record)
+        storage.record_hook(
+            HookAuditRecord(
+                hook_instance="other",
+                service_id="her2-pet-review",
+                hook="patient-view",
+                received_at=T0,
+                duration_ms=1,
+                outcome="no_cards",  # type: ignore[arg-type]  # coerced at the boundary
+                rules_version="1.0.0",
+                cards=(AuditedCard(uuid="card-1", topic="served-again"),),
+            )
+        )
+        (row,) = storage.hook_audits(record.hook_instance)
+        assert row["id"] == audit_id
+        assert (row["service_id"], row["hook"], row["outcome"], row["duration_ms"]) == (
+            "her2-pet-review",
+            "patient-view",
+            "cards",
+            42.5,
+        )
+        assert row["received_at"] == T0
+        assert row["cards"] == (("card-1", "her2-low-no-pet"), ("card-2", None))
+        assert storage.hook_audits("other")[0]["cards"] == ()
+
+    def test_feedback_stored_once_with_utc_timestamps(self, storage: Storage) -> None:
+        paris = timezone(timedelta(hours=2))
+        overridden = FeedbackRecord(
+            card_uuid="card-1",
+            service_id="her2-pet-review",
+            outcome=FeedbackOutcome.OVERRIDDEN,
+            outcome_timestamp=datetime(2026, 3, 1, 14, 30, tzinfo=paris),
+            override_code="already-reviewed",
+            override_system="urn:her2-pet-cds:override-reason",
+            user_comment="discussed at tumour board",
+        )
+        accepted = FeedbackRecord(
+            card_uuid="card-1",
+            service_id="her2-pet-review",
+            outcome=FeedbackOutcome.ACCEPTED,
+            outcome_timestamp=T0 + timedelta(hours=1),
+            accepted_suggestions=("sugg-1",),
+        )
+        assert storage.record_feedback([overridden, accepted]) == 2
+        assert storage.record_feedback([overridden]) == 0  # a client retry
+        stored = storage.feedback_for_card("card-1")
+        assert stored == (overridden, accepted)
+        assert stored[0].outcome_timestamp.utcoffset() == timedelta(0)
+        assert stored[0].outcome_timestamp == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+
+    # -- PET analyses ------------------------------------------------------------------------------------
+
+    def test_claim_save_and_read_analysis(self, storage: Storage, clock: Clock) -> None:
+        assert storage.claim_analysis(SERIES, "w1", 300, study_uid=STUDY, patient_id="PID-7") is True
+        assert storage.claim_analysis(SERIES, "w2", 300) is False
+        assert storage.claim_analysis(SERIES, "w1", 300) is False
+        clock.advance(10)
+        facts = {"tracer": "ZR89_TRASTUZUMAB", "lesions": [{"suv_max": 7.25}]}
+        assert storage.save_analysis(
+            SERIES, worker_id="w1", status=AnalysisStatus.DONE, facts=facts, analysis_version="1.0.0"
+        )
+        record = storage.get_analysis(SERIES)
+        assert record is not None
+        assert (record.status, record.facts, record.claimed_by, record.attempts) == (
+            AnalysisStatus.DONE,
+            facts,
+            "w1",
+            1,
+        )
+        assert (record.study_instance_uid, record.patient_id, record.analysis_version) == (
+            STUDY,
+            "PID-7",
+            "1.0.0",
+        )
+        assert record.claimed_at == T0
+        assert record.updated_at == T0 + timedelta(seconds=10)
+        assert "PID-7" not in repr(record)
+        assert storage.get_analysis("1.2.3.unknown") is None
+
+    def test_done_analysis_reclaimed_only_for_another_version(self, storage: Storage) -> None:
+        storage.claim_analysis(SERIES, "w1", 300)
+        storage.save_analysis(
+            SERIES, worker_id="w1", status=AnalysisStatus.DONE, facts={}, analysis_version="1"
+        )
+        assert storage.claim_analysis(SERIES, "w2", 300) is False
+        assert storage.claim_analysis(SERIES, "w2", 300, analysis_version="1") is False
+        assert storage.claim_analysis(SERIES, "w2", 300, analysis_version="2") is True
+
+    def test_stale_claim_taken_over_and_old_worker_fenced(self, storage: Storage, clock: Clock) -> None:
+        assert storage.claim_analysis(SERIES, "w1", 300) is True
+        clock.advance(299)
+        assert storage.claim_analysis(SERIES, "w2", 300) is False
+        clock.advance(2)
+        assert storage.claim_analysis(SERIES, "w2", 300) is True
+        assert (
+            storage.save_analysis(SERIES, worker_id="w1", status=AnalysisStatus.DONE, facts={"x": 1}) is False
+        )
+        assert (
+            storage.save_analysis(SERIES, worker_id="w2", status=AnalysisStatus.DONE, facts={"x": 2}) is True
+        )
+        record = storage.get_analysis(SERIES)
+        assert record is not None
+        assert (record.facts, record.attempts) == ({"x": 2}, 2)
+
+    def test_failed_analysis_retried_after_back_off(self, storage: Storage, clock: Clock) -> None:
+        storage.claim_analysis(SERIES, "w1", 300)
+        assert storage.save_analysis(SERIES, worker_id="w1", status=AnalysisStatus.FAILED, error="no SUV")
+        assert storage.claim_analysis(SERIES, "w2", 300) is False
+        clock.advance(301)
+        assert storage.claim_analysis(SERIES, "w2", 300) is True
+
+    def test_pending_analysis_claimable(self, storage: Storage) -> None:
+        assert storage.enqueue_analysis(SERIES, study_uid=STUDY, patient_id="PID-7") is True
+        assert storage.enqueue_analysis(SERIES) is False
+        record = storage.get_analysis(SERIES)
+        assert record is not None
+        assert record.status is AnalysisStatus.PENDING
+        assert storage.claim_analysis(SERIES, "w1", 300) is True
+
+    def test_save_analysis_validates(self, storage: Storage) -> None:
+        storage.claim_analysis(SERIES, "w1", 300)
+        with pytest.raises(ValueError, match="facts"):
+            storage.save_analysis(SERIES, worker_id="w1", status=AnalysisStatus.DONE)
+        with pytest.raises(ValueError, match="final status"):
+            storage.save_analysis(SERIES, worker_id="w1", status=AnalysisStatus.RUNNING)
+        with pytest.raises(ValueError, match="stale_after_s"):
+            storage.claim_analysis(SERIES, "w1", 0)
+
+    def test_find_analyses_by_patient_or_study(self, storage: Storage, clock: Clock) -> None:
+        storage.enqueue_analysis("1.1", study_uid="9.1", patient_id="A")
+        clock.advance(1)
+        storage.enqueue_analysis("1.2", study_uid="9.2", patient_id="A")
+        clock.advance(1)
+        storage.enqueue_analysis("1.3", study_uid="9.3", patient_id="B")
+        storage.enqueue_analysis("1.4", study_uid="9.4", patient_id="C")
+        found = storage.find_analyses(patient_id="A", study_uids=["9.3"])
+        assert [r.series_instance_uid for r in found] == ["1.3", "1.2", "1.1"]
+        assert [r.series_instance_uid for r in storage.find_analyses(study_uids={"9.4"})] == ["1.4"]
+        assert storage.find_analyses() == ()
+
+    def test_concurrent_claims_from_threads_exactly_one_wins(
+        self, make_storage: Callable[..., Storage], clock: Clock
+    ) -> None:
+        instances = [make_storage(clock) for _ in range(8)]
+        barrier = threading.Barrier(len(instances))
+
+        def attempt(index: int) -> bool:
+            barrier.wait()
+            return instances[index].claim_analysis(SERIES, f"worker-{index}", 300)
+
+        with ThreadPoolExecutor(len(instances)) as pool:
+            results = list(pool.map(attempt, range(len(instances))))
+        assert results.count(True) == 1
+        record = instances[0].get_analysis(SERIES)
+        assert record is not None
+        assert record.claimed_by == f"worker-{results.index(True)}"
+
+    def test_concurrent_claims_from_processes_exactly_one_wins(
+        self, storage_url: str, storage: Storage
+    ) -> None:
+        context = multiprocessing.get_context("spawn")
+        barrier, results = context.Barrier(3), context.Queue()
+        processes = [
+            context.Process(
+                target=claim_in_process, args=(storage_url, SERIES, f"replica-{i}", barrier, results)
+            )
+            for i in range(3)
+        ]
+        for process in processes:
+            process.start()
+        outcomes = dict(results.get(timeout=120) for _ in processes)
+        for process in processes:
+            process.join(timeout=30)
+        assert [p.exitcode for p in processes] == [0, 0, 0]
+        winners = [worker for worker, won in outcomes.items() if won]
+        assert len(winners) == 1
+        record = storage.get_analysis(SERIES)
+        assert record is not None
+        assert record.claimed_by == winners[0]
