@@ -10,38 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import html
-import importlib
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from connectors.fhir.narrative import html_to_text, parse_report_text
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
 _TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
-_TAG = re.compile(r"<[^>]+>")
-_BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/tr|/h\d)\s*/?>", re.IGNORECASE)
 
 Getter = Callable[[str, str | None], Any]
 Skipper = Callable[[str, str], None]
-
-
-def _parser() -> Any:
-    """The narrative module (imported lazily so the structured mapping works without it)."""
-    try:
-        return importlib.import_module("connectors.fhir.narrative")
-    except ModuleNotFoundError as exc:
-        if exc.name != "connectors.fhir.narrative":
-            raise
-        return None
-
-
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML report: the parser's converter when present, else tags dropped, breaks kept."""
-    module = _parser()
-    if module is not None and hasattr(module, "html_to_text"):
-        return str(module.html_to_text(markup))
-    return html.unescape(_TAG.sub("", _BREAK.sub("\n", markup)))
 
 
 def decode_attachment(content_type: str, data: bytes) -> str | None:
@@ -97,17 +75,12 @@ def texts_to_results(
 ) -> tuple[tuple[Her2Result, ...], tuple[ReceptorResult, ...]]:
     """HER2 and ER/PR results read from a report's narrative: the first text that yields HER2 results gives
     them, and likewise for receptors (the full report before the conclusion)."""
-    module = _parser()
-    if module is None:
-        return (), ()
     her2: tuple[Her2Result, ...] = ()
     receptors: tuple[ReceptorResult, ...] = ()
     for text in texts:
-        reading = module.parse_report_text(text, source=source, specimen=specimen, reported=reported)
-        if not her2:
-            her2 = _as_tuple(getattr(reading, "her2", ()), Her2Result)
-        if not receptors:
-            receptors = _as_tuple(getattr(reading, "receptors", ()), ReceptorResult)
+        reading = parse_report_text(text, source=source, specimen=specimen, reported=reported)
+        her2 = her2 or reading.her2
+        receptors = receptors or reading.receptors
         if her2 and receptors:
             break
     return her2, receptors
@@ -117,11 +90,3 @@ def _binary_id(url: str) -> str | None:
     """The id of a ``Binary/<id>`` reference or URL (relative or absolute)."""
     parts = url.split("?")[0].rstrip("/").split("/")
     return parts[-1] if len(parts) >= 2 and parts[-2] == "Binary" and parts[-1] else None
-
-
-def _as_tuple(value: Any, kind: type[Any]) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, kind):
-        return (value,)
-    return tuple(v for v in value if isinstance(v, kind))

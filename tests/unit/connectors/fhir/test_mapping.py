@@ -162,7 +162,6 @@ def test_mcode_secondary_condition_is_metastatic(testdata: Path) -> None:
 
 
 def test_narrative_only_bundle_reads_the_binary(testdata: Path) -> None:
-    pytest.importorskip("connectors.fhir.narrative")
     data = load_fhir_file(testdata / SYNTHETIC / "bundle-narrative-only-binary-html.json")
     assert data.her2, "HER2 is only in the HTML Binary"
     result = data.her2[0]
@@ -332,7 +331,6 @@ def test_mapping_never_raises_on_arbitrary_resources(resources: list[dict[str, A
 
 
 def test_structured_result_wins_and_narrative_conflict_is_noted(testdata: Path) -> None:
-    pytest.importorskip("connectors.fhir.narrative")
     bundle = _bundle(testdata, "bundle-her2-ihc3-positive.json")
     ihc = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-her2-ihc"))
     ihc["valueCodeableConcept"] = {"coding": [{"system": LOINC, "code": "LA11841-6"}], "text": "1+"}
