@@ -77,7 +77,7 @@ class ScoreSource(StrEnum):
 class Counts(StrEnum):
     """Plausibility of ISH counts (engine range check)."""
 
-    PLAUSIBLE = "within range"
+    PLAUSIBLE = "within plausible range (or not stated)"
     OUT_OF_RANGE = "out of plausible range"
 
 
