@@ -220,9 +220,10 @@ def _sentence_kind(sentence: str) -> SentenceKind:
 
 
 def _read_sentence(sentence: str, state: _State) -> None:
-    kind = _sentence_kind(sentence)
+    sentence_kind = _sentence_kind(sentence)
     sentence_key: tuple[_Key, dt.date | None] | None = None
     for clause in _clauses(sentence):
+        kind = sentence_kind if sentence_kind is not SentenceKind.NORMAL else _sentence_kind(clause)
         cue = _specimen_cue(clause, state)
         if cue is not None:
             sentence_key = cue

@@ -294,6 +294,8 @@ def _read_phrases(
         facts.scores.append((_score_priority(ctx), IhcScore.ZERO))
     if g.NULL_RE.search(masked.text):
         facts.null_cue = True
+    if masked.take(g.NULL_TERM_RE):
+        facts.scores.append((_score_priority(ctx), IhcScore.ZERO))
 
 
 def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:

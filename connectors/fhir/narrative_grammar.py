@@ -138,6 +138,8 @@ ULTRALOW_RE: Final = re.compile(
     r"minimal|focal)[\s,]+)*staining",
     _I,
 )
+#: The explicit term "HER2-null": IHC 0 without membrane staining (§8), so it states a score of 0.
+NULL_TERM_RE: Final = re.compile(HER2 + r"[-\s]?null\b", _I)
 #: Null cues (§8): no membrane staining at all.
 NULL_RE: Final = re.compile(
     r"HER-?2[-\s]?null|\bnull\b|\bno\s+(?:membrane\s+|membranous\s+|detectable\s+|HER-?2\s+)?"
@@ -180,7 +182,7 @@ _DESCRIPTOR: Final = (
 )
 _DESCRIPTORS: Final = r"\b((?:" + _DESCRIPTOR + r"[\s,/-]+){1,9})"
 _PCT: Final = (
-    r"(?:approximately|approx\.?|about|around|~|ca\.?)?\s*(\d{1,3}(?:\.\d+)?)\s*"
+    r"(?<![<>≤≥=\d.])(?<![<>≤≥=]\s)(?:approximately|approx\.?|about|around|~|ca\.?)?\s*(\d{1,3}(?:\.\d+)?)\s*"
     r"(?:(?:-|to)\s*(\d{1,3}(?:\.\d+)?)\s*)?%"
 )
 #: "faint, incomplete membrane staining in 5% of tumor cells", "intense complete staining (3+) in 8%".
@@ -205,15 +207,20 @@ INCOMPLETE_RE: Final = re.compile(r"incomplete|partial|basolateral|lateral", _I)
 # ----------------------------------------------------------------------------------------------------------
 # Status words and phrases
 
+_BY_METHOD: Final = r"(?:\s+(?:by|on)\s+(?:dual[-\s]probe\s+|single[-\s]probe\s+)?[\w-]+)?"
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".
 AMP_NEG_RE: Final = re.compile(
     r"(?:not|non|un|no)[-\s]?amplif\w*|negative\s+for\s+(?:gene\s+)?amplification|without\s+amplification|"
-    r"no\s+(?:evidence\s+of\s+)?(?:HER-?2\s+)?(?:gene\s+)?amplification|amplification\s*(?::|is|was)?\s*"
+    r"no\s+(?:evidence\s+of\s+)?(?:HER-?2\s+)?(?:gene\s+)?amplification|amplification"
+    + _BY_METHOD
+    + r"\s*(?::|is|was)?\s*"
     r"(?:not\s+(?:detected|identified|present|seen|observed)|absent)",
     _I,
 )
 AMP_POS_RE: Final = re.compile(
-    r"\bamplified\b|amplification\s*(?::|is|was)?\s*(?:detected|present|identified|seen|observed)|"
+    r"\bamplified\b|amplification"
+    + _BY_METHOD
+    + r"\s*(?::|is|was)?\s*(?:detected|present|identified|seen|observed)|"
     r"positive\s+for\s+(?:gene\s+)?amplification",
     _I,
 )
@@ -255,7 +262,7 @@ PENDING_RE: Final = re.compile(
 #: Pre-analytic or technical failure (§3 "indeterminate").
 TECHNICAL_RE: Final = re.compile(
     r"indeterminate|uninterpretable|not\s+interpretable|(?:cannot|could\s+not)\s+be\s+(?:reliably\s+)?"
-    r"(?:interpreted|evaluated|assessed|scored)|crush(?:ing)?\s+artifact|(?:failed|inadequate|unsatisfactory)\s+"
+    r"(?:interpreted|evaluated|assessed|scored|determined)|(?:IHC|ISH|FISH|stain(?:ing)?|test(?:ing)?|assay)\s+failed|crush(?:ing)?\s+artifact|(?:failed|inadequate|unsatisfactory)\s+"
     r"(?:internal\s+|external\s+)?controls?|controls?\s+(?:failed|did\s+not\s+(?:stain|work|perform))|"
     r"(?:insufficient|inadequate)\s+(?:invasive\s+)?(?:tumou?r|tissue|material|cells|cellularity)|"
     r"fixation\s+artifact|(?:poor|inadequate|prolonged|delayed)\s+fixation|decalcifi\w*|edge\s+artifact|"
