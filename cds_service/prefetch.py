@@ -147,7 +147,7 @@ def render_template(template: str, context: Mapping[str, Any]) -> str | None:
         return quote(value, safe="/")
 
     rendered = _TOKEN.sub(replace, template)
-    return None if failed else rendered
+    return None if failed or "{{" in rendered else rendered
 
 
 _ALLOWED_MODIFIERS: Final = frozenset({"in"})
