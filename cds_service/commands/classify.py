@@ -71,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
     for item in data.skipped:
         print(f"her2-cds classify: skipped {item.reference}: {item.reason}", file=sys.stderr)
     patient = synthesize(data.her2, data.receptors)
-    json.dump(patient_json(patient), sys.stdout, indent=2)
+    json.dump(patient_json(patient), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
