@@ -141,6 +141,11 @@ class FilePetSource:
         # The first file seen for a SOPInstanceUID wins; a second copy elsewhere is ignored.
         db.execute("INSERT OR IGNORE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
 
+    def has_instances(self) -> bool:
+        """True when the index holds at least one DICOM instance (call after a refresh)."""
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM instances LIMIT 1").fetchone() is not None
+
     def skipped(self) -> list[tuple[Path, str]]:
         """Files that are not usable DICOM instances, with the reason (after a refresh)."""
         self.refresh()
@@ -175,9 +180,15 @@ class FilePetSource:
 
     # -- PetStudySource --------------------------------------------------------------------------------------
 
-    def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
-        """PT series in the folder, filtered by PatientID and/or StudyInstanceUID."""
-        self.refresh()
+    def find_pet_series(
+        self, patient_id: str | None = None, study_uid: str | None = None, *, refresh: bool = True
+    ) -> list[SeriesRef]:
+        """PT series in the folder, filtered by PatientID and/or StudyInstanceUID.
+
+        ``refresh=False`` answers from the index alone (the receiver, which indexes what it stores itself).
+        """
+        if refresh:
+            self.refresh()
         return self._series_refs(modality=Modality.PT.value, patient_id=patient_id, study_uid=study_uid)
 
     def find_new_series(self, since: dt.datetime) -> list[SeriesRef]:
