@@ -220,6 +220,8 @@ def _translated(what: str, source: SourceRef | None) -> Iterator[None]:
         if status == 0:
             raise SourceUnavailableError(f"{what}: HTTP error without a response", source=source) from exc
         raise error_from_status(status, what=what, source=source) from exc
+    except requests.JSONDecodeError as exc:
+        raise InvalidSourceDataError(f"{what}: response is not JSON", source=source) from exc
     except requests.RequestException as exc:
         raise error_from_exception(exc, what=what, source=source) from exc
     except (ValueError, TypeError, KeyError, EOFError) as exc:

@@ -23,6 +23,14 @@ def uid() -> str:
     return generate_uid(prefix=PREFIX)
 
 
+_FRAMES: dict[str, str] = {}
+
+
+def frame_of_reference(series: str) -> str:
+    """One FrameOfReferenceUID per series."""
+    return _FRAMES.setdefault(series, uid())
+
+
 def _base(sop_class: str, modality: str, study: str, series: str, patient: str) -> Dataset:
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -51,7 +59,7 @@ def pet_slice(study: str, series: str, patient: str, number: int, *, size: int =
     ds.SeriesNumber = 1
     ds.SeriesDescription = "PET 89Zr-trastuzumab"
     ds.InstanceNumber = number
-    ds.FrameOfReferenceUID = "1.2.826.0.1.3680043.10.1351.1." + series[-20:].lstrip(".")
+    ds.FrameOfReferenceUID = frame_of_reference(series)
     ds.ImagePositionPatient = [0.0, 0.0, float(number) * 4.0]
     ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     ds.PixelSpacing = [4.0, 4.0]
