@@ -231,6 +231,7 @@ def _read_sentence(sentence: str, state: _State) -> None:
         if g.NOT_A_RESULT_RE.search(clause):
             if _ELIGIBILITY_RE.search(clause):
                 state.notes.append(ELIGIBILITY_NOTE)
+            state.topic, state.mode = None, Mode.OVERALL  # what follows continues the comment
             continue
         invasive = _without_in_situ(clause)
         if invasive != clause and _is_her2_in_situ_statement(clause):

@@ -278,7 +278,7 @@ TECHNICAL_RE: Final = re.compile(
 NOT_A_RESULT_RE: Final = re.compile(
     r"eligib\w*|deruxtecan|\bT-?DXd\b|enhertu|\bDS-?8201|trastuzumab|pertuzumab|targeted\s+therap\w*|"
     r"therap(?:y|ies)\s+targeting|anti-?HER-?2\s+(?:therap|agent|drug)|(?:may|might|could)\s+(?:indicate|qualify|"
-    r"respond|benefit)|treatment\s+with|response\s+to|\bbenefit|efficacy|\bqualif\w*|candidate|clinical\s+trial|"
+    r"respond|benefit)|treatment\s+with|response\s+to|\bbenefit|efficacy|\bqualif\w*|candidate|\btrials?\b|"
     r"low\s+(?:levels?\s+of\s+)?HER-?2\s+expression|evidence\s+is\s+limited|limited\s+evidence|"
     r"^\W*(?:clinical\s+)?(?:history|hx|indication)\b|\bhistory\s+of\b|\bh/o\b|\bknown\s+HER-?2|"
     r"previously\s+(?:diagnosed|treated)",
