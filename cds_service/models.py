@@ -181,10 +181,12 @@ class ServiceDefinition(_Response):
     id: str
     prefetch: dict[str, str] | None = None
     usageRequirements: str | None = None  # noqa: N815
+    extension: dict[str, Any] | None = None
 
 
 class DiscoveryResponse(_Response):
     services: list[ServiceDefinition]
+    extension: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -234,6 +236,7 @@ class Suggestion(_Response):
     uuid: str | None = None
     isRecommended: bool | None = None  # noqa: N815
     actions: list[Action] | None = None
+    extension: dict[str, Any] | None = None
 
 
 class Link(_Response):
@@ -264,6 +267,7 @@ class Card(_Response):
     selectionBehavior: Literal["at-most-one", "any"] | None = None  # noqa: N815
     overrideReasons: list[OverrideReason] | None = None  # noqa: N815
     links: list[Link] | None = None
+    extension: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _suggestions(self) -> Card:
@@ -281,6 +285,7 @@ class CdsResponse(_Response):
 
     cards: list[Card]
     systemActions: list[Action] | None = None  # noqa: N815
+    extension: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------
