@@ -136,11 +136,11 @@ def _tracer_from_text(free_text: str, nuclide: Radionuclide | None) -> Tracer | 
     if "margetuximab" in lowered:
         return Tracer.ZR89_MARGETUXIMAB
     if "pertuzumab" in lowered or "perjeta" in lowered:
-        return Tracer.ZR89_PERTUZUMAB if nuclide in (None, Radionuclide.ZR89) else Tracer.OTHER_HER2
+        return Tracer.ZR89_PERTUZUMAB
     if "trastuzumab" in lowered or "herceptin" in lowered:
         if nuclide is Radionuclide.CU64 or re.search(r"64\s*-?cu|cu\s*-?64", lowered):
             return Tracer.CU64_TRASTUZUMAB
-        return Tracer.ZR89_TRASTUZUMAB if nuclide in (None, Radionuclide.ZR89) else Tracer.OTHER_HER2
+        return Tracer.ZR89_TRASTUZUMAB
     if re.search(r"aby-?025|affibody", lowered):
         return Tracer.GA68_ABY025
     if "nanobody" in lowered:
@@ -170,7 +170,8 @@ def recognise_tracer(ds: Dataset) -> TracerRecognition:
     elif code == _DCM_MARGETUXIMAB_ZR89:
         tracer = Tracer.ZR89_MARGETUXIMAB
     elif code in (_DCM_MAB_ZR89, _DCM_MAB_CU64):
-        tracer = _tracer_from_text(free_text, nuclide) if _HER2_WORD.search(free_text) else None
+        hint = nuclide or (Radionuclide.CU64 if code == _DCM_MAB_CU64 else Radionuclide.ZR89)
+        tracer = _tracer_from_text(free_text, hint) if _HER2_WORD.search(free_text) else None
     else:
         tracer = _tracer_from_text(free_text, nuclide)
     if tracer is None:

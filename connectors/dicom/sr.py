@@ -126,7 +126,7 @@ def references_series(ds: Dataset, series_uid: str) -> bool:
             for series in study.get("ReferencedSeriesSequence") or []:
                 if text(series.get("SeriesInstanceUID")) == series_uid:
                     return True
-    return any(text(g.get("UIDValue")) == series_uid for g in _walk(ds))
+    return any(text(g.get("UID")) == series_uid for g in _walk(ds))
 
 
 def _walk(item: Dataset) -> Iterator[Dataset]:
@@ -182,7 +182,7 @@ def _read_group(item: Dataset) -> _Group:
         if concept == TRACKING_ID:
             group.tracking_id = text(child.get("TextValue"))
         elif concept == TRACKING_UID:
-            group.tracking_uid = text(child.get("UIDValue"))
+            group.tracking_uid = text(child.get("UID"))
         elif concept == FINDING:
             group.finding = code_of(first_item(child, "ConceptCodeSequence"))
         elif concept in FINDING_SITES:
