@@ -310,10 +310,9 @@ def _checked_status(
     ``SourceUnavailableError``.
     """
     if status is None or "Status" not in status:
-        if assoc.is_aborted:
-            cause = "association aborted (an unregistered calling AE is aborted this way)"
-        else:
-            cause = "no response within the DIMSE timeout"
+        # pynetdicom cannot tell these apart reliably: it aborts the association itself after a DIMSE timeout.
+        cause = "no valid response (DIMSE timeout, aborted association or invalid response"
+        cause += "; an unregistered calling AE is aborted this way)" if assoc.is_aborted else ")"
         raise SourceUnavailableError(f"{where}: {operation} failed: {cause}", source=source)
     code = int(status.Status)
     if code == SUCCESS or code in PENDING:
