@@ -6,8 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
+import pytest
+
 from cds_service.commands import demo, serve
-from cds_service.demo_data import DEMO_PATIENTS, EmbeddedDemoPrefetch, patient_resources, transaction_bundle
+from cds_service.demo_data import (
+    DEMO_PATIENTS,
+    DemoPatient,
+    EmbeddedDemoPrefetch,
+    patient_resources,
+    transaction_bundle,
+)
 from cds_service.settings import AuthMode
 from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app
 
@@ -71,3 +79,12 @@ def test_commands_register_and_gunicorn_options() -> None:
     assert options["threads"] == 8
     assert options["timeout"] == 30
     assert serve.gunicorn_options("::1", 9000)["bind"] == "[::1]:9000"
+
+
+@pytest.mark.parametrize("patient", DEMO_PATIENTS, ids=lambda p: p.id)
+def test_every_demo_patient_shows_its_scenario(tmp_path: Path, patient: DemoPatient) -> None:
+    client = make_app(tmp_path, demo=True, embedded_prefetch=EmbeddedDemoPrefetch()).test_client()
+    resp = client.post("/cds-services/her2-pet-review", json=hook_request(patient_id=patient.id))
+    assert resp.status_code == 200
+    topics = [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]]
+    assert topics == ([patient.expected] if patient.expected else [])
