@@ -228,16 +228,35 @@ def _read_sentence(sentence: str, state: _State) -> None:
         if cue is not None:
             sentence_key = cue
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
-        if g.NOT_A_RESULT_RE.search(clause):
+        comment = g.NOT_A_RESULT_RE.search(clause)
+        if comment is not None:
             if _ELIGIBILITY_RE.search(clause):
                 state.notes.append(ELIGIBILITY_NOTE)
+            kept = _result_before_comment(clause, comment.start())
             state.topic, state.mode = None, Mode.OVERALL  # what follows continues the comment
-            continue
+            if not kept:
+                continue
+            clause = kept
         invasive = _without_in_situ(clause)
         if invasive != clause and _is_her2_in_situ_statement(clause):
             state.notes.append(IN_SITU_NOTE)
         if invasive.strip():
             _read_clause(invasive, sentence, kind, state.specimen(key, collected), state)
+
+
+def _result_before_comment(clause: str, start: int) -> str:
+    """A single-score result written before an inline comment ("HER2: 1+ (HER2-low), may qualify for T-DXd").
+
+    Only a clause that opens with a HER2 marker, names one IHC score in all, and has a separator (``,``,
+    ``(``, ``:``, `` - ``) before the comment keeps its opening part; the reporting comment "IHC 1+ and
+    2+/ISH-negative results may indicate eligibility ..." names two scores and is dropped whole.
+    """
+    marker = g.HER2_RE.match(clause.lstrip())
+    if marker is None or len(g.SCORE_PLUS_RE.findall(clause)) + len(g.RANGE_RE.findall(clause)) != 1:
+        return ""
+    cut = max(clause.rfind(sep, 0, start) for sep in (",", "(", ":", " - "))
+    prefix = clause[:cut] if cut > 0 else ""
+    return prefix if g.SCORE_PLUS_RE.search(prefix) else ""
 
 
 def _without_in_situ(clause: str) -> str:
@@ -342,7 +361,7 @@ def _read_clause(clause: str, sentence: str, kind: SentenceKind, target: _Specim
         if topic is Topic.HER2:
             _read_her2(text, sentence, kind, target, state, named=named)
         elif topic in (Topic.ER, Topic.PR):
-            _read_receptor(Receptor(topic.value), text, target, state, pending_receptors)
+            _read_receptor(Receptor(topic.value), text, target, state, pending_receptors, named=named)
         else:
             state.mode = Mode.OVERALL
 
@@ -361,12 +380,23 @@ def _read_her2(
 
 
 def _read_receptor(
-    receptor: Receptor, text: str, target: _Specimen, state: _State, pending: list[Receptor]
+    receptor: Receptor, text: str, target: _Specimen, state: _State, pending: list[Receptor], *, named: bool
 ) -> None:
     """Read an ER/PR statement; "ER/PR positive (90%/40%)" shares the call and splits the percentages."""
     reading = read_receptor_statement(text)
     if reading.is_empty():
         pending.append(receptor)
+        return
+    last = state.receptors[-1] if state.receptors else None
+    if not named and last is not None and last.receptor is receptor and last.specimen == target.ref:
+        # A continuation line ("Percent of cells with nuclear positivity: 95%") completes the statement above.
+        state.receptors[-1] = replace(
+            last,
+            percent=last.percent if last.percent is not None else reading.percent,
+            reported_positive=last.reported_positive
+            if last.reported_positive is not None
+            else reading.positive,
+        )
         return
     names = [*pending, receptor]
     pending.clear()

@@ -140,10 +140,11 @@ ULTRALOW_RE: Final = re.compile(
 )
 #: The explicit term "HER2-null": IHC 0 without membrane staining (§8), so it states a score of 0.
 NULL_TERM_RE: Final = re.compile(HER2 + r"[-\s]?null\b", _I)
-#: Null cues (§8): no membrane staining at all.
+#: Null cues (§8): no membrane staining at all ("no staining or faint ... staining in ≤10 %" is the
+#: definition of IHC 0, not a description, and is not a null cue).
 NULL_RE: Final = re.compile(
     r"HER-?2[-\s]?null|\bnull\b|\bno\s+(?:membrane\s+|membranous\s+|detectable\s+|HER-?2\s+)?"
-    r"(?:staining|immunoreactivity|reactivity)|without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?staining|"
+    r"(?:staining|immunoreactivity|reactivity)(?!\s+or\b)|without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?staining|"
     r"absence\s+of\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?staining|\babsent\b|completely\s+negative",
     _I,
 )

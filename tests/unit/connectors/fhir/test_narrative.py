@@ -816,3 +816,60 @@ def test_parser_never_raises_on_grammar_fragments(text: str) -> None:
 def test_parser_and_html_never_raise_on_arbitrary_text(text: str) -> None:
     assert isinstance(read(text), NarrativeReading)
     assert isinstance(html_to_text(text), str)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Whole reports with headers and continuation lines
+
+
+SYNOPTIC_PANEL = """SPECIAL STUDIES:
+Block A1 (invasive carcinoma):
+Estrogen Receptor (SP1): Positive
+  Percent of cells with nuclear positivity: 95%
+  Average intensity: Strong
+Progesterone Receptor (1E2): Positive
+  Percent of cells with nuclear positivity: 30%
+HER2 (4B5): Negative (Score 1+)
+  Percent of cells with complete membrane staining: 0%
+Ki-67 (30-9): 20%
+
+Controls: Positive and negative controls stained appropriately.
+"""
+
+SECTIONED_REPORT = """HER2 IMMUNOHISTOCHEMISTRY
+Antibody: PATHWAY anti-HER-2/neu (4B5)
+Score: 0
+Interpretation: Negative
+Staining pattern: faint, barely perceptible incomplete membrane staining in 2% of invasive tumor cells
+
+HER2 IN SITU HYBRIDIZATION
+Not performed.
+"""
+
+
+def test_synoptic_panel_with_continuation_lines() -> None:
+    reading = read(SYNOPTIC_PANEL)
+    _check_expect(
+        the_current(reading), Expect(score="1+", status=NEG, assay="4B5", complete_any=0.0, no_ish=True)
+    )
+    assert [(r.receptor, r.percent, r.reported_positive) for r in reading.receptors] == [
+        (Receptor.ER, 95.0, True),
+        (Receptor.PR, 30.0, True),
+    ]
+
+
+def test_sectioned_report_lines_continue_the_her2_header() -> None:
+    result = the_current(read(SECTIONED_REPORT))
+    _check_expect(result, Expect(score="0", subtype=ULTRALOW, incomplete_faint=2.0, status=NEG, no_ish=True))
+
+
+def test_definition_of_ihc_zero_is_not_a_null_statement() -> None:
+    result = the_current(read("HER2 IHC: 0 (no staining or faint incomplete staining in ≤10% of cells)"))
+    _check_expect(result, Expect(score="0", subtype=UNSPECIFIED))
+
+
+def test_single_result_before_an_inline_eligibility_comment_is_kept() -> None:
+    result = the_current(read("HER2: 1+ (HER2-low), may qualify the patient for trastuzumab deruxtecan"))
+    _check_expect(result, Expect(score="1+"))
+    listed = read("HER2 IHC 0. HER2 IHC 1+, 2+/ISH-negative results may indicate eligibility for T-DXd.")
+    _check_expect(the_current(listed), Expect(score="0", subtype=UNSPECIFIED))
