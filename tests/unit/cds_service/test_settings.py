@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,23 @@ def test_site_config(tmp_path: Path) -> None:
 )
 def test_normalise_base_url(url: str, normalised: str) -> None:
     assert normalise_base_url(url) == normalised
+
+
+def test_wsgi_app_is_built_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+
+    for name in [n for n in os.environ if n.startswith("HER2CDS_") and n != "HER2CDS_TESTDATA"]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HER2CDS_AUTH", "off")
+    monkeypatch.setenv("HER2CDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HER2CDS_DISCOVERY_REQUIRES_JWT", "false")
+    monkeypatch.delitem(sys.modules, "cds_service.wsgi", raising=False)
+    wsgi = importlib.import_module("cds_service.wsgi")
+    assert wsgi.app.test_client().get("/cds-services").status_code == 200
+    assert (tmp_path / "her2cds.db").exists()
+    monkeypatch.setenv("HER2CDS_AUTH", "jwt")
+    from cds_service import create_app
+
+    with pytest.raises(SettingsError, match="HER2CDS_PUBLIC_URL"):
+        create_app()
