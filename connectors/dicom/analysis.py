@@ -23,7 +23,7 @@ from pydicom.dataset import Dataset
 from connectors.dicom.headers import calibration_from_datasets, is_pet, recognise_tracer
 from connectors.dicom.seg import SegmentKind, SegReads, read_segmentations
 from connectors.dicom.sr import LesionRead, SrReads, read_measurement_reports
-from connectors.dicom.values import text
+from connectors.dicom.values import first_item, number, parse_dt, text
 from connectors.dicom.volume import sort_instances, stack_slices
 from connectors.errors import InvalidSourceDataError
 from connectors.pet.facts import build_facts, series_source
@@ -173,7 +173,15 @@ def analyze_series(
         volume, conversion = suvbw_volume(raw, calibration)
     except InvalidSourceDataError as exc:
         unmeasured = tuple(_sr_lesion(read, None, None, warnings, base) for read in sr_reads.lesions)
-        return SeriesAnalysis(**base, lesions=unmeasured, warnings=tuple(warnings), error=str(exc))
+        half_life, injected = _header_times(first)
+        return SeriesAnalysis(
+            **base,
+            half_life_s=half_life,
+            injected_at=injected,
+            lesions=unmeasured,
+            warnings=tuple(warnings),
+            error=str(exc),
+        )
     warnings.extend((*caveats, *notes, *conversion.caveats))
     seg_reads = read_segmentations(seg, volume) if seg else SegReads()
     warnings.extend(seg_reads.warnings)
@@ -192,6 +200,17 @@ def analyze_series(
         volume=volume,
         masks=tuple(masks),
     )
+
+
+def _header_times(ds: Dataset) -> tuple[float | None, dt.datetime | None]:
+    """Half-life and RadiopharmaceuticalStartDateTime as stated, for the report of a refused series."""
+    info = first_item(ds, "RadiopharmaceuticalInformationSequence")
+    if info is None:
+        return None, None
+    injected = parse_dt(
+        info.get("RadiopharmaceuticalStartDateTime"), local_offset=ds.get("TimezoneOffsetFromUTC")
+    )
+    return number(info.get("RadionuclideHalfLife")), injected
 
 
 def _references(volume: PetVolume, sr_reads: SrReads, seg_reads: SegReads) -> list[ReferenceMeasurement]:

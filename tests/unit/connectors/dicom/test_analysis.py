@@ -115,6 +115,8 @@ def test_missing_injection_datetime_is_an_error_not_an_exception(full: PhantomSe
     result = analyze_series(series.pet, sr=series.sr)
     document = result.to_json()
     assert document["suvbwMax"] is None
+    assert document["halfLifeSeconds"] == pytest.approx(282_276.0)
+    assert document["injectionDateTime"] is None
     assert "RadiopharmaceuticalStartDateTime (0018,1078)" in document["error"]
     assert all(lesion["suvMax"] is None for lesion in document["lesions"])
     assert [lesion["avid"] for lesion in document["lesions"]] == [True, True, False]
