@@ -8,6 +8,7 @@ Entities and character references are decoded by :class:`html.parser.HTMLParser`
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from html.parser import HTMLParser
 from typing import Final
@@ -22,6 +23,8 @@ _BLOCK_TAGS: Final = frozenset(
 _CELL_TAGS: Final = frozenset({"td", "th"})
 _SKIP_TAGS: Final = frozenset({"script", "style", "head", "template"})
 _SPACES_RE: Final = re.compile(r"[ \t\f\v\r\n]+")
+_TAG_RE: Final = re.compile(r"<[^>]*>")
+_BLOCK_TAG_RE: Final = re.compile(r"</?(?:br|p|div|tr|li|h[1-6]|pre|table)\b[^>]*>", re.IGNORECASE)
 
 
 class _TextCollector(HTMLParser):
@@ -76,8 +79,13 @@ def html_to_text(html: str) -> str:
     the standard-library parser is lenient and whatever text it sees is kept.
     """
     collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
+    try:
+        collector.feed(html)
+        collector.close()
+    except AssertionError:
+        # The standard-library scanner asserts on some malformed declarations ("<![0"); fall back to removing
+        # tags with a pattern, block tags becoming line breaks.
+        collector.parts = [html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub("\n", html)))]
     lines = [line.strip(" ") for line in "".join(collector.parts).replace("\r\n", "\n").split("\n")]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")

@@ -873,3 +873,9 @@ def test_single_result_before_an_inline_eligibility_comment_is_kept() -> None:
     _check_expect(result, Expect(score="1+"))
     listed = read("HER2 IHC 0. HER2 IHC 1+, 2+/ISH-negative results may indicate eligibility for T-DXd.")
     _check_expect(the_current(listed), Expect(score="0", subtype=UNSPECIFIED))
+
+
+def test_html_with_a_malformed_declaration_falls_back_to_tag_removal() -> None:
+    # The standard-library scanner raises on "<![0"; the text around it is still returned.
+    text = html_to_text("<p>HER2 &gt;0 &lt;1+</p><br>ER 90% <![0 y")
+    assert text.split("\n") == ["HER2 >0 <1+", "", "ER 90% <![0 y"]
