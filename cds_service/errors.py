@@ -69,6 +69,13 @@ class MissingFieldError(BadRequestError):
     code = IssueCode.REQUIRED
 
 
+class UnsupportedMediaTypeError(HttpError):
+    """415: the body is not ``application/json``."""
+
+    status = 415
+    code = IssueCode.NOT_SUPPORTED
+
+
 class UnauthorizedError(HttpError):
     """401: missing, invalid or untrusted JWT. Never carries diagnostics (CH-35)."""
 

@@ -22,6 +22,7 @@ from cds_service.errors import (
     NotFoundError,
     PreconditionFailedError,
     UnprocessableError,
+    UnsupportedMediaTypeError,
 )
 from cds_service.models import (
     CdsRequest,
@@ -55,7 +56,7 @@ def _authenticate(parts: Components, path: str) -> CallerIdentity | None:
 
 def _json_body() -> Any:
     if not request.is_json:
-        raise BadRequestError("the body must be JSON (Content-Type: application/json)")
+        raise UnsupportedMediaTypeError("the body must be JSON (Content-Type: application/json)")
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequestError("the body is not valid JSON")

@@ -245,13 +245,15 @@ def test_malformed_requests_are_400_naming_the_field(client: FlaskClient, mutate
     assert outcome["issue"][0]["code"] in ("invalid", "required")
 
 
-def test_invalid_json_and_wrong_content_type_are_400(client: FlaskClient) -> None:
+def test_invalid_json_is_400_and_wrong_content_type_415(client: FlaskClient) -> None:
     resp = client.post(PV, data="{not json", content_type="application/json")
     assert resp.status_code == 400
     check_operation_outcome(resp.get_json(), "invalid")
-    resp = client.post(PV, data="hook=patient-view", content_type="application/x-www-form-urlencoded")
+    resp = client.post(PV, data="[1, 2]", content_type="application/json")
     assert resp.status_code == 400
-    check_operation_outcome(resp.get_json())
+    resp = client.post(PV, data="hook=patient-view", content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 415
+    check_operation_outcome(resp.get_json(), "not-supported")
 
 
 @pytest.mark.parametrize("path", ["/cds-services/nope", "/cds-services/nope/feedback"])
