@@ -167,7 +167,7 @@ class _Audit:
                 "tenant": self.caller.tenant if self.caller else None,
                 "outcome": outcome.value,
                 "duration_ms": round(duration_ms, 1),
-                "prefetch": prefetch_status or {},
+                "prefetch_keys": ",".join(f"{k}={v}" for k, v in (prefetch_status or {}).items()),
                 "cards": [{"uuid": u, "topic": t} for u, t in cards],
             },
         )
