@@ -124,7 +124,8 @@ def parse_report_text(
 
     ``specimen`` is the report's own specimen; results the text attributes to a prior specimen get a
     :class:`SpecimenRef` with that accession and a note. ``source`` and ``reported`` (the report's issue
-    date) are copied onto every result. Never raises on any text.
+    date) are copied onto every result. Never raises on any text; text beyond 200,000 characters is not
+    read (a pathology report is a few kilobytes).
     """
     state = _State(current=specimen or SpecimenRef())
     for line in _normalise(text[:_TEXT_LIMIT]).split("\n"):
