@@ -143,8 +143,6 @@ def _basis(
     lines.append(f"- HR status: {her2.hr_status.value}")
     if scenario in _PET_SCENARIOS or pet is not None:
         lines += _pet_lines(assessment, pet)
-    if scenario is CardScenario.DATA_UNAVAILABLE:
-        lines.append(f"- Unreachable: {', '.join(inputs.unavailable_sources) or 'a source system'}")
     return lines
 
 
@@ -216,7 +214,8 @@ def _detail(
     if scenario is not CardScenario.DATA_UNAVAILABLE:
         parts.append("\n".join(_basis(assessment, inputs, pet, scenario) + _evidence(assessment, scenario)))
     else:
-        parts.append("\n".join(_basis(assessment, inputs, pet, scenario)))
+        # (u) names the unreachable source and makes no clinical statement (clinical-logic.md §15)
+        parts.append(f"Unreachable: {', '.join(inputs.unavailable_sources) or 'a source system'}.")
     body = "\n\n".join(parts)
     if "PET" in body or "PET" in text.summary:
         body += "\n\n" + texts.INVESTIGATIONAL

@@ -467,3 +467,11 @@ def test_render_card_rejects_nothing_for_any_scenario_alone() -> None:
         card = render_card(scenario, base.assessment, base.inputs, SiteConfig())
         assert card.source.topic is not None
         assert card.source.topic.code == scenario.value
+
+
+def test_data_unavailable_makes_no_clinical_statement() -> None:
+    card = render("u-both", SiteConfig())[1]
+    detail = card.detail or ""
+    assert "FHIR server, PACS" in detail
+    assert "HER2-low" not in detail
+    assert "HR status" not in detail
