@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import requests
 from dicomweb_client import DICOMwebClient
 from pydicom import Dataset
+from pydicom.errors import InvalidDicomError
 
 from connectors.dicom.ports import (
     Modality,
@@ -224,8 +225,9 @@ def _translated(what: str, source: SourceRef | None) -> Iterator[None]:
         raise InvalidSourceDataError(f"{what}: response is not JSON", source=source) from exc
     except requests.RequestException as exc:
         raise error_from_exception(exc, what=what, source=source) from exc
-    except (ValueError, TypeError, KeyError, EOFError) as exc:
-        # dicomweb-client raises ValueError for malformed multipart bodies, pydicom for undecodable instances.
+    except (ValueError, TypeError, KeyError, EOFError, InvalidDicomError) as exc:
+        # dicomweb-client raises ValueError for malformed multipart bodies; pydicom raises InvalidDicomError for
+        # parts that are not Part 10 files (e.g. stored through STOW-RS without the 128-byte preamble).
         raise InvalidSourceDataError(
             f"{what}: undecodable response ({type(exc).__name__})", source=source
         ) from exc
