@@ -226,8 +226,8 @@ def _translated(what: str, source: SourceRef | None) -> Iterator[None]:
     except requests.RequestException as exc:
         raise error_from_exception(exc, what=what, source=source) from exc
     except (ValueError, TypeError, KeyError, EOFError, InvalidDicomError) as exc:
-        # dicomweb-client raises ValueError for malformed multipart bodies; pydicom raises InvalidDicomError for
-        # parts that are not Part 10 files (e.g. stored through STOW-RS without the 128-byte preamble).
+        # dicomweb-client raises ValueError for malformed multipart bodies; pydicom raises InvalidDicomError
+        # for parts that are not Part 10 files (e.g. stored through STOW-RS without the 128-byte preamble).
         raise InvalidSourceDataError(
             f"{what}: undecodable response ({type(exc).__name__})", source=source
         ) from exc
