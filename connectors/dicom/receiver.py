@@ -21,7 +21,7 @@ from typing import Any
 
 from pynetdicom import AE, evt
 from pynetdicom.events import EventHandlerType
-from pynetdicom.server import ThreadedAssociationServer
+from pynetdicom.transport import ThreadedAssociationServer
 
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import ALL_STORAGE_SOP_CLASSES, Modality, SeriesRef, modality_of
