@@ -248,6 +248,7 @@ class DimsePetSource:
         for uid in ALL_STORAGE_SOP_CLASSES:
             scp.add_supported_context(uid)
         scp.network_timeout = self.timeouts.read_s
+        scp.maximum_pdu_size = 0
         with self._move_lock:
             try:
                 server = scp.start_server((dest.host, dest.port), block=False, evt_handlers=handlers)
@@ -282,6 +283,7 @@ class DimsePetSource:
         ae.acse_timeout = self.timeouts.connect_s
         ae.dimse_timeout = self.timeouts.read_s
         ae.network_timeout = self.timeouts.read_s
+        ae.maximum_pdu_size = 0  # receive PDUs of any size: C-GET throughput is bound by per-PDU overhead
         for context in contexts:
             ae.add_requested_context(context)
         assoc = ae.associate(
