@@ -1,8 +1,9 @@
 """Retrieval of a 600-instance PET series from a local Orthanc: WADO-RS and C-GET against a raw HTTP download.
 
 The floor is measured in the same run: the WADO-RS multipart body of the same series fetched with plain
-``requests`` (bytes only, nothing parsed). Issue 3 item 8 targets retrieval within 1.5x of that floor; the figures
-are printed (``make bench`` runs with ``-s``), not asserted, because shared CI cores make timings noisy.
+``requests`` (bytes only, nothing parsed). Issue 3 item 8 targets retrieval within 1.5x of that floor; the
+figures are printed (``make bench`` runs with ``-s``), not asserted, because shared CI cores make timings
+noisy.
 """
 
 from __future__ import annotations
