@@ -261,7 +261,7 @@ LABEL_ROWS: tuple[LabelRow, ...] = (
     LabelRow(
         row="A",
         description="HER2-positive unresectable/metastatic, first line, with pertuzumab",
-        basis="DESTINY-Breast09; FDA 15 Dec 2025 [UNVERIFIED]",
+        basis="DESTINY-Breast09 (approval date to be confirmed against the current label)",
         criteria=(
             category_criterion(frozenset({_C.HER2_POSITIVE}), _UNDETERMINED, "HER2-positive"),
             METASTATIC,
@@ -274,7 +274,7 @@ LABEL_ROWS: tuple[LabelRow, ...] = (
         description=(
             "HER2-positive (IHC 3+) unresectable/metastatic solid tumour, after prior systemic therapy"
         ),
-        basis="tumour-agnostic accelerated approval; date [UNVERIFIED]",
+        basis="tumour-agnostic accelerated approval",
         criteria=(IHC_3PLUS, METASTATIC, PRIOR_SYSTEMIC),
     ),
 )
