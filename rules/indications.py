@@ -261,7 +261,7 @@ LABEL_ROWS: tuple[LabelRow, ...] = (
     LabelRow(
         row="A",
         description="HER2-positive unresectable/metastatic, first line, with pertuzumab",
-        basis="DESTINY-Breast09 (approval date to be confirmed against the current label)",
+        basis="DESTINY-Breast09",
         criteria=(
             category_criterion(frozenset({_C.HER2_POSITIVE}), _UNDETERMINED, "HER2-positive"),
             METASTATIC,
