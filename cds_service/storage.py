@@ -47,6 +47,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.sql.dml import Insert
 
+from cds_service.storage_artifacts import ArtifactStorage
 from cds_service.storage_tables import (
     AnalysisStatus,
     FeedbackOutcome,
@@ -219,11 +220,13 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-class Storage:
+class Storage(ArtifactStorage):
     """The service database for one process (thread-safe: one pooled connection per thread at a time).
 
     :param url: ``sqlite:///relative/or//absolute/path.db`` or ``postgresql+psycopg://user@host:port/db``.
     :param clock: returns the current aware UTC time; injected in tests.
+
+    PET pictures and evidence snapshots come from :class:`~cds_service.storage_artifacts.ArtifactStorage`.
     """
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] = _utc_now) -> None:

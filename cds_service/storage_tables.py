@@ -10,6 +10,11 @@ The tables hold operational state only (``spec/operations.md`` §10):
 - ``pet_analysis``: cached PET facts keyed by DICOM SeriesInstanceUID, with a claim protocol so that exactly
   one worker analyses a series across replicas. It is an operational cache keyed by DICOM identifiers and
   keeps the DICOM PatientID for lookup; that column is never logged.
+- ``pet_pictures``: the maximum-intensity-projection PNG of an analysed series, keyed by SeriesInstanceUID
+  (pixels only, no burnt-in identifiers), shown on the evidence page.
+- ``evidence_snapshots``: what one card's evidence page shows, under a random unguessable id (the only thing
+  in the link), until ``expires_at``; the payload holds no names or chart identifiers, only an opaque
+  patient reference, PET facts and pathology timeline entries.
 
 The Alembic revisions in ``cds_service/migrations`` create this schema; a test compares the migrated database
 with this metadata so the two cannot drift apart.
@@ -30,6 +35,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -183,4 +189,25 @@ pet_analysis = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_pet_analysis_patient_id", "patient_id"),
     Index("ix_pet_analysis_study_instance_uid", "study_instance_uid"),
+)
+
+pet_pictures = Table(
+    "pet_pictures",
+    metadata,
+    Column("series_uid", String(UID_LENGTH), primary_key=True),
+    Column("png", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+#: Length of an evidence id: ``secrets.token_urlsafe(32)`` gives 43 URL-safe characters (256 random bits).
+EVIDENCE_ID_LENGTH = 43
+
+evidence_snapshots = Table(
+    "evidence_snapshots",
+    metadata,
+    Column("id", String(EVIDENCE_ID_LENGTH), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index("ix_evidence_snapshots_expires_at", "expires_at"),
 )

@@ -94,8 +94,40 @@ class StorageContract:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, metadata) == []
             assert (
-                conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001_initial"
+                conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+                == "0002_pictures_evidence"
             )
+
+    # -- PET pictures and evidence snapshots -------------------------------------------------------------
+
+    def test_picture_round_trip_and_replace(self, storage: Storage) -> None:
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+        assert storage.get_picture(SERIES) is None
+        storage.save_picture(SERIES, png)
+        assert storage.get_picture(SERIES) == png
+        storage.save_picture(SERIES, png[:100])
+        assert storage.get_picture(SERIES) == png[:100]
+        with pytest.raises(ValueError, match="PNG"):
+            storage.save_picture(SERIES, b"GIF89a")
+
+    def test_evidence_snapshot_expires(self, storage: Storage, clock: Clock) -> None:
+        payload = {"patientRef": "opaque", "cards": ["her2-low-pet-avid"], "pet": {"lesions": [1.5]}}
+        first = storage.save_evidence(payload, ttl_s=600)
+        second = storage.save_evidence(payload, ttl_s=60)
+        assert first != second
+        assert len(first) == 43
+        assert set(first) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        assert storage.get_evidence(first) == payload
+        assert storage.get_evidence("x" * 43) is None
+        assert storage.get_evidence(first, clock.now + timedelta(seconds=601)) is None
+        clock.advance(61)
+        assert storage.get_evidence(second) is None
+        assert storage.get_evidence(first) == payload
+        assert storage.purge_expired_evidence() == 1
+        assert storage.purge_expired_evidence(clock.now + timedelta(seconds=600)) == 1
+        assert storage.get_evidence(first, T0) is None
+        with pytest.raises(ValueError, match="ttl_s"):
+            storage.save_evidence(payload, ttl_s=0)
 
     def test_audit_tables_have_no_patient_columns(self, storage: Storage) -> None:
         inspector = inspect(storage.engine)
