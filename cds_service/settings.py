@@ -9,6 +9,7 @@ settings: they live in ``rules/parameters.py``.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 PREFIX = "HER2CDS_"
+
+LINK_SECRET_MIN_LENGTH = 32
+"""Minimum length of ``HER2CDS_LINK_SECRET`` in characters (e.g. ``secrets.token_urlsafe(32)`` gives 43)."""
+
+_PROCESS_LINK_SECRET = secrets.token_urlsafe(32)
+"""Link-signing key of this process when authentication is off (demo, development): drawn once at import,
+so gunicorn workers forked from one master share it, and links die with the process."""
 
 
 class SettingsError(ValueError):
@@ -176,7 +184,9 @@ class Settings:
     tests.
 
     Durations carry their unit in the name; ``fhir_allowlist`` holds normalised base URLs
-    (``normalise_base_url``).
+    (``normalise_base_url``). ``link_secret`` (``HER2CDS_LINK_SECRET``, required with ``AUTH=jwt``, shared
+    by all replicas) signs evidence-page links, which stay valid ``evidence_ttl_s`` seconds
+    (``HER2CDS_EVIDENCE_TTL_S``, default one hour).
     """
 
     public_url: str | None = None
@@ -197,9 +207,12 @@ class Settings:
     log_level: str = "INFO"
     demo: bool = False
     prometheus_multiproc_dir: Path | None = None
+    link_secret: str | None = field(default=None, repr=False)
+    evidence_ttl_s: int = 3600
 
     def __post_init__(self) -> None:
         self._check_auth()
+        self._check_links()
         self._check_urls()
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
@@ -217,6 +230,25 @@ class Settings:
                 raise SettingsError(f"{PREFIX}TRUSTED_CLIENTS is required when {PREFIX}AUTH=jwt")
         if "*" in self.cors_origins and not (self.demo or self.auth is AuthMode.OFF):
             raise SettingsError(f"{PREFIX}CORS_ORIGINS='*' is allowed only in development (demo or AUTH=off)")
+
+    def _check_links(self) -> None:
+        if self.link_secret is not None and len(self.link_secret) < LINK_SECRET_MIN_LENGTH:
+            raise SettingsError(
+                f"{PREFIX}LINK_SECRET must be at least {LINK_SECRET_MIN_LENGTH} characters of random text"
+            )
+        if self.auth is AuthMode.JWT and self.link_secret is None:
+            raise SettingsError(
+                f"{PREFIX}LINK_SECRET is required when {PREFIX}AUTH=jwt (it signs evidence-page links; "
+                "every replica needs the same value)"
+            )
+        if self.evidence_ttl_s <= 0:
+            raise SettingsError(f"{PREFIX}EVIDENCE_TTL_S must be a positive number of seconds")
+
+    @property
+    def link_signing_key(self) -> str:
+        """The key that signs evidence-page links: ``HER2CDS_LINK_SECRET``, or with authentication off and no
+        secret set, a random key drawn once per process (links then stop working at a restart)."""
+        return self.link_secret if self.link_secret is not None else _PROCESS_LINK_SECRET
 
     def _check_urls(self) -> None:
         if self.public_url is not None:
@@ -276,6 +308,8 @@ class Settings:
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
             log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
             demo=demo,
+            link_secret=environ.get(PREFIX + "LINK_SECRET", "").strip() or None,
+            evidence_ttl_s=int(_number(environ, "EVIDENCE_TTL_S", 3600, integer=True)),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -94,6 +94,7 @@ def test_discovery_requires_jwt_when_configured(tmp_path: Path) -> None:
         public_url="https://cds.test",
         trusted_clients_path=clients,
         discovery_requires_jwt=True,
+        link_secret="k" * 43,
     )
     client = app.test_client()
     resp = client.get("/cds-services")

@@ -18,6 +18,7 @@ def env(tmp_path: Path, **values: str) -> dict[str, str]:
         "HER2CDS_PUBLIC_URL": "https://cds.example.org",
         "HER2CDS_TRUSTED_CLIENTS": str(clients),
         "HER2CDS_DATA_DIR": str(tmp_path),
+        "HER2CDS_LINK_SECRET": "s" * 43,
     }
     base.update(values)
     return base
