@@ -1,9 +1,10 @@
 """gunicorn configuration (``operations.md`` §3): gthread workers for an I/O-bound service.
 
 Every value can be overridden on the gunicorn command line. ``workers`` comes from ``WEB_CONCURRENCY``
-(gunicorn's own convention; default 2: scale pods, not workers). ``forwarded_allow_ips`` comes from
-``FORWARDED_ALLOW_IPS`` (the ingress range; never ``*``). The ``child_exit`` hook marks a dead worker for
-the Prometheus multiprocess collector when ``PROMETHEUS_MULTIPROC_DIR`` is set.
+(gunicorn's own convention; default 2: scale pods, not workers), ``threads`` from ``GUNICORN_THREADS``
+(default 8). ``forwarded_allow_ips`` comes from ``FORWARDED_ALLOW_IPS`` (the ingress range; never ``*``).
+The ``child_exit`` hook marks a dead worker for the Prometheus multiprocess collector when
+``PROMETHEUS_MULTIPROC_DIR`` is set.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = 8
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 30
 graceful_timeout = 25
 keepalive = 5
@@ -24,6 +25,8 @@ max_requests = 1000
 max_requests_jitter = 100
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The control socket lives under $HOME, which is read-only in the container; the service does not use it.
+control_socket_disable = True
 
 
 def child_exit(server: Any, worker: Any) -> None:
@@ -52,4 +55,5 @@ def settings_dict() -> dict[str, Any]:
         "accesslog": accesslog,
         "forwarded_allow_ips": forwarded_allow_ips,
         "child_exit": child_exit,
+        "control_socket_disable": control_socket_disable,
     }
