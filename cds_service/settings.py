@@ -69,6 +69,16 @@ class SiteLink:
     url: str
 
 
+def _site_link(item: Any, where: str) -> SiteLink:
+    """A ``{"label", "url"}`` member of the site configuration, with an absolute http(s) URL."""
+    if not isinstance(item, dict) or not isinstance(item.get("label"), str):
+        raise SettingsError(f"{where} needs a string 'label' and an absolute 'url'")
+    url = item.get("url")
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        raise SettingsError(f"{where}.url must be an absolute http(s) URL")
+    return SiteLink(label=item["label"], url=url)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteConfig:
     """Site configuration (``HER2CDS_SITE_CONFIG``, a JSON file).
@@ -77,30 +87,27 @@ class SiteConfig:
     (scenarios (k), (l), (g), (c) without PET) are shown (``clinical-logic.md`` §14 step 1; default on).
     ``suggestions``: whether cards offer to create a Task for IHC re-review or tumour-board review (CH-26:
     off by default). ``prefetch_templates``: per-key template overrides for site-specific pathology codes
-    (``cds-hooks.md`` §13).
+    (``cds-hooks.md`` §13). ``smart_app``: an optional SMART app launched from PET cards (``{"label",
+    "url"}``, the app's launch URL; CDS Hooks link type ``smart``).
     """
 
     links: tuple[SiteLink, ...] = ()
     pathology_cards: bool = True
     suggestions: bool = False
     prefetch_templates: Mapping[str, str] = field(default_factory=dict)
+    smart_app: SiteLink | None = None
 
     @classmethod
     def from_json(cls, data: Any, *, origin: str = "site configuration") -> SiteConfig:
         """Build from parsed JSON, raising ``SettingsError`` naming the offending member."""
         if not isinstance(data, dict):
             raise SettingsError(f"{origin}: must be a JSON object")
-        unknown = set(data) - {"links", "pathology_cards", "suggestions", "prefetch_templates"}
+        unknown = set(data) - {"links", "pathology_cards", "suggestions", "prefetch_templates", "smart_app"}
         if unknown:
             raise SettingsError(f"{origin}: unknown members {sorted(unknown)}")
-        links: list[SiteLink] = []
-        for i, item in enumerate(data.get("links", [])):
-            if not isinstance(item, dict) or not isinstance(item.get("label"), str):
-                raise SettingsError(f"{origin}: links[{i}] needs a string 'label' and an absolute 'url'")
-            url = item.get("url")
-            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-                raise SettingsError(f"{origin}: links[{i}].url must be an absolute http(s) URL")
-            links.append(SiteLink(label=item["label"], url=url))
+        links = [_site_link(item, f"{origin}: links[{i}]") for i, item in enumerate(data.get("links", []))]
+        smart = data.get("smart_app")
+        smart_app = _site_link(smart, f"{origin}: smart_app") if smart is not None else None
         templates = data.get("prefetch_templates", {})
         if not isinstance(templates, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in templates.items()
@@ -112,7 +119,7 @@ class SiteConfig:
             if not isinstance(value, bool):
                 raise SettingsError(f"{origin}: {name} must be true or false")
             flags[name] = value
-        return cls(links=tuple(links), prefetch_templates=dict(templates), **flags)
+        return cls(links=tuple(links), prefetch_templates=dict(templates), smart_app=smart_app, **flags)
 
     @classmethod
     def load(cls, path: Path) -> SiteConfig:
@@ -184,9 +191,11 @@ class Settings:
     tests.
 
     Durations carry their unit in the name; ``fhir_allowlist`` holds normalised base URLs
-    (``normalise_base_url``). ``link_secret`` (``HER2CDS_LINK_SECRET``, required with ``AUTH=jwt``, shared
-    by all replicas) signs evidence-page links, which stay valid ``evidence_ttl_s`` seconds
-    (``HER2CDS_EVIDENCE_TTL_S``, default one hour).
+    (``normalise_base_url``). ``patient_id_system`` (``HER2CDS_PATIENT_ID_SYSTEM``) is the FHIR
+    ``Patient.identifier.system`` whose value equals the DICOM PatientID; unset, the FHIR Patient id and every
+    identifier value are tried (``docs/configuration.md``). ``link_secret`` (``HER2CDS_LINK_SECRET``,
+    required with ``AUTH=jwt``, shared by all replicas) signs evidence-page links, which stay valid
+    ``evidence_ttl_s`` seconds (``HER2CDS_EVIDENCE_TTL_S``, default one hour).
     """
 
     public_url: str | None = None
@@ -202,6 +211,7 @@ class Settings:
     dicom_source: str = "file:.var/dicom"
     dimse_aet: str = "HER2CDS"
     dicom_auth_file: Path | None = None
+    patient_id_system: str | None = None
     database_url: str = "sqlite:///.var/her2cds.db"
     site: SiteConfig = field(default_factory=SiteConfig)
     log_level: str = "INFO"
@@ -303,6 +313,7 @@ class Settings:
             ),
             dimse_aet=environ.get(PREFIX + "DIMSE_AET", "").strip() or "HER2CDS",
             dicom_auth_file=_path(environ, "DICOM_AUTH_FILE"),
+            patient_id_system=environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None,
             database_url=environ.get(PREFIX + "DATABASE_URL", "").strip()
             or f"sqlite:///{data_dir / 'her2cds.db'}",
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
