@@ -35,7 +35,7 @@ def create_app(
     ``pet_lookup`` (a ``service.PetLookup``) is the PET seam (issue 5); ``embedded_prefetch`` (an
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
-    from cds_service import cors, errors, health, hooks, openapi
+    from cds_service import cors, errors, evidence, health, hooks, openapi
     from cds_service.auth import AuthError, JwtVerifier, load_trusted_clients
     from cds_service.errors import UnauthorizedError
     from cds_service.observability import configure_logging, default_metrics
@@ -120,4 +120,5 @@ def create_app(
     app.register_blueprint(hooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(evidence.bp)
     return app
