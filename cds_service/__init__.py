@@ -17,7 +17,10 @@ from flask import Flask
 from cds_service.settings import AuthMode, Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from cds_service.service import EmbeddedPrefetch, PetLookup
+    from rules.domain import Assessment, CardScenario, PetStudyFacts
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,8 @@ def create_app(
 ) -> Flask:
     """Build the Flask app.
 
-    ``pet_lookup`` (a ``service.PetLookup``) is the PET seam (issue 5); ``embedded_prefetch`` (an
+    ``pet_lookup`` (a ``service.PetLookup``) is the PET seam; without one, ``pet_lookup.build_pet_lookup``
+    reads PET from ``HER2CDS_DICOM_SOURCE`` with analyses cached in storage. ``embedded_prefetch`` (an
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
     from cds_service import cors, errors, evidence, health, hooks, openapi
@@ -94,6 +98,17 @@ def create_app(
         on_upstream=lambda seconds: metrics.observe_upstream("fhir", seconds),
     )
     keys = templates(settings.site.prefetch_templates)
+    if pet_lookup is None:
+        from cds_service.pet_lookup import build_pet_lookup
+
+        pet_lookup = build_pet_lookup(settings, storage)
+
+    def evidence_url(
+        patient_id: str, assessment: Assessment, pet: PetStudyFacts | None, topics: Sequence[CardScenario]
+    ) -> str:
+        payload = evidence.build_payload(patient_id, assessment, pet, topics)
+        return evidence.evidence_link(storage, settings, payload)
+
     hook_service = HookService(
         settings=settings,
         resolver=PrefetchResolver(fetcher, keys),
@@ -101,6 +116,7 @@ def create_app(
         assess=assess,
         pet_lookup=pet_lookup,
         embedded_prefetch=embedded_prefetch,
+        evidence_link=evidence_url,
     )
 
     app = Flask(__name__)

@@ -27,10 +27,14 @@ from rules.domain import (
     HrStatus,
     IhcScore,
     IndicationStatus,
+    LesionOrigin,
+    PetLesion,
     PetStudyFacts,
+    ReaderCall,
     TdxdCategory,
 )
 from rules.parameters import LEGACY_IHC0_BEFORE, RULES_VERSION
+from rules.uptake import CALLED_BY
 
 TOPIC_SYSTEM: Final = "urn:her2-pet-cds:card-scenario"
 SERVICE_LABEL: Final = "HER2 PET Review"
@@ -103,26 +107,78 @@ def _pathology_lines(occasion: Her2Assessment | None, category_hidden: bool) -> 
     return lines
 
 
+MAX_LESION_LINES: Final = 10
+"""Lesions listed in a card detail; the evidence page lists all."""
+
+EVIDENCE_LINK_LABEL: Final = "HER2 PET evidence: images, lesions, pathology timeline"
+_NO_EVIDENCE_LINK: Final = frozenset(
+    {CardScenario.DATA_UNAVAILABLE, CardScenario.PET_ANALYSIS_PENDING, CardScenario.OUTSIDE_UPTAKE_WINDOW}
+)
+
+
+def _called_by(lesion: PetLesion, avid_ids: frozenset[str]) -> str:
+    """Who made the uptake call of a lesion (clinical-logic.md §13: reader first; automated never avid)."""
+    if lesion.reader_call is ReaderCall.AVID:
+        return f"avid, called by the reader ({CALLED_BY[lesion.origin]})"
+    if lesion.reader_call is ReaderCall.NON_AVID:
+        return f"not avid, called by the reader ({CALLED_BY[lesion.origin]})"
+    if lesion.lesion_id in avid_ids:
+        return f"avid by the labelled SUVmax rule, no reader call ({CALLED_BY[lesion.origin]})"
+    if lesion.origin is LesionOrigin.AUTOMATED:
+        return "automated candidate, unconfirmed: not counted as avid"
+    return f"no reader call ({CALLED_BY[lesion.origin]}): not counted as avid"
+
+
+def _lesion_line(lesion: PetLesion, avid_ids: frozenset[str]) -> str:
+    site = lesion.site_text or lesion.site.value.replace("_", "-")
+    source = f"; source {lesion.source.reference}" if lesion.source else ""
+    return (
+        f"- Lesion {lesion.lesion_id} ({site}): SUVmax {_fmt(lesion.suv_max)}, "
+        f"SUVpeak {_fmt(lesion.suv_peak)} (SUVbw, g/ml); {_called_by(lesion, avid_ids)}{source}"
+    )
+
+
+def _reference_line(pet: PetStudyFacts) -> str:
+    refs = pet.references
+    parts = []
+    for name, value, method in (
+        ("blood pool", refs.blood_pool_suvmean, refs.blood_pool_method),
+        ("liver", refs.liver_suvmean, refs.liver_method),
+    ):
+        if value is None:
+            parts.append(f"{name} not recorded")
+        else:
+            parts.append(f"{name} SUVmean {_fmt(round(value, 2))} ({method or 'method not stated'})")
+    return "- Reference regions: " + "; ".join(parts)
+
+
 def _pet_lines(assessment: Assessment, pet: PetStudyFacts | None) -> list[str]:
     lines: list[str] = []
+    uptake_call = assessment.uptake
+    avid = uptake_call.avid_lesions if uptake_call is not None else ()
+    avid_ids = frozenset(lesion.lesion_id for lesion in avid)
     if pet is not None:
         when = pet.acquired_at.date().isoformat() if pet.acquired_at else "date unknown"
         uptake = f", {pet.uptake_h:.0f} h after injection" if pet.uptake_h is not None else ""
         lines.append(f"- HER2 PET: {when}, tracer {pet.tracer.value}{uptake}")
-    uptake_call = assessment.uptake
+    lesions = pet.lesions if pet is not None and pet.lesions else avid
+    lines += [_lesion_line(lesion, avid_ids) for lesion in lesions[:MAX_LESION_LINES]]
+    if len(lesions) > MAX_LESION_LINES:
+        lines.append(f"- {len(lesions) - MAX_LESION_LINES} further lesion(s) on the evidence page")
     if uptake_call is not None:
-        for lesion in uptake_call.avid_lesions:
-            site = lesion.site_text or lesion.site.value
-            lines.append(
-                f"- Avid lesion {lesion.lesion_id}: {site}, SUVmax {_fmt(lesion.suv_max)}, "
-                f"SUVpeak {_fmt(lesion.suv_peak)}, called by {lesion.origin.value}"
-            )
         if uptake_call.lesions_read and not uptake_call.any_avid:
             lines.append("- PET read: no lesion called avid")
         if uptake_call.unconfirmed_candidates:
             lines.append(f"- Unconfirmed automated candidates: {uptake_call.unconfirmed_candidates}")
+    if pet is not None:
+        lines.append(_reference_line(pet))
+        if not pet.suv_available:
+            lines.append("- SUV: not computable from this series (see caveats)")
     if assessment.pairing_gap_days is not None:
         lines.append(f"- PET–pathology interval: {assessment.pairing_gap_days} days")
+    if pet is not None:
+        source = pet.source.reference if pet.source else f"study/{pet.study}/series/{pet.series}"
+        lines.append(f"- PET source: DICOM {source}")
     return lines
 
 
@@ -268,12 +324,17 @@ def render_card(
     pet: PetStudyFacts | None = None,
     patient_id: str | None = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    evidence_url: str | None = None,
 ) -> Card:
     """Render one scenario as a validated ``Card`` (raises ``pydantic.ValidationError`` on a broken
-    template)."""
+    template).
+
+    ``evidence_url`` (absolute, no PHI) links the evidence page; the site's SMART app (``smart_app``) is
+    linked from cards that rest on a PET study.
+    """
     text = texts.TEXTS[scenario]
     suggestions = _suggestions(scenario, patient_id, new_id) if site.suggestions else []
-    links = [Link(label=link.label, url=link.url, type="absolute") for link in site.links]
+    links = _links(scenario, site, pet, evidence_url)
     return Card(
         uuid=new_id(),
         summary=summary_for(scenario, assessment, inputs),
@@ -293,6 +354,17 @@ def render_card(
     )
 
 
+def _links(
+    scenario: CardScenario, site: SiteConfig, pet: PetStudyFacts | None, evidence_url: str | None
+) -> list[Link]:
+    links = [Link(label=link.label, url=link.url, type="absolute") for link in site.links]
+    if evidence_url and scenario not in _NO_EVIDENCE_LINK:
+        links.append(Link(label=EVIDENCE_LINK_LABEL, url=evidence_url, type="absolute"))
+    if site.smart_app is not None and pet is not None and scenario in _PET_SCENARIOS:
+        links.append(Link(label=site.smart_app.label, url=site.smart_app.url, type="smart"))
+    return links
+
+
 def render_cards(
     assessment: Assessment,
     inputs: AssessInputs,
@@ -300,8 +372,12 @@ def render_cards(
     *,
     pet: PetStudyFacts | None = None,
     patient_id: str | None = None,
+    evidence_url: str | None = None,
 ) -> list[Card]:
-    """Render every scenario of ``assessment.cards`` in order; a modifier is never rendered alone."""
+    """Render every scenario of ``assessment.cards`` in order; a modifier is never rendered alone.
+
+    ``evidence_url`` is the absolute evidence-page link of this answer (``cds_service.evidence``), added to
+    every card with a clinical basis."""
     modifiers = {
         CardScenario.HEPATIC_LESION,
         CardScenario.RECENT_ANTI_HER2,
@@ -310,4 +386,7 @@ def render_cards(
     scenarios: Iterable[CardScenario] = assessment.cards
     if all(s in modifiers for s in assessment.cards):
         scenarios = ()
-    return [render_card(s, assessment, inputs, site, pet=pet, patient_id=patient_id) for s in scenarios]
+    return [
+        render_card(s, assessment, inputs, site, pet=pet, patient_id=patient_id, evidence_url=evidence_url)
+        for s in scenarios
+    ]

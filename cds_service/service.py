@@ -32,6 +32,7 @@ from connectors.errors import ConnectorError
 from rules.domain import (
     AssessInputs,
     Assessment,
+    CardScenario,
     ClinicalContext,
     Her2Result,
     PetStatus,
@@ -40,6 +41,17 @@ from rules.domain import (
 )
 
 log = get_logger(__name__)
+
+NO_EVIDENCE_CARDS = frozenset(
+    {
+        CardScenario.DATA_UNAVAILABLE,
+        CardScenario.PET_ANALYSIS_PENDING,
+        CardScenario.HEPATIC_LESION,
+        CardScenario.RECENT_ANTI_HER2,
+        CardScenario.OUTSIDE_UPTAKE_WINDOW,
+    }
+)
+"""Cards that alone do not warrant an evidence page (no clinical basis of their own)."""
 
 FHIR_SOURCE = "FHIR server"
 PACS_SOURCE = "PACS"
@@ -60,26 +72,38 @@ class PathologyFacts(Protocol):
 
 MapFn = Callable[[Iterable[dict[str, Any]]], PathologyFacts]
 AssessFn = Callable[[AssessInputs, dt.datetime], Assessment]
+EvidenceLinkFn = Callable[[str, Assessment, PetStudyFacts | None, Sequence[CardScenario]], str]
+"""Stores an evidence snapshot and returns its absolute URL (``patient id, assessment, PET, topics``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PetLookupResult:
-    """The PET side of a hook: the most recent analysed study, or why there is none."""
+    """The PET side of a hook: the most recent analysed study, or why there is none.
+
+    ``source_unavailable`` is set when the DICOM source could not be searched although stored facts were
+    found (they are used; the PACS is still named as unreachable, since a newer study may be missing).
+    """
 
     pet: PetStudyFacts | None = None
     status: PetStatus = PetStatus.NONE
     pending_date: dt.date | None = None
+    source_unavailable: bool = False
 
 
 class PetLookup(Protocol):
-    """Finds the patient's HER2 PET facts within what is left of the budget (issue 5 wires the real one).
+    """Finds the patient's HER2 PET facts within what is left of the budget (``pet_lookup.HookPetLookup``).
 
-    ``imaging`` holds the ImagingStudy resources from prefetch or the FHIR fallback. An unreachable DICOM
-    source is reported as ``PetStatus.UNAVAILABLE``, never raised.
+    ``imaging`` holds the ImagingStudy resources and ``patient`` the Patient resource, from prefetch or the
+    FHIR fallback. An unreachable DICOM source is reported as ``PetStatus.UNAVAILABLE``, never raised.
     """
 
     def lookup(
-        self, patient_id: str, imaging: Sequence[dict[str, Any]], deadline: Deadline
+        self,
+        patient_id: str,
+        imaging: Sequence[dict[str, Any]],
+        deadline: Deadline,
+        *,
+        patient: Sequence[dict[str, Any]] = (),
     ) -> PetLookupResult: ...
 
 
@@ -87,7 +111,12 @@ class NoPetLookup:
     """Default ``PetLookup``: no PET study is known (pathology-only cards)."""
 
     def lookup(
-        self, patient_id: str, imaging: Sequence[dict[str, Any]], deadline: Deadline
+        self,
+        patient_id: str,
+        imaging: Sequence[dict[str, Any]],
+        deadline: Deadline,
+        *,
+        patient: Sequence[dict[str, Any]] = (),
     ) -> PetLookupResult:
         return PetLookupResult()
 
@@ -145,6 +174,7 @@ class HookService:
         assess: AssessFn,
         pet_lookup: PetLookup | None = None,
         embedded_prefetch: EmbeddedPrefetch | None = None,
+        evidence_link: EvidenceLinkFn | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._settings = settings
@@ -153,6 +183,7 @@ class HookService:
         self._assess = assess
         self._pet = pet_lookup or NoPetLookup()
         self._embedded = embedded_prefetch
+        self._evidence_link = evidence_link
         self._clock = clock
 
     def handle(
@@ -175,8 +206,27 @@ class HookService:
         inputs = self._inputs(fetched, context, orders, deadline)
         assessment = self._assess(inputs, self._clock())
         pet = inputs.pet
-        cards = render_cards(assessment, inputs, self._settings.site, pet=pet, patient_id=context.patientId)
+        cards = render_cards(
+            assessment,
+            inputs,
+            self._settings.site,
+            pet=pet,
+            patient_id=context.patientId,
+            evidence_url=self._evidence_url(context.patientId, assessment, pet),
+        )
         return HookResult(cards=cards, prefetch_status=fetched.status, orders=orders, assessment=assessment)
+
+    def _evidence_url(self, patient_id: str, assessment: Assessment, pet: PetStudyFacts | None) -> str | None:
+        """The evidence-page link of this answer (one snapshot per hook answer with a clinical card); a
+        storage failure costs the link, never the answer."""
+        clinical = [c for c in assessment.cards if c not in NO_EVIDENCE_CARDS]
+        if self._evidence_link is None or not clinical:
+            return None
+        try:
+            return self._evidence_link(patient_id, assessment, pet, assessment.cards)
+        except Exception:  # the link is an extra; the cards must still go out
+            log.warning("evidence snapshot could not be stored; cards go out without the link")
+            return None
 
     def _inputs(
         self,
@@ -198,11 +248,16 @@ class HookService:
         patient_ids = set(getattr(pathology, "patient_ids", ()) or ())
         if patient_ids - {context.patientId}:
             log.warning("prefetch refers to other patients", **{"other_patients": len(patient_ids) - 1})
-        pet = self._pet.lookup(context.patientId, fetched.resources.get("imaging", []), deadline)
+        pet = self._pet.lookup(
+            context.patientId,
+            fetched.resources.get("imaging", []),
+            deadline,
+            patient=fetched.resources.get("patient", []),
+        )
         unavailable: list[str] = []
         if fetched.unavailable:
             unavailable.append(FHIR_SOURCE)
-        if pet.status is PetStatus.UNAVAILABLE:
+        if pet.status is PetStatus.UNAVAILABLE or pet.source_unavailable:
             unavailable.append(PACS_SOURCE)
         return AssessInputs(
             her2_results=tuple(pathology.her2),

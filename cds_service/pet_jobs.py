@@ -1,0 +1,310 @@
+"""PET analyses computed off the hook path and cached in the database by SeriesInstanceUID.
+
+``spec/cds-hooks.md`` §13: PET quantification does not block a hook. Analyses are computed when a series
+arrives (``her2-cds receive``), when ``her2-cds sync`` polls the DICOM source, or, for a series a hook meets
+first, in the background; each is stored once (``Storage.claim_analysis``/``save_analysis``: exactly one
+worker of all replicas analyses a series, the others see it as running) as a JSON document
+(``cds_service.pet_codec``) plus the MIP picture (``Storage.save_picture``).
+
+- :func:`analyse_and_store` is the synchronous unit of work (receive, sync, background jobs): claim, fetch,
+  analyse, store. Data problems become the stored analysis' ``error``/caveats (``analyze_series`` never
+  raises for them); a source outage is stored as ``failed`` (retried after the claim's back-off) and
+  re-raised.
+- :class:`PetJobs` runs that work on two bounded thread pools, one for quick PACS calls (searches, one header
+  for tracer triage) and one for analyses (CPU and bulk retrieval), de-duplicated per series within the
+  process, so a hook can wait for a result only as long as its budget allows and walk away otherwise.
+
+The stored analysis version (:func:`analysis_version`) combines the analysis code version with a digest of
+the SR and SEG series that referenced the PET series when it was analysed: a reader's report arriving later
+makes the stored result stale, and the next sync, receive or hook analyses the series again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from cds_service.pet_codec import (
+    ANALYSIS_VERSION,
+    AnalysisDocument,
+    PetCodecError,
+    document_from_json,
+    document_to_json,
+)
+from cds_service.storage_tables import AnalysisStatus
+from connectors.dicom.analysis import SeriesAnalysis, analyze_series
+from connectors.dicom.factory import auth_from_text, pet_source_from_url
+from connectors.dicom.files import FilePetSource
+from connectors.dicom.headers import recognise_tracer
+from connectors.dicom.ports import PetStudySource, SeriesRef
+from connectors.errors import ConnectorError, InvalidSourceDataError
+from connectors.http import Timeouts
+from rules.domain import Tracer
+
+if TYPE_CHECKING:
+    from cds_service.settings import Settings
+    from cds_service.storage import PetAnalysisRecord, Storage
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+STALE_AFTER_S = 300.0
+"""A claim older than this (seconds) is presumed dead and may be taken over; a failed analysis is retried
+after the same back-off."""
+
+MAX_ERROR_CHARS = 500
+
+
+def worker_identity() -> str:
+    """A claim owner id unique to this process: host, pid and a random suffix (no PHI)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def analysis_version(ref: SeriesRef) -> str:
+    """``ANALYSIS_VERSION`` plus a digest of the related SR/SEG series (at most 32 characters, the column)."""
+    related = ",".join(sorted((*ref.related_sr, *ref.related_seg)))
+    digest = hashlib.sha256(related.encode("ascii", "replace")).hexdigest()[:10]
+    return f"{ANALYSIS_VERSION}#{digest}"
+
+
+def is_current(record: PetAnalysisRecord | None, ref: SeriesRef) -> bool:
+    """Whether ``record`` holds a finished analysis of ``ref`` with its present SR/SEG (no work to do)."""
+    return (
+        record is not None
+        and record.status is AnalysisStatus.DONE
+        and record.analysis_version == analysis_version(ref)
+    )
+
+
+def stored_document(record: PetAnalysisRecord | None) -> AnalysisDocument | None:
+    """The decoded document of a finished analysis, or None (not done, another analysis code version, or an
+    undecodable row, which is then analysed again)."""
+    if record is None or record.status is not AnalysisStatus.DONE or record.facts is None:
+        return None
+    if not (record.analysis_version or "").startswith(ANALYSIS_VERSION):
+        return None
+    try:
+        return document_from_json(record.facts)
+    except PetCodecError:
+        log.warning("a stored PET analysis could not be decoded; it will be analysed again")
+        return None
+
+
+def source_from_settings(settings: Settings) -> PetStudySource:
+    """The PET source of ``HER2CDS_DICOM_SOURCE``: an embedded folder (created when missing), DICOMweb with
+    the mounted credentials of ``HER2CDS_DICOM_AUTH_FILE``, or DIMSE with ``HER2CDS_DIMSE_AET``; every
+    network call bounded by ``HER2CDS_HTTP_CONNECT_TIMEOUT_S``/``HER2CDS_HTTP_READ_TIMEOUT_S``."""
+    url = settings.dicom_source
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return FilePetSource(unquote(parts.path), create=True)
+    auth = None
+    if settings.dicom_auth_file is not None:
+        auth = auth_from_text(settings.dicom_auth_file.read_text(encoding="utf-8"))
+    timeouts = Timeouts(connect_s=settings.http_connect_timeout_s, read_s=settings.http_read_timeout_s)
+    return pet_source_from_url(url, timeouts=timeouts, calling_aet=settings.dimse_aet, auth=auth)
+
+
+def run_analysis(source: PetStudySource, ref: SeriesRef) -> SeriesAnalysis:
+    """Fetch one series with its SR/SEG and analyse it; undecodable data becomes the analysis' ``error``.
+
+    Outages (``SourceUnavailableError``) and vanished series (``NotFoundError``) propagate.
+    """
+    try:
+        pet = source.fetch_series(ref)
+        sr, seg = source.fetch_related(ref)
+    except InvalidSourceDataError as exc:
+        return SeriesAnalysis(
+            study_uid=ref.study_uid, series_uid=ref.series_uid, patient_id=ref.patient_id, error=str(exc)
+        )
+    return analyze_series(pet, sr=sr, seg=seg)
+
+
+def store_document(
+    storage: Storage, ref: SeriesRef, worker_id: str, document: AnalysisDocument, png: bytes | None = None
+) -> bool:
+    """Save a claimed analysis (and its picture first, so a reader that sees ``done`` finds the picture);
+    False when the claim was lost meanwhile."""
+    if png is not None:
+        storage.save_picture(ref.series_uid, png)
+    return storage.save_analysis(
+        ref.series_uid,
+        worker_id=worker_id,
+        status=AnalysisStatus.DONE,
+        facts=document_to_json(document),
+        analysis_version=analysis_version(ref),
+    )
+
+
+def _claim(storage: Storage, ref: SeriesRef, worker_id: str, stale_after_s: float) -> bool:
+    return storage.claim_analysis(
+        ref.series_uid,
+        worker_id,
+        stale_after_s,
+        study_uid=ref.study_uid,
+        patient_id=ref.patient_id,
+        analysis_version=analysis_version(ref),
+    )
+
+
+def _fail(storage: Storage, ref: SeriesRef, worker_id: str, exc: BaseException) -> None:
+    message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:MAX_ERROR_CHARS]
+    storage.save_analysis(ref.series_uid, worker_id=worker_id, status=AnalysisStatus.FAILED, error=message)
+
+
+def analyse_and_store(
+    source: PetStudySource,
+    storage: Storage,
+    ref: SeriesRef,
+    *,
+    worker_id: str,
+    stale_after_s: float = STALE_AFTER_S,
+    analyse: Callable[[PetStudySource, SeriesRef], SeriesAnalysis] = run_analysis,
+) -> AnalysisDocument | None:
+    """Claim, analyse and store one series; the stored document, or None when another worker holds the claim
+    (or the analysis is already current). ``ConnectorError`` (outage, vanished series) is stored as
+    ``failed`` and re-raised."""
+    if not _claim(storage, ref, worker_id, stale_after_s):
+        return None
+    try:
+        analysis = analyse(source, ref)
+        facts = analysis.facts()
+        png = analysis.picture() if facts is not None else None
+    except ConnectorError as exc:
+        _fail(storage, ref, worker_id, exc)
+        raise
+    except Exception as exc:  # a bug in one series must not leave a claim running until it goes stale
+        _fail(storage, ref, worker_id, exc)
+        raise
+    document = AnalysisDocument(facts=facts, analysis=analysis.to_json(), picture=png is not None)
+    store_document(storage, ref, worker_id, document, png)
+    return document
+
+
+def store_not_her2(storage: Storage, ref: SeriesRef, worker_id: str, reason: str | None) -> None:
+    """Record a PT series that is not HER2 PET (from its header alone), so later lookups skip it."""
+    if not _claim(storage, ref, worker_id, STALE_AFTER_S):
+        return
+    analysis = SeriesAnalysis(
+        study_uid=ref.study_uid,
+        series_uid=ref.series_uid,
+        patient_id=ref.patient_id,
+        error=reason or "not a HER2 PET series",
+    )
+    store_document(storage, ref, worker_id, AnalysisDocument(facts=None, analysis=analysis.to_json()))
+
+
+def triage(source: PetStudySource, ref: SeriesRef) -> tuple[Tracer | None, str | None]:
+    """The HER2 tracer of a series from one header (``spec/pet-dicom.md`` §8), or None with the reason."""
+    header = source.fetch_header(ref)
+    recognition = recognise_tracer(header)
+    return recognition.tracer, recognition.skip_reason
+
+
+@dataclass(slots=True)
+class SeriesJob:
+    """The background work on one series: ``tracer`` resolves after the header triage (None: not HER2 PET),
+    ``document`` after the analysis (None: claimed by another worker, or not HER2 PET)."""
+
+    ref: SeriesRef
+    tracer: Future[Tracer | None] = field(default_factory=Future)
+    document: Future[AnalysisDocument | None] = field(default_factory=Future)
+
+
+class PetJobs:
+    """Bounded background work for one process: PACS calls on ``io_workers`` threads, analyses on
+    ``analysis_workers`` threads, one job per series at a time (later requests share the running job)."""
+
+    def __init__(
+        self,
+        source: PetStudySource,
+        storage: Storage,
+        *,
+        io_workers: int = 4,
+        analysis_workers: int = 1,
+        worker_id: str | None = None,
+        stale_after_s: float = STALE_AFTER_S,
+        analyse: Callable[[PetStudySource, SeriesRef], SeriesAnalysis] = run_analysis,
+    ) -> None:
+        if io_workers < 1 or analysis_workers < 1:
+            raise ValueError("PetJobs needs at least one I/O and one analysis worker")
+        self.source = source
+        self.storage = storage
+        self.worker_id = worker_id or worker_identity()
+        self.stale_after_s = stale_after_s
+        self._analyse = analyse
+        self._io = ThreadPoolExecutor(io_workers, thread_name_prefix="pet-io")
+        self._cpu = ThreadPoolExecutor(analysis_workers, thread_name_prefix="pet-analysis")
+        self._lock = threading.Lock()
+        self._jobs: dict[str, SeriesJob] = {}
+
+    def call(self, fn: Callable[[], _T]) -> Future[_T]:
+        """Run a quick PACS call (a search) on the I/O pool."""
+        return self._io.submit(fn)
+
+    def process(self, ref: SeriesRef) -> SeriesJob:
+        """Start (or join) the triage and analysis of ``ref``; returns at once."""
+        with self._lock:
+            job = self._jobs.get(ref.series_uid)
+            if job is not None:
+                return job
+            job = SeriesJob(ref=ref)
+            self._jobs[ref.series_uid] = job
+        job.document.add_done_callback(lambda _: self._forget(ref.series_uid, job))
+        self._io.submit(self._triage, job)
+        return job
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop accepting work; with ``wait`` finish what is running (tests, orderly exit)."""
+        self._io.shutdown(wait=wait, cancel_futures=not wait)
+        self._cpu.shutdown(wait=wait, cancel_futures=not wait)
+
+    def _forget(self, series_uid: str, job: SeriesJob) -> None:
+        with self._lock:
+            if self._jobs.get(series_uid) is job:
+                del self._jobs[series_uid]
+
+    def _triage(self, job: SeriesJob) -> None:
+        try:
+            tracer, reason = triage(self.source, job.ref)
+        except BaseException as exc:
+            job.tracer.set_exception(exc)
+            job.document.set_exception(exc)
+            return
+        job.tracer.set_result(tracer)
+        if tracer is None:
+            try:
+                store_not_her2(self.storage, job.ref, self.worker_id, reason)
+            finally:
+                job.document.set_result(None)
+            return
+        try:
+            self._cpu.submit(self._run, job)
+        except RuntimeError as exc:  # shut down meanwhile
+            job.document.set_exception(exc)
+
+    def _run(self, job: SeriesJob) -> None:
+        try:
+            document = analyse_and_store(
+                self.source,
+                self.storage,
+                job.ref,
+                worker_id=self.worker_id,
+                stale_after_s=self.stale_after_s,
+                analyse=self._analyse,
+            )
+        except BaseException as exc:
+            log.warning("background PET analysis failed: %s", type(exc).__name__)
+            job.document.set_exception(exc)
+            return
+        job.document.set_result(document)
