@@ -27,7 +27,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -308,3 +308,11 @@ class PetJobs:
             job.document.set_exception(exc)
             return
         job.document.set_result(document)
+
+
+def worker_settings(environ: Mapping[str, str]) -> Settings:
+    """Settings for the PET workers (``receive``, ``sync``): the deployment's ``HER2CDS_*`` values, without
+    the HTTP client-authentication requirements that only the hook service needs."""
+    from cds_service.settings import PREFIX, Settings
+
+    return Settings.from_env({**environ, PREFIX + "AUTH": "off"})

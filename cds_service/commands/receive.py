@@ -1,8 +1,12 @@
 """``her2-cds receive``: a C-STORE SCP that files PET/SR/SEG into the embedded store and analyses each series.
 
-``receive --ae-title AET --port P [--host H] [--dicom-dir DIR] [--idle-timeout S]`` listens until SIGINT or
-SIGTERM. When a PT series has been idle for ``--idle-timeout`` seconds it is analysed (with the SR and SEG of
-its study) and one JSON line, ``SeriesAnalysis.to_json()``, is printed per analysed series.
+``receive --ae-title AET --port P [--host H] [--dicom-dir DIR] [--idle-timeout S] [--no-store]`` listens until
+SIGINT or SIGTERM. When a PT series has been idle for ``--idle-timeout`` seconds it is analysed (with the SR
+and SEG of its study), the analysis and its MIP picture are stored in the service database
+(``HER2CDS_DATABASE_URL``, keyed by SeriesInstanceUID, claimed so that a sync or hook running elsewhere does
+not analyse it twice), and one JSON line, ``SeriesAnalysis.to_json()``, is printed per analysed series. A
+series analysed already with the same SR/SEG is not analysed again; a reader's report arriving later triggers
+a new analysis. ``--no-store`` only prints.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from cds_service.commands.pet import analyse_ref
+from cds_service.pet_jobs import analyse_and_store, run_analysis, worker_identity, worker_settings
+from cds_service.settings import SettingsError
+from cds_service.storage import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import SeriesRef
 from connectors.dicom.receiver import Receiver
@@ -40,23 +47,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=5.0,
         help="idle seconds before a series is complete",
     )
+    parser.add_argument(
+        "--no-store", action="store_true", help="print analyses only; do not store them in the database"
+    )
     parser.set_defaults(func=run)
 
 
-def serve(args: argparse.Namespace, stop: threading.Event) -> int:
-    """Run the receiver until ``stop`` is set; 2 with one line on stderr if it cannot start."""
+def open_storage(args: argparse.Namespace) -> Storage | None:
+    """The service database of ``HER2CDS_DATABASE_URL`` (migrated), or None with ``--no-store``."""
+    if getattr(args, "no_store", False):
+        return None
+    settings = worker_settings(os.environ)
+    if settings.database_url.startswith("sqlite:"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(settings.database_url)
+    storage.migrate()
+    return storage
+
+
+def serve(args: argparse.Namespace, stop: threading.Event, storage: Storage | None = None) -> int:
+    """Run the receiver until ``stop`` is set; 2 with one line on stderr if it cannot start.
+
+    ``storage`` (tests) replaces the database named by the environment.
+    """
     try:
+        storage = storage or open_storage(args)
         store = FilePetSource(args.dicom_dir, create=True)
+        worker = worker_identity()
         receiver = Receiver(
             store,
             args.ae_title,
             args.port,
             host=args.host,
             idle_timeout_s=args.idle_timeout,
-            on_series_complete=lambda ref: _report(store, ref),
+            on_series_complete=lambda ref: _report(store, ref, storage, worker),
         )
         receiver.start()
-    except (ConnectorError, ValueError, OSError) as exc:
+    except (ConnectorError, SettingsError, ValueError, OSError) as exc:
         print(f"her2-cds receive: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     try:
@@ -73,11 +100,18 @@ def run(args: argparse.Namespace) -> int:
     return serve(args, stop)
 
 
-def _report(store: FilePetSource, ref: SeriesRef) -> None:
+def _report(store: FilePetSource, ref: SeriesRef, storage: Storage | None, worker: str) -> None:
     try:
-        analysis = analyse_ref(store, ref)
+        if storage is None:
+            document = run_analysis(store, ref).to_json()
+        else:
+            stored = analyse_and_store(store, storage, ref, worker_id=worker)
+            if stored is None:
+                log.info("received series already analysed or claimed by another worker")
+                return
+            document = dict(stored.analysis)
     except ConnectorError as exc:
-        log.error("analysis of a received series failed: %s", exc)
+        log.error("analysis of a received series failed: %s", type(exc).__name__)
         return
-    sys.stdout.write(json.dumps(analysis.to_json()) + "\n")
+    sys.stdout.write(json.dumps(document) + "\n")
     sys.stdout.flush()

@@ -13,6 +13,8 @@ import pytest
 
 from cds_service.commands import receive as receive_command
 from cds_service.commands.pet import analyse_ref
+from cds_service.pet_jobs import stored_document
+from cds_service.storage import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSeries, PhantomSpec, make_phantom, write_phantom
 from connectors.dicom.ports import SeriesRef
@@ -104,9 +106,14 @@ def test_wrong_called_aet_is_refused_and_nothing_stored(
 
 
 def test_receive_command_prints_one_json_line_per_series(
-    tmp_path: Path, phantom_files: tuple[PhantomSeries, list[Path]], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    phantom_files: tuple[PhantomSeries, list[Path]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     phantom, files = phantom_files
+    monkeypatch.setenv("HER2CDS_DATA_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("HER2CDS_DATABASE_URL", raising=False)
     parser = argparse.ArgumentParser()
     receive_command.register(parser.add_subparsers())
     port = free_port()
@@ -147,3 +154,16 @@ def test_receive_command_prints_one_json_line_per_series(
     assert line["seriesInstanceUid"] == phantom.pet[0].SeriesInstanceUID
     assert line["suvbwMax"] == pytest.approx(phantom.expected.suvbw_max, rel=1e-3)
     assert line["error"] is None
+    # the analysis and its picture are in the service database, keyed by SeriesInstanceUID
+    storage = Storage(f"sqlite:///{tmp_path / 'state' / 'her2cds.db'}")
+    record = storage.get_analysis(phantom.pet[0].SeriesInstanceUID)
+    assert record is not None
+    assert record.status is AnalysisStatus.DONE
+    document = stored_document(record)
+    assert document is not None
+    assert document.facts is not None
+    assert document.facts.tracer.value == "89Zr-trastuzumab"
+    assert len(document.facts.lesions) == len(phantom.expected.lesions)
+    png = storage.get_picture(phantom.pet[0].SeriesInstanceUID)
+    assert png is not None
+    assert png.startswith(b"\x89PNG")
