@@ -163,6 +163,12 @@ def _uid(spec: PhantomSpec, *parts: object) -> str:
     return str(generate_uid(entropy_srcs=[spec.seed, *map(str, parts)]))
 
 
+def phantom_uids(spec: PhantomSpec) -> tuple[str, str]:
+    """(StudyInstanceUID, SeriesInstanceUID) of the PET series ``make_phantom(spec)`` builds, without building
+    it (e.g. to write a FHIR ImagingStudy that points at the series)."""
+    return _uid(spec, "study"), _uid(spec, "series", spec.variant.value)
+
+
 def kernel_count(spacing_mm: Sequence[float], radius_mm: float = PEAK_RADIUS_MM) -> int:
     """Number of voxel centres within ``radius_mm`` of a voxel centre (counted by enumeration)."""
     half = [int(radius_mm // s) for s in spacing_mm]
