@@ -281,13 +281,14 @@ class PetJobs:
             job.tracer.set_exception(exc)
             job.document.set_exception(exc)
             return
-        job.tracer.set_result(tracer)
-        if tracer is None:
+        if tracer is None:  # remembered before anyone is told, so the next lookup skips it
             try:
                 store_not_her2(self.storage, job.ref, self.worker_id, reason)
             finally:
+                job.tracer.set_result(None)
                 job.document.set_result(None)
             return
+        job.tracer.set_result(tracer)
         try:
             self._cpu.submit(self._run, job)
         except RuntimeError as exc:  # shut down meanwhile
