@@ -34,6 +34,7 @@ from rules.domain import (
     PetStatus,
     PetStudyFacts,
     ReaderCall,
+    ReferenceUptake,
     ReportedStatus,
     SourceRef,
     SpecimenRef,
@@ -88,6 +89,33 @@ PET = PetStudyFacts(
     acquired_at=dt.datetime(2025, 2, 5, 9, tzinfo=dt.UTC),
     uptake_h=96.0,
     lesions=(AVID,),
+)
+PET_ALL_ORIGINS = PetStudyFacts(
+    study="1.2.3",
+    series="1.2.3.4",
+    tracer=Tracer.ZR89_PERTUZUMAB,
+    injected_at=dt.datetime(2025, 2, 1, 9),
+    acquired_at=dt.datetime(2025, 2, 7, 9),
+    uptake_h=144.0,
+    lesions=(
+        AVID,
+        PetLesion(
+            lesion_id="L2",
+            site=LesionSite.NON_HEPATIC,
+            reader_call=ReaderCall.NON_AVID,
+            origin=LesionOrigin.READER_SR,
+            suv_max=2.1,
+            suv_peak=1.7,
+            source=SourceRef(system="dicom", reference="study/1.2.3/series/9/instances/1"),
+        ),
+        PetLesion(lesion_id="S1", origin=LesionOrigin.SEG, suv_max=4.4, suv_peak=3.9),
+        PetLesion(lesion_id="auto-1", origin=LesionOrigin.AUTOMATED, suv_max=12.5, suv_peak=8.0),
+    ),
+    references=ReferenceUptake(
+        blood_pool_suvmean=2.46, blood_pool_method="reader SR", liver_suvmean=4.1, liver_method="SEG 'Liver'"
+    ),
+    suv_available=True,
+    source=SourceRef(system="dicom", reference="study/1.2.3/series/1.2.3.4"),
 )
 AVID_UPTAKE = UptakeAssessment(lesions_read=True, any_avid=True, avid_lesions=(AVID,), hepatic_avid=True)
 NONAVID_UPTAKE = UptakeAssessment(lesions_read=True, any_avid=False)
@@ -212,6 +240,20 @@ CASES: dict[str, Case] = {
         occasion(C.HER2_LOW),
         inputs=AssessInputs(unavailable_sources=("FHIR server", "PACS")),
     ),
+    "pet-details": case(
+        (S.HER2_ZERO_PET_AVID, S.PAIRING_OUT_OF_WINDOW, S.HEPATIC_LESION, S.OUTSIDE_UPTAKE_WINDOW),
+        occasion(C.HER2_NULL, IhcScore.ZERO),
+        uptake=UptakeAssessment(
+            lesions_read=True,
+            any_avid=True,
+            avid_lesions=(AVID,),
+            hepatic_avid=True,
+            unconfirmed_candidates=1,
+        ),
+        gap=75,
+        pet=PET_ALL_ORIGINS,
+    ),
+    "f-pet-details": case((S.PET_AVID_NO_PATHOLOGY,), None, uptake=AVID_UPTAKE, pet=PET_ALL_ORIGINS),
     "modifiers": case(
         (S.HER2_LOW_PET_AVID, S.HEPATIC_LESION, S.RECENT_ANTI_HER2, S.OUTSIDE_UPTAKE_WINDOW),
         occasion(C.HER2_LOW),
@@ -398,6 +440,7 @@ EXPECTED_INDICATORS = {
     "p": ["info", "info"],
     "u-fhir": ["info"],
     "modifiers": ["info", "warning", "warning", "info"],
+    "pet-details": ["warning", "warning", "warning", "info"],
 }
 
 
@@ -436,6 +479,23 @@ def test_detail_shows_the_basis() -> None:
     ):
         assert expected in detail, expected
     assert "class:" not in (render("f-variant", SiteConfig())[0].detail or "")
+
+
+def test_pet_details_name_every_value_and_who_called_it() -> None:
+    detail = render("pet-details", SiteConfig())[0].detail or ""
+    for expected in (
+        "HER2 PET: 2025-02-07, tracer 89Zr-pertuzumab, 144 h after injection",
+        "Lesion L1 (liver segment 7): SUVmax 7.4, SUVpeak 5.1 (SUVbw, g/ml); avid, called by the reader",
+        "Lesion L2 (non-hepatic): SUVmax 2.1, SUVpeak 1.7 (SUVbw, g/ml); not avid, called by the reader",
+        "source study/1.2.3/series/9/instances/1",
+        "Lesion S1 (unknown): SUVmax 4.4, SUVpeak 3.9 (SUVbw, g/ml); no reader call (segmentation)",
+        "Lesion auto-1 (unknown): SUVmax 12.5, SUVpeak 8 (SUVbw, g/ml); automated candidate, unconfirmed",
+        "Reference regions: blood pool SUVmean 2.46 (reader SR); liver SUVmean 4.1 (SEG 'Liver')",
+        "PET–pathology interval: 75 days",
+        "PET source: DICOM study/1.2.3/series/1.2.3.4",
+        "HER2 PET tracers are investigational radiopharmaceuticals.",
+    ):
+        assert expected in detail, expected
 
 
 def test_modifiers_alone_render_nothing() -> None:

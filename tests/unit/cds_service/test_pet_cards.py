@@ -1,0 +1,127 @@
+"""PET in the cards, end to end through the Flask app: a phantom series in the embedded folder, the demo
+HER2-low chart as prefetch, and the PET cards with their basis, evidence link and "never claim" checks; a slow
+PACS gives (p) within the deadline, an unreachable one (u) naming the PACS."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from cds_service.demo_data import DEMO_PATIENTS, as_prefetch_value, patient_resources
+from cds_service.pet_jobs import PetJobs
+from cds_service.pet_lookup import HookPetLookup
+from cds_service.settings import SiteConfig, SiteLink
+from cds_service.storage import Storage
+from connectors.dicom.files import FilePetSource
+from connectors.dicom.phantom import PhantomSpec, write_phantom
+from tests.conftest import free_port
+from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app
+from tests.unit.cds_service.test_cards import GLOBAL_NEVER
+from tests.unit.cds_service.test_pet_jobs import CountingSource
+
+PV = "/cds-services/her2-pet-review"
+PATIENT = "demo-her2-low"
+SPEC = PhantomSpec(with_sr=True, with_seg=True, patient_id=PATIENT, seed="pet-cards-1")
+PUBLIC = "https://cds.test"
+
+
+def chart(patient_id: str) -> dict[str, Any]:
+    patient = next(p for p in DEMO_PATIENTS if p.id == patient_id)
+    prefetch = {k: as_prefetch_value(k, v) for k, v in patient_resources(patient).items()}
+    prefetch["imaging"] = None  # linked by PatientID only
+    return prefetch
+
+
+def topics(body: dict[str, Any]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in body["cards"]]
+
+
+@pytest.fixture
+def dicom_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "dicom"
+    write_phantom(folder / "pet", SPEC)
+    return folder
+
+
+@pytest.fixture
+def app(tmp_path: Path, dicom_dir: Path) -> Flask:
+    site = SiteConfig(smart_app=SiteLink(label="HER2 PET viewer", url="https://viewer.example/launch"))
+    return make_app(
+        tmp_path, dicom_source=dicom_dir.as_uri(), hook_budget_ms=30000, public_url=PUBLIC, site=site
+    )
+
+
+def test_pet_cards_show_the_pet_basis_with_sources(app: Flask) -> None:
+    client = app.test_client()
+    body = client.post(PV, json=hook_request(patient_id=PATIENT, prefetch=chart(PATIENT))).get_json()
+    check_service_response(body)
+    codes = topics(body)
+    assert codes[0] == "her2-low-pet-avid"
+    assert "hepatic-lesion" in codes  # lesion-2 of the phantom is an avid liver lesion
+    main = body["cards"][0]
+    detail = main["detail"]
+    for expected in (
+        "tracer 89Zr-trastuzumab, 120 h after injection",
+        "- Lesion lesion-1",
+        "SUVmax 9",
+        "avid, called by the reader (reader SR)",
+        "not avid, called by the reader (reader SR)",
+        "Reference regions: blood pool SUVmean 2.5",
+        "liver SUVmean 4",
+        "PET–pathology interval:",
+        "PET source: DICOM study/",
+        "HER2 PET tracers are investigational radiopharmaceuticals.",
+    ):
+        assert expected in detail, expected
+    assert re.search(r"source study/[0-9.]+/series/[0-9.]+/instances/[0-9.]+", detail)
+    for card in body["cards"]:
+        text = f"{card['summary']}\n{card.get('detail', '')}".lower()
+        for pattern in GLOBAL_NEVER:
+            assert not re.search(pattern, text), (card["source"]["topic"]["code"], pattern)
+    links = {link["type"]: link for link in main["links"]}
+    assert links["smart"]["url"] == "https://viewer.example/launch"
+    evidence = links["absolute"]["url"]
+    assert evidence.startswith(f"{PUBLIC}/evidence/")
+    assert PATIENT not in evidence
+    page = client.get(evidence.removeprefix(PUBLIC))
+    assert page.status_code == 200
+    assert b"lesion-1" in page.data
+
+
+def test_slow_pacs_gives_pending_card_within_the_deadline(tmp_path: Path, dicom_dir: Path) -> None:
+    storage = Storage(f"sqlite:///{tmp_path / 'cds.sqlite'}")
+    storage.migrate()
+    jobs = PetJobs(CountingSource(FilePetSource(dicom_dir), delay_s=2.0), storage)
+    try:
+        app = make_app(tmp_path, hook_budget_ms=600, pet_lookup=HookPetLookup(jobs, storage))
+        started = time.monotonic()
+        resp = app.test_client().post(PV, json=hook_request(patient_id=PATIENT, prefetch=chart(PATIENT)))
+        elapsed = time.monotonic() - started
+        body = resp.get_json()
+        check_service_response(body)
+        assert elapsed < 0.6 + 0.3
+        assert topics(body) == ["her2-low-no-pet", "pet-analysis-pending"]
+        assert "2024-03-09" in body["cards"][1]["summary"]
+    finally:
+        jobs.shutdown()
+        storage.dispose()
+
+
+def test_unreachable_pacs_gives_data_unavailable_naming_the_pacs(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/dicom-web"
+    app = make_app(tmp_path, dicom_source=dead, hook_budget_ms=800)
+    started = time.monotonic()
+    body = (
+        app.test_client().post(PV, json=hook_request(patient_id=PATIENT, prefetch=chart(PATIENT))).get_json()
+    )
+    elapsed = time.monotonic() - started
+    check_service_response(body)
+    assert elapsed < 0.8 + 0.3
+    assert "data-unavailable" in topics(body)
+    unavailable = next(c for c in body["cards"] if c["source"]["topic"]["code"] == "data-unavailable")
+    assert "PACS" in unavailable["summary"]
