@@ -1,0 +1,219 @@
+"""The demo's PET side: every scenario and modifier covered, deterministic generation written once, analyses
+stored ahead, the demo-only switches, and each demo patient's exact cards through the real app."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydicom
+import pytest
+from flask import Flask
+
+from cds_service import create_app
+from cds_service.demo_data import (
+    ALL_DEMO_PATIENTS,
+    DEMO_PET_PATIENTS,
+    DemoAnalysis,
+    DemoPatient,
+    EmbeddedDemoPrefetch,
+    patient_resources,
+)
+from cds_service.demo_pet import (
+    DEMO_SUBFOLDER,
+    MARKER_NAME,
+    DemoPetLookup,
+    demo_pet_lookup,
+    fingerprint,
+    generate_series,
+    prepare_demo,
+)
+from cds_service.pet_jobs import PetJobs
+from cds_service.prefetch import Deadline
+from cds_service.settings import Settings
+from cds_service.storage import Storage
+from connectors.dicom.files import FilePetSource
+from connectors.dicom.phantom import phantom_uids
+from rules.domain import CardScenario, PetStatus
+from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_settings
+
+PV = "/cds-services/her2-pet-review"
+
+
+@dataclass
+class DemoEnv:
+    settings: Settings
+    app: Flask
+    storage: Storage
+    jobs: PetJobs
+    first: bool
+    second: bool
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnv]:
+    root = tmp_path_factory.mktemp("demo")
+    settings = make_settings(root, demo=True)
+    first = prepare_demo(settings)
+    second = prepare_demo(settings)
+    storage = Storage(settings.database_url)
+    lookup, jobs = demo_pet_lookup(settings, storage)
+    app = create_app(settings, embedded_prefetch=EmbeddedDemoPrefetch(), pet_lookup=lookup)
+    app.testing = True
+    assert first.analysed == sum(
+        1 for p in DEMO_PET_PATIENTS if p.pet and p.pet.analysis is DemoAnalysis.PRECOMPUTED
+    )
+    yield DemoEnv(settings, app, storage, jobs, first.generated, second.generated or second.analysed > 0)
+    jobs.shutdown()
+    storage.dispose()
+
+
+def test_demo_covers_every_scenario_and_modifier() -> None:
+    produced = {code for p in ALL_DEMO_PATIENTS for code in p.scenarios}
+    assert produced == {s.value for s in CardScenario}
+    ids = [p.id for p in ALL_DEMO_PATIENTS]
+    assert len(ids) == len(set(ids))
+    assert len({p.dicom_patient_id for p in DEMO_PET_PATIENTS}) == len(DEMO_PET_PATIENTS)
+
+
+def test_pet_patients_link_by_imaging_study_or_identifier() -> None:
+    for p in DEMO_PET_PATIENTS:
+        chart = patient_resources(p)
+        identifiers = {i["value"] for i in chart["patient"][0]["identifier"]}
+        assert p.dicom_patient_id in identifiers
+        spec = p.pet_spec()
+        assert spec is not None
+        assert spec.patient_id == p.dicom_patient_id
+        assert p.pet is not None
+        if p.pet.link_imaging_study:
+            (study,) = chart["imaging"]
+            assert study["identifier"] == [
+                {"system": "urn:dicom:uid", "value": f"urn:oid:{phantom_uids(spec)[0]}"}
+            ]
+            assert study["series"][0]["uid"] == phantom_uids(spec)[1]
+        else:
+            assert chart["imaging"] == []
+    assert any(p.pet and not p.pet.link_imaging_study for p in DEMO_PET_PATIENTS)
+
+
+_WRITER_STAMPS = frozenset(
+    {
+        "InstanceCreationDate",
+        "InstanceCreationTime",
+        "ContentDate",
+        "ContentTime",
+        "ContributionDateTime",
+        "DimensionOrganizationUID",
+    }
+)
+"""What highdicom stamps on an SR/SEG at writing time (clock, random dimension-organisation UID)."""
+
+
+def _strip(ds: pydicom.Dataset) -> None:
+    for element in list(ds):
+        if element.keyword in _WRITER_STAMPS:
+            del ds[element.tag]
+        elif element.VR == "SQ":
+            for item in element.value:
+                _strip(item)
+
+
+def _content(path: Path) -> bytes:
+    """The file's dataset without the SR/SEG writer stamps, as bytes (PET images are compared whole)."""
+    ds = pydicom.dcmread(path)
+    if ds.Modality in ("SR", "SEG"):
+        _strip(ds)
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_generation_is_deterministic_and_written_once(demo: DemoEnv, tmp_path: Path) -> None:
+    assert demo.first is True
+    assert demo.second is False  # same fingerprint: nothing written, nothing analysed again
+    root = demo.settings.data_dir / "dicom"
+    marker = json.loads((root / DEMO_SUBFOLDER / MARKER_NAME).read_text())
+    assert marker["fingerprint"] == fingerprint(ALL_DEMO_PATIENTS)
+    assert not list(root.glob(".*partial"))
+    one = (DEMO_PET_PATIENTS[0],)
+    assert generate_series(tmp_path, one) is True
+    again = tmp_path / "again"
+    assert generate_series(again, one) is True
+    names = sorted(p.name for p in (tmp_path / DEMO_SUBFOLDER / one[0].id).iterdir())
+    for name in names:
+        first = _content(tmp_path / DEMO_SUBFOLDER / one[0].id / name)
+        assert first == _content(again / DEMO_SUBFOLDER / one[0].id / name), name
+    assert any(n.startswith("sr_") for n in names)
+    assert any(n.startswith("seg_") for n in names)
+    changed = (DEMO_PET_PATIENTS[1],)
+    assert fingerprint(changed) != fingerprint(one)
+    assert generate_series(tmp_path, changed) is True  # another generation replaces the demo folder
+    assert not (tmp_path / DEMO_SUBFOLDER / one[0].id).exists()
+
+
+def test_series_and_analyses_are_in_place(demo: DemoEnv) -> None:
+    source = FilePetSource(demo.settings.data_dir / "dicom")
+    for p in DEMO_PET_PATIENTS:
+        refs = source.find_pet_series(patient_id=p.dicom_patient_id)
+        assert len(refs) == 1, p.id
+        assert p.pet is not None
+        record = demo.storage.get_analysis(refs[0].series_uid)
+        if p.pet.analysis is DemoAnalysis.PRECOMPUTED:
+            assert record is not None, p.id
+            assert record.status.value == "done"
+            assert demo.storage.get_picture(refs[0].series_uid) is not None
+        else:
+            assert record is None, p.id
+
+
+@pytest.mark.parametrize("patient", ALL_DEMO_PATIENTS, ids=lambda p: p.id)
+def test_each_demo_patient_yields_exactly_its_cards(demo: DemoEnv, patient: DemoPatient) -> None:
+    client = demo.app.test_client()
+    resp = client.post(PV, json=hook_request(patient_id=patient.id))
+    assert resp.status_code == 200
+    body = resp.get_json()
+    check_service_response(body)
+    assert tuple(c["source"]["topic"]["code"] for c in body["cards"]) == patient.scenarios
+    links = [link["url"] for c in body["cards"] for link in c.get("links", [])]
+    evidence = [u for u in links if "/evidence/" in u]
+    if patient.pet is not None and patient.pet.analysis is DemoAnalysis.PRECOMPUTED:
+        assert evidence, "a PET-based card links its evidence page"
+        page = client.get(evidence[0][evidence[0].index("/evidence/") :])
+        assert page.status_code == 200
+        assert 'id="lesion-table"' in page.get_data(as_text=True)
+        picture = client.get(evidence[0][evidence[0].index("/evidence/") :] + "/mip.png")
+        assert picture.status_code == 200
+        assert picture.mimetype == "image/png"
+    for url in evidence:
+        assert patient.id not in url
+        assert patient.dicom_patient_id not in url
+
+
+def test_demo_switches_apply_only_to_their_patients() -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def lookup(
+            self, patient_id: str, imaging: object, deadline: object, *, patient: object = ()
+        ) -> object:
+            self.calls.append(patient_id)
+            return "inner"
+
+    inner = Recorder()
+    lookup = DemoPetLookup(inner)  # type: ignore[arg-type]
+    deadline = Deadline(1.0)
+    by_switch = {p.pet.analysis: p for p in DEMO_PET_PATIENTS if p.pet}
+    pending = lookup.lookup(by_switch[DemoAnalysis.HELD_BACK].id, [], deadline)
+    assert pending.status is PetStatus.PENDING
+    assert pending.pending_date == by_switch[DemoAnalysis.HELD_BACK].pet_date
+    assert lookup.lookup(by_switch[DemoAnalysis.PACS_UNREACHABLE].id, [], deadline).status is (
+        PetStatus.UNAVAILABLE
+    )
+    assert inner.calls == []
+    assert lookup.lookup(by_switch[DemoAnalysis.PRECOMPUTED].id, [], deadline) == "inner"  # type: ignore[comparison-overlap]
+    assert lookup.lookup("someone-else", [], deadline) == "inner"  # type: ignore[comparison-overlap]
+    assert inner.calls == [by_switch[DemoAnalysis.PRECOMPUTED].id, "someone-else"]
