@@ -1,0 +1,87 @@
+"""PET in the hook against a real Orthanc, over DICOMweb and DIMSE: a patient-view hook finds the patient's
+HER2 PET by PatientID, analyses it and answers the PET card with lesion SUVs; with Orthanc stopped, the
+service still answers within the hook deadline, with stored facts where it has them and a data-unavailable
+card naming the PACS."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service.demo_data import DEMO_PATIENTS, as_prefetch_value, patient_resources
+from connectors.dicom.phantom import PhantomSpec, make_phantom
+from tests.integration.orthanc import CDS_AET, OrthancServer
+from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app
+
+pytestmark = pytest.mark.integration
+
+PV = "/cds-services/her2-pet-review"
+PATIENT = "demo-her2-low"
+OTHER = "demo-her2-unscored"
+SPEC = PhantomSpec(with_sr=True, with_seg=True, patient_id=PATIENT, seed="it-pet-hook")
+
+
+def chart(patient_id: str) -> dict[str, Any]:
+    patient = next(p for p in DEMO_PATIENTS if p.id == patient_id)
+    prefetch = {k: as_prefetch_value(k, v) for k, v in patient_resources(patient).items()}
+    prefetch["imaging"] = None
+    return prefetch
+
+
+def topics(body: dict[str, Any]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in body["cards"]]
+
+
+def _source_url(server: OrthancServer, transport: str) -> str:
+    if transport == "dicomweb":
+        return server.dicomweb_url
+    return f"dimse://{server.aet}@127.0.0.1:{server.dicom_port}"
+
+
+@pytest.mark.parametrize("transport", ["dicomweb", "dimse"])
+def test_hook_with_pet_then_pacs_stopped(
+    tmp_path: Path, orthanc_factory: Callable[..., OrthancServer], transport: str
+) -> None:
+    server = orthanc_factory()
+    phantom = make_phantom(SPEC)
+    server.upload([*phantom.pet, *phantom.seg, *phantom.sr])
+    url = _source_url(server, transport)
+    first = make_app(tmp_path, dicom_source=url, dimse_aet=CDS_AET, hook_budget_ms=30000)
+    body = (
+        first.test_client()
+        .post(PV, json=hook_request(patient_id=PATIENT, prefetch=chart(PATIENT)))
+        .get_json()
+    )
+    check_service_response(body)
+    assert topics(body)[0] == "her2-low-pet-avid"
+    assert "hepatic-lesion" in topics(body)
+    detail = body["cards"][0]["detail"]
+    expected = {e.label: e for e in phantom.expected.lesions}
+    for label, lesion in expected.items():
+        match = re.search(rf"Lesion {label} \([^)]*\): SUVmax ([0-9.]+), SUVpeak ([0-9.]+)", detail)
+        assert match, label
+        assert float(match.group(1)) == pytest.approx(lesion.suv_max, rel=1e-3)
+        assert float(match.group(2)) == pytest.approx(lesion.suv_peak, rel=1e-3)
+    assert f"PET source: DICOM study/{phantom.pet[0].StudyInstanceUID}" in detail
+
+    server.stop()
+    budget_ms = 1000
+    second = make_app(tmp_path, dicom_source=url, dimse_aet=CDS_AET, hook_budget_ms=budget_ms)
+    client = second.test_client()
+    for patient_id, main in ((PATIENT, "her2-low-pet-avid"), (OTHER, "her2-unscored-negative")):
+        started = time.monotonic()
+        resp = client.post(PV, json=hook_request(patient_id=patient_id, prefetch=chart(patient_id)))
+        elapsed = time.monotonic() - started
+        assert resp.status_code == 200
+        body = resp.get_json()
+        check_service_response(body)
+        assert elapsed < budget_ms / 1000 + 0.3
+        assert topics(body)[0] == main  # stored facts for the analysed patient; pathology for the other
+        unavailable = [c for c in body["cards"] if c["source"]["topic"]["code"] == "data-unavailable"]
+        assert len(unavailable) == 1
+        assert "PACS" in unavailable[0]["summary"]
