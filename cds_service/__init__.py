@@ -137,4 +137,8 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(evidence.bp)
+    if settings.demo:
+        from cds_service import demo_console
+
+        app.register_blueprint(demo_console.bp)
     return app

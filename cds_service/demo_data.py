@@ -143,6 +143,7 @@ DEMO_PATIENTS: Final[tuple[DemoPatient, ...]] = (
         narrative="Invasive ductal carcinoma. HER2 (4B5) IHC: 1+ (faint incomplete membrane staining in 40% "
         "of invasive tumour cells). HER2 negative (HER2-low).",
         expected="her2-low-no-pet",
+        title="HER2-low (IHC 1+), no HER2 PET",
     ),
     DemoPatient(
         id="demo-her2-unscored",
@@ -155,6 +156,7 @@ DEMO_PATIENTS: Final[tuple[DemoPatient, ...]] = (
         er_percent=90.0,
         narrative="Invasive lobular carcinoma. HER2: negative.",
         expected="her2-unscored-negative",
+        title="Legacy 'HER2-negative' report without an IHC score",
     ),
     DemoPatient(
         id="demo-ihc2-ish-pending",
@@ -168,6 +170,7 @@ DEMO_PATIENTS: Final[tuple[DemoPatient, ...]] = (
         narrative="Invasive ductal carcinoma. HER2 (4B5) IHC: 2+ (equivocal). Reflex HER2 ISH is pending; an "
         "addendum will follow.",
         expected="ihc2-ish-pending",
+        title="IHC 2+, reflex ISH pending",
     ),
     DemoPatient(
         id="demo-her2-ultralow",
@@ -181,6 +184,7 @@ DEMO_PATIENTS: Final[tuple[DemoPatient, ...]] = (
         narrative="Invasive ductal carcinoma. HER2 (4B5) IHC: 0, ultralow (faint, incomplete membrane "
         "staining in 5% of invasive tumour cells). HER2 negative.",
         expected="her2-ultralow",
+        title="HER2-ultralow (IHC 0 with faint staining), HR-positive",
     ),
     DemoPatient(
         id="demo-her2-null",
@@ -194,6 +198,7 @@ DEMO_PATIENTS: Final[tuple[DemoPatient, ...]] = (
         narrative="Invasive ductal carcinoma. HER2 (4B5) IHC: 0, null (no membrane staining in invasive "
         "tumour cells). HER2 negative.",
         expected=None,
+        title="HER2-null, no HER2 PET: no card expected",
     ),
     DemoPatient(
         id="demo-her2-positive",
@@ -207,6 +212,7 @@ DEMO_PATIENTS: Final[tuple[DemoPatient, ...]] = (
         narrative="Invasive ductal carcinoma. HER2 (4B5) IHC: 3+ (complete, intense circumferential membrane "
         "staining in 90% of invasive tumour cells). HER2 positive.",
         expected=None,
+        title="HER2-positive, no HER2 PET: no card expected",
     ),
 )
 """The demo charts: the pathology-driven scenarios plus a HER2-null and a HER2-positive patient (no card).

@@ -2,8 +2,11 @@
 needed.
 
 Demo mode turns client authentication OFF (``HER2CDS_AUTH=off``, announced by a loud warning) and serves
-the deterministic demo charts of ``cds_service.demo_data`` as prefetch from inside the process. It binds
-127.0.0.1 only and prints curl examples. Never use demo mode with real patient data.
+the deterministic demo charts of ``cds_service.demo_data`` as prefetch from inside the process. On the first
+run it writes the demo patients' synthetic HER2 PET series (with reader SR and SEG) into the embedded DICOM
+folder and stores their analyses (``cds_service.demo_pet``); later runs reuse them. It binds 127.0.0.1 only
+and prints the demo console URL (``/demo``: pick a patient, fire a hook, see the cards and follow the
+evidence link) and curl examples. Never use demo mode with real patient data.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def usage_text(port: int, patient_ids: tuple[str, ...]) -> str:
     return "\n".join(
         [
             f"HER2 PET CDS demo on {base}",
+            f"Demo console (open in a browser): {base}/demo",
             f"Demo patients: {', '.join(patient_ids)}",
             "",
             "Discovery:",
@@ -71,8 +75,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _progress(message: str) -> None:
+    print(f"her2-cds demo: {message}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from cds_service.demo_data import EmbeddedDemoPrefetch
+    from cds_service.demo_pet import prepare_demo
 
     try:
         settings = demo_settings(args.port)
@@ -81,12 +90,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     embedded = EmbeddedDemoPrefetch()
     print(BANNER, file=sys.stderr)
+    prepared = prepare_demo(settings, progress=_progress)
+    if prepared.folder is not None:
+        state = "written" if prepared.generated else "already in place"
+        _progress(f"demo HER2 PET series {state}; {prepared.analysed} analyses stored now")
     print(usage_text(args.port, embedded.patient_ids), flush=True)
 
     def factory() -> Any:
         from cds_service import create_app
+        from cds_service.demo_pet import demo_pet_lookup
+        from cds_service.storage import Storage
 
-        return create_app(settings, embedded_prefetch=embedded)
+        lookup, _jobs = demo_pet_lookup(settings, Storage(settings.database_url))
+        return create_app(settings, embedded_prefetch=embedded, pet_lookup=lookup)
 
     options = gunicorn_options("127.0.0.1", args.port, {"workers": 1, "accesslog": None})
     ServiceApplication(factory, options).run()
