@@ -17,7 +17,6 @@ from cds_service.models import Hook
 from cds_service.orders import inspect_draft_orders
 from tests.unit.cds_service.cds_support import check_service_response, make_app, schema_errors
 
-
 EVIDENCE = "https://cds.example.org/evidence"
 
 
