@@ -18,7 +18,11 @@ class ConnectorError(Exception):
 
 
 class SourceUnavailableError(ConnectorError):
-    """The upstream system could not be reached or answered with a failure (timeout, 5xx, failed DIMSE status)."""
+    """The upstream system could not be reached or answered with a failure.
+
+    Timeouts, connection errors, 5xx and 429 after retries, refused or aborted associations, and failed or
+    empty DIMSE statuses all end here.
+    """
 
 
 class NotFoundError(ConnectorError):

@@ -1,7 +1,8 @@
 """Shared test fixtures: published test data, real-dependency gating, free loopback ports.
 
-Published test data is read where it lies, through ``HER2CDS_TESTDATA`` (``make test`` sets it). A test whose real
-dependency (a binary, a data folder) is missing skips on a developer's machine, but fails under ``CI=true``.
+Published test data is read where it lies, through ``HER2CDS_TESTDATA`` (``make test`` sets it). A test
+whose real dependency (a binary, a data folder) is missing skips on a developer's machine, but fails under
+``CI=true``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,6 @@ def testdata() -> Path:
     """The shared published test data folder (``HER2CDS_TESTDATA``)."""
     value = os.environ.get("HER2CDS_TESTDATA")
     if not value or not Path(value).is_dir():
-        missing_dependency("HER2CDS_TESTDATA is not set to the published test data folder (make test sets it)")
+        missing_dependency("HER2CDS_TESTDATA does not name the published test data (make test sets it)")
     assert value is not None
     return Path(value)
