@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("classify", "rules_doc", "pet", "receive", "serve", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("classify", "rules_doc", "pet", "receive", "sync", "serve", "demo")
 """Sub-command modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser."""
 
 
