@@ -343,6 +343,8 @@ def _evidence_line(item: Mapping[str, Any]) -> str | None:
     if statement is None:
         return None
     raw = item.get("value")
+    if isinstance(raw, float):
+        raw = f"{raw:.2f}"
     value = "" if raw is None or isinstance(raw, dict | list) else f": {raw}"
     unit = _text(item, "unit")
     source = _text(item, "source") or "source not recorded"
