@@ -34,9 +34,10 @@ CALL_LABELS: Final = {"avid": "Avid", "non_avid": "Not avid", "not_assessed": "N
 SITE_LABELS: Final = {"hepatic": "Liver", "non_hepatic": "Outside the liver", "unknown": "Unknown"}
 
 SVG_WIDTH: Final = 760
-SVG_HEIGHT: Final = 96
-_AXIS_Y: Final = 58
+SVG_HEIGHT: Final = 128
+_AXIS_Y: Final = 80
 _PAD_X: Final = 36
+_MARKER_GAP: Final = 20.0
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:
@@ -145,6 +146,7 @@ class TimelineEvent:
     kind: str
     source: str
     x: float
+    y: float = _AXIS_Y
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -323,12 +325,17 @@ def timeline(pet: Mapping[str, Any] | None, pathology: Sequence[Mapping[str, Any
     def x_of(day: dt.date) -> float:
         return round(offset + (day - start).days * per_day, 1)
 
-    events = tuple(
-        TimelineEvent(number=i + 1, date=d.isoformat(), label=label, kind=kind, source=source, x=x_of(d))
-        for i, (d, label, kind, source) in enumerate(raw)
-    )
+    events: list[TimelineEvent] = []
+    for i, (d, label, kind, source) in enumerate(raw):
+        x = x_of(d)
+        # markers closer than their width are lifted above the axis, one step per neighbour, to stay legible
+        crowded = events and x - events[-1].x < _MARKER_GAP and events[-1].y > _AXIS_Y - 3 * _MARKER_GAP
+        y = events[-1].y - _MARKER_GAP if crowded else float(_AXIS_Y)
+        events.append(
+            TimelineEvent(number=i + 1, date=d.isoformat(), label=label, kind=kind, source=source, x=x, y=y)
+        )
     band = (x_of(acquired - window_days), x_of(acquired + window_days)) if acquired is not None else None
-    return Timeline(events=events, ticks=_ticks(start, end, x_of), window=band)
+    return Timeline(events=tuple(events), ticks=_ticks(start, end, x_of), window=band)
 
 
 def _topic(code: str) -> CardTopic:
