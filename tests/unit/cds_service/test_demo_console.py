@@ -161,3 +161,10 @@ def test_cards_endpoint_refuses_malformed_bodies(client: FlaskClient, body: Any)
 def test_empty_answer_says_no_cards(client: FlaskClient) -> None:
     html = client.post("/demo/cards", json={"cards": []}).get_data(as_text=True)
     assert 'id="no-cards"' in html
+
+
+def test_demo_command_prints_the_console_url() -> None:
+    from cds_service.commands import demo
+
+    text = demo.usage_text(8123, ("demo-her2-low",))
+    assert "Demo console (open in a browser): http://127.0.0.1:8123/demo" in text
