@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests.e2e.harness import Exchange, RecordingProxy
-from tests.e2e.scenarios import PET_INJECTED, Scenario
+from tests.e2e.scenarios import Scenario
 from tests.unit.cds_service.cds_support import check_operation_outcome, check_service_response
 
 PET_TOPICS = frozenset(
@@ -70,7 +70,7 @@ def check_unauthorized(exchange: Exchange) -> None:
 
 def pet_acquired(scenario: Scenario) -> dt.date:
     assert scenario.pet is not None
-    return (PET_INJECTED + dt.timedelta(hours=scenario.pet.uptake_h)).date()
+    return (scenario.pet.injected + dt.timedelta(hours=scenario.pet.uptake_h)).date()
 
 
 def _numbers_after(label: str, text: str) -> list[float]:

@@ -24,7 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from sqlalchemy import func, select
 
+from cds_service.storage import Storage
+from cds_service.storage_tables import AnalysisStatus, pet_analysis
 from tests.conftest import free_port
 from tests.e2e.harness import (
     PATIENT_VIEW,
@@ -76,19 +80,24 @@ class LatencyLog:
         return lines
 
 
+LATENCY = LatencyLog()
+"""Every hook call the tests time, for the summary at the end of the run."""
+
+
 @pytest.fixture(scope="session")
-def latency_log(request: pytest.FixtureRequest) -> Iterator[LatencyLog]:
-    log = LatencyLog()
-    yield log
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and log.rows:
-        reporter.write_line("")
-        reporter.write_line("e2e hook latency (wall clock at the EHR side):")
-        for line in log.summary():
-            reporter.write_line("  " + line)
-        slowest = sorted(log.rows, key=lambda r: -r[2])[:5]
-        for deployment, label, ms in slowest:
-            reporter.write_line(f"  slow: {deployment} {label} {ms:.0f} ms")
+def latency_log() -> LatencyLog:
+    return LATENCY
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report the hook latency figures measured at the EHR side (median, p95, max per deployment)."""
+    if not LATENCY.rows:
+        return
+    terminalreporter.write_sep("-", "e2e hook latency (wall clock at the EHR side)")
+    for line in LATENCY.summary():
+        terminalreporter.write_line(line)
+    for deployment, label, ms in sorted(LATENCY.rows, key=lambda r: -r[2])[:5]:
+        terminalreporter.write_line(f"slowest: {deployment} {label}: {ms:.0f} ms")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -338,6 +347,43 @@ def deployment(request: pytest.FixtureRequest) -> Deployment:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# What the EHR prefetches
+
+
+def resolve_prefetch(fhir_server: FhirServer, templates: dict[str, str], patient_id: str) -> dict[str, Any]:
+    """What an EHR sends as prefetch: each discovery template resolved against its own FHIR server (a read
+    that finds nothing is ``null``)."""
+    prefetch: dict[str, Any] = {}
+    for key, template in templates.items():
+        url = f"{fhir_server.base_url}/{template.replace('{{context.patientId}}', patient_id)}"
+        response = requests.get(url, timeout=10)
+        prefetch[key] = response.json() if response.status_code == 200 else None
+    return prefetch
+
+
+class EhrPrefetch:
+    """Prefetch per patient, resolved once from the discovery templates (the same for every deployment)."""
+
+    def __init__(self, fhir_server: FhirServer) -> None:
+        self.fhir_server = fhir_server
+        self.templates: dict[str, str] | None = None
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, deployment: Deployment, patient_id: str) -> dict[str, Any]:
+        if self.templates is None:
+            services = deployment.client().discovery().body["services"]
+            self.templates = next(s for s in services if s["id"] == PATIENT_VIEW)["prefetch"]
+        if patient_id not in self.cache:
+            self.cache[patient_id] = resolve_prefetch(self.fhir_server, self.templates, patient_id)
+        return self.cache[patient_id]
+
+
+@pytest.fixture(scope="session")
+def ehr_prefetch(fhir: FhirServer, dataset: Dataset) -> EhrPrefetch:
+    return EhrPrefetch(fhir)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # PET warm-up: hooks until the background analyses are stored
 
 
@@ -345,7 +391,8 @@ WARM_UP_TIMEOUT_S = 90.0
 
 
 def warm_up(deployment: Deployment, fhir_base: str, scenarios: list[Scenario]) -> dict[str, float]:
-    """Fire patient-view for each PET scenario until no card says the analysis is pending.
+    """Fire patient-view for each PET scenario until no card says the analysis is pending or the PACS
+    did not answer in time (both are expected while many analyses run at once).
 
     Returns, per scenario key, the seconds until the PET facts were available. The calls alternate between
     replicas; their latencies are not part of the report (they include first-call warm-up).
@@ -358,7 +405,10 @@ def warm_up(deployment: Deployment, fhir_base: str, scenarios: list[Scenario]) -
         for key, scenario in list(waiting.items()):
             client = deployment.client(attempt % len(deployment.replicas))
             exchange = client.hook(PATIENT_VIEW, patient_view(scenario.patient_id, **fhir_access(fhir_base)))
-            if exchange.status == 200 and "pet-analysis-pending" not in exchange.topics():
+            if exchange.status == 200 and not exchange.topics() & {
+                "pet-analysis-pending",
+                "data-unavailable",
+            }:
                 ready[key] = time.monotonic() - started
                 del waiting[key]
         attempt += 1
@@ -367,18 +417,44 @@ def warm_up(deployment: Deployment, fhir_base: str, scenarios: list[Scenario]) -
     return ready
 
 
-@pytest.fixture(scope="session")
-def warmed(request: pytest.FixtureRequest) -> dict[str, dict[str, float]]:
-    """Per deployment name, the warm-up times (filled by ``analysed``)."""
-    return {}
+def analyses_in_flight(database_url: str) -> int:
+    """PET analyses the deployment has claimed or queued but not finished (read from its database)."""
+    storage = Storage(database_url)
+    try:
+        with storage.engine.connect() as conn:
+            query = (
+                select(func.count())
+                .select_from(pet_analysis)
+                .where(
+                    pet_analysis.c.status.in_((AnalysisStatus.PENDING.value, AnalysisStatus.RUNNING.value))
+                )
+            )
+            return int(conn.execute(query).scalar_one())
+    finally:
+        storage.dispose()
+
+
+def wait_quiet(deployment: Deployment, timeout_s: float = WARM_UP_TIMEOUT_S) -> None:
+    """Wait until no background analysis runs, so that a hook meets an idle service (steady state)."""
+    deadline = time.monotonic() + timeout_s
+    while analyses_in_flight(deployment.database_url) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+WARMED: dict[str, dict[str, float]] = {}
+"""Per deployment name, seconds until each PET scenario's analysis was stored (one warm-up per session)."""
+
+
+def ensure_analysed(deployment: Deployment, fhir_base: str) -> Deployment:
+    """Every PET scenario's analysis stored (warm-up once per deployment) and no analysis running in the
+    background (a long series another test started may still be in progress): the steady state."""
+    if deployment.name not in WARMED:
+        pet_scenarios = [s for s in SCENARIOS if s.pet is not None and "first-hook-only" not in s.tags]
+        WARMED[deployment.name] = warm_up(deployment, fhir_base, pet_scenarios)
+    wait_quiet(deployment)
+    return deployment
 
 
 @pytest.fixture
-def analysed(
-    deployment: Deployment, fhir_proxy: RecordingProxy, warmed: dict[str, dict[str, float]]
-) -> Deployment:
-    """The deployment, with every PET scenario's analysis stored (once per deployment)."""
-    if deployment.name not in warmed:
-        pet_scenarios = [s for s in SCENARIOS if s.pet is not None and "first-hook-only" not in s.tags]
-        warmed[deployment.name] = warm_up(deployment, fhir_proxy.base(), pet_scenarios)
-    return deployment
+def analysed(deployment: Deployment, fhir_proxy: RecordingProxy) -> Deployment:
+    return ensure_analysed(deployment, fhir_proxy.base())

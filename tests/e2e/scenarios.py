@@ -59,6 +59,9 @@ AVID = (NODE_AVID, BREAST_NONAVID)
 NON_AVID = (NODE_NONAVID, BREAST_NONAVID)
 HEPATIC = (NODE_AVID, LIVER_AVID, BREAST_NONAVID)
 
+SYNC_INJECTED = dt.datetime(2025, 6, 16, 9, 0, 0)
+"""The one PET dated after every other (``her2-cds sync --since`` picks it alone)."""
+
 BIG_SHAPE = (240, 64, 64)
 """A long PET series (240 slices): more than a hook can fetch and analyse within its budget."""
 
@@ -77,6 +80,7 @@ class Pathology:
 @dataclass(frozen=True)
 class Pet:
     lesions: tuple[PhantomLesion, ...] = AVID
+    injected: dt.datetime = PET_INJECTED
     uptake_h: float = 120.0
     shape: tuple[int, int, int] = (40, 64, 64)
 
@@ -105,7 +109,7 @@ class Scenario:
         return PhantomSpec(
             lesions=self.pet.lesions,
             uptake_h=self.pet.uptake_h,
-            injected_at=PET_INJECTED,
+            injected_at=self.pet.injected,
             shape=self.pet.shape,
             with_sr=True,
             with_seg=True,
@@ -201,7 +205,7 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 EXTRA_PATIENTS: tuple[Scenario, ...] = (
     _s("precompute-hook", {"her2-low-pet-avid"}, LOW, Pet(shape=BIG_SHAPE)),
-    _s("precompute-sync", {"her2-low-pet-avid"}, LOW, Pet(shape=BIG_SHAPE)),
+    _s("precompute-sync", {"her2-low-pet-avid"}, LOW, Pet(shape=BIG_SHAPE, injected=SYNC_INJECTED)),
     _s("replica-race", {"her2-low-pet-avid"}, LOW, Pet()),
     _s("pacs-cached", {"her2-low-pet-avid"}, LOW, Pet()),
     _s("pacs-uncached", {"her2-low-no-pet", "data-unavailable"}, LOW, Pet()),
@@ -281,7 +285,7 @@ def _pathology(s: Scenario, p: Pathology) -> list[dict[str, Any]]:
 
 def _imaging_study(s: Scenario, study_uid: str, series_uid: str) -> dict[str, Any]:
     assert s.pet is not None
-    acquired = PET_INJECTED + dt.timedelta(hours=s.pet.uptake_h)
+    acquired = s.pet.injected + dt.timedelta(hours=s.pet.uptake_h)
     return {
         "resourceType": "ImagingStudy",
         "id": f"{s.patient_id}-pet",
@@ -298,7 +302,8 @@ def _imaging_study(s: Scenario, study_uid: str, series_uid: str) -> dict[str, An
 
 def _anti_her2(s: Scenario) -> dict[str, Any]:
     assert s.anti_her2_days_before_pet is not None
-    given = PET_INJECTED - dt.timedelta(days=s.anti_her2_days_before_pet)
+    assert s.pet is not None
+    given = s.pet.injected - dt.timedelta(days=s.anti_her2_days_before_pet)
     return {
         "resourceType": "MedicationAdministration",
         "id": f"{s.patient_id}-trastuzumab",

@@ -20,7 +20,7 @@ from tests.e2e.checks import (
     check_pet_basis,
     require_pet_in_hook,
 )
-from tests.e2e.conftest import Dataset, Deployment
+from tests.e2e.conftest import Dataset, Deployment, EhrPrefetch, ensure_analysed
 from tests.e2e.harness import (
     ORDER,
     PATIENT_VIEW,
@@ -59,14 +59,16 @@ def test_patient_view_per_scenario(
     dataset: Dataset,
     fhir_proxy: RecordingProxy,
     dead_fhir_base: str,
+    ehr_prefetch: EhrPrefetch,
     request: pytest.FixtureRequest,
 ) -> None:
+    """patient-view as EHRs send it: prefetch resolved by the EHR, plus FHIR access for anything missing."""
     require_pet_in_hook(scenario)
     if "first-hook-only" not in scenario.tags:
         request.getfixturevalue("analysed")
-    body = patient_view(
-        scenario.patient_id, **fhir_access(_fhir_base(scenario, fhir_proxy, dead_fhir_base), TOKEN)
-    )
+    fhir_base = _fhir_base(scenario, fhir_proxy, dead_fhir_base)
+    prefetch = None if "fhir-down" in scenario.tags else ehr_prefetch(deployment, scenario.patient_id)
+    body = patient_view(scenario.patient_id, prefetch=prefetch, **fhir_access(fhir_base, TOKEN))
     exchange = deployment.hook(deployment.client(), PATIENT_VIEW, body, f"patient-view {scenario.key}")
     assert check_hook_ok(exchange, deployment.limit_ms) == scenario.expected
     _check_basis(exchange.cards_by_topic(), scenario, dataset)
@@ -82,15 +84,18 @@ def test_patient_view_per_scenario(
 )
 def test_order_sign_per_scenario(
     scenario: Scenario,
-    deployment: Deployment,
+    postgres_deployment: Deployment,
     dataset: Dataset,
     fhir_proxy: RecordingProxy,
-    request: pytest.FixtureRequest,
 ) -> None:
-    """A draft T-DXd order shows the same cards as the chart (order-sign replaces order-select guidance)."""
+    """A draft T-DXd order shows the same cards as the chart; no prefetch, so everything comes through the
+    FHIR fallback (order-sign replaces order-select guidance). Sent to the second PostgreSQL replica: both
+    replicas read the analyses stored through either."""
     require_pet_in_hook(scenario)
-    request.getfixturevalue("analysed")
-    replica = 1 if len(deployment.replicas) > 1 else 0
+    deployment = postgres_deployment
+    if scenario.pet is not None:
+        ensure_analysed(deployment, fhir_proxy.base())
+    replica = 1
     body = order_sign(
         scenario.patient_id, [tdxd_draft(scenario.patient_id)], **fhir_access(fhir_proxy.base(), TOKEN)
     )

@@ -19,7 +19,6 @@ from typing import Any
 
 import jwt
 import pytest
-import requests
 
 from cds_service.storage import Storage
 from tests.e2e.checks import (
@@ -29,7 +28,7 @@ from tests.e2e.checks import (
     check_unauthorized,
     check_within_deadline,
 )
-from tests.e2e.conftest import ISS, Deployment, load_scenario
+from tests.e2e.conftest import ISS, Deployment, load_scenario, resolve_prefetch
 from tests.e2e.harness import (
     ORDER,
     PATIENT_VIEW,
@@ -219,16 +218,6 @@ def test_all_null_prefetch_is_a_normal_request(
     assert offlist_proxy.count() == 0
 
 
-def ehr_prefetch(fhir: FhirServer, templates: dict[str, str], patient_id: str) -> dict[str, Any]:
-    """What an EHR sends: each discovery template resolved against its own FHIR server."""
-    prefetch: dict[str, Any] = {}
-    for key, template in templates.items():
-        url = f"{fhir.base_url}/{template.replace('{{context.patientId}}', patient_id)}"
-        response = requests.get(url, timeout=10)
-        prefetch[key] = response.json() if response.status_code == 200 else None
-    return prefetch
-
-
 @pytest.mark.req("I-60")
 def test_an_off_list_fhir_server_is_never_contacted(
     deployment: Deployment, dataset: Any, fhir: FhirServer, offlist_proxy: RecordingProxy
@@ -238,7 +227,7 @@ def test_an_off_list_fhir_server_is_never_contacted(
     offlist_proxy.reset()
     full = patient_view(
         LOW.patient_id,
-        prefetch=ehr_prefetch(fhir, templates, LOW.patient_id),
+        prefetch=resolve_prefetch(fhir, templates, LOW.patient_id),
         **fhir_access(offlist_proxy.base()),
     )
     exchange = deployment.hook(client, PATIENT_VIEW, full, "full prefetch, off-list server")
