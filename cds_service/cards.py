@@ -23,6 +23,7 @@ from rules.domain import (
     AssessInputs,
     Assessment,
     CardScenario,
+    Evidence,
     Her2Assessment,
     HrStatus,
     IhcScore,
@@ -69,7 +70,18 @@ _PET_SCENARIOS: Final = frozenset(
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
-    return "n/a" if value is None else f"{value:g}{unit}"
+    """A measured number as shown on a card: at most two decimals (SUVs are stored as float32)."""
+    return "n/a" if value is None else f"{round(value, 2):g}{unit}"
+
+
+def _evidence_value(item: Evidence) -> str:
+    """The value behind an evidence statement, unless the statement already states it."""
+    if item.value is None:
+        return ""
+    shown = _fmt(item.value) if isinstance(item.value, float) else str(item.value)
+    if shown in item.statement:
+        return ""
+    return f": {shown}{' ' + item.unit if item.unit else ''}"
 
 
 def _pathology_lines(occasion: Her2Assessment | None, category_hidden: bool) -> list[str]:
@@ -206,7 +218,7 @@ def _evidence(assessment: Assessment, scenario: CardScenario) -> list[str]:
     lines: list[str] = []
     if scenario is not CardScenario.PET_AVID_NO_PATHOLOGY:
         for item in assessment.evidence:
-            value = "" if item.value is None else f": {item.value}{' ' + item.unit if item.unit else ''}"
+            value = _evidence_value(item)
             source = f" ({item.source.reference})" if item.source else ""
             lines.append(f"- {item.statement.rstrip('.')}{value}{source}")
         for check in assessment.indications:
