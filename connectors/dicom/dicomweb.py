@@ -17,6 +17,10 @@ pitfalls of ``spec/pet-dicom.md`` §11:
 the
    SR/SEG references are read from WADO-RS series metadata.
 
+Instances are retrieved with one streamed WADO-RS GET per series, read by the multipart reader of
+:mod:`connectors.dicom.multipart` and decoded part by part while the rest of the body is still arriving
+(dicomweb-client's ``retrieve_series`` reads the whole body first, then parses and decodes it).
+
 Every failure leaves as a :mod:`connectors.errors` exception raised from its cause.
 """
 
@@ -25,13 +29,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from io import BytesIO
 from typing import Any, TypeVar
 
 import requests
 from dicomweb_client import DICOMwebClient
-from pydicom import Dataset
+from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 
+from connectors.dicom.multipart import Part, boundary_from_content_type, iter_parts
 from connectors.dicom.ports import (
     Modality,
     SeriesRef,
@@ -51,6 +57,15 @@ EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 INSTANCE_MEDIA_TYPES: tuple[tuple[str, str], ...] = (("application/dicom", EXPLICIT_VR_LITTLE_ENDIAN),)
 """WADO-RS Accept for instances: uncompressed, so pixels decode without optional codecs (PS3.18 8.7.3)."""
 
+INSTANCE_ACCEPT = ", ".join(
+    f'multipart/related; type="{media}"; transfer-syntax={syntax}' for media, syntax in INSTANCE_MEDIA_TYPES
+)
+"""The same as an HTTP ``Accept`` header value (PS3.18 8.7.3.5)."""
+
+STREAM_CHUNK_BYTES = 256 * 1024
+"""Read size of the streamed WADO-RS body: large enough to keep per-chunk Python overhead small, small
+enough that decoding of received instances overlaps with the rest of the download."""
+
 SERIES_FIELDS: tuple[str, ...] = (
     "Modality",
     "SeriesDate",
@@ -65,11 +80,27 @@ _WILDCARDS = frozenset("*?\\")
 
 
 class DicomwebPetSource:
-    """A ``PollingPetStudySource`` over QIDO-RS and WADO-RS."""
+    """A ``PollingPetStudySource`` over QIDO-RS and WADO-RS.
 
-    def __init__(self, client: DICOMwebClient) -> None:
+    With ``session`` (the one the client uses; the factory passes it) instances are retrieved by a streamed
+    GET read with :mod:`connectors.dicom.multipart`, each instance decoded as soon as it has arrived, so
+    decoding overlaps the download. Without it, dicomweb-client's streamed ``iter_series`` is used.
+    ``timeout`` is the requests ``(connect, read)`` timeout in seconds for that GET.
+    """
+
+    def __init__(
+        self,
+        client: DICOMwebClient,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> None:
         self._client = client
+        self._session = session
+        self._timeout = timeout
         self._where = describe_url(str(client.base_url))
+        prefix = getattr(client, "wado_url_prefix", None)
+        self._wado_root = str(client.base_url).rstrip("/") + (f"/{prefix.strip('/')}" if prefix else "")
 
     def __repr__(self) -> str:
         return f"DicomwebPetSource({self._where!r})"
@@ -93,13 +124,17 @@ class DicomwebPetSource:
 
     def fetch_series(self, ref: SeriesRef) -> list[Dataset]:
         """All instances of the series (WADO-RS ``/studies/{s}/series/{s}``, Explicit VR Little Endian)."""
-        instances = self._call(
-            "retrieve series",
-            ref.source,
-            lambda: self._client.retrieve_series(
-                ref.study_uid, ref.series_uid, media_types=INSTANCE_MEDIA_TYPES
-            ),
-        )
+        if self._session is None:
+            instances = self._call(
+                "retrieve series",
+                ref.source,
+                lambda: list(
+                    self._client.iter_series(ref.study_uid, ref.series_uid, media_types=INSTANCE_MEDIA_TYPES)
+                ),
+            )
+        else:
+            url = f"{self._wado_root}/studies/{ref.study_uid}/series/{ref.series_uid}"
+            instances = self._call("retrieve series", ref.source, lambda: self._stream_instances(url))
         return sort_instances(instances)
 
     def fetch_header(self, ref: SeriesRef) -> Dataset:
@@ -203,6 +238,16 @@ class DicomwebPetSource:
             headers.append(_decode(item, source=source))
         return sort_instances(headers)
 
+    def _stream_instances(self, url: str) -> list[Dataset]:
+        """GET a multipart/related body of Part 10 instances and decode each part as it arrives."""
+        assert self._session is not None  # checked by the caller
+        headers = {"Accept": INSTANCE_ACCEPT}
+        with self._session.get(url, headers=headers, timeout=self._timeout, stream=True) as response:
+            response.raise_for_status()
+            boundary = boundary_from_content_type(response.headers.get("Content-Type", ""))
+            chunks = response.iter_content(chunk_size=STREAM_CHUNK_BYTES)
+            return [_instance(part) for part in iter_parts(chunks, boundary)]
+
     def _call(self, what: str, source: SourceRef | None, fn: Callable[[], T]) -> T:
         """Run one client call, turning every failure into a connector error raised from its cause."""
         with _translated(f"{self._where}: {what}", source):
@@ -231,6 +276,13 @@ def _translated(what: str, source: SourceRef | None) -> Iterator[None]:
         raise InvalidSourceDataError(
             f"{what}: undecodable response ({type(exc).__name__})", source=source
         ) from exc
+
+
+def _instance(part: Part) -> Dataset:
+    """One WADO-RS part as a complete Dataset (a Part 10 file with its meta header; PS3.18 8.7.3.3)."""
+    if part.media_type not in ("", "application/dicom"):
+        raise ValueError(f"unexpected part media type {part.media_type!r}")
+    return dcmread(BytesIO(part.body))
 
 
 def _decode(item: Mapping[str, Any], *, source: SourceRef | None = None) -> Dataset:

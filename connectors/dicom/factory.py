@@ -64,7 +64,7 @@ def dicomweb_source(
     parts = urlsplit(base)
     if parts.port is not None and parts.hostname:
         client.host = f"{parts.hostname}:{parts.port}"
-    return DicomwebPetSource(client)
+    return DicomwebPetSource(client, session=session, timeout=timeouts.as_tuple())
 
 
 def pet_source_from_url(
