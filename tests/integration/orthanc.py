@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -144,7 +145,20 @@ def orthanc_config(
         "StorageCompression": False,
         "HttpCompressionEnabled": False,
         "ConcurrentJobs": 2,
+        # Largest PDU Orthanc sends and receives (its range is 4096-131072; default 16 KiB): one 80 kB PET
+        # slice travels in one P-DATA-TF PDU instead of five, which C-GET throughput depends on.
+        "MaximumPduLength": 131072,
     }
+
+
+def orthanc_environment() -> dict[str, str]:
+    """The process environment for Orthanc: ours plus ``TCP_NODELAY=1``.
+
+    DCMTK (Orthanc's DICOM layer) reads ``TCP_NODELAY`` to switch Nagle's algorithm off on its DICOM
+    sockets. With Nagle on, each C-STORE sub-operation of a C-GET can stall on the peer's delayed ACK: dcmtk's
+    own getscu needs about 40 s for 600 slices that way, 0.3 s without it.
+    """
+    return {**os.environ, "TCP_NODELAY": "1"}
 
 
 def start_orthanc(workdir: Path, *, users: dict[str, str] | None = None) -> OrthancServer:
@@ -161,7 +175,11 @@ def start_orthanc(workdir: Path, *, users: dict[str, str] | None = None) -> Orth
     )
     log = (workdir / "orthanc.log").open("wb")
     process = subprocess.Popen(
-        [ORTHANC_BINARY, str(config_path)], stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+        [ORTHANC_BINARY, str(config_path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env=orthanc_environment(),
     )
     log.close()
     server = OrthancServer(
