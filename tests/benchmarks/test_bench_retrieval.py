@@ -77,7 +77,10 @@ def summary(request: pytest.FixtureRequest) -> Iterator[list[Row]]:
     rows: list[Row] = []
     yield rows
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and rows:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None or not rows:
+        return
+    with capture.global_and_fixture_disabled():  # shown with or without -s
         reporter.write_line("")
         for line in _table(rows):
             reporter.write_line(line)
@@ -208,4 +211,3 @@ def test_retrieval_against_raw_download(
         getscu()
         summary.append((dimse_floor, _best(getscu), ""))
     summary.append(("C-GET DimsePetSource (decoded)", _best(lambda: cget.fetch_series(series)), dimse_floor))
-    print("\n" + "\n".join(_table(summary)))
