@@ -187,24 +187,14 @@ class DicomwebPetSource:
         for item in series:
             if is_uid(str(item.get("SeriesInstanceUID", ""))):
                 by_modality.setdefault(str(item.get("Modality", "")).upper(), []).append(item)
-        report_refs = {
-            str(item.SeriesInstanceUID): self._referenced_by(study_uid, str(item.SeriesInstanceUID))
-            for modality in (Modality.SR.value, Modality.SEG.value)
-            for item in by_modality.get(modality, [])
-        }
+        # Candidates only: which SR/SEG instances reference this PET series is decided in fetch_related, when
+        # the analysis needs them. Reading their metadata here would put megabytes of SEG headers on the path
+        # of every hook search.
+        related_sr = self._uids_of(by_modality, Modality.SR.value)
+        related_seg = self._uids_of(by_modality, Modality.SEG.value)
         refs = []
         for item in by_modality.get(Modality.PT.value, []):
             uid = str(item.SeriesInstanceUID)
-
-            def related(modality: str, pet_uid: str = uid) -> tuple[str, ...]:
-                return tuple(
-                    sorted(
-                        str(other.SeriesInstanceUID)
-                        for other in by_modality.get(modality, [])
-                        if report_refs[str(other.SeriesInstanceUID)](pet_uid)
-                    )
-                )
-
             refs.append(
                 SeriesRef(
                     study_uid=study_uid,
@@ -214,17 +204,15 @@ class DicomwebPetSource:
                     series_time=parse_tm(item.get("SeriesTime")),
                     description=str(item.get("SeriesDescription", "")) or None,
                     instance_count=_int(item.get("NumberOfSeriesRelatedInstances")),
-                    related_sr=related(Modality.SR.value),
-                    related_seg=related(Modality.SEG.value),
+                    related_sr=related_sr,
+                    related_seg=related_seg,
                 )
             )
         return refs
 
-    def _referenced_by(self, study_uid: str, series_uid: str) -> Callable[[str], bool]:
-        """A predicate: does an instance of this SR/SEG series reference a given PET series (or none)?"""
-        source = SourceRef(system="dicom", reference=f"study/{study_uid}/series/{series_uid}")
-        headers = self._metadata(study_uid, series_uid, source)
-        return lambda pet_uid: any(references_series(ds, pet_uid) for ds in headers)
+    @staticmethod
+    def _uids_of(by_modality: dict[str, list[Dataset]], modality: str) -> tuple[str, ...]:
+        return tuple(sorted(str(item.SeriesInstanceUID) for item in by_modality.get(modality, [])))
 
     def _metadata(self, study_uid: str, series_uid: str, source: SourceRef) -> list[Dataset]:
         found = self._call(

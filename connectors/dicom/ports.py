@@ -70,8 +70,10 @@ class SeriesRef:
     """One PET series as found by a source, without its pixels.
 
     ``related_sr`` and ``related_seg`` are the SeriesInstanceUIDs of SR and SEG series of the same study that
-    reference this series (in their evidence or referenced-series sequences) or that state no references at
-    all; a transport that cannot see references lists every SR/SEG series of the study. ``instance_count`` is
+    may describe this series: the embedded folder, which indexes references, lists those that reference it (in
+    their evidence or referenced-series sequences) or state no references at all; the network transports list
+    every SR/SEG series of the study, so that a search stays a cheap query. ``fetch_related`` keeps only the
+    instances that reference this series in every case. ``instance_count`` is
     the server's NumberOfSeriesRelatedInstances (0020,1209), ``None`` when not reported.
     """
 

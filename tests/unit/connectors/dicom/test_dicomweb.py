@@ -147,7 +147,9 @@ def test_find_pet_series_sends_exact_qido_keys_and_reads_references(study: dict)
     assert ref.instance_count == 3
     assert ref.description == "PET 89Zr-trastuzumab"
     assert ref.related_sr == (study["sr"].SeriesInstanceUID,)
-    assert ref.related_seg == (study["seg"].SeriesInstanceUID,)  # the stray SEG references another series
+    # Candidates at search time (no metadata read); the stray SEG is filtered out by fetch_related.
+    assert set(ref.related_seg) == {study["seg"].SeriesInstanceUID, study["stray"].SeriesInstanceUID}
+    assert not any(path.endswith("/metadata") for path in recorded.paths())
 
 
 def test_fetch_series_asks_for_uncompressed_instances(study: dict) -> None:
