@@ -106,7 +106,7 @@ def call_service(service_id: str) -> Response:
         if hook is None or hook not in hooks:
             raise BadRequestError(f"hook '{cds_request.hook}' is not registered for service '{service_id}'")
         context = _validate_context(hook, cds_request.context)
-        result = parts.hook_service.handle(hook, cds_request, context, caller)
+        result = parts.hook_service.handle(hook, cds_request, context, caller, started=started)
     except HttpError as exc:
         audit.finish(_OUTCOMES.get(type(exc), HookOutcome.BAD_REQUEST), ())
         raise

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RENDER_MARGIN_S = 0.05
+RENDER_MARGIN_S = 0.1
 """Seconds of the hook budget kept back for the rules, card rendering and the response."""
 
 Key = tuple[str, str, str]

@@ -255,8 +255,10 @@ class RequestsFhirFetcher:
 class Deadline:
     """The hook budget (``HER2CDS_HOOK_BUDGET_MS``) as a monotonic deadline shared by every upstream call."""
 
-    def __init__(self, budget_s: float) -> None:
-        self._end = time.monotonic() + budget_s
+    def __init__(self, budget_s: float, *, started: float | None = None) -> None:
+        """``started`` is the ``time.monotonic()`` reading when the request arrived (now when omitted), so
+        that authentication and parsing count against the budget too."""
+        self._end = (time.monotonic() if started is None else started) + budget_s
 
     def remaining_s(self) -> float:
         return max(0.0, self._end - time.monotonic())

@@ -187,7 +187,13 @@ class HookService:
         self._clock = clock
 
     def handle(
-        self, hook: Hook, request: CdsRequest, context: PatientViewContext, caller: CallerIdentity | None
+        self,
+        hook: Hook,
+        request: CdsRequest,
+        context: PatientViewContext,
+        caller: CallerIdentity | None,
+        *,
+        started: float | None = None,
     ) -> HookResult:
         """Answer one validated hook call. Raises ``PreconditionFailedError`` (412) for unobtainable
         required data."""
@@ -197,7 +203,7 @@ class HookService:
             orders = inspect_draft_orders(context.draftOrders.resources(), selections)
             if not orders.tdxd:
                 return HookResult(cards=[], orders=orders)
-        deadline = Deadline(self._settings.budget_s)
+        deadline = Deadline(self._settings.budget_s, started=started)
         access = fhir_access(request, self._settings, caller)
         prefetch = request.prefetch
         if self._embedded is not None:
