@@ -1,7 +1,8 @@
 """Draft-order inspection for the order-select and order-sign hooks: does an order contain T-DXd?
 
-The code list is data (``TDXD_CODES``, ``TDXD_TEXT``) from ``clinical-logic.md`` §11 "Order detection". It
-lives in ``cds_service`` rather than ``rules`` because it reads FHIR JSON (``draftOrders`` is a Bundle of
+The code list is data (``TDXD_CODES``, ``TDXD_TEXT`` in ``connectors.fhir.codes``, shared with the therapy
+mapping) from ``clinical-logic.md`` §11 "Order detection". The inspection lives in ``cds_service`` rather than
+``rules`` because it reads FHIR JSON (``draftOrders`` is a Bundle of
 R4 resources), which ``rules`` never sees. Matching is deliberately narrow: fam-trastuzumab deruxtecan
 only, never bare "deruxtecan" (datopotamab deruxtecan, HCPCS J9011, is a TROP2 drug), trastuzumab,
 ado-trastuzumab emtansine (ATC L01FD03) or pertuzumab (ATC L01FD02).
@@ -14,22 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-NDC = "http://hl7.org/fhir/sid/ndc"
-HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
-ATC = "http://www.whocc.no/atc"
-
-TDXD_CODES: Final[frozenset[tuple[str, str]]] = frozenset(
-    {
-        (RXNORM, "2267576"),
-        (RXNORM, "2267581"),
-        (NDC, "65597-0406-01"),
-        (NDC, "65597-406-01"),
-        (HCPCS, "J9358"),
-        (ATC, "L01FD04"),
-    }
-)
-"""(system, code) pairs for fam-trastuzumab deruxtecan-nxki (RxNorm codes [UNVERIFIED] term types, §11)."""
+from connectors.fhir.codes import ATC, HCPCS, TDXD_CODES, TDXD_TEXT
 
 TDXD_CODES_ANY_SYSTEM: Final[frozenset[str]] = frozenset(
     {"J9358", "L01FD04", "65597-0406-01", "65597-406-01"}
@@ -37,11 +23,6 @@ TDXD_CODES_ANY_SYSTEM: Final[frozenset[str]] = frozenset(
 """Codes specific enough to match under a local or missing system (EHRs often send HCPCS/NDC with local
 URIs).
 """
-
-TDXD_TEXT: Final = re.compile(
-    r"trastuzumab[\s-]+deruxtecan|\benhertu\b|\bds-?8201a?\b|\bt-?dxd\b", re.IGNORECASE
-)
-"""Free-text match on names; ``trastuzumab deruxtecan`` also covers ``fam-trastuzumab deruxtecan-nxki``."""
 
 PERTUZUMAB_CODES: Final[frozenset[tuple[str, str]]] = frozenset({(ATC, "L01FD02"), (HCPCS, "J9306")})
 PERTUZUMAB_TEXT: Final = re.compile(r"\bpertuzumab\b|\bperjeta\b|\bphesgo\b", re.IGNORECASE)

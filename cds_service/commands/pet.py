@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.dicom.analysis import SeriesAnalysis, analyze_series
+from cds_service.pet_jobs import run_analysis
 from connectors.dicom.factory import auth_from_text, pet_source_from_url
 from connectors.dicom.files import FilePetSource
-from connectors.dicom.ports import PetStudySource, SeriesRef
+from connectors.dicom.ports import PetStudySource
 from connectors.errors import ConnectorError, InvalidSourceDataError
 from connectors.http import Timeouts
 
@@ -65,27 +65,12 @@ def source_from_args(args: argparse.Namespace) -> PetStudySource:
     return pet_source_from_url(f"dimse://{args.dimse}", timeouts=timeouts, calling_aet=args.calling_aet)
 
 
-def analyse_ref(source: PetStudySource, ref: SeriesRef) -> SeriesAnalysis:
-    """Fetch one series with its SR/SEG and analyse it; undecodable data becomes the series' ``error``.
-
-    Outages (``SourceUnavailableError``, ``NotFoundError``) propagate: the caller decides.
-    """
-    try:
-        pet = source.fetch_series(ref)
-        sr, seg = source.fetch_related(ref)
-    except InvalidSourceDataError as exc:
-        return SeriesAnalysis(
-            study_uid=ref.study_uid, series_uid=ref.series_uid, patient_id=ref.patient_id, error=str(exc)
-        )
-    return analyze_series(pet, sr=sr, seg=seg)
-
-
 def analyse_source(
     source: PetStudySource, *, patient_id: str | None, study_uid: str | None
 ) -> dict[str, Any]:
     """The ``{"series": [...]}`` document for every PT series of the source matching the filters."""
     refs = source.find_pet_series(patient_id=patient_id, study_uid=study_uid)
-    return {"series": [analyse_ref(source, ref).to_json() for ref in refs]}
+    return {"series": [run_analysis(source, ref).to_json() for ref in refs]}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -158,7 +158,7 @@ TDXD_CODES: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: T-DXd by text; never bare "deruxtecan" (datopotamab deruxtecan is a TROP2 drug, spec §11).
-TDXD_TEXT = re.compile(r"trastuzumab[\s-]+deruxtecan|enhertu|ds-8201|t-dxd", re.IGNORECASE)
+TDXD_TEXT = re.compile(r"trastuzumab[\s-]+deruxtecan|\benhertu\b|\bds-?8201a?\b|\bt-?dxd\b", re.IGNORECASE)
 
 #: RxNorm codes verified in codes-her2-tdxd.tsv, by class.
 RXNORM_CLASSES: dict[str, DrugKind] = {

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from cds_service.commands import receive as receive_command
-from cds_service.commands.pet import analyse_ref
-from cds_service.pet_jobs import stored_document
+from cds_service.pet_jobs import run_analysis, stored_document
 from cds_service.storage import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSeries, PhantomSpec, make_phantom, write_phantom
@@ -64,7 +63,7 @@ def test_storescu_series_is_stored_reported_once_and_analysed(
     assert ref.related_sr == (phantom.sr[0].SeriesInstanceUID,)
     assert ref.related_seg == (phantom.seg[0].SeriesInstanceUID,)
 
-    analysis = analyse_ref(store, ref)
+    analysis = run_analysis(store, ref)
     assert analysis.error is None
     assert analysis.suvbw_max == pytest.approx(phantom.expected.suvbw_max, rel=1e-3)
     assert {lesion.origin.value for lesion in analysis.lesions} == {"sr"}
