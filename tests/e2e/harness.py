@@ -10,8 +10,8 @@
 - ``RecordingProxy``: a loopback HTTP forwarder in front of the FHIR test server that counts and records
   every request (method, path, ``Authorization``), so a test can prove which FHIR server the service
   contacted and with which bearer token. ``JsonServer`` serves a fixed JSON document (the EHR's JWKS).
-- ``start_fhir_server_at``: the Node FHIR test server on a port chosen in advance (a server that a test
-  starts and stops while the service, configured with its URL, keeps running).
+- The FHIR test server (``tests.integration.fhir_server.start_fhir_server``) can take a port chosen in
+  advance: a server that a test starts and stops while the service, configured with its URL, keeps running.
 
 Everything binds 127.0.0.1 and is stopped by the PID or server object that started it.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,7 +39,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from tests.conftest import missing_dependency
-from tests.integration.fhir_server import SERVER_DIR, FhirServer
 
 PATIENT_VIEW = "her2-pet-review"
 ORDER = "her2-pet-tdxd-order"
@@ -447,32 +445,3 @@ class JsonServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-def start_fhir_server_at(port: int, workdir: Path, timeout_s: float = 20.0) -> FhirServer:
-    """The Node FHIR test server (``tests/fhir_server``) on a port reserved in advance."""
-    node = shutil.which("node")
-    if node is None or not (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
-        missing_dependency("node and tests/fhir_server/node_modules are needed for the FHIR test server")
-    assert node is not None
-    workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / f"fhir-server-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [node, "--experimental-websocket", "server.mjs"],
-            cwd=SERVER_DIR,
-            env={"PATH": str(Path(node).parent), "FHIR_SERVER_PORT": str(port)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = FhirServer(port=port, process=process, log_path=log_path)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{server.base_url}/metadata", timeout=1).status_code == 200:
-                return server
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(
-        f"FHIR test server did not start on {port}: {log_path.read_text(errors='replace')[-2000:]}"
-    )

@@ -37,11 +37,10 @@ from tests.e2e.harness import (
     fhir_access,
     order_sign,
     patient_view,
-    start_fhir_server_at,
     tdxd_draft,
 )
 from tests.e2e.scenarios import BY_KEY
-from tests.integration.fhir_server import FhirServer
+from tests.integration.fhir_server import FhirServer, start_fhir_server
 from tests.unit.cds_service.cds_support import check_operation_outcome, schema_errors
 
 pytestmark = pytest.mark.e2e
@@ -293,7 +292,7 @@ def test_an_unreachable_fhir_server_gives_a_data_unavailable_card(
 def test_a_fhir_server_stopped_between_two_hooks(
     deployment: Deployment, dataset: Any, spare_fhir_port: int, tmp_path: Any
 ) -> None:
-    server = start_fhir_server_at(spare_fhir_port, tmp_path)
+    server = start_fhir_server(tmp_path, port=spare_fhir_port)
     try:
         load_scenario(LOW, server, None)
         body = patient_view(LOW.patient_id, **fhir_access(server.base_url, TOKEN))

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import free_port, missing_dependency
+from tests.conftest import free_port, missing_dependency, stop_process
 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "fhir_server"
 START_TIMEOUT_S = 20.0
@@ -66,25 +66,21 @@ class FhirServer:
 
     def stop(self) -> None:
         """Terminate this server by PID (kill it if it does not exit in time)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_process(self.process, STOP_TIMEOUT_S)
 
 
-def start_fhir_server(workdir: Path) -> FhirServer:
-    """Start the Node FHIR server on a free loopback port and wait for ``/fhir/metadata``."""
+def start_fhir_server(workdir: Path, port: int | None = None) -> FhirServer:
+    """Start the Node FHIR server on ``port`` (a free loopback port when None) and wait for
+    ``/fhir/metadata``."""
     node = shutil.which("node")
     if node is None:
         missing_dependency("node is not installed (make test installs nodejs when run as root)")
     if not (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
         missing_dependency("tests/fhir_server/node_modules is missing (run npm ci in tests/fhir_server)")
     assert node is not None
-    port = free_port()
-    log_path = workdir / "fhir-server.log"
+    port = free_port() if port is None else port
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / f"fhir-server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [node, "--experimental-websocket", "server.mjs"],

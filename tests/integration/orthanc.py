@@ -26,7 +26,7 @@ import pytest
 import requests
 from pydicom import Dataset
 
-from tests.conftest import free_port, missing_dependency
+from tests.conftest import free_port, missing_dependency, stop_process
 
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
@@ -99,13 +99,7 @@ class OrthancServer:
 
     def stop(self) -> None:
         """SIGTERM to this PID only, then wait for the exit (the SQLite index stays locked until then)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_process(self.process, STOP_TIMEOUT_S)
 
 
 def orthanc_config(
