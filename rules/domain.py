@@ -1,10 +1,9 @@
 """Domain types shared by every package.
 
 These frozen dataclasses are the only things that cross package boundaries: connectors translate FHIR
-resources and
-DICOM datasets into them at the edge, ``rules`` decides on them, and ``cds_service`` renders the result.
-Units are
-converted at the edge and named in field names (``_bq``, ``_s``, ``_kg``, ``_mm``, ``_ml``, ``_h``).
+resources and DICOM datasets into them at the edge, ``rules`` decides on them, and ``cds_service`` renders the
+result. Units are converted at the edge and named in field names (``_bq``, ``_s``, ``_kg``, ``_mm``, ``_ml``,
+``_h``).
 
 Standard library only: ``rules`` is pure (see ``docs/architecture.md``).
 """
@@ -105,8 +104,7 @@ class SpecimenSite(StrEnum):
 
 @dataclass(**_FROZEN)
 class IhcPercentages:
-    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them
-    (0–100)."""
+    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them (0–100)."""
 
     complete_intense: float | None = None
     complete_any: float | None = None
@@ -124,11 +122,9 @@ class IhcPercentages:
 class IhcResult:
     """One HER2 IHC read of one specimen.
 
-    ``score`` is the stated score; for a reported range such as ``"0-1+"`` it is the lower bound,
-    ``is_range`` is true
-    and ``range_to`` holds the upper bound. ``zero_subtype`` is only meaningful for a score of 0. ``assay``
-    is the
-    antibody clone or kit as written (``"4B5"``, ``"HercepTest"``, ``"CB11"``).
+    ``score`` is the stated score; for a reported range such as ``"0-1+"`` it is the lower bound, ``is_range``
+    is true and ``range_to`` holds the upper bound. ``zero_subtype`` is only meaningful for a score of 0.
+    ``assay`` is the antibody clone or kit as written (``"4B5"``, ``"HercepTest"``, ``"CB11"``).
     """
 
     score: IhcScore | None
@@ -150,14 +146,10 @@ class IshResult:
     """One HER2 in situ hybridisation result.
 
     ``reported_group`` is the group the laboratory stated (1–5, dual probe only); the engine recomputes the
-    group
-    from ``ratio`` and ``her2_per_cell`` when both are present. ``recount_confirmed`` is true when a blinded
-    second
-    observer recount confirmed the group, false when it changed it, None when not stated. ``reported_final``
-    is the
-    laboratory's final ISH interpretation (after concurrent IHC review), if stated. ``pending`` marks ISH
-    ordered
-    but not resulted.
+    group from ``ratio`` and ``her2_per_cell`` when both are present. ``recount_confirmed`` is true when a
+    blinded second observer recount confirmed the group, false when it changed it, None when not stated.
+    ``reported_final`` is the laboratory's final ISH interpretation (after concurrent IHC review), if stated.
+    ``pending`` marks ISH ordered but not resulted.
     """
 
     probe: IshProbe = IshProbe.DUAL
@@ -193,11 +185,10 @@ class Her2Result:
     """Everything one report says about HER2 on one specimen at one test occasion, before classification.
 
     ``reported_status`` is the laboratory's overall HER2 statement (for example a bare "HER2 negative").
-    ``technical_failure`` marks a stated pre-analytic or technical failure. ``reported`` is the report's
-    issue date.
-    ``excerpt`` keeps the narrative text the result was read from, for the evidence trail. ``notes`` carries
-    connector observations the clinician should see (conflicts between structured and narrative data, a
-    non-companion-diagnostic clone, text that could not be parsed).
+    ``technical_failure`` marks a stated pre-analytic or technical failure. ``reported`` is the report's issue
+    date. ``excerpt`` keeps the narrative text the result was read from, for the evidence trail. ``notes``
+    carries connector observations the clinician should see (conflicts between structured and narrative data,
+    a non-companion-diagnostic clone, text that could not be parsed).
     """
 
     specimen: SpecimenRef = field(default_factory=SpecimenRef)
@@ -324,8 +315,7 @@ class PetLesion:
 
 @dataclass(**_FROZEN)
 class ReferenceUptake:
-    """Reference-region SUVmean values and how each was obtained (``"reader SR"``, ``"automated liver
-    ROI"``)."""
+    """Reference-region SUVmean values and how each was obtained (``"reader SR"``, ``"automated liver ROI"``)."""
 
     blood_pool_suvmean: float | None = None
     blood_pool_method: str | None = None
@@ -374,8 +364,7 @@ class TherapyExposure:
 
 @dataclass(**_FROZEN)
 class ClinicalContext:
-    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if
-    any)."""
+    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if any)."""
 
     metastatic: bool | None = None
     metastatic_since: dt.date | None = None
@@ -395,8 +384,7 @@ class Her2Assessment:
     category.
 
     ``ish_group`` is the dual-probe group the engine used (recomputed from the numbers when given).
-    ``evidence``
-    records the inputs used and the decision-table rows that fired.
+    ``evidence`` records the inputs used and the decision-table rows that fired.
     """
 
     result: Her2Result
@@ -412,11 +400,9 @@ class PatientHer2:
     """Patient-level HER2 synthesis.
 
     ``occasions`` holds one assessment per test occasion, newest first; ``current`` is the newest (None when
-    there
-    is none). ``highest`` is the occasion with the highest category (NULL < ZERO_UNSPECIFIED < ULTRALOW < LOW
-    <
-    POSITIVE) when it differs from ``current``; ``discordance`` explains differences between specimens or
-    over time.
+    there is none). ``highest`` is the occasion with the highest category (NULL < ZERO_UNSPECIFIED < ULTRALOW
+    < LOW < POSITIVE) when it differs from ``current``; ``discordance`` explains differences between specimens
+    or over time.
     """
 
     current: Her2Assessment | None

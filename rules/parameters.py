@@ -1,9 +1,8 @@
 """Clinical constants, each with its citation.
 
 Clinical parameters are code, not configuration: any change here goes through review and tests and bumps
-``RULES_VERSION`` (semantic version), which is echoed in every assessment, card ``source.label``, log line
-and audit
-record. Sources are listed in ``docs/clinical-basis.md`` (from spec/clinical-logic.md §1).
+``RULES_VERSION`` (semantic version), which is echoed in every assessment, card ``source.label``, log line and
+audit record. Sources are listed in ``docs/clinical-basis.md`` (from spec/clinical-logic.md §1).
 """
 
 from __future__ import annotations
@@ -59,9 +58,8 @@ physiological or blood-pool activity (ZEPHIR classes 3–4; Mortimer 2014; MSKCC
 
 SUVMAX_THRESHOLDS: Final[dict[Tracer, float]] = {}
 """Optional tracer-specific SUVmax thresholds; empty: no threshold is used (none validated for
-(ss-)pertuzumab;
-an 89Zr-trastuzumab value of 3.2 for non-hepatic lesions at 5±2 d exists, Dehdashti 2018, but is off by
-default)."""
+(ss-)pertuzumab; an 89Zr-trastuzumab value of 3.2 for non-hepatic lesions at 5±2 d exists, Dehdashti 2018, but
+is off by default)."""
 
 UPTAKE_WINDOWS_H: Final[dict[Tracer, tuple[float, float]]] = {
     Tracer.ZR89_TRASTUZUMAB: (4 * 24.0, 7 * 24.0),
@@ -72,8 +70,7 @@ UPTAKE_WINDOWS_H: Final[dict[Tracer, tuple[float, float]]] = {
     Tracer.GA68_NANOBODY: (1.0, 1.5),
 }
 """Usual injection-to-acquisition windows in hours per tracer (spec/clinical-logic.md §12.2–13); tracers
-without
-an entry have no window (explicit entry required)."""
+without an entry have no window (explicit entry required)."""
 
 PAIRING_WINDOW_DAYS: Final = 60
 """PET acquisition date vs specimen collection date (Yeh et al., J Nucl Med 2025: 'within 2 months')."""
