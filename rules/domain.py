@@ -104,7 +104,8 @@ class SpecimenSite(StrEnum):
 
 @dataclass(**_FROZEN)
 class IhcPercentages:
-    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them (0–100)."""
+    """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them
+    (0–100)."""
 
     complete_intense: float | None = None
     complete_any: float | None = None
@@ -315,7 +316,8 @@ class PetLesion:
 
 @dataclass(**_FROZEN)
 class ReferenceUptake:
-    """Reference-region SUVmean values and how each was obtained (``"reader SR"``, ``"automated liver ROI"``)."""
+    """Reference-region SUVmean values and how each was obtained (``"reader SR"``,
+    ``"automated liver ROI"``)."""
 
     blood_pool_suvmean: float | None = None
     blood_pool_method: str | None = None
@@ -364,7 +366,8 @@ class TherapyExposure:
 
 @dataclass(**_FROZEN)
 class ClinicalContext:
-    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if any)."""
+    """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if
+    any)."""
 
     metastatic: bool | None = None
     metastatic_since: dt.date | None = None
