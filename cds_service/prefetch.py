@@ -20,9 +20,11 @@ Templates use only CDS Hooks 2.0 tokens (``cds-hooks.md`` CH-12, CH-13). Resolut
 
 from __future__ import annotations
 
+import contextvars
 import re
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 from urllib.parse import quote
@@ -315,6 +317,10 @@ def _is_usable(value: Any) -> bool:
     )
 
 
+_FALLBACK_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fhir-fallback")
+"""Shared by the hook threads of one worker process; one task per missing prefetch key."""
+
+
 class PrefetchResolver:
     """Resolves the prefetch keys of one hook call (see the module docstring for the rules)."""
 
@@ -331,6 +337,7 @@ class PrefetchResolver:
     ) -> PrefetchResult:
         result = PrefetchResult()
         provided = dict(prefetch or {})
+        missing: list[PrefetchKey] = []
         for key in self._keys:
             if key.name in provided and provided[key.name] is None:
                 result.resources[key.name] = []
@@ -342,8 +349,34 @@ class PrefetchResolver:
                 continue
             if key.name in provided:
                 log.info("prefetch value unusable, treated as absent", **{"prefetch_key": key.name})
-            self._fallback(key, context, access, deadline, result)
+            missing.append(key)
+        self._fallbacks(missing, context, access, deadline, result)
         return result
+
+    def _fallbacks(
+        self,
+        keys: list[PrefetchKey],
+        context: Mapping[str, Any],
+        access: FhirAccess,
+        deadline: Deadline,
+        result: PrefetchResult,
+    ) -> None:
+        """Fetch the missing keys concurrently, so that the hook budget bounds the slowest query rather than
+        the sum of all; each query keeps its own timeout from the shared deadline. The first error (a 412 for
+        a required key) is raised once every query has finished."""
+        if len(keys) <= 1 or not access.usable:
+            for key in keys:
+                self._fallback(key, context, access, deadline, result)
+            return
+        futures = [
+            _FALLBACK_POOL.submit(
+                contextvars.copy_context().run, self._fallback, key, context, access, deadline, result
+            )
+            for key in keys
+        ]
+        errors = [exc for exc in (f.exception() for f in futures) if exc is not None]
+        if errors:
+            raise errors[0]
 
     def _from_prefetch(
         self,

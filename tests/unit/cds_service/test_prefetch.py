@@ -137,6 +137,24 @@ def test_absent_keys_are_fetched_with_the_bearer_token(tmp_path: Path, serve: An
     assert not any(p.startswith(("/fhir/ImagingStudy", "/fhir/MedicationAdministration")) for p in paths)
 
 
+def test_missing_keys_are_fetched_concurrently_within_the_budget(tmp_path: Path, serve: Any) -> None:
+    """Seven keys at 250 ms each: one after another they would need 1.75 s, over a 1 s budget."""
+    answer = fhir_route()
+
+    def slowish(path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        time.sleep(0.25)
+        return answer(path)
+
+    fhir = serve(slowish)
+    client = make_app(
+        tmp_path, fhir_allowlist=(normalise_base_url(fhir.base),), hook_budget_ms=1000
+    ).test_client()
+    resp = client.post(PV, json=hook_request(patient_id="demo-her2-low", **authorization(fhir.base)))
+    assert resp.status_code == 200
+    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["her2-low-no-pet"]
+    assert len(fhir.hits) >= 7
+
+
 @pytest.mark.req("I-54")
 @pytest.mark.parametrize(
     "allowlist",
