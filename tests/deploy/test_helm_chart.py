@@ -72,10 +72,15 @@ def test_rendered_objects_validate_against_kubernetes_schemas(helm: str, values:
 
 @pytest.mark.parametrize("values", VALUES, ids=[v.stem for v in VALUES])
 def test_every_container_is_locked_down(helm: str, values: Path) -> None:
+    pod_specs = {
+        "Deployment": lambda d: d["spec"]["template"]["spec"],
+        "CronJob": lambda d: d["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        "Pod": lambda d: d["spec"],
+    }
     for doc in render(helm, values):
-        spec = doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc.get("spec", {})
-        if doc["kind"] not in ("Deployment", "Pod"):
+        if doc["kind"] not in pod_specs:
             continue
+        spec = pod_specs[doc["kind"]](doc)
         assert spec["automountServiceAccountToken"] is False
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -97,6 +102,16 @@ def test_hpa_and_replicas_are_exclusive(helm: str) -> None:
             assert "PodDisruptionBudget" in kinds, name
     assert "PodDisruptionBudget" not in {d["kind"] for d in by_file["defaults"]}
     assert "PodDisruptionBudget" in {d["kind"] for d in by_file["replicas"]}
+
+
+def test_sync_cronjob_needs_a_shared_database(helm: str) -> None:
+    kinds = {d["kind"] for d in render(helm, ROOT / "deploy" / "helm" / "ci-values" / "everything-on.yaml")}
+    assert "CronJob" in kinds
+    result = subprocess.run(
+        [helm, "template", "t", str(CHART), "--set", "sync.enabled=true"], capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "shared database" in result.stderr
 
 
 def test_probes_use_health_endpoints(helm: str) -> None:
