@@ -456,5 +456,13 @@ def ensure_analysed(deployment: Deployment, fhir_base: str) -> Deployment:
 
 
 @pytest.fixture
+def quiet(deployment: Deployment) -> Deployment:
+    """The deployment with no background analysis running (a long series that an earlier test left to the
+    background would otherwise compete for the two cores with this test's hooks)."""
+    wait_quiet(deployment)
+    return deployment
+
+
+@pytest.fixture
 def analysed(deployment: Deployment, fhir_proxy: RecordingProxy) -> Deployment:
     return ensure_analysed(deployment, fhir_proxy.base())

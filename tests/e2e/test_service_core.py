@@ -43,7 +43,7 @@ from tests.e2e.scenarios import BY_KEY
 from tests.integration.fhir_server import FhirServer, start_fhir_server
 from tests.unit.cds_service.cds_support import check_operation_outcome, schema_errors
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("quiet")]
 
 TOKEN = "e2e-fhir-token"
 LOW = BY_KEY["her2-low-no-pet"]
