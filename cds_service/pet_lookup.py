@@ -6,8 +6,8 @@
    the Patient resource.
 2. Read the analyses already stored for those studies and PatientIDs (receive, sync, earlier hooks).
 3. Ask the DICOM source which PT series exist now (one search per PatientID and per linked study, on the
-   background I/O pool). The hook waits at most until its deadline; a source that fails or does not answer in
-   time is unavailable.
+   background I/O pool). The hook waits at most until its deadline; a source that fails is unavailable, and
+   so is one that does not answer in time unless an analysis is already stored (which then stands).
 4. Series that are newer than the best stored analysis and not analysed yet (or analysed before a reader's
    SR/SEG arrived) are triaged by one header (only HER2 PET series count, ``spec/pet-dicom.md`` §8) and
    analysed in the background. Whatever finishes before the deadline is used; the rest keeps running and is
@@ -111,16 +111,22 @@ class HookPetLookup:
         if link.empty:
             return PetLookupResult()
         records = self._stored(link)
-        found = self._search(link, deadline)
+        found, failed = self._search(link, deadline)
         candidates = _Candidates()
         if found is None:
-            candidates.unavailable = True
             for record in records.values():
                 document = stored_document(record)
                 if document is not None and document.facts is not None:
                     candidates.analysed[record.series_instance_uid] = document.facts
+            # A source that failed is an outage, shown as such. One that is merely slow to list the series
+            # is an outage only when nothing is stored: otherwise the stored analysis stands, and the newer-
+            # series check is left to the next hook (and to receive/sync).
+            candidates.unavailable = failed or not candidates.analysed
             result = candidates.result()
-            log.info("PET source unavailable for a hook", extra={"pet_status": result.status.value})
+            log.info(
+                "PET source unavailable for a hook" if failed else "PET series search did not finish in time",
+                extra={"pet_status": result.status.value},
+            )
             return result
         stale = {ref.series_uid for ref in found if not is_current(records.get(ref.series_uid), ref)}
         for uid, record in records.items():
@@ -140,8 +146,9 @@ class HookPetLookup:
                 records.setdefault(record.series_instance_uid, record)
         return records
 
-    def _search(self, link: PetLink, deadline: Deadline) -> list[SeriesRef] | None:
-        """PT series of the linked PatientIDs and studies, or None when the source failed or was too slow."""
+    def _search(self, link: PetLink, deadline: Deadline) -> tuple[list[SeriesRef] | None, bool]:
+        """PT series of the linked PatientIDs and studies, and whether the source failed: ``(None, True)``
+        when a search raised, ``(None, False)`` when one did not finish before the deadline."""
         source = self.jobs.source
         calls: list[Callable[[], list[SeriesRef]]] = [
             *(partial(source.find_pet_series, patient_id=key) for key in link.patient_ids),
@@ -149,19 +156,20 @@ class HookPetLookup:
         ]
         futures = [self.jobs.call(call) for call in calls]
         done, waiting = wait(futures, timeout=_budget(deadline), return_when=FIRST_EXCEPTION)
-        if waiting:
+        failed = any(f.exception() is not None for f in done if not f.cancelled())
+        if waiting or failed:
             for future in waiting:
                 future.cancel()
-            return None
+            return None, failed
         refs: dict[str, SeriesRef] = {}
         for future in done:
             try:
                 found = future.result(timeout=0)
             except (ConnectorError, FutureTimeout, ValueError):
-                return None
+                return None, True
             for ref in found:
                 refs.setdefault(ref.series_uid, ref)
-        return list(refs.values())
+        return list(refs.values()), False
 
     def _analyse_newer(
         self, found: list[SeriesRef], stale: set[str], candidates: _Candidates, deadline: Deadline

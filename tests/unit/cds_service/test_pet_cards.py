@@ -98,13 +98,13 @@ def test_slow_pacs_gives_pending_card_within_the_deadline(tmp_path: Path, dicom_
     storage.migrate()
     jobs = PetJobs(CountingSource(FilePetSource(dicom_dir), delay_s=2.0), storage)
     try:
-        app = make_app(tmp_path, hook_budget_ms=600, pet_lookup=HookPetLookup(jobs, storage))
+        app = make_app(tmp_path, hook_budget_ms=1000, pet_lookup=HookPetLookup(jobs, storage))
         started = time.monotonic()
         resp = app.test_client().post(PV, json=hook_request(patient_id=PATIENT, prefetch=chart(PATIENT)))
         elapsed = time.monotonic() - started
         body = resp.get_json()
         check_service_response(body)
-        assert elapsed < 0.6 + 0.3
+        assert elapsed < 1.0 + 0.3
         assert topics(body) == ["her2-low-no-pet", "pet-analysis-pending"]
         assert "2024-03-09" in body["cards"][1]["summary"]
     finally:

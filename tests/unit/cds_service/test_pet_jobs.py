@@ -345,6 +345,45 @@ def test_stored_facts_survive_an_outage_and_name_the_source(pet_folder: Path, st
         down_jobs.shutdown(wait=False)
 
 
+class SlowListingSource(CountingSource):
+    """A PACS that answers, but lists its series only after ``list_s`` seconds."""
+
+    def __init__(self, inner: PetStudySource, *, list_s: float) -> None:
+        super().__init__(inner)
+        self.list_s = list_s
+
+    def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
+        time.sleep(self.list_s)
+        return super().find_pet_series(patient_id=patient_id, study_uid=study_uid)
+
+
+def test_a_slow_series_search_keeps_the_stored_analysis(pet_folder: Path, storage: Storage) -> None:
+    lookup, jobs = _lookup(FilePetSource(pet_folder), storage)
+    try:
+        first, _ = _timed(lookup, 30.0)
+    finally:
+        jobs.shutdown()
+    slow, slow_jobs = _lookup(SlowListingSource(FilePetSource(pet_folder), list_s=1.5), storage)
+    try:
+        result, elapsed = _timed(slow, 0.5)
+        assert elapsed < 0.5 + 0.15
+        assert result.status is PetStatus.ANALYSED
+        assert result.pet == first.pet
+        assert not result.source_unavailable  # slow, not down: no data-unavailable card
+    finally:
+        slow_jobs.shutdown(wait=False)
+
+
+def test_a_slow_series_search_with_nothing_stored_is_unavailable(pet_folder: Path, storage: Storage) -> None:
+    slow, slow_jobs = _lookup(SlowListingSource(FilePetSource(pet_folder), list_s=1.5), storage)
+    try:
+        result, elapsed = _timed(slow, 0.5)
+        assert elapsed < 0.5 + 0.15
+        assert result.status is PetStatus.UNAVAILABLE
+    finally:
+        slow_jobs.shutdown(wait=False)
+
+
 def test_two_replicas_analyse_a_series_once(pet_folder: Path, storage: Storage) -> None:
     source = CountingSource(FilePetSource(pet_folder), delay_s=0.8)
     first, first_jobs = _lookup(source, storage)
