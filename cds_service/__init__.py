@@ -57,8 +57,12 @@ def create_app(
     if settings.auth is AuthMode.OFF:
         log.warning(
             "HER2CDS_AUTH=off: CDS client authentication is DISABLED. Demo and development only; never "
-            "expose "
-            "this service to a network."
+            "expose this service to a network."
+        )
+    elif settings.link_secret is None:
+        log.warning(
+            "HER2CDS_LINK_SECRET is not set: evidence links are signed with a key kept in the data "
+            "directory; a deployment with several replicas must set the same HER2CDS_LINK_SECRET on each."
         )
     if settings.database_url.startswith("sqlite:"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)

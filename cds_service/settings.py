@@ -8,8 +8,11 @@ settings: they live in ``rules/parameters.py``.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -22,7 +25,33 @@ PREFIX = "HER2CDS_"
 LINK_SECRET_MIN_LENGTH = 32
 """Minimum length of ``HER2CDS_LINK_SECRET`` in characters (e.g. ``secrets.token_urlsafe(32)`` gives 43)."""
 
-_PROCESS_LINK_SECRET = secrets.token_urlsafe(32)
+LINK_SECRET_FILE = "link-secret"  # noqa: S105 - a file name, not a secret
+"""Where, in the data directory, the evidence-link key is kept when ``HER2CDS_LINK_SECRET`` is not set."""
+
+
+@functools.cache
+def _data_dir_link_secret(data_dir: Path) -> str:
+    """The evidence-link key kept in ``data_dir``, created once (exclusively, mode 0600) by whichever worker
+    process comes first, so that every worker of one host signs and verifies with the same key."""
+    path = data_dir / LINK_SECRET_FILE
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exists:
+        for _ in range(50):  # another worker may be writing it right now
+            text = path.read_text(encoding="ascii").strip()
+            if len(text) >= LINK_SECRET_MIN_LENGTH:
+                return text
+            time.sleep(0.02)
+        raise SettingsError(
+            f"{path} does not hold a usable evidence-link key; delete it or set {PREFIX}LINK_SECRET"
+        ) from exists
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key)
+    return key
+
+
 """Link-signing key of this process when authentication is off (demo, development): drawn once at import,
 so gunicorn workers forked from one master share it, and links die with the process."""
 
@@ -194,8 +223,8 @@ class Settings:
     (``normalise_base_url``). ``patient_id_system`` (``HER2CDS_PATIENT_ID_SYSTEM``) is the FHIR
     ``Patient.identifier.system`` whose value equals the DICOM PatientID; unset, the FHIR Patient id and every
     identifier value are tried (``docs/configuration.md``). ``link_secret`` (``HER2CDS_LINK_SECRET``,
-    required with ``AUTH=jwt``, shared by all replicas) signs evidence-page links, which stay valid
-    ``evidence_ttl_s`` seconds (``HER2CDS_EVIDENCE_TTL_S``, default one hour).
+    the same on every replica; unset, a key kept in the data directory) signs evidence-page links, which stay
+    valid ``evidence_ttl_s`` seconds (``HER2CDS_EVIDENCE_TTL_S``, default one hour).
     """
 
     public_url: str | None = None
@@ -246,19 +275,15 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}LINK_SECRET must be at least {LINK_SECRET_MIN_LENGTH} characters of random text"
             )
-        if self.auth is AuthMode.JWT and self.link_secret is None:
-            raise SettingsError(
-                f"{PREFIX}LINK_SECRET is required when {PREFIX}AUTH=jwt (it signs evidence-page links; "
-                "every replica needs the same value)"
-            )
         if self.evidence_ttl_s <= 0:
             raise SettingsError(f"{PREFIX}EVIDENCE_TTL_S must be a positive number of seconds")
 
     @property
     def link_signing_key(self) -> str:
-        """The key that signs evidence-page links: ``HER2CDS_LINK_SECRET``, or with authentication off and no
-        secret set, a random key drawn once per process (links then stop working at a restart)."""
-        return self.link_secret if self.link_secret is not None else _PROCESS_LINK_SECRET
+        """The key that signs evidence-page links: ``HER2CDS_LINK_SECRET``, or when it is not set a random key
+        kept in the data directory (shared by the workers of one host, not by replicas on other hosts: a
+        deployment with several replicas sets ``HER2CDS_LINK_SECRET``, as the Helm chart does)."""
+        return self.link_secret if self.link_secret is not None else _data_dir_link_secret(self.data_dir)
 
     def _check_urls(self) -> None:
         if self.public_url is not None:

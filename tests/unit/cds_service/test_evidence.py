@@ -124,16 +124,18 @@ def test_token_expires_after_the_ttl(tmp_path: Path) -> None:
     assert read_token(settings, token, now=now - dt.timedelta(hours=1)) is None  # signed "in the future"
 
 
-def test_demo_secret_is_random_per_process_and_jwt_needs_a_shared_one(tmp_path: Path) -> None:
-    demo = Settings(auth=AuthMode.OFF, data_dir=tmp_path)
-    assert demo.link_secret is None
-    assert len(demo.link_signing_key) >= 32
-    assert Settings(auth=AuthMode.OFF, data_dir=tmp_path).link_signing_key == demo.link_signing_key
+def test_without_a_configured_secret_the_key_is_kept_in_the_data_directory(tmp_path: Path) -> None:
+    first = Settings(auth=AuthMode.OFF, data_dir=tmp_path / "a")
+    assert first.link_secret is None
+    assert len(first.link_signing_key) >= 32
+    # Another worker process on the same data directory signs with the same key; another host does not.
+    assert Settings(auth=AuthMode.OFF, data_dir=tmp_path / "a").link_signing_key == first.link_signing_key
+    assert (tmp_path / "a" / "link-secret").stat().st_mode & 0o077 == 0
+    assert Settings(auth=AuthMode.OFF, data_dir=tmp_path / "b").link_signing_key != first.link_signing_key
     clients = tmp_path / "clients.json"
     clients.write_text("[]")
     jwt_values: dict[str, Any] = {"public_url": PUBLIC, "trusted_clients_path": clients}
-    with pytest.raises(SettingsError, match="HER2CDS_LINK_SECRET is required"):
-        Settings(**jwt_values)
+    assert len(Settings(**jwt_values, data_dir=tmp_path / "c").link_signing_key) >= 32
     with pytest.raises(SettingsError, match="HER2CDS_LINK_SECRET must be at least 32"):
         Settings(**jwt_values, link_secret="short")
     with pytest.raises(SettingsError, match="EVIDENCE_TTL_S"):
