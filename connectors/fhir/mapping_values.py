@@ -44,13 +44,8 @@ def reference_id(reference: Any, resource_type: str | None = None) -> str | None
 
     Returns None for contained (``#x``) or logical-only references, or when the type does not match.
     """
-    ref = getattr(reference, "reference", None)
-    if not isinstance(ref, str) or ref.startswith("#"):
-        return None
-    parts = ref.split("?")[0].rstrip("/").split("/")
-    if "_history" in parts:
-        parts = parts[: parts.index("_history")]
-    if len(parts) < 2:
+    parts = _reference_parts(reference)
+    if parts is None or len(parts) < 2:
         return None
     if resource_type is not None and parts[-2] != resource_type:
         return None
@@ -59,13 +54,19 @@ def reference_id(reference: Any, resource_type: str | None = None) -> str | None
 
 def typed_reference(reference: Any) -> str | None:
     """``Type/id`` of a literal reference, or None."""
+    parts = _reference_parts(reference)
+    return f"{parts[-2]}/{parts[-1]}" if parts is not None and len(parts) >= 2 and parts[-1] else None
+
+
+def _reference_parts(reference: Any) -> list[str] | None:
+    """The path segments of a literal reference up to any ``_history``; None for contained or absent ones."""
     ref = getattr(reference, "reference", None)
     if not isinstance(ref, str) or ref.startswith("#"):
         return None
     parts = ref.split("?")[0].rstrip("/").split("/")
     if "_history" in parts:
         parts = parts[: parts.index("_history")]
-    return f"{parts[-2]}/{parts[-1]}" if len(parts) >= 2 and parts[-1] else None
+    return parts
 
 
 def codings(concept: Any) -> Iterator[tuple[str, str, str]]:

@@ -14,22 +14,7 @@ import pytest
 
 from cds_service.cli import main
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
-
-SERIES_KEYS = {
-    "studyInstanceUid",
-    "seriesInstanceUid",
-    "patientId",
-    "tracer",
-    "radionuclide",
-    "halfLifeSeconds",
-    "injectionDateTime",
-    "uptakeHours",
-    "suvbwMax",
-    "lesions",
-    "warnings",
-    "error",
-}
-LESION_KEYS = {"id", "source", "site", "suvMax", "suvPeak", "avid"}
+from tests.unit.connectors.dicom.test_analysis import LESION_KEYS, SERIES_KEYS
 
 GOOD = PhantomSpec(with_sr=True, with_seg=True, seed="cli-good", patient_id="CLI-1")
 REFUSED = PhantomSpec(

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -240,14 +239,6 @@ def pet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("pet")
     write_phantom(folder / "a", SPEC)
     return folder
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    store = Storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    store.migrate()
-    yield store
-    store.dispose()
 
 
 def _lookup(source: PetStudySource, storage: Storage) -> tuple[HookPetLookup, PetJobs]:

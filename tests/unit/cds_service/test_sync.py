@@ -7,7 +7,6 @@ import argparse
 import datetime as dt
 import io
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,14 +22,6 @@ from tests.unit.cds_service.test_pet_jobs import CountingSource, DownSource
 
 SPEC = PhantomSpec(with_sr=True, patient_id="SYNC-1", seed="sync-1")
 SINCE = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    store = Storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    store.migrate()
-    yield store
-    store.dispose()
 
 
 def _once(source: object, storage: Storage) -> tuple[int, str, str]:
