@@ -19,7 +19,7 @@ from cds_service.settings import AuthMode, Settings
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from cds_service.service import EmbeddedPrefetch, PetLookup
+    from cds_service.hooks.service import EmbeddedPrefetch, PetLookup
     from rules.domain import Assessment, CardScenario, PetStudyFacts
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,16 @@ def create_app(
     reads PET from ``HER2CDS_DICOM_SOURCE`` with analyses cached in storage. ``embedded_prefetch`` (an
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
-    from cds_service import cors, errors, evidence, health, hooks, openapi
+    from cds_service import cors, errors, health, openapi
     from cds_service.auth import AuthError, JwtVerifier, load_trusted_clients
     from cds_service.errors import UnauthorizedError
+    from cds_service.evidence import routes as evidence
+    from cds_service.hooks import routes as hooks
+    from cds_service.hooks.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
+    from cds_service.hooks.registry import EXTENSION_KEY, Components
+    from cds_service.hooks.service import CallerIdentity, HookService
     from cds_service.observability import configure_logging, default_metrics
-    from cds_service.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
-    from cds_service.registry import EXTENSION_KEY, Components
-    from cds_service.service import CallerIdentity, HookService
-    from cds_service.storage import Storage
+    from cds_service.storage.store import Storage
     from connectors.fhir.mapping import pathology_from_resources
     from connectors.http import RetryPolicy, make_session
     from rules.assess import assess
@@ -103,7 +105,7 @@ def create_app(
     )
     keys = templates(settings.site.prefetch_templates)
     if pet_lookup is None:
-        from cds_service.pet_lookup import build_pet_lookup
+        from cds_service.pet.lookup import build_pet_lookup
 
         pet_lookup = build_pet_lookup(settings, storage)
 
@@ -142,7 +144,7 @@ def create_app(
     app.register_blueprint(openapi.bp)
     app.register_blueprint(evidence.bp)
     if settings.demo:
-        from cds_service import demo_console
+        from cds_service.demo import console as demo_console
 
         app.register_blueprint(demo_console.bp)
     return app

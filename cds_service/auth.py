@@ -122,7 +122,7 @@ class TrustedClientsError(ValueError):
 
 
 class ReplayStore(Protocol):
-    """Shared memory of accepted (``iss``, ``jti``) pairs, see ``cds_service.storage.Storage``."""
+    """Shared memory of accepted (``iss``, ``jti``) pairs, see ``cds_service.storage.store.Storage``."""
 
     def check_and_store(self, iss: str, jti: str, expires_at: datetime) -> bool:
         """Record the pair until ``expires_at``; ``False`` if it was already recorded (a replay)."""

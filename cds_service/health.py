@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify
 
-from cds_service.hooks import components
+from cds_service.hooks.routes import components
 from cds_service.observability import render_metrics
 
 READY_CACHE_S = 5.0

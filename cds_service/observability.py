@@ -242,7 +242,7 @@ class Metrics:
     """The service's Prometheus metrics, registered in ``registry`` (tests use a fresh ``CollectorRegistry``).
 
     Label values must come from bounded sets: registered service ids and hooks (``"unknown"`` otherwise), the
-    :class:`cds_service.storage_tables.HookOutcome` values, card topic codes, :class:`UpstreamTarget` and
+    :class:`cds_service.storage.tables.HookOutcome` values, card topic codes, :class:`UpstreamTarget` and
     :class:`cds_service.auth.AuthFailure` codes.
     """
 

@@ -12,8 +12,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from pydantic.json_schema import models_json_schema
 
-from cds_service.models import CdsRequest, CdsResponse, DiscoveryResponse, FeedbackRequest
-from cds_service.registry import SERVICES
+from cds_service.hooks.models import CdsRequest, CdsResponse, DiscoveryResponse, FeedbackRequest
+from cds_service.hooks.registry import SERVICES
 from rules.parameters import RULES_VERSION
 
 bp = Blueprint("openapi", __name__)
@@ -155,6 +155,6 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    from cds_service.hooks import components
+    from cds_service.hooks.routes import components
 
     return jsonify(build_openapi(components().settings.public_url))

@@ -38,13 +38,13 @@ MODIFIER_TOPICS = frozenset(
 
 
 def pet_in_hook() -> bool:
-    """Whether the service wires PET into the hook yet (issue 5: ``cds_service.pet_jobs``)."""
-    return importlib.util.find_spec("cds_service.pet_jobs") is not None
+    """Whether the service wires PET into the hook yet (issue 5: ``cds_service.pet.jobs``)."""
+    return importlib.util.find_spec("cds_service.pet.jobs") is not None
 
 
 def require_pet_in_hook(scenario: Scenario) -> None:
     if (scenario.pet is not None or scenario.key.startswith("pet-")) and not pet_in_hook():
-        pytest.skip("PET is not wired into the hook yet (cds_service.pet_jobs is missing)")
+        pytest.skip("PET is not wired into the hook yet (cds_service.pet.jobs is missing)")
 
 
 def check_within_deadline(exchange: Exchange, limit_ms: float) -> None:

@@ -27,8 +27,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from cds_service.storage import Storage
-from cds_service.storage_tables import AnalysisStatus, pet_analysis
+from cds_service.storage.store import Storage
+from cds_service.storage.tables import AnalysisStatus, pet_analysis
 from tests.conftest import free_port
 from tests.e2e.harness import (
     PATIENT_VIEW,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cds_service.demo_data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
+from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
 from tests.e2e.browser import DemoService, assert_not_blank, browser, demo_service, save_screenshot
 
 if TYPE_CHECKING:

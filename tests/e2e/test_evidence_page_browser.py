@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from cds_service.demo_console import hook_request
-from cds_service.demo_data import DEMO_PET_PATIENTS, DemoAnalysis, DemoPatient
-from cds_service.models import Hook
+from cds_service.demo.console import hook_request
+from cds_service.demo.data import DEMO_PET_PATIENTS, DemoAnalysis, DemoPatient
+from cds_service.hooks.models import Hook
 from tests.e2e.browser import DemoService, assert_not_blank, browser, demo_service, save_screenshot
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.storage import Storage
-from cds_service.storage_tables import AnalysisStatus
+from cds_service.storage.store import Storage
+from cds_service.storage.tables import AnalysisStatus
 from tests.conftest import free_port
 from tests.e2e.checks import check_hook_ok, check_pet_basis, require_pet_in_hook
 from tests.e2e.conftest import ISS, Dataset, Deployment, EhrPrefetch, LatencyLog, base_env, load_scenario

@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 import pytest
 
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from tests.e2e.checks import (
     check_fhir_calls,
     check_hook_ok,

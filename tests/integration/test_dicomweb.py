@@ -9,7 +9,7 @@ import time
 import pytest
 from dicomweb_client import DICOMwebClient
 
-from cds_service.commands import pet as pet_command
+from cds_service.cli import pet as pet_command
 from connectors.dicom.analysis import analyze_series
 from connectors.dicom.factory import dicomweb_source
 from connectors.dicom.phantom import PhantomSeries, PhantomSpec, make_phantom

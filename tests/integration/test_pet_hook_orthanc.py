@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.demo_data import DEMO_PATIENTS, as_prefetch_value, patient_resources
+from cds_service.demo.data import DEMO_PATIENTS, as_prefetch_value, patient_resources
 from connectors.dicom.phantom import PhantomSpec, make_phantom
 from tests.integration.orthanc import CDS_AET, OrthancServer
 from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app

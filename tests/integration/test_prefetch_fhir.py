@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from cds_service.demo_data import DEMO_PATIENTS, transaction_bundle
-from cds_service.prefetch import (
+from cds_service.demo.data import DEMO_PATIENTS, transaction_bundle
+from cds_service.hooks.prefetch import (
     PREFETCH_KEYS,
     Deadline,
     FhirAccess,

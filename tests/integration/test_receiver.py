@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.commands import receive as receive_command
-from cds_service.pet_jobs import run_analysis, stored_document
-from cds_service.storage import AnalysisStatus, Storage
+from cds_service.cli import receive as receive_command
+from cds_service.pet.jobs import run_analysis, stored_document
+from cds_service.storage.store import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSeries, PhantomSpec, make_phantom, write_phantom
 from connectors.dicom.ports import SeriesRef

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from tests.unit.cds_service.storage_contract import StorageContract
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from cds_service.storage import (
+from cds_service.storage.store import (
     AnalysisStatus,
     AuditedCard,
     FeedbackOutcome,
@@ -28,7 +28,7 @@ from cds_service.storage import (
     HookOutcome,
     Storage,
 )
-from cds_service.storage_tables import metadata
+from cds_service.storage.tables import metadata
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ISS = "https://ehr.example.org/fhir"

@@ -37,7 +37,7 @@ from cds_service.auth import (
     load_trusted_clients,
 )
 from cds_service.observability import configure_logging
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 
 NOW = 1_700_000_000.0
 ISS = "https://ehr.example.org/fhir"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from cds_service.cards import render_card, render_cards
-from cds_service.models import Card
+from cds_service.hooks.cards import render_card, render_cards
+from cds_service.hooks.models import Card
 from cds_service.settings import SiteConfig, SiteLink
 from rules.domain import (
     AssessInputs,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.commands import demo, serve
-from cds_service.demo_data import (
+from cds_service.cli import demo, serve
+from cds_service.demo.data import (
     DEMO_PATIENTS,
     DemoPatient,
     EmbeddedDemoPrefetch,

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.demo_console import HOOK_SERVICES, hook_request, patient_choices, render_markdown
-from cds_service.demo_data import ALL_DEMO_PATIENTS, DemoAnalysis, EmbeddedDemoPrefetch
-from cds_service.models import Hook
-from cds_service.orders import inspect_draft_orders
+from cds_service.demo.console import HOOK_SERVICES, hook_request, patient_choices, render_markdown
+from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, EmbeddedDemoPrefetch
+from cds_service.hooks.models import Hook
+from cds_service.hooks.orders import inspect_draft_orders
 from tests.unit.cds_service.cds_support import check_service_response, make_app, schema_errors
 
 EVIDENCE = "https://cds.example.org/evidence"
@@ -164,7 +164,7 @@ def test_empty_answer_says_no_cards(client: FlaskClient) -> None:
 
 
 def test_demo_command_prints_the_console_url() -> None:
-    from cds_service.commands import demo
+    from cds_service.cli import demo
 
     text = demo.usage_text(8123, ("demo-her2-low",))
     assert "Demo console (open in a browser): http://127.0.0.1:8123/demo" in text

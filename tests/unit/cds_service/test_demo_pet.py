@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from cds_service import create_app
-from cds_service.demo_data import (
+from cds_service.demo.data import (
     ALL_DEMO_PATIENTS,
     DEMO_PET_PATIENTS,
     DemoAnalysis,
@@ -22,7 +22,7 @@ from cds_service.demo_data import (
     EmbeddedDemoPrefetch,
     patient_resources,
 )
-from cds_service.demo_pet import (
+from cds_service.demo.pet import (
     DEMO_SUBFOLDER,
     MARKER_NAME,
     DemoPetLookup,
@@ -31,10 +31,10 @@ from cds_service.demo_pet import (
     generate_series,
     prepare_demo,
 )
-from cds_service.pet_jobs import PetJobs
-from cds_service.prefetch import Deadline
+from cds_service.hooks.prefetch import Deadline
+from cds_service.pet.jobs import PetJobs
 from cds_service.settings import Settings
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import phantom_uids
 from rules.domain import CardScenario, PetStatus

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from PIL import Image
 
-from cds_service.evidence import (
+from cds_service.evidence.routes import (
     EvidencePayload,
     build_payload,
     evidence_link,
@@ -23,9 +23,9 @@ from cds_service.evidence import (
     read_token,
     sign_token,
 )
-from cds_service.registry import EXTENSION_KEY, Components
+from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.settings import AuthMode, Settings, SettingsError
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from connectors.dicom.analysis import SeriesAnalysis, analyze_series
 from connectors.dicom.phantom import PhantomSpec, make_phantom
 from rules.assess import assess

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.demo_data import DEMO_PATIENTS, as_prefetch_value, patient_resources
-from cds_service.prefetch import PREFETCH_KEYS, lint_template
+from cds_service.demo.data import DEMO_PATIENTS, as_prefetch_value, patient_resources
+from cds_service.hooks.prefetch import PREFETCH_KEYS, lint_template
 from cds_service.settings import AuthMode
 from tests.unit.cds_service.cds_support import (
     check_operation_outcome,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cds_service.models import (
+from cds_service.hooks.models import (
     Action,
     Card,
     CdsRequest,

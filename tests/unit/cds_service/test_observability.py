@@ -79,7 +79,7 @@ def test_one_json_line_per_event_with_utc_time_and_rules_version(json_log: io.St
 
 
 def test_request_context_bound_and_cleared(json_log: io.StringIO) -> None:
-    log = get_logger("cds_service.hooks")
+    log = get_logger("cds_service.hooks.routes")
     bind_request_context(hook_instance="d1577c69", hook="patient-view", service_id="her2-pet-review")
     log.info("inside")
     logging.getLogger("werkzeug").info("foreign inside")

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cds_service.demo_data import DEMO_PATIENTS, as_prefetch_value, patient_resources
-from cds_service.pet_jobs import PetJobs
-from cds_service.pet_lookup import HookPetLookup
+from cds_service.demo.data import DEMO_PATIENTS, as_prefetch_value, patient_resources
+from cds_service.pet.jobs import PetJobs
+from cds_service.pet.lookup import HookPetLookup
 from cds_service.settings import SiteConfig, SiteLink
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSpec, write_phantom
 from tests.conftest import free_port

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from pydicom import Dataset
 
-from cds_service.pet_codec import (
+from cds_service.hooks.prefetch import Deadline
+from cds_service.pet.codec import (
     AnalysisDocument,
     PetCodecError,
     document_from_json,
@@ -26,11 +27,10 @@ from cds_service.pet_codec import (
     facts_from_json,
     facts_to_json,
 )
-from cds_service.pet_jobs import PetJobs, analysis_version, run_analysis, stored_document
-from cds_service.pet_link import dicom_patient_ids, study_uids_from_imaging
-from cds_service.pet_lookup import HookPetLookup
-from cds_service.prefetch import Deadline
-from cds_service.storage import AnalysisStatus, Storage
+from cds_service.pet.jobs import PetJobs, analysis_version, run_analysis, stored_document
+from cds_service.pet.link import dicom_patient_ids, study_uids_from_imaging
+from cds_service.pet.lookup import HookPetLookup
+from cds_service.storage.store import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
 from connectors.dicom.ports import PetStudySource, SeriesRef

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.demo_data import DEMO_PATIENTS, patient_resources
-from cds_service.prefetch import render_template
+from cds_service.demo.data import DEMO_PATIENTS, patient_resources
+from cds_service.hooks.prefetch import render_template
 from cds_service.settings import AuthMode, Settings, normalise_base_url
 from tests.unit.cds_service.cds_support import (
     bundle,

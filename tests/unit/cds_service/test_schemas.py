@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cds_service.models import (
+from cds_service.hooks.models import (
     Card,
     CdsRequest,
     CdsResponse,
@@ -20,7 +20,7 @@ from cds_service.models import (
     Hook,
     parse_context,
 )
-from cds_service.prefetch import lint_template
+from cds_service.hooks.prefetch import lint_template
 from tests.unit.cds_service.cds_support import card_problems, schema_errors
 
 SPEC = "spec-2.0.1"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from cds_service.storage import Storage, StorageConfigError
+from cds_service.storage.store import Storage, StorageConfigError
 from tests.unit.cds_service.storage_contract import StorageContract
 
 

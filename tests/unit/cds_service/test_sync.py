@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.commands import sync
-from cds_service.pet_jobs import stored_document
-from cds_service.storage import AnalysisStatus, Storage
+from cds_service.cli import sync
+from cds_service.pet.jobs import stored_document
+from cds_service.storage.store import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
 from connectors.dicom.ports import SeriesRef

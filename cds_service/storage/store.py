@@ -47,8 +47,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from cds_service.storage_artifacts import ArtifactStorage
-from cds_service.storage_tables import (
+from cds_service.storage.artifacts import ArtifactStorage
+from cds_service.storage.tables import (
     AnalysisStatus,
     FeedbackOutcome,
     HookOutcome,
@@ -226,7 +226,7 @@ class Storage(ArtifactStorage):
     :param url: ``sqlite:///relative/or//absolute/path.db`` or ``postgresql+psycopg://user@host:port/db``.
     :param clock: returns the current aware UTC time; injected in tests.
 
-    PET pictures and evidence snapshots come from :class:`~cds_service.storage_artifacts.ArtifactStorage`.
+    PET pictures and evidence snapshots come from :class:`~cds_service.storage.artifacts.ArtifactStorage`.
     """
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] = _utc_now) -> None:

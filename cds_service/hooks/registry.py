@@ -12,14 +12,14 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from cds_service.models import DiscoveryResponse, Hook, ServiceDefinition
-from cds_service.prefetch import PrefetchKey
+from cds_service.hooks.models import DiscoveryResponse, Hook, ServiceDefinition
+from cds_service.hooks.prefetch import PrefetchKey
 
 if TYPE_CHECKING:
+    from cds_service.hooks.service import CallerIdentity, HookService
     from cds_service.observability import Metrics
-    from cds_service.service import CallerIdentity, HookService
     from cds_service.settings import Settings
-    from cds_service.storage import Storage
+    from cds_service.storage.store import Storage
 
 PATIENT_VIEW_ID: Final = "her2-pet-review"
 ORDER_ID: Final = "her2-pet-tdxd-order"

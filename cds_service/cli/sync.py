@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from cds_service.pet_jobs import (
+from cds_service.pet.jobs import (
     analyse_and_store,
     is_current,
     source_from_settings,
@@ -36,7 +36,7 @@ from cds_service.pet_jobs import (
     worker_settings,
 )
 from cds_service.settings import SettingsError
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from connectors.dicom.ports import PetStudySource, PollingPetStudySource, SeriesRef
 from connectors.errors import ConnectorError
 

@@ -20,9 +20,9 @@ import sys
 import threading
 from pathlib import Path
 
-from cds_service.pet_jobs import analyse_and_store, run_analysis, worker_identity, worker_settings
+from cds_service.pet.jobs import analyse_and_store, run_analysis, worker_identity, worker_settings
 from cds_service.settings import SettingsError
-from cds_service.storage import Storage
+from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import SeriesRef
 from connectors.dicom.receiver import Receiver

@@ -24,7 +24,7 @@ from cds_service.errors import (
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
-from cds_service.models import (
+from cds_service.hooks.models import (
     CdsRequest,
     CdsResponse,
     FeedbackRequest,
@@ -32,10 +32,16 @@ from cds_service.models import (
     describe_validation_error,
     parse_context,
 )
+from cds_service.hooks.registry import EXTENSION_KEY, Components, discovery_document, hooks_for
+from cds_service.hooks.service import CallerIdentity
 from cds_service.observability import bind_request_context, clear_request_context, get_logger
-from cds_service.registry import EXTENSION_KEY, Components, discovery_document, hooks_for
-from cds_service.service import CallerIdentity
-from cds_service.storage import AuditedCard, FeedbackOutcome, FeedbackRecord, HookAuditRecord, HookOutcome
+from cds_service.storage.store import (
+    AuditedCard,
+    FeedbackOutcome,
+    FeedbackRecord,
+    HookAuditRecord,
+    HookOutcome,
+)
 from rules.parameters import RULES_VERSION
 
 log = get_logger(__name__)

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from cds_service import card_texts as texts
-from cds_service.models import Action, Card, Coding, Indicator, Link, OverrideReason, Source, Suggestion
+from cds_service.hooks import card_texts as texts
+from cds_service.hooks.models import Action, Card, Coding, Indicator, Link, OverrideReason, Source, Suggestion
 from cds_service.settings import SiteConfig
 from rules.domain import (
     AssessInputs,
@@ -388,8 +388,8 @@ def render_cards(
 ) -> list[Card]:
     """Render every scenario of ``assessment.cards`` in order; a modifier is never rendered alone.
 
-    ``evidence_url`` is the absolute evidence-page link of this answer (``cds_service.evidence``), added to
-    every card with a clinical basis."""
+    ``evidence_url`` is the absolute evidence-page link of this answer (``cds_service.evidence``), added
+    to every card with a clinical basis."""
     modifiers = {
         CardScenario.HEPATIC_LESION,
         CardScenario.RECENT_ANTI_HER2,

@@ -4,7 +4,7 @@
 arrives (``her2-cds receive``), when ``her2-cds sync`` polls the DICOM source, or, for a series a hook meets
 first, in the background; each is stored once (``Storage.claim_analysis``/``save_analysis``: exactly one
 worker of all replicas analyses a series, the others see it as running) as a JSON document
-(``cds_service.pet_codec``) plus the MIP picture (``Storage.save_picture``).
+(``cds_service.pet.codec``) plus the MIP picture (``Storage.save_picture``).
 
 - :func:`analyse_and_store` is the synchronous unit of work (receive, sync, background jobs): claim, fetch,
   analyse, store. Data problems become the stored analysis' ``error``/caveats (``analyze_series`` never
@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from cds_service.pet_codec import (
+from cds_service.pet.codec import (
     ANALYSIS_VERSION,
     AnalysisDocument,
     PetCodecError,
     document_from_json,
     document_to_json,
 )
-from cds_service.storage_tables import AnalysisStatus
+from cds_service.storage.tables import AnalysisStatus
 from connectors.dicom.analysis import SeriesAnalysis, analyze_series
 from connectors.dicom.factory import auth_from_text, pet_source_from_url
 from connectors.dicom.files import FilePetSource
@@ -52,7 +52,7 @@ from rules.domain import Tracer
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
-    from cds_service.storage import PetAnalysisRecord, Storage
+    from cds_service.storage.store import PetAnalysisRecord, Storage
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from cds_service.storage_tables import metadata
+from cds_service.storage.tables import metadata
 
 
 def run_migrations_online() -> None:
     """Run all pending revisions on the caller's connection."""
     connection = context.config.attributes.get("connection")
     if not isinstance(connection, Connection):
-        raise RuntimeError("run migrations through cds_service.storage.Storage.migrate()")
+        raise RuntimeError("run migrations through cds_service.storage.store.Storage.migrate()")
     context.configure(
         connection=connection,
         target_metadata=metadata,

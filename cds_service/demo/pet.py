@@ -29,16 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
 
-from cds_service.demo_data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
-from cds_service.service import PetLookup, PetLookupResult
+from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
+from cds_service.hooks.service import PetLookup, PetLookupResult
 from connectors.dicom.phantom import write_phantom
 from rules.domain import PetStatus
 
 if TYPE_CHECKING:
-    from cds_service.pet_jobs import PetJobs
-    from cds_service.prefetch import Deadline
+    from cds_service.hooks.prefetch import Deadline
+    from cds_service.pet.jobs import PetJobs
     from cds_service.settings import Settings
-    from cds_service.storage import Storage
+    from cds_service.storage.store import Storage
     from connectors.dicom.ports import PetStudySource
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def precompute_analyses(
     progress: Progress = _quiet,
 ) -> int:
     """Analyse and store every ``PRECOMPUTED`` demo series not analysed yet; returns how many were stored."""
-    from cds_service.pet_jobs import analyse_and_store, worker_identity
+    from cds_service.pet.jobs import analyse_and_store, worker_identity
 
     worker = worker_identity()
     stored = 0
@@ -132,7 +132,7 @@ def prepare_demo(
     settings: Settings, patients: Sequence[DemoPatient] = ALL_DEMO_PATIENTS, progress: Progress = _quiet
 ) -> DemoPreparation:
     """Generate the demo PET series (first run) and store their analyses (see the module docstring)."""
-    from cds_service.storage import Storage
+    from cds_service.storage.store import Storage
     from connectors.dicom.files import FilePetSource
 
     folder = dicom_folder(settings)
@@ -181,7 +181,7 @@ class DemoPetLookup:
 def demo_pet_lookup(settings: Settings, storage: Storage) -> tuple[DemoPetLookup, PetJobs]:
     """The real hook lookup over ``HER2CDS_DICOM_SOURCE`` wrapped with the demo switches, and its background
     jobs (shut them down when done)."""
-    from cds_service.pet_lookup import build_pet_lookup
+    from cds_service.pet.lookup import build_pet_lookup
 
     inner = build_pet_lookup(settings, storage)
     return DemoPetLookup(inner), inner.jobs

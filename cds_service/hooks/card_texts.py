@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from cds_service.models import Indicator
+from cds_service.hooks.models import Indicator
 from rules.domain import CardScenario as S
 from rules.parameters import PAIRING_WINDOW_DAYS
 

@@ -1,4 +1,4 @@
-"""The ``her2-cds`` command line: one sub-command module per capability under ``cds_service.commands``."""
+"""The ``her2-cds`` command line: one sub-command module per capability under ``cds_service.cli``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"cds_service.commands.{name}").register(subparsers)
+        importlib.import_module(f"cds_service.cli.{name}").register(subparsers)
     return parser
 
 

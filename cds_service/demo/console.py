@@ -24,16 +24,16 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from cds_service.demo_data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
-from cds_service.models import Card, Hook
-from cds_service.registry import ORDER_ID, PATIENT_VIEW_ID
+from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
+from cds_service.hooks.models import Card, Hook
+from cds_service.hooks.registry import ORDER_ID, PATIENT_VIEW_ID
 
 bp = Blueprint("demo_console", __name__)
 
 DEMO_USER: Final = "Practitioner/demo-clinician"
 RXNORM: Final = "http://www.nlm.nih.gov/research/umls/rxnorm"
 TDXD_RXNORM: Final = "2267576"
-"""fam-trastuzumab deruxtecan-nxki (one of the codes ``cds_service.orders`` recognises)."""
+"""fam-trastuzumab deruxtecan-nxki (one of the codes ``cds_service.hooks.orders`` recognises)."""
 
 HOOK_SERVICES: Final = {Hook.PATIENT_VIEW: PATIENT_VIEW_ID, Hook.ORDER_SIGN: ORDER_ID}
 

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, Final, NotRequired, TypedDict, cast
 from flask import Blueprint, Response, abort, current_app, render_template
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from cds_service.registry import EXTENSION_KEY, Components
+from cds_service.hooks.registry import EXTENSION_KEY, Components
 from rules.domain import Assessment, CardScenario, Evidence, PatientHer2, PetLesion, PetStudyFacts, SourceRef
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
-    from cds_service.storage import Storage
+    from cds_service.storage.store import Storage
 
 __all__ = [
     "EvidencePayload",
@@ -327,7 +327,7 @@ def _snapshot(token: str) -> dict[str, Any] | Response:
 @bp.get("/evidence/<token>")
 def evidence_page(token: str) -> Response:
     """The evidence page (HTML); 403 for a forged or expired link, 404 for a vanished snapshot."""
-    from cds_service.evidence_view import page_model
+    from cds_service.evidence.view import page_model
 
     found = _snapshot(token)
     if isinstance(found, Response):

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cds_service.pet_jobs import run_analysis
+from cds_service.pet.jobs import run_analysis
 from connectors.dicom.factory import auth_from_text, pet_source_from_url
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import PetStudySource

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cds_service import card_texts
-from cds_service.cards import CATEGORY_NAMES
+from cds_service.hooks import card_texts
+from cds_service.hooks.cards import CATEGORY_NAMES
 from rules.domain import CardScenario, TdxdCategory, Tracer
 from rules.parameters import PAIRING_WINDOW_DAYS, RULES_VERSION, UPTAKE_WINDOWS_H
 

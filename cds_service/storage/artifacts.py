@@ -1,4 +1,4 @@
-"""Storage of PET pictures and evidence-page snapshots, mixed into :class:`cds_service.storage.Storage`.
+"""Storage of PET pictures and evidence-page snapshots, mixed into :class:`cds_service.storage.store.Storage`.
 
 - **PET pictures**: the coronal maximum-intensity-projection PNG of an analysed series
   (``SeriesAnalysis.picture()``), keyed by DICOM SeriesInstanceUID, written when the analysis is stored and
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cds_service.storage_tables import EVIDENCE_ID_LENGTH, evidence_snapshots, pet_pictures
+from cds_service.storage.tables import EVIDENCE_ID_LENGTH, evidence_snapshots, pet_pictures
 
 #: Random bytes behind an evidence id (``secrets.token_urlsafe``): 32 bytes → 43 URL-safe characters.
 EVIDENCE_ID_BYTES = 32

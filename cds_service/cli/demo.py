@@ -2,9 +2,9 @@
 needed.
 
 Demo mode turns client authentication OFF (``HER2CDS_AUTH=off``, announced by a loud warning) and serves
-the deterministic demo charts of ``cds_service.demo_data`` as prefetch from inside the process. On the first
+the deterministic demo charts of ``cds_service.demo.data`` as prefetch from inside the process. On the first
 run it writes the demo patients' synthetic HER2 PET series (with reader SR and SEG) into the embedded DICOM
-folder and stores their analyses (``cds_service.demo_pet``); later runs reuse them. It binds 127.0.0.1 only
+folder and stores their analyses (``cds_service.demo.pet``); later runs reuse them. It binds 127.0.0.1 only
 and prints the demo console URL (``/demo``: pick a patient, fire a hook, see the cards and follow the
 evidence link) and curl examples. Never use demo mode with real patient data.
 """
@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Any
 
-from cds_service.commands.serve import ServiceApplication, gunicorn_options
+from cds_service.cli.serve import ServiceApplication, gunicorn_options
 from cds_service.settings import AuthMode, Settings, SettingsError
 
 BANNER = "\n".join(
@@ -80,8 +80,8 @@ def _progress(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cds_service.demo_data import EmbeddedDemoPrefetch
-    from cds_service.demo_pet import prepare_demo
+    from cds_service.demo.data import EmbeddedDemoPrefetch
+    from cds_service.demo.pet import prepare_demo
 
     try:
         settings = demo_settings(args.port)
@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
     def factory() -> Any:
         from cds_service import create_app
-        from cds_service.demo_pet import demo_pet_lookup
-        from cds_service.storage import Storage
+        from cds_service.demo.pet import demo_pet_lookup
+        from cds_service.storage.store import Storage
 
         lookup, _jobs = demo_pet_lookup(settings, Storage(settings.database_url))
         return create_app(settings, embedded_prefetch=embedded, pet_lookup=lookup)

@@ -14,9 +14,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from cds_service.cards import render_cards
 from cds_service.errors import UnprocessableError
-from cds_service.models import (
+from cds_service.hooks.cards import render_cards
+from cds_service.hooks.models import (
     Card,
     CdsRequest,
     Hook,
@@ -24,9 +24,9 @@ from cds_service.models import (
     OrderSignContext,
     PatientViewContext,
 )
+from cds_service.hooks.orders import DraftOrderFindings, inspect_draft_orders
+from cds_service.hooks.prefetch import Deadline, FhirAccess, PrefetchResolver, PrefetchResult
 from cds_service.observability import get_logger
-from cds_service.orders import DraftOrderFindings, inspect_draft_orders
-from cds_service.prefetch import Deadline, FhirAccess, PrefetchResolver, PrefetchResult
 from cds_service.settings import Settings, normalise_base_url
 from connectors.errors import ConnectorError
 from rules.domain import (

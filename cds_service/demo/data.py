@@ -10,7 +10,7 @@ so every run produces the same resources. All data is invented; no real person i
 Patients with a HER2 PET (``DemoPet``, ``DEMO_PET_PATIENTS``) also carry the DICOM PatientID of their
 synthetic PET series as a Patient.identifier and, unless they demonstrate linking by identifier alone, an
 ImagingStudy whose ``urn:dicom:uid`` identifier is the StudyInstanceUID; the series itself is written by
-``cds_service.demo_pet`` with ``connectors.dicom.phantom`` (reader SR and SEG included). An anti-HER2
+``cds_service.demo.pet`` with ``connectors.dicom.phantom`` (reader SR and SEG included). An anti-HER2
 MedicationAdministration dated before the PET demonstrates modifier (j). Two demo-only switches
 (``DemoAnalysis``) stand for situations a live system meets by chance: an analysis still running, and a PACS
 that cannot be reached.

@@ -1,8 +1,8 @@
 """The hook's PET lookup: the patient's most recent HER2 PET study, within what is left of the hook budget.
 
-``HookPetLookup`` implements ``cds_service.service.PetLookup`` (``spec/cds-hooks.md`` §13, issue 5 item 2):
+``HookPetLookup`` implements ``cds_service.hooks.service.PetLookup`` (``spec/cds-hooks.md`` §13):
 
-1. Link the patient to DICOM (``cds_service.pet_link``): StudyInstanceUIDs from ImagingStudy, PatientIDs from
+1. Link the patient to DICOM (``cds_service.pet.link``): StudyInstanceUIDs from ImagingStudy, PatientIDs from
    the Patient resource.
 2. Read the analyses already stored for those studies and PatientIDs (receive, sync, earlier hooks).
 3. Ask the DICOM source which PT series exist now (one search per PatientID and per linked study, on the
@@ -30,17 +30,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from cds_service.pet_jobs import PetJobs, SeriesJob, is_current, source_from_settings, stored_document
-from cds_service.pet_link import PetLink, link_patient, sort_key
-from cds_service.service import PetLookupResult
+from cds_service.hooks.service import PetLookupResult
+from cds_service.pet.jobs import PetJobs, SeriesJob, is_current, source_from_settings, stored_document
+from cds_service.pet.link import PetLink, link_patient, sort_key
 from connectors.dicom.ports import SeriesRef
 from connectors.errors import ConnectorError, SourceUnavailableError
 from rules.domain import PetStatus, PetStudyFacts
 
 if TYPE_CHECKING:
-    from cds_service.prefetch import Deadline
+    from cds_service.hooks.prefetch import Deadline
     from cds_service.settings import Settings
-    from cds_service.storage import PetAnalysisRecord, Storage
+    from cds_service.storage.store import PetAnalysisRecord, Storage
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The service database: tables, migrations, replay protection, audit, feedback, analyses and artifacts."""
