@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
 from cds_service.hooks.models import Card, Hook
-from cds_service.hooks.registry import ORDER_ID, PATIENT_VIEW_ID
+from cds_service.hooks.registry import ORDER_SIGN_ID, PATIENT_VIEW_ID
 
 bp = Blueprint("demo_console", __name__)
 
@@ -35,7 +35,7 @@ RXNORM: Final = "http://www.nlm.nih.gov/research/umls/rxnorm"
 TDXD_RXNORM: Final = "2267576"
 """fam-trastuzumab deruxtecan-nxki (one of the codes ``cds_service.hooks.orders`` recognises)."""
 
-HOOK_SERVICES: Final = {Hook.PATIENT_VIEW: PATIENT_VIEW_ID, Hook.ORDER_SIGN: ORDER_ID}
+HOOK_SERVICES: Final = {Hook.PATIENT_VIEW: PATIENT_VIEW_ID, Hook.ORDER_SIGN: ORDER_SIGN_ID}
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 

@@ -82,7 +82,7 @@ class FhirAuthorization(_Request):
 
 
 class CdsRequest(_Request):
-    """A hook call body (CH-8). ``context`` is validated per hook by ``parse_context``."""
+    """A hook call body (CH-8). ``context`` is validated by its hook handler (``registry.parse_context``)."""
 
     hook: str = Field(min_length=1)
     hookInstance: uuid_mod.UUID  # noqa: N815 - spec field name
@@ -136,21 +136,6 @@ class OrderSelectContext(OrderSignContext):
     (``MedicationRequest/103``)."""
 
     selections: list[str] = Field(min_length=1)
-
-
-HookContext = PatientViewContext | OrderSelectContext | OrderSignContext
-
-_CONTEXT_MODELS: dict[Hook, type[PatientViewContext]] = {
-    Hook.PATIENT_VIEW: PatientViewContext,
-    Hook.ORDER_SELECT: OrderSelectContext,
-    Hook.ORDER_SIGN: OrderSignContext,
-}
-
-
-def parse_context(hook: Hook, context: dict[str, Any]) -> PatientViewContext:
-    """Validate ``context`` for ``hook``; raises ``ValidationError`` with locations relative to
-    ``context``."""
-    return _CONTEXT_MODELS[hook].model_validate(context)
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> tuple[bool, str]:

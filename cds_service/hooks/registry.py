@@ -1,18 +1,22 @@
-"""The CDS services this deployment offers (discovery, ``cds-hooks.md`` §13) and the per-app component
-container.
+"""The CDS services this deployment offers (discovery, ``cds-hooks.md`` §13), each bound to its hook handler,
+and the per-app component container.
 
-``her2-pet-review`` answers ``patient-view``; ``her2-pet-tdxd-order`` is listed twice, for ``order-select``
-and ``order-sign`` (same id, so order-sign cards replace order-select cards, CH-6). Every service carries
-the same prefetch templates (``prefetch.PREFETCH_KEYS``, with site overrides).
+One service per hook (CDS Hooks 2.0: a service definition has one ``hook``; clients key services by id and
+URL): ``her2-pet-review`` answers ``patient-view``, ``her2-pet-tdxd-order-select`` ``order-select`` and
+``her2-pet-tdxd-order-sign`` ``order-sign``; the two order services share one handler class. The id of
+earlier releases, ``her2-pet-tdxd-order`` (listed for both order hooks), still answers calls of either
+order hook but is no longer listed in discovery. Every service carries the same prefetch templates
+(``prefetch.PREFETCH_KEYS``, with site overrides).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from cds_service.hooks.models import DiscoveryResponse, Hook, ServiceDefinition
+from cds_service.hooks.handlers import HookHandler, order, patient_view
+from cds_service.hooks.models import DiscoveryResponse, Hook, PatientViewContext, ServiceDefinition
 from cds_service.hooks.prefetch import PrefetchKey
 
 if TYPE_CHECKING:
@@ -22,45 +26,68 @@ if TYPE_CHECKING:
     from cds_service.storage.store import Storage
 
 PATIENT_VIEW_ID: Final = "her2-pet-review"
-ORDER_ID: Final = "her2-pet-tdxd-order"
+ORDER_SELECT_ID: Final = "her2-pet-tdxd-order-select"
+ORDER_SIGN_ID: Final = "her2-pet-tdxd-order-sign"
+LEGACY_ORDER_ID: Final = "her2-pet-tdxd-order"
+"""The single id both order hooks shared before each hook had its own service; calls are still answered."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSpec:
+    """One CDS service: its id, discovery texts and the handler of its hook."""
+
     id: str
-    hook: Hook
+    handler: HookHandler
     title: str
     description: str
 
 
+_ORDER_TITLE: Final = "HER2 review for a T-DXd order"
+
 SERVICES: Final[tuple[ServiceSpec, ...]] = (
     ServiceSpec(
-        PATIENT_VIEW_ID,
-        Hook.PATIENT_VIEW,
-        "HER2 PET review",
-        "Reviews HER2 pathology (ASCO/CAP, HER2-low and HER2-ultralow) and HER2-targeted PET for patients "
-        "with "
-        "breast cancer and prompts a review of trastuzumab deruxtecan (T-DXd) eligibility per label.",
+        id=PATIENT_VIEW_ID,
+        handler=patient_view.HANDLER,
+        title="HER2 PET review",
+        description="Reviews HER2 pathology (ASCO/CAP, HER2-low and HER2-ultralow) and HER2-targeted PET for "
+        "patients with breast cancer and prompts a review of trastuzumab deruxtecan (T-DXd) eligibility "
+        "per label.",
     ),
     ServiceSpec(
-        ORDER_ID,
-        Hook.ORDER_SELECT,
-        "HER2 review for a T-DXd order",
-        "When fam-trastuzumab deruxtecan is selected, shows the HER2 basis for the labelled indications.",
-    ),
-    ServiceSpec(
-        ORDER_ID,
-        Hook.ORDER_SIGN,
-        "HER2 review for a T-DXd order",
-        "When an order for fam-trastuzumab deruxtecan is signed, shows the HER2 basis for the labelled "
+        id=ORDER_SELECT_ID,
+        handler=order.ORDER_SELECT,
+        title=_ORDER_TITLE,
+        description="When fam-trastuzumab deruxtecan is selected, shows the HER2 basis for the labelled "
         "indications.",
+    ),
+    ServiceSpec(
+        id=ORDER_SIGN_ID,
+        handler=order.ORDER_SIGN,
+        title=_ORDER_TITLE,
+        description="When an order for fam-trastuzumab deruxtecan is signed, shows the HER2 basis for the "
+        "labelled indications.",
     ),
 )
 
+_ALIASES: Final[dict[str, tuple[str, ...]]] = {LEGACY_ORDER_ID: (ORDER_SELECT_ID, ORDER_SIGN_ID)}
 
-def hooks_for(service_id: str) -> frozenset[Hook]:
-    """The hooks registered for ``service_id`` (empty for an unknown id)."""
-    return frozenset(s.hook for s in SERVICES if s.id == service_id)
+
+def services_for(service_id: str) -> tuple[ServiceSpec, ...]:
+    """The services answering calls to ``service_id`` (empty for an unknown id; two for the legacy id)."""
+    ids = _ALIASES.get(service_id, (service_id,))
+    return tuple(s for s in SERVICES if s.id in ids)
+
+
+def service_for(service_id: str, hook: str) -> ServiceSpec | None:
+    """The service that answers ``hook`` at ``service_id``, or None when that id does not serve it."""
+    return next((s for s in services_for(service_id) if s.handler.hook.value == hook), None)
+
+
+def parse_context(hook: Hook, context: dict[str, Any]) -> PatientViewContext:
+    """Validate ``context`` with the model of ``hook``'s handler; raises ``ValidationError`` with locations
+    relative to ``context``."""
+    handler = next(s.handler for s in SERVICES if s.handler.hook is hook)
+    return handler.context_model.model_validate(context)
 
 
 def discovery_document(keys: tuple[PrefetchKey, ...]) -> DiscoveryResponse:
@@ -68,7 +95,7 @@ def discovery_document(keys: tuple[PrefetchKey, ...]) -> DiscoveryResponse:
     return DiscoveryResponse(
         services=[
             ServiceDefinition(
-                hook=s.hook.value,
+                hook=s.handler.hook.value,
                 title=s.title,
                 description=s.description,
                 id=s.id,

@@ -30,9 +30,15 @@ from cds_service.hooks.models import (
     FeedbackRequest,
     Hook,
     describe_validation_error,
-    parse_context,
 )
-from cds_service.hooks.registry import EXTENSION_KEY, Components, discovery_document, hooks_for
+from cds_service.hooks.registry import (
+    EXTENSION_KEY,
+    Components,
+    ServiceSpec,
+    discovery_document,
+    service_for,
+    services_for,
+)
 from cds_service.hooks.service import CallerIdentity
 from cds_service.observability import bind_request_context, clear_request_context, get_logger
 from cds_service.storage.store import (
@@ -95,8 +101,7 @@ def call_service(service_id: str) -> Response:
     parts = components()
     started = time.monotonic()
     received = dt.datetime.now(dt.UTC)
-    hooks = hooks_for(service_id)
-    if not hooks:
+    if not services_for(service_id):
         raise NotFoundError(f"unknown service id '{service_id}'")
     caller = _authenticate(parts, f"/cds-services/{service_id}")
     cds_request: CdsRequest = _validate(CdsRequest, _json_body())
@@ -105,14 +110,11 @@ def call_service(service_id: str) -> Response:
     )
     audit = _Audit(parts, service_id, cds_request, caller, received, started)
     try:
-        try:
-            hook = Hook(cds_request.hook)
-        except ValueError:
-            hook = None
-        if hook is None or hook not in hooks:
+        spec = service_for(service_id, cds_request.hook)
+        if spec is None:
             raise BadRequestError(f"hook '{cds_request.hook}' is not registered for service '{service_id}'")
-        context = _validate_context(hook, cds_request.context)
-        result = parts.hook_service.handle(hook, cds_request, context, caller, started=started)
+        context = _validate_context(spec, cds_request.context)
+        result = parts.hook_service.handle(spec.handler, cds_request, context, caller, started=started)
     except HttpError as exc:
         audit.finish(_OUTCOMES.get(type(exc), HookOutcome.BAD_REQUEST), ())
         raise
@@ -122,9 +124,9 @@ def call_service(service_id: str) -> Response:
     return jsonify(body)
 
 
-def _validate_context(hook: Hook, context: dict[str, Any]) -> Any:
+def _validate_context(spec: ServiceSpec, context: dict[str, Any]) -> Any:
     try:
-        return parse_context(hook, context)
+        return spec.handler.context_model.model_validate(context)
     except ValidationError as exc:
         missing, message = describe_validation_error(exc, "context")
         raise (MissingFieldError if missing else BadRequestError)(message) from exc
@@ -202,7 +204,7 @@ class _Audit:
 def feedback(service_id: str) -> Response:
     """Feedback (CH-27..CH-29): stored, then 200 with an empty body; 400 for malformed feedback."""
     parts = components()
-    if not hooks_for(service_id):
+    if not services_for(service_id):
         raise NotFoundError(f"unknown service id '{service_id}'")
     _authenticate(parts, f"/cds-services/{service_id}/feedback")
     body: FeedbackRequest = _validate(FeedbackRequest, _json_body())

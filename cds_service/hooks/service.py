@@ -3,8 +3,8 @@
 
 Everything runs within the hook budget (``HER2CDS_HOOK_BUDGET_MS``): prefetch resolution shares one
 ``Deadline``; an upstream outage becomes ``unavailable_sources`` and a ``data-unavailable`` card, never an
-error. PET comes in through the ``PetLookup`` seam; until the PET lookup is wired (issue 5) the no-op
-``NoPetLookup`` reports no study.
+error. PET comes in through the ``PetLookup`` seam (``cds_service.pet.lookup``). What differs between hooks
+(whether to run, draft-order findings) is the hook handler's ``plan`` (``cds_service.hooks.handlers``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,9 @@ from typing import Any, Protocol
 
 from cds_service.errors import UnprocessableError
 from cds_service.hooks.cards import render_cards
-from cds_service.hooks.models import (
-    Card,
-    CdsRequest,
-    Hook,
-    OrderSelectContext,
-    OrderSignContext,
-    PatientViewContext,
-)
-from cds_service.hooks.orders import DraftOrderFindings, inspect_draft_orders
+from cds_service.hooks.handlers import HookHandler
+from cds_service.hooks.models import Card, CdsRequest, PatientViewContext
+from cds_service.hooks.orders import DraftOrderFindings
 from cds_service.hooks.prefetch import Deadline, FhirAccess, PrefetchResolver, PrefetchResult
 from cds_service.observability import get_logger
 from cds_service.settings import Settings, normalise_base_url
@@ -107,20 +101,6 @@ class PetLookup(Protocol):
     ) -> PetLookupResult: ...
 
 
-class NoPetLookup:
-    """Default ``PetLookup``: no PET study is known (pathology-only cards)."""
-
-    def lookup(
-        self,
-        patient_id: str,
-        imaging: Sequence[dict[str, Any]],
-        deadline: Deadline,
-        *,
-        patient: Sequence[dict[str, Any]] = (),
-    ) -> PetLookupResult:
-        return PetLookupResult()
-
-
 class EmbeddedPrefetch(Protocol):
     """In-process prefetch for the demo: fills keys the request left absent from local data (no FHIR
     server)."""
@@ -172,7 +152,7 @@ class HookService:
         resolver: PrefetchResolver,
         map_pathology: MapFn,
         assess: AssessFn,
-        pet_lookup: PetLookup | None = None,
+        pet_lookup: PetLookup,
         embedded_prefetch: EmbeddedPrefetch | None = None,
         evidence_link: EvidenceLinkFn | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -181,14 +161,14 @@ class HookService:
         self._resolver = resolver
         self._map = map_pathology
         self._assess = assess
-        self._pet = pet_lookup or NoPetLookup()
+        self._pet = pet_lookup
         self._embedded = embedded_prefetch
         self._evidence_link = evidence_link
         self._clock = clock
 
     def handle(
         self,
-        hook: Hook,
+        handler: HookHandler,
         request: CdsRequest,
         context: PatientViewContext,
         caller: CallerIdentity | None,
@@ -197,12 +177,10 @@ class HookService:
     ) -> HookResult:
         """Answer one validated hook call. Raises ``PreconditionFailedError`` (412) for unobtainable
         required data."""
-        orders: DraftOrderFindings | None = None
-        if isinstance(context, OrderSignContext):
-            selections = context.selections if isinstance(context, OrderSelectContext) else None
-            orders = inspect_draft_orders(context.draftOrders.resources(), selections)
-            if not orders.tdxd:
-                return HookResult(cards=[], orders=orders)
+        plan = handler.plan(context)
+        orders = plan.orders
+        if not plan.run:
+            return HookResult(cards=[], orders=orders)
         deadline = Deadline(self._settings.budget_s, started=started)
         access = fhir_access(request, self._settings, caller)
         prefetch = request.prefetch

@@ -41,7 +41,8 @@ from jwt.algorithms import ECAlgorithm
 from tests.conftest import missing_dependency
 
 PATIENT_VIEW = "her2-pet-review"
-ORDER = "her2-pet-tdxd-order"
+ORDER = "her2-pet-tdxd-order-sign"
+ORDER_SELECT = "her2-pet-tdxd-order-select"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 TDXD_RXNORM = "2267576"
 """RxNorm fam-trastuzumab deruxtecan (codes-her2-tdxd.tsv)."""

@@ -31,6 +31,7 @@ from tests.e2e.checks import (
 from tests.e2e.conftest import ISS, Deployment, load_scenario, resolve_prefetch
 from tests.e2e.harness import (
     ORDER,
+    ORDER_SELECT,
     PATIENT_VIEW,
     EhrKey,
     RecordingProxy,
@@ -59,7 +60,7 @@ def test_discovery_lists_the_services_and_requires_the_jwt(deployment: Deploymen
     hooks = {(s["id"], s["hook"]) for s in found.body["services"]}
     assert hooks == {
         (PATIENT_VIEW, "patient-view"),
-        (ORDER, "order-select"),
+        (ORDER_SELECT, "order-select"),
         (ORDER, "order-sign"),
     }
     for service in found.body["services"]:

@@ -29,7 +29,17 @@ from tests.unit.cds_service.cds_support import (
 )
 
 PV = "/cds-services/her2-pet-review"
-ORDER = "/cds-services/her2-pet-tdxd-order"
+ORDER_SERVICES = {
+    "order-select": "/cds-services/her2-pet-tdxd-order-select",
+    "order-sign": "/cds-services/her2-pet-tdxd-order-sign",
+}
+
+
+def order_url(body: dict[str, Any]) -> str:
+    """The service of the body's order hook (one service per hook)."""
+    return ORDER_SERVICES[body["hook"]]
+
+
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
@@ -67,9 +77,11 @@ def test_discovery_lists_patient_view_and_both_order_hooks(client: FlaskClient) 
     pairs = {(s["id"], s["hook"]) for s in body["services"]}
     assert pairs == {
         ("her2-pet-review", "patient-view"),
-        ("her2-pet-tdxd-order", "order-select"),
-        ("her2-pet-tdxd-order", "order-sign"),
+        ("her2-pet-tdxd-order-select", "order-select"),
+        ("her2-pet-tdxd-order-sign", "order-sign"),
     }
+    ids = [s["id"] for s in body["services"]]
+    assert len(ids) == len(set(ids)), "a CDS Hooks client keys services by id: one hook per id"
     for service in body["services"]:
         assert set(service["prefetch"]) >= {"patient", "her2", "pathology", "imaging", "therapy"}
         for template in service["prefetch"].values():
@@ -314,7 +326,7 @@ def test_order_hooks_fire_on_tdxd(client: FlaskClient, hook: str, concept: dict[
         draft_orders=[order],
         selections=["MedicationRequest/mr-1"] if hook == "order-select" else None,
     )
-    resp = client.post(ORDER, json=body)
+    resp = client.post(order_url(body), json=body)
     assert resp.status_code == 200
     check_service_response(resp.get_json())
     assert topics(resp.get_json()) == ["her2-low-no-pet"]
@@ -330,9 +342,38 @@ def test_order_hooks_ignore_lookalikes(client: FlaskClient, hook: str, concept: 
         draft_orders=[medication_request("mr-1", **concept)],
         selections=["MedicationRequest/mr-1"] if hook == "order-select" else None,
     )
-    resp = client.post(ORDER, json=body)
+    resp = client.post(order_url(body), json=body)
     assert resp.status_code == 200
     assert resp.get_json() == {"cards": []}
+
+
+@pytest.mark.parametrize(
+    ("path", "hook", "status"),
+    [
+        ("/cds-services/her2-pet-tdxd-order-sign", "order-select", 400),
+        ("/cds-services/her2-pet-tdxd-order-select", "order-sign", 400),
+        ("/cds-services/her2-pet-review", "order-sign", 400),
+        ("/cds-services/her2-pet-tdxd-order", "order-select", 200),
+        ("/cds-services/her2-pet-tdxd-order", "order-sign", 200),
+        ("/cds-services/her2-pet-tdxd-order", "patient-view", 400),
+    ],
+)
+def test_each_service_answers_its_own_hook_and_the_earlier_order_id_both(
+    client: FlaskClient, path: str, hook: str, status: int
+) -> None:
+    body = hook_request(
+        hook,
+        patient_id="demo-her2-low",
+        prefetch=chart_prefetch("demo-her2-low"),
+        draft_orders=None if hook == "patient-view" else [medication_request("mr-1", text="Enhertu")],
+        selections=["MedicationRequest/mr-1"] if hook == "order-select" else None,
+    )
+    resp = client.post(path, json=body)
+    assert resp.status_code == status
+    if status == 200:
+        assert topics(resp.get_json()) == ["her2-low-no-pet"]
+    else:
+        assert "is not registered for service" in resp.get_json()["issue"][0]["diagnostics"]
 
 
 def test_order_select_only_counts_selected_orders(client: FlaskClient) -> None:
@@ -345,12 +386,12 @@ def test_order_select_only_counts_selected_orders(client: FlaskClient) -> None:
         draft_orders=[tdxd, other],
         selections=["MedicationRequest/mr-other"],
     )
-    assert client.post(ORDER, json=body).get_json() == {"cards": []}
+    assert client.post(order_url(body), json=body).get_json() == {"cards": []}
 
 
 def test_order_select_without_selections_is_400(client: FlaskClient) -> None:
     body = hook_request("order-select", prefetch=null_prefetch(), draft_orders=[])
-    resp = client.post(ORDER, json=body)
+    resp = client.post(order_url(body), json=body)
     assert resp.status_code == 400
     assert "context.selections" in resp.get_json()["issue"][0]["diagnostics"]
 
@@ -364,7 +405,7 @@ def test_inferno_order_requests_without_tdxd_answer_no_cards(
     client: FlaskClient, testdata: Path, name: str
 ) -> None:
     body = json.loads((testdata / "cds-hooks" / "inferno-crd-test-kit" / name).read_text())
-    resp = client.post(ORDER, json=body)
+    resp = client.post(order_url(body), json=body)
     assert resp.status_code == 200
     assert resp.get_json() == {"cards": []}
 
@@ -374,7 +415,7 @@ def test_hooks_library_r4_orders_answer_no_cards(client: FlaskClient, testdata: 
     context = json.loads((testdata / "cds-hooks" / "hooks-library-1.0.1" / name).read_text())["context"]
     body = hook_request("order-select" if "select" in name else "order-sign", prefetch=null_prefetch())
     body["context"] = context
-    resp = client.post(ORDER, json=body)
+    resp = client.post(order_url(body), json=body)
     assert resp.status_code == 200
     assert resp.get_json() == {"cards": []}
 
@@ -386,7 +427,7 @@ def test_tdxd_draft_from_published_synthetic_bundle_fires(client: FlaskClient, t
     drafts = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest"]
     body = hook_request("order-sign", patient_id="demo-her2-low", prefetch=chart_prefetch("demo-her2-low"))
     body["context"]["draftOrders"] = {"resourceType": "Bundle", "entry": [{"resource": r} for r in drafts]}
-    resp = client.post(ORDER, json=body)
+    resp = client.post(order_url(body), json=body)
     assert topics(resp.get_json()) == ["her2-low-no-pet"]
 
 

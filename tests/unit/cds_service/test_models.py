@@ -18,8 +18,8 @@ from cds_service.hooks.models import (
     Source,
     Suggestion,
     describe_validation_error,
-    parse_context,
 )
+from cds_service.hooks.registry import parse_context
 
 
 def request(**extra: Any) -> dict[str, Any]:

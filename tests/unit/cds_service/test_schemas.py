@@ -18,9 +18,9 @@ from cds_service.hooks.models import (
     DiscoveryResponse,
     FeedbackRequest,
     Hook,
-    parse_context,
 )
 from cds_service.hooks.prefetch import lint_template
+from cds_service.hooks.registry import parse_context
 from tests.unit.cds_service.cds_support import card_problems, schema_errors
 
 SPEC = "spec-2.0.1"
