@@ -17,10 +17,8 @@ from flask import Flask
 from cds_service.settings import AuthMode, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from cds_service.hooks.service import EmbeddedPrefetch, PetLookup
-    from rules.domain import Assessment, CardScenario, PetStudyFacts
+    from rules.domain import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +107,8 @@ def create_app(
 
         pet_lookup = build_pet_lookup(settings, storage)
 
-    def evidence_url(
-        patient_id: str, assessment: Assessment, pet: PetStudyFacts | None, topics: Sequence[CardScenario]
-    ) -> str:
-        payload = evidence.build_payload(patient_id, assessment, pet, topics)
+    def evidence_url(patient_id: str, assessment: Assessment) -> str:
+        payload = evidence.build_payload(patient_id, assessment)
         return evidence.evidence_link(storage, settings, payload)
 
     hook_service = HookService(

@@ -52,10 +52,3 @@ class PathologySource(Protocol):
     """
 
     def fetch_patient_pathology(self, patient_id: str) -> PathologyData: ...
-
-
-@runtime_checkable
-class ContextSource(Protocol):
-    """Reads the clinical context (metastatic disease, therapy history, draft orders) only."""
-
-    def fetch_clinical_context(self, patient_id: str) -> ClinicalContext: ...

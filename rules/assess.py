@@ -173,6 +173,9 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
         evidence=tuple(evidence),
         caveats=tuple(dict.fromkeys(caveats)),
         rules_version=parameters.RULES_VERSION,
+        pet=inputs.pet,
+        pending_pet_date=inputs.pending_pet_date,
+        unavailable_sources=inputs.unavailable_sources,
     )
 
 

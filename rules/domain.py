@@ -17,14 +17,11 @@ from typing import Literal
 
 from rules.errors import RulesError
 
-_FROZEN = {"frozen": True, "slots": True, "kw_only": True}
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Provenance
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceRef:
     """Where a fact came from.
 
@@ -45,7 +42,7 @@ class SourceRef:
         return self.reference
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """One line of the evidence trail: a statement, the value it rests on, and where that value came from.
 
@@ -102,7 +99,7 @@ class SpecimenSite(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IhcPercentages:
     """Percentages of invasive tumour cells by membrane staining pattern, when the report gives them
     (0–100)."""
@@ -119,7 +116,7 @@ class IhcPercentages:
                 raise RulesError(f"IhcPercentages.{name} must be within 0–100 %, got {value}")
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IhcResult:
     """One HER2 IHC read of one specimen.
 
@@ -142,7 +139,7 @@ class IhcResult:
             raise RulesError("IhcResult needs a score, a range or staining percentages")
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IshResult:
     """One HER2 in situ hybridisation result.
 
@@ -171,7 +168,7 @@ class IshResult:
                 raise RulesError(f"IshResult.{name} must not be negative, got {value}")
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SpecimenRef:
     """The tissue a result was measured on. ``id`` is the accession or FHIR Specimen id."""
 
@@ -181,7 +178,7 @@ class SpecimenRef:
     description: str | None = None
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Her2Result:
     """Everything one report says about HER2 on one specimen at one test occasion, before classification.
 
@@ -241,7 +238,7 @@ class ReceptorCall(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReceptorResult:
     """One ER or PR result. ``percent`` is the share of stained tumour nuclei (0–100), when stated."""
 
@@ -298,7 +295,7 @@ class LesionSite(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PetLesion:
     """One lesion of one PET series. SUVs are body-weight SUV (g/ml) unless the series says otherwise."""
 
@@ -314,7 +311,7 @@ class PetLesion:
     source: SourceRef | None = None
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReferenceUptake:
     """Reference-region SUVmean values and how each was obtained (``"reader SR"``,
     ``"automated liver ROI"``)."""
@@ -325,7 +322,7 @@ class ReferenceUptake:
     liver_method: str | None = None
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PetStudyFacts:
     """What one HER2 PET series says, ready for the rules. ``uptake_h`` is acquisition minus injection, in
     hours."""
@@ -354,7 +351,7 @@ class DrugClass(StrEnum):
     ENDOCRINE = "endocrine"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TherapyExposure:
     drug_class: DrugClass
     code: str | None = None
@@ -364,7 +361,7 @@ class TherapyExposure:
     source: SourceRef | None = None
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClinicalContext:
     """What the chart says beyond HER2: metastatic disease, therapies, and the order being drafted (if
     any)."""
@@ -381,7 +378,7 @@ class ClinicalContext:
 # Decisions (outputs of rules)
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Her2Assessment:
     """The classification of one test occasion (one specimen, one report): guideline status and T-DXd
     category.
@@ -398,7 +395,7 @@ class Her2Assessment:
     caveats: tuple[str, ...] = ()
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PatientHer2:
     """Patient-level HER2 synthesis.
 
@@ -429,7 +426,7 @@ class PetStatus(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UptakeAssessment:
     """The PET uptake call for one study (reader call first; automated candidates never avid on their own)."""
 
@@ -470,7 +467,7 @@ class IndicationStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IndicationCheck:
     """One FDA label row (spec/clinical-logic.md §11) checked against the chart: never 'eligible', only
     met/not/unknown."""
@@ -481,7 +478,7 @@ class IndicationCheck:
     reasons: tuple[str, ...] = ()
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AssessInputs:
     """Everything ``rules.assess.assess`` needs, already translated into domain objects by the connectors.
 
@@ -498,7 +495,7 @@ class AssessInputs:
     pathology_cards_enabled: bool = True
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Assessment:
     """The single output of ``rules.assess.assess``: what the cards are built from.
 
@@ -515,3 +512,6 @@ class Assessment:
     evidence: tuple[Evidence, ...] = ()
     caveats: tuple[str, ...] = ()
     rules_version: str = ""
+    pet: PetStudyFacts | None = None
+    pending_pet_date: dt.date | None = None
+    unavailable_sources: tuple[str, ...] = ()

@@ -72,11 +72,6 @@ SCENARIO_LETTERS: Mapping[CardScenario, str] = {
 }
 """The letter of each scenario in spec/clinical-logic.md §14–15."""
 
-MODIFIERS: frozenset[CardScenario] = frozenset(
-    {S.HEPATIC_LESION, S.RECENT_ANTI_HER2, S.OUTSIDE_UPTAKE_WINDOW}
-)
-"""Modifier cards (i), (j), (w): extra cards after a PET-based main card, never alone."""
-
 
 def scenario_label(scenario: CardScenario | None) -> str:
     """``"(a) her2-low-pet-avid"``, or ``"no card"``."""

@@ -18,14 +18,14 @@ already holds; the page renders whatever parts are present and says "not availab
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, NotRequired, TypedDict, cast
 
 from flask import Blueprint, Response, abort, current_app, render_template
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cds_service.hooks.registry import EXTENSION_KEY, Components
-from rules.domain import Assessment, CardScenario, Evidence, PatientHer2, PetLesion, PetStudyFacts, SourceRef
+from rules.domain import Assessment, Evidence, PatientHer2, PetLesion, PetStudyFacts, SourceRef
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -225,19 +225,15 @@ def _evidence_lines(items: Iterable[Evidence]) -> list[EvidenceLine]:
     ]
 
 
-def build_payload(
-    patient_ref: str | None,
-    assessment: Assessment,
-    pet: PetStudyFacts | None,
-    topics: Sequence[CardScenario | str],
-) -> EvidencePayload:
+def build_payload(patient_ref: str | None, assessment: Assessment) -> EvidencePayload:
     """The snapshot of one hook answer: PET facts, pathology occasions, interval, card topics, evidence."""
+    pet = assessment.pet
     return EvidencePayload(
         patientRef=patient_ref,
         pet=pet_entry(pet) if pet is not None else None,
         pathology=pathology_entries(assessment.her2),
         pairingGapDays=assessment.pairing_gap_days,
-        cards=[str(t.value if isinstance(t, CardScenario) else t) for t in topics],
+        cards=[t.value for t in assessment.cards],
         rulesVersion=assessment.rules_version or None,
         evidence=_evidence_lines(
             (*assessment.her2.evidence, *(assessment.uptake.evidence if assessment.uptake else ()))

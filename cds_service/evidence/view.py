@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from cds_service.hooks import card_texts
-from cds_service.hooks.cards import CATEGORY_NAMES
+from rules.display import category_description
 from rules.domain import CardScenario, TdxdCategory, Tracer
 from rules.parameters import PAIRING_WINDOW_DAYS, RULES_VERSION, UPTAKE_WINDOWS_H
 
@@ -252,7 +252,7 @@ def pet_view(pet: Mapping[str, Any]) -> PetView:
 
 def _category(value: str | None) -> str:
     try:
-        return CATEGORY_NAMES[TdxdCategory(value)] if value else NOT_AVAILABLE
+        return category_description(TdxdCategory(value)) if value else NOT_AVAILABLE
     except ValueError:
         return value or NOT_AVAILABLE
 

@@ -19,8 +19,8 @@ from typing import Any, Final
 from cds_service.hooks import card_texts as texts
 from cds_service.hooks.models import Action, Card, Coding, Indicator, Link, OverrideReason, Source, Suggestion
 from cds_service.settings import SiteConfig
+from rules.display import MODIFIERS, NO_EVIDENCE_LINK, PET_SCENARIOS, category_description
 from rules.domain import (
-    AssessInputs,
     Assessment,
     CardScenario,
     Evidence,
@@ -40,32 +40,8 @@ from rules.uptake import CALLED_BY
 TOPIC_SYSTEM: Final = "urn:her2-pet-cds:card-scenario"
 SERVICE_LABEL: Final = "HER2 PET Review"
 
-CATEGORY_NAMES: Final[dict[TdxdCategory, str]] = {
-    TdxdCategory.HER2_POSITIVE: "HER2-positive",
-    TdxdCategory.HER2_LOW: "HER2-low",
-    TdxdCategory.HER2_ULTRALOW: "HER2-ultralow",
-    TdxdCategory.HER2_NULL: "HER2-null (IHC 0, no membrane staining)",
-    TdxdCategory.HER2_ZERO_UNSPECIFIED: "IHC 0 (null vs ultralow not stated)",
-    TdxdCategory.NEGATIVE_UNSCORED: "reported negative without an IHC score",
-    TdxdCategory.UNKNOWN: "not determined",
-    TdxdCategory.NEEDS_REVIEW: "could not be classified; needs review",
-}
 _ZERO_CATEGORIES: Final = frozenset(
     {TdxdCategory.HER2_NULL, TdxdCategory.HER2_ZERO_UNSPECIFIED, TdxdCategory.NEGATIVE_UNSCORED}
-)
-_PET_SCENARIOS: Final = frozenset(
-    {
-        CardScenario.HER2_LOW_PET_AVID,
-        CardScenario.HER2_ZERO_PET_AVID,
-        CardScenario.HER2_POSITIVE_PET_AVID,
-        CardScenario.HER2_ZERO_PET_NONAVID,
-        CardScenario.PET_AVID_NO_PATHOLOGY,
-        CardScenario.HER2_LOW_PET_NONAVID,
-        CardScenario.PAIRING_OUT_OF_WINDOW,
-        CardScenario.HEPATIC_LESION,
-        CardScenario.RECENT_ANTI_HER2,
-        CardScenario.OUTSIDE_UPTAKE_WINDOW,
-    }
 )
 
 
@@ -112,7 +88,7 @@ def _pathology_lines(occasion: Her2Assessment | None, category_hidden: bool) -> 
     if result.reported_status is not None:
         lines.append(f"- Laboratory statement: {result.reported_status.value}")
     if not category_hidden:
-        lines.append(f"- T-DXd-relevant HER2 class: {CATEGORY_NAMES[occasion.category]}")
+        lines.append(f"- T-DXd-relevant HER2 class: {category_description(occasion.category)}")
     source = result.source.reference if result.source else "not recorded"
     reported = f", reported {result.reported.isoformat()}" if result.reported else ""
     lines.append(f"- Source: {source}{reported}")
@@ -123,9 +99,6 @@ MAX_LESION_LINES: Final = 10
 """Lesions listed in a card detail; the evidence page lists all."""
 
 EVIDENCE_LINK_LABEL: Final = "HER2 PET evidence: images, lesions, pathology timeline"
-_NO_EVIDENCE_LINK: Final = frozenset(
-    {CardScenario.DATA_UNAVAILABLE, CardScenario.PET_ANALYSIS_PENDING, CardScenario.OUTSIDE_UPTAKE_WINDOW}
-)
 
 
 def _called_by(lesion: PetLesion, avid_ids: frozenset[str]) -> str:
@@ -194,9 +167,8 @@ def _pet_lines(assessment: Assessment, pet: PetStudyFacts | None) -> list[str]:
     return lines
 
 
-def _basis(
-    assessment: Assessment, inputs: AssessInputs, pet: PetStudyFacts | None, scenario: CardScenario
-) -> list[str]:
+def _basis(assessment: Assessment, scenario: CardScenario) -> list[str]:
+    pet = assessment.pet
     her2 = assessment.her2
     hide_category = scenario is CardScenario.PET_AVID_NO_PATHOLOGY
     lines = ["**Basis**", ""]
@@ -205,11 +177,11 @@ def _basis(
         other = her2.highest.result.specimen
         when = other.collected.isoformat() if other.collected else "date unknown"
         lines.append(
-            f"- Highest HER2 class on file: {CATEGORY_NAMES[her2.highest.category]} (specimen {when})"
+            f"- Highest HER2 class on file: {category_description(her2.highest.category)} (specimen {when})"
         )
     lines += [f"- Discordance: {d}" for d in her2.discordance]
     lines.append(f"- HR status: {her2.hr_status.value}")
-    if scenario in _PET_SCENARIOS or pet is not None:
+    if scenario in PET_SCENARIOS or pet is not None:
         lines += _pet_lines(assessment, pet)
     return lines
 
@@ -255,23 +227,21 @@ def indicator_for(scenario: CardScenario, assessment: Assessment) -> Indicator:
     return Indicator.WARNING if zeros and all(legacy(o) for o in zeros) else base
 
 
-def summary_for(scenario: CardScenario, assessment: Assessment, inputs: AssessInputs) -> str:
+def summary_for(scenario: CardScenario, assessment: Assessment) -> str:
     """Render the summary template of ``scenario`` (variant (f) when a report exists but is
     unclassifiable)."""
     text = texts.TEXTS[scenario]
     template = text.summary
     if scenario is CardScenario.PET_AVID_NO_PATHOLOGY and assessment.her2.current is not None:
         template = text.variant_summary or template
-    when = inputs.pending_pet_date.isoformat() if inputs.pending_pet_date else "an earlier date"
-    sources = " and ".join(inputs.unavailable_sources) or "A source system"
+    when = assessment.pending_pet_date.isoformat() if assessment.pending_pet_date else "an earlier date"
+    sources = " and ".join(assessment.unavailable_sources) or "A source system"
     return template.format(
         window=texts.SUMMARY_FIELDS["window"], date=when, sources=sources[:1].upper() + sources[1:]
     )
 
 
-def _detail(
-    scenario: CardScenario, assessment: Assessment, inputs: AssessInputs, pet: PetStudyFacts | None
-) -> str:
+def _detail(scenario: CardScenario, assessment: Assessment) -> str:
     text = texts.TEXTS[scenario]
     parts: list[str] = list(text.paragraphs)
     if scenario is CardScenario.HER2_ULTRALOW and assessment.her2.hr_status is HrStatus.NEGATIVE:
@@ -280,10 +250,10 @@ def _detail(
             "not apply."
         )
     if scenario is not CardScenario.DATA_UNAVAILABLE:
-        parts.append("\n".join(_basis(assessment, inputs, pet, scenario) + _evidence(assessment, scenario)))
+        parts.append("\n".join(_basis(assessment, scenario) + _evidence(assessment, scenario)))
     else:
         # (u) names the unreachable source and makes no clinical statement (clinical-logic.md §15)
-        parts.append(f"Unreachable: {', '.join(inputs.unavailable_sources) or 'a source system'}.")
+        parts.append(f"Unreachable: {', '.join(assessment.unavailable_sources) or 'a source system'}.")
     body = "\n\n".join(parts)
     if "PET" in body or "PET" in text.summary:
         body += "\n\n" + texts.INVESTIGATIONAL
@@ -330,10 +300,8 @@ def _suggestions(
 def render_card(
     scenario: CardScenario,
     assessment: Assessment,
-    inputs: AssessInputs,
     site: SiteConfig,
     *,
-    pet: PetStudyFacts | None = None,
     patient_id: str | None = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     evidence_url: str | None = None,
@@ -346,11 +314,11 @@ def render_card(
     """
     text = texts.TEXTS[scenario]
     suggestions = _suggestions(scenario, patient_id, new_id) if site.suggestions else []
-    links = _links(scenario, site, pet, evidence_url)
+    links = _links(scenario, site, assessment.pet, evidence_url)
     return Card(
         uuid=new_id(),
-        summary=summary_for(scenario, assessment, inputs),
-        detail=_detail(scenario, assessment, inputs, pet),
+        summary=summary_for(scenario, assessment),
+        detail=_detail(scenario, assessment),
         indicator=indicator_for(scenario, assessment),
         source=Source(
             label=f"{SERVICE_LABEL} (rules {assessment.rules_version or RULES_VERSION})",
@@ -370,19 +338,17 @@ def _links(
     scenario: CardScenario, site: SiteConfig, pet: PetStudyFacts | None, evidence_url: str | None
 ) -> list[Link]:
     links = [Link(label=link.label, url=link.url, type="absolute") for link in site.links]
-    if evidence_url and scenario not in _NO_EVIDENCE_LINK:
+    if evidence_url and scenario not in NO_EVIDENCE_LINK:
         links.append(Link(label=EVIDENCE_LINK_LABEL, url=evidence_url, type="absolute"))
-    if site.smart_app is not None and pet is not None and scenario in _PET_SCENARIOS:
+    if site.smart_app is not None and pet is not None and scenario in PET_SCENARIOS:
         links.append(Link(label=site.smart_app.label, url=site.smart_app.url, type="smart"))
     return links
 
 
 def render_cards(
     assessment: Assessment,
-    inputs: AssessInputs,
     site: SiteConfig,
     *,
-    pet: PetStudyFacts | None = None,
     patient_id: str | None = None,
     evidence_url: str | None = None,
 ) -> list[Card]:
@@ -390,15 +356,9 @@ def render_cards(
 
     ``evidence_url`` is the absolute evidence-page link of this answer (``cds_service.evidence``), added
     to every card with a clinical basis."""
-    modifiers = {
-        CardScenario.HEPATIC_LESION,
-        CardScenario.RECENT_ANTI_HER2,
-        CardScenario.OUTSIDE_UPTAKE_WINDOW,
-    }
     scenarios: Iterable[CardScenario] = assessment.cards
-    if all(s in modifiers for s in assessment.cards):
+    if all(s in MODIFIERS for s in assessment.cards):
         scenarios = ()
     return [
-        render_card(s, assessment, inputs, site, pet=pet, patient_id=patient_id, evidence_url=evidence_url)
-        for s in scenarios
+        render_card(s, assessment, site, patient_id=patient_id, evidence_url=evidence_url) for s in scenarios
     ]

@@ -23,51 +23,25 @@ from cds_service.hooks.prefetch import Deadline, FhirAccess, PrefetchResolver, P
 from cds_service.observability import get_logger
 from cds_service.settings import Settings, normalise_base_url
 from connectors.errors import ConnectorError
+from connectors.ports import PathologyData
+from rules.display import MODIFIERS, NO_EVIDENCE_LINK
 from rules.domain import (
     AssessInputs,
     Assessment,
-    CardScenario,
-    ClinicalContext,
-    Her2Result,
     PetStatus,
     PetStudyFacts,
-    ReceptorResult,
 )
 
 log = get_logger(__name__)
-
-NO_EVIDENCE_CARDS = frozenset(
-    {
-        CardScenario.DATA_UNAVAILABLE,
-        CardScenario.PET_ANALYSIS_PENDING,
-        CardScenario.HEPATIC_LESION,
-        CardScenario.RECENT_ANTI_HER2,
-        CardScenario.OUTSIDE_UPTAKE_WINDOW,
-    }
-)
-"""Cards that alone do not warrant an evidence page (no clinical basis of their own)."""
 
 FHIR_SOURCE = "FHIR server"
 PACS_SOURCE = "PACS"
 
 
-class PathologyFacts(Protocol):
-    """What ``connectors.fhir.mapping.pathology_from_resources`` returns (``PathologyData``)."""
-
-    @property
-    def her2(self) -> Sequence[Her2Result]: ...
-
-    @property
-    def receptors(self) -> Sequence[ReceptorResult]: ...
-
-    @property
-    def context(self) -> ClinicalContext: ...
-
-
-MapFn = Callable[[Iterable[dict[str, Any]]], PathologyFacts]
+MapFn = Callable[[Iterable[dict[str, Any]]], PathologyData]
 AssessFn = Callable[[AssessInputs, dt.datetime], Assessment]
-EvidenceLinkFn = Callable[[str, Assessment, PetStudyFacts | None, Sequence[CardScenario]], str]
-"""Stores an evidence snapshot and returns its absolute URL (``patient id, assessment, PET, topics``)."""
+EvidenceLinkFn = Callable[[str, Assessment], str]
+"""Stores an evidence snapshot and returns its absolute URL (``patient id, assessment``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,25 +163,22 @@ class HookService:
         fetched = self._resolver.resolve(prefetch, context.model_dump(), access, deadline)
         inputs = self._inputs(fetched, context, orders, deadline)
         assessment = self._assess(inputs, self._clock())
-        pet = inputs.pet
         cards = render_cards(
             assessment,
-            inputs,
             self._settings.site,
-            pet=pet,
             patient_id=context.patientId,
-            evidence_url=self._evidence_url(context.patientId, assessment, pet),
+            evidence_url=self._evidence_url(context.patientId, assessment),
         )
         return HookResult(cards=cards, prefetch_status=fetched.status, orders=orders, assessment=assessment)
 
-    def _evidence_url(self, patient_id: str, assessment: Assessment, pet: PetStudyFacts | None) -> str | None:
+    def _evidence_url(self, patient_id: str, assessment: Assessment) -> str | None:
         """The evidence-page link of this answer (one snapshot per hook answer with a clinical card); a
         storage failure costs the link, never the answer."""
-        clinical = [c for c in assessment.cards if c not in NO_EVIDENCE_CARDS]
+        clinical = [c for c in assessment.cards if c not in NO_EVIDENCE_LINK | MODIFIERS]
         if self._evidence_link is None or not clinical:
             return None
         try:
-            return self._evidence_link(patient_id, assessment, pet, assessment.cards)
+            return self._evidence_link(patient_id, assessment)
         except Exception:  # the link is an extra; the cards must still go out
             log.warning("evidence snapshot could not be stored; cards go out without the link")
             return None
@@ -229,7 +200,7 @@ class HookService:
             clinical = dataclasses.replace(
                 clinical, tdxd_draft_order=orders.tdxd, pertuzumab_co_order=orders.pertuzumab_co_order
             )
-        patient_ids = set(getattr(pathology, "patient_ids", ()) or ())
+        patient_ids = set(pathology.patient_ids)
         if patient_ids - {context.patientId}:
             log.warning("prefetch refers to other patients", **{"other_patients": len(patient_ids) - 1})
         pet = self._pet.lookup(

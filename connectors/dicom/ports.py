@@ -25,7 +25,6 @@ from rules.domain import SourceRef
 
 __all__ = ["PetStudySource", "PollingPetStudySource", "SeriesRef", "Timeouts"]
 
-_FROZEN = {"frozen": True, "slots": True, "kw_only": True}
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
@@ -65,7 +64,7 @@ ALL_STORAGE_SOP_CLASSES: tuple[str, ...] = (
 """Everything a PET source retrieves or the receiver accepts (pet-dicom.md §11)."""
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SeriesRef:
     """One PET series as found by a source, without its pixels.
 

@@ -22,8 +22,6 @@ import numpy.typing as npt
 
 from connectors.errors import SuvNotComputableError
 
-_FROZEN = {"frozen": True, "slots": True, "kw_only": True}
-
 MAX_UPTAKE = dt.timedelta(days=14)
 """Longest plausible injection-to-acquisition interval (spec/pet-dicom.md §6); longer is refused."""
 
@@ -136,7 +134,7 @@ def _require_positive(name: str, value: float | None) -> None:
         raise SuvNotComputableError(f"{name} must be a positive finite number, got {value!r}")
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FrameTiming:
     """Timing of one slice's frame (bed position or dynamic frame).
 
@@ -156,7 +154,7 @@ class FrameTiming:
             raise SuvNotComputableError("FrameReferenceTime must be finite")
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SuvCalibration:
     """Everything the SUV computation needs from the headers of one PET series, decoded and unit-converted.
 
@@ -243,7 +241,7 @@ class SuvCalibration:
         return min(times) if times else None
 
 
-@dataclass(**_FROZEN, eq=False)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class PetGeometry:
     """Voxel grid of a PET volume in the DICOM patient coordinate system (LPS, mm).
 
@@ -281,7 +279,7 @@ class PetGeometry:
         return dz * dy * dx / 1000.0
 
 
-@dataclass(**_FROZEN, eq=False)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class PetVolume:
     """Body-weight SUV (g/ml) of one PET series as float32[z, y, x], with its geometry.
 
@@ -312,7 +310,7 @@ class PetVolume:
         return self.geometry.affine
 
 
-@dataclass(**_FROZEN, eq=False)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class LesionMask:
     """A region on a PET volume's grid, stored as its bounding box: weights in [0, 1] (binary masks hold 0/1).
 
@@ -369,7 +367,7 @@ class LesionMask:
         return out
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LesionMeasurement:
     """SUV statistics of one region (spec/pet-dicom.md §7). SUVs in g/ml (SUVbw); ``peak_center`` and
     ``max_index`` are array indices (z, y, x)."""
@@ -392,7 +390,7 @@ class ReferenceRegion(StrEnum):
     LIVER = "liver"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReferenceMeasurement:
     """SUVmean (g/ml) and SD of a reference region, with ``method`` saying how it was obtained
     (e.g. ``"reader SR"``, ``"SEG segment 'Liver'"``)."""
@@ -412,7 +410,7 @@ class ReferenceMeasurement:
             raise SuvNotComputableError("a reference measurement states how it was obtained")
 
 
-@dataclass(**_FROZEN, eq=False)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class RawPetSlices:
     """Stored pixel values of one PET series before rescaling, in volume order, with one slope/intercept
     per slice.

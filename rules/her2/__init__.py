@@ -14,7 +14,8 @@ Public API:
 from __future__ import annotations
 
 from rules.her2.classify import classify, display_category
-from rules.her2.guideline import HER2_TABLES, ISH_GROUP
+from rules.her2.guideline import HER2_TABLES
+from rules.her2.ish_tables import ISH_GROUP
 from rules.her2.patient import synthesize
 from rules.hormone import HORMONE_TABLES
 from rules.parameters import GUIDELINE, RULES_VERSION

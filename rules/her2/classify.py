@@ -1,4 +1,4 @@
-"""Classify one HER2 test occasion by evaluating the guideline tables of :mod:`rules.her2.guideline`.
+"""Classify one HER2 test occasion by evaluating the guideline tables (``rules.her2.*_tables``).
 
 The flow mirrors spec/clinical-logic.md §3–§6: the IHC reading (stated score versus staining percentages, or a
 range), the ISH result (dual-probe group and concurrent IHC, single-probe bands, or a bare statement), the
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from rules.display import category_name
 from rules.domain import (
     AscoCapStatus,
     Evidence,
@@ -25,43 +26,22 @@ from rules.domain import (
     ReportedStatus,
     TdxdCategory,
 )
-from rules.her2.guideline import (
-    ASSAY,
-    CATEGORY,
-    IHC_PERCENTAGES,
-    IHC_RANGE,
-    IHC_SCORE,
+from rules.her2.ihc_tables import IHC_PERCENTAGES, IHC_RANGE, IHC_SCORE, IhcReading, ScoreSource
+from rules.her2.ish_tables import (
     ISH_COUNTS,
     ISH_DUAL,
     ISH_GROUP,
     ISH_GROUP_SOURCE,
     ISH_SINGLE,
     ISH_STATEMENT,
-    LAB_CHECK,
-    STATUS,
-    AssayCheck,
     Counts,
     GroupSource,
-    IhcReading,
-    IshFinal,
-    LabCheck,
-    ScoreSource,
 )
+from rules.her2.status_tables import ASSAY, CATEGORY, LAB_CHECK, STATUS, AssayCheck, LabCheck
+from rules.her2.vocabulary import IshFinal
 from rules.tables import Decision, DecisionTable, decide
 
 OutcomeT = TypeVar("OutcomeT")
-
-DISPLAY: dict[TdxdCategory, str] = {
-    TdxdCategory.HER2_POSITIVE: "HER2-positive",
-    TdxdCategory.HER2_LOW: "HER2-low",
-    TdxdCategory.HER2_ULTRALOW: "HER2-ultralow",
-    TdxdCategory.HER2_NULL: "HER2-null",
-    TdxdCategory.HER2_ZERO_UNSPECIFIED: "HER2-0",
-    TdxdCategory.NEGATIVE_UNSCORED: "HER2-negative-unscored",
-    TdxdCategory.UNKNOWN: "indeterminate",
-    TdxdCategory.NEEDS_REVIEW: "indeterminate",
-}
-"""Display names of the T-DXd categories (the command line's and the cards' vocabulary)."""
 
 EQUIVOCAL = "HER2-equivocal"
 INDETERMINATE = "indeterminate"
@@ -80,7 +60,7 @@ def display_category(assessment: Her2Assessment | None) -> str:
         return INDETERMINATE
     if assessment.status is AscoCapStatus.EQUIVOCAL_PENDING:
         return EQUIVOCAL
-    return DISPLAY[assessment.category]
+    return category_name(assessment.category)
 
 
 @dataclass

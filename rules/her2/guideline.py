@@ -11,75 +11,27 @@ out-of-range or contradictory data); they never produce a positive or HER2-low c
 
 The tables live in three modules and share one vocabulary (:mod:`rules.her2.vocabulary`):
 :mod:`rules.her2.ihc_tables` (spec §3), :mod:`rules.her2.ish_tables` (spec §4–§5) and
-:mod:`rules.her2.status_tables` (spec §6, §8). This module assembles them in evaluation order and re-exports
-their names, so ``from rules.her2.guideline import ...`` keeps working.
+:mod:`rules.her2.status_tables` (spec §6, §8). This module assembles them in evaluation order; import a table
+from its own module.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rules.her2.ihc_tables import IHC_PERCENTAGES, IHC_RANGE, IHC_SCORE, IhcReading, ScoreSource
+from rules.her2.ihc_tables import IHC_PERCENTAGES, IHC_RANGE, IHC_SCORE
 from rules.her2.ish_tables import (
-    COPIES_MAX,
-    COPIES_MIN,
     ISH_COUNTS,
     ISH_DUAL,
     ISH_GROUP,
     ISH_GROUP_SOURCE,
     ISH_SINGLE,
     ISH_STATEMENT,
-    RATIO_MAX,
-    RATIO_MIN,
-    Counts,
-    GroupSource,
 )
-from rules.her2.status_tables import (
-    ASSAY,
-    CATEGORY,
-    CATEGORY_LABELS,
-    LAB_CHECK,
-    STATUS,
-    AssayCheck,
-    LabCheck,
-)
-from rules.her2.vocabulary import ASCO_CAP_2018, ENGINE, ONE, THREE, TWO, ZERO, IshFinal
+from rules.her2.status_tables import ASSAY, CATEGORY, LAB_CHECK, STATUS
 from rules.tables import DecisionTable
 
-__all__ = [
-    "ASCO_CAP_2018",
-    "ASSAY",
-    "CATEGORY",
-    "CATEGORY_LABELS",
-    "COPIES_MAX",
-    "COPIES_MIN",
-    "ENGINE",
-    "HER2_TABLES",
-    "IHC_PERCENTAGES",
-    "IHC_RANGE",
-    "IHC_SCORE",
-    "ISH_COUNTS",
-    "ISH_DUAL",
-    "ISH_GROUP",
-    "ISH_GROUP_SOURCE",
-    "ISH_SINGLE",
-    "ISH_STATEMENT",
-    "LAB_CHECK",
-    "ONE",
-    "RATIO_MAX",
-    "RATIO_MIN",
-    "STATUS",
-    "THREE",
-    "TWO",
-    "ZERO",
-    "AssayCheck",
-    "Counts",
-    "GroupSource",
-    "IhcReading",
-    "IshFinal",
-    "LabCheck",
-    "ScoreSource",
-]
+__all__ = ["HER2_TABLES"]
 
 HER2_TABLES: tuple[DecisionTable[Any], ...] = (
     IHC_PERCENTAGES,

@@ -10,6 +10,7 @@ the derived result is an engine rule (spec §4/§6).
 
 from __future__ import annotations
 
+from rules.display import category_description
 from rules.domain import AscoCapStatus, IhcZeroSubtype, ReportedStatus, StrEnum, TdxdCategory
 from rules.her2.vocabulary import ASCO_CAP_2018, ENGINE, ONE, THREE, TWO, ZERO, ZERO_OR_ONE, IshFinal
 from rules.tables import DecisionTable, Fact, Row, absent, eq, mentions, one_of
@@ -28,19 +29,6 @@ class AssayCheck(StrEnum):
     COMPANION = "companion diagnostic"
     OTHER = "other assay (caution)"
     NOT_CHECKED = "no check"
-
-
-CATEGORY_LABELS: dict[TdxdCategory, str] = {
-    TdxdCategory.HER2_POSITIVE: "HER2-positive",
-    TdxdCategory.HER2_LOW: "HER2-low",
-    TdxdCategory.HER2_ULTRALOW: "HER2-ultralow",
-    TdxdCategory.HER2_NULL: "HER2-null",
-    TdxdCategory.HER2_ZERO_UNSPECIFIED: "HER2-0 (staining not stated)",
-    TdxdCategory.NEGATIVE_UNSCORED: "HER2-negative-unscored",
-    TdxdCategory.UNKNOWN: "unknown",
-    TdxdCategory.NEEDS_REVIEW: "needs review",
-}
-"""How the category table shows its outcomes to people."""
 
 
 LAB_CHECK: DecisionTable[LabCheck] = DecisionTable(
@@ -271,7 +259,7 @@ CATEGORY: DecisionTable[TdxdCategory] = DecisionTable(
             "excluded; obtain the score or ask for re-review.",
         ),
     ),
-    describe_outcome=CATEGORY_LABELS.__getitem__,
+    describe_outcome=category_description,
 )
 
 ASSAY: DecisionTable[AssayCheck] = DecisionTable(

@@ -161,6 +161,9 @@ def case(
             ),
         ),
         rules_version="1.0.0",
+        pet=pet,
+        pending_pet_date=inputs.pending_pet_date if inputs else None,
+        unavailable_sources=inputs.unavailable_sources if inputs else (),
     )
     return Case(assessment, inputs or AssessInputs(), pet)
 
@@ -273,7 +276,7 @@ SITES = {
 
 def render(name: str, site: SiteConfig) -> list[Card]:
     c = CASES[name]
-    return render_cards(c.assessment, c.inputs, site, pet=c.pet, patient_id="pat-1")
+    return render_cards(c.assessment, site, patient_id="pat-1")
 
 
 ALL = [pytest.param(name, site_name, id=f"{name}/{site_name}") for name in CASES for site_name in SITES]
@@ -500,7 +503,7 @@ def test_pet_details_name_every_value_and_who_called_it() -> None:
 
 def test_modifiers_alone_render_nothing() -> None:
     c = case((S.HEPATIC_LESION, S.RECENT_ANTI_HER2), occasion(C.HER2_LOW))
-    assert render_cards(c.assessment, c.inputs, SiteConfig()) == []
+    assert render_cards(c.assessment, SiteConfig()) == []
 
 
 def test_suggestions_only_where_a_review_task_makes_sense() -> None:
@@ -524,7 +527,7 @@ def test_suggestions_only_where_a_review_task_makes_sense() -> None:
 def test_render_card_rejects_nothing_for_any_scenario_alone() -> None:
     base = CASES["k"]
     for scenario in CardScenario:
-        card = render_card(scenario, base.assessment, base.inputs, SiteConfig())
+        card = render_card(scenario, base.assessment, SiteConfig())
         assert card.source.topic is not None
         assert card.source.topic.code == scenario.value
 

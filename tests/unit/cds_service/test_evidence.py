@@ -71,7 +71,7 @@ def _inputs(facts: PetStudyFacts, collected: dt.date) -> AssessInputs:
 def _payload(facts: PetStudyFacts, collected: dt.date = dt.date(2024, 2, 20)) -> EvidencePayload:
     inputs = _inputs(facts, collected)
     assessment = assess(inputs, dt.datetime(2024, 4, 1, tzinfo=dt.UTC))
-    return build_payload(PATIENT, assessment, facts, assessment.cards)
+    return build_payload(PATIENT, assessment)
 
 
 @pytest.fixture

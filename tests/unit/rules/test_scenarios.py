@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rules import parameters
+from rules.display import MODIFIERS
 from rules.domain import (
     AscoCapStatus,
     CardScenario,
@@ -35,7 +36,6 @@ from rules.domain import (
 from rules.scenarios import (
     EXTRA_TABLE,
     MAIN_TABLE,
-    MODIFIERS,
     SCENARIO_LETTERS,
     PathologyClass,
     PetState,

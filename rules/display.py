@@ -1,0 +1,95 @@
+"""The display vocabulary: how categories and card scenarios are named to people, and which scenarios are
+modifiers or carry no clinical basis. Cards, the evidence page, the command line and the decision-table
+documentation all read these; nothing else names a category or lists modifier scenarios.
+
+Wording follows ``spec/clinical-logic.md`` §2 (category names) and §14–15 (scenarios). ``indeterminate`` is
+the one word shown for every category that is not a classification (no result, unknown, needs review).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from rules.domain import CardScenario, TdxdCategory
+
+__all__ = [
+    "CATEGORY_TERMS",
+    "MODIFIERS",
+    "NO_EVIDENCE_LINK",
+    "PET_SCENARIOS",
+    "CategoryTerms",
+    "category_description",
+    "category_name",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategoryTerms:
+    """A T-DXd category as shown: ``name`` in lists and tables, ``description`` in a card's basis."""
+
+    name: str
+    description: str
+
+
+CATEGORY_TERMS: Final[Mapping[TdxdCategory, CategoryTerms]] = MappingProxyType(
+    {
+        TdxdCategory.HER2_POSITIVE: CategoryTerms(name="HER2-positive", description="HER2-positive"),
+        TdxdCategory.HER2_LOW: CategoryTerms(name="HER2-low", description="HER2-low"),
+        TdxdCategory.HER2_ULTRALOW: CategoryTerms(name="HER2-ultralow", description="HER2-ultralow"),
+        TdxdCategory.HER2_NULL: CategoryTerms(
+            name="HER2-null", description="HER2-null (IHC 0, no membrane staining)"
+        ),
+        TdxdCategory.HER2_ZERO_UNSPECIFIED: CategoryTerms(
+            name="HER2-0", description="IHC 0 (null vs ultralow not stated)"
+        ),
+        TdxdCategory.NEGATIVE_UNSCORED: CategoryTerms(
+            name="HER2-negative-unscored", description="reported negative without an IHC score"
+        ),
+        TdxdCategory.UNKNOWN: CategoryTerms(name="indeterminate", description="not determined"),
+        TdxdCategory.NEEDS_REVIEW: CategoryTerms(
+            name="indeterminate", description="could not be classified; needs review"
+        ),
+    }
+)
+
+
+def category_name(category: TdxdCategory) -> str:
+    """``HER2-positive``, ``HER2-low``, ``HER2-ultralow``, ``HER2-null``, ``HER2-0``,
+    ``HER2-negative-unscored`` or ``indeterminate``."""
+    return CATEGORY_TERMS[category].name
+
+
+def category_description(category: TdxdCategory) -> str:
+    """The category as a card's basis states it (distinguishes the two indeterminate categories)."""
+    return CATEGORY_TERMS[category].description
+
+
+S = CardScenario
+
+MODIFIERS: Final[frozenset[CardScenario]] = frozenset(
+    {S.HEPATIC_LESION, S.RECENT_ANTI_HER2, S.OUTSIDE_UPTAKE_WINDOW}
+)
+"""Modifier cards (i), (j), (w): shown after a PET-based main card, never alone."""
+
+NO_EVIDENCE_LINK: Final[frozenset[CardScenario]] = frozenset(
+    {S.DATA_UNAVAILABLE, S.PET_ANALYSIS_PENDING, S.OUTSIDE_UPTAKE_WINDOW}
+)
+"""Cards that make no statement the evidence page could support (a source outage, an analysis not done yet,
+an uptake time outside the tracer's window)."""
+
+PET_SCENARIOS: Final[frozenset[CardScenario]] = frozenset(
+    {
+        S.HER2_LOW_PET_AVID,
+        S.HER2_ZERO_PET_AVID,
+        S.HER2_POSITIVE_PET_AVID,
+        S.HER2_ZERO_PET_NONAVID,
+        S.PET_AVID_NO_PATHOLOGY,
+        S.HER2_LOW_PET_NONAVID,
+        S.PAIRING_OUT_OF_WINDOW,
+        *MODIFIERS,
+    }
+)
+"""Cards that rest on a HER2 PET read (their basis lists the PET study)."""
