@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.log_guard"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

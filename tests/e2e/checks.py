@@ -8,10 +8,7 @@ from the service's own code.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import re
-
-import pytest
 
 from tests.e2e.harness import Exchange, RecordingProxy
 from tests.e2e.scenarios import Scenario
@@ -35,16 +32,6 @@ PATHOLOGY_TOPICS = frozenset(
 MODIFIER_TOPICS = frozenset(
     {"pairing-out-of-window", "hepatic-lesion", "recent-anti-her2", "outside-uptake-window"}
 )
-
-
-def pet_in_hook() -> bool:
-    """Whether the service wires PET into the hook yet (issue 5: ``cds_service.pet.jobs``)."""
-    return importlib.util.find_spec("cds_service.pet.jobs") is not None
-
-
-def require_pet_in_hook(scenario: Scenario) -> None:
-    if (scenario.pet is not None or scenario.key.startswith("pet-")) and not pet_in_hook():
-        pytest.skip("PET is not wired into the hook yet (cds_service.pet.jobs is missing)")
 
 
 def check_within_deadline(exchange: Exchange, limit_ms: float) -> None:

@@ -16,7 +16,7 @@ import pytest
 from cds_service.storage.store import Storage
 from cds_service.storage.tables import AnalysisStatus
 from tests.conftest import free_port
-from tests.e2e.checks import check_hook_ok, check_pet_basis, require_pet_in_hook
+from tests.e2e.checks import check_hook_ok, check_pet_basis
 from tests.e2e.conftest import ISS, Dataset, Deployment, EhrPrefetch, LatencyLog, base_env, load_scenario
 from tests.e2e.harness import (
     PATIENT_VIEW,
@@ -73,7 +73,6 @@ def ehr(ehr_prefetch: EhrPrefetch, fhir_proxy: RecordingProxy) -> Ehr:
 
 def test_pending_first_then_the_pet_card(deployment: Deployment, dataset: Dataset, ehr: Ehr) -> None:
     scenario = BY_KEY["precompute-hook"]
-    require_pet_in_hook(scenario)
     assert ehr.hook(deployment, scenario, "first hook, long series") == {"her2-low-no-pet", PENDING}
     assert ehr.until_pet_card(deployment, scenario) == scenario.expected
     body = patient_view(scenario.patient_id, **fhir_access(ehr.fhir_base, TOKEN))
@@ -89,9 +88,6 @@ def test_sync_once_computes_before_the_first_hook(
 ) -> None:
     deployment = sqlite_deployment
     scenario = BY_KEY["precompute-sync"]
-    require_pet_in_hook(scenario)
-    if run_cli(["sync", "--help"], deployment.env, deployment.workdir, timeout_s=60).returncode != 0:
-        pytest.skip("her2-cds has no sync command yet")
     since = SYNC_INJECTED.date().isoformat()
     done = run_cli(["sync", "--once", "--since", since], deployment.env, deployment.workdir)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -104,7 +100,6 @@ def test_two_replicas_claim_an_analysis_once(
 ) -> None:
     deployment = postgres_deployment
     scenario = BY_KEY["replica-race"]
-    require_pet_in_hook(scenario)
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda i: ehr.hook(deployment, scenario, "race", i % 2), range(4)))
     assert all(a <= {"her2-low-pet-avid", PENDING, "her2-low-no-pet"} for a in answers), answers
@@ -178,7 +173,6 @@ def outage(
 
 def test_a_pacs_stopped_between_two_hooks(outage: OutageSetup, ehr: Ehr) -> None:
     cached, uncached = BY_KEY["pacs-cached"], BY_KEY["pacs-uncached"]
-    require_pet_in_hook(cached)
     deployment = outage.deployment
     topics = ehr.until_pet_card(deployment, cached)
     assert topics == cached.expected, "the PET of the cached patient was never analysed while the PACS was up"

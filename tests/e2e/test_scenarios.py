@@ -18,7 +18,6 @@ from tests.e2e.checks import (
     check_hook_ok,
     check_pathology_basis,
     check_pet_basis,
-    require_pet_in_hook,
 )
 from tests.e2e.conftest import Dataset, Deployment, EhrPrefetch, ensure_analysed
 from tests.e2e.harness import (
@@ -63,7 +62,6 @@ def test_patient_view_per_scenario(
     request: pytest.FixtureRequest,
 ) -> None:
     """patient-view as EHRs send it: prefetch resolved by the EHR, plus FHIR access for anything missing."""
-    require_pet_in_hook(scenario)
     if "first-hook-only" not in scenario.tags:
         request.getfixturevalue("analysed")
     fhir_base = _fhir_base(scenario, fhir_proxy, dead_fhir_base)
@@ -91,7 +89,6 @@ def test_order_sign_per_scenario(
     """A draft T-DXd order shows the same cards as the chart; no prefetch, so everything comes through the
     FHIR fallback (order-sign replaces order-select guidance). Sent to the second PostgreSQL replica: both
     replicas read the analyses stored through either."""
-    require_pet_in_hook(scenario)
     deployment = postgres_deployment
     if scenario.pet is not None:
         ensure_analysed(deployment, fhir_proxy.base())
