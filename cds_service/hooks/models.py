@@ -296,7 +296,37 @@ class AcceptedSuggestion(_Request):
 
 class FeedbackItem(_Request):
     """One feedback entry (CH-27; 3.0 cds-fb-1..3): accepted ⇒ ``acceptedSuggestions``; ``overrideReason``
-    only with ``overridden``."""
+    only with ``overridden``. The JSON Schema states the same rules (``if``/``then``) for clients and
+    fuzzers."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"outcome": {"const": "accepted"}}},
+                    "then": {
+                        "required": ["acceptedSuggestions"],
+                        "properties": {
+                            "acceptedSuggestions": {"type": "array", "minItems": 1},
+                            "overrideReason": {"type": "null"},
+                        },
+                    },
+                },
+                {
+                    "if": {"properties": {"outcome": {"const": "overridden"}}},
+                    "then": {
+                        "properties": {
+                            "acceptedSuggestions": {
+                                "anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]
+                            }
+                        }
+                    },
+                },
+            ]
+        },
+    )
 
     card: str = Field(min_length=1)
     outcome: Literal["accepted", "overridden"]

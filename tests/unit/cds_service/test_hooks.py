@@ -519,12 +519,22 @@ def test_health_ready_metrics_openapi(client: FlaskClient) -> None:
     assert b"cds_hook_requests_total" in metrics.data
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
-    responses = doc["paths"]["/cds-services/{id}"]["post"]["responses"]
-    assert {"200", "400", "401", "404", "412"} <= set(responses)
-    assert {"200", "400", "401", "404"} <= set(
-        doc["paths"]["/cds-services/{id}/feedback"]["post"]["responses"]
-    )
-    assert "CdsRequest" in doc["components"]["schemas"]
+    services = client.get("/cds-services").get_json()["services"]
+    schemas = doc["components"]["schemas"]
+    for service in services:
+        call = doc["paths"][f"/cds-services/{service['id']}"]["post"]
+        assert {"200", "400", "401", "412", "413"} <= set(call["responses"])
+        body = schemas[call["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+        assert body["properties"]["hook"] == {"const": service["hook"]}
+        context = schemas[body["properties"]["context"]["$ref"].split("/")[-1]]
+        assert "patientId" in context["required"]
+        if service["hook"] != "patient-view":
+            assert "draftOrders" in context["required"]
+        prefetch = body["properties"]["prefetch"]["anyOf"][0]["properties"]
+        assert set(prefetch) == set(service["prefetch"])
+        feedback = doc["paths"][f"/cds-services/{service['id']}/feedback"]["post"]
+        assert {"200", "400", "401"} <= set(feedback["responses"])
+    assert "CdsRequest" in schemas
 
 
 def test_prefetch_keys_are_the_documented_ones() -> None:
