@@ -5,8 +5,9 @@ trust decision follows CH-34, all steps required, in this order:
 
 1. ``iss`` is on the allow-list of :class:`TrustedClient` entries (loaded by :func:`load_trusted_clients`);
 2. the key comes from that issuer's configured JWKS URL (one cached :class:`jwt.PyJWKClient` per URL,
-   refetched once on an unknown ``kid`` after a cool-down) or inline JWKS; a token ``jku`` is accepted only
-   when it is on the issuer's ``allowed_jku`` list, and an arbitrary ``jku`` is never fetched;
+   refetched once on an unknown ``kid`` after a cool-down) or inline JWKS; a token ``jku`` is accepted when
+   it is the issuer's configured ``jwks_url`` or on its ``allowed_jku`` list (then fetched from there), and an
+   arbitrary ``jku`` is never fetched;
 3. the signature verifies with the header ``alg`` **only if** that algorithm is on the issuer's configured
    list (default ES384, RS384; ``none`` and symmetric HS* are never accepted, even from configuration), and
    the key type fits the algorithm;
@@ -18,8 +19,10 @@ trust decision follows CH-34, all steps required, in this order:
    until ``exp`` + leeway, across workers and replicas.
 
 Any failure raises :class:`AuthError` whose ``reason`` is an :class:`AuthFailure` code, for metrics and logs;
-the HTTP layer answers a bare 401 (CH-35). The token itself is never logged, stored or put in an exception
-message.
+the HTTP layer answers a bare 401 (CH-35). The ``jwt_rejected`` log line names what differed for a wrong
+``aud``, an unknown ``iss``, a ``jku`` off the list or an ``alg`` off the list (expected and received values),
+so that a registration mismatch (``localhost`` against ``127.0.0.1``, a trailing slash) is found from the log.
+The token itself is never logged, stored or put in an exception message.
 """
 
 from __future__ import annotations
@@ -108,13 +111,41 @@ class AuthFailure(StrEnum):
 
 
 class AuthError(Exception):
-    """A client JWT was refused. ``reason`` is safe to log and to use as a metric label; no other detail."""
+    """A client JWT was refused. ``reason`` is safe to log and to use as a metric label.
 
-    def __init__(self, reason: AuthFailure, *, iss: str | None = None) -> None:
+    ``expected``/``received`` name what differed for the refusals an integration engineer must be able to
+    diagnose from the log (``aud``, ``iss``, ``jku``, ``alg``): configuration values and the token's claim or
+    header value, each cut to :data:`MAX_LOGGED_VALUE` printable characters. Never the token itself, its
+    signature or any other claim.
+    """
+
+    def __init__(
+        self,
+        reason: AuthFailure,
+        *,
+        iss: str | None = None,
+        expected: object = None,
+        received: object = None,
+    ) -> None:
         super().__init__(reason.value)
         self.reason = reason
         #: The issuer, set only once it is known to be a trusted one (safe to log).
         self.iss = iss
+        self.expected = _loggable(expected)
+        self.received = _loggable(received)
+
+
+MAX_LOGGED_VALUE = 200
+
+
+def _loggable(value: object) -> str | None:
+    """A claim or header value fit for a log line: printable, at most ``MAX_LOGGED_VALUE`` characters."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(v) for v in value)
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return text if len(text) <= MAX_LOGGED_VALUE else text[: MAX_LOGGED_VALUE - 1] + "…"
 
 
 class TrustedClientsError(ValueError):
@@ -412,7 +443,14 @@ class JwtVerifier:
         try:
             verified = self._verify(authorization_header, audience)
         except AuthError as exc:
-            _log.warning("jwt_rejected", reason=exc.reason.value, iss=exc.iss, audience=audience)
+            _log.warning(
+                "jwt_rejected",
+                reason=exc.reason.value,
+                iss=exc.iss,
+                audience=audience,
+                expected=exc.expected,
+                received=exc.received,
+            )
             if self._on_rejection is not None:
                 self._on_rejection(exc.reason)
             raise
@@ -426,11 +464,15 @@ class JwtVerifier:
         header, unverified = self._unverified_parts(token)
         client = self._clients.get(str(unverified["iss"]))
         if client is None:
-            raise AuthError(AuthFailure.UNKNOWN_ISSUER)
+            raise AuthError(
+                AuthFailure.UNKNOWN_ISSUER, expected=sorted(self._clients), received=unverified["iss"]
+            )
         try:
             return self._verify_for(client, token, header, audience)
         except AuthError as exc:
             exc.iss = client.iss
+            if exc.reason is AuthFailure.WRONG_AUDIENCE:
+                exc.expected, exc.received = _loggable(audience), _loggable(unverified.get("aud"))
             raise
 
     @staticmethod
@@ -456,13 +498,15 @@ class JwtVerifier:
     ) -> VerifiedClient:
         keys = self._keys[client.iss]
         jku = header.get("jku")
-        if jku is not None:
+        if jku is not None and jku != client.jwks_url:
+            # A jku naming the issuer's configured JWKS URL uses those keys; any other must be allow-listed.
             if not isinstance(jku, str) or jku not in client.allowed_jku:
-                raise AuthError(AuthFailure.JKU_NOT_ALLOWED)
+                allowed = [u for u in (client.jwks_url, *client.allowed_jku) if u]
+                raise AuthError(AuthFailure.JKU_NOT_ALLOWED, expected=allowed, received=jku)
             keys = self._jku_keys[(client.iss, jku)]
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in client.algorithms or alg not in SUPPORTED_ALGORITHMS:
-            raise AuthError(AuthFailure.ALG_NOT_ALLOWED)
+            raise AuthError(AuthFailure.ALG_NOT_ALLOWED, expected=list(client.algorithms), received=alg)
         kid = str(header["kid"])
         jwk = keys.signing_key(kid)
         _check_key_fits(jwk, alg)

@@ -589,3 +589,50 @@ def test_unreadable_and_invalid_json_files(tmp_path: Path) -> None:
     broken.write_text("[{")
     with pytest.raises(TrustedClientsError, match="not valid JSON"):
         load_trusted_clients(broken)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "expected", "received"),
+    [
+        ("aud", AuthFailure.WRONG_AUDIENCE, AUD, "http://localhost:8080/cds-services/her2-pet-review"),
+        ("iss", AuthFailure.UNKNOWN_ISSUER, ISS, "https://other-ehr.example/fhir"),
+        ("jku", AuthFailure.JKU_NOT_ALLOWED, JKU, "https://evil.example/jwks.json"),
+        ("alg", AuthFailure.ALG_NOT_ALLOWED, "ES384", "RS512"),
+    ],
+)
+def test_rejection_log_names_what_differed_without_the_token(
+    inline_client: TrustedClient,
+    storage: Storage,
+    keys: dict[str, Key],
+    json_log: io.StringIO,
+    case: str,
+    reason: AuthFailure,
+    expected: str,
+    received: str,
+) -> None:
+    """A registration URL that differs from HER2CDS_PUBLIC_URL (localhost vs 127.0.0.1) shows in the log."""
+    verifier = JwtVerifier([inline_client], replay_store=storage, clock=lambda: NOW)
+    if case in ("aud", "iss"):
+        token = mint(keys["es384"], **{case: received})
+    elif case == "jku":
+        token = mint(keys["es384"], headers={"jku": received})
+    else:
+        token = mint(keys["rs384"], alg=received)
+    assert reason_of(verifier, f"Bearer {token}") is reason
+    line = json.loads(json_log.getvalue().splitlines()[-1])
+    assert line["reason"] == reason.value
+    assert line["received"] == received
+    assert expected in line["expected"]
+    assert token.split(".")[2] not in json_log.getvalue()
+    assert token.split(".")[1] not in json_log.getvalue()
+
+
+def test_jku_naming_the_configured_jwks_url_needs_no_allow_list_entry(
+    jwks_server: JwksServer, storage: Storage, keys: dict[str, Key]
+) -> None:
+    """As the CDS Hooks sandbox sends it: ``jku`` equal to the issuer's configured JWKS URL."""
+    jwks_server.sets["/jwks.json"] = {"keys": [keys["es384"].jwk]}
+    verifier, _ = _remote_verifier(jwks_server, storage, cooldown_s=30)
+    own = jwks_server.url("/jwks.json")
+    assert verifier.verify(f"Bearer {mint(keys['es384'], headers={'jku': own})}", AUD).kid == "ec-384"
+    assert jwks_server.requests == ["/jwks.json"]
