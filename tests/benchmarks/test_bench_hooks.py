@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.benchmarks import pyspy
 from tests.benchmarks.hook_world import (
     EXPECTED_TOPIC,
     FLOOR_PATH,
@@ -55,6 +56,8 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 """Length of each wrk run in seconds."""
 MAX_TOKENS = 80_000
 """Upper bound on the tokens signed for one run (about 0.25 ms each)."""
+PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+"""Profiling mode: py-spy samples the service's workers during the 20-connection full-prefetch row."""
 TOKEN_MARGIN = 1.25
 """Tokens per run = floor requests/s × seconds × this: a hook never outpaces the trivial endpoint."""
 
@@ -72,6 +75,8 @@ class Measurement:
     rows: list[tuple[WrkResult, WrkResult | None]] = field(default_factory=list)
     """(row, the floor it is compared with) in run order; floors have ``None``."""
     notes: list[str] = field(default_factory=list)
+    profile: list[str] = field(default_factory=list)
+    """The py-spy summary of the 20-connection full-prefetch row (profiling mode only)."""
 
 
 def _tokens_for(world: World, audience: str, floor: WrkResult) -> list[str]:
@@ -104,6 +109,7 @@ def _commit() -> str:
 @pytest.fixture(scope="module")
 def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -> Measurement:
     wrk = require_binary("wrk")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
     workdir = bench_dir / "hooks"
     service_port, floor_port = free_port(), free_port()
     url = f"http://127.0.0.1:{service_port}"
@@ -133,7 +139,11 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
             result.rows.append((row, None))
             return row
 
-        def hook_row(label: str, connections: int, body: dict[str, Any], versus: WrkResult) -> None:
+        def hook_row(
+            label: str, connections: int, body: dict[str, Any], versus: WrkResult, *, profile: bool = False
+        ) -> None:
+            tokens = _tokens_for(world, url + HOOK_PATH, versus)
+            spy = pyspy.start(service.pid, SECONDS, OUT_DIR / "hook-pyspy.txt") if profile else None
             row = run_wrk(
                 wrk,
                 url + HOOK_PATH,
@@ -143,13 +153,20 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
                 workdir=workdir / "wrk",
                 server_pid=service.pid,
                 body=body,
-                tokens=_tokens_for(world, url + HOOK_PATH, versus),
+                tokens=tokens,
                 expect_topic=EXPECTED_TOPIC,
             )
             result.rows.append((row, versus))
+            if spy is not None:
+                failure = pyspy.finish(spy)
+                result.profile = (
+                    [f"py-spy failed: {failure}"]
+                    if failure
+                    else pyspy.summarise(OUT_DIR / "hook-pyspy.txt", row.requests)
+                )
 
         floor20 = floor_row(20)
-        hook_row("patient-view, full prefetch", 20, full, floor20)
+        hook_row("patient-view, full prefetch", 20, full, floor20, profile=PROFILE)
         floor1 = floor_row(1)
         hook_row("patient-view, full prefetch", 1, full, floor1)
         hook_row("patient-view, prefetch absent (FHIR fallback)", 20, absent, floor20)
@@ -164,6 +181,9 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
         floor.stop()
     lines = table(result, world)
     write_outputs(result, world, lines)
+    if result.profile:
+        (OUT_DIR / "hook-pyspy-summary.txt").write_text("\n".join(result.profile) + "\n")
+        lines += ["", *result.profile]
     _show(request, lines)
     return result
 
