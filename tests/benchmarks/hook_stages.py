@@ -40,6 +40,7 @@ from cds_service.hooks.models import CdsRequest, CdsResponse, Hook, parse_contex
 from cds_service.hooks.prefetch import Deadline, PrefetchResolver, RequestsFhirFetcher, templates
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.hooks.service import fhir_access
+from cds_service.observability import configure_logging
 from cds_service.pet.lookup import build_pet_lookup
 from cds_service.storage.store import AuditedCard, HookAuditRecord, HookOutcome
 from connectors.fhir.mapping import pathology_from_resources
@@ -89,6 +90,9 @@ class HookStages:
             public_url=PUBLIC_URL, database_url=world.database_copy("stages"), data_dir=workdir / "data"
         )
         self.app = create_app(self.settings)
+        # Log lines are formatted as in production but written to a file, not the terminal.
+        self._log = (workdir / "service.log").open("a", encoding="utf-8")
+        configure_logging(self.settings.log_level, stream=self._log)
         parts: Components = self.app.extensions[EXTENSION_KEY]
         assert parts.storage is not None
         self.storage = parts.storage
@@ -215,4 +219,7 @@ class HookStages:
         ]
 
     def close(self) -> None:
+        self.pet_lookup.jobs.shutdown(wait=False)
         self.storage.dispose()
+        configure_logging(self.settings.log_level)  # back to standard output, as create_app left it
+        self._log.close()
