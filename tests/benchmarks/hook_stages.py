@@ -36,7 +36,8 @@ from cds_service import create_app
 from cds_service.auth import JwtVerifier, load_trusted_clients
 from cds_service.evidence.routes import build_payload, evidence_link
 from cds_service.hooks.cards import render_cards
-from cds_service.hooks.models import CdsRequest, CdsResponse, Hook, parse_context
+from cds_service.hooks.handlers import patient_view
+from cds_service.hooks.models import CdsRequest, CdsResponse
 from cds_service.hooks.prefetch import Deadline, PrefetchResolver, RequestsFhirFetcher, templates
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.hooks.service import fhir_access
@@ -91,7 +92,7 @@ class HookStages:
         )
         self.app = create_app(self.settings)
         # Log lines are formatted as in production but written to a file, not the terminal.
-        self._log = (workdir / "service.log").open("a", encoding="utf-8")
+        self._log = (workdir / "service-stages.log").open("a", encoding="utf-8")
         configure_logging(self.settings.log_level, stream=self._log)
         parts: Components = self.app.extensions[EXTENSION_KEY]
         assert parts.storage is not None
@@ -114,7 +115,7 @@ class HookStages:
         self.pet_lookup = build_pet_lookup(self.settings, self.storage)
         # One pass through the pipeline gives each stage its input.
         self.request = CdsRequest.model_validate(json.loads(self.raw))
-        self.context = parse_context(Hook.PATIENT_VIEW, self.request.context)
+        self.context = patient_view.HANDLER.context_model.model_validate(self.request.context)
         self.access = fhir_access(self.request, self.settings, None)
         self.fetched = self.mapping(0)
         self.pathology = pathology_from_resources(self.fetched.all_resources())
@@ -139,7 +140,7 @@ class HookStages:
 
     def parse(self, i: int) -> object:
         request = CdsRequest.model_validate(json.loads(self.raw))
-        return parse_context(Hook.PATIENT_VIEW, request.context)
+        return patient_view.HANDLER.context_model.model_validate(request.context)
 
     def mapping(self, i: int) -> Any:
         deadline = Deadline(self.settings.budget_s)
@@ -163,9 +164,7 @@ class HookStages:
     def cards(self, i: int) -> object:
         cards = render_cards(
             self.assessment,
-            self.inputs,
             self.settings.site,
-            pet=self.inputs.pet,
             patient_id=PATIENT.patient_id,
             evidence_url=f"{PUBLIC_URL}/evidence/token",
         )
@@ -190,7 +189,7 @@ class HookStages:
         return self.storage.record_hook(record)
 
     def write_evidence(self, i: int) -> object:
-        payload = build_payload(PATIENT.patient_id, self.assessment, self.inputs.pet, self.assessment.cards)
+        payload = build_payload(PATIENT.patient_id, self.assessment)
         return evidence_link(self.storage, self.settings, payload)
 
     def whole(self, i: int) -> object:

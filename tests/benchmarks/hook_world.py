@@ -249,6 +249,7 @@ class GunicornProcess:
     env: dict[str, str]
     workdir: Path
     ready_path: str
+    log_prefix: str
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -262,7 +263,7 @@ class GunicornProcess:
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / f"gunicorn-{self.port}.log"
+        return self.workdir / f"{self.log_prefix}-{self.port}.log"
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -310,13 +311,13 @@ def service_process(port: int, env: dict[str, str], workdir: Path) -> GunicornPr
     """``her2-cds serve`` (the installed console script next to this interpreter)."""
     script = str(Path(sys.executable).with_name("her2-cds"))
     command = [script, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return GunicornProcess(command, port, env, workdir, ready_path="/healthz")
+    return GunicornProcess(command, port, env, workdir, ready_path="/healthz", log_prefix="service")
 
 
 def floor_process(port: int, workdir: Path) -> GunicornProcess:
     """The trivial JSON endpoint (``tests/benchmarks/floor_app.py``) under the service's gunicorn settings."""
     command = [sys.executable, "-m", "tests.benchmarks.floor_app", "--port", str(port)]
-    return GunicornProcess(command, port, worker_env(), workdir, ready_path=FLOOR_PATH)
+    return GunicornProcess(command, port, worker_env(), workdir, ready_path=FLOOR_PATH, log_prefix="floor")
 
 
 def tree_cpu_s(pid: int) -> float:
