@@ -144,6 +144,8 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
         ) -> None:
             tokens = _tokens_for(world, url + HOOK_PATH, versus)
             spy = pyspy.start(service.pid, SECONDS, OUT_DIR / "hook-pyspy.txt") if profile else None
+            if profile and spy is None:
+                result.profile = ["profiling mode: py-spy is not installed (pip install -e '.[dev]')"]
             row = run_wrk(
                 wrk,
                 url + HOOK_PATH,
