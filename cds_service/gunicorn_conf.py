@@ -2,7 +2,8 @@
 
 Every value can be overridden on the gunicorn command line. ``workers`` comes from ``WEB_CONCURRENCY``
 (gunicorn's own convention; default 2: scale pods, not workers), ``threads`` from ``GUNICORN_THREADS``
-(default 8). ``forwarded_allow_ips`` comes from ``FORWARDED_ALLOW_IPS`` (the ingress range; never ``*``).
+(default 8), ``max_requests`` from ``GUNICORN_MAX_REQUESTS`` (default 1000; 0 never recycles a worker).
+``forwarded_allow_ips`` comes from ``FORWARDED_ALLOW_IPS`` (the ingress range; never ``*``).
 The ``child_exit`` hook marks a dead worker for the Prometheus multiprocess collector when
 ``PROMETHEUS_MULTIPROC_DIR`` is set.
 """
@@ -21,7 +22,7 @@ timeout = 30
 graceful_timeout = 25
 keepalive = 5
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108 - heartbeat files, tmpfs
-max_requests = 1000
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))  # 0: never recycle (soak runs)
 max_requests_jitter = 100
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
