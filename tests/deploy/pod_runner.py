@@ -154,14 +154,23 @@ class PodRun:
         *,
         replace: Mapping[str, str] = {},
     ) -> subprocess.Popen[bytes]:
-        """Start a long-running container; its stdout and stderr go to ``logs``.out / ``logs``.err."""
+        """Start a long-running container; its stdout and stderr go to :func:`stdout_log` and
+        :func:`stderr_log` of ``logs`` (named so that the suite's log guard reads them too)."""
         return subprocess.Popen(
             self.argv(container, replace),
             env=self.env(container),
             cwd="/",
-            stdout=logs.with_suffix(".out").open("wb"),
-            stderr=logs.with_suffix(".err").open("wb"),
+            stdout=stdout_log(logs).open("wb"),
+            stderr=stderr_log(logs).open("wb"),
         )
+
+
+def stdout_log(logs: Path) -> Path:
+    return logs.with_name(logs.name + ".log")
+
+
+def stderr_log(logs: Path) -> Path:
+    return logs.with_name(logs.name + ".err.log")
 
 
 def containers(pod: Mapping[str, Any], *, init: bool = False) -> Sequence[Mapping[str, Any]]:

@@ -28,7 +28,7 @@ import yaml
 
 from cds_service.demo.data import DEMO_PATIENTS, as_prefetch_value, patient_resources
 from tests.conftest import free_port, missing_dependency, stop_process
-from tests.deploy.pod_runner import PodRun, containers
+from tests.deploy.pod_runner import PodRun, containers, stderr_log, stdout_log
 from tests.e2e.harness import EhrClient, EhrKey, patient_view
 from tests.integration.postgres import PostgresServer
 from tests.unit.cds_service.cds_support import check_service_response
@@ -97,16 +97,14 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], logs: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(
-                f"service exited {process.returncode}: {logs.with_suffix('.err').read_text()[-3000:]}"
-            )
+            pytest.fail(f"service exited {process.returncode}: {stderr_log(logs).read_text()[-3000:]}")
         try:
             if requests.get(base + "/readyz", timeout=2).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"service not ready in {READY_TIMEOUT_S} s: {logs.with_suffix('.err').read_text()[-3000:]}")
+    pytest.fail(f"service not ready in {READY_TIMEOUT_S} s: {stderr_log(logs).read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -151,7 +149,7 @@ def exercise(pod: PodRun, web: Mapping[str, Any], base: str, ehr: EhrClient, log
     )
     multiproc = Path(pod.env(web)["PROMETHEUS_MULTIPROC_DIR"])
     assert any(multiproc.glob("*.db")), "workers write their samples to the multiprocess directory"
-    lines = [json.loads(line) for line in logs.with_suffix(".out").read_text().splitlines() if line.strip()]
+    lines = [json.loads(line) for line in stdout_log(logs).read_text().splitlines() if line.strip()]
     access = [line for line in lines if line.get("event") == "http_request"]
     assert {"method": "POST", "path": "/cds-services/her2-pet-review", "status": 200}.items() <= next(
         a for a in access if a["method"] == "POST"
@@ -188,7 +186,7 @@ def test_smallest_install_runs_as_rendered(
     assert done.returncode == 0, done.stderr
     assert "her2-cds migrate:" in done.stdout
     port = free_port()
-    logs = tmp_path / "web"
+    logs = tmp_path / "serve-web"
     running.append(pod.start(web, logs, replace={"--port": str(port), "--host": "127.0.0.1"}))
     base = f"http://127.0.0.1:{port}"
     wait_ready(base, running[0], logs)
@@ -251,7 +249,7 @@ def test_hospital_install_runs_as_rendered(
     )
     assert migration.returncode == 0, migration.stderr
 
-    logs = tmp_path / "web"
+    logs = tmp_path / "serve-web"
     running.append(pod.start(web, logs, replace=listen))
     base = f"http://127.0.0.1:{listen['--port']}"
     wait_ready(base, running[0], logs)
@@ -266,11 +264,11 @@ def test_hospital_install_runs_as_rendered(
     running.append(
         receiver_pod.start(
             containers(receiver)[0],
-            tmp_path / "rx",
+            tmp_path / "receive-rx",
             replace={"--port": str(dicom_port), "--host": "127.0.0.1"},
         )
     )
-    assert_receiver_listens(dicom_port, ae_title="HER2CDS", process=running[-1], logs=tmp_path / "rx")
+    assert_receiver_listens(dicom_port, ae_title="HER2CDS", process=running[-1], logs=tmp_path / "receive-rx")
 
 
 def assert_receiver_listens(
@@ -285,9 +283,7 @@ def assert_receiver_listens(
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(
-                f"receiver exited {process.returncode}: {logs.with_suffix('.err').read_text()[-3000:]}"
-            )
+            pytest.fail(f"receiver exited {process.returncode}: {stderr_log(logs).read_text()[-3000:]}")
         assoc = ae.associate("127.0.0.1", port, ae_title=ae_title)
         if assoc.is_established:
             assert [c.abstract_syntax for c in assoc.accepted_contexts] == [
