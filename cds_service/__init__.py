@@ -1,6 +1,7 @@
 """The CDS Hooks service. ``create_app`` is the only wiring point (ARCHITECTURE §1, §4).
 
-``create_app(settings)`` builds every component once: storage (migrated), the JWT verifier over the trusted
+``create_app(settings)`` builds every component once: storage (its schema checked, never migrated here:
+``her2-cds migrate`` does that), the JWT verifier over the trusted
 clients (unless ``HER2CDS_AUTH=off``), the HTTP session for the FHIR fallback, the prefetch resolver, the
 hook service over ``connectors.fhir.mapping`` and ``rules.assess``, and the Flask blueprints. Without an
 explicit ``Settings`` it reads the environment through ``Settings.from_env`` (the only place that does).
@@ -14,15 +15,74 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from cds_service.settings import AuthMode, Settings
+from cds_service.settings import AuthMode, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from cds_service.auth import TrustedClient
     from cds_service.hooks.service import EmbeddedPrefetch, PetLookup
+    from cds_service.storage.store import Storage
     from rules.domain import Assessment
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_app"]
+__all__ = ["check_configuration", "create_app"]
+
+
+def prepare_directories(settings: Settings) -> None:
+    """Create the data directory (SQLite) and the Prometheus multiprocess directory when missing.
+
+    Both may sit on empty volumes (the chart mounts ``/tmp`` and the data directory as ``emptyDir``); an
+    unwritable one is a configuration error naming the variable, not a traceback per worker.
+    """
+    wanted = []
+    if settings.database_url.startswith("sqlite:"):
+        wanted.append(("HER2CDS_DATA_DIR", settings.data_dir))
+    if settings.prometheus_multiproc_dir is not None:
+        wanted.append(("PROMETHEUS_MULTIPROC_DIR", settings.prometheus_multiproc_dir))
+    for variable, directory in wanted:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"{variable}: cannot create {directory} ({exc.strerror})") from exc
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise SettingsError(f"{variable}: {directory} is not writable by this user")
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The service database, its schema checked (``SettingsError`` saying to run ``her2-cds migrate``)."""
+    from cds_service.storage.store import SchemaVersionError, Storage, StorageConfigError
+
+    try:
+        storage = Storage(settings.database_url)
+    except StorageConfigError as exc:
+        raise SettingsError(f"HER2CDS_DATABASE_URL: {exc}") from exc
+    try:
+        storage.check_schema()
+    except SchemaVersionError as exc:
+        storage.dispose()
+        raise SettingsError(str(exc)) from exc
+    return storage
+
+
+def trusted_clients(settings: Settings) -> tuple[TrustedClient, ...]:
+    """The trusted EHR clients of ``HER2CDS_TRUSTED_CLIENTS`` (``SettingsError`` when unusable or empty)."""
+    from cds_service.auth import TrustedClientsError, load_trusted_clients
+
+    if settings.trusted_clients_path is None:
+        raise SettingsError("HER2CDS_TRUSTED_CLIENTS is required when HER2CDS_AUTH=jwt")
+    try:
+        return load_trusted_clients(settings.trusted_clients_path)
+    except TrustedClientsError as exc:
+        raise SettingsError(f"HER2CDS_TRUSTED_CLIENTS: {exc}") from exc
+
+
+def check_configuration(settings: Settings) -> None:
+    """What ``create_app`` would refuse, checked once before any worker starts (``her2-cds serve``):
+    directories, trusted clients and the database schema. Raises ``SettingsError``."""
+    prepare_directories(settings)
+    if settings.auth is AuthMode.JWT:
+        trusted_clients(settings)
+    open_storage(settings).dispose()
 
 
 def create_app(
@@ -38,7 +98,7 @@ def create_app(
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
     from cds_service import cors, errors, health, openapi
-    from cds_service.auth import AuthError, JwtVerifier, load_trusted_clients
+    from cds_service.auth import AuthError, JwtVerifier
     from cds_service.errors import UnauthorizedError
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
@@ -46,7 +106,6 @@ def create_app(
     from cds_service.hooks.registry import EXTENSION_KEY, Components
     from cds_service.hooks.service import CallerIdentity, HookService
     from cds_service.observability import configure_logging, default_metrics
-    from cds_service.storage.store import Storage
     from connectors.fhir.mapping import pathology_from_resources
     from connectors.http import RetryPolicy, make_session
     from rules.assess import assess
@@ -64,16 +123,13 @@ def create_app(
             "HER2CDS_LINK_SECRET is not set: evidence links are signed with a key kept in the data "
             "directory; a deployment with several replicas must set the same HER2CDS_LINK_SECRET on each."
         )
-    if settings.database_url.startswith("sqlite:"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = Storage(settings.database_url)
-    storage.migrate()
+    prepare_directories(settings)
+    storage = open_storage(settings)
 
     authenticate = None
     if settings.auth is AuthMode.JWT:
-        assert settings.trusted_clients_path is not None
         verifier = JwtVerifier(
-            load_trusted_clients(settings.trusted_clients_path),
+            trusted_clients(settings),
             replay_store=storage,
             on_rejection=metrics.record_jwt_rejection,
             on_jwks_fetch=metrics.record_jwks_fetch,
@@ -99,7 +155,7 @@ def create_app(
         session,
         connect_timeout_s=settings.http_connect_timeout_s,
         read_timeout_s=settings.http_read_timeout_s,
-        on_upstream=lambda seconds: metrics.observe_upstream("fhir", seconds),
+        on_upstream=lambda seconds, failed: metrics.observe_upstream("fhir", seconds, failed=failed),
     )
     keys = templates(settings.site.prefetch_templates)
     if pet_lookup is None:

@@ -246,7 +246,7 @@ def _check_inline_jwks(iss: str, jwks: Mapping[str, Any]) -> None:
             raise TrustedClientsError(f"{iss}: inline JWK {key.get('kid')!r} holds private key material")
     try:
         PyJWKSet.from_dict(dict(jwks))
-    except PyJWKError as exc:
+    except (PyJWKError, PyJWKSetError) as exc:
         raise TrustedClientsError(f"{iss}: jwks is not a usable JWK Set ({exc})") from exc
 
 
@@ -254,7 +254,7 @@ def load_trusted_clients(path: str | Path) -> tuple[TrustedClient, ...]:
     """Read the trusted-clients file (a JSON list of :class:`TrustedClient` entries); valid or raise.
 
     Raises :class:`TrustedClientsError` naming the file and the entry index for an unreadable file, invalid
-    JSON, an invalid entry or an issuer listed twice.
+    JSON, an invalid entry, an issuer listed twice or an empty list (which would refuse every call).
     """
     source = Path(path)
     try:
@@ -276,6 +276,10 @@ def load_trusted_clients(path: str | Path) -> tuple[TrustedClient, ...]:
         if any(c.iss == client.iss for c in clients):
             raise TrustedClientsError(f"{source}[{index}]: issuer {client.iss!r} is listed twice")
         clients.append(client)
+    if not clients:
+        raise TrustedClientsError(
+            f"{source}: no trusted clients: every call would be refused; list at least one EHR issuer"
+        )
     return tuple(clients)
 
 

@@ -5,14 +5,60 @@ Every value can be overridden on the gunicorn command line. ``workers`` comes fr
 (default 8), ``max_requests`` from ``GUNICORN_MAX_REQUESTS`` (default 1000; 0 never recycles a worker).
 ``forwarded_allow_ips`` comes from ``FORWARDED_ALLOW_IPS`` (the ingress range; never ``*``).
 The ``child_exit`` hook marks a dead worker for the Prometheus multiprocess collector when
-``PROMETHEUS_MULTIPROC_DIR`` is set.
+``PROMETHEUS_MULTIPROC_DIR`` is set. :class:`JsonLogger` makes gunicorn's error and access logs the same JSON
+lines as the service's (``observability.configure_logging``): an access line names the method, a path with
+capability tokens removed (``/evidence/[REDACTED]``), the status, bytes and duration, never a query string.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
+
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]
+
+#: Path segments that are capabilities (signed evidence links): logged as ``[REDACTED]``.
+_CAPABILITY_PATH_RE = re.compile(r"^(/evidence/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path fit for a log line: no query string, evidence-link tokens replaced."""
+    from cds_service.observability import REDACTED
+
+    return _CAPABILITY_PATH_RE.sub(lambda m: m.group(1) + REDACTED, path.split("?", 1)[0])
+
+
+class JsonLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's logger with its error and access logs sent, as JSON lines, through the root handler of
+    ``observability.configure_logging``."""
+
+    def setup(self, cfg: Any) -> None:
+        from cds_service.observability import configure_logging
+
+        super().setup(cfg)
+        configure_logging(str(cfg.loglevel).upper())
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+            log.propagate = True
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if self.cfg.accesslog is None:
+            return
+        self.access_log.info(
+            "http_request",
+            extra={
+                "method": req.method,
+                "path": loggable_path(req.path or ""),
+                "status": getattr(resp, "status_code", None),
+                "bytes": getattr(resp, "sent", None),
+                "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            },
+        )
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -25,6 +71,8 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))  # 0: never recycle (soak runs)
 max_requests_jitter = 100
 accesslog = "-"
+logger_class = JsonLogger
+loglevel = logging.getLevelName(logging.INFO).lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The control socket lives under $HOME, which is read-only in the container; the service does not use it.
 control_socket_disable = True
@@ -54,6 +102,8 @@ def settings_dict() -> dict[str, Any]:
         "max_requests": max_requests,
         "max_requests_jitter": max_requests_jitter,
         "accesslog": accesslog,
+        "logger_class": logger_class,
+        "loglevel": loglevel,
         "forwarded_allow_ips": forwarded_allow_ips,
         "child_exit": child_exit,
         "control_socket_disable": control_socket_disable,

@@ -3,7 +3,8 @@
 ``/healthz`` answers while the process runs (liveness: no dependency checks). ``/readyz`` answers 200 when
 the settings loaded (they did, or the app would not exist) and the database is reachable; the database
 check is cached for ``READY_CACHE_S`` so that probes never cause a live call per probe. ``/metrics``
-renders Prometheus metrics from ``observability.render_metrics`` (all gunicorn workers in multiprocess mode).
+renders Prometheus metrics from ``observability.render_metrics`` (all gunicorn workers in multiprocess mode),
+with the database-backed gauges of ``observability.DatabaseCollector``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, jsonify
 
 from cds_service.hooks.routes import components
-from cds_service.observability import render_metrics
+from cds_service.observability import DatabaseCollector, render_metrics
 
 READY_CACHE_S = 5.0
 """How long a database reachability result is reused by ``/readyz``, in seconds."""
@@ -63,5 +64,7 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    body, content_type = render_metrics(components().settings.prometheus_multiproc_dir)
+    parts = components()
+    extra = [DatabaseCollector(parts.storage.last_success)] if parts.storage is not None else []
+    body, content_type = render_metrics(parts.settings.prometheus_multiproc_dir, extra=extra)
     return Response(body, content_type=content_type)

@@ -8,10 +8,12 @@ version and the request context bound by :func:`bind_request_context` (``hook_in
 looks like a bearer token or JWT and the values of known secret or PHI keys, as defence in depth: callers must
 still never log tokens, prefetch bodies or PHI (``spec/cds-hooks.md`` CH-9, CH-35).
 
-Metrics: prometheus-client counters and histograms in :class:`Metrics`; :func:`render_metrics` serves
-``/metrics``, aggregating gunicorn workers through a ``MultiProcessCollector`` when given the multiprocess
-directory (the app passes ``PROMETHEUS_MULTIPROC_DIR``; this module never reads the environment). In
-multiprocess mode that variable must be set before ``prometheus_client`` is first imported, and gunicorn's
+Metrics: prometheus-client counters and histograms in :class:`Metrics`, all named ``her2cds_*``
+(``docs/metrics.md``); :func:`render_metrics` serves ``/metrics``, aggregating gunicorn workers through a
+``MultiProcessCollector`` when given the multiprocess directory (the app passes ``PROMETHEUS_MULTIPROC_DIR``;
+this module never reads the environment). In multiprocess mode that variable must be set before
+``prometheus_client`` is first imported, the directory must exist before the first sample is recorded
+(``create_app`` creates it; ``her2-cds serve`` also empties it before the workers start), and gunicorn's
 ``child_exit`` hook calls :func:`mark_worker_dead`.
 """
 
@@ -22,7 +24,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -31,12 +33,16 @@ from typing import Any, TextIO
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client import multiprocess as prom_multiprocess
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from rules.parameters import RULES_VERSION
 
 __all__ = [
+    "METRIC_PREFIX",
     "REDACTED",
+    "DatabaseCollector",
     "Metrics",
     "UpstreamTarget",
     "bind_request_context",
@@ -226,7 +232,7 @@ def request_context(**identifiers: str | None) -> Iterator[None]:
 
 
 class UpstreamTarget(StrEnum):
-    """The ``target`` label of ``upstream_request_seconds`` (a bounded set, one per kind of upstream)."""
+    """The ``target`` label of the upstream metrics (a bounded set, one per kind of upstream)."""
 
     FHIR = "fhir"
     DICOMWEB = "dicomweb"
@@ -234,66 +240,120 @@ class UpstreamTarget(StrEnum):
     JWKS = "jwks"
 
 
+METRIC_PREFIX = "her2cds_"
+"""Every metric of the service is named ``her2cds_*`` (``docs/metrics.md``)."""
+
 #: Upstream latency buckets in seconds: hook budget 1 s (``spec/cds-hooks.md`` §13), JWKS timeout 5 s.
 UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+#: Hook latency buckets in seconds, dense around the default budget (1 s) so a budget's quantile is exact.
+HOOK_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+#: PET analysis duration buckets in seconds (one series: a few seconds; a large one: about a minute).
+ANALYSIS_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 60.0, 120.0, 300.0)
 
 
 class Metrics:
     """The service's Prometheus metrics, registered in ``registry`` (tests use a fresh ``CollectorRegistry``).
 
-    Label values must come from bounded sets: registered service ids and hooks (``"unknown"`` otherwise), the
-    :class:`cds_service.storage.tables.HookOutcome` values, card topic codes, :class:`UpstreamTarget` and
-    :class:`cds_service.auth.AuthFailure` codes.
+    The CDS service id is the label ``service_id`` (``service`` is the Kubernetes Service label that
+    Prometheus adds to every scraped series). Counters and histograms only, so gunicorn workers aggregate in
+    multiprocess mode; the one gauge, the last successful sync, is read from the database at scrape time
+    (:class:`DatabaseCollector`). Label values come from bounded sets: registered service ids and hooks
+    (``"unknown"`` otherwise), the :class:`cds_service.storage.tables.HookOutcome` values, card topic codes,
+    :class:`UpstreamTarget`, :class:`cds_service.auth.AuthFailure` codes and the CDS Hooks feedback outcomes.
     """
 
     def __init__(self, registry: CollectorRegistry | None = REGISTRY) -> None:
+        p = METRIC_PREFIX
         self.hook_requests = Counter(
-            "cds_hook_requests",
+            p + "hook_requests",
             "CDS Hooks service calls by service id, hook and outcome.",
-            ("service", "hook", "outcome"),
+            ("service_id", "hook", "outcome"),
+            registry=registry,
+        )
+        self.hook_seconds = Histogram(
+            p + "hook_duration_seconds",
+            "Time from a hook request's arrival to its answer, in seconds, by service id and outcome.",
+            ("service_id", "outcome"),
+            buckets=HOOK_BUCKETS,
+            registry=registry,
+        )
+        self.hook_budget_misses = Counter(
+            p + "hook_budget_exceeded",
+            "Hook calls answered after HER2CDS_HOOK_BUDGET_MS, by service id.",
+            ("service_id",),
             registry=registry,
         )
         self.cards_returned = Counter(
-            "cds_cards_returned",
+            p + "cards_returned",
             "Cards returned, by card topic (scenario code).",
             ("topic",),
             registry=registry,
         )
         self.upstream_seconds = Histogram(
-            "upstream_request_seconds",
-            "Duration of calls to upstream systems in seconds.",
+            p + "upstream_request_seconds",
+            "Duration of calls to upstream systems (FHIR, DICOMweb, DIMSE, JWKS) in seconds.",
             ("target",),
             buckets=UPSTREAM_BUCKETS,
             registry=registry,
         )
+        self.upstream_errors = Counter(
+            p + "upstream_errors",
+            "Upstream calls that failed (connection error, timeout, 5xx or 429, DIMSE failure), by target.",
+            ("target",),
+            registry=registry,
+        )
         self.jwt_rejections = Counter(
-            "jwt_rejections",
+            p + "jwt_rejections",
             "Client JWTs refused, by reason code.",
             ("reason",),
+            registry=registry,
+        )
+        self.analysis_seconds = Histogram(
+            p + "pet_analysis_seconds",
+            "Duration of one PET series analysis (fetch, SUV, lesions, picture) in seconds, by outcome.",
+            ("outcome",),
+            buckets=ANALYSIS_BUCKETS,
+            registry=registry,
+        )
+        self.feedback = Counter(
+            p + "feedback",
+            "Card feedback received, by service id and outcome (accepted, overridden).",
+            ("service_id", "outcome"),
             registry=registry,
         )
 
     def record_hook(self, service: str, hook: str, outcome: str) -> None:
         """Count one hook call."""
-        self.hook_requests.labels(service=service, hook=hook, outcome=str(outcome)).inc()
+        self.hook_requests.labels(service_id=service, hook=hook, outcome=str(outcome)).inc()
+
+    def observe_hook(self, service: str, outcome: str, seconds: float, *, budget_s: float) -> None:
+        """Record one hook call's duration in seconds, and a budget miss when it exceeded ``budget_s``."""
+        self.hook_seconds.labels(service_id=service, outcome=str(outcome)).observe(seconds)
+        if seconds > budget_s:
+            self.hook_budget_misses.labels(service_id=service).inc()
 
     def record_cards(self, topics: Iterable[str]) -> None:
         """Count returned cards by topic code."""
         for topic in topics:
             self.cards_returned.labels(topic=topic).inc()
 
-    def observe_upstream(self, target: UpstreamTarget | str, seconds: float) -> None:
-        """Record one upstream call's duration in seconds."""
-        self.upstream_seconds.labels(target=UpstreamTarget(target).value).observe(seconds)
+    def observe_upstream(self, target: UpstreamTarget | str, seconds: float, *, failed: bool = False) -> None:
+        """Record one upstream call's duration in seconds (and count it as an error when it failed)."""
+        label = UpstreamTarget(target).value
+        self.upstream_seconds.labels(target=label).observe(seconds)
+        if failed:
+            self.upstream_errors.labels(target=label).inc()
 
     @contextmanager
     def time_upstream(self, target: UpstreamTarget | str) -> Iterator[None]:
-        """Time a block as one upstream call (recorded whether it succeeds or raises)."""
+        """Time a block as one upstream call; an exception leaving the block counts as an error."""
         started = time.perf_counter()
+        failed = True
         try:
             yield
+            failed = False
         finally:
-            self.observe_upstream(target, time.perf_counter() - started)
+            self.observe_upstream(target, time.perf_counter() - started, failed=failed)
 
     def record_jwt_rejection(self, reason: str) -> None:
         """Count one refused client JWT (pass it as ``JwtVerifier(on_rejection=...)``)."""
@@ -303,6 +363,14 @@ class Metrics:
         """Record one JWKS fetch (pass it as ``JwtVerifier(on_jwks_fetch=...)``)."""
         self.observe_upstream(UpstreamTarget.JWKS, seconds)
 
+    def observe_analysis(self, outcome: str, seconds: float) -> None:
+        """Record one PET series analysis (``stored``, ``not_her2`` or ``failed``) and its duration."""
+        self.analysis_seconds.labels(outcome=outcome).observe(seconds)
+
+    def record_feedback(self, service: str, outcome: str) -> None:
+        """Count one feedback item (CDS Hooks outcome ``accepted`` or ``overridden``)."""
+        self.feedback.labels(service_id=service, outcome=str(outcome)).inc()
+
 
 @functools.cache
 def default_metrics() -> Metrics:
@@ -310,19 +378,52 @@ def default_metrics() -> Metrics:
     return Metrics(REGISTRY)
 
 
+class DatabaseCollector(Collector):
+    """Gauges read from the shared database at scrape time (the same value from every pod and worker).
+
+    ``her2cds_sync_last_success_timestamp_seconds``: when ``her2-cds sync`` last completed a poll (Unix
+    time), from ``last_success`` (for example ``Storage.heartbeat``), absent before the first one or when the
+    database does not answer.
+    """
+
+    def __init__(self, last_success: Callable[[str], float | None]) -> None:
+        self._last_success = last_success
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            when = self._last_success("sync")
+        except Exception:  # a scrape never fails because of the database; the alert sees the gap
+            when = None
+        family = GaugeMetricFamily(
+            METRIC_PREFIX + "sync_last_success_timestamp_seconds",
+            "Unix time at which `her2-cds sync` last completed a poll (from the database).",
+        )
+        if when is not None:
+            family.add_metric([], when)
+        yield family
+
+
 def render_metrics(
-    multiprocess_dir: str | Path | None = None, registry: CollectorRegistry | None = None
+    multiprocess_dir: str | Path | None = None,
+    registry: CollectorRegistry | None = None,
+    extra: Iterable[Collector] = (),
 ) -> tuple[bytes, str]:
     """The ``/metrics`` body and its content type.
 
     With ``multiprocess_dir`` (the value of ``PROMETHEUS_MULTIPROC_DIR``) the values of all gunicorn workers
     are aggregated from their files; otherwise ``registry`` (default: the process registry) is rendered.
+    ``extra`` collectors (such as :class:`DatabaseCollector`) are rendered after them.
     """
     if multiprocess_dir is not None:
         collecting = CollectorRegistry()
         prom_multiprocess.MultiProcessCollector(collecting, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
-        return generate_latest(collecting), CONTENT_TYPE_LATEST
-    return generate_latest(registry if registry is not None else REGISTRY), CONTENT_TYPE_LATEST
+        body = generate_latest(collecting)
+    else:
+        body = generate_latest(registry if registry is not None else REGISTRY)
+    extras = CollectorRegistry(auto_describe=False)
+    for collector in extra:
+        extras.register(collector)
+    return body + generate_latest(extras), CONTENT_TYPE_LATEST
 
 
 def mark_worker_dead(pid: int, multiprocess_dir: str | Path) -> None:

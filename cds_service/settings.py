@@ -214,6 +214,37 @@ def _check_dicom_source(value: str) -> str:
     )
 
 
+def _data_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(PREFIX + "DATA_DIR", "").strip() or ".var").absolute()
+
+
+def _check_database_url(url: str) -> None:
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseSettings:
+    """The settings of ``her2-cds migrate``: the database and the data directory that holds SQLite.
+
+    Read alone so that the schema migration (the chart's pre-install/pre-upgrade Job) needs nothing but the
+    database's Secret.
+    """
+
+    data_dir: Path = Path(".var")
+    database_url: str = "sqlite:///.var/her2cds.db"
+
+    def __post_init__(self) -> None:
+        _check_database_url(self.database_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> DatabaseSettings:
+        """``HER2CDS_DATA_DIR`` and ``HER2CDS_DATABASE_URL`` (default: SQLite in the data directory)."""
+        data_dir = _data_dir(environ)
+        url = environ.get(PREFIX + "DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'her2cds.db'}"
+        return cls(data_dir=data_dir, database_url=url)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Every deployment setting, validated. Build with ``Settings.from_env(os.environ)`` or directly in
@@ -255,8 +286,7 @@ class Settings:
         self._check_urls()
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        if not self.database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
-            raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
+        _check_database_url(self.database_url)
         _check_dicom_source(self.dicom_source)
 
     def _check_auth(self) -> None:
@@ -317,7 +347,8 @@ class Settings:
         except ValueError as exc:
             raise SettingsError(f"{PREFIX}AUTH must be 'jwt' or 'off', got {raw_auth!r}") from exc
         demo = _bool(environ, "DEMO", False)
-        data_dir = Path(environ.get(PREFIX + "DATA_DIR", "").strip() or ".var").absolute()
+        database = DatabaseSettings.from_env(environ)
+        data_dir = database.data_dir
         site_path = _path(environ, "SITE_CONFIG")
         allowlist = tuple(normalise_base_url(u) for u in _list(environ, "FHIR_ALLOWLIST"))
         return cls(
@@ -339,8 +370,7 @@ class Settings:
             dimse_aet=environ.get(PREFIX + "DIMSE_AET", "").strip() or "HER2CDS",
             dicom_auth_file=_path(environ, "DICOM_AUTH_FILE"),
             patient_id_system=environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None,
-            database_url=environ.get(PREFIX + "DATABASE_URL", "").strip()
-            or f"sqlite:///{data_dir / 'her2cds.db'}",
+            database_url=database.database_url,
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
             log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
             demo=demo,

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("classify", "rules_doc", "pet", "receive", "sync", "serve", "demo")
+from cds_service.settings import SettingsError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "classify",
+    "rules_doc",
+    "pet",
+    "receive",
+    "sync",
+    "migrate",
+    "openapi",
+    "serve",
+    "demo",
+)
 """Sub-command modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser."""
 
 
@@ -21,8 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_CONFIGURATION = 2
+"""Exit status of every command whose ``HER2CDS_*`` configuration is unusable (one line on stderr)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a configuration error anywhere is one line on stderr and exit status 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except SettingsError as exc:
+        message = " ".join(str(exc).split())
+        print(f"her2-cds {args.command}: configuration error: {message}", file=sys.stderr)
+        return EXIT_CONFIGURATION
     return code

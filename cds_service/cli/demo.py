@@ -79,6 +79,19 @@ def _progress(message: str) -> None:
     print(f"her2-cds demo: {message}", file=sys.stderr, flush=True)
 
 
+def migrate_database(settings: Settings) -> None:
+    """Bring the demo database to this release's schema (the demo is its own single host)."""
+    from cds_service import prepare_directories
+    from cds_service.storage.store import Storage
+
+    prepare_directories(settings)
+    storage = Storage(settings.database_url)
+    try:
+        storage.migrate()
+    finally:
+        storage.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     from cds_service.demo.data import EmbeddedDemoPrefetch
     from cds_service.demo.pet import prepare_demo
@@ -90,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     embedded = EmbeddedDemoPrefetch()
     print(BANNER, file=sys.stderr)
+    migrate_database(settings)
     prepared = prepare_demo(settings, progress=_progress)
     if prepared.folder is not None:
         state = "written" if prepared.generated else "already in place"

@@ -10,7 +10,9 @@ database so that replicas, the receiver and hooks never analyse a series twice.
 Output: a progress bar on a terminal, else one plain line per series (``stored``, ``skipped``, ``busy``,
 ``failed`` with the SeriesInstanceUID; never patient data) and a summary per poll. Exit status with
 ``--once``: 0 when the poll completed, 2 when the source or database could not be used. Without ``--once`` it
-polls every ``--interval`` seconds until SIGINT/SIGTERM, riding out source outages.
+polls every ``--interval`` seconds until SIGINT/SIGTERM, riding out source outages. Each completed poll is
+recorded in the database (``Storage.record_heartbeat("sync")``), which ``/metrics`` exposes as
+``her2cds_sync_last_success_timestamp_seconds`` for the staleness alert.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def sync_loop(
         started = clock()
         try:
             poll(source, storage, watermark, worker_id, out)
+            storage.record_heartbeat("sync")
             watermark = started - WATERMARK_OVERLAP
         except ConnectorError as exc:
             err.write(f"her2-cds sync: DICOM source unavailable: {' '.join(str(exc).split())}\n")

@@ -221,12 +221,16 @@ class RequestsFhirFetcher:
         *,
         connect_timeout_s: float,
         read_timeout_s: float,
-        on_upstream: Callable[[float], None] | None = None,
+        on_upstream: Callable[[float, bool], None] | None = None,
     ) -> None:
         self._session = session
         self._on_upstream = on_upstream
         self._connect_s = connect_timeout_s
         self._read_s = read_timeout_s
+
+    def _report(self, started: float, *, failed: bool) -> None:
+        if self._on_upstream is not None:
+            self._on_upstream(time.perf_counter() - started, failed)
 
     def get(self, url: str, token: str, timeout_s: float) -> dict[str, Any]:
         if timeout_s <= 0:
@@ -237,10 +241,9 @@ class RequestsFhirFetcher:
         try:
             resp = self._session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
         except requests.RequestException as exc:
+            self._report(started, failed=True)
             raise UpstreamUnavailableError(type(exc).__name__) from exc
-        finally:
-            if self._on_upstream is not None:
-                self._on_upstream(time.perf_counter() - started)
+        self._report(started, failed=resp.status_code >= 500 or resp.status_code == 429)
         if resp.status_code >= 500 or resp.status_code == 429:
             raise UpstreamUnavailableError(f"HTTP {resp.status_code}")
         if resp.status_code >= 300:

@@ -164,6 +164,9 @@ class _Audit:
         if self.parts.metrics is not None:
             known = self.req.hook if self.req.hook in {h.value for h in Hook} else "unknown"
             self.parts.metrics.record_hook(self.service_id, known, outcome.value)
+            self.parts.metrics.observe_hook(
+                self.service_id, outcome.value, duration_ms / 1000.0, budget_s=self.parts.settings.budget_s
+            )
             self.parts.metrics.record_cards(t for _, t in cards if t)
         log.info(
             "hook call",
@@ -234,6 +237,9 @@ def feedback(service_id: str) -> Response:
     ]
     if parts.storage is not None:
         parts.storage.record_feedback(records)
+    if parts.metrics is not None:
+        for rec in records:
+            parts.metrics.record_feedback(service_id, str(rec.outcome))
     for rec in records:
         log.info(
             "card feedback",

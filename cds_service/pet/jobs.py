@@ -27,12 +27,14 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from cds_service.observability import UpstreamTarget, default_metrics
 from cds_service.pet.codec import (
     ANALYSIS_VERSION,
     AnalysisDocument,
@@ -40,13 +42,14 @@ from cds_service.pet.codec import (
     document_from_json,
     document_to_json,
 )
+from cds_service.pet.metrics import timed_source
 from cds_service.storage.tables import AnalysisStatus
 from connectors.dicom.analysis import SeriesAnalysis, analyze_series
 from connectors.dicom.factory import auth_from_text, pet_source_from_url
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.headers import recognise_tracer
 from connectors.dicom.ports import PetStudySource, SeriesRef
-from connectors.errors import ConnectorError, InvalidSourceDataError
+from connectors.errors import InvalidSourceDataError
 from connectors.http import Timeouts
 from rules.domain import Tracer
 
@@ -103,7 +106,8 @@ def stored_document(record: PetAnalysisRecord | None) -> AnalysisDocument | None
 def source_from_settings(settings: Settings) -> PetStudySource:
     """The PET source of ``HER2CDS_DICOM_SOURCE``: an embedded folder (created when missing), DICOMweb with
     the mounted credentials of ``HER2CDS_DICOM_AUTH_FILE``, or DIMSE with ``HER2CDS_DIMSE_AET``; every
-    network call bounded by ``HER2CDS_HTTP_CONNECT_TIMEOUT_S``/``HER2CDS_HTTP_READ_TIMEOUT_S``."""
+    network call bounded by ``HER2CDS_HTTP_CONNECT_TIMEOUT_S``/``HER2CDS_HTTP_READ_TIMEOUT_S`` and measured
+    (``her2cds_upstream_request_seconds{target=dicomweb|dimse}``)."""
     url = settings.dicom_source
     parts = urlsplit(url)
     if parts.scheme == "file":
@@ -112,7 +116,9 @@ def source_from_settings(settings: Settings) -> PetStudySource:
     if settings.dicom_auth_file is not None:
         auth = auth_from_text(settings.dicom_auth_file.read_text(encoding="utf-8"))
     timeouts = Timeouts(connect_s=settings.http_connect_timeout_s, read_s=settings.http_read_timeout_s)
-    return pet_source_from_url(url, timeouts=timeouts, calling_aet=settings.dimse_aet, auth=auth)
+    source = pet_source_from_url(url, timeouts=timeouts, calling_aet=settings.dimse_aet, auth=auth)
+    target = UpstreamTarget.DIMSE if parts.scheme == "dimse" else UpstreamTarget.DICOMWEB
+    return timed_source(source, target, default_metrics())
 
 
 def run_analysis(source: PetStudySource, ref: SeriesRef) -> SeriesAnalysis:
@@ -176,18 +182,19 @@ def analyse_and_store(
     ``failed`` and re-raised."""
     if not _claim(storage, ref, worker_id, stale_after_s):
         return None
+    started = time.perf_counter()
     try:
         analysis = analyse(source, ref)
         facts = analysis.facts()
         png = analysis.picture() if facts is not None else None
-    except ConnectorError as exc:
-        _fail(storage, ref, worker_id, exc)
-        raise
-    except Exception as exc:  # a bug in one series must not leave a claim running until it goes stale
+    except Exception as exc:  # outages, and a bug in one series: never leave a claim running until stale
+        default_metrics().observe_analysis("failed", time.perf_counter() - started)
         _fail(storage, ref, worker_id, exc)
         raise
     document = AnalysisDocument(facts=facts, analysis=analysis.to_json(), picture=png is not None)
     store_document(storage, ref, worker_id, document, png)
+    outcome = "stored" if facts is not None else "not_her2"
+    default_metrics().observe_analysis(outcome, time.perf_counter() - started)
     return document
 
 

@@ -11,9 +11,10 @@ One :class:`Storage` per process wraps a SQLAlchemy 2 Core engine for either bac
   COMMITTED.
 
 Every public method runs one short transaction and returns only after it committed, so an acknowledgement
-given to a client (feedback, replay decision) is never lost. The schema is managed by Alembic;
-:meth:`Storage.migrate` upgrades to the latest revision at start-up and is safe to run from several replicas
-at once.
+given to a client (feedback, replay decision) is never lost. The schema is managed by Alembic:
+:meth:`Storage.migrate` (``her2-cds migrate``, the chart's pre-install/pre-upgrade Job) upgrades to the latest
+revision and is safe to run from several processes at once; the web service only checks the revision
+(:meth:`Storage.check_schema`), so old pods never run on a schema they do not know during a rollout.
 
 Nothing here logs. Audit records carry no PHI by construction; PET analyses keep the DICOM PatientID as a
 lookup key (never logged: it is excluded from the records' ``repr``).
@@ -21,6 +22,7 @@ lookup key (never logged: it is excluded from the records' ``repr``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ from cds_service.storage.tables import (
     FeedbackOutcome,
     HookOutcome,
     card_feedback,
+    heartbeats,
     hook_audit,
     hook_audit_card,
     jti_replay,
@@ -67,8 +70,10 @@ __all__ = [
     "HookAuditRecord",
     "HookOutcome",
     "PetAnalysisRecord",
+    "SchemaVersionError",
     "Storage",
     "StorageConfigError",
+    "expected_schema_revision",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -81,6 +86,48 @@ _MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 class StorageConfigError(ValueError):
     """The database URL names an unsupported backend or driver."""
+
+
+class SchemaVersionError(RuntimeError):
+    """The database schema is not the revision this release needs; the message says what to run."""
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    return config
+
+
+@functools.cache
+def _script_directory() -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+def _known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this release's Alembic revisions."""
+    from alembic.util import CommandError
+
+    try:
+        return _script_directory().get_revision(revision) is not None
+    except CommandError:  # "No such revision or branch"
+        return False
+
+
+def _current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    revision: str | None = MigrationContext.configure(conn).get_current_revision()
+    return revision
+
+
+def expected_schema_revision() -> str:
+    """The latest Alembic revision shipped with this release (what :meth:`Storage.check_schema` wants)."""
+    head: str = _script_directory().get_current_head()
+    return head
 
 
 def _utc_now() -> datetime:
@@ -264,22 +311,60 @@ class Storage(ArtifactStorage):
         except Exception:  # readiness reports any failure as "not ready"
             return False
 
-    def migrate(self) -> None:
-        """Upgrade the schema to the latest Alembic revision, in one transaction.
+    def migrate(self, revision: str = "head") -> str | None:
+        """Upgrade (or, to an older ``revision``, downgrade) the schema, in one transaction; return the
+        revision reached.
 
-        Concurrent start-ups are serialised: PostgreSQL by an advisory transaction lock, SQLite by ``BEGIN
+        Concurrent runs are serialised: PostgreSQL by an advisory transaction lock, SQLite by ``BEGIN
         IMMEDIATE``.
         """
         from alembic import command
-        from alembic.config import Config
 
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+        config = _alembic_config()
         with self._engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            current = _current_revision(conn)
+            older = set()
+            if current is not None and _known_revision(current):
+                older = {r.revision for r in _script_directory().walk_revisions("base", current)} - {current}
+            if revision in older or (revision == "base" and current is not None):
+                command.downgrade(config, revision)
+            else:
+                command.upgrade(config, revision)
+            return _current_revision(conn)
+
+    def schema_revision(self) -> str | None:
+        """The schema revision stored in the database (``None`` for an empty database)."""
+        with self._reader() as conn:
+            return _current_revision(conn)
+
+    def check_schema(self) -> str:
+        """Return the schema revision when it is the one this release needs; otherwise raise
+        :class:`SchemaVersionError` saying what to do (run ``her2-cds migrate``, or roll forward)."""
+        head = expected_schema_revision()
+        try:
+            current = self.schema_revision()
+        except Exception as exc:  # any driver error: unreachable, bad credentials, missing database
+            raise SchemaVersionError(
+                f"database {self.describe()} cannot be read ({type(exc).__name__}); "
+                "check HER2CDS_DATABASE_URL"
+            ) from exc
+        if current == head:
+            return head
+        if current is None:
+            raise SchemaVersionError(
+                f"database {self.describe()} has no schema yet: run `her2-cds migrate` first"
+            )
+        if not _known_revision(current):
+            raise SchemaVersionError(
+                f"database schema {current} is newer than this release ({head}): roll forward, or downgrade "
+                "it with the newer release's `her2-cds migrate --revision` (docs/operations.md)"
+            )
+        raise SchemaVersionError(
+            f"database schema {current} is older than this release ({head}): run `her2-cds migrate`"
+        )
 
     # -- transactions
     # -------------------------------------------------------------------------------------------
@@ -548,6 +633,27 @@ class Storage(ArtifactStorage):
         )
         with self._engine.begin() as conn:
             return conn.execute(stmt).rowcount == 1
+
+    # -- heartbeats of background components
+    # ---------------------------------------------------------------------------------
+
+    def record_heartbeat(self, component: str) -> None:
+        """Record that ``component`` (e.g. ``sync``) completed its work now."""
+        now = self._clock()
+        stmt = self._insert(heartbeats, values={"component": component, "last_success_at": now})
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["component"], set_={"last_success_at": now}
+        )
+        with self._engine.begin() as conn:
+            conn.execute(stmt)
+
+    def last_success(self, component: str) -> float | None:
+        """Unix time of ``component``'s last recorded success, or ``None`` before the first one."""
+        with self._reader() as conn:
+            when = conn.execute(
+                select(heartbeats.c.last_success_at).where(heartbeats.c.component == component)
+            ).scalar_one_or_none()
+        return when.timestamp() if when is not None else None
 
     def get_analysis(self, series_uid: str) -> PetAnalysisRecord | None:
         """The stored analysis of one series, or ``None``."""

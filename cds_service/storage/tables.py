@@ -12,6 +12,8 @@ The tables hold operational state only (``spec/operations.md`` §10):
   keeps the DICOM PatientID for lookup; that column is never logged.
 - ``pet_pictures``: the maximum-intensity-projection PNG of an analysed series, keyed by SeriesInstanceUID
   (pixels only, no burnt-in identifiers), shown on the evidence page.
+- ``heartbeats``: when a background component (``her2-cds sync``) last completed its work, read by
+  ``/metrics`` for the staleness alert; one row per component name.
 - ``evidence_snapshots``: what one card's evidence page shows, under a random unguessable id (the only thing
   in the link), until ``expires_at``; the payload holds no names or chart identifiers, only an opaque
   patient reference, PET facts and pathology timeline entries.
@@ -210,4 +212,11 @@ evidence_snapshots = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("payload", JSON, nullable=False),
     Index("ix_evidence_snapshots_expires_at", "expires_at"),
+)
+
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("component", String(32), primary_key=True),
+    Column("last_success_at", UtcDateTime(), nullable=False),
 )

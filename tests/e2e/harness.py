@@ -278,6 +278,15 @@ class ServiceProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HER2CDS_")}
         env.update(self.env)
         with self.log_path.open("ab") as log:
+            # As deployed: the schema is migrated first (the chart's Job); the web service only checks it.
+            subprocess.run(
+                [*her2_cds_command(), "migrate"],
+                cwd=self.workdir,
+                env=env,
+                stdout=log,
+                stderr=log,
+                check=True,
+            )
             self.process = subprocess.Popen(
                 [*her2_cds_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=self.workdir,

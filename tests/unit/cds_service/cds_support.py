@@ -18,6 +18,7 @@ from referencing import Registry, Resource
 
 from cds_service import create_app
 from cds_service.settings import AuthMode, Settings
+from cds_service.storage.store import Storage
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "data" / "schemas"
 TOPIC_SYSTEM = "urn:her2-pet-cds:card-scenario"
@@ -149,9 +150,21 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def migrate(settings: Settings) -> None:
+    """What ``her2-cds migrate`` does before the service starts (``create_app`` only checks the schema)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(settings.database_url)
+    try:
+        storage.migrate()
+    finally:
+        storage.dispose()
+
+
 def make_app(tmp_path: Path, **overrides: Any) -> Flask:
     extra = {k: overrides.pop(k) for k in ("embedded_prefetch", "pet_lookup") if k in overrides}
-    app = create_app(make_settings(tmp_path, **overrides), **extra)
+    settings = make_settings(tmp_path, **overrides)
+    migrate(settings)
+    app = create_app(settings, **extra)
     app.testing = True
     return app
 

@@ -26,7 +26,9 @@ from cds_service.storage.store import (
     FeedbackRecord,
     HookAuditRecord,
     HookOutcome,
+    SchemaVersionError,
     Storage,
+    expected_schema_revision,
 )
 from cds_service.storage.tables import metadata
 
@@ -95,8 +97,32 @@ class StorageContract:
             assert compare_metadata(context, metadata) == []
             assert (
                 conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-                == "0002_pictures_evidence"
+                == "0003_heartbeats"
+                == expected_schema_revision()
             )
+        assert storage.check_schema() == "0003_heartbeats"
+
+    def test_schema_check_names_the_command_and_downgrade_allows_a_rollback(self, storage: Storage) -> None:
+        assert storage.migrate("0002_pictures_evidence") == "0002_pictures_evidence"
+        with pytest.raises(SchemaVersionError, match=r"older than this release.*run `her2-cds migrate`"):
+            storage.check_schema()
+        assert storage.migrate() == "0003_heartbeats"
+        with storage.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_later_release'"))
+        with pytest.raises(SchemaVersionError, match="newer than this release"):
+            storage.check_schema()
+        with storage.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0003_heartbeats'"))
+
+    def test_heartbeat_is_kept_per_component(self, storage: Storage, clock: Clock) -> None:
+        assert storage.last_success("sync") is None
+        storage.record_heartbeat("sync")
+        first = storage.last_success("sync")
+        assert first is not None
+        clock.advance(600)
+        storage.record_heartbeat("sync")
+        assert storage.last_success("sync") == pytest.approx(first + 600)
+        assert storage.last_success("receive") is None
 
     # -- PET pictures and evidence snapshots -------------------------------------------------------------
 

@@ -60,6 +60,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnv]:
     first = prepare_demo(settings)
     second = prepare_demo(settings)
     storage = Storage(settings.database_url)
+    storage.check_schema()  # prepare_demo migrated the embedded-folder database
     lookup, jobs = demo_pet_lookup(settings, storage)
     app = create_app(settings, embedded_prefetch=EmbeddedDemoPrefetch(), pet_lookup=lookup)
     app.testing = True

@@ -516,7 +516,8 @@ def test_health_ready_metrics_openapi(client: FlaskClient) -> None:
     client.post(PV, json=hook_request(prefetch=null_prefetch()))
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
-    assert b"cds_hook_requests_total" in metrics.data
+    assert b"her2cds_hook_requests_total" in metrics.data
+    assert b"her2cds_hook_duration_seconds_bucket" in metrics.data
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     services = client.get("/cds-services").get_json()["services"]

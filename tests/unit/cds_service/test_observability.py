@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from cds_service.auth import AuthFailure
 from cds_service.observability import (
     REDACTED,
+    DatabaseCollector,
     Metrics,
     UpstreamTarget,
     bind_request_context,
@@ -200,25 +201,62 @@ def test_metrics_names_labels_and_values() -> None:
     metrics = Metrics(registry)
     metrics.record_hook("her2-pet-review", "patient-view", "cards")
     metrics.record_hook("her2-pet-review", "patient-view", "cards")
+    metrics.observe_hook("her2-pet-review", "cards", 0.4, budget_s=1.0)
+    metrics.observe_hook("her2-pet-review", "cards", 1.2, budget_s=1.0)
     metrics.record_cards(["her2-low-no-pet", "her2-low-no-pet", "data-unavailable"])
     metrics.observe_upstream(UpstreamTarget.FHIR, 0.2)
     with metrics.time_upstream("dicomweb"):
         pass
+    with pytest.raises(RuntimeError), metrics.time_upstream("dimse"):
+        raise RuntimeError("association rejected")
     metrics.record_jwks_fetch(0.01)
     metrics.record_jwt_rejection(AuthFailure.REPLAYED)
+    metrics.observe_analysis("stored", 3.0)
+    metrics.record_feedback("her2-pet-review", "overridden")
     body, content_type = render_metrics(registry=registry)
     assert content_type.startswith("text/plain")
     samples = _samples(body)
-    labels = (("hook", "patient-view"), ("outcome", "cards"), ("service", "her2-pet-review"))
-    assert samples[("cds_hook_requests_total", labels)] == 2
-    assert samples[("cds_cards_returned_total", (("topic", "her2-low-no-pet"),))] == 2
-    assert samples[("jwt_rejections_total", (("reason", "replayed_jti"),))] == 1
-    assert samples[("upstream_request_seconds_count", (("target", "fhir"),))] == 1
-    assert samples[("upstream_request_seconds_sum", (("target", "fhir"),))] == pytest.approx(0.2)
-    assert samples[("upstream_request_seconds_count", (("target", "dicomweb"),))] == 1
-    assert samples[("upstream_request_seconds_count", (("target", "jwks"),))] == 1
+    assert all(name.startswith("her2cds_") for name, _ in samples)
+    labels = (("hook", "patient-view"), ("outcome", "cards"), ("service_id", "her2-pet-review"))
+    assert samples[("her2cds_hook_requests_total", labels)] == 2
+    hook = (("outcome", "cards"), ("service_id", "her2-pet-review"))
+    assert samples[("her2cds_hook_duration_seconds_count", hook)] == 2
+    assert samples[("her2cds_hook_duration_seconds_bucket", (("le", "1.0"), *hook))] == 1
+    assert samples[("her2cds_hook_budget_exceeded_total", (("service_id", "her2-pet-review"),))] == 1
+    assert samples[("her2cds_cards_returned_total", (("topic", "her2-low-no-pet"),))] == 2
+    assert samples[("her2cds_jwt_rejections_total", (("reason", "replayed_jti"),))] == 1
+    assert samples[("her2cds_upstream_request_seconds_count", (("target", "fhir"),))] == 1
+    assert samples[("her2cds_upstream_request_seconds_sum", (("target", "fhir"),))] == pytest.approx(0.2)
+    assert samples[("her2cds_upstream_request_seconds_count", (("target", "dicomweb"),))] == 1
+    assert samples[("her2cds_upstream_request_seconds_count", (("target", "jwks"),))] == 1
+    assert samples[("her2cds_upstream_errors_total", (("target", "dimse"),))] == 1
+    assert ("her2cds_upstream_errors_total", (("target", "dicomweb"),)) not in samples
+    assert samples[("her2cds_pet_analysis_seconds_sum", (("outcome", "stored"),))] == pytest.approx(3.0)
+    feedback = (("outcome", "overridden"), ("service_id", "her2-pet-review"))
+    assert samples[("her2cds_feedback_total", feedback)] == 1
     with pytest.raises(ValueError, match="not a valid UpstreamTarget"):
         metrics.observe_upstream("ftp", 1.0)
+
+
+def test_sync_heartbeat_gauge_is_read_at_scrape_time() -> None:
+    seen: list[str] = []
+
+    def last_success(component: str) -> float | None:
+        seen.append(component)
+        return 1_750_000_000.0 if len(seen) == 1 else None
+
+    collector = DatabaseCollector(last_success)
+    first = _samples(render_metrics(registry=CollectorRegistry(), extra=[collector])[0])
+    assert first[("her2cds_sync_last_success_timestamp_seconds", ())] == 1_750_000_000.0
+    second = _samples(render_metrics(registry=CollectorRegistry(), extra=[collector])[0])
+    assert ("her2cds_sync_last_success_timestamp_seconds", ()) not in second
+    assert seen == ["sync", "sync"]
+
+    def broken(_component: str) -> float | None:
+        raise OSError("database unreachable")
+
+    body, _ = render_metrics(registry=CollectorRegistry(), extra=[DatabaseCollector(broken)])
+    assert ("her2cds_sync_last_success_timestamp_seconds", ()) not in _samples(body)
 
 
 _WORKER = """
@@ -238,6 +276,6 @@ def test_multiprocess_metrics_aggregate_workers(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", _WORKER], env=env, check=True, timeout=60)
     body, _ = render_metrics(multiprocess_dir=tmp_path)
     samples = _samples(body)
-    labels = (("hook", "patient-view"), ("outcome", "cards"), ("service", "her2-pet-review"))
-    assert samples[("cds_hook_requests_total", labels)] == 2
-    assert samples[("jwt_rejections_total", (("reason", "bad_signature"),))] == 2
+    labels = (("hook", "patient-view"), ("outcome", "cards"), ("service_id", "her2-pet-review"))
+    assert samples[("her2cds_hook_requests_total", labels)] == 2
+    assert samples[("her2cds_jwt_rejections_total", (("reason", "bad_signature"),))] == 2

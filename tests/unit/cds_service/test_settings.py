@@ -140,9 +140,15 @@ def test_wsgi_app_is_built_from_the_environment(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("HER2CDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HER2CDS_DISCOVERY_REQUIRES_JWT", "false")
     monkeypatch.delitem(sys.modules, "cds_service.wsgi", raising=False)
+    with pytest.raises(SettingsError, match="run `her2-cds migrate` first"):
+        importlib.import_module("cds_service.wsgi")  # the web service never migrates the schema itself
+    from cds_service.cli import main
+
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "her2cds.db").exists()
+    monkeypatch.delitem(sys.modules, "cds_service.wsgi", raising=False)
     wsgi = importlib.import_module("cds_service.wsgi")
     assert wsgi.app.test_client().get("/cds-services").status_code == 200
-    assert (tmp_path / "her2cds.db").exists()
     monkeypatch.setenv("HER2CDS_AUTH", "jwt")
     from cds_service import create_app
 

@@ -19,6 +19,7 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* Labels of every object; a component's objects add app.kubernetes.io/component. */}}
 {{- define "her2-pet-cds.labels" -}}
 helm.sh/chart: {{ include "her2-pet-cds.chart" . }}
 {{ include "her2-pet-cds.selectorLabels" . }}
@@ -32,6 +33,17 @@ app.kubernetes.io/name: {{ include "her2-pet-cds.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Selector of the web pods only (Service, HPA target, PDB, ServiceMonitor, NetworkPolicy). */}}
+{{- define "her2-pet-cds.webSelectorLabels" -}}
+{{ include "her2-pet-cds.selectorLabels" . }}
+app.kubernetes.io/component: web
+{{- end }}
+
+{{- define "her2-pet-cds.receiverSelectorLabels" -}}
+{{ include "her2-pet-cds.selectorLabels" . }}
+app.kubernetes.io/component: receiver
+{{- end }}
+
 {{- define "her2-pet-cds.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "her2-pet-cds.fullname" .) .Values.serviceAccount.name }}
@@ -41,5 +53,90 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "her2-pet-cds.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Checks that make a wrong combination of values fail at template time, with what to change. */}}
+{{- define "her2-pet-cds.validate" -}}
+{{- $shared := ne .Values.existingSecret "" }}
+{{- if and (eq .Values.config.auth "jwt") (empty .Values.config.trustedClients) }}
+{{- fail "config.trustedClients is empty: with config.auth=jwt every call would be refused; list the EHR's issuer (docs/deployment.md)" }}
+{{- end }}
+{{- if and (not $shared) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}
+{{- fail "SQLite serves one replica only: set existingSecret with HER2CDS_DATABASE_URL (PostgreSQL) for replicaCount > 1 or autoscaling" }}
+{{- end }}
+{{- if and .Values.persistence.enabled (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}
+{{- fail "persistence.enabled gives the web pod a ReadWriteOnce volume, which several replicas cannot share: with existingSecret the web pods keep nothing there, leave it off" }}
+{{- end }}
+{{- if and .Values.sync.enabled (not $shared) }}
+{{- fail "sync.enabled needs a shared database: set existingSecret with HER2CDS_DATABASE_URL (PostgreSQL)" }}
+{{- end }}
+{{- if and .Values.receiver.enabled (not $shared) }}
+{{- fail "receiver.enabled needs a shared database: set existingSecret with HER2CDS_DATABASE_URL (PostgreSQL)" }}
+{{- end }}
+{{- if .Values.networkPolicy.enabled }}
+{{- range $who := list "ingressController" "prometheus" }}
+{{- $peer := index $.Values.networkPolicy $who }}
+{{- if or (empty $peer.namespaceSelector) (empty $peer.podSelector) }}
+{{- fail (printf "networkPolicy.%s needs a namespaceSelector and a podSelector (an empty selector would admit every pod)" $who) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* HER2CDS_* environment shared by every container (web, migration, receiver, sync). */}}
+{{- define "her2-pet-cds.secretEnv" -}}
+{{- if .Values.existingSecret }}
+- name: HER2CDS_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret }}
+      key: HER2CDS_DATABASE_URL
+- name: HER2CDS_LINK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret }}
+      key: HER2CDS_LINK_SECRET
+{{- if .Values.dicomAuthFromSecret }}
+- name: HER2CDS_DICOM_AUTH_FILE
+  value: /etc/her2cds/secret/dicom-auth
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes and mounts of the files every service container reads. */}}
+{{- define "her2-pet-cds.fileMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: files
+  mountPath: /etc/her2cds
+  readOnly: true
+{{- if and .Values.existingSecret .Values.dicomAuthFromSecret }}
+- name: secret
+  mountPath: /etc/her2cds/secret
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "her2-pet-cds.fileVolumes" -}}
+- name: tmp
+  emptyDir: {}
+- name: files
+  configMap:
+    name: {{ include "her2-pet-cds.fullname" . }}-files
+{{- if and .Values.existingSecret .Values.dicomAuthFromSecret }}
+- name: secret
+  secret:
+    secretName: {{ .Values.existingSecret }}
+    items:
+      - key: dicom-auth
+        path: dicom-auth
+{{- end }}
 {{- end }}

@@ -1,0 +1,177 @@
+"""Run a rendered pod's containers on this machine the way the kubelet would, without a cluster.
+
+The rendered manifest decides everything: the container's ``command``/``args``, its environment
+(``envFrom`` ConfigMaps, ``env`` values, ``secretKeyRef`` from Secrets the test supplies), its volumes
+(``emptyDir`` and PVCs as new empty directories, ConfigMaps and Secrets as read-only files) and its user
+(``runAsUser``/``runAsGroup``; applied with ``setpriv`` when the test runs as root, so that the process cannot
+write anywhere but its volumes, as with ``readOnlyRootFilesystem``). Paths under a volume's ``mountPath`` are
+rewritten to the volume's directory, and the listening address to a free loopback port; nothing else is
+changed. The image is approximated by this checkout's virtual environment and the ``ENV`` lines of the
+Dockerfile's final stage.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dockerfile_env(dockerfile: Path = ROOT / "deploy" / "Dockerfile") -> dict[str, str]:
+    """``ENV`` of the final stage, with the image's venv replaced by this checkout's (``PATH``)."""
+    stages = re.split(r"(?m)^FROM\s", dockerfile.read_text())
+    env: dict[str, str] = {}
+    for line in stages[-1].splitlines():
+        if line.startswith("ENV "):
+            for item in shlex.split(line[4:]):
+                key, _, value = item.partition("=")
+                env[key] = value
+    env["PATH"] = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
+    return env
+
+
+class PodRun:
+    """One rendered pod spec, its volumes materialised under ``workdir``."""
+
+    def __init__(
+        self,
+        pod: Mapping[str, Any],
+        *,
+        configmaps: Mapping[str, Mapping[str, str]],
+        secrets: Mapping[str, Mapping[str, str]],
+        workdir: Path,
+    ) -> None:
+        self.pod, self.configmaps, self.secrets = pod, configmaps, secrets
+        security = pod.get("securityContext", {})
+        self.uid = int(security.get("runAsUser", os.getuid()))
+        self.gid = int(security.get("fsGroup", security.get("runAsGroup", os.getgid())))
+        self.volumes: dict[str, Path] = {}
+        for volume in pod.get("volumes", []):
+            self.volumes[volume["name"]] = self._materialise(volume, workdir / volume["name"])
+
+    @property
+    def drop_privileges(self) -> bool:
+        return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+    def _materialise(self, volume: Mapping[str, Any], where: Path) -> Path:
+        where.mkdir(parents=True)
+        files: Mapping[str, str] = {}
+        if "configMap" in volume:
+            files = self._select(self.configmaps[volume["configMap"]["name"]], volume["configMap"])
+        elif "secret" in volume:
+            files = self._select(self.secrets[volume["secret"]["secretName"]], volume["secret"])
+        else:  # emptyDir, persistentVolumeClaim: empty, writable by the pod's user and fsGroup
+            if os.geteuid() == 0:
+                os.chown(where, self.uid, self.gid)
+            where.chmod(0o770)
+            return where
+        for name, text in files.items():
+            (where / name).write_text(text)
+            (where / name).chmod(0o444)
+        where.chmod(0o555)
+        return where
+
+    @staticmethod
+    def _select(data: Mapping[str, str], source: Mapping[str, Any]) -> Mapping[str, str]:
+        items = source.get("items")
+        if not items:
+            return data
+        return {item["path"]: data[item["key"]] for item in items if item["key"] in data}
+
+    def _mounts(self, container: Mapping[str, Any]) -> list[tuple[str, Path]]:
+        mounts = [(m["mountPath"], self.volumes[m["name"]]) for m in container.get("volumeMounts", [])]
+        return sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+
+    def rewrite(self, container: Mapping[str, Any], value: str) -> str:
+        """``value`` with every mount path (as a whole path prefix) replaced by its volume's directory."""
+        mounts = dict(self._mounts(container))
+        if not mounts:
+            return value
+        pattern = "|".join(re.escape(m) for m in mounts)  # longest first: one pass, no path rewritten twice
+        return re.sub(f"({pattern})(?=/|$)", lambda m: str(mounts[m.group(1)]), value)
+
+    def env(self, container: Mapping[str, Any]) -> dict[str, str]:
+        """The container's environment as the kubelet builds it (``envFrom`` first, then ``env``)."""
+        env = {**dockerfile_env(), "HOME": "/", "LANG": "C.UTF-8"}
+        for source in container.get("envFrom", []):
+            env.update(self.configmaps[source["configMapRef"]["name"]])
+        for item in container.get("env", []):
+            if "value" in item:
+                env[item["name"]] = item["value"]
+            elif "secretKeyRef" in item["valueFrom"]:
+                ref = item["valueFrom"]["secretKeyRef"]
+                env[item["name"]] = self.secrets[ref["name"]][ref["key"]]
+            else:
+                ref = item["valueFrom"]["configMapKeyRef"]
+                env[item["name"]] = self.configmaps[ref["name"]][ref["key"]]
+        return {k: self.rewrite(container, v) for k, v in env.items()}
+
+    def argv(self, container: Mapping[str, Any], replace: Mapping[str, str] = {}) -> list[str]:
+        """``command`` + ``args`` with mount paths rewritten; ``replace`` maps an option to its new value."""
+        words = [
+            self.rewrite(container, w) for w in [*container.get("command", []), *container.get("args", [])]
+        ]
+        for i, word in enumerate(words[:-1]):
+            if word in replace:
+                words[i + 1] = replace[word]
+        prefix = (
+            ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups"]
+            if self.drop_privileges
+            else []
+        )
+        return [*prefix, *words]
+
+    def run(
+        self,
+        container: Mapping[str, Any],
+        *,
+        replace: Mapping[str, str] = {},
+        timeout_s: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a container to completion (an init container, a Job)."""
+        return subprocess.run(
+            self.argv(container, replace),
+            env=self.env(container),
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
+    def start(
+        self,
+        container: Mapping[str, Any],
+        logs: Path,
+        *,
+        replace: Mapping[str, str] = {},
+    ) -> subprocess.Popen[bytes]:
+        """Start a long-running container; its stdout and stderr go to :func:`stdout_log` and
+        :func:`stderr_log` of ``logs`` (named so that the suite's log guard reads them too)."""
+        return subprocess.Popen(
+            self.argv(container, replace),
+            env=self.env(container),
+            cwd="/",
+            stdout=stdout_log(logs).open("wb"),
+            stderr=stderr_log(logs).open("wb"),
+        )
+
+
+def stdout_log(logs: Path) -> Path:
+    return logs.with_name(logs.name + ".log")
+
+
+def stderr_log(logs: Path) -> Path:
+    return logs.with_name(logs.name + ".err.log")
+
+
+def containers(pod: Mapping[str, Any], *, init: bool = False) -> Sequence[Mapping[str, Any]]:
+    return list(pod.get("initContainers" if init else "containers", []))
