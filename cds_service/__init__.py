@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_app"]
+__all__ = ["RETENTION_KEY", "create_app"]
+
+RETENTION_KEY = "her2cds.retention"
+"""Where the app keeps its periodic retention task (``storage.retention.RetentionTask``)."""
 
 
 def create_app(
@@ -38,14 +41,15 @@ def create_app(
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
     from cds_service import cors, errors, health, openapi
-    from cds_service.auth import AuthError, JwtVerifier, load_trusted_clients
-    from cds_service.errors import UnauthorizedError
+    from cds_service.auth import JwtVerifier, load_trusted_clients
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
+    from cds_service.hooks.access import ClientAuth
     from cds_service.hooks.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
     from cds_service.hooks.registry import EXTENSION_KEY, Components
-    from cds_service.hooks.service import CallerIdentity, HookService
+    from cds_service.hooks.service import EvidenceLink, HookService
     from cds_service.observability import configure_logging, default_metrics
+    from cds_service.storage.retention import RetentionPolicy, RetentionTask
     from cds_service.storage.store import Storage
     from connectors.fhir.mapping import pathology_from_resources
     from connectors.http import RetryPolicy, make_session
@@ -65,31 +69,32 @@ def create_app(
             "directory; a deployment with several replicas must set the same HER2CDS_LINK_SECRET on each."
         )
     if settings.database_url.startswith("sqlite:"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     storage = Storage(settings.database_url)
     storage.migrate()
+    retention = RetentionTask(
+        storage,
+        RetentionPolicy(audit_days=settings.audit_retention_days, interval_s=settings.purge_interval_s),
+        on_purge=lambda n: log.info(
+            "retention purge: %d evidence snapshots, %d audit records, %d token ids deleted",
+            n.evidence,
+            n.audit,
+            n.jti,
+        ),
+        on_error=lambda exc: log.error("retention purge failed (%s); retried later", type(exc).__name__),
+    ).start()
 
-    authenticate = None
+    client_auth = None
     if settings.auth is AuthMode.JWT:
         assert settings.trusted_clients_path is not None
-        verifier = JwtVerifier(
-            load_trusted_clients(settings.trusted_clients_path),
-            replay_store=storage,
-            on_rejection=metrics.record_jwt_rejection,
-            on_jwks_fetch=metrics.record_jwks_fetch,
-        )
-
-        def authenticate(header: str | None, audience: str) -> CallerIdentity:
-            try:
-                verified = verifier.verify(header, audience)
-            except AuthError as exc:
-                raise UnauthorizedError() from exc
-            return CallerIdentity(
-                iss=verified.iss,
-                tenant=verified.tenant,
-                jti=verified.jti,
-                fhir_servers=tuple(verified.client.fhir_servers),
+        client_auth = ClientAuth(
+            JwtVerifier(
+                load_trusted_clients(settings.trusted_clients_path),
+                replay_store=storage,
+                on_rejection=metrics.record_jwt_rejection,
+                on_jwks_fetch=metrics.record_jwks_fetch,
             )
+        )
 
     # Within a hook budget of about a second, one quick retry is all that fits (operations.md §9).
     session = make_session(
@@ -107,9 +112,10 @@ def create_app(
 
         pet_lookup = build_pet_lookup(settings, storage)
 
-    def evidence_url(patient_id: str, assessment: Assessment) -> str:
+    def evidence_link(patient_id: str, assessment: Assessment) -> EvidenceLink:
         payload = evidence.build_payload(patient_id, assessment)
-        return evidence.evidence_link(storage, settings, payload)
+        snapshot = storage.new_evidence(dict(payload), settings.evidence_ttl_s)
+        return EvidenceLink(url=evidence.link_url(settings, snapshot.id), snapshot=snapshot)
 
     hook_service = HookService(
         settings=settings,
@@ -118,16 +124,17 @@ def create_app(
         assess=assess,
         pet_lookup=pet_lookup,
         embedded_prefetch=embedded_prefetch,
-        evidence_link=evidence_url,
+        evidence_link=evidence_link,
     )
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[RETENTION_KEY] = retention
     app.extensions[EXTENSION_KEY] = Components(
         settings=settings,
         hook_service=hook_service,
         storage=storage,
-        authenticate=authenticate,
+        client_auth=client_auth,
         prefetch_keys=keys,
         readiness=health.ReadinessCheck(storage.ping),
         metrics=metrics,
