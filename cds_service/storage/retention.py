@@ -100,6 +100,11 @@ class RetentionTask:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="her2cds-retention", daemon=True)
 
+    @property
+    def policy(self) -> RetentionPolicy:
+        """The retention this task applies."""
+        return self._policy
+
     def start(self) -> RetentionTask:
         """Start the thread; returns the task."""
         self._thread.start()
