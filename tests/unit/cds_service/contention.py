@@ -52,6 +52,13 @@ PATIENT = "demo-her2-low"
 """A chart answered with a clinical card (HER2-low, no PET), so the answer carries an evidence link."""
 KID = "contention-1"
 
+PROCESSES = 3
+THREADS = 8
+HOOKS_PER_THREAD = 6
+"""The size of a run in the tests: 3 worker processes × 8 threads × 6 calls = 144 hook calls."""
+RACERS = 6
+"""Threads sending one token at once in a race."""
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
