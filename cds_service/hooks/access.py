@@ -46,7 +46,5 @@ class ClientAuth:
         """The 401 for a call whose write could not record its token id: taken by a concurrent call
         (``replayed``) or the database unavailable. Counted and logged like every refusal."""
         reason = AuthFailure.REPLAYED if replayed else AuthFailure.REPLAY_STORE_UNAVAILABLE
-        error = self._verifier.refuse(caller.iss or "", reason, audience)
-        refusal = UnauthorizedError()
-        refusal.__cause__ = error
-        return refusal
+        self._verifier.refuse(caller.iss or "", reason, audience)
+        return UnauthorizedError()
