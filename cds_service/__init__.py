@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["check_configuration", "create_app"]
+__all__ = ["RETENTION_KEY", "check_configuration", "create_app"]
 
 
 def prepare_directories(settings: Settings) -> None:
@@ -41,7 +41,7 @@ def prepare_directories(settings: Settings) -> None:
         wanted.append(("PROMETHEUS_MULTIPROC_DIR", settings.prometheus_multiproc_dir))
     for variable, directory in wanted:
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise SettingsError(f"{variable}: cannot create {directory} ({exc.strerror})") from exc
         if not os.access(directory, os.W_OK | os.X_OK):
@@ -85,6 +85,10 @@ def check_configuration(settings: Settings) -> None:
     open_storage(settings).dispose()
 
 
+RETENTION_KEY = "her2cds.retention"
+"""Where the app keeps its periodic retention task (``storage.retention.RetentionTask``)."""
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -98,14 +102,15 @@ def create_app(
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
     from cds_service import cors, errors, health, openapi
-    from cds_service.auth import AuthError, JwtVerifier
-    from cds_service.errors import UnauthorizedError
+    from cds_service.auth import JwtVerifier
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
+    from cds_service.hooks.access import ClientAuth
     from cds_service.hooks.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
     from cds_service.hooks.registry import EXTENSION_KEY, Components
-    from cds_service.hooks.service import CallerIdentity, HookService
+    from cds_service.hooks.service import EvidenceLink, HookService
     from cds_service.observability import configure_logging, default_metrics
+    from cds_service.storage.retention import RetentionPolicy, RetentionTask
     from connectors.fhir.mapping import pathology_from_resources
     from connectors.http import RetryPolicy, make_session
     from rules.assess import assess
@@ -125,27 +130,28 @@ def create_app(
         )
     prepare_directories(settings)
     storage = open_storage(settings)
+    retention = RetentionTask(
+        storage,
+        RetentionPolicy(audit_days=settings.audit_retention_days, interval_s=settings.purge_interval_s),
+        on_purge=lambda n: log.info(
+            "retention purge: %d evidence snapshots, %d audit records, %d token ids deleted",
+            n.evidence,
+            n.audit,
+            n.jti,
+        ),
+        on_error=lambda exc: log.error("retention purge failed (%s); retried later", type(exc).__name__),
+    ).start()
 
-    authenticate = None
+    client_auth = None
     if settings.auth is AuthMode.JWT:
-        verifier = JwtVerifier(
-            trusted_clients(settings),
-            replay_store=storage,
-            on_rejection=metrics.record_jwt_rejection,
-            on_jwks_fetch=metrics.record_jwks_fetch,
-        )
-
-        def authenticate(header: str | None, audience: str) -> CallerIdentity:
-            try:
-                verified = verifier.verify(header, audience)
-            except AuthError as exc:
-                raise UnauthorizedError() from exc
-            return CallerIdentity(
-                iss=verified.iss,
-                tenant=verified.tenant,
-                jti=verified.jti,
-                fhir_servers=tuple(verified.client.fhir_servers),
+        client_auth = ClientAuth(
+            JwtVerifier(
+                trusted_clients(settings),
+                replay_store=storage,
+                on_rejection=metrics.record_jwt_rejection,
+                on_jwks_fetch=metrics.record_jwks_fetch,
             )
+        )
 
     # Within a hook budget of about a second, one quick retry is all that fits (operations.md §9).
     session = make_session(
@@ -163,9 +169,10 @@ def create_app(
 
         pet_lookup = build_pet_lookup(settings, storage)
 
-    def evidence_url(patient_id: str, assessment: Assessment) -> str:
+    def evidence_link(patient_id: str, assessment: Assessment) -> EvidenceLink:
         payload = evidence.build_payload(patient_id, assessment)
-        return evidence.evidence_link(storage, settings, payload)
+        snapshot = storage.new_evidence(dict(payload), settings.evidence_ttl_s)
+        return EvidenceLink(url=evidence.link_url(settings, snapshot.id), snapshot=snapshot)
 
     hook_service = HookService(
         settings=settings,
@@ -174,16 +181,17 @@ def create_app(
         assess=assess,
         pet_lookup=pet_lookup,
         embedded_prefetch=embedded_prefetch,
-        evidence_link=evidence_url,
+        evidence_link=evidence_link,
     )
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[RETENTION_KEY] = retention
     app.extensions[EXTENSION_KEY] = Components(
         settings=settings,
         hook_service=hook_service,
         storage=storage,
-        authenticate=authenticate,
+        client_auth=client_auth,
         prefetch_keys=keys,
         readiness=health.ReadinessCheck(storage.ping),
         metrics=metrics,

@@ -16,7 +16,11 @@ trust decision follows CH-34, all steps required, in this order:
    ``max_lifetime_s`` (1 h) ahead;
 6. ``tenant`` on the issuer's tenant list when one is configured;
 7. ``jti`` not seen before: the shared :class:`ReplayStore` (the service database) keeps (``iss``, ``jti``)
-   until ``exp`` + leeway, across workers and replicas.
+   until ``exp`` + leeway, across workers and replicas. ``verify(..., consume=True)`` records the pair at
+   once; with ``consume=False`` it only checks that the pair is not recorded (a read) and the caller records
+   it in its own single write (:attr:`VerifiedClient.replay_until` says until when), refusing the call
+   (:meth:`JwtVerifier.refuse`) when that write finds the pair taken by a concurrent call. Either way the
+   database's unique key decides, so a token is accepted once across workers and replicas.
 
 Any failure raises :class:`AuthError` whose ``reason`` is an :class:`AuthFailure` code, for metrics and logs;
 the HTTP layer answers a bare 401 (CH-35). The ``jwt_rejected`` log line names what differed for a wrong
@@ -153,10 +157,14 @@ class TrustedClientsError(ValueError):
 
 
 class ReplayStore(Protocol):
-    """Shared memory of accepted (``iss``, ``jti``) pairs, see ``cds_service.storage.store.Storage``."""
+    """Shared memory of accepted (``iss``, ``jti``) pairs, see ``cds_service.storage.replay``."""
 
     def check_and_store(self, iss: str, jti: str, expires_at: datetime) -> bool:
         """Record the pair until ``expires_at``; ``False`` if it was already recorded (a replay)."""
+        ...
+
+    def seen(self, iss: str, jti: str) -> bool:
+        """Whether the pair is recorded and not yet expired (a read; records nothing)."""
         ...
 
 
@@ -285,7 +293,11 @@ def load_trusted_clients(path: str | Path) -> tuple[TrustedClient, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedClient:
-    """The outcome of a successful verification: who called (never the token)."""
+    """The outcome of a successful verification: who called (never the token).
+
+    ``replay_until`` is how long (``exp`` + leeway) the (``iss``, ``jti``) pair must be kept to refuse a
+    replay; ``jti_consumed`` whether :meth:`JwtVerifier.verify` already recorded it (``consume=True``).
+    """
 
     client: TrustedClient
     iss: str
@@ -294,6 +306,8 @@ class VerifiedClient:
     algorithm: str
     issued_at: datetime
     expires_at: datetime
+    replay_until: datetime
+    jti_consumed: bool
     tenant: str | None = None
     subject: str | None = None
 
@@ -436,34 +450,50 @@ class JwtVerifier:
         """The trusted issuers, in configuration order."""
         return tuple(self._clients)
 
-    def verify(self, authorization_header: str | None, audience: str) -> VerifiedClient:
+    def verify(
+        self, authorization_header: str | None, audience: str, *, consume: bool = True
+    ) -> VerifiedClient:
         """Verify the ``Authorization`` header of a call to the endpoint at public URL ``audience`` (exact).
 
-        Returns the verified caller, or raises :class:`AuthError`. A successful call consumes the token's
-        ``jti``: the same token presented again is refused as a replay.
+        Returns the verified caller, or raises :class:`AuthError`. With ``consume`` (the default) a successful
+        call records the token's ``jti`` at once: the same token presented again is refused as a replay.
+        With ``consume=False`` the ``jti`` is only checked against the store; the caller **must** record it
+        (``iss``, ``jti`` until ``replay_until``) in its own write before answering, and refuse the call
+        through :meth:`refuse` when that write finds it already recorded.
         """
         if not audience:
             raise ValueError("audience must be the exact public URL of the endpoint called")
         try:
-            verified = self._verify(authorization_header, audience)
+            verified = self._verify(authorization_header, audience, consume)
         except AuthError as exc:
-            _log.warning(
-                "jwt_rejected",
-                reason=exc.reason.value,
-                iss=exc.iss,
-                audience=audience,
-                expected=exc.expected,
-                received=exc.received,
-            )
-            if self._on_rejection is not None:
-                self._on_rejection(exc.reason)
+            self._report(exc, audience)
             raise
         _log.debug(
             "jwt_accepted", iss=verified.iss, tenant=verified.tenant, jti=verified.jti, kid=verified.kid
         )
         return verified
 
-    def _verify(self, authorization_header: str | None, audience: str) -> VerifiedClient:
+    def refuse(self, iss: str, reason: AuthFailure, audience: str) -> AuthError:
+        """Refuse a call verified with ``consume=False`` whose own write could not record its ``jti``:
+        ``REPLAYED`` when a concurrent call recorded it first, ``REPLAY_STORE_UNAVAILABLE`` when the write
+        failed. Logs and counts the refusal like any other; returns the error for the caller to raise."""
+        error = AuthError(reason, iss=iss)
+        self._report(error, audience)
+        return error
+
+    def _report(self, exc: AuthError, audience: str) -> None:
+        _log.warning(
+            "jwt_rejected",
+            reason=exc.reason.value,
+            iss=exc.iss,
+            audience=audience,
+            expected=exc.expected,
+            received=exc.received,
+        )
+        if self._on_rejection is not None:
+            self._on_rejection(exc.reason)
+
+    def _verify(self, authorization_header: str | None, audience: str, consume: bool) -> VerifiedClient:
         token = _bearer_token(authorization_header)
         header, unverified = self._unverified_parts(token)
         client = self._clients.get(str(unverified["iss"]))
@@ -472,7 +502,7 @@ class JwtVerifier:
                 AuthFailure.UNKNOWN_ISSUER, expected=sorted(self._clients), received=unverified["iss"]
             )
         try:
-            return self._verify_for(client, token, header, audience)
+            return self._verify_for(client, token, header, audience, consume)
         except AuthError as exc:
             exc.iss = client.iss
             if exc.reason is AuthFailure.WRONG_AUDIENCE:
@@ -498,7 +528,7 @@ class JwtVerifier:
         return header, payload
 
     def _verify_for(
-        self, client: TrustedClient, token: str, header: Mapping[str, Any], audience: str
+        self, client: TrustedClient, token: str, header: Mapping[str, Any], audience: str, consume: bool
     ) -> VerifiedClient:
         keys = self._keys[client.iss]
         jku = header.get("jku")
@@ -525,9 +555,12 @@ class JwtVerifier:
         jti = payload["jti"]
         if not isinstance(jti, str) or not jti:
             raise AuthError(AuthFailure.INVALID_CLAIM)
-        expires_at = datetime.fromtimestamp(exp + self._leeway_s, tz=UTC)
+        replay_until = datetime.fromtimestamp(exp + self._leeway_s, tz=UTC)
         try:
-            fresh = self._replay_store.check_and_store(client.iss, jti, expires_at)
+            if consume:
+                fresh = self._replay_store.check_and_store(client.iss, jti, replay_until)
+            else:
+                fresh = not self._replay_store.seen(client.iss, jti)
         except Exception as exc:  # fail closed: without the replay check no token is accepted
             _log.error("replay_store_unavailable", error_type=type(exc).__name__)
             raise AuthError(AuthFailure.REPLAY_STORE_UNAVAILABLE) from None
@@ -542,6 +575,8 @@ class JwtVerifier:
             algorithm=alg,
             issued_at=datetime.fromtimestamp(iat, tz=UTC),
             expires_at=datetime.fromtimestamp(exp, tz=UTC),
+            replay_until=replay_until,
+            jti_consumed=consume,
             tenant=tenant,
             subject=sub if isinstance(sub, str) else None,
         )

@@ -255,7 +255,10 @@ class Settings:
     ``Patient.identifier.system`` whose value equals the DICOM PatientID; unset, the FHIR Patient id and every
     identifier value are tried (``docs/configuration.md``). ``link_secret`` (``HER2CDS_LINK_SECRET``,
     the same on every replica; unset, a key kept in the data directory) signs evidence-page links, which stay
-    valid ``evidence_ttl_s`` seconds (``HER2CDS_EVIDENCE_TTL_S``, default one hour).
+    valid ``evidence_ttl_s`` seconds (``HER2CDS_EVIDENCE_TTL_S``, default one hour). Retention
+    (``cds_service.storage.retention``): hook audit records are kept ``audit_retention_days`` days
+    (``HER2CDS_AUDIT_RETENTION_DAYS``, default 365) and the purge runs every ``purge_interval_s`` seconds
+    (``HER2CDS_PURGE_INTERVAL_S``, default 600), deleting expired evidence snapshots and token ids too.
     """
 
     public_url: str | None = None
@@ -279,6 +282,8 @@ class Settings:
     prometheus_multiproc_dir: Path | None = None
     link_secret: str | None = field(default=None, repr=False)
     evidence_ttl_s: int = 3600
+    audit_retention_days: int = 365
+    purge_interval_s: float = 600.0
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -307,6 +312,10 @@ class Settings:
             )
         if self.evidence_ttl_s <= 0:
             raise SettingsError(f"{PREFIX}EVIDENCE_TTL_S must be a positive number of seconds")
+        if self.audit_retention_days <= 0:
+            raise SettingsError(f"{PREFIX}AUDIT_RETENTION_DAYS must be a positive number of days")
+        if self.purge_interval_s <= 0:
+            raise SettingsError(f"{PREFIX}PURGE_INTERVAL_S must be a positive number of seconds")
 
     @property
     def link_signing_key(self) -> str:
@@ -376,6 +385,8 @@ class Settings:
             demo=demo,
             link_secret=environ.get(PREFIX + "LINK_SECRET", "").strip() or None,
             evidence_ttl_s=int(_number(environ, "EVIDENCE_TTL_S", 3600, integer=True)),
+            audit_retention_days=int(_number(environ, "AUDIT_RETENTION_DAYS", 365, integer=True)),
+            purge_interval_s=_number(environ, "PURGE_INTERVAL_S", 600.0),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -40,6 +40,7 @@ __all__ = [
     "bp",
     "build_payload",
     "evidence_link",
+    "link_url",
     "read_token",
     "sign_token",
 ]
@@ -273,14 +274,21 @@ def read_token(settings: Settings, token: str, *, now: dt.datetime | None = None
     return value if isinstance(value, str) and value else None
 
 
-def evidence_link(storage: Storage, settings: Settings, payload: EvidencePayload | dict[str, Any]) -> str:
-    """Store ``payload`` for ``settings.evidence_ttl_s`` seconds and return the absolute evidence-page URL.
+def link_url(settings: Settings, snapshot_id: str) -> str:
+    """The absolute evidence-page URL opening snapshot ``snapshot_id``,
+    ``{HER2CDS_PUBLIC_URL}/evidence/{token}`` (root-relative with no public URL configured, in development).
+    Nothing in it identifies the patient."""
+    return f"{settings.base_url}/evidence/{sign_token(settings, snapshot_id)}"
 
-    The URL is ``{HER2CDS_PUBLIC_URL}/evidence/{token}``; with no public URL configured (development) it is
-    root-relative. Nothing in it identifies the patient.
+
+def evidence_link(storage: Storage, settings: Settings, payload: EvidencePayload | dict[str, Any]) -> str:
+    """Store ``payload`` at once for ``settings.evidence_ttl_s`` seconds and return its evidence-page URL.
+
+    A hook does not use this: it makes the snapshot with ``Storage.new_evidence`` and writes it in the call's
+    one transaction (``Storage.record_call``).
     """
     snapshot_id = storage.save_evidence(dict(payload), settings.evidence_ttl_s)
-    return f"{settings.base_url}/evidence/{sign_token(settings, snapshot_id)}"
+    return link_url(settings, snapshot_id)
 
 
 # ------------------------------------------------------------------------------------------------------------

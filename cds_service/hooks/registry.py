@@ -20,7 +20,8 @@ from cds_service.hooks.models import DiscoveryResponse, Hook, PatientViewContext
 from cds_service.hooks.prefetch import PrefetchKey
 
 if TYPE_CHECKING:
-    from cds_service.hooks.service import CallerIdentity, HookService
+    from cds_service.hooks.access import ClientAuth
+    from cds_service.hooks.service import HookService
     from cds_service.observability import Metrics
     from cds_service.settings import Settings
     from cds_service.storage.store import Storage
@@ -109,10 +110,6 @@ def discovery_document(keys: tuple[PrefetchKey, ...]) -> DiscoveryResponse:
     )
 
 
-Authenticator = Callable[[str | None, str], "CallerIdentity"]
-"""``(Authorization header, expected audience URL) → CallerIdentity``; raises ``UnauthorizedError``."""
-
-
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Components:
     """Everything the blueprints need, built once by ``create_app`` and stored in ``app.extensions``."""
@@ -120,7 +117,7 @@ class Components:
     settings: Settings
     hook_service: HookService
     storage: Storage | None
-    authenticate: Authenticator | None
+    client_auth: ClientAuth | None
     prefetch_keys: tuple[PrefetchKey, ...]
     readiness: Callable[[], bool] | None = None
     metrics: Metrics | None = None

@@ -4,6 +4,15 @@ Order of checks on a service call: unknown id → 404; JWT → 401 (bare); body 
 model and hook-specific context → 400 naming the field; hook not registered for the id → 400; then the hook
 runs (412 when required data cannot be obtained). Every call is logged with ids and timings only (no
 tokens, no PHI, no bodies) and audited in the database.
+
+**One write per call.** Whatever its outcome, a service call that passed the JWT check ends with one
+transaction (``Storage.record_call``): its token id, its audit record (when the request could be read) and
+the evidence snapshot its cards link to; the answer leaves only after the commit. When that write finds the
+token id already taken (the same token raced by another worker or replica), the call is refused with 401
+instead. When it fails otherwise, the token id is recorded alone so that the answer can still go out,
+without its audit row and without the evidence link; only if even that fails is the call refused (fail
+closed, as for any replay check that cannot be made). Feedback is written the same way, in one durable
+transaction with its token id, acknowledged after the commit.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from cds_service.errors import (
     MissingFieldError,
     NotFoundError,
     PreconditionFailedError,
+    UnauthorizedError,
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
@@ -39,7 +49,7 @@ from cds_service.hooks.registry import (
     service_for,
     services_for,
 )
-from cds_service.hooks.service import CallerIdentity
+from cds_service.hooks.service import CallerIdentity, EvidenceLink, HookResult
 from cds_service.observability import bind_request_context, clear_request_context, get_logger
 from cds_service.storage.store import (
     AuditedCard,
@@ -47,6 +57,7 @@ from cds_service.storage.store import (
     FeedbackRecord,
     HookAuditRecord,
     HookOutcome,
+    ReplayedTokenError,
 )
 from rules.parameters import RULES_VERSION
 
@@ -59,11 +70,14 @@ def components() -> Components:
     return cast(Components, current_app.extensions[EXTENSION_KEY])
 
 
-def _authenticate(parts: Components, path: str) -> CallerIdentity | None:
-    if parts.authenticate is None:
+def _authenticate(parts: Components, path: str, *, writes: bool) -> CallerIdentity | None:
+    """The verified caller (``None`` with authentication off). ``writes``: the endpoint records the token id
+    in its own write (``CallerIdentity.token_use``); otherwise it is recorded now."""
+    if parts.client_auth is None:
         return None
     audience = parts.settings.base_url + path
-    return parts.authenticate(request.headers.get("Authorization"), audience)
+    consume = not writes or parts.storage is None
+    return parts.client_auth.authenticate(request.headers.get("Authorization"), audience, consume=consume)
 
 
 def _json_body() -> Any:
@@ -91,7 +105,7 @@ def discovery() -> Response:
     (CH-7)."""
     parts = components()
     if parts.settings.discovery_requires_jwt:
-        _authenticate(parts, "/cds-services")
+        _authenticate(parts, "/cds-services", writes=False)
     return jsonify(discovery_document(parts.prefetch_keys).dump())
 
 
@@ -103,25 +117,45 @@ def call_service(service_id: str) -> Response:
     received = dt.datetime.now(dt.UTC)
     if not services_for(service_id):
         raise NotFoundError(f"unknown service id '{service_id}'")
-    caller = _authenticate(parts, f"/cds-services/{service_id}")
-    cds_request: CdsRequest = _validate(CdsRequest, _json_body())
-    bind_request_context(
-        hook_instance=str(cds_request.hookInstance), hook=cds_request.hook, service_id=service_id
-    )
-    audit = _Audit(parts, service_id, cds_request, caller, received, started)
+    path = f"/cds-services/{service_id}"
+    call = _Call(parts, service_id, path, _authenticate(parts, path, writes=True), received, started)
     try:
-        spec = service_for(service_id, cds_request.hook)
-        if spec is None:
-            raise BadRequestError(f"hook '{cds_request.hook}' is not registered for service '{service_id}'")
-        context = _validate_context(spec, cds_request.context)
-        result = parts.hook_service.handle(spec.handler, cds_request, context, caller, started=started)
+        result = _run_hook(parts, call)
     except HttpError as exc:
-        audit.finish(_OUTCOMES.get(type(exc), HookOutcome.BAD_REQUEST), ())
+        call.finish(_OUTCOMES.get(type(exc), HookOutcome.BAD_REQUEST))
+        raise
+    except Exception:
+        call.finish(HookOutcome.ERROR)
         raise
     body = CdsResponse(cards=result.cards).dump()
     topics = tuple((c.uuid or "", c.source.topic.code if c.source.topic else None) for c in result.cards)
-    audit.finish(HookOutcome.CARDS if result.cards else HookOutcome.NO_CARDS, topics, result.prefetch_status)
+    outcome = HookOutcome.CARDS if result.cards else HookOutcome.NO_CARDS
+    if not call.finish(outcome, topics, result.prefetch_status, result.evidence) and result.evidence:
+        _drop_link(body, result.evidence.url)
     return jsonify(body)
+
+
+def _run_hook(parts: Components, call: _Call) -> HookResult:
+    cds_request: CdsRequest = _validate(CdsRequest, _json_body())
+    call.request = cds_request
+    bind_request_context(
+        hook_instance=str(cds_request.hookInstance), hook=cds_request.hook, service_id=call.service_id
+    )
+    spec = service_for(call.service_id, cds_request.hook)
+    if spec is None:
+        raise BadRequestError(f"hook '{cds_request.hook}' is not registered for service '{call.service_id}'")
+    context = _validate_context(spec, cds_request.context)
+    return parts.hook_service.handle(spec.handler, cds_request, context, call.caller, started=call.started)
+
+
+def _drop_link(body: dict[str, Any], url: str) -> None:
+    """Remove the evidence link ``url`` from the cards of ``body`` (its snapshot could not be stored)."""
+    for card in body.get("cards", []):
+        links = [link for link in card.get("links", []) if link.get("url") != url]
+        if links:
+            card["links"] = links
+        else:
+            card.pop("links", None)
 
 
 def _validate_context(spec: ServiceSpec, context: dict[str, Any]) -> Any:
@@ -138,31 +172,40 @@ _OUTCOMES: dict[type[HttpError], HookOutcome] = {
 }
 
 
-class _Audit:
-    """Logs and audits one hook call (no PHI): ids, timings, prefetch status per key, card uuids and
-    topics."""
+class _Call:
+    """One hook call's ending: its one write (token id, audit record, evidence snapshot), then its log line
+    and metrics (ids, timings, prefetch status per key, card uuids and topics; no PHI)."""
 
     def __init__(
         self,
         parts: Components,
         service_id: str,
-        req: CdsRequest,
+        path: str,
         caller: CallerIdentity | None,
         received: dt.datetime,
         started: float,
     ) -> None:
-        self.parts, self.service_id, self.req, self.caller = parts, service_id, req, caller
+        self.parts, self.service_id, self.path, self.caller = parts, service_id, path, caller
         self.received, self.started = received, started
+        self.request: CdsRequest | None = None
 
     def finish(
         self,
         outcome: HookOutcome,
-        cards: tuple[tuple[str, str | None], ...],
+        cards: tuple[tuple[str, str | None], ...] = (),
         prefetch_status: dict[str, str] | None = None,
-    ) -> None:
+        evidence: EvidenceLink | None = None,
+    ) -> bool:
+        """Write, then log the call; ``True`` when the audit record and evidence snapshot were stored.
+
+        Raises ``UnauthorizedError`` when the token id cannot be recorded (a replay, or no database).
+        """
         duration_ms = (time.monotonic() - self.started) * 1000.0
+        stored = self._write(self._record(outcome, cards, duration_ms), evidence)
+        if self.request is None:
+            return stored
         if self.parts.metrics is not None:
-            known = self.req.hook if self.req.hook in {h.value for h in Hook} else "unknown"
+            known = self.request.hook if self.request.hook in {h.value for h in Hook} else "unknown"
             self.parts.metrics.record_hook(self.service_id, known, outcome.value)
             self.parts.metrics.observe_hook(
                 self.service_id, outcome.value, duration_ms / 1000.0, budget_s=self.parts.settings.budget_s
@@ -171,8 +214,8 @@ class _Audit:
         log.info(
             "hook call",
             **{
-                "hook_instance": str(self.req.hookInstance),
-                "hook": self.req.hook,
+                "hook_instance": str(self.request.hookInstance),
+                "hook": self.request.hook,
                 "service_id": self.service_id,
                 "iss": self.caller.iss if self.caller else None,
                 "tenant": self.caller.tenant if self.caller else None,
@@ -182,61 +225,69 @@ class _Audit:
                 "cards": [{"uuid": u, "topic": t} for u, t in cards],
             },
         )
-        if self.parts.storage is None:
-            return
+        return stored
+
+    def _record(
+        self, outcome: HookOutcome, cards: tuple[tuple[str, str | None], ...], duration_ms: float
+    ) -> HookAuditRecord | None:
+        if self.request is None:
+            return None
+        return HookAuditRecord(
+            hook_instance=str(self.request.hookInstance),
+            service_id=self.service_id,
+            hook=self.request.hook,
+            received_at=self.received,
+            duration_ms=duration_ms,
+            outcome=outcome,
+            rules_version=RULES_VERSION,
+            cards=tuple(AuditedCard(uuid=u, topic=t) for u, t in cards),
+            iss=self.caller.iss if self.caller else None,
+            tenant=self.caller.tenant if self.caller else None,
+        )
+
+    def _write(self, record: HookAuditRecord | None, evidence: EvidenceLink | None) -> bool:
+        """The call's one transaction; ``False`` when the audit record and snapshot could not be stored."""
+        storage = self.parts.storage
+        token = self.caller.token_use if self.caller is not None else None
+        if storage is None:
+            return False
+        if record is None and token is None and evidence is None:
+            return True
         try:
-            self.parts.storage.record_hook(
-                HookAuditRecord(
-                    hook_instance=str(self.req.hookInstance),
-                    service_id=self.service_id,
-                    hook=self.req.hook,
-                    received_at=self.received,
-                    duration_ms=duration_ms,
-                    outcome=outcome,
-                    rules_version=RULES_VERSION,
-                    cards=tuple(AuditedCard(uuid=u, topic=t) for u, t in cards),
-                    iss=self.caller.iss if self.caller else None,
-                    tenant=self.caller.tenant if self.caller else None,
-                )
+            storage.record_call(
+                record, token=token, evidence=(evidence.snapshot,) if evidence is not None else ()
             )
-        except Exception:  # the audit must not turn guidance into an error; the failure is logged
-            log.exception("hook audit could not be stored")
+        except ReplayedTokenError:
+            raise _refuse(self.parts, self.caller, self.path, replayed=True) from None
+        except Exception:  # the audit and the link must not turn guidance into an error: logged, answered
+            log.exception("hook audit and evidence could not be stored")
+            _record_token_alone(self.parts, self.caller, self.path)
+            return False
+        return True
 
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
-    """Feedback (CH-27..CH-29): stored, then 200 with an empty body; 400 for malformed feedback."""
+    """Feedback (CH-27..CH-29): stored, then 200 with an empty body; 400 for malformed feedback.
+
+    The items and the call's token id are written in one durable transaction, before the acknowledgement.
+    A call refused before that write (malformed feedback) still records its token id.
+    """
     parts = components()
     if not services_for(service_id):
         raise NotFoundError(f"unknown service id '{service_id}'")
-    _authenticate(parts, f"/cds-services/{service_id}/feedback")
-    body: FeedbackRequest = _validate(FeedbackRequest, _json_body())
-    records = [
-        FeedbackRecord(
-            card_uuid=item.card,
-            service_id=service_id,
-            outcome=FeedbackOutcome(item.outcome),
-            outcome_timestamp=item.timestamp_utc,
-            accepted_suggestions=tuple(s.id for s in item.acceptedSuggestions or ()),
-            override_code=item.overrideReason.reason.code
-            if item.overrideReason and item.overrideReason.reason
-            else None,
-            override_system=(
-                item.overrideReason.reason.system
-                if item.overrideReason and item.overrideReason.reason
-                else None
-            ),
-            override_display=(
-                item.overrideReason.reason.display
-                if item.overrideReason and item.overrideReason.reason
-                else None
-            ),
-            user_comment=item.overrideReason.userComment if item.overrideReason else None,
-        )
-        for item in body.feedback
-    ]
+    path = f"/cds-services/{service_id}/feedback"
+    caller = _authenticate(parts, path, writes=True)
+    try:
+        records = _feedback_records(service_id, _validate(FeedbackRequest, _json_body()))
+    except Exception:
+        _record_token_alone(parts, caller, path)
+        raise
     if parts.storage is not None:
-        parts.storage.record_feedback(records)
+        try:
+            parts.storage.record_feedback(records, token=caller.token_use if caller else None)
+        except ReplayedTokenError:
+            raise _refuse(parts, caller, path, replayed=True) from None
     if parts.metrics is not None:
         for rec in records:
             parts.metrics.record_feedback(service_id, str(rec.outcome))
@@ -252,6 +303,50 @@ def feedback(service_id: str) -> Response:
             },
         )
     return Response(status=200)
+
+
+def _feedback_records(service_id: str, body: FeedbackRequest) -> list[FeedbackRecord]:
+    records = []
+    for item in body.feedback:
+        reason = item.overrideReason.reason if item.overrideReason else None
+        records.append(
+            FeedbackRecord(
+                card_uuid=item.card,
+                service_id=service_id,
+                outcome=FeedbackOutcome(item.outcome),
+                outcome_timestamp=item.timestamp_utc,
+                accepted_suggestions=tuple(s.id for s in item.acceptedSuggestions or ()),
+                override_code=reason.code if reason else None,
+                override_system=reason.system if reason else None,
+                override_display=reason.display if reason else None,
+                user_comment=item.overrideReason.userComment if item.overrideReason else None,
+            )
+        )
+    return records
+
+
+def _record_token_alone(parts: Components, caller: CallerIdentity | None, path: str) -> None:
+    """Record the caller's token id by itself (a call ending without its usual write): 401 when another call
+    took it first or when it cannot be recorded (fail closed)."""
+    token = caller.token_use if caller is not None else None
+    if token is None or parts.storage is None:
+        return
+    try:
+        fresh = parts.storage.check_and_store(token.iss, token.jti, token.expires_at)
+    except Exception:
+        log.exception("token id could not be stored; call refused")
+        raise _refuse(parts, caller, path, replayed=False) from None
+    if not fresh:
+        raise _refuse(parts, caller, path, replayed=True)
+
+
+def _refuse(
+    parts: Components, caller: CallerIdentity | None, path: str, *, replayed: bool
+) -> UnauthorizedError:
+    """The 401 of a call whose token id could not be recorded (counted and logged as a JWT rejection)."""
+    assert parts.client_auth is not None
+    assert caller is not None
+    return parts.client_auth.refuse(caller, parts.settings.base_url + path, replayed=replayed)
 
 
 def register_request_context(app: Flask) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cds_service.errors import UnprocessableError
 from cds_service.hooks.cards import render_cards
@@ -32,6 +32,10 @@ from rules.domain import (
     PetStudyFacts,
 )
 
+if TYPE_CHECKING:
+    from cds_service.storage.artifacts import EvidenceSnapshot
+    from cds_service.storage.replay import TokenUse
+
 log = get_logger(__name__)
 
 FHIR_SOURCE = "FHIR server"
@@ -40,8 +44,19 @@ PACS_SOURCE = "PACS"
 
 MapFn = Callable[[Iterable[dict[str, Any]]], PathologyData]
 AssessFn = Callable[[AssessInputs, dt.datetime], Assessment]
-EvidenceLinkFn = Callable[[str, Assessment], str]
-"""Stores an evidence snapshot and returns its absolute URL (``patient id, assessment``)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceLink:
+    """The evidence page of one answer: its absolute URL (in the cards) and the snapshot it opens, which the
+    call's one write stores before the answer leaves (``Storage.record_call``)."""
+
+    url: str
+    snapshot: EvidenceSnapshot
+
+
+EvidenceLinkFn = Callable[[str, Assessment], EvidenceLink]
+"""Makes the evidence snapshot of an answer and its link, without writing (``patient id, assessment``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,22 +99,29 @@ class EmbeddedPrefetch(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CallerIdentity:
-    """The verified calling EHR (from the JWT), or None with ``HER2CDS_AUTH=off``. No PHI, no token."""
+    """The verified calling EHR (from the JWT), or None with ``HER2CDS_AUTH=off``. No PHI, no token.
+
+    ``token_use`` is the token id the call must still record in its one write (``Storage.record_call``,
+    ``record_feedback``) before it answers; ``None`` when it was recorded at verification.
+    """
 
     iss: str | None = None
     tenant: str | None = None
     jti: str | None = None
     fhir_servers: tuple[str, ...] = ()
+    token_use: TokenUse | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class HookResult:
-    """Cards plus what the hook log and audit need: per-key prefetch status, orders found, the assessment."""
+    """Cards plus what the hook log and audit need: per-key prefetch status, orders found, the assessment,
+    and the evidence link the cards carry (its snapshot still to be written)."""
 
     cards: list[Card]
     prefetch_status: dict[str, str] = dataclasses.field(default_factory=dict)
     orders: DraftOrderFindings | None = None
     assessment: Assessment | None = None
+    evidence: EvidenceLink | None = None
 
 
 def fhir_access(request: CdsRequest, settings: Settings, caller: CallerIdentity | None) -> FhirAccess:
@@ -163,24 +185,27 @@ class HookService:
         fetched = self._resolver.resolve(prefetch, context.model_dump(), access, deadline)
         inputs = self._inputs(fetched, context, orders, deadline)
         assessment = self._assess(inputs, self._clock())
+        link = self._evidence(context.patientId, assessment)
         cards = render_cards(
             assessment,
             self._settings.site,
             patient_id=context.patientId,
-            evidence_url=self._evidence_url(context.patientId, assessment),
+            evidence_url=link.url if link is not None else None,
         )
-        return HookResult(cards=cards, prefetch_status=fetched.status, orders=orders, assessment=assessment)
+        return HookResult(
+            cards=cards, prefetch_status=fetched.status, orders=orders, assessment=assessment, evidence=link
+        )
 
-    def _evidence_url(self, patient_id: str, assessment: Assessment) -> str | None:
+    def _evidence(self, patient_id: str, assessment: Assessment) -> EvidenceLink | None:
         """The evidence-page link of this answer (one snapshot per hook answer with a clinical card); a
-        storage failure costs the link, never the answer."""
+        failure costs the link, never the answer."""
         clinical = [c for c in assessment.cards if c not in NO_EVIDENCE_LINK | MODIFIERS]
         if self._evidence_link is None or not clinical:
             return None
         try:
             return self._evidence_link(patient_id, assessment)
         except Exception:  # the link is an extra; the cards must still go out
-            log.warning("evidence snapshot could not be stored; cards go out without the link")
+            log.warning("evidence snapshot could not be made; cards go out without the link")
             return None
 
     def _inputs(

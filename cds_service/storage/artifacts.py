@@ -1,4 +1,4 @@
-"""Storage of PET pictures and evidence-page snapshots, mixed into :class:`cds_service.storage.store.Storage`.
+"""PET pictures and evidence-page snapshots: a part of :class:`cds_service.storage.store.Storage`.
 
 - **PET pictures**: the coronal maximum-intensity-projection PNG of an analysed series
   (``SeriesAnalysis.picture()``), keyed by DICOM SeriesInstanceUID, written when the analysis is stored and
@@ -6,36 +6,69 @@
   new one).
 - **Evidence snapshots**: what one card's evidence page shows, stored under a random id of 256 bits
   (``secrets.token_urlsafe(32)``, 43 characters), which is the only thing the link carries: no PHI in the URL.
-  A snapshot expires after ``ttl_s`` seconds; an expired one is never returned and is purged on demand.
+  A snapshot expires after ``ttl_s`` seconds; an expired one is never returned, and the retention task
+  deletes it (:mod:`cds_service.storage.retention`). A hook makes its snapshot with
+  :meth:`ArtifactStorage.new_evidence` (id and expiry, nothing written), puts the link in its card, and writes
+  the snapshot in the call's one transaction together with its audit record and token id
+  (``AuditStorage.record_call``); :meth:`ArtifactStorage.save_evidence` writes one at once.
 
-Each method runs one short transaction (SQLite: ``BEGIN IMMEDIATE`` for writes, deferred for reads, as in
-``Storage``). Nothing here logs; payloads may hold clinical values and are never logged by callers either.
+Nothing here logs; payloads may hold clinical values and are never logged by callers either.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, select
 
+from cds_service.storage.engine import StoragePart, require_aware
 from cds_service.storage.tables import EVIDENCE_ID_LENGTH, evidence_snapshots, pet_pictures
+
+__all__ = ["EVIDENCE_ID_BYTES", "ArtifactStorage", "EvidenceSnapshot", "insert_evidence"]
 
 #: Random bytes behind an evidence id (``secrets.token_urlsafe``): 32 bytes → 43 URL-safe characters.
 EVIDENCE_ID_BYTES = 32
 
 
-class ArtifactStorage:
-    """PET pictures and evidence snapshots; relies on the ``_engine`` and ``_clock`` of ``Storage``."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceSnapshot:
+    """One evidence snapshot before it is written: its random id, its lifetime and its JSON payload.
 
-    _engine: Engine
-    _clock: Callable[[], datetime]
+    The payload is left out of ``repr`` (it holds clinical values and an opaque patient reference).
+    """
 
-    def _artifact_reader(self) -> Connection:
-        return self._engine.connect().execution_options(sqlite_deferred=True)
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    payload: Mapping[str, Any] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.id) != EVIDENCE_ID_LENGTH:
+            raise ValueError(f"an evidence id has {EVIDENCE_ID_LENGTH} characters")
+        require_aware("created_at", self.created_at)
+        require_aware("expires_at", self.expires_at)
+        if self.expires_at <= self.created_at:
+            raise ValueError("an evidence snapshot must expire after it is created")
+
+
+def insert_evidence(conn: Connection, snapshot: EvidenceSnapshot) -> None:
+    """Write ``snapshot`` in the caller's transaction."""
+    conn.execute(
+        evidence_snapshots.insert().values(
+            id=snapshot.id,
+            created_at=snapshot.created_at,
+            expires_at=snapshot.expires_at,
+            payload=dict(snapshot.payload),
+        )
+    )
+
+
+class ArtifactStorage(StoragePart):
+    """PET pictures and evidence snapshots."""
 
     # -- PET pictures ---------------------------------------------------------------------------------------
 
@@ -46,18 +79,17 @@ class ArtifactStorage:
         if not png.startswith(b"\x89PNG\r\n\x1a\n"):
             raise ValueError("save_picture stores PNG images only (missing PNG signature)")
         values = {"series_uid": series_uid, "png": bytes(png), "created_at": self._clock()}
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(pet_pictures).values(**values)
+        stmt: Any = self._insert(pet_pictures, values=values)  # the dialect's INSERT: ON CONFLICT, excluded
         upsert = stmt.on_conflict_do_update(
             index_elements=[pet_pictures.c.series_uid],
             set_={"png": stmt.excluded.png, "created_at": stmt.excluded.created_at},
         )
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(upsert)
 
     def get_picture(self, series_uid: str) -> bytes | None:
         """The stored PNG of ``series_uid``, or ``None``."""
-        with self._artifact_reader() as conn:
+        with self._reader() as conn:
             png = conn.execute(
                 select(pet_pictures.c.png).where(pet_pictures.c.series_uid == series_uid)
             ).scalar_one_or_none()
@@ -65,26 +97,27 @@ class ArtifactStorage:
 
     # -- evidence snapshots ---------------------------------------------------------------------------------
 
-    def save_evidence(self, payload: Mapping[str, Any], ttl_s: int) -> str:
-        """Store ``payload`` (JSON-serialisable) for ``ttl_s`` seconds; returns its new random id.
+    def new_evidence(self, payload: Mapping[str, Any], ttl_s: int) -> EvidenceSnapshot:
+        """A snapshot of ``payload`` (JSON-serialisable) living ``ttl_s`` seconds from now, not written yet.
 
         The id is ``secrets.token_urlsafe(32)``: unguessable, URL-safe, and unrelated to the patient.
         """
         if ttl_s <= 0:
             raise ValueError("ttl_s must be a positive number of seconds")
         now = self._clock()
-        evidence_id = secrets.token_urlsafe(EVIDENCE_ID_BYTES)
-        assert len(evidence_id) == EVIDENCE_ID_LENGTH
-        with self._engine.begin() as conn:
-            conn.execute(
-                evidence_snapshots.insert().values(
-                    id=evidence_id,
-                    created_at=now,
-                    expires_at=now + timedelta(seconds=ttl_s),
-                    payload=dict(payload),
-                )
-            )
-        return evidence_id
+        return EvidenceSnapshot(
+            id=secrets.token_urlsafe(EVIDENCE_ID_BYTES),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_s),
+            payload=dict(payload),
+        )
+
+    def save_evidence(self, payload: Mapping[str, Any], ttl_s: int) -> str:
+        """Store ``payload`` (JSON-serialisable) for ``ttl_s`` seconds at once; returns its new random id."""
+        snapshot = self.new_evidence(payload, ttl_s)
+        with self._write() as conn:
+            insert_evidence(conn, snapshot)
+        return snapshot.id
 
     def get_evidence(self, evidence_id: str, now: datetime | None = None) -> dict[str, Any] | None:
         """The payload stored under ``evidence_id``; ``None`` when unknown or expired at ``now`` (default:
@@ -92,7 +125,7 @@ class ArtifactStorage:
         if not evidence_id or len(evidence_id) > EVIDENCE_ID_LENGTH:
             return None
         cutoff = now or self._clock()
-        with self._artifact_reader() as conn:
+        with self._reader() as conn:
             row = conn.execute(
                 select(evidence_snapshots.c.payload).where(
                     evidence_snapshots.c.id == evidence_id, evidence_snapshots.c.expires_at > cutoff
@@ -103,7 +136,7 @@ class ArtifactStorage:
     def purge_expired_evidence(self, now: datetime | None = None) -> int:
         """Delete snapshots expired at ``now`` (default: the clock); returns how many."""
         cutoff = now or self._clock()
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             return conn.execute(
                 delete(evidence_snapshots).where(evidence_snapshots.c.expires_at <= cutoff)
             ).rowcount

@@ -6,13 +6,14 @@ number, run ``n`` times by ``time_stage``, which reports CPU (``time.process_tim
 process, so the PET lookup's pool threads count) and wall time per call:
 
 - ``token``: client JWT verification (header, key, ES384 signature, claims) with a replay store that
-  accepts every ``jti``; the replay insert is in ``write: jti``;
+  accepts every ``jti``; the replay insert is in ``write``;
 - ``parse``: JSON decoding of the body and the request and context models;
 - ``mapping``: prefetch resolution and FHIR → domain mapping (``connectors.fhir.mapping``);
 - ``PET lookup``: the PET facts for the hook (stored analysis; today it also searches the DICOM source);
 - ``rules``: ``rules.assess.assess``;
 - ``cards``: card rendering and the response JSON;
-- ``write``: the database writes of one hook: ``jti`` insert, audit row, evidence snapshot;
+- ``write``: the one database write of a hook: ``jti`` insert, audit row and evidence snapshot in one
+  transaction (``Storage.record_call``);
 - ``whole hook``: the complete call through Flask's test client (routing, logging, metrics included),
   so ``whole − Σ stages`` is what the stages do not cover.
 
@@ -34,7 +35,7 @@ from typing import Any
 
 from cds_service import create_app
 from cds_service.auth import JwtVerifier, load_trusted_clients
-from cds_service.evidence.routes import build_payload, evidence_link
+from cds_service.evidence.routes import build_payload, link_url
 from cds_service.hooks.cards import render_cards
 from cds_service.hooks.handlers import patient_view
 from cds_service.hooks.models import CdsRequest, CdsResponse
@@ -43,7 +44,7 @@ from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.hooks.service import fhir_access
 from cds_service.observability import configure_logging
 from cds_service.pet.lookup import build_pet_lookup
-from cds_service.storage.store import AuditedCard, HookAuditRecord, HookOutcome
+from cds_service.storage.store import AuditedCard, HookAuditRecord, HookOutcome, TokenUse
 from connectors.fhir.mapping import pathology_from_resources
 from connectors.http import make_session
 from rules.assess import assess
@@ -62,6 +63,9 @@ class _AcceptEveryJti:
 
     def check_and_store(self, iss: str, jti: str, expires_at: dt.datetime) -> bool:
         return True
+
+    def seen(self, iss: str, jti: str) -> bool:
+        return False
 
 
 @dataclass(frozen=True)
@@ -170,11 +174,8 @@ class HookStages:
         )
         return json.dumps(CdsResponse(cards=cards).dump())
 
-    def write_jti(self, i: int) -> object:
+    def write(self, i: int) -> object:
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-        return self.storage.check_and_store(ISS, uuid.uuid4().hex, expires)
-
-    def write_audit(self, i: int) -> object:
         record = HookAuditRecord(
             hook_instance=str(uuid.uuid4()),
             service_id="her2-pet-review",
@@ -186,11 +187,11 @@ class HookStages:
             cards=tuple(AuditedCard(uuid=str(uuid.uuid4()), topic=t) for t in self.topics),
             iss=ISS,
         )
-        return self.storage.record_hook(record)
-
-    def write_evidence(self, i: int) -> object:
         payload = build_payload(PATIENT.patient_id, self.assessment)
-        return evidence_link(self.storage, self.settings, payload)
+        snapshot = self.storage.new_evidence(dict(payload), self.settings.evidence_ttl_s)
+        link_url(self.settings, snapshot.id)
+        token = TokenUse(iss=ISS, jti=uuid.uuid4().hex, expires_at=expires)
+        return self.storage.record_call(record, token=token, evidence=[snapshot])
 
     def whole(self, i: int) -> object:
         token = self.tokens.popleft()
@@ -211,9 +212,7 @@ class HookStages:
             ("PET lookup", self.lookup),
             ("rules (assess)", self.rules),
             ("cards (render, response JSON)", self.cards),
-            ("write: jti (replay check)", self.write_jti),
-            ("write: audit row", self.write_audit),
-            ("write: evidence snapshot", self.write_evidence),
+            ("write (jti, audit, evidence: one txn)", self.write),
             ("whole hook (Flask test client)", self.whole),
         ]
 

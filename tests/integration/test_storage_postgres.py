@@ -1,13 +1,24 @@
-"""Storage on a real PostgreSQL (several replicas): the SQLite contract, plus PostgreSQL specifics."""
+"""Storage on a real PostgreSQL (several replicas): the SQLite contract, plus PostgreSQL specifics, and the
+contention run of the unit tests (worker processes × threads × hook calls through the app with real JWTs)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from cds_service.storage.store import Storage
+from tests.unit.cds_service.contention import (
+    HOOKS_PER_THREAD,
+    PROCESSES,
+    RACERS,
+    THREADS,
+    check_replays_refused,
+    check_run,
+    rig,
+)
 from tests.unit.cds_service.storage_contract import StorageContract
 
 pytestmark = pytest.mark.integration
@@ -38,3 +49,18 @@ def test_concurrent_migrations_from_several_replicas(postgres_url: str) -> None:
     finally:
         for storage in replicas:
             storage.dispose()
+
+
+def test_workers_by_threads_by_hooks_refuse_no_valid_token_and_lose_no_row(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with rig(tmp_path, postgres_url) as made:
+        run = made.run(PROCESSES, THREADS, HOOKS_PER_THREAD)
+        check_run(made, run, PROCESSES * THREADS * HOOKS_PER_THREAD)
+        check_replays_refused(made, run.answered[:8])
+
+
+def test_a_token_raced_across_replicas_is_accepted_once(tmp_path: Path, postgres_url: str) -> None:
+    with rig(tmp_path, postgres_url) as made:
+        for _ in range(3):
+            assert sorted(made.race(RACERS)) == [200] + [401] * (RACERS - 1)

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 
+from cds_service.storage import audit
+from cds_service.storage.retention import PurgeCounts, RetentionPolicy, purge_by_age
 from cds_service.storage.store import (
     AnalysisStatus,
     AuditedCard,
@@ -26,11 +28,13 @@ from cds_service.storage.store import (
     FeedbackRecord,
     HookAuditRecord,
     HookOutcome,
+    ReplayedTokenError,
     SchemaVersionError,
     Storage,
+    TokenUse,
     expected_schema_revision,
 )
-from cds_service.storage.tables import metadata
+from cds_service.storage.tables import evidence_snapshots, hook_audit, hook_audit_card, jti_replay, metadata
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ISS = "https://ehr.example.org/fhir"
@@ -49,6 +53,27 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+def audit_record(
+    hook_instance: str, received_at: datetime = T0, cards: tuple[str, ...] = ()
+) -> HookAuditRecord:
+    return HookAuditRecord(
+        hook_instance=hook_instance,
+        service_id="her2-pet-review",
+        hook="patient-view",
+        received_at=received_at,
+        duration_ms=3.5,
+        outcome=HookOutcome.CARDS if cards else HookOutcome.NO_CARDS,
+        rules_version="1.0.0",
+        cards=tuple(AuditedCard(uuid=u, topic="her2-low-no-pet") for u in cards),
+        iss=ISS,
+    )
+
+
+def count_rows(storage: Storage, table: Any) -> int:
+    with storage.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def claim_in_process(url: str, series: str, worker: str, barrier: Any, results: Any) -> None:
@@ -206,6 +231,114 @@ class StorageContract:
     def test_naive_datetime_refused(self, storage: Storage) -> None:
         with pytest.raises(ValueError, match="timezone-aware"):
             storage.check_and_store(ISS, "naive", datetime(2026, 3, 1, 12, 5))
+
+    def test_seen_is_a_read_of_live_entries(self, storage: Storage, clock: Clock) -> None:
+        assert storage.seen(ISS, "jti-seen") is False
+        assert storage.check_and_store(ISS, "jti-seen", T0 + timedelta(seconds=60)) is True
+        assert storage.seen(ISS, "jti-seen") is True
+        assert storage.seen("https://other.example/fhir", "jti-seen") is False
+        clock.advance(61)
+        assert storage.seen(ISS, "jti-seen") is False
+
+    # -- one write per hook call -------------------------------------------------------------------------
+
+    def test_record_call_writes_token_audit_and_evidence_together(self, storage: Storage) -> None:
+        token = TokenUse(iss=ISS, jti="call-1", expires_at=T0 + timedelta(minutes=5))
+        snapshot = storage.new_evidence({"patientRef": "opaque", "cards": ["her2-low-no-pet"]}, ttl_s=600)
+        assert storage.get_evidence(snapshot.id) is None  # made, not written
+        audit_id = storage.record_call(
+            audit_record("hi-1", cards=("card-1",)), token=token, evidence=[snapshot]
+        )
+        (row,) = storage.hook_audits("hi-1")
+        assert (row["id"], row["cards"]) == (audit_id, (("card-1", "her2-low-no-pet"),))
+        assert storage.get_evidence(snapshot.id) == {"patientRef": "opaque", "cards": ["her2-low-no-pet"]}
+        assert storage.seen(ISS, "call-1") is True
+        assert storage.record_call(None, token=TokenUse(iss=ISS, jti="call-2", expires_at=T0)) is None
+
+    def test_record_call_with_a_consumed_token_writes_nothing(self, storage: Storage) -> None:
+        expires = T0 + timedelta(minutes=5)
+        assert storage.check_and_store(ISS, "taken", expires) is True
+        snapshot = storage.new_evidence({"patientRef": "opaque"}, ttl_s=600)
+        with pytest.raises(ReplayedTokenError):
+            storage.record_call(
+                audit_record("hi-replayed", cards=("card-r",)),
+                token=TokenUse(iss=ISS, jti="taken", expires_at=expires),
+                evidence=[snapshot],
+            )
+        assert storage.hook_audits("hi-replayed") == ()
+        assert storage.get_evidence(snapshot.id) is None
+        assert count_rows(storage, hook_audit_card) == 0
+
+    def test_concurrent_calls_with_one_token_exactly_one_written(
+        self, make_storage: Callable[..., Storage], clock: Clock
+    ) -> None:
+        instances = [make_storage(clock) for _ in range(6)]
+        barrier = threading.Barrier(len(instances))
+        token = TokenUse(iss=ISS, jti="raced", expires_at=T0 + timedelta(minutes=5))
+
+        def attempt(index: int) -> bool:
+            storage = instances[index]
+            snapshot = storage.new_evidence({"attempt": index}, ttl_s=600)
+            barrier.wait()
+            try:
+                storage.record_call(audit_record(f"race-{index}"), token=token, evidence=[snapshot])
+            except ReplayedTokenError:
+                return False
+            return True
+
+        with ThreadPoolExecutor(len(instances)) as pool:
+            results = list(pool.map(attempt, range(len(instances))))
+        assert results.count(True) == 1
+        assert count_rows(instances[0], hook_audit) == 1
+        assert count_rows(instances[0], evidence_snapshots) == 1
+        assert instances[0].hook_audits(f"race-{results.index(True)}") != ()
+
+    def test_feedback_with_a_consumed_token_writes_nothing(self, storage: Storage) -> None:
+        item = FeedbackRecord(
+            card_uuid="card-f",
+            service_id="her2-pet-review",
+            outcome=FeedbackOutcome.ACCEPTED,
+            outcome_timestamp=T0,
+            accepted_suggestions=("s-1",),
+        )
+        token = TokenUse(iss=ISS, jti="feedback-1", expires_at=T0 + timedelta(minutes=5))
+        assert storage.record_feedback([item], token=token) == 1
+        assert storage.seen(ISS, "feedback-1") is True
+        again = FeedbackRecord(
+            card_uuid="card-g",
+            service_id="her2-pet-review",
+            outcome=FeedbackOutcome.ACCEPTED,
+            outcome_timestamp=T0,
+        )
+        with pytest.raises(ReplayedTokenError):
+            storage.record_feedback([again], token=token)
+        assert storage.feedback_for_card("card-g") == ()
+        assert storage.feedback_for_card("card-f") == (item,)
+
+    # -- retention ---------------------------------------------------------------------------------------
+
+    def test_purge_by_age(self, storage: Storage, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(audit, "PURGE_BATCH", 2)  # several batches
+        for day in range(5):
+            storage.record_hook(
+                audit_record(f"old-{day}", T0 - timedelta(days=40 + day), cards=(f"old-card-{day}",))
+            )
+        storage.record_hook(audit_record("recent", T0 - timedelta(days=29), cards=("recent-card",)))
+        short = storage.save_evidence({"n": 1}, ttl_s=60)
+        long = storage.save_evidence({"n": 2}, ttl_s=7200)
+        storage.check_and_store(ISS, "short", T0 + timedelta(seconds=30))
+        storage.check_and_store(ISS, "long", T0 + timedelta(hours=2))
+        clock.advance(3600)
+        policy = RetentionPolicy(audit_days=30, interval_s=600)
+        assert purge_by_age(storage, policy) == PurgeCounts(evidence=1, audit=5, jti=1)
+        assert purge_by_age(storage, policy) == PurgeCounts(evidence=0, audit=0, jti=0)
+        assert [r["hook_instance"] for r in storage.hook_audits("recent")] == ["recent"]
+        assert all(storage.hook_audits(f"old-{day}") == () for day in range(5))
+        assert count_rows(storage, hook_audit_card) == 1
+        assert storage.get_evidence(short, T0) is None  # deleted, not only expired
+        assert storage.get_evidence(long) == {"n": 2}
+        assert count_rows(storage, jti_replay) == 1
+        assert storage.seen(ISS, "long") is True
 
     # -- audit and feedback ------------------------------------------------------------------------------
 

@@ -361,13 +361,52 @@ def test_rejected_token_does_not_consume_its_jti(verifier: JwtVerifier, keys: di
     assert verifier.verify(f"Bearer {mint(keys['es384'], jti=jti)}", AUD).jti == jti
 
 
-def test_replay_store_failure_fails_closed(inline_client: TrustedClient, keys: dict[str, Key]) -> None:
+@pytest.mark.parametrize("consume", [True, False])
+def test_replay_store_failure_fails_closed(
+    inline_client: TrustedClient, keys: dict[str, Key], consume: bool
+) -> None:
     class Broken:
         def check_and_store(self, iss: str, jti: str, expires_at: Any) -> bool:
             raise OSError("database is down")
 
+        def seen(self, iss: str, jti: str) -> bool:
+            raise OSError("database is down")
+
     verifier = JwtVerifier([inline_client], replay_store=Broken(), clock=lambda: NOW)
-    assert reason_of(verifier, f"Bearer {mint(keys['es384'])}") is AuthFailure.REPLAY_STORE_UNAVAILABLE
+    with pytest.raises(AuthError) as excinfo:
+        verifier.verify(f"Bearer {mint(keys['es384'])}", AUD, consume=consume)
+    assert excinfo.value.reason is AuthFailure.REPLAY_STORE_UNAVAILABLE
+
+
+@pytest.mark.req("I-192")
+def test_deferred_verification_checks_but_leaves_recording_to_the_caller(
+    verifier: JwtVerifier, storage: Storage, keys: dict[str, Key]
+) -> None:
+    jti = str(uuid.uuid4())
+    token = f"Bearer {mint(keys['es384'], jti=jti)}"
+    first = verifier.verify(token, AUD, consume=False)
+    assert first.jti_consumed is False
+    assert first.replay_until == datetime.fromtimestamp(NOW + 300 + 60, tz=UTC)  # exp + leeway
+    # Not recorded yet: the same token still verifies until the caller's write records it.
+    assert verifier.verify(token, AUD, consume=False).jti == jti
+    assert storage.check_and_store(ISS, jti, first.replay_until) is True
+    assert reason_of(verifier, token) is AuthFailure.REPLAYED
+    with pytest.raises(AuthError) as excinfo:
+        verifier.verify(token, AUD, consume=False)
+    assert excinfo.value.reason is AuthFailure.REPLAYED
+    consumed = verifier.verify(f"Bearer {mint(keys['es384'])}", AUD)
+    assert consumed.jti_consumed is True
+
+
+def test_refusal_after_verification_is_counted(
+    inline_client: TrustedClient, storage: Storage, keys: dict[str, Key]
+) -> None:
+    seen: list[AuthFailure] = []
+    verifier = JwtVerifier([inline_client], replay_store=storage, clock=lambda: NOW, on_rejection=seen.append)
+    verified = verifier.verify(f"Bearer {mint(keys['es384'])}", AUD, consume=False)
+    error = verifier.refuse(verified.iss, AuthFailure.REPLAYED, AUD)
+    assert (error.reason, error.iss) == (AuthFailure.REPLAYED, ISS)
+    assert seen == [AuthFailure.REPLAYED]
 
 
 @pytest.fixture

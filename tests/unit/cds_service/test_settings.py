@@ -35,6 +35,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.fhir_allowlist == ()
     assert settings.cors_origins == ()
     assert settings.site == SiteConfig()
+    assert (settings.audit_retention_days, settings.purge_interval_s) == (365, 600.0)
 
 
 def test_values_are_parsed_and_normalised(tmp_path: Path) -> None:
@@ -47,8 +48,11 @@ def test_values_are_parsed_and_normalised(tmp_path: Path) -> None:
             HER2CDS_DICOMWEB="https://pacs.example.org/dicom-web",
             HER2CDS_DISCOVERY_REQUIRES_JWT="false",
             HER2CDS_DATABASE_URL="postgresql+psycopg://u@db/her2",
+            HER2CDS_AUDIT_RETENTION_DAYS="90",
+            HER2CDS_PURGE_INTERVAL_S="120.5",
         )
     )
+    assert (settings.audit_retention_days, settings.purge_interval_s) == (90, 120.5)
     assert settings.fhir_allowlist == ("https://ehr.example.org/fhir", "http://127.0.0.1:8080/fhir")
     assert settings.hook_budget_ms == 750
     assert settings.dicom_source == "https://pacs.example.org/dicom-web"
@@ -76,6 +80,11 @@ def test_values_are_parsed_and_normalised(tmp_path: Path) -> None:
         pytest.param({"HER2CDS_DATABASE_URL": "mysql://x"}, "HER2CDS_DATABASE_URL", id="database"),
         pytest.param({"HER2CDS_CORS_ORIGINS": "*"}, "HER2CDS_CORS_ORIGINS", id="wildcard outside dev"),
         pytest.param({"HER2CDS_LOG_LEVEL": "LOUD"}, "HER2CDS_LOG_LEVEL", id="log level"),
+        pytest.param({"HER2CDS_AUDIT_RETENTION_DAYS": "0"}, "HER2CDS_AUDIT_RETENTION_DAYS", id="audit days"),
+        pytest.param(
+            {"HER2CDS_AUDIT_RETENTION_DAYS": "1.5"}, "HER2CDS_AUDIT_RETENTION_DAYS", id="whole days"
+        ),
+        pytest.param({"HER2CDS_PURGE_INTERVAL_S": "-1"}, "HER2CDS_PURGE_INTERVAL_S", id="purge interval"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path: Path, values: dict[str, str], variable: str) -> None:

@@ -1,14 +1,19 @@
-"""Storage on SQLite (the default backend): the shared contract plus SQLite's connection settings."""
+"""Storage on SQLite (the default backend): the shared contract plus SQLite's connection settings, file
+modes and the fsync of acknowledged feedback."""
 
 from __future__ import annotations
 
+import os
+import stat
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from cds_service.storage.store import Storage, StorageConfigError
-from tests.unit.cds_service.storage_contract import StorageContract
+from cds_service.storage.store import FeedbackOutcome, FeedbackRecord, Storage, StorageConfigError
+from tests.unit.cds_service.storage_contract import StorageContract, audit_record
 
 
 class TestStorageSqlite(StorageContract):
@@ -24,8 +29,64 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
             assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
     finally:
         storage.dispose()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_database_files_are_private(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)  # the usual default, under which SQLite alone would create 0644 files
+    try:
+        storage = Storage(f"sqlite:///{tmp_path}/private/her2cds.db")
+        storage.migrate()
+        storage.record_hook(audit_record("mode-check"))
+        with storage.engine.connect() as conn:  # keeps -wal and -shm in place while looking
+            conn.execute(text("SELECT 1"))
+            files = [tmp_path / "private" / f"her2cds.db{suffix}" for suffix in ("", "-wal", "-shm")]
+            assert [_mode(f) for f in files] == [0o600, 0o600, 0o600]
+        assert _mode(tmp_path / "private") == 0o700
+        storage.dispose()
+    finally:
+        os.umask(old_umask)
+
+
+def test_existing_world_readable_database_is_narrowed(tmp_path: Path) -> None:
+    database = tmp_path / "old.db"
+    database.touch()
+    database.chmod(0o644)
+    Storage(f"sqlite:///{database}").dispose()
+    assert _mode(database) == 0o600
+
+
+def test_feedback_commit_is_fsynced_and_hook_writes_are_not(tmp_path: Path) -> None:
+    storage = Storage(f"sqlite:///{tmp_path}/sync.db")
+    storage.migrate()
+    statements: list[str] = []
+
+    @event.listens_for(storage.engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(("PRAGMA synchronous", "BEGIN")):
+            statements.append(statement)
+
+    item = FeedbackRecord(
+        card_uuid="c-1",
+        service_id="her2-pet-review",
+        outcome=FeedbackOutcome.ACCEPTED,
+        outcome_timestamp=datetime(2026, 3, 1, tzinfo=UTC),
+        accepted_suggestions=("s",),
+    )
+    storage.record_hook(audit_record("before"))
+    storage.record_feedback([item])
+    storage.record_hook(audit_record("after"))
+    durable = statements.index("PRAGMA synchronous = FULL")
+    assert statements[durable + 1] == "BEGIN IMMEDIATE"
+    assert "PRAGMA synchronous = NORMAL" in statements[durable + 2 :]
+    assert "PRAGMA synchronous = FULL" not in statements[:durable]
+    storage.dispose()
 
 
 def test_in_memory_sqlite_is_shared_across_threads() -> None:
