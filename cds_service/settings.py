@@ -29,27 +29,38 @@ LINK_SECRET_FILE = "link-secret"  # noqa: S105 - a file name, not a secret
 """Where, in the data directory, the evidence-link key is kept when ``HER2CDS_LINK_SECRET`` is not set."""
 
 
+COHORT_KEY_FILE = "cohort-key"
+"""Where, in the data directory, the cohort tool's patient-key secret is kept when ``HER2CDS_COHORT_KEY`` is
+not set."""
+
+
 @functools.cache
-def _data_dir_link_secret(data_dir: Path) -> str:
-    """The evidence-link key kept in ``data_dir``, created once (exclusively, mode 0600) by whichever worker
-    process comes first, so that every worker of one host signs and verifies with the same key."""
-    path = data_dir / LINK_SECRET_FILE
+def _data_dir_secret(data_dir: Path, name: str, variable: str) -> str:
+    """A random key kept in ``data_dir/name``, created once (exclusively, mode 0600) by whichever process
+    comes first, so that every process of one host uses the same key; ``variable`` names the setting that
+    replaces the file (for the error message)."""
+    path = data_dir / name
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exists:
-        for _ in range(50):  # another worker may be writing it right now
+        for _ in range(50):  # another process may be writing it right now
             text = path.read_text(encoding="ascii").strip()
             if len(text) >= LINK_SECRET_MIN_LENGTH:
                 return text
             time.sleep(0.02)
         raise SettingsError(
-            f"{path} does not hold a usable evidence-link key; delete it or set {PREFIX}LINK_SECRET"
+            f"{path} does not hold a usable key; delete it or set {PREFIX}{variable}"
         ) from exists
     key = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(key)
     return key
+
+
+def _data_dir_link_secret(data_dir: Path) -> str:
+    """The evidence-link key kept in ``data_dir`` (shared by every worker process of one host)."""
+    return _data_dir_secret(data_dir, LINK_SECRET_FILE, "LINK_SECRET")
 
 
 """Link-signing key of this process when authentication is off (demo, development): drawn once at import,
@@ -284,6 +295,7 @@ class Settings:
     evidence_ttl_s: int = 3600
     audit_retention_days: int = 365
     purge_interval_s: float = 600.0
+    cohort_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -310,6 +322,10 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}LINK_SECRET must be at least {LINK_SECRET_MIN_LENGTH} characters of random text"
             )
+        if self.cohort_key is not None and len(self.cohort_key) < LINK_SECRET_MIN_LENGTH:
+            raise SettingsError(
+                f"{PREFIX}COHORT_KEY must be at least {LINK_SECRET_MIN_LENGTH} characters of random text"
+            )
         if self.evidence_ttl_s <= 0:
             raise SettingsError(f"{PREFIX}EVIDENCE_TTL_S must be a positive number of seconds")
         if self.audit_retention_days <= 0:
@@ -323,6 +339,15 @@ class Settings:
         kept in the data directory (shared by the workers of one host, not by replicas on other hosts: a
         deployment with several replicas sets ``HER2CDS_LINK_SECRET``, as the Helm chart does)."""
         return self.link_secret if self.link_secret is not None else _data_dir_link_secret(self.data_dir)
+
+    @property
+    def cohort_hash_key(self) -> str:
+        """The secret of the cohort tool's ``patient_key`` (HMAC-SHA256): ``HER2CDS_COHORT_KEY``, or when it
+        is not set a random key kept in the data directory (file ``cohort-key``, mode 0600), so that the same
+        patient gets the same key on every run of one site and unrelated keys at another site."""
+        if self.cohort_key is not None:
+            return self.cohort_key
+        return _data_dir_secret(self.data_dir, COHORT_KEY_FILE, "COHORT_KEY")
 
     def _check_urls(self) -> None:
         if self.public_url is not None:
@@ -387,6 +412,7 @@ class Settings:
             evidence_ttl_s=int(_number(environ, "EVIDENCE_TTL_S", 3600, integer=True)),
             audit_retention_days=int(_number(environ, "AUDIT_RETENTION_DAYS", 365, integer=True)),
             purge_interval_s=_number(environ, "PURGE_INTERVAL_S", 600.0),
+            cohort_key=environ.get(PREFIX + "COHORT_KEY", "").strip() or None,
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -170,12 +170,17 @@ class IshResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpecimenRef:
-    """The tissue a result was measured on. ``id`` is the accession or FHIR Specimen id."""
+    """The tissue a result was measured on. ``id`` is the accession or FHIR Specimen id.
+
+    ``site_code`` is the SNOMED CT concept id of the biopsied body site as coded on the Specimen
+    (``collection.bodySite``) or, failing that, on its DiagnosticReport; None when not coded.
+    """
 
     id: str | None = None
     collected: dt.date | None = None
     site: SpecimenSite = SpecimenSite.UNKNOWN
     description: str | None = None
+    site_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,11 +302,19 @@ class LesionSite(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PetLesion:
-    """One lesion of one PET series. SUVs are body-weight SUV (g/ml) unless the series says otherwise."""
+    """One lesion of one PET series. SUVs are body-weight SUV (g/ml) unless the series says otherwise.
+
+    ``site_code`` is the SNOMED CT concept id of the lesion's coded site (the reader's SR Finding Site, a SEG
+    segment's anatomic region, or Liver for a candidate inside the segmented liver); None when not coded.
+    ``reader_suv_max`` is the SUVmax the reader's SR states (``suv_max`` is measured on our volume when a
+    segment outlines the lesion).
+    """
 
     lesion_id: str
     site: LesionSite = LesionSite.UNKNOWN
     site_text: str | None = None
+    site_code: str | None = None
+    reader_suv_max: float | None = None
     reader_call: ReaderCall = ReaderCall.NOT_ASSESSED
     origin: LesionOrigin = LesionOrigin.AUTOMATED
     suv_max: float | None = None

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "openapi",
     "serve",
     "demo",
+    "cohort",
 )
 """Sub-command modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser."""
 

@@ -80,11 +80,14 @@ def source_to_json(source: SourceRef | None) -> dict[str, str] | None:
 
 
 def lesion_to_json(lesion: PetLesion) -> dict[str, Any]:
-    """One lesion: id, site (coded and as written), reader call, origin, SUVs (g/ml), volume (ml), source."""
+    """One lesion: id, site (class, as written, SNOMED CT code), reader's SUVmax, reader call, origin, SUVs
+    (g/ml), volume (ml), source."""
     return {
         "id": lesion.lesion_id,
         "site": lesion.site.value,
         "siteText": lesion.site_text,
+        "siteCode": lesion.site_code,
+        "readerSuvMax": _number(lesion.reader_suv_max),
         "readerCall": lesion.reader_call.value,
         "origin": lesion.origin.value,
         "suvMax": _number(lesion.suv_max),
@@ -193,6 +196,8 @@ def lesion_from_json(data: Mapping[str, Any]) -> PetLesion:
         lesion_id=_get(data, "id", str, optional=False),
         site=_enum(data, "site", LesionSite),
         site_text=_opt_str(data, "siteText"),
+        site_code=_opt_str(data, "siteCode"),
+        reader_suv_max=_opt_float(data, "readerSuvMax"),
         reader_call=_enum(data, "readerCall", ReaderCall),
         origin=_enum(data, "origin", LesionOrigin),
         suv_max=_opt_float(data, "suvMax"),

@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 
 from connectors.dicom.headers import calibration_from_datasets, is_pet, recognise_tracer
 from connectors.dicom.seg import SegmentKind, SegReads, read_segmentations
-from connectors.dicom.sr import LesionRead, SrReads, read_measurement_reports
+from connectors.dicom.sr import LesionRead, SrReads, read_measurement_reports, snomed_code
 from connectors.dicom.values import first_item, number, parse_dt, text
 from connectors.dicom.volume import sort_instances, stack_slices
 from connectors.errors import InvalidSourceDataError
@@ -38,6 +38,9 @@ BACKGROUND_DETECTOR = ThresholdDetector(factor=3.0)
 """Detector used when no blood-pool reference exists: 3 × the body-background median SUV."""
 
 _SUV_DISAGREEMENT = 0.05
+
+LIVER_SNOMED = "10200004"
+"""SNOMED CT Liver structure: the coded site of an automated candidate inside the segmented liver."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -264,6 +267,8 @@ def _sr_lesion(
         lesion_id=read.tracking_id,
         site=read.site,
         site_text=read.site_text,
+        site_code=read.site_code,
+        reader_suv_max=read.suv_max,
         reader_call=read.reader_call,
         origin=LesionOrigin.READER_SR,
         suv_max=suv_max,
@@ -330,6 +335,7 @@ def _lesions(
                     lesion_id=segment.tracking_id or segment.label,
                     site=_site_from_mask(segment.mask, liver, segment.site_text),
                     site_text=segment.site_text,
+                    site_code=snomed_code(segment.site_code),
                     origin=LesionOrigin.SEG,
                     suv_max=m.suv_max,
                     suv_peak=m.suv_peak,
@@ -373,10 +379,12 @@ def _automated(
     lesions = []
     for mask in masks:
         m = measure(volume, mask)
+        site = _site_from_mask(mask, liver, None)
         lesions.append(
             PetLesion(
                 lesion_id=mask.label,
-                site=_site_from_mask(mask, liver, None),
+                site=site,
+                site_code=LIVER_SNOMED if site is LesionSite.HEPATIC else None,
                 origin=LesionOrigin.AUTOMATED,
                 suv_max=m.suv_max,
                 suv_peak=m.suv_peak,

@@ -82,7 +82,8 @@ DEFAULT_LESIONS = (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhantomSpec:
-    """What to build. Sizes are (z, y, x) voxels and mm; SUVs are body-weight SUV (g/ml); times are local."""
+    """What to build. Sizes are (z, y, x) voxels and mm; SUVs are body-weight SUV (g/ml); times are local.
+    ``patient_name`` (DICOM PN) and ``birth_date`` (DA, ``YYYYMMDD``) are synthetic identity fields."""
 
     variant: PhantomVariant = PhantomVariant.TRASTUZUMAB
     shape: tuple[int, int, int] = (40, 64, 64)
@@ -101,6 +102,8 @@ class PhantomSpec:
     with_seg: bool = False
     seed: str = "phantom-1"
     patient_id: str = "PHANTOM-001"
+    patient_name: str = "Phantom^HER2"
+    birth_date: str = "19700101"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -298,11 +301,11 @@ def _base(spec: PhantomSpec, acquired: dt.datetime) -> Dataset:
     ds.SOPClassUID = PET_SOP_CLASS
     ds.Modality = "PT"
     ds.PatientID = spec.patient_id
-    ds.PatientName = "Phantom^HER2"
+    ds.PatientName = spec.patient_name
     ds.PatientSex = spec.sex
     ds.PatientWeight = f"{spec.weight_kg}"
     ds.PatientSize = f"{spec.height_m}"
-    ds.PatientBirthDate = "19700101"
+    ds.PatientBirthDate = spec.birth_date
     ds.StudyInstanceUID = _uid(spec, "study")
     ds.SeriesInstanceUID = _uid(spec, "series", spec.variant.value)
     ds.FrameOfReferenceUID = _uid(spec, "frame")

@@ -73,12 +73,14 @@ class LesionRead:
 
     ``reader_call`` is NOT_ASSESSED when the report carries no call or calls it equivocal (``equivocal``
     true). ``segment`` is (SEG SOP Instance UID, segment number) when the group references a segment.
+    ``site_code`` is the Finding Site's SNOMED CT concept id (scheme SCT; legacy SRT codes give None).
     """
 
     tracking_id: str
     tracking_uid: str | None = None
     site: LesionSite = LesionSite.UNKNOWN
     site_text: str | None = None
+    site_code: str | None = None
     suv_max: float | None = None
     suv_peak: float | None = None
     suv_mean: float | None = None
@@ -216,6 +218,11 @@ def _site(group: _Group) -> LesionSite:
     return LesionSite.NON_HEPATIC
 
 
+def snomed_code(code: Code | None) -> str | None:
+    """The SNOMED CT concept id of a (scheme, value) code: value when the scheme is SCT, else None."""
+    return code[1] if code is not None and code[0] == "SCT" else None
+
+
 def _reference_region(group: _Group) -> ReferenceRegion | None:
     if group.finding in LIVER_CODES:
         return ReferenceRegion.LIVER
@@ -266,6 +273,7 @@ def _lesion(group: _Group, uid: str | None, index: int, warnings: list[str]) -> 
         tracking_uid=group.tracking_uid,
         site=_site(group),
         site_text=group.site_meaning,
+        site_code=snomed_code(group.site),
         suv_max=group.values.get("max"),
         suv_peak=group.values.get("peak"),
         suv_mean=group.values.get("mean"),

@@ -7,6 +7,8 @@ that does not fit its code, is skipped with a stated reason; the rest still maps
 Grouping: the HER2 Observations of one DiagnosticReport and specimen (following ``DiagnosticReport.result``
 and ``Observation.hasMember``) form one test occasion, so IHC and reflex ISH of the same specimen end up in
 one :class:`Her2Result`; Observations outside any report are grouped by specimen, else by effective date.
+The biopsied site's SNOMED CT code (``SpecimenRef.site_code``) is the Specimen's ``collection.bodySite``,
+else the report's (its core ``bodySite`` extension, or the one site its result Observations code).
 
 Order of sources: structured Observations win; the report narrative (``conclusion``, ``presentedForm``
 inline or via a ``Binary``) is read when a report has no structured HER2 result, and a disagreement is noted
@@ -36,7 +38,14 @@ from connectors.fhir.mapping_observations import (
     read_observation,
     receptors_from_readings,
 )
-from connectors.fhir.mapping_values import reference_id, specimen_ref, to_date, to_sort_key, typed_reference
+from connectors.fhir.mapping_values import (
+    reference_id,
+    snomed_site_code,
+    specimen_ref,
+    to_date,
+    to_sort_key,
+    typed_reference,
+)
 from connectors.ports import PathologyData, SkippedItem
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
@@ -64,6 +73,10 @@ USED_TYPES = frozenset(
     }
 )
 _PATIENT_LINKED = ("subject", "patient")
+
+BODY_SITE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/bodySite"
+"""The core ``bodySite`` extension (valueCodeableConcept): a body site on a resource that has no element for
+it, such as DiagnosticReport."""
 
 
 @dataclass(slots=True)
@@ -250,14 +263,16 @@ def _map_report(
     issued_key = to_sort_key(report.issued) or to_sort_key(report.effectiveDateTime)
     reported = to_date(report.issued) or to_date(report.effectiveDateTime)
     report_specimen = next((reference_id(s, "Specimen") for s in report.specimen or ()), None)
-    members = [readings[i] for i in _report_observations(report, index) if i in readings]
+    observation_ids = _report_observations(report, index)
+    members = [readings[i] for i in observation_ids if i in readings]
+    site_code = _report_site_code(report, [index.get("Observation", i) for i in observation_ids])
     groups: dict[str | None, list[ObsReading]] = {}
     for reading in members:
         groups.setdefault(reading.specimen_id or report_specimen, []).append(reading)
     structured_her2 = False
     structured_receptors: set[str] = set()
     for specimen_id, group in groups.items():
-        specimen = _specimen(index, specimen_id, report.effectiveDateTime)
+        specimen = _with_site(_specimen(index, specimen_id, report.effectiveDateTime), site_code)
         result = her2_from_readings(group, specimen=specimen, source=source, reported=reported)
         if result is not None:
             structured_her2 = True
@@ -268,7 +283,7 @@ def _map_report(
     texts = report_texts(report, index.get, index.skip)
     if not texts:
         return
-    specimen = _specimen(index, report_specimen, report.effectiveDateTime)
+    specimen = _with_site(_specimen(index, report_specimen, report.effectiveDateTime), site_code)
     her2, narrative_receptors = texts_to_results(texts, source=source, specimen=specimen, reported=reported)
     if structured_her2:
         _note_conflicts(occasions, source, her2)
@@ -277,6 +292,26 @@ def _map_report(
     for receptor in narrative_receptors:
         if receptor.receptor.value not in structured_receptors:
             receptors.append((receptor.specimen.id or report_specimen, issued_key, receptor))
+
+
+def _report_site_code(report: Any, observations: Sequence[Any]) -> str | None:
+    """The SNOMED CT body site the DiagnosticReport codes: its ``bodySite`` extension, else the one site its
+    result Observations agree on (``Observation.bodySite``); None when absent or when they disagree."""
+    for extension in report.extension or ():
+        if extension.url == BODY_SITE_EXTENSION:
+            code = snomed_site_code(extension.valueCodeableConcept)
+            if code is not None:
+                return code
+    sites = {snomed_site_code(o.bodySite) for o in observations if o is not None and o.bodySite is not None}
+    sites.discard(None)
+    return sites.pop() if len(sites) == 1 else None
+
+
+def _with_site(specimen: SpecimenRef, site_code: str | None) -> SpecimenRef:
+    """``specimen`` with the report's coded body site when the Specimen itself codes none."""
+    if specimen.site_code is not None or site_code is None:
+        return specimen
+    return replace(specimen, site_code=site_code)
 
 
 def _note_conflicts(occasions: list[_Occasion], source: SourceRef, narrative: Sequence[Her2Result]) -> None:

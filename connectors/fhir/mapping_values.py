@@ -231,8 +231,13 @@ def specimen_site(texts: Iterable[str], body_site: Any) -> SpecimenSite:
     return SpecimenSite.UNKNOWN
 
 
+def snomed_site_code(concept: Any) -> str | None:
+    """The SNOMED CT concept id of a coded body site (first coding with system ``http://snomed.info/sct``)."""
+    return next((code for system, code, _d in codings(concept) if system == SNOMED and code), None)
+
+
 def specimen_ref(specimen: Any, fallback_id: str | None, fallback_date: dt.date | None) -> SpecimenRef:
-    """A :class:`SpecimenRef` from a FHIR Specimen (collection date, site, description).
+    """A :class:`SpecimenRef` from a FHIR Specimen (collection date, site, description, SNOMED CT body site).
 
     Without the Specimen resource, only its id (from the reference) and the Observation's effective date
     (FHIR: for specimen-based tests, the collection time) are known.
@@ -254,4 +259,5 @@ def specimen_ref(specimen: Any, fallback_id: str | None, fallback_date: dt.date 
         collected=collected or fallback_date,
         site=specimen_site(texts, body_site),
         description=description,
+        site_code=snomed_site_code(body_site),
     )
