@@ -85,6 +85,7 @@ def test_values_are_parsed_and_normalised(tmp_path: Path) -> None:
             {"HER2CDS_AUDIT_RETENTION_DAYS": "1.5"}, "HER2CDS_AUDIT_RETENTION_DAYS", id="whole days"
         ),
         pytest.param({"HER2CDS_PURGE_INTERVAL_S": "-1"}, "HER2CDS_PURGE_INTERVAL_S", id="purge interval"),
+        pytest.param({"HER2CDS_COHORT_KEY": "too-short"}, "HER2CDS_COHORT_KEY", id="cohort key length"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path: Path, values: dict[str, str], variable: str) -> None:
@@ -163,3 +164,20 @@ def test_wsgi_app_is_built_from_the_environment(tmp_path: Path, monkeypatch: pyt
 
     with pytest.raises(SettingsError, match="HER2CDS_PUBLIC_URL"):
         create_app()
+
+
+def test_cohort_key_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path, HER2CDS_COHORT_KEY="k" * 40))
+    assert settings.cohort_hash_key == "k" * 40
+    assert "k" * 40 not in repr(settings)
+    assert not (tmp_path / "cohort-key").exists()
+
+
+def test_without_a_cohort_key_one_is_kept_in_the_data_directory(tmp_path: Path) -> None:
+    first = Settings(auth=AuthMode.OFF, data_dir=tmp_path / "d")
+    key = first.cohort_hash_key
+    assert len(key) >= 32
+    assert (tmp_path / "d" / "cohort-key").stat().st_mode & 0o077 == 0
+    assert Settings(auth=AuthMode.OFF, data_dir=tmp_path / "d").cohort_hash_key == key
+    assert Settings(auth=AuthMode.OFF, data_dir=tmp_path / "other").cohort_hash_key != key
+    assert key != first.link_signing_key
