@@ -67,6 +67,8 @@ def _facts(tz: dt.tzinfo | None) -> PetStudyFacts:
                 lesion_id="L1",
                 site=LesionSite.HEPATIC,
                 site_text="Liver",
+                site_code="10200004",
+                reader_suv_max=0.3,
                 reader_call=ReaderCall.AVID,
                 origin=LesionOrigin.READER_SR,
                 suv_max=0.1 + 0.2,  # a float without a short decimal form

@@ -183,3 +183,40 @@ def test_facts_carry_times_and_references(full: PhantomSeries) -> None:
     assert facts.references.liver_suvmean == pytest.approx(4.0)
     assert facts.references.blood_pool_method == "reader SR"
     assert facts.suv_available
+
+
+def _site_codes(spec: PhantomSpec) -> list[str]:
+    return [lesion.site[0] for lesion in spec.lesions]
+
+
+def test_reader_lesions_carry_the_finding_site_code_and_the_reader_suvmax(full: PhantomSeries) -> None:
+    result = analyze_series(full.pet, sr=full.sr, seg=full.seg)
+    assert [lesion.site_code for lesion in result.lesions] == _site_codes(PhantomSpec())
+    assert [lesion.reader_suv_max for lesion in result.lesions] == [
+        round(e.suv_max, 3) for e in full.expected.lesions
+    ]
+
+
+def test_the_reader_suvmax_is_kept_when_our_suv_is_refused() -> None:
+    series = make_phantom(PhantomSpec(variant=PhantomVariant.MISSING_INJECTION_DATETIME, with_sr=True))
+    result = analyze_series(series.pet, sr=series.sr)
+    assert result.error is not None
+    assert [lesion.suv_max for lesion in result.lesions] == [None] * 3
+    assert [lesion.reader_suv_max for lesion in result.lesions] == [9.0, 13.0, 2.4]
+
+
+def test_seg_lesions_carry_the_anatomic_region_code() -> None:
+    series = make_phantom(PhantomSpec(with_seg=True))
+    result = analyze_series(series.pet, seg=series.seg)
+    assert [lesion.site_code for lesion in result.lesions] == _site_codes(PhantomSpec())
+    assert all(lesion.reader_suv_max is None for lesion in result.lesions)
+
+
+def test_an_automated_candidate_in_the_segmented_liver_is_coded_liver() -> None:
+    pet = make_phantom(PhantomSpec(seed="auto-liver")).pet
+    organs = make_phantom(PhantomSpec(seed="auto-liver", lesions=(), with_seg=True)).seg
+    result = analyze_series(pet, seg=organs)
+    assert {lesion.origin for lesion in result.lesions} == {LesionOrigin.AUTOMATED}
+    coded = {lesion.site: lesion.site_code for lesion in result.lesions}
+    assert coded[LesionSite.HEPATIC] == "10200004"
+    assert coded[LesionSite.NON_HEPATIC] is None

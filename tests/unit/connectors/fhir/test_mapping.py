@@ -338,3 +338,81 @@ def test_structured_result_wins_and_narrative_conflict_is_noted(testdata: Path) 
     assert result.ihc is not None
     assert result.ihc.score is IhcScore.ONE_PLUS
     assert any("report text states IHC 3+" in note for note in result.notes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Coded body site of the biopsy (SpecimenRef.site_code): Specimen first, else the DiagnosticReport
+
+SNOMED = "http://snomed.info/sct"
+_IHC1 = {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA11841-6"}]}}
+
+
+def _site(code: str, system: str = SNOMED) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def _coded_site_chart(
+    specimen_site: dict[str, Any] | None = None,
+    report_site: dict[str, Any] | None = None,
+    observation_sites: tuple[dict[str, Any] | None, ...] = (None,),
+) -> list[dict[str, Any]]:
+    specimen: dict[str, Any] = {
+        "resourceType": "Specimen",
+        "id": "s1",
+        "collection": {"collectedDateTime": "2024-04-30"},
+    }
+    if specimen_site is not None:
+        specimen["collection"]["bodySite"] = specimen_site
+    observations = [
+        _obs(f"o{i}", "85319-2", specimen={"reference": "Specimen/s1"}, **_IHC1)
+        | ({"bodySite": site} if site is not None else {})
+        for i, site in enumerate(observation_sites)
+    ]
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": "r1",
+        "status": "final",
+        "code": {"text": "pathology"},
+        "subject": {"reference": "Patient/p1"},
+        "specimen": [{"reference": "Specimen/s1"}],
+        "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
+    }
+    if report_site is not None:
+        report["extension"] = [
+            {"url": "http://hl7.org/fhir/StructureDefinition/bodySite", "valueCodeableConcept": report_site}
+        ]
+    return [specimen, report, *observations]
+
+
+@pytest.mark.parametrize(
+    ("chart", "site_code"),
+    [
+        pytest.param(_coded_site_chart(specimen_site=_site("10200004")), "10200004", id="specimen"),
+        pytest.param(
+            _coded_site_chart(specimen_site=_site("10200004"), report_site=_site("3138006")),
+            "10200004",
+            id="specimen-wins",
+        ),
+        pytest.param(_coded_site_chart(report_site=_site("3138006")), "3138006", id="report-extension"),
+        pytest.param(
+            _coded_site_chart(observation_sites=(_site("59441001"), _site("59441001"))),
+            "59441001",
+            id="observations-agree",
+        ),
+        pytest.param(
+            _coded_site_chart(observation_sites=(_site("59441001"), _site("3138006"))),
+            None,
+            id="observations-disagree",
+        ),
+        pytest.param(
+            _coded_site_chart(specimen_site={"text": "liver core", **_site("T-62000", "urn:local")}),
+            None,
+            id="not-snomed",
+        ),
+        pytest.param(_coded_site_chart(), None, id="not-coded"),
+    ],
+)
+def test_biopsied_site_code(chart: list[dict[str, Any]], site_code: str | None) -> None:
+    data = pathology_from_resources(chart)
+    assert len(data.her2) == 1
+    assert data.her2[0].specimen.site_code == site_code
