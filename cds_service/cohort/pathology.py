@@ -128,7 +128,8 @@ class BundleDirPathology:
 
 class FhirServerPathology:
     """A FHIR R4 server through the service's ``FhirClient``: ``Patient?identifier=[system|]value`` (else,
-    without a configured system, ``Patient/<PatientID>``), then the client's pathology searches."""
+    without a configured system, ``Patient/<PatientID>``), then the client's pathology searches (without the
+    clinical-context searches, which the analysis does not use)."""
 
     def __init__(self, client: FhirClient, id_system: str | None = None) -> None:
         self.client = client
@@ -159,4 +160,4 @@ class FhirServerPathology:
             raise PatientNotLinkedError(NO_PATIENT)
         if len(found) > 1:
             raise PatientNotLinkedError(SEVERAL_PATIENTS)
-        return self.client.fetch_patient_pathology(found[0])
+        return self.client.fetch_patient_pathology(found[0], context=False)

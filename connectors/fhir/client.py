@@ -132,14 +132,14 @@ class FhirClient:
 
     # --- pathology
 
-    def fetch_patient_pathology(self, patient_id: str) -> PathologyData:
+    def fetch_patient_pathology(self, patient_id: str, *, context: bool = True) -> PathologyData:
         """HER2, ER/PR and context of one patient (FHIR searches → :func:`pathology_from_resources`).
 
         Searches: DiagnosticReport with ``_include`` of results and specimens; Observation by the tissue
-        marker LOINC codes; Specimen; Condition; MedicationRequest, MedicationAdministration and
-        MedicationStatement. ``presentedForm`` URLs pointing at a Binary not yet fetched are read. A
-        resource type the server does not know (404 on its search) is listed in ``skipped`` rather than
-        failing the whole fetch.
+        marker LOINC codes; Specimen; and unless ``context`` is false (pathology alone is wanted),
+        Condition, MedicationRequest, MedicationAdministration and MedicationStatement. ``presentedForm``
+        URLs pointing at a Binary not yet fetched are read. A resource type the server does not know (404
+        on its search) is listed in ``skipped`` rather than failing the whole fetch.
         """
         _check_id(patient_id)
         resources: dict[str, dict[str, Any]] = {}
@@ -155,7 +155,8 @@ class FhirClient:
             ("Observation", {"patient": patient_id, "code": _MARKER_CODES}),
             ("Specimen", {"patient": patient_id}),
         ]
-        searches += [(t, {"patient": patient_id}) for t in _CONTEXT_TYPES]
+        if context:
+            searches += [(t, {"patient": patient_id}) for t in _CONTEXT_TYPES]
         for resource_type, params in searches:
             self._collect(resource_type, params, resources, skipped)
         self._fetch_binaries(resources, skipped)

@@ -180,6 +180,19 @@ def test_fetch_patient_pathology_matches_bundle_mapping(testdata: Path) -> None:
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in server.requests)
 
 
+def test_fetch_pathology_without_context_searches_pathology_only(testdata: Path) -> None:
+    path = testdata / "fhir/synthetic/bundle-her2-ihc2-ish-group5.json"
+    bundle = json.loads(path.read_text())
+    with stub_server(_bundle_server(bundle)) as server:
+        data = _client(server).fetch_patient_pathology("pt-her2-low2", context=False)
+    assert data.her2 == pathology_from_bundle(bundle).her2
+    assert [r.path for r in server.requests] == [
+        "/fhir/DiagnosticReport",
+        "/fhir/Observation",
+        "/fhir/Specimen",
+    ]
+
+
 def test_fetch_reads_presented_form_binary(testdata: Path) -> None:
     bundle = json.loads((testdata / "fhir/synthetic/bundle-narrative-only-binary-html.json").read_text())
     with stub_server(_bundle_server(bundle, drop_binary=True)) as server:
