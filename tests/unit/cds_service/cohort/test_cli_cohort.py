@@ -105,8 +105,12 @@ def test_a_narrower_window_moves_lesions_to_the_excluded_list(
     assert len(excluded) == len(cohort.exclusions) + len(cohort.expected) - len(inside)
 
 
-def test_one_tracer_only(
-    tmp_path: Path, inputs: tuple[Path, Path], environment: Path, cohort: SyntheticCohort
+def test_one_tracer_only_and_quiet_without_a_terminal(
+    tmp_path: Path,
+    inputs: tuple[Path, Path],
+    environment: Path,
+    cohort: SyntheticCohort,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     dicom, fhir = inputs
     target = tmp_path / "one"
@@ -124,6 +128,14 @@ def test_one_tracer_only(
         ]
     )
     assert code == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    paired = sum(cohort.counts()["89Zr-pertuzumab"].values())
+    left_out = len(cohort.patients) - paired  # every other patient once (other tracer, or a distractor)
+    assert captured.out == (
+        f"her2-cds cohort: {paired} paired lesions of {paired} patients, {left_out} left out; "
+        f"outputs in {target}\n"
+    )
     _, rows = read_csv(target / "lesions.csv")
     assert {row["tracer"] for row in rows} == {"89Zr-pertuzumab"}
     assert len(rows) == sum(cohort.counts()["89Zr-pertuzumab"].values())
