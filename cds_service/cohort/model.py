@@ -15,8 +15,6 @@ from typing import Final
 
 from rules.domain import Her2Result, LesionOrigin, PetLesion, Tracer
 
-_FROZEN: Final = {"frozen": True, "slots": True, "kw_only": True}
-
 
 class CohortCategory(StrEnum):
     """HER2 expression class of a biopsied lesion for this analysis (Yeh et al., J Nucl Med 2025;66:873).
@@ -51,7 +49,7 @@ EXCLUDED_HEADER: Final = ("patient_key", "reason")
 """Columns of ``excluded.csv``, in order."""
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PetExam:
     """One analysed HER2 PET series of a patient: tracer, acquisition date (scanner local), lesions, and the
     analysis error when SUV could not be computed (then lesions carry no SUVs of ours)."""
@@ -62,7 +60,7 @@ class PetExam:
     error: str | None = None
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PatientCase:
     """What is known of one patient with a PT series, keyed.
 
@@ -78,7 +76,7 @@ class PatientCase:
     pathology_note: str | None = None
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LesionRow:
     """One biopsied lesion paired with its PET lesion: a row of ``lesions.csv``.
 
@@ -119,7 +117,7 @@ class LesionRow:
         )
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Exclusion:
     """A patient or a biopsied lesion left out, with the reason (a row of ``excluded.csv``). Reasons never
     carry identifiers, names or dates."""
@@ -128,7 +126,7 @@ class Exclusion:
     reason: str
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CohortResult:
     """The paired lesions and everything left out, in patient order."""
 

@@ -43,7 +43,7 @@ def excluded_category_reason(assessment: Her2Assessment) -> str:
     if assessment.category is TdxdCategory.NEEDS_REVIEW:
         return "HER2 result needs review (score range, or missing, implausible or contradictory data)"
     if assessment.status is AscoCapStatus.EQUIVOCAL_PENDING:
-        return "HER2 equivocal (IHC 2+ without a final ISH result)"
+        return "HER2 equivocal or ISH pending (no final result)"
     if assessment.status is AscoCapStatus.INDETERMINATE:
         return "HER2 indeterminate"
     return "no final HER2 category (no usable IHC or ISH result)"

@@ -33,8 +33,6 @@ from cds_service.cohort.model import CohortCategory
 from connectors.dicom.phantom import PhantomLesion, PhantomSpec, PhantomVariant, make_phantom, write_phantom
 from rules.domain import LesionOrigin, Tracer
 
-_FROZEN: Final = {"frozen": True, "slots": True, "kw_only": True}
-
 PAPER_COUNTS: Final[dict[Tracer, dict[CohortCategory, int]]] = {
     Tracer.ZR89_TRASTUZUMAB: {CohortCategory.POSITIVE: 3, CohortCategory.LOW: 6, CohortCategory.ZERO: 0},
     Tracer.ZR89_PERTUZUMAB: {CohortCategory.POSITIVE: 2, CohortCategory.LOW: 5, CohortCategory.ZERO: 0},
@@ -65,7 +63,7 @@ MRN_SYSTEM: Final = "urn:oid:2.16.840.1.113883.3.9999.13"
 """An invented identifier system for the synthetic medical record numbers (= DICOM PatientID)."""
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Site:
     """A SNOMED CT body structure with a voxel centre (z, y, x) in the phantom for its lesion."""
 
@@ -113,7 +111,7 @@ class Distractor(StrEnum):
     NOT_IN_FHIR = "no FHIR Patient"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SyntheticBiopsy:
     """One biopsy: collection date, coded site (None: not coded), HER2 report, and whether the site is coded
     on the DiagnosticReport (``bodySite`` extension) rather than on the Specimen."""
@@ -124,7 +122,7 @@ class SyntheticBiopsy:
     site_on_report: bool = False
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SyntheticPatient:
     """One synthetic patient: identity (invented), PET phantom (None: no PET), biopsies, FHIR presence."""
 
@@ -152,7 +150,7 @@ class SyntheticPatient:
         return f"p{self.number:03d}"
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExpectedRow:
     """The row ``lesions.csv`` must hold for one paired biopsy (``mrn`` instead of the key)."""
 
@@ -168,7 +166,7 @@ class ExpectedRow:
     lesion_source: LesionOrigin
 
 
-@dataclass(**_FROZEN)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SyntheticCohort:
     """The patients, the rows a correct analysis yields, and the exclusions it must list (MRN, reason)."""
 
