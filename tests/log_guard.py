@@ -30,13 +30,17 @@ SERVICE_LOG_GLOBS = ("service-*.log", "demo*.log", "receive*.log", "sync*.log", 
 
 
 def _phi_terms() -> list[re.Pattern[str]]:
-    """Names, MRNs and birth dates of the synthetic patients the tests use."""
+    """Names, MRNs and birth dates of the synthetic patients the tests use (demo charts, synthetic cohort)."""
+    from cds_service.cohort.synthetic import synthetic_cohort
     from cds_service.demo.data import ALL_DEMO_PATIENTS
 
     terms: set[str] = set()
     for patient in ALL_DEMO_PATIENTS:
         terms.update({f"{patient.given} {patient.family}", patient.family, patient.birth_date})
         terms.add(patient.dicom_patient_id)
+    for member in synthetic_cohort().patients:
+        terms.update({f"{member.given} {member.family}", member.family, member.mrn})
+        terms.update({member.birth_date.isoformat(), f"{member.family}^{member.given}"})
     return [re.compile(rf"(?<![\w-]){re.escape(t)}(?![\w-])") for t in sorted(terms) if len(t) >= 4]
 
 
