@@ -1,6 +1,7 @@
 """The figure of ``suvmax_by_category.png``: lesion SUVmax per HER2 category, one panel per tracer plus the
 pooled panel, each category a box (median, quartiles, whiskers at 1.5 IQR) with every lesion drawn on top
-(a strip plot with a small fixed horizontal jitter, so the picture is the same on every run).
+(a strip plot with a small fixed horizontal jitter, applied to the values in sorted order, so the picture
+depends on the values only: the same on every run, whatever the patient keys and row order).
 
 matplotlib's object-oriented API on the Agg canvas (``FigureCanvasAgg``): no display, no pyplot global state,
 so it is safe in any process or thread.
@@ -53,7 +54,7 @@ def suvmax_figure_png(rows: Sequence[LesionRow]) -> bytes:
 
 def _panel(ax: Axes, title: str, rows: Sequence[LesionRow], rng: np.random.Generator) -> None:
     positions = np.arange(1, len(CATEGORIES) + 1)
-    groups = [[r.suvmax for r in rows if r.category is c] for c in CATEGORIES]
+    groups = [sorted(r.suvmax for r in rows if r.category is c) for c in CATEGORIES]
     present = [(p, g, c) for p, g, c in zip(positions, groups, CATEGORIES, strict=True) if g]
     if present:
         boxes = ax.boxplot(

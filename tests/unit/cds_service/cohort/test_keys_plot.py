@@ -77,6 +77,8 @@ def test_one_panel_per_tracer_plus_pooled(rows: list[LesionRow], panels: int) ->
         assert image.width == round((3.2 * panels + 0.8) * 110)
 
 
-def test_the_figure_is_the_same_on_every_run() -> None:
+def test_the_figure_depends_on_the_values_only() -> None:
     rows = [_row(Tracer.ZR89_TRASTUZUMAB, CohortCategory.LOW, v) for v in (5.0, 9.0, 11.0)]
-    assert suvmax_figure_png(rows) == suvmax_figure_png(rows)
+    assert suvmax_figure_png(rows) == suvmax_figure_png(list(reversed(rows)))
+    changed = [*rows[:2], _row(Tracer.ZR89_TRASTUZUMAB, CohortCategory.LOW, 12.0)]
+    assert suvmax_figure_png(changed) != suvmax_figure_png(rows)
