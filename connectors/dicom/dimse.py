@@ -35,6 +35,7 @@ from pynetdicom.dsutils import decode
 from pynetdicom.events import Event, EventHandlerType
 from pynetdicom.status import code_to_category
 
+from connectors.dicom.dimse_gate import install_gate, park_reactor
 from connectors.dicom.ports import (
     ALL_STORAGE_SOP_CLASSES,
     Modality,
@@ -226,6 +227,7 @@ class DimsePetSource:
 
     def _find(self, assoc: Association, query: Dataset, source: SourceRef | None) -> list[Dataset]:
         matches = []
+        self._park(assoc, source)
         for status, identifier in assoc.send_c_find(query, STUDY_ROOT_FIND):
             code = _checked_status(status, operation="C-FIND", assoc=assoc, where=self._where, source=source)
             if code in PENDING and identifier is not None:
@@ -256,6 +258,7 @@ class DimsePetSource:
             roles = [build_role(uid, scp_role=True) for uid in ALL_STORAGE_SOP_CLASSES]
             contexts = [STUDY_ROOT_GET, *ALL_STORAGE_SOP_CLASSES]
             with self._association(contexts, roles=roles, handlers=handlers) as assoc:
+                self._park(assoc, source)
                 for status, _ in assoc.send_c_get(query, STUDY_ROOT_GET):
                     _checked_status(status, operation="C-GET", assoc=assoc, where=self._where, source=source)
         else:
@@ -279,6 +282,7 @@ class DimsePetSource:
                 ) from exc
             try:
                 with self._association([STUDY_ROOT_MOVE]) as assoc:
+                    self._park(assoc, source)
                     responses = assoc.send_c_move(query, dest.ae_title, STUDY_ROOT_MOVE)
                     for status, _ in responses:
                         _checked_status(
@@ -289,6 +293,12 @@ class DimsePetSource:
                     server.shutdown()
 
     # -- association -----------------------------------------------------------------------------------------
+
+    def _park(self, assoc: Association, source: SourceRef | None) -> None:
+        """Pause the association's reactor for certain before a request (``dimse_gate``: otherwise it may
+        take a response off the queue and drop it, silently losing a match)."""
+        if not park_reactor(assoc, self.timeouts.read_s):
+            raise SourceUnavailableError(f"{self._where}: association reactor did not pause", source=source)
 
     @contextmanager
     def _association(
@@ -307,7 +317,7 @@ class DimsePetSource:
         ae.maximum_pdu_size = 0  # receive PDUs of any size: C-GET throughput is bound by per-PDU overhead
         for context in contexts:
             ae.add_requested_context(context)
-        all_handlers = [*handlers, (evt.EVT_CONN_OPEN, _no_delay)]
+        all_handlers = [*handlers, (evt.EVT_CONN_OPEN, _no_delay), (evt.EVT_CONN_OPEN, install_gate)]
         assoc = ae.associate(
             self.host, self.port, ae_title=self.called_aet, ext_neg=list(roles), evt_handlers=all_handlers
         )
