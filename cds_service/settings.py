@@ -270,6 +270,8 @@ class Settings:
     (``cds_service.storage.retention``): hook audit records are kept ``audit_retention_days`` days
     (``HER2CDS_AUDIT_RETENTION_DAYS``, default 365) and the purge runs every ``purge_interval_s`` seconds
     (``HER2CDS_PURGE_INTERVAL_S``, default 600), deleting expired evidence snapshots and token ids too.
+    ``alerts_config`` (``HER2CDS_ALERTS_CONFIG``) is the site's review-alert configuration file
+    (``cds_service.alerts.config``); unset, no alerts are raised.
     """
 
     public_url: str | None = None
@@ -296,6 +298,7 @@ class Settings:
     audit_retention_days: int = 365
     purge_interval_s: float = 600.0
     cohort_key: str | None = field(default=None, repr=False)
+    alerts_config: Path | None = None
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -413,6 +416,7 @@ class Settings:
             audit_retention_days=int(_number(environ, "AUDIT_RETENTION_DAYS", 365, integer=True)),
             purge_interval_s=_number(environ, "PURGE_INTERVAL_S", 600.0),
             cohort_key=environ.get(PREFIX + "COHORT_KEY", "").strip() or None,
+            alerts_config=_path(environ, "ALERTS_CONFIG"),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

@@ -186,6 +186,12 @@ def _basis(assessment: Assessment, scenario: CardScenario) -> list[str]:
     return lines
 
 
+def basis_lines(assessment: Assessment, scenario: CardScenario) -> list[str]:
+    """The card's basis as plain lines (without the list markers): pathology, HR status, PET; the review
+    alerts (``cds_service.alerts``) state the same basis as the card."""
+    return [line.removeprefix("- ") for line in _basis(assessment, scenario)[2:]]
+
+
 def _evidence(assessment: Assessment, scenario: CardScenario) -> list[str]:
     lines: list[str] = []
     if scenario is not CardScenario.PET_AVID_NO_PATHOLOGY:

@@ -215,37 +215,63 @@ class HookService:
         orders: DraftOrderFindings | None,
         deadline: Deadline,
     ) -> AssessInputs:
-        resources = fetched.all_resources()
-        try:
-            pathology = self._map(resources)
-        except ConnectorError as exc:
-            raise UnprocessableError("pathology data could not be interpreted") from exc
-        clinical = pathology.context
-        if orders is not None:
-            clinical = dataclasses.replace(
-                clinical, tdxd_draft_order=orders.tdxd, pertuzumab_co_order=orders.pertuzumab_co_order
-            )
-        patient_ids = set(pathology.patient_ids)
-        if patient_ids - {context.patientId}:
-            log.warning("prefetch refers to other patients", **{"other_patients": len(patient_ids) - 1})
-        pet = self._pet.lookup(
+        return patient_inputs(
+            fetched,
             context.patientId,
-            fetched.resources.get("imaging", []),
-            deadline,
-            patient=fetched.resources.get("patient", []),
+            map_pathology=self._map,
+            pet_lookup=self._pet,
+            deadline=deadline,
+            orders=orders,
+            pathology_cards=self._settings.site.pathology_cards,
         )
-        unavailable: list[str] = []
-        if fetched.unavailable:
-            unavailable.append(FHIR_SOURCE)
-        if pet.status is PetStatus.UNAVAILABLE or pet.source_unavailable:
-            unavailable.append(PACS_SOURCE)
-        return AssessInputs(
-            her2_results=tuple(pathology.her2),
-            receptors=tuple(pathology.receptors),
-            context=clinical,
-            pet=pet.pet,
-            pet_status=pet.status,
-            pending_pet_date=pet.pending_date,
-            unavailable_sources=tuple(unavailable),
-            pathology_cards_enabled=self._settings.site.pathology_cards,
+
+
+def patient_inputs(
+    fetched: PrefetchResult,
+    patient_id: str,
+    *,
+    map_pathology: MapFn,
+    pet_lookup: PetLookup,
+    deadline: Deadline,
+    orders: DraftOrderFindings | None = None,
+    pathology_cards: bool = True,
+) -> AssessInputs:
+    """The rules' inputs for one patient from resolved FHIR resources and the stored PET facts: the one
+    way a patient is assessed, shared by the hook and the review alerts (``cds_service.alerts``).
+
+    Raises ``UnprocessableError`` when the pathology cannot be interpreted.
+    """
+    resources = fetched.all_resources()
+    try:
+        pathology = map_pathology(resources)
+    except ConnectorError as exc:
+        raise UnprocessableError("pathology data could not be interpreted") from exc
+    clinical = pathology.context
+    if orders is not None:
+        clinical = dataclasses.replace(
+            clinical, tdxd_draft_order=orders.tdxd, pertuzumab_co_order=orders.pertuzumab_co_order
         )
+    patient_ids = set(pathology.patient_ids)
+    if patient_ids - {patient_id}:
+        log.warning("prefetch refers to other patients", **{"other_patients": len(patient_ids) - 1})
+    pet = pet_lookup.lookup(
+        patient_id,
+        fetched.resources.get("imaging", []),
+        deadline,
+        patient=fetched.resources.get("patient", []),
+    )
+    unavailable: list[str] = []
+    if fetched.unavailable:
+        unavailable.append(FHIR_SOURCE)
+    if pet.status is PetStatus.UNAVAILABLE or pet.source_unavailable:
+        unavailable.append(PACS_SOURCE)
+    return AssessInputs(
+        her2_results=tuple(pathology.her2),
+        receptors=tuple(pathology.receptors),
+        context=clinical,
+        pet=pet.pet,
+        pet_status=pet.status,
+        pending_pet_date=pet.pending_date,
+        unavailable_sources=tuple(unavailable),
+        pathology_cards_enabled=pathology_cards,
+    )

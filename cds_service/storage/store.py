@@ -10,6 +10,7 @@ part                                               job
 :class:`~cds_service.storage.artifacts.ArtifactStorage`  PET pictures and evidence snapshots
 :class:`~cds_service.storage.schema.SchemaStorage`  the schema revision: ``migrate`` and ``check_schema``
 :class:`~cds_service.storage.heartbeats.HeartbeatStorage`  last success of background components (sync)
+:class:`~cds_service.storage.alerts.AlertStorage`  review alerts, patient scenario state, delivery outbox
 =================================================  =========================================================
 
 The parts share one engine, clock and write lock (:mod:`cds_service.storage.engine`, which also sets up
@@ -32,6 +33,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from cds_service.storage.alerts import AlertRecord, AlertStorage, NewAlert, PatientAlertState
 from cds_service.storage.analyses import AnalysisStorage, PetAnalysisRecord
 from cds_service.storage.artifacts import ArtifactStorage, EvidenceSnapshot
 from cds_service.storage.audit import AuditedCard, AuditStorage, HookAuditRecord
@@ -40,9 +42,20 @@ from cds_service.storage.feedback import FeedbackRecord, FeedbackStorage
 from cds_service.storage.heartbeats import HeartbeatStorage
 from cds_service.storage.replay import ReplayedTokenError, ReplayStorage, TokenUse
 from cds_service.storage.schema import SchemaStorage, SchemaVersionError, expected_schema_revision
-from cds_service.storage.tables import AnalysisStatus, FeedbackOutcome, HookOutcome
+from cds_service.storage.tables import (
+    AlertState,
+    AnalysisStatus,
+    DeliveryStatus,
+    FeedbackOutcome,
+    HookOutcome,
+)
 
 __all__ = [
+    "AlertRecord",
+    "AlertState",
+    "DeliveryStatus",
+    "NewAlert",
+    "PatientAlertState",
     "AnalysisStatus",
     "AuditedCard",
     "EvidenceSnapshot",
@@ -68,6 +81,7 @@ class Storage(
     AnalysisStorage,
     ArtifactStorage,
     HeartbeatStorage,
+    AlertStorage,
 ):
     """The service database for one process (thread-safe: one pooled connection per thread at a time).
 

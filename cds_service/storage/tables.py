@@ -12,6 +12,7 @@ The tables hold operational state only (``spec/operations.md`` §10):
   keeps the DICOM PatientID for lookup; that column is never logged.
 - ``pet_pictures``: the maximum-intensity-projection PNG of an analysed series, keyed by SeriesInstanceUID
   (pixels only, no burnt-in identifiers), shown on the evidence page.
+- ``alert_patient_state``, ``alerts``, ``alert_outbox``: review alerts (``cds_service.storage.alerts``).
 - ``heartbeats``: when a background component (``her2-cds sync``) last completed its work, read by
   ``/metrics`` for the staleness alert; one row per component name.
 - ``evidence_snapshots``: what one card's evidence page shows, under a random unguessable id (the only thing
@@ -219,4 +220,79 @@ heartbeats = Table(
     metadata,
     Column("component", String(32), primary_key=True),
     Column("last_success_at", UtcDateTime(), nullable=False),
+)
+
+
+class AlertState(StrEnum):
+    """Where a review alert stands on the worklist (``docs/alerts.md``)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DONE = "done"
+
+
+class DeliveryStatus(StrEnum):
+    """An outbox row: ``pending`` until its channel accepted the alert, then ``delivered``."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+#: Length of an alert key: 64 hexadecimal characters of SHA-256.
+ALERT_KEY_LENGTH = 64
+
+alert_patient_state = Table(
+    "alert_patient_state",
+    metadata,
+    Column("patient_id", String(KEY_LENGTH), primary_key=True),
+    Column("scenario", String(64), nullable=True),
+    Column("cards", JSON, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_key", String(ALERT_KEY_LENGTH), primary_key=True),
+    Column("patient_id", String(KEY_LENGTH), nullable=False),
+    Column("scenario", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("basis", JSON, nullable=False),
+    Column("evidence_id", String(EVIDENCE_ID_LENGTH), nullable=True),
+    Column("reason_ref", String(URL_LENGTH), nullable=True),
+    Column("rules_version", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("acknowledged_by", String(KEY_LENGTH), nullable=True),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
+    Column("done_by", String(KEY_LENGTH), nullable=True),
+    Column("done_at", UtcDateTime(), nullable=True),
+    Index("ix_alerts_state", "state"),
+    Index("ix_alerts_patient_id", "patient_id"),
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "alert_key",
+        String(ALERT_KEY_LENGTH),
+        ForeignKey("alerts.alert_key", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("remote_ref", String(URL_LENGTH), nullable=True),
+    Column("claimed_by", String(KEY_LENGTH), nullable=True),
+    Column("claimed_until", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("alert_key", "channel", name="uq_alert_outbox_alert_key_channel"),
+    Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
 )
