@@ -203,6 +203,9 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(evidence.bp)
+    from cds_service.alerts import worklist
+
+    app.register_blueprint(worklist.bp)
     if settings.demo:
         from cds_service.demo import console as demo_console
 

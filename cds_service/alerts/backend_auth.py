@@ -23,7 +23,13 @@ from typing import Final
 import jwt
 import requests
 
-__all__ = ["ASSERTION_TYPE", "BackendAuthError", "BackendCredentials", "BackendTokenSource", "client_assertion"]
+__all__ = [
+    "ASSERTION_TYPE",
+    "BackendAuthError",
+    "BackendCredentials",
+    "BackendTokenSource",
+    "client_assertion",
+]
 
 ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS: Final = frozenset({"RS384", "ES384"})
@@ -49,7 +55,9 @@ class BackendCredentials:
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"backend_auth.algorithm must be RS384 or ES384, got {self.algorithm!r}")
-        if not self.token_endpoint.startswith("https://") and not self.token_endpoint.startswith("http://127."):
+        if not self.token_endpoint.startswith("https://") and not self.token_endpoint.startswith(
+            "http://127."
+        ):
             raise ValueError("backend_auth.token_endpoint must be an https URL")
         if not self.client_id:
             raise ValueError("backend_auth.client_id is required")

@@ -104,7 +104,9 @@ def _credentials(data: Any, where: str) -> BackendCredentials | None:
         raise SettingsError(f"{where}: backend_auth: {exc}") from exc
 
 
-def parse_alerts_config(data: Any, settings: Settings, *, where: str = "alerts configuration") -> AlertsConfig:
+def parse_alerts_config(
+    data: Any, settings: Settings, *, where: str = "alerts configuration"
+) -> AlertsConfig:
     """Validate parsed JSON against the deployment settings (FHIR allow-list); ``SettingsError`` names the
     member to fix."""
     if not isinstance(data, dict):
@@ -116,7 +118,9 @@ def parse_alerts_config(data: Any, settings: Settings, *, where: str = "alerts c
     if set(channels) - CHANNELS:
         raise SettingsError(f"{where}: channels must be among {sorted(CHANNELS)}")
     webhook = data.get("webhook_url")
-    if "webhook" in channels and not (isinstance(webhook, str) and webhook.startswith(("https://", "http://"))):
+    if "webhook" in channels and not (
+        isinstance(webhook, str) and webhook.startswith(("https://", "http://"))
+    ):
         raise SettingsError(f"{where}: the webhook channel needs webhook_url")
     cohort = data.get("cohort", {})
     if not isinstance(cohort, dict):

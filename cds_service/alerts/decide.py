@@ -113,7 +113,8 @@ def basis_digest(assessment: Assessment) -> str:
 
 def alert_key(patient_id: str, scenario: CardScenario, digest: str) -> str:
     """The stable key of one alert (64 hex characters): the same patient, scenario and basis give the same
-    key, so delivery (``Task.identifier``) and storage are idempotent; the patient id is not readable in it."""
+    key, so delivery (``Task.identifier``) and
+    storage are idempotent; the patient id cannot be read from it."""
     return hashlib.sha256(f"{patient_id}\x1f{scenario.value}\x1f{digest}".encode()).hexdigest()
 
 
@@ -128,7 +129,11 @@ def _reason(prior: PriorState | None, assessment: Assessment) -> AlertReason | N
         if S.PAIRING_OUT_OF_WINDOW.value in prior.cards and not out_of_window:
             return AlertReason.PAIRING_IN_WINDOW
         return None
-    if prior is not None and prior.scenario == S.IHC2_ISH_PENDING.value and scenario is not S.IHC2_ISH_PENDING:
+    if (
+        prior is not None
+        and prior.scenario == S.IHC2_ISH_PENDING.value
+        and scenario is not S.IHC2_ISH_PENDING
+    ):
         return AlertReason.ISH_RESOLVED
     return None
 

@@ -37,7 +37,14 @@ from cds_service.alerts.config import AlertsConfig
 from cds_service.hooks.card_texts import INVESTIGATIONAL
 from cds_service.storage.store import AlertRecord, Storage
 
-__all__ = ["ALERT_SYSTEM", "DeliveryError", "FhirTaskChannel", "OutboxWorker", "WebhookChannel", "task_resource"]
+__all__ = [
+    "ALERT_SYSTEM",
+    "DeliveryError",
+    "FhirTaskChannel",
+    "OutboxWorker",
+    "WebhookChannel",
+    "task_resource",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +119,9 @@ class FhirTaskChannel:
 
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
-            resp = self._session.request(method, url, timeout=self._timeout_s, allow_redirects=False, **kwargs)
+            resp = self._session.request(
+                method, url, timeout=self._timeout_s, allow_redirects=False, **kwargs
+            )
         except requests.RequestException as exc:
             raise DeliveryError(f"FHIR server unreachable ({type(exc).__name__})") from exc
         if resp.status_code >= 300:
@@ -133,7 +142,10 @@ class FhirTaskChannel:
             return f"Task/{existing[0]}"
         task = task_resource(alert, owner=self._config.task_owner, evidence_url=evidence_url)
         created = self._call(
-            "POST", f"{base}/Task", json=task, headers={**headers, "If-None-Exist": f"identifier={identifier}"}
+            "POST",
+            f"{base}/Task",
+            json=task,
+            headers={**headers, "If-None-Exist": f"identifier={identifier}"},
         )
         body = created.json() if created.content else {}
         task_id = body.get("id") if isinstance(body, dict) else None
@@ -190,7 +202,7 @@ class OutboxWorker:
         self._stop = threading.Event()
 
     def run_once(self) -> Counter[str]:
-        """One pass over the rows due now (at most ``BATCH``); counts by outcome (``delivered``, ``retry``)."""
+        """One pass over the rows due now (at most ``BATCH``); counts by outcome (delivered, retry)."""
         counts: Counter[str] = Counter()
         batch = self._storage.claim_deliveries(self._worker_id, lease_s=LEASE_S, limit=BATCH)
         for row in batch:
@@ -206,7 +218,9 @@ class OutboxWorker:
                 self._storage.finish_delivery(
                     row.id, self._worker_id, delivered=False, error=message, retry_after_s=wait
                 )
-                log.warning("alert delivery over %s failed, retried in %.0f s: %s", row.channel, wait, message)
+                log.warning(
+                    "alert delivery over %s failed, retried in %.0f s: %s", row.channel, wait, message
+                )
                 counts["retry"] += 1
                 continue
             self._storage.finish_delivery(row.id, self._worker_id, delivered=True, remote_ref=ref)

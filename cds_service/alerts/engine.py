@@ -41,7 +41,7 @@ from cds_service.hooks.prefetch import (
 )
 from cds_service.hooks.service import MapFn, PetLookup, patient_inputs
 from cds_service.storage.store import NewAlert, Storage
-from rules.domain import Assessment, AssessInputs
+from rules.domain import AssessInputs, Assessment
 
 __all__ = ["AlertEngine", "AlertOutcome", "PatientAssessor", "Reassessment"]
 

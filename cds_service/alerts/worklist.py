@@ -62,7 +62,7 @@ def worklist_url(settings: Settings, reviewer: str) -> str:
 def read_worklist_token(settings: Settings, token: str, max_age_s: float) -> str | None:
     """The reviewer of a valid worklist token, or None (forged, malformed, too old)."""
     try:
-        value = _serializer(settings, WORKLIST_SALT).loads(token, max_age=max_age_s)
+        value = _serializer(settings, WORKLIST_SALT).loads(token, max_age=int(max_age_s))
     except BadSignature:
         return None
     reviewer = value.get("reviewer") if isinstance(value, dict) else None
@@ -192,10 +192,12 @@ def alert_evidence(token: str) -> Response:
     parts = _components()
     days = float(current_app.extensions.get(ALERT_EVIDENCE_DAYS_KEY, 30))
     try:
-        evidence_id = _serializer(parts.settings, EVIDENCE_SALT).loads(token, max_age=days * 86400)
+        evidence_id = _serializer(parts.settings, EVIDENCE_SALT).loads(token, max_age=int(days * 86400))
     except BadSignature:
         return _denied(403)
-    payload = parts.storage.get_evidence(evidence_id) if parts.storage and isinstance(evidence_id, str) else None
+    payload = (
+        parts.storage.get_evidence(evidence_id) if parts.storage and isinstance(evidence_id, str) else None
+    )
     if payload is None:
         return _denied(404)
     html = render_template("evidence.html", page=page_model(payload), token=token, has_picture=False)

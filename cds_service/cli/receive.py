@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cds_service.pet.jobs import analyse_and_store, run_analysis, worker_identity, worker_settings
@@ -74,13 +75,14 @@ def serve(args: argparse.Namespace, stop: threading.Event, storage: Storage | No
         storage = storage or open_storage(args)
         store = FilePetSource(args.dicom_dir, create=True)
         worker = worker_identity()
+        on_stored = alert_trigger(storage)
         receiver = Receiver(
             store,
             args.ae_title,
             args.port,
             host=args.host,
             idle_timeout_s=args.idle_timeout,
-            on_series_complete=lambda ref: _report(store, ref, storage, worker),
+            on_series_complete=lambda ref: _report(store, ref, storage, worker, on_stored),
         )
         receiver.start()
     except (ConnectorError, SettingsError, ValueError, OSError) as exc:
@@ -100,12 +102,35 @@ def run(args: argparse.Namespace) -> int:
     return serve(args, stop)
 
 
-def _report(store: FilePetSource, ref: SeriesRef, storage: Storage | None, worker: str) -> None:
+def alert_trigger(storage: Storage | None) -> Callable[[SeriesRef], None] | None:
+    """The review-alert trigger for stored analyses (None without storage or ``HER2CDS_ALERTS_CONFIG``)."""
+    if storage is None:
+        return None
+    from cds_service.alerts.wiring import build_alerts
+
+    alerts = build_alerts(worker_settings(os.environ), storage)
+    if alerts is None:
+        return None
+
+    def trigger(ref: SeriesRef) -> None:
+        alerts.engine.on_pet_stored(ref.patient_id)
+        alerts.worker.run_once()
+
+    return trigger
+
+
+def _report(
+    store: FilePetSource,
+    ref: SeriesRef,
+    storage: Storage | None,
+    worker: str,
+    on_stored: Callable[[SeriesRef], None] | None = None,
+) -> None:
     try:
         if storage is None:
             document = run_analysis(store, ref).to_json()
         else:
-            stored = analyse_and_store(store, storage, ref, worker_id=worker)
+            stored = analyse_and_store(store, storage, ref, worker_id=worker, on_stored=on_stored)
             if stored is None:
                 log.info("received series already analysed or claimed by another worker")
                 return

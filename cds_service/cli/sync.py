@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from cds_service.cli.receive import alert_trigger
 from cds_service.pet.jobs import (
     analyse_and_store,
     is_current,
@@ -97,15 +98,22 @@ def list_series(source: PetStudySource, since: dt.datetime) -> list[SeriesRef]:
     return source.find_pet_series()
 
 
-def sync_series(source: PetStudySource, storage: Storage, ref: SeriesRef, worker_id: str) -> tuple[str, str]:
-    """Process one series; returns (outcome, note). Raises ``ConnectorError`` for an outage."""
+def sync_series(
+    source: PetStudySource,
+    storage: Storage,
+    ref: SeriesRef,
+    worker_id: str,
+    on_stored: Callable[[SeriesRef], None] | None = None,
+) -> tuple[str, str]:
+    """Process one series; returns (outcome, note). Raises ``ConnectorError`` for an outage.
+    ``on_stored``: the review-alert trigger (``cds_service.alerts``)."""
     if is_current(storage.get_analysis(ref.series_uid), ref):
         return "current", ""
     tracer, reason = triage(source, ref)
     if tracer is None:
         store_not_her2(storage, ref, worker_id, reason)
         return "skipped", reason or "not a HER2 PET series"
-    document = analyse_and_store(source, storage, ref, worker_id=worker_id)
+    document = analyse_and_store(source, storage, ref, worker_id=worker_id, on_stored=on_stored)
     if document is None:
         return "busy", "analysed by another worker"
     facts = document.facts
@@ -118,7 +126,12 @@ def sync_series(source: PetStudySource, storage: Storage, ref: SeriesRef, worker
 
 
 def poll(
-    source: PetStudySource, storage: Storage, since: dt.datetime, worker_id: str, out: TextIO
+    source: PetStudySource,
+    storage: Storage,
+    since: dt.datetime,
+    worker_id: str,
+    out: TextIO,
+    on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> PollResult:
     """One poll over the source; an outage while listing raises ``ConnectorError``."""
     refs = list_series(source, since)
@@ -126,7 +139,7 @@ def poll(
     counts: Counter[str] = Counter()
     for ref in refs:
         try:
-            outcome, note = sync_series(source, storage, ref, worker_id)
+            outcome, note = sync_series(source, storage, ref, worker_id, on_stored)
         except ConnectorError as exc:
             outcome, note = "failed", type(exc).__name__
         counts[outcome] += 1
@@ -148,6 +161,7 @@ def sync_loop(
     out: TextIO,
     err: TextIO,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> int:
     """Poll until ``stop`` (or once); returns the exit status."""
     worker_id = worker_identity()
@@ -155,7 +169,7 @@ def sync_loop(
     while True:
         started = clock()
         try:
-            poll(source, storage, watermark, worker_id, out)
+            poll(source, storage, watermark, worker_id, out, on_stored)
             storage.record_heartbeat("sync")
             watermark = started - WATERMARK_OVERLAP
         except ConnectorError as exc:
@@ -177,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         storage = Storage(settings.database_url)
         storage.migrate()
         source = source_from_settings(settings)
+        on_stored = alert_trigger(storage)
     except (SettingsError, ConnectorError, ValueError, OSError) as exc:
         print(f"her2-cds sync: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -194,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
             stop=stop,
             out=sys.stdout,
             err=sys.stderr,
+            on_stored=on_stored,
         )
     finally:
         storage.dispose()

@@ -176,10 +176,12 @@ def analyse_and_store(
     worker_id: str,
     stale_after_s: float = STALE_AFTER_S,
     analyse: Callable[[PetStudySource, SeriesRef], SeriesAnalysis] = run_analysis,
+    on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> AnalysisDocument | None:
     """Claim, analyse and store one series; the stored document, or None when another worker holds the claim
     (or the analysis is already current). ``ConnectorError`` (outage, vanished series) is stored as
-    ``failed`` and re-raised."""
+    ``failed`` and re-raised. ``on_stored`` is called with the series once HER2 PET facts are stored (the
+    review alerts' trigger, ``cds_service.alerts``); it must not raise."""
     if not _claim(storage, ref, worker_id, stale_after_s):
         return None
     started = time.perf_counter()
@@ -192,7 +194,9 @@ def analyse_and_store(
         _fail(storage, ref, worker_id, exc)
         raise
     document = AnalysisDocument(facts=facts, analysis=analysis.to_json(), picture=png is not None)
-    store_document(storage, ref, worker_id, document, png)
+    stored = store_document(storage, ref, worker_id, document, png)
+    if stored and facts is not None and on_stored is not None:
+        on_stored(ref)
     outcome = "stored" if facts is not None else "not_her2"
     default_metrics().observe_analysis(outcome, time.perf_counter() - started)
     return document

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0004_alerts"
 down_revision: str | None = "0003_heartbeats"
 branch_labels: str | None = None
@@ -18,7 +17,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create ``alert_patient_state``, ``alerts`` and ``alert_outbox`` (see ``cds_service/storage/tables.py``)."""
+    """Create ``alert_patient_state``, ``alerts`` and ``alert_outbox`` (``storage/tables.py``)."""
     op.create_table(
         "alert_patient_state",
         sa.Column("patient_id", sa.String(255), nullable=False),

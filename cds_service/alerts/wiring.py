@@ -1,0 +1,161 @@
+"""Build the alert engine, the outbox worker and the FHIR poll from the deployment settings.
+
+:func:`build_alerts` returns None when ``HER2CDS_ALERTS_CONFIG`` is not set, so every caller (receiver,
+sync, the ``alerts`` command, the web service) can wire alerts in with one ``if``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from cds_service.alerts.backend_auth import BackendTokenSource
+from cds_service.alerts.config import AlertsConfig, load_alerts_config
+from cds_service.alerts.delivery import Channel, FhirTaskChannel, OutboxWorker, WebhookChannel
+from cds_service.alerts.engine import AlertEngine, AlertOutcome, PatientAssessor
+from cds_service.alerts.worklist import evidence_url
+from cds_service.hooks.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
+from cds_service.hooks.service import PetLookup
+from cds_service.settings import Settings
+from cds_service.storage.store import Storage
+from connectors.fhir.mapping import pathology_from_resources
+from connectors.http import RetryPolicy, make_session
+from rules.assess import assess
+
+__all__ = ["Alerts", "build_alerts", "changed_patients"]
+
+log = logging.getLogger(__name__)
+
+WATCHED = ("DiagnosticReport", "Observation", "MedicationRequest")
+"""Resource types whose new or amended versions trigger a re-assessment."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Alerts:
+    """The wired alert components of one process."""
+
+    config: AlertsConfig
+    engine: AlertEngine
+    worker: OutboxWorker
+    assessor: PatientAssessor
+    fetcher: RequestsFhirFetcher
+    tokens: BackendTokenSource
+    outcomes: Counter[str]
+
+
+def build_alerts(
+    settings: Settings, storage: Storage, *, pet_lookup: PetLookup | None = None, worker_id: str = "alerts"
+) -> Alerts | None:
+    """The alert components, or None when alerts are not configured. Raises ``SettingsError``."""
+    config = load_alerts_config(settings)
+    if config is None:
+        return None
+    if pet_lookup is None:
+        from cds_service.pet.lookup import build_pet_lookup
+
+        pet_lookup = build_pet_lookup(settings, storage)
+    # GETs retried twice; POSTs never (the outbox retries them, ARCHITECTURE §7.8).
+    session = make_session(
+        retry=RetryPolicy(total=2, connect=2, status=2, backoff_factor=0.2), pool_maxsize=4
+    )
+    fetcher = RequestsFhirFetcher(
+        session,
+        connect_timeout_s=settings.http_connect_timeout_s,
+        read_timeout_s=settings.http_read_timeout_s,
+    )
+    tokens = BackendTokenSource(config.credentials, session, timeout_s=settings.http_read_timeout_s)
+    assessor = PatientAssessor(
+        config=config,
+        fetcher=fetcher,
+        resolver=PrefetchResolver(fetcher, templates(settings.site.prefetch_templates)),
+        tokens=tokens,
+        map_pathology=pathology_from_resources,
+        assess=assess,
+        pet_lookup=pet_lookup,
+        patient_id_system=settings.patient_id_system,
+        pathology_cards=settings.site.pathology_cards,
+    )
+    outcomes: Counter[str] = Counter()
+    engine = AlertEngine(
+        storage=storage, config=config, assessor=assessor, on_outcome=lambda o: outcomes.update([o.value])
+    )
+    timeout_s = settings.http_connect_timeout_s + settings.http_read_timeout_s
+    channels: dict[str, Channel] = {}
+    if "fhir-task" in config.channels:
+        channels["fhir-task"] = FhirTaskChannel(config, session, tokens, timeout_s=timeout_s)
+    if "webhook" in config.channels and config.webhook_url:
+        channels["webhook"] = WebhookChannel(config.webhook_url, session, timeout_s=timeout_s)
+    worker = OutboxWorker(
+        storage,
+        config,
+        channels,
+        worker_id=worker_id,
+        evidence_url=lambda alert: evidence_url(settings, alert.evidence_id),
+    )
+    return Alerts(
+        config=config,
+        engine=engine,
+        worker=worker,
+        assessor=assessor,
+        fetcher=fetcher,
+        tokens=tokens,
+        outcomes=outcomes,
+    )
+
+
+def _subject(resource: dict[str, Any]) -> str | None:
+    for name in ("subject", "patient"):
+        ref = resource.get(name)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            ref_text: str = ref["reference"]
+            if ref_text.startswith("Patient/"):
+                return ref_text.removeprefix("Patient/").split("/")[0]
+    return None
+
+
+def changed_patients(alerts: Alerts, since: dt.datetime) -> set[str]:
+    """FHIR patient ids with a DiagnosticReport, Observation or MedicationRequest created or amended after
+    ``since`` (``_lastUpdated=gt…``, every page). Raises ``UpstreamUnavailableError``/``FetchRefusedError``/
+    ``BackendAuthError``."""
+    stamp = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    patients: set[str] = set()
+    token = alerts.tokens.token() or ""
+    base = alerts.config.fhir_base_url
+    for kind in WATCHED:
+        url: str | None = f"{base}/{kind}?_lastUpdated={quote('gt' + stamp)}&_count=100&_elements=subject"
+        pages = 0
+        while url is not None and pages < 100:
+            bundle = alerts.fetcher.get(url, token, 60.0)
+            pages += 1
+            for entry in bundle.get("entry", []) or []:
+                resource = entry.get("resource") if isinstance(entry, dict) else None
+                if isinstance(resource, dict) and (patient := _subject(resource)) is not None:
+                    patients.add(patient)
+            url = next(
+                (
+                    link.get("url")
+                    for link in bundle.get("link", []) or []
+                    if isinstance(link, dict) and link.get("relation") == "next"
+                ),
+                None,
+            )
+            if url is not None and not url.startswith(base + "/"):
+                url = None  # never follow a paging link off the allow-listed server with our token
+    return patients
+
+
+def reassess_changed(alerts: Alerts, since: dt.datetime) -> Counter[str]:
+    """Re-assess every patient changed since ``since``; counts by outcome. Raises FHIR errors of the
+    listing; one patient's failure is counted as ``unavailable`` and the others go on."""
+    counts: Counter[str] = Counter()
+    for patient in sorted(changed_patients(alerts, since)):
+        try:
+            counts[alerts.engine.reassess(patient, trigger="fhir").value] += 1
+        except Exception as exc:  # one chart must not stop the poll; retried at the next one
+            log.warning("alert re-assessment failed: %s", type(exc).__name__)
+            counts[AlertOutcome.UNAVAILABLE.value] += 1
+    return counts
