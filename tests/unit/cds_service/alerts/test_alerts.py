@@ -99,7 +99,8 @@ def test_the_key_is_stable_and_differs_by_patient() -> None:
     a = decide("p1", None, _assessment(S.HER2_ZERO_PET_AVID)).key
     assert a == decide("p1", None, _assessment(S.HER2_ZERO_PET_AVID)).key
     assert a != decide("p2", None, _assessment(S.HER2_ZERO_PET_AVID)).key
-    assert a is not None and "p1" not in a
+    assert a is not None
+    assert "p1" not in a
 
 
 # -- storage: one alert per change ---------------------------------------------------------------------------
@@ -219,14 +220,17 @@ def test_a_failed_delivery_waits_with_back_off_and_is_delivered_when_the_server_
     clock.now += dt.timedelta(seconds=10)
     assert worker.run_once()["retry"] == 1
     row = storage.outbox_rows("k" * 64)[0]
-    assert row["attempts"] == 2 and row["status"] == DeliveryStatus.PENDING.value
+    assert row["attempts"] == 2
+    assert row["status"] == DeliveryStatus.PENDING.value
     assert row["next_attempt_at"] == clock.now + dt.timedelta(seconds=20)  # doubled
     channel.up = True
     clock.now += dt.timedelta(seconds=20)
     assert worker.run_once()["delivered"] == 1
     row = storage.outbox_rows("k" * 64)[0]
-    assert row["status"] == DeliveryStatus.DELIVERED.value and row["remote_ref"] == "Task/1"
-    assert worker.run_once() == {} and channel.calls == 3
+    assert row["status"] == DeliveryStatus.DELIVERED.value
+    assert row["remote_ref"] == "Task/1"
+    assert worker.run_once() == {}
+    assert channel.calls == 3
 
 
 def test_backoff_is_capped() -> None:
@@ -273,7 +277,8 @@ def test_client_assertion_is_an_es384_jwt_for_the_token_endpoint() -> None:
         options={"verify_exp": False},
     )
     assert claims["iss"] == claims["sub"] == "her2cds"
-    assert claims["exp"] - claims["iat"] <= 300 and claims["jti"] == "j1"
+    assert claims["exp"] - claims["iat"] <= 300
+    assert claims["jti"] == "j1"
 
 
 def test_backend_credentials_refuse_other_algorithms() -> None:
