@@ -166,6 +166,10 @@ class ServiceDefinition(_Response):
     id: str
     prefetch: dict[str, str] | None = None
     usageRequirements: str | None = None  # noqa: N815
+    version: str | None = None
+    """CDS Hooks 3.0 (ballot): the semantic version of the CDS Hooks specification the service implements."""
+    hookVersion: str | None = None  # noqa: N815
+    """CDS Hooks 3.0 (ballot): the ``hookVersion`` of the published hook definition the service supports."""
     extension: dict[str, Any] | None = None
 
 
