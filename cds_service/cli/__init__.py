@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "demo",
     "cohort",
+    "feedback_report",
 )
 """Sub-command modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser."""
 
