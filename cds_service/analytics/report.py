@@ -153,7 +153,10 @@ def _reasons(rows: Iterable[FeedbackRow]) -> tuple[ReasonCount, ...]:
         key = (row.reason_system, row.reason_code) if row.reason_code else (None, None)
         counts[key] += 1
         displays.setdefault(key, row.reason_display if row.reason_code else None)
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0][1] or "", item[0][0] or ""))
+    # Most frequent first; among equals the coded reasons before "none given", then by code.
+    ordered = sorted(
+        counts.items(), key=lambda item: (-item[1], item[0][1] is None, item[0][1] or "", item[0][0] or "")
+    )
     return tuple(
         ReasonCount(system=system, code=code, display=displays[(system, code)], count=count)
         for (system, code), count in ordered
