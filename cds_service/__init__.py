@@ -102,6 +102,7 @@ def create_app(
     ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
     """
     from cds_service import cors, errors, health, openapi
+    from cds_service.analytics import routes as feedback_report
     from cds_service.auth import JwtVerifier
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
@@ -206,6 +207,7 @@ def create_app(
     from cds_service.alerts import worklist
 
     app.register_blueprint(worklist.bp)
+    app.register_blueprint(feedback_report.bp)
     if settings.demo:
         from cds_service.demo import console as demo_console
 

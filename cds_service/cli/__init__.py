@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "cohort",
     "alerts",
+    "feedback_report",
 )
 """Sub-command modules; each exposes ``register(subparsers)`` and sets ``func`` on its parser."""
 

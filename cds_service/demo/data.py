@@ -515,31 +515,36 @@ def patient_resources(p: DemoPatient) -> dict[str, list[dict[str, Any]]]:
     return {
         "patient": [_patient(p)],
         "her2": [o for o in observations if o["code"]["coding"][0]["code"] in ("85319-2", "48676-1")],
-        "pathology": [report, specimen] if p.has_pathology else [],
+        "pathology": [report] if p.has_pathology else [],
         "hormone": [o for o in observations if o["code"]["coding"][0]["code"] == "85329-1"],
         "conditions": [condition],
         "imaging": [imaging] if imaging else [],
         "therapy": [therapy],
         "administrations": _anti_her2(p),
+        "specimens": [report, specimen] if p.has_pathology else [],
     }
 
 
 def as_prefetch_value(key: str, resources: list[dict[str, Any]]) -> dict[str, Any] | None:
     """A prefetch value as an EHR sends it: a resource for a read (``patient``), a searchset Bundle
-    otherwise."""
+    otherwise (the Specimens of ``specimens`` as ``_include`` results, search mode ``include``)."""
     if key == "patient":
         return resources[0] if resources else None
+    modes = [
+        "include" if key == "specimens" and r["resourceType"] == "Specimen" else "match" for r in resources
+    ]
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(resources),
-        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+        "total": modes.count("match"),
+        "entry": [{"resource": r, "search": {"mode": m}} for r, m in zip(resources, modes, strict=True)],
     }
 
 
 def transaction_bundle(p: DemoPatient) -> dict[str, Any]:
     """The chart of ``p`` as a FHIR transaction (``PUT type/id``), for loading into a FHIR server."""
-    resources = [r for items in patient_resources(p).values() for r in items]
+    by_id = {f"{r['resourceType']}/{r['id']}": r for items in patient_resources(p).values() for r in items}
+    resources = list(by_id.values())
     return {
         "resourceType": "Bundle",
         "type": "transaction",

@@ -166,6 +166,10 @@ class ServiceDefinition(_Response):
     id: str
     prefetch: dict[str, str] | None = None
     usageRequirements: str | None = None  # noqa: N815
+    version: str | None = None
+    """CDS Hooks 3.0 (ballot): the semantic version of the CDS Hooks specification the service implements."""
+    hookVersion: str | None = None  # noqa: N815
+    """CDS Hooks 3.0 (ballot): the ``hookVersion`` of the published hook definition the service supports."""
     extension: dict[str, Any] | None = None
 
 
@@ -294,6 +298,12 @@ class AcceptedSuggestion(_Request):
     id: str = Field(min_length=1)
 
 
+EPIC_REASON_CATEGORY_SYSTEM = "urn:com.epic.cdshooks.feedback.overrideReason.reasonCategory"
+"""System given to an acknowledgement reason built in Epic (its category number is the code)."""
+_EPIC_CATEGORY = "com.epic.cdshooks.feedback.overrideReason.reasonCategory"
+_EPIC_DISPLAY = "com.epic.cdshooks.feedback.overrideReason.reasonDisplay"
+
+
 class FeedbackItem(_Request):
     """One feedback entry (CH-27; 3.0 cds-fb-1..3): accepted ⇒ ``acceptedSuggestions``; ``overrideReason``
     only with ``overridden``. The JSON Schema states the same rules (``if``/``then``) for clients and
@@ -333,6 +343,29 @@ class FeedbackItem(_Request):
     acceptedSuggestions: list[AcceptedSuggestion] | None = None  # noqa: N815
     overrideReason: FeedbackOverrideReason | None = None  # noqa: N815
     outcomeTimestamp: AwareDatetime  # noqa: N815
+
+    @model_validator(mode="before")
+    @classmethod
+    def _epic_override_reasons(cls, data: Any) -> Any:
+        """Read the override reason of an overridden card as Epic's CDS Hooks tutorial shows it: under
+        ``overrideReasons`` (plural) rather than ``overrideReason``, either as ``reason`` (a reason the
+        service offered, mapped by the health system) or as Epic's own reason in the extension
+        ``com.epic.cdshooks.feedback.overrideReason.reasonCategory`` (with ``…reasonDisplay``), recorded as a
+        Coding of system :data:`EPIC_REASON_CATEGORY_SYSTEM`. ``overrideReason`` wins when both are sent."""
+        if not isinstance(data, dict) or "overrideReason" in data or data.get("outcome") != "overridden":
+            return data
+        epic = data.get("overrideReasons")
+        if not isinstance(epic, dict):
+            return data
+        reason = epic.get("reason")
+        extension = epic.get("extension")
+        if reason is None and isinstance(extension, dict) and extension.get(_EPIC_CATEGORY) is not None:
+            display = extension.get(_EPIC_DISPLAY)
+            reason = {"system": EPIC_REASON_CATEGORY_SYSTEM, "code": str(extension[_EPIC_CATEGORY])}
+            if isinstance(display, str) and display:
+                reason["display"] = display
+        found = {"reason": reason, "userComment": epic.get("userComment")}
+        return {**data, "overrideReason": {k: v for k, v in found.items() if v is not None}}
 
     @model_validator(mode="after")
     def _outcome_rules(self) -> FeedbackItem:

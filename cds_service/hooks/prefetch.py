@@ -104,8 +104,19 @@ PREFETCH_KEYS: Final[tuple[PrefetchKey, ...]] = (
         "MedicationAdministration?patient={{context.patientId}}&_sort=-effective-time&_count=100",
         False,
     ),
+    # The same reports with the Specimen each names (collection date, body site), which the cards show.
+    # ``_include`` is outside the CDS Hooks recommended query subset (a SHOULD), so it lives in an optional
+    # key: a client or server that cannot honour it costs the specimen details, never a 412.
+    PrefetchKey(
+        "specimens",
+        "DiagnosticReport?patient={{context.patientId}}&category="
+        + ",".join([_V2_0074 + "SP", _V2_0074 + "PAT", _V2_0074 + "CP", _LOINC + "LP7839-6"])
+        + "&_sort=-date&_count=10&_include=DiagnosticReport:specimen",
+        False,
+    ),
 )
-"""The service's prefetch templates (``cds-hooks.md`` §13), shared by every service in discovery."""
+"""The service's prefetch templates (``cds-hooks.md`` §13), shared by every service in discovery; each key,
+what it brings and the FHIR scopes its fallback needs are listed in ``docs/prefetch.md``."""
 
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 _CONTEXT_TOKENS: Final = frozenset({"patientId", "encounterId", "userId"})

@@ -91,7 +91,40 @@ def parse_context(hook: Hook, context: dict[str, Any]) -> PatientViewContext:
     return handler.context_model.model_validate(context)
 
 
+CDS_HOOKS_VERSION: Final = "2.0.1"
+"""The CDS Hooks release this service implements, advertised as discovery ``version`` (semantic version, as
+the 3.0 ballot asks; its logical model still says ``STU1 | STU2 | STU3``, its text and change log say semver).
+2.0 clients ignore the member. Raised to 3.0.0 once 3.0 is published and the service is tested against it."""
+
+HOOK_VERSIONS: Final[dict[Hook, str]] = {
+    Hook.PATIENT_VIEW: "1.0",
+    Hook.ORDER_SELECT: "1.0",
+    Hook.ORDER_SIGN: "1.0",
+}
+"""``hookVersion`` per hook, as the hook definitions of CDS Hooks Library 1.0.1 state it in their metadata."""
+
+_RELATED_TYPES: Final = ("Specimen", "Binary")
+"""Read besides the template resource types: Specimens named by the reports (``_include``) and the Binary a
+report's ``presentedForm`` points to."""
+
+
+def usage_requirements(keys: tuple[PrefetchKey, ...]) -> str:
+    """The discovery ``usageRequirements``: the resource types the service reads, from its templates."""
+    types = list(dict.fromkeys(k.template.split("?", 1)[0].split("/", 1)[0] for k in keys))
+    types += [t for t in _RELATED_TYPES if t not in types]
+    required = [k.name for k in keys if k.required]
+    return (
+        "Needs prefetch or FHIR read access (SMART read or search scopes) to "
+        + ", ".join(types[:-1])
+        + f" and {types[-1]}. Without fhirServer and fhirAuthorization the keys "
+        + ", ".join(required)
+        + " must be prefetched."
+    )
+
+
 def discovery_document(keys: tuple[PrefetchKey, ...]) -> DiscoveryResponse:
+    """The discovery response (CH-4, CH-5): one entry per service, each with every prefetch template; the
+    3.0 ``version`` and ``hookVersion`` members are added for clients that read them."""
     prefetch = {k.name: k.template for k in keys}
     return DiscoveryResponse(
         services=[
@@ -101,9 +134,9 @@ def discovery_document(keys: tuple[PrefetchKey, ...]) -> DiscoveryResponse:
                 description=s.description,
                 id=s.id,
                 prefetch=prefetch,
-                usageRequirements="Needs prefetch or FHIR read access to Patient, Observation, "
-                "DiagnosticReport, "
-                "Condition, ImagingStudy, MedicationRequest and MedicationAdministration.",
+                usageRequirements=usage_requirements(keys),
+                version=CDS_HOOKS_VERSION,
+                hookVersion=HOOK_VERSIONS[s.handler.hook],
             )
             for s in SERVICES
         ]

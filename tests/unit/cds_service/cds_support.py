@@ -185,6 +185,7 @@ def null_prefetch() -> dict[str, Any]:
             "imaging",
             "therapy",
             "administrations",
+            "specimens",
         )
     }
 
