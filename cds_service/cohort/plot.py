@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from cds_service.cohort.model import CATEGORIES, CohortCategory, LesionRow
 from cds_service.cohort.statistics import tracers_in
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 COLOURS: Final[dict[CohortCategory, str]] = {
     CohortCategory.POSITIVE: "#c0392b",
@@ -38,6 +38,11 @@ def suvmax_figure_png(rows: Sequence[LesionRow]) -> bytes:
     ]
     if len(tracers) != 1:
         panels.append((POOLED_TITLE, list(rows)))
+    # matplotlib is imported here, not at module load: every her2-cds command imports this module's package,
+    # and matplotlib's import wants a writable config folder that a read-only container does not have.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(3.2 * len(panels) + 0.8, 4.6))
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)
