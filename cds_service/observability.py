@@ -66,6 +66,11 @@ _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 _SECRET_PAIR_RE = re.compile(
     r"(?i)(\"?\b(?:access_token|id_token|refresh_token|client_secret|password)\"?\s*[:=]\s*\"?)[^\"&\s,}]+"
 )
+#: Patient-identifying FHIR search parameters in a URL (``?patient=…``, ``&identifier=…``), as foreign loggers
+#: such as urllib3's retry warning write them.
+_PATIENT_PARAM_RE = re.compile(
+    r"(?i)([?&](?:patient|subject|_id|identifier|patient\.identifier|subject:Patient)=)[^&\s\"',)}]+"
+)
 #: Keys whose values are never logged: credentials, prefetch bodies, and PHI (names, ids, contact, free text).
 #: Compared after lower-casing and removing ``_`` and ``-``.
 SENSITIVE_KEYS: frozenset[str] = frozenset(
@@ -112,8 +117,10 @@ def _normalise_key(key: object) -> str:
 
 
 def scrub_text(text: str) -> str:
-    """Replace JWTs, bearer credentials and embedded ``access_token=…``-style secrets in ``text``."""
+    """Replace JWTs, bearer credentials, embedded ``access_token=…``-style secrets and patient-identifying
+    URL parameters in ``text``."""
     text = _JWT_RE.sub(REDACTED, text)
+    text = _PATIENT_PARAM_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 

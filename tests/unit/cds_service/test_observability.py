@@ -141,6 +141,18 @@ def test_opaque_access_token_in_query_or_json_redacted(json_log: io.StringIO) ->
     assert OPAQUE not in json_log.getvalue()
 
 
+def test_patient_parameters_of_a_foreign_retry_warning_redacted(json_log: io.StringIO) -> None:
+    logging.getLogger("urllib3.connectionpool").warning(
+        "Retrying after connection broken: %s",
+        "/fhir/Condition?patient=pt-7734&clinical-status=active /fhir/Task?identifier=urn%3Ax%7Ck-99",
+    )
+    (line,) = lines(json_log)
+    text = str(line["event"])
+    assert "pt-7734" not in text
+    assert "k-99" not in text
+    assert "clinical-status=active" in text
+
+
 def test_phi_keys_redacted_but_identifiers_kept(json_log: io.StringIO) -> None:
     get_logger("cds_service.test").info(
         "prefetch",
