@@ -13,19 +13,21 @@ A HER2 PET series with a reader SR calling two lesions avid is stored into the r
    ``her2-cds alerts deliver --once`` leaves the alert waiting in the outbox; with the server back, it
    writes its Task, and a second pass writes none.
 
-The ``alerts`` commands run as processes with their output in ``sync-alerts-*.log`` (read by the log guard).
+The receiver and the ``alerts`` commands run in this process, so the log guard reads every line they log.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
+import io
 import json
 import logging
 import os
+import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -37,9 +39,11 @@ import requests
 
 from cds_service.alerts.delivery import ALERT_SYSTEM
 from cds_service.alerts.wiring import build_alerts
+from cds_service.cli import main
 from cds_service.cli import receive as receive_command
 from cds_service.cohort.synthetic import Her2Spec, SyntheticBiopsy, SyntheticPatient, synthetic_cohort
 from cds_service.cohort.synthetic_fhir import patient_bundle
+from cds_service.observability import configure_logging
 from cds_service.pet.jobs import worker_settings
 from cds_service.storage.store import AlertRecord, AlertState, Storage
 from connectors.dicom.phantom import PhantomSpec, write_phantom
@@ -62,7 +66,6 @@ class World:
     fhir: FhirServer
     port: int
     workdir: Path
-    env: dict[str, str]
     patient: SyntheticPatient
     pet_files: list[Path]
 
@@ -89,21 +92,18 @@ class World:
     def restart_fhir(self) -> None:
         self.fhir = start_fhir_server(self.workdir / "fhir", self.port)
 
-    def alerts_command(self, *args: str, name: str) -> str:
-        """Run ``her2-cds alerts …`` as a process; its output goes to a log file the log guard reads."""
-        log = self.workdir / f"sync-alerts-{name}.log"
-        with log.open("w", encoding="utf-8") as out:
-            result = subprocess.run(
-                [sys.executable, "-m", "cds_service.cli", "alerts", *args],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=120,
-                check=False,
-            )
-        text = log.read_text(encoding="utf-8")
-        assert result.returncode == 0, text
-        return text
+    def alerts_command(self, *args: str) -> str:
+        """Run ``her2-cds alerts …`` in this process (its signal handlers restored after); its output."""
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                code = main(["alerts", *args])
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+        assert code == 0, out.getvalue()
+        return out.getvalue()
 
 
 def breast_cancer(patient_id: str) -> dict[str, Any]:
@@ -138,6 +138,7 @@ def wait_for(predicate: Any, what: str) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_binary("storescu")
+    configure_logging("INFO")  # as the service and create_app do: foreign log lines redacted too
     workdir = tmp_path_factory.mktemp("alerts-e2e")
     port = free_port()
     fhir = start_fhir_server(workdir / "fhir", port)
@@ -174,16 +175,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         fhir=fhir,
         port=port,
         workdir=workdir,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("HER2CDS_")},
-            **env,
-        },
         patient=dataclasses.replace(member, pet=None),
         pet_files=write_phantom(workdir / "phantom", spec),
     )
     try:
         with pytest.MonkeyPatch.context() as patch:
-            for name in [k for k in os.environ if k.startswith("HER2CDS_")]:
+            for name in [k for k in os.environ if k.startswith("HER2CDS_") and k != "HER2CDS_TESTDATA"]:
                 patch.delenv(name)
             for name, value in env.items():
                 patch.setenv(name, value)
@@ -272,14 +269,14 @@ def test_pet_then_pathology_then_outage_each_make_exactly_one_task(
 
     # 3. a new HER2-low report, then one FHIR poll: one more alert and Task
     world.chart(HER2_ZERO, HER2_LOW)
-    out = world.alerts_command("sync", "--once", name="pathology")
+    out = world.alerts_command("sync", "--once")
     assert "1 raised" in out
     second = alerts_of(world)[-1]
     assert len(alerts_of(world)) == 2
     assert (second.patient_id, second.scenario, second.trigger) == (patient_id, "her2-low-pet-avid", "fhir")
     assert len(world.tasks(second.alert_key)) == 1
     # a second poll sees the same change again (overlap) but raises nothing
-    assert "raised" not in world.alerts_command("sync", "--once", name="pathology-again")
+    assert "raised" not in world.alerts_command("sync", "--once")
 
     # 4. raised while the FHIR server is down for delivery: waits in the outbox, delivered once on return
     world.chart(HER2_ZERO, HER2_LOW, HER2_ULTRALOW)
@@ -290,7 +287,7 @@ def test_pet_then_pathology_then_outage_each_make_exactly_one_task(
         assert alerts is not None
         assert alerts.engine.reassess(patient_id, trigger="fhir").value == "raised"
         world.fhir.stop()
-        assert "1 retry" in world.alerts_command("deliver", "--once", name="deliver-down")
+        assert "1 retry" in world.alerts_command("deliver", "--once")
         third = alerts_of(world)[-1]
         (row,) = storage.outbox_rows(third.alert_key)
         assert row["status"] == "pending"
@@ -300,9 +297,9 @@ def test_pet_then_pathology_then_outage_each_make_exactly_one_task(
         storage.dispose()
     world.restart_fhir()
     time.sleep(0.5)  # past the configured back-off (retry_max_s 0.4)
-    assert "1 delivered" in world.alerts_command("deliver", "--once", name="deliver")
+    assert "1 delivered" in world.alerts_command("deliver", "--once")
     assert len(world.tasks(third.alert_key)) == 1
-    assert "delivered" not in world.alerts_command("deliver", "--once", name="deliver-again")
+    assert "delivered" not in world.alerts_command("deliver", "--once")
     assert len(world.tasks(third.alert_key)) == 1
     assert [a.scenario for a in alerts_of(world)] == [
         "her2-zero-pet-avid",
