@@ -53,7 +53,7 @@ from tests.integration.fhir_server import FhirServer, start_fhir_server
 pytestmark = pytest.mark.integration
 
 SNOMED = "http://snomed.info/sct"
-WAIT_S = 30.0
+WAIT_S = 60.0
 HER2_ZERO = SyntheticBiopsy(collected=dt.date(2024, 2, 20), site=None, her2=Her2Spec.IHC0_NULL)
 HER2_LOW = SyntheticBiopsy(collected=dt.date(2024, 3, 5), site=None, her2=Her2Spec.IHC1)
 HER2_ULTRALOW = SyntheticBiopsy(collected=dt.date(2024, 3, 7), site=None, her2=Her2Spec.IHC0_ULTRALOW)

@@ -24,7 +24,6 @@ from tests.unit.cds_service.cds_support import make_app
 
 PUBLIC = "https://cds.example.org"
 REVIEWER = "dr-onc-17"
-NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture
@@ -61,7 +60,8 @@ def _evidence_id(storage: Storage) -> str:
 def _raise(app: Flask, key: str, patient: str, scenario: str, *, age: dt.timedelta) -> None:
     """Store one alert raised ``age`` ago (a storage of its own whose clock stands then)."""
     url = _parts(app).settings.database_url
-    storage = Storage(url, clock=lambda: NOW - age)
+    raised_at = dt.datetime.now(dt.UTC) - age
+    storage = Storage(url, clock=lambda: raised_at)
     try:
         alert = NewAlert(
             alert_key=key,
@@ -87,7 +87,7 @@ def seeded(app: Flask) -> str:
     """Three alerts of different ages and scenarios; the worklist link path."""
     _raise(app, "key-old", "pat-wl-1", "her2-zero-pet-avid", age=dt.timedelta(days=3, hours=1))
     _raise(app, "key-mid", "pat-wl-2", "her2-low-pet-avid", age=dt.timedelta(hours=5, minutes=2))
-    _raise(app, "key-new", "pat-wl-3", "her2-ultralow", age=dt.timedelta(minutes=7, seconds=5))
+    _raise(app, "key-new", "pat-wl-3", "her2-ultralow", age=dt.timedelta(minutes=7, seconds=1))
     return _path(worklist_url(_parts(app).settings, REVIEWER))
 
 
@@ -198,7 +198,7 @@ def _tampered(path: str) -> str:
 
 
 def _signed_hours_ago(monkeypatch: pytest.MonkeyPatch, hours: float, make: Callable[[], str]) -> str:
-    stamp = int((NOW - dt.timedelta(hours=hours)).timestamp())
+    stamp = int((dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)).timestamp())
     with monkeypatch.context() as patch:
         patch.setattr(TimestampSigner, "get_timestamp", lambda self: stamp)
         return make()
