@@ -205,7 +205,11 @@ def create_app(
     app.register_blueprint(openapi.bp)
     app.register_blueprint(evidence.bp)
     from cds_service.alerts import worklist
+    from cds_service.alerts.config import load_alerts_config
 
+    alerts_config = load_alerts_config(settings)  # raises SettingsError: a bad file fails at start-up
+    if alerts_config is not None:
+        app.extensions[worklist.ALERT_EVIDENCE_DAYS_KEY] = alerts_config.evidence_ttl_days
     app.register_blueprint(worklist.bp)
     app.register_blueprint(feedback_report.bp)
     if settings.demo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -242,3 +243,23 @@ def test_alert_evidence_page_and_refused_links(
     worklist = _path(worklist_url(settings, REVIEWER)).rsplit("/", 1)[1]
     assert client.get(f"/alerts/evidence/{worklist}").status_code == 403
     assert client.get(f"/alerts/worklist/{_path(url).rsplit('/', 1)[1]}").status_code == 403
+
+
+def test_alert_evidence_links_last_the_configured_evidence_ttl_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = "https://fhir.example.org/r4"
+    config = tmp_path / "alerts.json"
+    config.write_text(json.dumps({"fhir_base_url": base, "evidence_ttl_days": 3}), encoding="utf-8")
+    app = make_app(
+        tmp_path, public_url=PUBLIC, link_secret="w" * 43, fhir_allowlist=(base,), alerts_config=config
+    )
+    client = app.test_client()
+    settings = _parts(app).settings
+    storage = _parts(app).storage
+    assert storage is not None
+    evidence_id = _evidence_id(storage)
+    within = _signed_hours_ago(monkeypatch, 2 * 24, lambda: str(evidence_url(settings, evidence_id)))
+    beyond = _signed_hours_ago(monkeypatch, 4 * 24, lambda: str(evidence_url(settings, evidence_id)))
+    assert client.get(_path(within)).status_code == 200
+    assert client.get(_path(beyond)).status_code == 403
