@@ -128,7 +128,9 @@ class SiteConfig:
     ``suggestions``: whether cards offer to create a Task for IHC re-review or tumour-board review (CH-26:
     off by default). ``prefetch_templates``: per-key template overrides for site-specific pathology codes
     (``cds-hooks.md`` §13). ``smart_app``: an optional SMART app launched from PET cards (``{"label",
-    "url"}``, the app's launch URL; CDS Hooks link type ``smart``).
+    "url"}``, the app's launch URL; CDS Hooks link type ``smart``). ``source_url``: the absolute URL every
+    card's ``source.url`` points to (default: the service's ``/clinical-basis`` page under
+    ``HER2CDS_PUBLIC_URL``).
     """
 
     links: tuple[SiteLink, ...] = ()
@@ -136,13 +138,15 @@ class SiteConfig:
     suggestions: bool = False
     prefetch_templates: Mapping[str, str] = field(default_factory=dict)
     smart_app: SiteLink | None = None
+    source_url: str | None = None
 
     @classmethod
     def from_json(cls, data: Any, *, origin: str = "site configuration") -> SiteConfig:
         """Build from parsed JSON, raising ``SettingsError`` naming the offending member."""
         if not isinstance(data, dict):
             raise SettingsError(f"{origin}: must be a JSON object")
-        unknown = set(data) - {"links", "pathology_cards", "suggestions", "prefetch_templates", "smart_app"}
+        known = {"links", "pathology_cards", "suggestions", "prefetch_templates", "smart_app", "source_url"}
+        unknown = set(data) - known
         if unknown:
             raise SettingsError(f"{origin}: unknown members {sorted(unknown)}")
         links = [_site_link(item, f"{origin}: links[{i}]") for i, item in enumerate(data.get("links", []))]
@@ -159,7 +163,18 @@ class SiteConfig:
             if not isinstance(value, bool):
                 raise SettingsError(f"{origin}: {name} must be true or false")
             flags[name] = value
-        return cls(links=tuple(links), prefetch_templates=dict(templates), smart_app=smart_app, **flags)
+        source_url = data.get("source_url")
+        if source_url is not None and (
+            not isinstance(source_url, str) or urlsplit(source_url).scheme not in ("http", "https")
+        ):
+            raise SettingsError(f"{origin}: source_url must be an absolute http(s) URL")
+        return cls(
+            links=tuple(links),
+            prefetch_templates=dict(templates),
+            smart_app=smart_app,
+            source_url=source_url,
+            **flags,
+        )
 
     @classmethod
     def load(cls, path: Path) -> SiteConfig:

@@ -7,8 +7,10 @@ Order of work (spec/clinical-logic.md §6, §9, §11, §13, §14):
 2. When ER/PR decide nothing, the HR status stated in the chart (``ClinicalContext.hr_status``).
 3. The uptake call on the HER2 PET facts, when an analysed study is at hand (``rules.uptake``).
 4. Pairing: PET acquisition date against the current specimen's collection date; the most recent anti-HER2
-   antibody before the PET; a best-effort site match of biopsy and avid lesions (``rules.pairing``).
-5. The card scenario and extra cards (``rules.scenarios``).
+   antibody before the PET (administration or dosage dates; a completed course ends when its period ends);
+   a best-effort comparison of the biopsied site with the lesions read (``rules.pairing``), on which the
+   cards' "concordant"/"consistent" wording depends.
+5. The card scenario and extra cards, with card (o) on a T-DXd order (``rules.scenarios``).
 6. The FDA label rows for the current category (``rules.indications``).
 
 Missing or stale data yields caveats, never an exception. ``now`` is an argument: the rules read no clock.
@@ -23,19 +25,24 @@ from rules import parameters
 from rules.domain import (
     AssessInputs,
     Assessment,
+    CardScenario,
     Evidence,
     HrStatus,
     PatientHer2,
     PetStatus,
     PetStudyFacts,
+    RecentAntiHer2,
+    SiteComparison,
     TdxdCategory,
     UptakeAssessment,
 )
 from rules.her2 import synthesize
 from rules.indications import check_indications
-from rules.pairing import pairing_gap_days, pet_date, recent_anti_her2, site_match
+from rules.pairing import compare_sites, ended_course_undated, pairing_gap_days, pet_date, recent_anti_her2
 from rules.scenarios import ScenarioInputs, select_scenario
 from rules.uptake import assess_uptake
+
+S_RECENT = CardScenario.RECENT_ANTI_HER2
 
 
 def _with_chart_hr(her2: PatientHer2, stated: HrStatus) -> tuple[PatientHer2, list[Evidence]]:
@@ -63,10 +70,11 @@ def _pet_facts(inputs: AssessInputs) -> tuple[PetStatus, PetStudyFacts | None, l
 
 def _pairing_lines(
     her2: PatientHer2, pet: PetStudyFacts | None, uptake: UptakeAssessment | None
-) -> tuple[int | None, list[Evidence], list[str]]:
-    """Gap between PET acquisition and the current specimen's collection, and the site match, as evidence."""
+) -> tuple[int | None, SiteComparison | None, list[Evidence], list[str]]:
+    """Gap between PET acquisition and the current specimen's collection, and the comparison of the biopsied
+    site with the lesions read, with their evidence lines."""
     if pet is None or her2.current is None:
-        return None, [], []
+        return None, None, [], []
     specimen = her2.current.result.specimen
     pet_day = pet_date(pet)
     gap = pairing_gap_days(pet_day, specimen.collected)
@@ -86,18 +94,36 @@ def _pairing_lines(
                 rule="PAIRING_WINDOW_DAYS (Yeh 2025: within 2 months)",
             )
         )
-    if uptake is not None and uptake.any_avid:
-        match, explanation = site_match(uptake.avid_lesions, specimen)
+    site = None
+    if uptake is not None and uptake.lesions_read:
+        site = compare_sites(pet.lesions, uptake.avid_lesions, specimen)
         evidence.append(
-            Evidence(statement=f"Site match {match}: {explanation}", rule="best-effort site match")
+            Evidence(
+                statement=f"Biopsied site against the PET read: {site.explanation}",
+                value=site.outcome.value,
+                rule="rules.pairing.compare_sites (organ level, best effort)",
+            )
         )
-    return gap, evidence, caveats
+    return gap, site, evidence, caveats
 
 
-def _anti_her2_days(pet: PetStudyFacts | None, inputs: AssessInputs) -> tuple[int | None, list[Evidence]]:
+def _anti_her2(
+    pet: PetStudyFacts | None, inputs: AssessInputs
+) -> tuple[RecentAntiHer2 | None, list[Evidence]]:
+    """Days from the most recent anti-HER2 exposure to the PET (modifier (j)), with evidence lines; a course
+    recorded as over without an end date is named, never counted as lasting up to the PET."""
+    undated = [
+        Evidence(
+            statement=f"{t.display or t.code or 'anti-HER2 antibody'} from {t.start} recorded as completed "
+            "without an end date: whether it reached the window before the HER2 PET is not known",
+            source=t.source,
+            rule=f"RECENT_ANTI_HER2_DAYS ({parameters.RECENT_ANTI_HER2_DAYS})",
+        )
+        for t in ended_course_undated(pet_date(pet), inputs.context.therapies)
+    ]
     recent = recent_anti_her2(pet_date(pet), inputs.context.therapies)
     if recent is None:
-        return None, []
+        return None, undated
     what = recent.therapy.display or recent.therapy.code or "anti-HER2 antibody"
     line = Evidence(
         statement=f"{what} {recent.days_before_pet} day(s) before the HER2 PET",
@@ -106,7 +132,7 @@ def _anti_her2_days(pet: PetStudyFacts | None, inputs: AssessInputs) -> tuple[in
         source=recent.therapy.source,
         rule=f"RECENT_ANTI_HER2_DAYS ({parameters.RECENT_ANTI_HER2_DAYS})",
     )
-    return recent.days_before_pet, [line]
+    return recent, [line, *undated]
 
 
 def _sources_caveats(inputs: AssessInputs, pet_status: PetStatus) -> tuple[bool, list[str]]:
@@ -136,8 +162,8 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
     if uptake is not None:
         evidence += uptake.evidence
         caveats += uptake.caveats
-    gap, pairing_evidence, pairing_caveats = _pairing_lines(her2, pet, uptake)
-    anti_her2_days, anti_her2_evidence = _anti_her2_days(pet, inputs)
+    gap, site, pairing_evidence, pairing_caveats = _pairing_lines(her2, pet, uptake)
+    anti_her2, anti_her2_evidence = _anti_her2(pet, inputs)
     unavailable, source_caveats = _sources_caveats(inputs, pet_status)
     evidence += pairing_evidence + anti_her2_evidence
     caveats += pairing_caveats + source_caveats
@@ -149,9 +175,10 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
             pet_status=pet_status,
             uptake=uptake,
             pairing_gap_days=gap,
-            anti_her2_days_before_pet=anti_her2_days if uptake is not None else None,
+            anti_her2_days_before_pet=anti_her2.days_before_pet if anti_her2 and uptake is not None else None,
             sources_unavailable=unavailable,
             pathology_cards_enabled=inputs.pathology_cards_enabled,
+            tdxd_order=inputs.tdxd_order,
         )
     )
     evidence += selection.evidence
@@ -176,6 +203,9 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
         pet=inputs.pet,
         pending_pet_date=inputs.pending_pet_date,
         unavailable_sources=inputs.unavailable_sources,
+        site=site,
+        order_basis=selection.order_basis,
+        anti_her2=anti_her2 if S_RECENT in selection.cards else None,
     )
 
 

@@ -20,9 +20,12 @@ __all__ = [
     "MODIFIERS",
     "NO_EVIDENCE_LINK",
     "PET_SCENARIOS",
+    "TOPIC_CODES",
     "CategoryTerms",
     "category_description",
     "category_name",
+    "scenario_for_topic",
+    "topic_code",
 ]
 
 
@@ -68,6 +71,31 @@ def category_description(category: TdxdCategory) -> str:
 
 
 S = CardScenario
+
+
+def _camel(code: str) -> str:
+    head, *rest = code.split("-")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+TOPIC_CODES: Final[Mapping[CardScenario, str]] = MappingProxyType({s: _camel(s.value) for s in CardScenario})
+"""The ``source.topic.code`` each card carries: the scenario's name of ``spec/clinical-logic.md`` §15 written
+in camel case (``her2-low-pet-avid`` → ``her2LowPetAvid``). Epic accepts only alphanumeric topic codes of at
+most 100 characters, stable per card (its feedback and override memory key on them); the hyphenated
+scenario names stay the project's own identifiers (decision tables, evidence page, demo)."""
+
+_SCENARIOS_BY_TOPIC: Final = MappingProxyType({code: s for s, code in TOPIC_CODES.items()})
+
+
+def topic_code(scenario: CardScenario) -> str:
+    """The alphanumeric ``source.topic.code`` of ``scenario`` (``TOPIC_CODES``)."""
+    return TOPIC_CODES[scenario]
+
+
+def scenario_for_topic(code: str) -> CardScenario | None:
+    """The scenario a ``source.topic.code`` stands for; None for an unknown code."""
+    return _SCENARIOS_BY_TOPIC.get(code)
+
 
 MODIFIERS: Final[frozenset[CardScenario]] = frozenset(
     {S.HEPATIC_LESION, S.RECENT_ANTI_HER2, S.OUTSIDE_UPTAKE_WINDOW}

@@ -366,12 +366,36 @@ class DrugClass(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TherapyExposure:
+    """One course or administration of a drug class, with the days it covers.
+
+    ``start`` and ``end`` are the first and last day of exposure (an administration has ``end == start``).
+    ``end`` None with ``ended`` False follows FHIR ``Period`` semantics: the course is ongoing. ``ended`` True
+    says the source records the course as over (FHIR status ``completed`` or ``stopped``); with ``end`` None
+    the day it ended is then not recorded, and the exposure is never read as lasting up to today.
+    """
+
     drug_class: DrugClass
     code: str | None = None
     display: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+    ended: bool = False
     source: SourceRef | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise RulesError(f"TherapyExposure: end {self.end} is before start {self.start}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecentAntiHer2:
+    """An anti-HER2 exposure within the window before the PET (modifier (j)).
+
+    ``days_before_pet`` counts from the exposure's last day on or before the PET (0 when ongoing that day).
+    """
+
+    therapy: TherapyExposure
+    days_before_pet: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -472,6 +496,49 @@ class CardScenario(StrEnum):
     HEPATIC_LESION = "hepatic-lesion"  # modifier (i)
     RECENT_ANTI_HER2 = "recent-anti-her2"  # modifier (j)
     OUTSIDE_UPTAKE_WINDOW = "outside-uptake-window"  # modifier (w)
+    TDXD_ORDER = "tdxd-order-her2-basis"  # (o): a T-DXd order on order-select/order-sign
+
+
+class SiteConcordance(StrEnum):
+    """How the biopsied site relates to the lesions read on HER2 PET (organ level, best effort).
+
+    ``BIOPSIED_AVID``: the biopsied organ holds an avid lesion. ``BIOPSIED_NON_AVID``: it holds a lesion
+    read not avid, and no avid lesion. ``NOT_AMONG_READ``: no lesion read on PET lies in the biopsied organ.
+    Each of the last two needs every relevant lesion's organ to be known; otherwise ``UNKNOWN`` (also when the
+    biopsied site is not coded or no lesion was read).
+    """
+
+    BIOPSIED_AVID = "biopsied_avid"
+    BIOPSIED_NON_AVID = "biopsied_non_avid"
+    NOT_AMONG_READ = "not_among_read"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteComparison:
+    """The biopsied site against the PET read: ``biopsied`` is the specimen's organ (None when not coded),
+    ``avid_sites`` the organ of each avid lesion (``"site not coded"`` when unknown), in lesion order."""
+
+    outcome: SiteConcordance
+    biopsied: str | None = None
+    avid_sites: tuple[str, ...] = ()
+    explanation: str = ""
+
+
+class OrderBasis(StrEnum):
+    """What the HER2 basis says about the labelled indications when T-DXd is ordered (card (o) variant)."""
+
+    HER2_POSITIVE = "her2_positive"
+    HER2_LOW = "her2_low"
+    HER2_ULTRALOW = "her2_ultralow"
+    HER2_NULL = "her2_null"
+    HER2_ZERO_UNSPECIFIED = "her2_zero_unspecified"
+    ZERO_EARLIER_HIGHER = "zero_earlier_higher"
+    NEGATIVE_UNSCORED = "negative_unscored"
+    ISH_PENDING = "ish_pending"
+    UNCLASSIFIABLE = "unclassifiable"
+    NO_PATHOLOGY = "no_pathology"
+    SOURCE_UNREACHABLE = "source_unreachable"
 
 
 class IndicationStatus(StrEnum):
@@ -481,14 +548,33 @@ class IndicationStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CriterionCheck:
+    """One criterion of a label row with its verdict and the reason (what the chart says or lacks)."""
+
+    name: str
+    status: IndicationStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IndicationCheck:
     """One FDA label row (spec/clinical-logic.md §11) checked against the chart: never 'eligible', only
-    met/not/unknown."""
+    met/not/unknown.
+
+    ``short`` is the row's short name for cards and ``basis`` its trial and approval date; ``criteria`` every
+    criterion of the row with its verdict, in label order; ``reasons`` the same reasons as text, plus notes
+    that are not criteria. ``category_open`` is False when the patient's HER2 category alone excludes the row
+    (cards then leave the row out).
+    """
 
     row: str
     description: str
     status: IndicationStatus
     reasons: tuple[str, ...] = ()
+    short: str = ""
+    criteria: tuple[CriterionCheck, ...] = ()
+    category_open: bool = True
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -496,6 +582,8 @@ class AssessInputs:
     """Everything ``rules.assess.assess`` needs, already translated into domain objects by the connectors.
 
     ``unavailable_sources`` names source systems that could not be reached (``"FHIR server"``, ``"PACS"``).
+    ``tdxd_order`` is set by an order hook (order-select, order-sign) whose draft orders contain T-DXd: the
+    answer then always carries card (o) with the HER2 basis for the labelled indications.
     """
 
     her2_results: tuple[Her2Result, ...] = ()
@@ -506,14 +594,18 @@ class AssessInputs:
     pending_pet_date: dt.date | None = None
     unavailable_sources: tuple[str, ...] = ()
     pathology_cards_enabled: bool = True
+    tdxd_order: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Assessment:
     """The single output of ``rules.assess.assess``: what the cards are built from.
 
-    ``cards`` lists the scenarios to render, in order: the main scenario first, then (h), (p), (u) and the
-    modifiers (i), (j), (w). A modifier never appears alone.
+    ``cards`` lists the scenarios to render, in order: card (o) first on a T-DXd order, then the main
+    scenario, then (h), (p), (u) and the modifiers (i), (j), (w). A modifier never appears alone.
+    ``site`` compares the biopsied site with the PET read (None without a PET read or pathology);
+    ``order_basis`` is the variant of card (o) (None unless it is shown); ``anti_her2`` the anti-HER2
+    exposure behind modifier (j), if any.
     """
 
     her2: PatientHer2
@@ -528,3 +620,6 @@ class Assessment:
     pet: PetStudyFacts | None = None
     pending_pet_date: dt.date | None = None
     unavailable_sources: tuple[str, ...] = ()
+    site: SiteComparison | None = None
+    order_basis: OrderBasis | None = None
+    anti_her2: RecentAntiHer2 | None = None

@@ -1,27 +1,36 @@
-"""FDA-labelled T-DXd breast indications, checked row by row: met, not met or unknown, with reasons.
+"""FDA-labelled T-DXd indications, checked row by row: met, not met or unknown, criterion by criterion.
 
-Rows follow spec/clinical-logic.md §11 (ENHERTU US Prescribing Information, BLA 761139): B (HER2-positive
-after anti-HER2 therapy, DESTINY-Breast03), C (HER2-low after chemotherapy, DESTINY-Breast04), D (HR-positive
-HER2-low or ultralow after endocrine therapy, DESTINY-Breast06), A (HER2-positive first line with pertuzumab,
-DESTINY-Breast09; date unverified) and TA (tumour-agnostic HER2-positive IHC 3+ solid tumours after prior
-systemic therapy). The engine never says "eligible": a row that is met prompts a review against the label.
+Rows follow the ENHERTU (fam-trastuzumab deruxtecan-nxki) US Prescribing Information, BLA 761139, as revised
+in December 2025 (spec/clinical-logic.md §11): B (HER2-positive after a prior anti-HER2 regimen,
+DESTINY-Breast03, May 2022), C (HER2-low after chemotherapy, DESTINY-Breast04, 5 Aug 2022), D (HR-positive
+HER2-low or HER2-ultralow after endocrine therapy, DESTINY-Breast06, 27 Jan 2025), A (in combination with
+pertuzumab, first line, HER2-positive IHC 3+ or ISH-positive "as determined by an FDA-approved test",
+DESTINY-Breast09, 15 Dec 2025) and TA (HER2-positive IHC 3+ unresectable or metastatic solid tumours after
+prior systemic treatment "and have no satisfactory alternative treatment options", accelerated approval, 5 Apr
+2024). The engine never says "eligible": a row that is met prompts a review against the label.
 
-Each row is a conjunction of criteria, each three-valued. A row is NOT_MET when any criterion is positively
-not met (a category the row excludes, non-metastatic disease, HR-negative disease for row D, therapy for
-metastatic disease already given for the first-line row A); UNKNOWN when no criterion fails but one cannot be
-established; MET otherwise. The absence of a therapy from the chart is never read as proof that it was not
-given: such criteria stay UNKNOWN.
+Each row holds the label's full list of criteria, each three-valued. A row is NOT_MET when any criterion is
+positively not met (a category the row excludes, non-metastatic disease, HR-negative disease for row D,
+therapy for metastatic disease already given for the first-line row A); UNKNOWN ("not determinable") when no
+criterion fails but one cannot be established from the chart; MET ("criteria on file met") otherwise. The
+absence of a therapy from the chart is never read as proof that it was not given, and two criteria are never
+met from the chart alone: "as determined by an FDA-approved test" needs the assay to be stated (the companion
+diagnostic VENTANA PATHWAY anti-HER-2/neu (4B5) meets it; another stated clone is a caution, not a block, and
+stays undetermined), and the tumour-agnostic row's "no satisfactory alternative treatment options" is a
+clinical judgement no chart field records, so row TA is never reported as met (for breast cancer the breast
+rows A and B name the labelled HER2-positive settings).
 
 Therapy settings are judged against ``ClinicalContext.metastatic_since``: a therapy started on or after it was
-given in the metastatic setting; one started before it and ongoing, or ended at most
-``EARLY_RELAPSE_MONTHS`` months before it, counts as "recurrence during or within 6 months after"
-(neo)adjuvant therapy (rows B and C). Therapies that start after ``as_of`` are planned, not prior, and are
-ignored.
+given in the metastatic setting; one started before it and ongoing, or ended at most ``EARLY_RELAPSE_MONTHS``
+months before it, counts as "recurrence during or within 6 months after" (neo)adjuvant therapy (rows B and C).
+A course recorded as over without an end date cannot be placed against that edge and stays undetermined.
+Therapies that start after ``as_of`` are planned, not prior, and are ignored.
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 from rules import parameters
 from rules.domain import (
     ClinicalContext,
+    CriterionCheck,
     DrugClass,
     HrStatus,
     IhcResult,
@@ -59,21 +69,24 @@ class IndicationFacts:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Criterion:
-    """One condition of a label row: a name for the docs and a three-valued check with its reason."""
+    """One condition of a label row: a name for the docs and cards, a three-valued check with its reason, and
+    whether it is the row's HER2 category condition."""
 
     name: str
     check: Callable[[IndicationFacts], Verdict]
+    category: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabelRow:
-    """One FDA label row of spec/clinical-logic.md §11 as data: identifier, wording, basis and criteria."""
+    """One FDA label row of spec/clinical-logic.md §11 as data: identifier, the label's wording, the short
+    name cards use, the basis (trial and approval date) and every criterion of the row."""
 
     row: str
     description: str
+    short: str
     basis: str
     criteria: tuple[Criterion, ...]
-    companion_diagnostic: bool = False
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -92,7 +105,7 @@ def category_criterion(
             return UNKNOWN, f"HER2 category {facts.category}: cannot tell whether {label}"
         return NOT_MET, f"HER2 category {facts.category} is not {label}"
 
-    return Criterion(name=f"HER2 {label}", check=check)
+    return Criterion(name=f"HER2 {label}", check=check, category=True)
 
 
 def _metastatic(facts: IndicationFacts) -> Verdict:
@@ -139,10 +152,13 @@ def _in_metastatic_setting(therapy: TherapyExposure, since: dt.date) -> bool:
 
 
 def _early_relapse(therapy: TherapyExposure, since: dt.date) -> bool:
-    """Started before metastatic diagnosis and ongoing then, or ended at most 6 months before it."""
+    """Started before metastatic diagnosis and ongoing then, or ended at most 6 months before it (a course
+    recorded as over without an end date cannot be placed and does not count)."""
     if therapy.start is None or therapy.start >= since:
         return False
-    return therapy.end is None or therapy.end >= months_before(since, EARLY_RELAPSE_MONTHS)
+    if therapy.end is None:
+        return not therapy.ended
+    return therapy.end >= months_before(since, EARLY_RELAPSE_MONTHS)
 
 
 def prior_therapy_criterion(drug_class: DrugClass, label: str, *, early_relapse: bool) -> Criterion:
@@ -194,6 +210,29 @@ def _pertuzumab(facts: IndicationFacts) -> Verdict:
     return UNKNOWN, "no pertuzumab among the draft orders"
 
 
+def _fda_test(facts: IndicationFacts) -> Verdict:
+    """ "As determined by an FDA-approved test": met when the IHC assay is the companion diagnostic (4B5) and
+    the IHC score carries the category; a stated other clone is a caution (undetermined, never a block); an
+    assay that is not stated, or a positive result resting on ISH (whose assay the record does not carry),
+    cannot be confirmed."""
+    ihc = facts.ihc
+    assay = ihc.assay if ihc is not None else None
+    if not assay:
+        return UNKNOWN, "assay not stated: an FDA-approved test cannot be confirmed"
+    if "4b5" not in assay.lower():
+        return (
+            UNKNOWN,
+            f"caution: assay {assay} is not the companion diagnostic {parameters.COMPANION_DIAGNOSTIC_ASSAY}",
+        )
+    if facts.category is TdxdCategory.HER2_POSITIVE and (ihc is None or ihc.score is not IhcScore.THREE_PLUS):
+        return UNKNOWN, "HER2-positive by ISH: the ISH assay is not stated"
+    return MET, f"assay {assay} ({parameters.COMPANION_DIAGNOSTIC_ASSAY}, companion diagnostic)"
+
+
+def _no_satisfactory_alternative(facts: IndicationFacts) -> Verdict:
+    return UNKNOWN, "no satisfactory alternative treatment: a clinical judgement the chart does not record"
+
+
 def _ihc_3plus(facts: IndicationFacts) -> Verdict:
     score = facts.ihc.score if facts.ihc is not None else None
     if score is IhcScore.THREE_PLUS:
@@ -211,10 +250,12 @@ def _prior_systemic(facts: IndicationFacts) -> Verdict:
 
 
 METASTATIC = Criterion(name="unresectable or metastatic", check=_metastatic)
+FDA_TEST = Criterion(name="FDA-approved test", check=_fda_test)
+NO_ALTERNATIVE = Criterion(name="no satisfactory alternative treatment", check=_no_satisfactory_alternative)
 HR_POSITIVE = Criterion(name="hormone-receptor positive", check=_hr_positive)
 FIRST_LINE = Criterion(name="first line for metastatic disease", check=_first_line)
 PERTUZUMAB = Criterion(name="with pertuzumab", check=_pertuzumab)
-IHC_3PLUS = Criterion(name="IHC 3+", check=_ihc_3plus)
+IHC_3PLUS = Criterion(name="HER2 IHC 3+", check=_ihc_3plus, category=True)
 PRIOR_SYSTEMIC = Criterion(name="prior systemic therapy", check=_prior_systemic)
 
 _C = TdxdCategory
@@ -223,7 +264,10 @@ _UNDETERMINED = frozenset({_C.UNKNOWN, _C.NEEDS_REVIEW})
 LABEL_ROWS: tuple[LabelRow, ...] = (
     LabelRow(
         row="B",
-        description="HER2-positive unresectable/metastatic, after ≥1 prior anti-HER2 regimen",
+        description="HER2-positive (IHC 3+ or ISH-positive) unresectable or metastatic breast cancer after a "
+        "prior anti-HER2-based regimen in the metastatic setting, or in the neoadjuvant or adjuvant setting "
+        "with recurrence during or within 6 months of completing therapy",
+        short="HER2-positive after anti-HER2 therapy",
         basis="DESTINY-Breast03; FDA May 2022",
         criteria=(
             category_criterion(frozenset({_C.HER2_POSITIVE}), _UNDETERMINED, "HER2-positive"),
@@ -233,18 +277,24 @@ LABEL_ROWS: tuple[LabelRow, ...] = (
     ),
     LabelRow(
         row="C",
-        description="HER2-low unresectable/metastatic, after prior chemotherapy; any HR status",
+        description="HER2-low (IHC 1+ or IHC 2+/ISH-negative) unresectable or metastatic breast cancer, as "
+        "determined by an FDA-approved test, after a prior chemotherapy in the metastatic setting or "
+        "recurrence during or within 6 months of completing adjuvant chemotherapy; any HR status",
+        short="HER2-low after chemotherapy",
         basis="DESTINY-Breast04; FDA 5 Aug 2022",
         criteria=(
             category_criterion(frozenset({_C.HER2_LOW}), _UNDETERMINED | {_C.NEGATIVE_UNSCORED}, "HER2-low"),
+            FDA_TEST,
             METASTATIC,
             prior_therapy_criterion(DrugClass.CHEMO, "chemotherapy", early_relapse=True),
         ),
-        companion_diagnostic=True,
     ),
     LabelRow(
         row="D",
-        description="HR-positive HER2-low or ultralow unresectable/metastatic, after ≥1 endocrine therapy",
+        description="Hormone receptor-positive, HER2-low (IHC 1+ or IHC 2+/ISH-negative) or HER2-ultralow "
+        "(IHC 0 with membrane staining) unresectable or metastatic breast cancer, as determined by an "
+        "FDA-approved test, that has progressed on one or more endocrine therapies in the metastatic setting",
+        short="HR-positive HER2-low or ultralow after endocrine therapy",
         basis="DESTINY-Breast06; FDA 27 Jan 2025",
         criteria=(
             category_criterion(
@@ -252,18 +302,21 @@ LABEL_ROWS: tuple[LabelRow, ...] = (
                 _UNDETERMINED | {_C.NEGATIVE_UNSCORED, _C.HER2_ZERO_UNSPECIFIED},
                 "HER2-low or ultralow",
             ),
+            FDA_TEST,
             METASTATIC,
             HR_POSITIVE,
             prior_therapy_criterion(DrugClass.ENDOCRINE, "endocrine therapy", early_relapse=False),
         ),
-        companion_diagnostic=True,
     ),
     LabelRow(
         row="A",
-        description="HER2-positive unresectable/metastatic, first line, with pertuzumab",
-        basis="DESTINY-Breast09",
+        description="In combination with pertuzumab, first-line treatment of HER2-positive (IHC 3+ or "
+        "ISH-positive) unresectable or metastatic breast cancer, as determined by an FDA-approved test",
+        short="first line with pertuzumab, HER2-positive",
+        basis="DESTINY-Breast09; FDA 15 Dec 2025",
         criteria=(
             category_criterion(frozenset({_C.HER2_POSITIVE}), _UNDETERMINED, "HER2-positive"),
+            FDA_TEST,
             METASTATIC,
             FIRST_LINE,
             PERTUZUMAB,
@@ -271,15 +324,19 @@ LABEL_ROWS: tuple[LabelRow, ...] = (
     ),
     LabelRow(
         row="TA",
-        description=(
-            "HER2-positive (IHC 3+) unresectable/metastatic solid tumour, after prior systemic therapy"
-        ),
-        basis="tumour-agnostic accelerated approval",
-        criteria=(IHC_3PLUS, METASTATIC, PRIOR_SYSTEMIC),
+        description="HER2-positive (IHC 3+) unresectable or metastatic solid tumours after prior systemic "
+        "treatment, with no satisfactory alternative treatment options (accelerated approval)",
+        short="tumour-agnostic, HER2 IHC 3+",
+        basis="DESTINY-PanTumor02, -Lung01, -CRC02; FDA 5 Apr 2024",
+        criteria=(IHC_3PLUS, METASTATIC, PRIOR_SYSTEMIC, NO_ALTERNATIVE),
     ),
 )
-"""The label rows checked, in display order (spec/clinical-logic.md §11); rows E and F (early breast cancer,
-dates unverified) are not checked in this version."""
+"""The label rows checked, in display order (spec/clinical-logic.md §11), each with every criterion of the
+label's indication statement; rows E and F (early breast cancer, dates unverified) are not checked in this
+version."""
+
+BREAST_HER2_POSITIVE_ROWS = ("A", "B")
+"""Breast rows for HER2-positive disease: when one of them is not excluded, row TA's note says so."""
 
 
 def _combine(verdicts: list[Verdict]) -> IndicationStatus:
@@ -291,27 +348,28 @@ def _combine(verdicts: list[Verdict]) -> IndicationStatus:
     return MET
 
 
-def _assay_note(ihc: IhcResult | None) -> str | None:
-    """A caution (never a block) when the stated IHC assay is not the FDA companion diagnostic (4B5)."""
-    if ihc is None or not ihc.assay or "4b5" in ihc.assay.lower():
-        return None
-    return (
-        f"caution: assay {ihc.assay} is not the companion diagnostic {parameters.COMPANION_DIAGNOSTIC_ASSAY}"
-    )
-
-
 def check_row(row: LabelRow, facts: IndicationFacts) -> IndicationCheck:
-    """Check one label row: every criterion's verdict becomes a reason, the row status combines them."""
+    """Check one label row: every criterion's verdict is kept with its reason; the row status combines
+    them."""
     verdicts = [criterion.check(facts) for criterion in row.criteria]
-    reasons = [reason for _, reason in verdicts]
-    note = _assay_note(facts.ihc) if row.companion_diagnostic else None
-    if note:
-        reasons.append(note)
+    criteria = tuple(
+        CriterionCheck(name=criterion.name, status=status, reason=reason)
+        for criterion, (status, reason) in zip(row.criteria, verdicts, strict=True)
+    )
+    excluded = any(
+        status is NOT_MET
+        for criterion, (status, _) in zip(row.criteria, verdicts, strict=True)
+        if criterion.category
+    )
     return IndicationCheck(
         row=row.row,
         description=f"{row.description} ({row.basis})",
         status=_combine(verdicts),
-        reasons=tuple(reasons),
+        reasons=tuple(reason for _, reason in verdicts),
+        short=row.short,
+        criteria=criteria,
+        category_open=not excluded,
+        basis=row.basis,
     )
 
 
@@ -326,7 +384,18 @@ def check_indications(
 
     ``context.hr_status`` should already hold the synthesised HR status (``rules.hormone``). ``as_of`` is
     today's date (therapies starting later are planned, not prior). ``ihc`` is the IHC read behind the
-    category, used for the tumour-agnostic IHC 3+ criterion and the companion-diagnostic caution.
+    category, used for the tumour-agnostic IHC 3+ criterion and the FDA-approved test criterion.
     """
     facts = IndicationFacts(category=category, context=context, as_of=as_of, ihc=ihc)
-    return tuple(check_row(row, facts) for row in LABEL_ROWS)
+    checks = [check_row(row, facts) for row in LABEL_ROWS]
+    open_breast = [c.row for c in checks if c.row in BREAST_HER2_POSITIVE_ROWS and c.status is not NOT_MET]
+    for i, check in enumerate(checks):
+        if check.row == "TA" and check.status is not NOT_MET and open_breast:
+            rows = (
+                f"row {open_breast[0]} names"
+                if len(open_breast) == 1
+                else f"rows {' and '.join(open_breast)} name"
+            )
+            note = f"breast cancer: {rows} the labelled HER2-positive settings"
+            checks[i] = dataclasses.replace(check, reasons=(*check.reasons, note))
+    return tuple(checks)

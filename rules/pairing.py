@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rules import parameters
 from rules.domain import (
@@ -24,6 +23,10 @@ from rules.domain import (
     LesionSite,
     PetLesion,
     PetStudyFacts,
+    ReaderCall,
+    RecentAntiHer2,
+    SiteComparison,
+    SiteConcordance,
     SpecimenRef,
     SpecimenSite,
     StrEnum,
@@ -80,23 +83,13 @@ def within_pairing_window(
 # Recent anti-HER2 antibody (modifier j)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecentAntiHer2:
-    """An anti-HER2 exposure within the window before the PET.
-
-    ``days_before_pet`` counts from the exposure's last day on or before the PET (0 when ongoing that day).
-    """
-
-    therapy: TherapyExposure
-    days_before_pet: int
-
-
 def _last_exposure_day(therapy: TherapyExposure, pet_day: dt.date) -> dt.date | None:
-    """The last day of ``therapy`` on or before ``pet_day``; None when it started after the PET or has no
-    dates.
+    """The last day of ``therapy`` known to fall on or before ``pet_day``; None when it started after the PET
+    or has no dates.
 
-    ``end`` None follows FHIR ``Period`` semantics: the exposure is ongoing, so it lasts up to the PET day. A
-    single administration should therefore carry ``end == start``.
+    ``end`` None follows FHIR ``Period`` semantics: an ongoing exposure lasts up to the PET day. A course the
+    source records as over (``ended``) lasts until its ``end``; when that day is not recorded, the only day
+    known to carry exposure is its ``start``. A single administration carries ``end == start``.
     """
     start = therapy.start
     end = therapy.end
@@ -104,9 +97,34 @@ def _last_exposure_day(therapy: TherapyExposure, pet_day: dt.date) -> dt.date | 
         return None
     if start is not None and start > pet_day:
         return None
+    if end is None and therapy.ended:
+        return start
     if end is None or end >= pet_day:
         return pet_day
     return end
+
+
+def ended_course_undated(
+    pet_date: dt.date | dt.datetime | None,
+    therapies: Sequence[TherapyExposure],
+    *,
+    window_days: int = parameters.RECENT_ANTI_HER2_DAYS,
+) -> tuple[TherapyExposure, ...]:
+    """Anti-HER2 courses recorded as over without an end date that started before the window and may have
+    reached into it: whether they did cannot be told, so modifier (j) is not raised for them (an evidence line
+    names them instead)."""
+    pet_day = as_date(pet_date)
+    if pet_day is None:
+        return ()
+    return tuple(
+        t
+        for t in therapies
+        if t.drug_class is DrugClass.ANTI_HER2
+        and t.ended
+        and t.end is None
+        and t.start is not None
+        and (pet_day - t.start).days > window_days
+    )
 
 
 def recent_anti_her2(
@@ -191,6 +209,72 @@ def _lesion_organs(lesion: PetLesion) -> frozenset[str]:
     if lesion.site is LesionSite.HEPATIC:
         return organs | {"liver"}
     return organs
+
+
+def _known_organs(lesion: PetLesion, specimen_organs: frozenset[str]) -> frozenset[str] | None:
+    """The lesion's organs, or None when its site says nothing usable for this comparison (a non-hepatic
+    lesion is known not to be the liver)."""
+    organs = _lesion_organs(lesion)
+    if organs:
+        return organs
+    if lesion.site is LesionSite.NON_HEPATIC and specimen_organs == {"liver"}:
+        return frozenset({"outside the liver"})
+    return None
+
+
+NOT_CODED = "site not coded"
+"""How an avid lesion without a usable site is named in ``SiteComparison.avid_sites``."""
+
+
+def compare_sites(
+    lesions: Sequence[PetLesion], avid_lesions: Sequence[PetLesion], specimen: SpecimenRef
+) -> SiteComparison:
+    """Whether the biopsied site is an avid lesion, a lesion read not avid, or none of the lesions read.
+
+    ``lesions`` are all lesions of the PET study, ``avid_lesions`` those the uptake call counts as avid
+    (reader call, or a labelled threshold). Organ level, like :func:`site_match`: the specimen's organ comes
+    from its description (or "breast" for a primary-tumour specimen without one), each lesion's from its site
+    text and hepatic flag. Whenever a lesion that could be the biopsied one has no usable site, the outcome is
+    ``UNKNOWN``: "concordant" is never claimed for a pairing that cannot be shown (spec/clinical-logic.md
+    §15).
+    """
+    specimen_organs = _specimen_organs(specimen)
+    avid_ids = {lesion.lesion_id for lesion in avid_lesions}
+    avid_known = [_known_organs(lesion, specimen_organs) for lesion in avid_lesions]
+    avid_sites = tuple(", ".join(sorted(o)) if o else NOT_CODED for o in avid_known)
+    biopsied = ", ".join(sorted(specimen_organs)) if specimen_organs else None
+
+    def result(outcome: SiteConcordance, explanation: str) -> SiteComparison:
+        return SiteComparison(
+            outcome=outcome, biopsied=biopsied, avid_sites=avid_sites, explanation=explanation
+        )
+
+    if not specimen_organs:
+        return result(SiteConcordance.UNKNOWN, "biopsied site not coded")
+    for lesion, organs in zip(avid_lesions, avid_known, strict=True):
+        if organs and organs & specimen_organs:
+            return result(
+                SiteConcordance.BIOPSIED_AVID, f"biopsied site ({biopsied}) is avid lesion {lesion.lesion_id}"
+            )
+    if any(organs is None for organs in avid_known):
+        return result(SiteConcordance.UNKNOWN, "avid lesion sites not all coded")
+    read = [
+        lesion
+        for lesion in lesions
+        if lesion.reader_call is ReaderCall.NON_AVID and lesion.lesion_id not in avid_ids
+    ]
+    read_known = [_known_organs(lesion, specimen_organs) for lesion in read]
+    for lesion, organs in zip(read, read_known, strict=True):
+        if organs and organs & specimen_organs:
+            return result(
+                SiteConcordance.BIOPSIED_NON_AVID,
+                f"biopsied site ({biopsied}) is lesion {lesion.lesion_id}, read not avid",
+            )
+    if any(organs is None for organs in read_known):
+        return result(SiteConcordance.UNKNOWN, "sites of the lesions read not all coded")
+    if not avid_lesions and not read:
+        return result(SiteConcordance.UNKNOWN, "no lesion read on the HER2 PET")
+    return result(SiteConcordance.NOT_AMONG_READ, f"biopsied site ({biopsied}) is not among the lesions read")
 
 
 def site_match(avid_lesions: Sequence[PetLesion], specimen: SpecimenRef) -> tuple[SiteMatch, str]:

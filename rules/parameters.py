@@ -12,7 +12,7 @@ from typing import Final
 
 from rules.domain import Tracer
 
-RULES_VERSION: Final = "1.0.0"
+RULES_VERSION: Final = "1.1.0"
 """Semantic version of the clinical rules; bump on any change of a constant or decision table."""
 
 GUIDELINE: Final = "ASCO/CAP HER2 2018 (Wolff, JCO 2018;36:2105), affirmed 2023 (Wolff, JCO 2023;41:3867)"
@@ -40,7 +40,8 @@ ISH_COPIES_PLAUSIBLE: Final = (1.0, 50.0)
 """Plausible HER2 copies per cell; outside it the result needs review."""
 
 COMPANION_DIAGNOSTIC_ASSAY: Final = "VENTANA PATHWAY anti-HER-2/neu (4B5)"
-"""FDA companion diagnostic for HER2-low (2022) and HER2-ultralow (2025) T-DXd indications (ENHERTU USPI)."""
+"""FDA companion diagnostic for the HER2-low (2022), HER2-ultralow (2025) and first-line HER2-positive with
+pertuzumab (15 Dec 2025, with the HER2 Dual ISH DNA Probe Cocktail) T-DXd indications (ENHERTU USPI)."""
 
 # --- ER/PR (ASCO/CAP 2020, Allison JCO 2020;38:1346) --------------------------------------------------------
 

@@ -14,8 +14,14 @@ Three kinds of tables, all rendered to ``docs/card-scenarios.md`` by :func:`scen
   (j) anti-HER2 antibody within ``RECENT_ANTI_HER2_DAYS`` before the PET, (w) uptake outside the tracer
   window. Modifiers need a main card that rests on the PET read (steps 2–6): they never appear alone.
 - ``scenario-e-indicator`` and ``scenario-f-variant`` choose the indicator of (e) and the wording of (f).
+- ``order-card`` and ``order-card-basis`` add card (o) when an order hook (order-select, order-sign) carries a
+  T-DXd draft order: it always appears, first, and states the HER2 basis for the labelled indications (this
+  project's extension of spec/clinical-logic.md §14–15, topic ``tdxd-order-her2-basis``). Because it carries
+  the pathology basis, it replaces a main card that rests on pathology alone ((k), (l), (g), (c)); a PET-based
+  main card follows it.
 
-Order of ``cards``: the main card, then (h), (p), (u), (i), (j), (w) (``Assessment.cards``).
+Order of ``cards``: (o) on a T-DXd order, the main card, then (h), (p), (u), (i), (j), (w)
+(``Assessment.cards``).
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rules import parameters
+from rules.display import topic_code
 from rules.domain import (
     AscoCapStatus,
     CardScenario,
     Evidence,
     HrStatus,
+    OrderBasis,
     PatientHer2,
     PetStatus,
     StrEnum,
@@ -69,6 +77,7 @@ SCENARIO_LETTERS: Mapping[CardScenario, str] = {
     S.PET_ANALYSIS_PENDING: "p",
     S.DATA_UNAVAILABLE: "u",
     S.OUTSIDE_UPTAKE_WINDOW: "w",
+    S.TDXD_ORDER: "o",
 }
 """The letter of each scenario in spec/clinical-logic.md §14–15."""
 
@@ -358,6 +367,134 @@ def c_hr_negative_note(her2: PatientHer2) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------------------
+# Card (o): a T-DXd order
+
+
+class OrderPlacement(StrEnum):
+    """Where card (o) goes relative to the main card."""
+
+    NONE = "no order card"
+    REPLACES = "(o) replaces the main card"
+    FIRST = "(o) before the main card"
+
+
+PATHOLOGY_MAIN_CARDS = (S.HER2_LOW_NO_PET, S.HER2_UNSCORED_NEGATIVE, S.IHC2_ISH_PENDING, S.HER2_ULTRALOW)
+"""Main cards that rest on pathology alone; card (o) carries the same basis and takes their place."""
+
+F_ORDER, F_MAIN = "tdxd_order", "main_card"
+
+ORDER_TABLE: DecisionTable[OrderPlacement] = DecisionTable(
+    id="order-card",
+    title="Card (o) on a T-DXd order",
+    purpose=(
+        "an order hook whose draft orders contain T-DXd always gets card (o), first; it replaces a main card"
+        " that rests on pathology alone and precedes any other (first match)."
+    ),
+    facts=(Fact(F_ORDER, "T-DXd draft order (order-select, order-sign)"), Fact(F_MAIN, "main card")),
+    rows=(
+        Row(id="o-none", when=(eq(F_ORDER, False),), then=OrderPlacement.NONE, ref="patient-view"),
+        Row(
+            id="o-replaces",
+            when=(eq(F_ORDER, True), one_of(F_MAIN, *(s.value for s in PATHOLOGY_MAIN_CARDS))),
+            then=OrderPlacement.REPLACES,
+            ref="docs/clinical-basis.md (every T-DXd order gets the HER2 basis); spec/clinical-logic.md §11",
+        ),
+        Row(
+            id="o-first",
+            when=(eq(F_ORDER, True),),
+            then=OrderPlacement.FIRST,
+            ref="docs/clinical-basis.md (every T-DXd order gets the HER2 basis); spec/clinical-logic.md §11",
+        ),
+        Row(id="o-otherwise", when=(), then=OrderPlacement.NONE, ref="patient-view"),
+    ),
+)
+"""Whether and where card (o) is added."""
+
+F_EARLIER = "earlier_higher"
+_ZERO_CLASSES = (P.HER2_NULL, P.HER2_ZERO_UNSPECIFIED, P.NEGATIVE_UNSCORED)
+_OB = OrderBasis
+_LABEL = "ENHERTU USPI (BLA 761139), spec/clinical-logic.md §11"
+
+ORDER_BASIS_TABLE: DecisionTable[OrderBasis] = DecisionTable(
+    id="order-card-basis",
+    title="Wording of card (o)",
+    purpose=(
+        "what the HER2 basis on file says about the labelled indications when T-DXd is ordered: the"
+        " HER2-positive or HER2-low/ultralow rows, or no labelled breast indication on file (with the"
+        " re-review option), or a basis that is not established (first match)."
+    ),
+    facts=(
+        Fact(_PATH, "pathology (most recent specimen)"),
+        Fact(F_EARLIER, "an earlier specimen had a higher HER2 class"),
+    ),
+    rows=(
+        Row(
+            id="o-zero-earlier-higher",
+            when=(one_of(_PATH, *_ZERO_CLASSES), eq(F_EARLIER, True)),
+            then=_OB.ZERO_EARLIER_HIGHER,
+            ref="spec/clinical-logic.md §6 (ASCO/CAP 2023: consider prior samples before concluding IHC 0)",
+        ),
+        Row(
+            id="o-positive", when=(eq(_PATH, P.HER2_POSITIVE),), then=_OB.HER2_POSITIVE, ref=f"{_LABEL} A, B"
+        ),
+        Row(id="o-low", when=(eq(_PATH, P.HER2_LOW),), then=_OB.HER2_LOW, ref=f"{_LABEL} C, D"),
+        Row(id="o-ultralow", when=(eq(_PATH, P.HER2_ULTRALOW),), then=_OB.HER2_ULTRALOW, ref=f"{_LABEL} D"),
+        Row(id="o-null", when=(eq(_PATH, P.HER2_NULL),), then=_OB.HER2_NULL, ref=f"{_LABEL}; §8"),
+        Row(
+            id="o-zero",
+            when=(eq(_PATH, P.HER2_ZERO_UNSPECIFIED),),
+            then=_OB.HER2_ZERO_UNSPECIFIED,
+            ref=f"{_LABEL}; §8",
+        ),
+        Row(
+            id="o-unscored",
+            when=(eq(_PATH, P.NEGATIVE_UNSCORED),),
+            then=_OB.NEGATIVE_UNSCORED,
+            ref="spec/clinical-logic.md §15 (l)",
+        ),
+        Row(
+            id="o-ish",
+            when=(eq(_PATH, P.ISH_PENDING),),
+            then=_OB.ISH_PENDING,
+            ref="spec/clinical-logic.md §15 (g)",
+        ),
+        Row(
+            id="o-unclassifiable",
+            when=(one_of(_PATH, P.UNKNOWN, P.NEEDS_REVIEW),),
+            then=_OB.UNCLASSIFIABLE,
+            ref="spec/clinical-logic.md §15 (f)",
+        ),
+        Row(
+            id="o-unreachable",
+            when=(eq(_PATH, P.SOURCE_UNREACHABLE),),
+            then=_OB.SOURCE_UNREACHABLE,
+            ref="spec/clinical-logic.md §15 (u)",
+        ),
+        Row(id="o-none", when=(), then=_OB.NO_PATHOLOGY, ref="spec/clinical-logic.md §15 (f)"),
+    ),
+)
+"""The variant of card (o)."""
+
+_HIGHER_THAN_ZERO = frozenset({TdxdCategory.HER2_ULTRALOW, TdxdCategory.HER2_LOW, TdxdCategory.HER2_POSITIVE})
+
+
+def earlier_higher(her2: PatientHer2) -> bool:
+    """Whether an earlier specimen than the current one has a HER2 class above IHC 0 (ultralow, low,
+    positive)."""
+    highest = her2.highest
+    return highest is not None and highest is not her2.current and highest.category in _HIGHER_THAN_ZERO
+
+
+def order_basis(her2: PatientHer2, *, source_unreachable: bool = False) -> Decision[OrderBasis]:
+    """The ``order-card-basis`` decision for ``her2``."""
+    facts = {
+        _PATH: pathology_class(her2, source_unreachable=source_unreachable),
+        F_EARLIER: earlier_higher(her2),
+    }
+    return decide(ORDER_BASIS_TABLE, facts)
+
+
+# ------------------------------------------------------------------------------------------------------------
 # Selection
 
 
@@ -376,18 +513,20 @@ class ScenarioInputs:
     anti_her2_days_before_pet: int | None = None
     sources_unavailable: bool = False
     pathology_cards_enabled: bool = True
+    tdxd_order: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScenarioSelection:
-    """The main scenario, the ordered card list, the evidence lines naming the rows that fired, and the
-    caveats of the main card's variants ((e) escalation, (c) in HR-negative disease)."""
+    """The main scenario, the ordered card list, the evidence lines naming the rows that fired, the caveats
+    of the main card's variants ((e) escalation, (c) in HR-negative disease) and the variant of card (o)."""
 
     scenario: CardScenario | None
     cards: tuple[CardScenario, ...]
     main_row: str
     evidence: tuple[Evidence, ...] = ()
     caveats: tuple[str, ...] = ()
+    order_basis: OrderBasis | None = None
 
 
 def main_facts(inputs: ScenarioInputs) -> dict[str, object]:
@@ -424,7 +563,20 @@ def select_scenario(inputs: ScenarioInputs) -> ScenarioSelection:
         if row.matches(facts):
             extras.append(row.then)
             evidence.append(Evidence(statement=f"adds {scenario_label(row.then)}", rule=EXTRA_TABLE.tag(row)))
-    cards = ((main.scenario,) if main.scenario is not None else ()) + tuple(extras)
+    main_cards: tuple[CardScenario, ...] = (main.scenario,) if main.scenario is not None else ()
+    placement = decide(
+        ORDER_TABLE,
+        {F_ORDER: inputs.tdxd_order, F_MAIN: main.scenario.value if main.scenario is not None else None},
+    )
+    basis: OrderBasis | None = None
+    if placement.outcome is not OrderPlacement.NONE:
+        evidence.append(Evidence(statement=placement.explain(), rule=placement.tag))
+        variant = order_basis(inputs.her2, source_unreachable=inputs.sources_unavailable)
+        evidence.append(Evidence(statement=variant.explain(), rule=variant.tag))
+        basis = variant.outcome
+        kept = () if placement.outcome is OrderPlacement.REPLACES else main_cards
+        main_cards = (S.TDXD_ORDER, *kept)
+    cards = main_cards + tuple(extras)
     caveats: list[str] = []
     if main.scenario is S.HER2_ZERO_PET_NONAVID:
         indicator = e_indicator(inputs.her2)
@@ -441,6 +593,7 @@ def select_scenario(inputs: ScenarioInputs) -> ScenarioSelection:
         main_row=decision.tag,
         evidence=tuple(evidence),
         caveats=tuple(caveats),
+        order_basis=basis,
     )
 
 
@@ -464,21 +617,29 @@ SCENARIO_TITLES: Mapping[CardScenario, str] = {
     S.PET_ANALYSIS_PENDING: "HER2 PET not analysed yet",
     S.DATA_UNAVAILABLE: "Source unavailable (no clinical statement)",
     S.OUTSIDE_UPTAKE_WINDOW: "modifier: uptake time outside the tracer window",
+    S.TDXD_ORDER: "T-DXd order: the HER2 basis for the labelled indications",
 }
-"""Short titles of the 16 scenarios (spec/clinical-logic.md §15), for the documentation page."""
+"""Short titles of the 17 scenarios (spec/clinical-logic.md §15), for the documentation page."""
 
 
 def scenario_table_markdown() -> str:
     """The documentation page ``docs/card-scenarios.md``, rendered from the tables above (pure)."""
-    codes = ["| letter | topic code | scenario |", "|---|---|---|"]
+    codes = ["| letter | scenario | `source.topic.code` | title |", "|---|---|---|---|"]
     for scenario, letter in sorted(SCENARIO_LETTERS.items(), key=lambda item: item[1]):
-        codes.append(f"| ({letter}) | `{scenario.value}` | {SCENARIO_TITLES[scenario]} |")
+        codes.append(
+            f"| ({letter}) | `{scenario.value}` | `{topic_code(scenario)}` | {SCENARIO_TITLES[scenario]} |"
+        )
     parts = [
         "# Card scenarios\n",
         "Generated from `rules/scenarios.py` by `rules.scenarios.scenario_table_markdown()`; do not edit by"
         " hand (a unit test compares this file with the render). Clinical basis: spec/clinical-logic.md"
         f" §14–15. Rules version {parameters.RULES_VERSION}.\n",
-        "Topic codes go in `card.source.topic` (system `urn:her2-pet-cds:card-scenario`).\n",
+        "Each card carries its scenario in `card.source.topic` (system `urn:her2-pet-cds:card-scenario`) as"
+        " an alphanumeric code: the scenario name of spec/clinical-logic.md §15 in camel case, because Epic"
+        " accepts only alphanumeric topic codes of at most 100 characters and keys feedback and a user's"
+        " overrides on them (`rules.display.TOPIC_CODES`). Scenario (o) is this project's addition: every"
+        " order-select or order-sign with a T-DXd draft order gets it, first, with the HER2 basis for the"
+        " labelled indications; it takes the place of a main card that rests on pathology alone.\n",
         "\n".join(codes) + "\n",
         "How to read the tables: “—” means any value; a value that is not stated never meets a condition."
         " HER2 PET states: *none* (no HER2 PET study), *not analysed yet*, *unreachable* (PET source down),"
@@ -488,4 +649,5 @@ def scenario_table_markdown() -> str:
     ]
     parts += [render_table(MAIN_TABLE), render_table(EXTRA_TABLE)]
     parts += [render_table(E_INDICATOR_TABLE), render_table(F_VARIANT_TABLE)]
+    parts += [render_table(ORDER_TABLE), render_table(ORDER_BASIS_TABLE)]
     return "\n".join(parts)

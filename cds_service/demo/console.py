@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
 from cds_service.hooks.models import Card, Hook
 from cds_service.hooks.registry import ORDER_SIGN_ID, PATIENT_VIEW_ID
+from rules.display import scenario_for_topic
 
 bp = Blueprint("demo_console", __name__)
 
@@ -149,6 +150,13 @@ def request_json() -> Response:
     )
 
 
+def _scenario_name(card: Card) -> str:
+    """The scenario a card stands for (``her2-low-pet-avid``), from its alphanumeric topic code."""
+    code = card.source.topic.code if card.source.topic is not None else ""
+    scenario = scenario_for_topic(code)
+    return scenario.value if scenario is not None else code
+
+
 @bp.post("/demo/cards")
 def cards_html() -> Response:
     """Render a CDS Hooks response (``{"cards": [...]}``) as an EHR shows it; 400 for anything else."""
@@ -163,6 +171,7 @@ def cards_html() -> Response:
     views = [
         {
             "card": card,
+            "scenario": _scenario_name(card),
             "detail": render_markdown(card.detail),
             "links": [(link.label, url) for link in card.links or () if (url := _safe_url(link.url))],
         }

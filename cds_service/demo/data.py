@@ -38,6 +38,10 @@ DICOM_UID_SYSTEM: Final = "urn:dicom:uid"
 MRN_SYSTEM: Final = "urn:oid:2.16.840.1.113883.3.9999.7"
 """An invented identifier system for the demo medical record number, which is also the DICOM PatientID."""
 
+ORDER_CARD: Final = "tdxd-order-her2-basis"
+PATHOLOGY_ONLY_CARDS: Final = frozenset(
+    {"her2-low-no-pet", "her2-unscored-negative", "ihc2-ish-pending", "her2-ultralow"}
+)
 _IHC_ANSWERS: Final = {"0": "LA6111-4", "1+": "LA11841-6", "2+": "LA11842-4", "3+": "LA11843-2"}
 _STATUS_ANSWERS: Final = {"positive": "LA6576-8", "negative": "LA6577-6"}
 
@@ -100,6 +104,12 @@ class DemoPatient:
     def scenarios(self) -> tuple[str, ...]:
         """Every card topic this patient is expected to produce, in order."""
         return ((self.expected,) if self.expected else ()) + self.extra
+
+    @property
+    def order_scenarios(self) -> tuple[str, ...]:
+        """The cards an order-sign or order-select with a T-DXd draft order produces: card (o) first, in place
+        of a main card that rests on pathology alone (``rules.scenarios.ORDER_TABLE``)."""
+        return (ORDER_CARD, *tuple(s for s in self.scenarios if s not in PATHOLOGY_ONLY_CARDS))
 
     @property
     def dicom_patient_id(self) -> str:

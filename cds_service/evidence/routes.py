@@ -25,7 +25,17 @@ from flask import Blueprint, Response, abort, current_app, render_template
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cds_service.hooks.registry import EXTENSION_KEY, Components
-from rules.domain import Assessment, Evidence, PatientHer2, PetLesion, PetStudyFacts, SourceRef
+from rules.domain import (
+    Assessment,
+    Evidence,
+    IhcResult,
+    IndicationCheck,
+    IshResult,
+    PatientHer2,
+    PetLesion,
+    PetStudyFacts,
+    SourceRef,
+)
 
 if TYPE_CHECKING:
     from cds_service.settings import Settings
@@ -108,9 +118,36 @@ class PathologyEntry(TypedDict, total=False):
     site: str
     siteText: str | None
     ihcScore: str | None
+    assay: str | None
+    staining: str | None
     ish: str | None
     category: str
     source: str | None
+
+
+class CriterionEntry(TypedDict, total=False):
+    """One criterion of a label row: ``status`` ``met``/``not_met``/``unknown`` and the reason."""
+
+    name: str
+    status: str
+    reason: str
+
+
+class LabelRowEntry(TypedDict, total=False):
+    """One FDA label row with the label's wording, its status and every criterion."""
+
+    row: str
+    description: str
+    status: str
+    criteria: list[CriterionEntry]
+    notes: list[str]
+
+
+class SiteEntry(TypedDict, total=False):
+    """The biopsied site against the PET read (``rules.pairing.compare_sites``)."""
+
+    outcome: str
+    explanation: str
 
 
 class EvidenceLine(TypedDict, total=False):
@@ -127,7 +164,9 @@ class EvidencePayload(TypedDict):
 
     ``patientRef`` is the opaque EHR patient id (shown on the page, never in the URL); ``pet`` None when the
     patient has no analysed HER2 PET; ``pairingGapDays`` the PET–specimen interval in days; ``cards`` the card
-    topic codes (``urn:her2-pet-cds:card-scenario``); ``evidence`` the rules' evidence lines.
+    scenarios (``urn:her2-pet-cds:card-scenario`` names); ``evidence`` the rules' evidence lines; ``caveats``,
+    ``labelRows`` and ``site`` the parts of the basis that cards leave to this page (every caveat, each label
+    row with every criterion, the biopsied site against the PET read).
     """
 
     patientRef: str | None
@@ -137,6 +176,9 @@ class EvidencePayload(TypedDict):
     cards: NotRequired[list[str]]
     rulesVersion: NotRequired[str | None]
     evidence: NotRequired[list[EvidenceLine]]
+    caveats: NotRequired[list[str]]
+    labelRows: NotRequired[list[LabelRowEntry]]
+    site: NotRequired[SiteEntry | None]
 
 
 def _ref(source: SourceRef | None) -> str | None:
@@ -198,7 +240,7 @@ def pathology_entries(her2: PatientHer2) -> list[PathologyEntry]:
                 score += f" ({ihc.zero_subtype.value})"
         ish = None
         if result.ish is not None:
-            ish = "pending" if result.ish.pending else f"ratio {result.ish.ratio}"
+            ish = "pending" if result.ish.pending else _ish_text(result.ish, occasion.ish_group)
         entries.append(
             PathologyEntry(
                 specimenId=result.specimen.id,
@@ -206,9 +248,63 @@ def pathology_entries(her2: PatientHer2) -> list[PathologyEntry]:
                 site=result.specimen.site.value,
                 siteText=result.specimen.description,
                 ihcScore=score,
+                assay=ihc.assay if ihc is not None else None,
+                staining=_staining_text(ihc),
                 ish=ish,
                 category=occasion.category.value,
                 source=_ref(result.source),
+            )
+        )
+    return entries
+
+
+def _ish_text(ish: IshResult, group: int | None) -> str:
+    parts = [f"{ish.probe.value}-probe"]
+    for label, value in (
+        ("ratio", ish.ratio),
+        ("HER2/cell", ish.her2_per_cell),
+        ("CEP17/cell", ish.cep17_per_cell),
+    ):
+        if value is not None:
+            parts.append(f"{label} {value:g}")
+    if group is not None:
+        parts.append(f"group {group}")
+    return ", ".join(parts)
+
+
+def _staining_text(ihc: IhcResult | None) -> str | None:
+    pct = ihc.percentages if ihc is not None else None
+    if pct is None:
+        return None
+    parts = [
+        f"{label} {value:g} %"
+        for label, value in (
+            ("complete intense", pct.complete_intense),
+            ("complete", pct.complete_any),
+            ("incomplete faint", pct.incomplete_faint),
+        )
+        if value is not None
+    ]
+    if pct.incomplete_moderate_intense:
+        parts.append("incomplete moderate-to-intense staining present")
+    return ", ".join(parts) or None
+
+
+def label_row_entries(checks: Iterable[IndicationCheck]) -> list[LabelRowEntry]:
+    """Every label row with its status and each criterion's verdict and reason."""
+    entries: list[LabelRowEntry] = []
+    for check in checks:
+        reasons = {c.reason for c in check.criteria}
+        entries.append(
+            LabelRowEntry(
+                row=check.row,
+                description=check.description,
+                status=check.status.value,
+                criteria=[
+                    CriterionEntry(name=c.name, status=c.status.value, reason=c.reason)
+                    for c in check.criteria
+                ],
+                notes=[r for r in check.reasons if r not in reasons],
             )
         )
     return entries
@@ -236,8 +332,15 @@ def build_payload(patient_ref: str | None, assessment: Assessment) -> EvidencePa
         pairingGapDays=assessment.pairing_gap_days,
         cards=[t.value for t in assessment.cards],
         rulesVersion=assessment.rules_version or None,
-        evidence=_evidence_lines(
-            (*assessment.her2.evidence, *(assessment.uptake.evidence if assessment.uptake else ()))
+        evidence=_evidence_lines(assessment.evidence),
+        caveats=list(
+            dict.fromkeys((*assessment.her2.caveats, *assessment.her2.discordance, *assessment.caveats))
+        ),
+        labelRows=label_row_entries(assessment.indications),
+        site=(
+            SiteEntry(outcome=assessment.site.outcome.value, explanation=assessment.site.explanation)
+            if assessment.site is not None
+            else None
         ),
     )
 
@@ -359,3 +462,15 @@ def evidence_picture(token: str) -> Response:
         abort(404)
     headers = {k: v for k, v in _PAGE_HEADERS.items() if k != "Content-Security-Policy"}
     return Response(png, mimetype="image/png", headers=headers)
+
+
+@bp.get("/clinical-basis")
+def clinical_basis() -> Response:
+    """What every card rests on (every card's ``source.url``): the reviewed card wording per scenario, the
+    label rows and their criteria, and the complete references. Public: it holds no patient data."""
+    from cds_service.evidence.view import clinical_basis_model
+
+    html = render_template("clinical_basis.html", page=clinical_basis_model())
+    headers = {**_PAGE_HEADERS, "Cache-Control": "public, max-age=3600"}
+    headers.pop("X-Robots-Tag")
+    return Response(html, mimetype="text/html", headers=headers)

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from cds_service.hooks import card_texts
-from rules.display import category_description
+from rules.display import category_description, topic_code
 from rules.domain import CardScenario, TdxdCategory, Tracer
+from rules.indications import LABEL_ROWS
 from rules.parameters import PAIRING_WINDOW_DAYS, RULES_VERSION, UPTAKE_WINDOWS_H
 
 NOT_AVAILABLE: Final = "not available"
@@ -133,9 +134,27 @@ class PathologyRow:
     collected: str
     site: str
     ihc: str
+    assay: str
+    staining: str
     ish: str
     category: str
     source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CriterionView:
+    name: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelRowView:
+    row: str
+    description: str
+    status: str
+    criteria: tuple[CriterionView, ...]
+    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,6 +203,9 @@ class PageModel:
     timeline: Timeline | None
     evidence: tuple[str, ...]
     investigational: str
+    caveats: tuple[str, ...] = ()
+    label_rows: tuple[LabelRowView, ...] = ()
+    site: str = NOT_AVAILABLE
 
 
 def _lesion_row(item: Mapping[str, Any]) -> LesionRow:
@@ -265,6 +287,8 @@ def pathology_row(item: Mapping[str, Any]) -> PathologyRow:
         collected=_text(item, "collected") or NOT_AVAILABLE,
         site=f"{site} ({detail})" if detail else site,
         ihc=_text(item, "ihcScore") or "not stated",
+        assay=_text(item, "assay") or "not stated",
+        staining=_text(item, "staining") or "not stated",
         ish=_text(item, "ish") or "not done or not stated",
         category=_category(_text(item, "category")),
         source=_text(item, "source") or NOT_AVAILABLE,
@@ -340,9 +364,32 @@ def timeline(pet: Mapping[str, Any] | None, pathology: Sequence[Mapping[str, Any
 
 def _topic(code: str) -> CardTopic:
     try:
-        return CardTopic(code=code, title=card_texts.TEXTS[CardScenario(code)].title)
-    except (ValueError, KeyError):
+        scenario = CardScenario(code)
+    except ValueError:
         return CardTopic(code=code, title=code)
+    return CardTopic(code=scenario.value, title=card_texts.TEXTS[scenario].title)
+
+
+STATUS_WORDS: Final = {"met": "criteria on file met", "not_met": "not met", "unknown": "not determinable"}
+"""How a label row or criterion status reads on the page (the cards' words)."""
+
+
+def _label_row(item: Mapping[str, Any]) -> LabelRowView:
+    status = _text(item, "status") or "unknown"
+    return LabelRowView(
+        row=_text(item, "row") or NOT_AVAILABLE,
+        description=_text(item, "description") or NOT_AVAILABLE,
+        status=STATUS_WORDS.get(status, status),
+        criteria=tuple(
+            CriterionView(
+                name=_text(c, "name") or NOT_AVAILABLE,
+                status=STATUS_WORDS.get(_text(c, "status") or "unknown", NOT_AVAILABLE),
+                reason=_text(c, "reason") or NOT_AVAILABLE,
+            )
+            for c in _items(item, "criteria")
+        ),
+        notes=tuple(n for n in item.get("notes") or () if isinstance(n, str)),
+    )
 
 
 def _evidence_line(item: Mapping[str, Any]) -> str | None:
@@ -377,5 +424,72 @@ def page_model(payload: Mapping[str, Any]) -> PageModel:
         pairing_window_days=PAIRING_WINDOW_DAYS,
         timeline=timeline(pet, pathology),
         evidence=tuple(line for line in evidence if line is not None),
+        investigational=card_texts.INVESTIGATIONAL,
+        caveats=tuple(c for c in payload.get("caveats") or () if isinstance(c, str)),
+        label_rows=tuple(_label_row(item) for item in _items(payload, "labelRows")),
+        site=_text(_mapping(payload, "site"), "explanation") or NOT_AVAILABLE,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BasisRow:
+    row: str
+    description: str
+    basis: str
+    criteria: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BasisCard:
+    code: str
+    title: str
+    summary: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClinicalBasisPage:
+    rules_version: str
+    rows: tuple[BasisRow, ...]
+    cards: tuple[BasisCard, ...]
+    references: tuple[str, ...]
+    investigational: str
+
+
+def clinical_basis_model() -> ClinicalBasisPage:
+    """The public clinical-basis page: label rows with their criteria, each card's reviewed wording, and the
+    complete references (no patient data)."""
+    cards = [
+        BasisCard(
+            code=topic_code(scenario),
+            title=text.title,
+            summary=text.summary.text,
+            paragraphs=tuple(p.text for p in text.paragraphs),
+        )
+        for scenario, text in card_texts.TEXTS.items()
+        if scenario is not CardScenario.TDXD_ORDER
+    ]
+    cards += [
+        BasisCard(
+            code=topic_code(CardScenario.TDXD_ORDER),
+            title=f"{card_texts.TEXTS[CardScenario.TDXD_ORDER].title} ({basis.value.replace('_', ' ')})",
+            summary=order.summary.text,
+            paragraphs=tuple(p.text for p in order.paragraphs),
+        )
+        for basis, order in card_texts.ORDER_TEXTS.items()
+    ]
+    return ClinicalBasisPage(
+        rules_version=RULES_VERSION,
+        rows=tuple(
+            BasisRow(
+                row=row.row,
+                description=row.description,
+                basis=row.basis,
+                criteria=tuple(c.name for c in row.criteria),
+            )
+            for row in LABEL_ROWS
+        ),
+        cards=tuple(cards),
+        references=tuple(r.text for r in card_texts.REFERENCES),
         investigational=card_texts.INVESTIGATIONAL,
     )

@@ -1,272 +1,526 @@
 """Assessment → CDS Hooks cards (``clinical-logic.md`` §15, ``cds-hooks.md`` CH-20..CH-26).
 
-One card per scenario in ``Assessment.cards`` (main scenario first, then (h), (p), (u) and the modifiers).
-Each card: a summary from ``card_texts`` (< 140 characters, enforced by the ``Card`` model), the indicator
-(``info`` or ``warning``; scenario (e) is raised to ``warning`` when HR-positive and the only IHC 0 result
-is legacy or unscored), a GitHub-markdown detail with the basis (specimen date and site, score and its FHIR
-source, assay, ISH numbers, discordance, HR status, PET facts, evidence, caveats, citations), ``source``
-with the rules version and the scenario topic, a uuid, the CH-26 override reasons, site links, and (only
-when the site enables them) suggestions to create a Task for IHC re-review or tumour-board review. Never
-``systemActions``, never ``critical``.
+One card per scenario in ``Assessment.cards``: card (o) first on a T-DXd order, the main card, then (h), (p),
+(u) and the modifiers. Every line of a card is one template of ``card_texts`` filled with values; this module
+chooses templates and values and adds no wording of its own.
+
+Cards fit an EHR panel: a summary under 140 characters, a detail of at most ``DETAIL_MAX_CHARS`` characters
+(when the full basis would not fit, the label rows and the lesion list move to the evidence page, which always
+holds the full basis), no DICOM UIDs (the evidence page keeps them), and no repeated basis block: the extra
+cards (h), (i), (j), (w) state their own finding and point to the main card, and a PET card that follows card
+(o) points to (o) for the pathology basis. Each card has a uuid (feedback), ``source.label`` with the rules
+version, ``source.url`` (the clinical-basis page or the site's own), ``source.topic`` with the scenario's
+alphanumeric topic code (``rules.display.TOPIC_CODES``), the CH-26 override reasons, site links, the evidence
+link, and only when the site enables them suggestions (one ``create`` action each, ``selectionBehavior``
+``any``: the two Tasks are independent, and ``any`` is what Epic accepts). Never ``systemActions``, never
+``critical``.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from cds_service.hooks import card_texts as texts
 from cds_service.hooks.models import Action, Card, Coding, Indicator, Link, OverrideReason, Source, Suggestion
 from cds_service.settings import SiteConfig
-from rules.display import MODIFIERS, NO_EVIDENCE_LINK, PET_SCENARIOS, category_description
+from rules.display import (
+    MODIFIERS,
+    NO_EVIDENCE_LINK,
+    PET_SCENARIOS,
+    category_description,
+    category_name,
+    topic_code,
+)
 from rules.domain import (
     Assessment,
     CardScenario,
-    Evidence,
     Her2Assessment,
-    HrStatus,
+    IhcResult,
     IhcScore,
+    IndicationCheck,
     IndicationStatus,
-    LesionOrigin,
+    IshResult,
+    LesionSite,
+    OrderBasis,
     PetLesion,
     PetStudyFacts,
     ReaderCall,
-    TdxdCategory,
+    SiteConcordance,
 )
-from rules.parameters import LEGACY_IHC0_BEFORE, RULES_VERSION
-from rules.uptake import CALLED_BY
+from rules.parameters import PAIRING_WINDOW_DAYS, RECENT_ANTI_HER2_DAYS, RULES_VERSION
+from rules.scenarios import f_variant_unclassifiable, scenario_e_escalated
+
+S = CardScenario
 
 TOPIC_SYSTEM: Final = "urn:her2-pet-cds:card-scenario"
 SERVICE_LABEL: Final = "HER2 PET Review"
-
-_ZERO_CATEGORIES: Final = frozenset(
-    {TdxdCategory.HER2_NULL, TdxdCategory.HER2_ZERO_UNSPECIFIED, TdxdCategory.NEGATIVE_UNSCORED}
-)
-
-
-def _fmt(value: float | None, unit: str = "") -> str:
-    """A measured number as shown on a card: at most two decimals (SUVs are stored as float32)."""
-    return "n/a" if value is None else f"{round(value, 2):g}{unit}"
-
-
-def _evidence_value(item: Evidence) -> str:
-    """The value behind an evidence statement, unless the statement already states it."""
-    if item.value is None:
-        return ""
-    shown = _fmt(item.value) if isinstance(item.value, float) else str(item.value)
-    if shown in item.statement:
-        return ""
-    return f": {shown}{' ' + item.unit if item.unit else ''}"
-
-
-def _pathology_lines(occasion: Her2Assessment | None, category_hidden: bool) -> list[str]:
-    if occasion is None:
-        return ["- Pathology: no HER2 IHC/ISH result on file."]
-    result = occasion.result
-    specimen = result.specimen
-    collected = specimen.collected.isoformat() if specimen.collected else "date unknown"
-    lines = [f"- Specimen: collected {collected}, site {specimen.site.value}"]
-    if result.ihc is not None:
-        ihc = result.ihc
-        score = ihc.score.value if ihc.score else "not stated"
-        if ihc.is_range and ihc.range_to is not None:
-            score = f"{score} to {ihc.range_to.value} (range)"
-        if ihc.score is IhcScore.ZERO and ihc.zero_subtype.value != "unspecified":
-            score += f" ({ihc.zero_subtype.value})"
-        lines.append(f"- HER2 IHC: {score}; assay {ihc.assay or 'not stated'}")
-    if result.ish is not None:
-        ish = result.ish
-        if ish.pending:
-            lines.append("- HER2 ISH: pending")
-        else:
-            group = f"; group {occasion.ish_group}" if occasion.ish_group else ""
-            lines.append(
-                f"- HER2 ISH ({ish.probe.value}-probe): HER2/CEP17 ratio {_fmt(ish.ratio)}, "
-                f"HER2 {_fmt(ish.her2_per_cell)} and CEP17 {_fmt(ish.cep17_per_cell)} signals/cell{group}"
-            )
-    if result.reported_status is not None:
-        lines.append(f"- Laboratory statement: {result.reported_status.value}")
-    if not category_hidden:
-        lines.append(f"- T-DXd-relevant HER2 class: {category_description(occasion.category)}")
-    source = result.source.reference if result.source else "not recorded"
-    reported = f", reported {result.reported.isoformat()}" if result.reported else ""
-    lines.append(f"- Source: {source}{reported}")
-    return lines
-
-
-MAX_LESION_LINES: Final = 10
-"""Lesions listed in a card detail; the evidence page lists all."""
-
+DETAIL_MAX_CHARS: Final = 2000
+"""A card detail never exceeds this many characters (EHR panels); the evidence page holds the rest."""
+MAX_AVID_LESIONS: Final = 4
+"""Avid lesions listed on a card; the evidence page lists every lesion."""
 EVIDENCE_LINK_LABEL: Final = "HER2 PET evidence: images, lesions, pathology timeline"
 
+EXTRA_CARDS: Final = frozenset(
+    {S.PAIRING_OUT_OF_WINDOW, S.PET_ANALYSIS_PENDING, S.DATA_UNAVAILABLE, *MODIFIERS}
+)
+"""Cards that come after a main card and state one finding (no basis block of their own)."""
+NO_ROWS: Final = frozenset({S.PET_AVID_NO_PATHOLOGY, S.IHC2_ISH_PENDING}) | EXTRA_CARDS
+"""Cards that list no label rows (no usable HER2 class, or not a main card)."""
 
-def _called_by(lesion: PetLesion, avid_ids: frozenset[str]) -> str:
-    """Who made the uptake call of a lesion (clinical-logic.md §13: reader first; automated never avid)."""
-    if lesion.reader_call is ReaderCall.AVID:
-        return f"avid, called by the reader ({CALLED_BY[lesion.origin]})"
-    if lesion.reader_call is ReaderCall.NON_AVID:
-        return f"not avid, called by the reader ({CALLED_BY[lesion.origin]})"
-    if lesion.lesion_id in avid_ids:
-        return f"avid by the labelled SUVmax rule, no reader call ({CALLED_BY[lesion.origin]})"
-    if lesion.origin is LesionOrigin.AUTOMATED:
-        return "automated candidate, unconfirmed: not counted as avid"
-    return f"no reader call ({CALLED_BY[lesion.origin]}): not counted as avid"
+_UID_LIKE: Final = re.compile(r"\d+(?:\.\d+){5,}")
+"""A DICOM UID (dotted digits): never shown on a card."""
 
 
-def _lesion_line(lesion: PetLesion, avid_ids: frozenset[str]) -> str:
-    site = lesion.site_text or lesion.site.value.replace("_", "-")
-    source = f"; source {lesion.source.reference}" if lesion.source else ""
-    return (
-        f"- Lesion {lesion.lesion_id} ({site}): SUVmax {_fmt(lesion.suv_max)}, "
-        f"SUVpeak {_fmt(lesion.suv_peak)} (SUVbw, g/ml); {_called_by(lesion, avid_ids)}{source}"
-    )
+def _fmt(value: float | None) -> str:
+    """A measured number as shown on a card: at most two decimals, or ``n/a``."""
+    return "n/a" if value is None else f"{round(value, 2):g}"
 
 
-def _reference_line(pet: PetStudyFacts) -> str:
-    refs = pet.references
-    parts = []
-    for name, value, method in (
-        ("blood pool", refs.blood_pool_suvmean, refs.blood_pool_method),
-        ("liver", refs.liver_suvmean, refs.liver_method),
-    ):
-        if value is None:
-            parts.append(f"{name} not recorded")
+MAX_DATA_CHARS: Final = 60
+"""Text read from the chart (assay, specimen description, lesion site, FHIR reference) is cut to this length
+on a card, so that no chart can push a card past ``DETAIL_MAX_CHARS``; the evidence page shows it whole."""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_DATA_CHARS else text[: MAX_DATA_CHARS - 1].rstrip() + "…"
+
+
+def _date(value: Any) -> str:
+    return value.isoformat() if value is not None else "date unknown"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Basis lines
+
+
+def _score(ihc: IhcResult) -> str:
+    score = ihc.score.value if ihc.score is not None else texts.NOT_STATED
+    if ihc.is_range and ihc.range_to is not None:
+        score += f" to {ihc.range_to.value} (range)"
+    if ihc.score is IhcScore.ZERO and ihc.zero_subtype.value != "unspecified":
+        score += f" ({ihc.zero_subtype.value})"
+    return score
+
+
+def _staining(ihc: IhcResult) -> str | None:
+    pct = ihc.percentages
+    if pct is None:
+        return None
+    parts = texts.STAINING_PARTS
+    items = [
+        parts[name].render(count=f"{value:g}")
+        for name, value in (
+            ("complete_intense", pct.complete_intense),
+            ("complete_any", pct.complete_any),
+            ("incomplete_faint", pct.incomplete_faint),
+        )
+        if value is not None
+    ]
+    if pct.incomplete_moderate_intense:
+        items.append(parts["incomplete_moderate_intense"].render())
+    return ", ".join(items) or None
+
+
+def _ish_lines(occasion: Her2Assessment, ish: IshResult) -> list[str]:
+    if ish.pending:
+        return [texts.ISH_PENDING_LINE.render()]
+    group = f"; group {occasion.ish_group}" if occasion.ish_group else ""
+    return [
+        texts.ISH_LINE.render(
+            probe=ish.probe.value,
+            ratio=_fmt(ish.ratio),
+            her2=_fmt(ish.her2_per_cell),
+            cep17=_fmt(ish.cep17_per_cell),
+            group=group,
+        )
+    ]
+
+
+def _short_ref(reference: str) -> str:
+    """A FHIR reference as shown; one that embeds a DICOM UID is left to the evidence page."""
+    return "see the evidence page" if _UID_LIKE.search(reference) else _clip(reference)
+
+
+def pathology_lines(occasion: Her2Assessment | None, *, show_category: bool) -> list[str]:
+    """Specimen (date, site), IHC score with assay and staining percentages, ISH numbers, laboratory
+    statement, T-DXd class and the report it came from."""
+    if occasion is None:
+        return [texts.NO_PATHOLOGY_LINE.render()]
+    result = occasion.result
+    specimen = result.specimen
+    site = texts.SITE_WORDS[specimen.site.value]
+    if specimen.description:
+        site += f" ({_clip(specimen.description)})"
+    lines = [texts.SPECIMEN_LINE.render(date=_date(specimen.collected), site=site)]
+    if result.ihc is not None:
+        ihc = result.ihc
+        lines.append(texts.IHC_LINE.render(score=_score(ihc), assay=_clip(ihc.assay or texts.NOT_STATED)))
+        staining = _staining(ihc)
+        if staining:
+            lines.append(texts.STAINING_LINE.render(staining=staining))
+    if result.ish is not None:
+        lines += _ish_lines(occasion, result.ish)
+    if result.reported_status is not None:
+        lines.append(texts.LAB_STATEMENT_LINE.render(status=result.reported_status.value))
+    if show_category:
+        lines.append(texts.CATEGORY_LINE.render(category=category_description(occasion.category)))
+    if result.source is not None:
+        ref = _short_ref(result.source.reference)
+        if result.reported is not None:
+            lines.append(texts.SOURCE_LINE.render(ref=ref, date=result.reported.isoformat()))
         else:
-            parts.append(f"{name} SUVmean {_fmt(round(value, 2))} ({method or 'method not stated'})")
-    return "- Reference regions: " + "; ".join(parts)
-
-
-def _pet_lines(assessment: Assessment, pet: PetStudyFacts | None) -> list[str]:
-    lines: list[str] = []
-    uptake_call = assessment.uptake
-    avid = uptake_call.avid_lesions if uptake_call is not None else ()
-    avid_ids = frozenset(lesion.lesion_id for lesion in avid)
-    if pet is not None:
-        when = pet.acquired_at.date().isoformat() if pet.acquired_at else "date unknown"
-        uptake = f", {pet.uptake_h:.0f} h after injection" if pet.uptake_h is not None else ""
-        lines.append(f"- HER2 PET: {when}, tracer {pet.tracer.value}{uptake}")
-    lesions = pet.lesions if pet is not None and pet.lesions else avid
-    lines += [_lesion_line(lesion, avid_ids) for lesion in lesions[:MAX_LESION_LINES]]
-    if len(lesions) > MAX_LESION_LINES:
-        lines.append(f"- {len(lesions) - MAX_LESION_LINES} further lesion(s) on the evidence page")
-    if uptake_call is not None:
-        if uptake_call.lesions_read and not uptake_call.any_avid:
-            lines.append("- PET read: no lesion called avid")
-        if uptake_call.unconfirmed_candidates:
-            lines.append(f"- Unconfirmed automated candidates: {uptake_call.unconfirmed_candidates}")
-    if pet is not None:
-        lines.append(_reference_line(pet))
-        if not pet.suv_available:
-            lines.append("- SUV: not computable from this series (see caveats)")
-    if assessment.pairing_gap_days is not None:
-        lines.append(f"- PET–pathology interval: {assessment.pairing_gap_days} days")
-    if pet is not None:
-        source = pet.source.reference if pet.source else f"study/{pet.study}/series/{pet.series}"
-        lines.append(f"- PET source: DICOM {source}")
+            lines.append(texts.SOURCE_UNDATED_LINE.render(ref=ref))
     return lines
 
 
-def _basis(assessment: Assessment, scenario: CardScenario) -> list[str]:
+def _lesion_label(lesion: PetLesion, position: int) -> str:
+    if lesion.site_text:
+        label = lesion.site_text
+    elif lesion.site is LesionSite.HEPATIC:
+        label = "liver"
+    else:
+        label = f"lesion {position}"
+    return "see the evidence page" if _UID_LIKE.search(label) else _clip(label)
+
+
+def _lesion_list(lesions: Sequence[PetLesion]) -> str:
+    shown = [
+        f"{_lesion_label(lesion, i)} (SUVmax {_fmt(lesion.suv_max)})"
+        for i, lesion in enumerate(lesions[:MAX_AVID_LESIONS], start=1)
+    ]
+    if len(lesions) > MAX_AVID_LESIONS:
+        shown.append(texts.AVID_MORE.render(count=len(lesions) - MAX_AVID_LESIONS))
+    return "; ".join(shown)
+
+
+def _uptake_lines(assessment: Assessment, *, lesions: bool) -> list[str]:
+    """The avid lesions (or how many lesions were read, none avid) and unconfirmed automated candidates."""
+    uptake = assessment.uptake
+    if uptake is None:
+        return []
+    lines: list[str] = []
+    if uptake.any_avid:
+        avid = uptake.avid_lesions
+        listed = _lesion_list(avid) if lesions else texts.AVID_COUNT.render(count=len(avid))
+        lines.append(texts.AVID_LINE.render(lesions=listed))
+    elif uptake.lesions_read:
+        pet_lesions = assessment.pet.lesions if assessment.pet is not None else ()
+        read = sum(1 for lesion in pet_lesions if lesion.reader_call is not ReaderCall.NOT_ASSESSED)
+        lines.append(texts.NONAVID_LINE.render(count=read))
+    if uptake.unconfirmed_candidates:
+        lines.append(texts.UNCONFIRMED_LINE.render(count=uptake.unconfirmed_candidates))
+    return lines
+
+
+def pet_lines(assessment: Assessment, *, lesions: bool = True) -> list[str]:
+    """HER2 PET date, tracer and uptake time, the avid lesions (or how many were read), reference regions and
+    the PET–pathology interval. DICOM UIDs stay on the evidence page."""
     pet = assessment.pet
+    lines: list[str] = []
+    if pet is not None:
+        when = _date(pet.acquired_at.date() if pet.acquired_at else None)
+        if pet.uptake_h is not None:
+            lines.append(
+                texts.PET_LINE.render(date=when, tracer=pet.tracer.value, hours=f"{pet.uptake_h:.0f}")
+            )
+        else:
+            lines.append(texts.PET_NO_UPTAKE_LINE.render(date=when, tracer=pet.tracer.value))
+    lines += _uptake_lines(assessment, lesions=lesions)
+    if pet is not None and not pet.suv_available:
+        lines.append(texts.NO_SUV_LINE.render())
+    if assessment.pairing_gap_days is not None:
+        lines.append(texts.INTERVAL_LINE.render(days=assessment.pairing_gap_days))
+    return lines
+
+
+def site_line(assessment: Assessment) -> str | None:
+    """The biopsied site against the PET read (None when there is no comparison)."""
+    site = assessment.site
+    uptake = assessment.uptake
+    if site is None or uptake is None:
+        return None
+    unknown = texts.SITE_LINES[(SiteConcordance.UNKNOWN, uptake.any_avid)]
+    template = texts.SITE_LINES.get((site.outcome, uptake.any_avid), unknown)
+    if site.biopsied is None:
+        template = unknown
+    return template.render(biopsied=site.biopsied or "", avid_sites=", ".join(dict.fromkeys(site.avid_sites)))
+
+
+def _row_line(check: IndicationCheck, basis: str) -> str:
+    if check.status is IndicationStatus.MET:
+        return texts.ROW_MET.render(row=check.row, short=check.short, basis=basis)
+    wanted = (
+        IndicationStatus.NOT_MET if check.status is IndicationStatus.NOT_MET else IndicationStatus.UNKNOWN
+    )
+    names = ", ".join(c.name for c in check.criteria if c.status is wanted)
+    template = texts.ROW_NOT_MET if wanted is IndicationStatus.NOT_MET else texts.ROW_UNKNOWN
+    return template.render(row=check.row, short=check.short, basis=basis, names=names)
+
+
+def row_lines(assessment: Assessment) -> list[str]:
+    """The label rows the patient's HER2 class leaves open, each with its status and, when not met, the
+    criteria that fail or cannot be determined from the chart."""
+    open_rows = [c for c in assessment.indications if c.category_open]
+    if not open_rows:
+        return [texts.ROWS_NONE_OPEN.render()]
+    return [_row_line(c, c.basis or c.row) for c in open_rows]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Summary, indicator, paragraphs
+
+
+SITE_CONSISTENT: Final = {
+    S.HER2_LOW_PET_AVID: SiteConcordance.BIOPSIED_AVID,
+    S.HER2_POSITIVE_PET_AVID: SiteConcordance.BIOPSIED_AVID,
+    S.HER2_ZERO_PET_NONAVID: SiteConcordance.BIOPSIED_NON_AVID,
+}
+"""Cards whose spec summary says "consistent" or "concordant", and the only site comparison that allows it."""
+
+
+def _site_variant(scenario: CardScenario, assessment: Assessment) -> str | None:
+    required = SITE_CONSISTENT.get(scenario)
+    if required is None:
+        return None
+    site = assessment.site
+    if site is not None and site.outcome is required:
+        return None
+    if site is None or site.outcome is SiteConcordance.UNKNOWN:
+        return texts.SITE_UNKNOWN
+    return texts.SITE_MISMATCH
+
+
+def summary_for(scenario: CardScenario, assessment: Assessment) -> str:
+    """The summary: the spec's wording, or the variant the evidence supports (site comparison, a report that
+    could not be classified, the order basis)."""
+    if scenario is S.TDXD_ORDER:
+        basis = assessment.order_basis or OrderBasis.NO_PATHOLOGY
+        return _order_summary(basis, assessment)
+    text = texts.TEXTS[scenario]
+    template = text.summary
+    variant = _site_variant(scenario, assessment)
+    if scenario is S.PET_AVID_NO_PATHOLOGY and f_variant_unclassifiable(assessment.her2):
+        variant = texts.UNCLASSIFIABLE
+    if scenario is S.PET_ANALYSIS_PENDING and assessment.pending_pet_date is None:
+        variant = texts.UNDATED
+    if variant is not None:
+        template = text.variants[variant]
+    when = _date(assessment.pending_pet_date)
+    sources = " and ".join(assessment.unavailable_sources) or "A source system"
+    return template.render(window=PAIRING_WINDOW_DAYS, date=when, sources=sources[:1].upper() + sources[1:])
+
+
+def _order_summary(basis: OrderBasis, assessment: Assessment) -> str:
     her2 = assessment.her2
-    hide_category = scenario is CardScenario.PET_AVID_NO_PATHOLOGY
-    lines = ["**Basis**", ""]
-    lines += _pathology_lines(her2.current, hide_category)
-    if her2.highest is not None and her2.highest is not her2.current and not hide_category:
-        other = her2.highest.result.specimen
-        when = other.collected.isoformat() if other.collected else "date unknown"
-        lines.append(
-            f"- Highest HER2 class on file: {category_description(her2.highest.category)} (specimen {when})"
-        )
-    lines += [f"- Discordance: {d}" for d in her2.discordance]
-    lines.append(f"- HR status: {her2.hr_status.value}")
-    if scenario in PET_SCENARIOS or pet is not None:
-        lines += _pet_lines(assessment, pet)
+    current = category_name(her2.current.category) if her2.current is not None else "not on file"
+    highest = category_name(her2.highest.category) if her2.highest is not None else "not on file"
+    return texts.ORDER_TEXTS[basis].summary.render(current=current, highest=highest)
+
+
+def indicator_for(scenario: CardScenario, assessment: Assessment) -> Indicator:
+    """The card indicator: (e) is raised to ``warning`` per ``rules.scenarios.E_INDICATOR_TABLE``; (o) follows
+    its HER2 basis (``info`` for a labelled class, ``warning`` otherwise)."""
+    if scenario is S.TDXD_ORDER:
+        return texts.ORDER_TEXTS[assessment.order_basis or OrderBasis.NO_PATHOLOGY].indicator
+    if scenario is S.HER2_ZERO_PET_NONAVID and scenario_e_escalated(assessment.her2):
+        return Indicator.WARNING
+    return texts.TEXTS[scenario].indicator
+
+
+def _paragraphs(scenario: CardScenario, assessment: Assessment) -> list[str]:
+    if scenario is S.TDXD_ORDER:
+        order = texts.ORDER_TEXTS[assessment.order_basis or OrderBasis.NO_PATHOLOGY]
+        return [p.render() for p in order.paragraphs]
+    paragraphs = [p.render() for p in texts.TEXTS[scenario].paragraphs]
+    if scenario is S.HER2_ULTRALOW and assessment.her2.hr_status.value == "negative":
+        paragraphs.append(texts.HR_NEGATIVE_ULTRALOW.render())
+    return paragraphs
+
+
+def _references(scenario: CardScenario, assessment: Assessment) -> tuple[texts.Template, ...]:
+    if scenario is S.TDXD_ORDER:
+        return texts.ORDER_TEXTS[assessment.order_basis or OrderBasis.NO_PATHOLOGY].references
+    return texts.TEXTS[scenario].references
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Detail
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Context:
+    """What a card needs to know about the other cards of the same answer."""
+
+    main_title: str | None
+    extras: tuple[CardScenario, ...]
+    pathology_on_order_card: bool
+    evidence_page: bool
+
+
+def _title(scenario: CardScenario) -> str:
+    return texts.TEXTS[scenario].title
+
+
+def _extra_lines(scenario: CardScenario, assessment: Assessment) -> list[str]:
+    """The one finding of an extra card."""
+    pet = assessment.pet
+    if scenario is S.PAIRING_OUT_OF_WINDOW:
+        current = assessment.her2.current
+        lines = [
+            texts.PAIRING_DATES_LINE.render(
+                pet_date=_date(pet.acquired_at.date() if pet is not None and pet.acquired_at else None),
+                specimen_date=_date(current.result.specimen.collected if current is not None else None),
+                days=assessment.pairing_gap_days if assessment.pairing_gap_days is not None else 0,
+                window=PAIRING_WINDOW_DAYS,
+            )
+        ]
+        site = site_line(assessment)
+        return lines + ([site] if site else [])
+    if scenario is S.HEPATIC_LESION and assessment.uptake is not None:
+        hepatic = [lesion for lesion in assessment.uptake.avid_lesions if lesion.site is LesionSite.HEPATIC]
+        return [texts.HEPATIC_LESIONS_LINE.render(lesions=_lesion_list(hepatic))] if hepatic else []
+    if scenario is S.RECENT_ANTI_HER2 and assessment.anti_her2 is not None:
+        recent = assessment.anti_her2
+        drug = _clip(recent.therapy.display or recent.therapy.code or "anti-HER2 antibody")
+        return [
+            texts.ANTI_HER2_LINE.render(days=recent.days_before_pet, window=RECENT_ANTI_HER2_DAYS, drug=drug)
+        ]
+    if scenario is S.OUTSIDE_UPTAKE_WINDOW and pet is not None and pet.uptake_h is not None:
+        return [texts.UPTAKE_LINE.render(hours=f"{pet.uptake_h:.0f}", tracer=pet.tracer.value)]
+    if scenario is S.DATA_UNAVAILABLE:
+        return [
+            texts.UNREACHABLE_LINE.render(
+                sources=", ".join(assessment.unavailable_sources) or "a source system"
+            )
+        ]
+    return []
+
+
+def _basis_lines(
+    scenario: CardScenario, assessment: Assessment, ctx: _Context, *, lesions: bool
+) -> list[str]:
+    her2 = assessment.her2
+    lines: list[str] = []
+    if ctx.pathology_on_order_card and scenario is not S.TDXD_ORDER:
+        lines.append(texts.PATHOLOGY_ON_ORDER_LINE.render(title=_title(S.TDXD_ORDER)))
+    else:
+        lines += pathology_lines(her2.current, show_category=scenario is not S.PET_AVID_NO_PATHOLOGY)
+        highest = her2.highest
+        if highest is not None and highest is not her2.current and scenario is not S.PET_AVID_NO_PATHOLOGY:
+            lines.append(
+                texts.EARLIER_LINE.render(
+                    date=_date(highest.result.specimen.collected),
+                    category=category_description(highest.category),
+                )
+            )
+        lines.append(texts.HR_LINE.render(hr=her2.hr_status.value))
+    if scenario in PET_SCENARIOS:
+        lines += pet_lines(assessment, lesions=lesions)
+        site = site_line(assessment) if her2.current is not None else None
+        if site:
+            lines.append(site)
     return lines
 
 
 def basis_lines(assessment: Assessment, scenario: CardScenario) -> list[str]:
-    """The card's basis as plain lines (without the list markers): pathology, HR status, PET; the review
-    alerts (``cds_service.alerts``) state the same basis as the card."""
-    return [line.removeprefix("- ") for line in _basis(assessment, scenario)[2:]]
+    """The card's basis as plain lines (without the list markers): pathology, HR status, PET and the biopsied
+    site against it; the review alerts (``cds_service.alerts``) state the same basis as the card."""
+    ctx = _Context(main_title=None, extras=(), pathology_on_order_card=False, evidence_page=False)
+    return [line.removeprefix("- ") for line in _basis_lines(scenario, assessment, ctx, lesions=True)]
 
 
-def _evidence(assessment: Assessment, scenario: CardScenario) -> list[str]:
+def _footer_lines(scenario: CardScenario, assessment: Assessment, ctx: _Context) -> list[str]:
     lines: list[str] = []
-    if scenario is not CardScenario.PET_AVID_NO_PATHOLOGY:
-        for item in assessment.evidence:
-            value = _evidence_value(item)
-            source = f" ({item.source.reference})" if item.source else ""
-            lines.append(f"- {item.statement.rstrip('.')}{value}{source}")
-        for check in assessment.indications:
-            status = {
-                IndicationStatus.MET: "criteria on file met",
-                IndicationStatus.NOT_MET: "criteria on file not met",
-            }
-            label = status.get(check.status, "not determinable")
-            lines.append(f"- Label row {check.row} ({check.description}): {label}")
-    caveats = (*assessment.her2.caveats, *assessment.caveats)
-    lines += [f"- Caveat: {c}" for c in dict.fromkeys(caveats)]
-    return ["", "**Evidence**", "", *lines] if lines else []
+    her2 = assessment.her2
+    caveats = len(dict.fromkeys((*her2.caveats, *her2.discordance, *assessment.caveats)))
+    if caveats:
+        lines.append(texts.CAVEATS_LINE.render(count=caveats))
+    if ctx.extras:
+        lines.append(texts.EXTRA_CARDS_LINE.render(titles="; ".join(_title(s) for s in ctx.extras)))
+    if ctx.evidence_page:
+        lines.append(texts.EVIDENCE_PAGE_LINE.render())
+    return lines
 
 
-def indicator_for(scenario: CardScenario, assessment: Assessment) -> Indicator:
-    """The card indicator; (e) is raised to ``warning`` when HR-positive and every IHC 0 result on file is
-    dated before ``LEGACY_IHC0_BEFORE`` or has no numeric score (``clinical-logic.md`` §15 (e))."""
-    base = texts.TEXTS[scenario].indicator
-    if (
-        scenario is not CardScenario.HER2_ZERO_PET_NONAVID
-        or assessment.her2.hr_status is not HrStatus.POSITIVE
-    ):
-        return base
-    zeros = [o for o in assessment.her2.occasions if o.category in _ZERO_CATEGORIES] or (
-        [assessment.her2.current] if assessment.her2.current else []
-    )
-
-    def legacy(occasion: Her2Assessment) -> bool:
-        result = occasion.result
-        when = result.specimen.collected or result.reported
-        unscored = result.ihc is None or result.ihc.score is None
-        return unscored or (when is not None and when < LEGACY_IHC0_BEFORE)
-
-    return Indicator.WARNING if zeros and all(legacy(o) for o in zeros) else base
+def _bullets(heading: texts.Template, lines: list[str]) -> str:
+    return "\n".join([heading.render(), "", *lines]) if lines else ""
 
 
-def summary_for(scenario: CardScenario, assessment: Assessment) -> str:
-    """Render the summary template of ``scenario`` (variant (f) when a report exists but is
-    unclassifiable)."""
-    text = texts.TEXTS[scenario]
-    template = text.summary
-    if scenario is CardScenario.PET_AVID_NO_PATHOLOGY and assessment.her2.current is not None:
-        template = text.variant_summary or template
-    when = assessment.pending_pet_date.isoformat() if assessment.pending_pet_date else "an earlier date"
-    sources = " and ".join(assessment.unavailable_sources) or "A source system"
-    return template.format(
-        window=texts.SUMMARY_FIELDS["window"], date=when, sources=sources[:1].upper() + sources[1:]
-    )
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """How much of the basis a detail carries: label rows, the lesion list, the secondary basis lines."""
+
+    rows: bool = True
+    lesions: bool = True
+    secondary: bool = True
 
 
-def _detail(scenario: CardScenario, assessment: Assessment) -> str:
-    text = texts.TEXTS[scenario]
-    parts: list[str] = list(text.paragraphs)
-    if scenario is CardScenario.HER2_ULTRALOW and assessment.her2.hr_status is HrStatus.NEGATIVE:
-        parts.append(
-            "HR status on file is negative: the HER2-ultralow labelled setting (HR-positive disease) does "
-            "not apply."
-        )
-    if scenario is not CardScenario.DATA_UNAVAILABLE:
-        parts.append("\n".join(_basis(assessment, scenario) + _evidence(assessment, scenario)))
+FITS: Final = (_Fit(), _Fit(rows=False), _Fit(rows=False, lesions=False), _Fit(False, False, False))
+"""Tried in order until the detail fits ``DETAIL_MAX_CHARS``; what a step leaves out is on the evidence
+page."""
+
+SECONDARY_LINES: Final = (
+    texts.SOURCE_LINE,
+    texts.SOURCE_UNDATED_LINE,
+    texts.LAB_STATEMENT_LINE,
+    texts.NO_SUV_LINE,
+    texts.UNCONFIRMED_LINE,
+    texts.EXTRA_CARDS_LINE,
+)
+"""Basis lines dropped last, when nothing else makes the detail fit (all of them are on the evidence page)."""
+
+
+def _primary(line: str) -> bool:
+    return not any(template.pattern.fullmatch(line) for template in SECONDARY_LINES)
+
+
+def _assemble(scenario: CardScenario, assessment: Assessment, ctx: _Context, fit: _Fit) -> str:
+    blocks = list(_paragraphs(scenario, assessment))
+    if scenario in EXTRA_CARDS:
+        lines = _extra_lines(scenario, assessment)
+        if ctx.main_title is not None and scenario not in (S.DATA_UNAVAILABLE, S.PET_ANALYSIS_PENDING):
+            lines.append(texts.MAIN_CARD_LINE.render(title=ctx.main_title))
+        blocks.append("\n".join(lines))
     else:
-        # (u) names the unreachable source and makes no clinical statement (clinical-logic.md §15)
-        parts.append(f"Unreachable: {', '.join(assessment.unavailable_sources) or 'a source system'}.")
-    body = "\n\n".join(parts)
-    if "PET" in body or "PET" in text.summary:
-        body += "\n\n" + texts.INVESTIGATIONAL
-    if text.references:
-        body += "\n\n**References**\n\n" + "\n".join(f"- {r}" for r in text.references)
+        basis = _basis_lines(scenario, assessment, ctx, lesions=fit.lesions)
+        basis += _footer_lines(scenario, assessment, ctx)
+        show_rows = scenario not in NO_ROWS and not (
+            ctx.pathology_on_order_card and scenario is not S.TDXD_ORDER
+        )
+        if show_rows and not fit.rows:
+            basis.append(texts.ROWS_ELSEWHERE.render())
+        if not fit.secondary:
+            basis = [line for line in basis if _primary(line)]
+        blocks.append(_bullets(texts.HEADING_BASIS, basis))
+        if show_rows and fit.rows:
+            blocks.append(_bullets(texts.HEADING_ROWS, row_lines(assessment)))
+    body = "\n\n".join(b for b in blocks if b)
+    summary = summary_for(scenario, assessment)
+    if scenario in PET_SCENARIOS or "PET" in body or "PET" in summary:
+        body += "\n\n" + texts.INVESTIGATIONAL_LINE.render()
+    references = _references(scenario, assessment)
+    if references:
+        body += "\n\n" + _bullets(texts.HEADING_REFERENCES, [f"- {r.render()}" for r in references])
     version = assessment.rules_version or RULES_VERSION
-    return body + f"\n\n_Rules version {version}. Supports review; the decision remains with the clinician._"
+    return body + "\n\n" + texts.VERSION_LINE.render(version=version)
+
+
+def detail_for(scenario: CardScenario, assessment: Assessment, ctx: _Context) -> str:
+    """The card detail within ``DETAIL_MAX_CHARS``: the full version when it fits, else the label rows, then
+    the lesion list, then the secondary basis lines move to the evidence page (``FITS``)."""
+    for fit in FITS:
+        detail = _assemble(scenario, assessment, ctx, fit)
+        if len(detail) <= DETAIL_MAX_CHARS:
+            break
+    return detail
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Card
 
 
 def _task(patient_id: str | None, code: str, text: str) -> dict[str, Any]:
@@ -286,13 +540,16 @@ def _task(patient_id: str | None, code: str, text: str) -> dict[str, Any]:
 
 
 def _suggestions(
-    scenario: CardScenario, patient_id: str | None, new_id: Callable[[], str]
+    scenario: CardScenario, assessment: Assessment, patient_id: str | None, new_id: Callable[[], str]
 ) -> list[Suggestion]:
     options: list[tuple[str, str]] = []
-    if scenario in texts.RE_REVIEW_SCENARIOS:
-        options.append(("her2-ihc-rereview", "Request HER2 IHC re-review (0 vs 1+/ultralow)"))
+    rereview = scenario in texts.RE_REVIEW_SCENARIOS or (
+        scenario is S.TDXD_ORDER and assessment.order_basis in texts.RE_REVIEW_ORDER_BASES
+    )
+    if rereview:
+        options.append(texts.SUGGESTION_REREVIEW)
     if scenario in texts.TUMOUR_BOARD_SCENARIOS:
-        options.append(("tumour-board-review", "Request tumour-board review"))
+        options.append(texts.SUGGESTION_TUMOUR_BOARD)
     return [
         Suggestion(
             label=label,
@@ -301,43 +558,6 @@ def _suggestions(
         )
         for code, label in options
     ]
-
-
-def render_card(
-    scenario: CardScenario,
-    assessment: Assessment,
-    site: SiteConfig,
-    *,
-    patient_id: str | None = None,
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-    evidence_url: str | None = None,
-) -> Card:
-    """Render one scenario as a validated ``Card`` (raises ``pydantic.ValidationError`` on a broken
-    template).
-
-    ``evidence_url`` (absolute, no PHI) links the evidence page; the site's SMART app (``smart_app``) is
-    linked from cards that rest on a PET study.
-    """
-    text = texts.TEXTS[scenario]
-    suggestions = _suggestions(scenario, patient_id, new_id) if site.suggestions else []
-    links = _links(scenario, site, assessment.pet, evidence_url)
-    return Card(
-        uuid=new_id(),
-        summary=summary_for(scenario, assessment),
-        detail=_detail(scenario, assessment),
-        indicator=indicator_for(scenario, assessment),
-        source=Source(
-            label=f"{SERVICE_LABEL} (rules {assessment.rules_version or RULES_VERSION})",
-            topic=Coding(system=TOPIC_SYSTEM, code=scenario.value, display=text.title),
-        ),
-        suggestions=suggestions or None,
-        selectionBehavior="at-most-one" if suggestions else None,
-        overrideReasons=[
-            OverrideReason(system=texts.OVERRIDE_REASON_SYSTEM, code=code, display=display)
-            for code, display in texts.OVERRIDE_REASONS
-        ],
-        links=links or None,
-    )
 
 
 def _links(
@@ -351,20 +571,73 @@ def _links(
     return links
 
 
+def _context(scenario: CardScenario, assessment: Assessment, evidence_url: str | None) -> _Context:
+    cards = assessment.cards
+    mains = [s for s in cards if s not in EXTRA_CARDS]
+    # an extra card refers to the card that holds its basis: the PET main card when (o) precedes it
+    main_title = _title(mains[-1]) if mains else None
+    return _Context(
+        main_title=main_title,
+        extras=tuple(s for s in cards if s in EXTRA_CARDS) if scenario not in EXTRA_CARDS else (),
+        pathology_on_order_card=S.TDXD_ORDER in cards,
+        evidence_page=bool(evidence_url) and scenario not in NO_EVIDENCE_LINK,
+    )
+
+
+def render_card(
+    scenario: CardScenario,
+    assessment: Assessment,
+    site: SiteConfig,
+    *,
+    patient_id: str | None = None,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    evidence_url: str | None = None,
+    source_url: str | None = None,
+) -> Card:
+    """Render one scenario as a validated ``Card`` (raises ``pydantic.ValidationError`` on a broken template).
+
+    ``evidence_url`` (absolute, no PHI) links the evidence page; ``source_url`` goes in ``source.url`` (the
+    clinical-basis page); the site's SMART app (``smart_app``) is linked from cards that rest on a PET study.
+    """
+    title = texts.TEXTS[scenario].title
+    suggestions = _suggestions(scenario, assessment, patient_id, new_id) if site.suggestions else []
+    return Card(
+        uuid=new_id(),
+        summary=summary_for(scenario, assessment),
+        detail=detail_for(scenario, assessment, _context(scenario, assessment, evidence_url)),
+        indicator=indicator_for(scenario, assessment),
+        source=Source(
+            label=f"{SERVICE_LABEL} (rules {assessment.rules_version or RULES_VERSION})",
+            url=source_url,
+            topic=Coding(system=TOPIC_SYSTEM, code=topic_code(scenario), display=title),
+        ),
+        suggestions=suggestions or None,
+        selectionBehavior="any" if suggestions else None,
+        overrideReasons=[
+            OverrideReason(system=texts.OVERRIDE_REASON_SYSTEM, code=code, display=display)
+            for code, display in texts.OVERRIDE_REASONS
+        ],
+        links=_links(scenario, site, assessment.pet, evidence_url) or None,
+    )
+
+
 def render_cards(
     assessment: Assessment,
     site: SiteConfig,
     *,
     patient_id: str | None = None,
     evidence_url: str | None = None,
+    source_url: str | None = None,
 ) -> list[Card]:
     """Render every scenario of ``assessment.cards`` in order; a modifier is never rendered alone.
 
     ``evidence_url`` is the absolute evidence-page link of this answer (``cds_service.evidence``), added
-    to every card with a clinical basis."""
-    scenarios: Iterable[CardScenario] = assessment.cards
+    to every card with a clinical basis; ``source_url`` is every card's ``source.url``."""
     if all(s in MODIFIERS for s in assessment.cards):
-        scenarios = ()
+        return []
     return [
-        render_card(s, assessment, site, patient_id=patient_id, evidence_url=evidence_url) for s in scenarios
+        render_card(
+            s, assessment, site, patient_id=patient_id, evidence_url=evidence_url, source_url=source_url
+        )
+        for s in assessment.cards
     ]

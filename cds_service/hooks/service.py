@@ -124,6 +124,18 @@ class HookResult:
     evidence: EvidenceLink | None = None
 
 
+CLINICAL_BASIS_PATH = "/clinical-basis"
+"""The service's public page on what the cards rest on (``cds_service.evidence.routes``)."""
+
+
+def source_url(settings: Settings) -> str | None:
+    """Every card's ``source.url``: the site's own page (``source_url`` in the site configuration), else the
+    service's clinical-basis page under ``HER2CDS_PUBLIC_URL``; None without either."""
+    if settings.site.source_url:
+        return settings.site.source_url
+    return settings.base_url + CLINICAL_BASIS_PATH if settings.base_url else None
+
+
 def fhir_access(request: CdsRequest, settings: Settings, caller: CallerIdentity | None) -> FhirAccess:
     """Decide whether the FHIR fallback may be used: exact allow-list match (and the client's own list),
     else the reason why not. The off-list server is never contacted."""
@@ -191,6 +203,7 @@ class HookService:
             self._settings.site,
             patient_id=context.patientId,
             evidence_url=link.url if link is not None else None,
+            source_url=source_url(self._settings),
         )
         return HookResult(
             cards=cards, prefetch_status=fetched.status, orders=orders, assessment=assessment, evidence=link
@@ -274,4 +287,5 @@ def patient_inputs(
         pending_pet_date=pet.pending_date,
         unavailable_sources=tuple(unavailable),
         pathology_cards_enabled=pathology_cards,
+        tdxd_order=orders is not None and orders.tdxd,
     )

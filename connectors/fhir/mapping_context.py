@@ -4,7 +4,12 @@
   descendant, ICD-10-CM C77–C79/C7B, or staged IV / cM1 / pM1. Refuted or entered-in-error Conditions are
   ignored. Absence of such a Condition leaves ``metastatic`` unknown (None), never False.
 - Therapy history: MedicationRequest (not draft, cancelled or entered-in-error), MedicationAdministration and
-  MedicationStatement (not "not-taken" / entered-in-error) classified as anti-HER2, endocrine or chemotherapy.
+  MedicationStatement (not "not-taken", "intended" or entered-in-error) classified as anti-HER2, endocrine or
+  chemotherapy. Dates come from what was given, not from when it was ordered: an administration's or
+  statement's ``effective[x]``; a request's dosage period (``dosageInstruction.timing.repeat.boundsPeriod``),
+  else its ``authoredOn``. A single administration covers one day. Status decides whether an open period is
+  ongoing: ``completed`` or ``stopped`` ends the course (at the end of its period, or on an unrecorded day
+  that the rules never stretch up to today), while ``active``, ``in-progress`` and ``on-hold`` leave it open.
 - Draft orders: a draft MedicationRequest for T-DXd sets ``tdxd_draft_order``; a draft pertuzumab request sets
   ``pertuzumab_co_order`` (the FDA row A co-order, spec §11).
 
@@ -37,7 +42,9 @@ from rules.domain import ClinicalContext, DrugClass, SourceRef, TherapyExposure
 
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _IGNORED_REQUEST_STATUS = frozenset({"cancelled", "entered-in-error", "draft"})
-_IGNORED_STATEMENT_STATUS = frozenset({"not-taken", "entered-in-error"})
+_IGNORED_STATEMENT_STATUS = frozenset({"not-taken", "entered-in-error", "intended"})
+_ENDED_STATUS = frozenset({"completed", "stopped"})
+"""FHIR statuses (of MedicationRequest, MedicationAdministration, MedicationStatement): the course is over."""
 _IGNORED_ADMIN_STATUS = frozenset({"not-done", "entered-in-error"})
 _DRUG_CLASS = {
     DrugKind.TDXD: DrugClass.ANTI_HER2,
@@ -116,15 +123,37 @@ def therapy_from_medication(resource: Any, medications: dict[str, Any]) -> tuple
     return (drug_kind(concept) if concept is not None else None), concept
 
 
+def _bounds_period(resource: Any) -> Any:
+    """The first ``dosageInstruction[].timing.repeat.boundsPeriod`` with a date (MedicationRequest)."""
+    for dosage in getattr(resource, "dosageInstruction", None) or ():
+        timing = getattr(dosage, "timing", None)
+        repeat = getattr(timing, "repeat", None) if timing is not None else None
+        period = getattr(repeat, "boundsPeriod", None) if repeat is not None else None
+        if period is not None and (period.start is not None or period.end is not None):
+            return period
+    return None
+
+
 def exposure_dates(resource: Any) -> tuple[dt.date | None, dt.date | None]:
-    """(start, end) of a medication resource: effective[x] for statements and administrations, authoredOn
-    for requests."""
+    """(first, last) day of exposure of a medication resource.
+
+    Statements and administrations: ``effectivePeriod`` (start, end), or ``effectiveDateTime`` (one day).
+    Requests: the dosage period ``boundsPeriod``, else ``authoredOn`` as the start with the end open. An end
+    before the start (a data error) is dropped rather than guessed.
+    """
     period = getattr(resource, "effectivePeriod", None)
+    if period is None and resource.get_resource_type() == "MedicationRequest":
+        period = _bounds_period(resource)
     if period is not None:
-        return to_date(period.start), to_date(period.end)
-    moment = getattr(resource, "effectiveDateTime", None) or getattr(resource, "authoredOn", None)
-    start = to_date(moment)
-    return start, (start if getattr(resource, "effectiveDateTime", None) else None)
+        start, end = to_date(period.start), to_date(period.end)
+    elif getattr(resource, "effectiveDateTime", None) is not None:
+        start = to_date(resource.effectiveDateTime)
+        end = start
+    else:
+        start, end = to_date(getattr(resource, "authoredOn", None)), None
+    if start is not None and end is not None and end < start:
+        end = None
+    return start, end
 
 
 def context_facts(resources: Iterable[Any], medications: dict[str, Any]) -> ContextFacts:
@@ -156,6 +185,7 @@ def context_facts(resources: Iterable[Any], medications: dict[str, Any]) -> Cont
                 display=concept_text(concept) or None,
                 start=start,
                 end=end,
+                ended=status in _ENDED_STATUS,
                 source=SourceRef(system="fhir", reference=f"{kind}/{resource.id}"),
             )
         )

@@ -49,6 +49,7 @@ from tests.benchmarks.hook_world import (
 )
 from tests.benchmarks.wrk import WrkResult, run_wrk
 from tests.conftest import free_port, require_binary
+from tests.unit.cds_service.cds_support import scenario_topics
 
 pytestmark = pytest.mark.benchmark
 
@@ -92,7 +93,7 @@ def _first_hook(world: World, url: str, body: dict[str, Any]) -> FirstHook:
     latency_ms = response.elapsed.total_seconds() * 1000.0
     topics: tuple[str, ...] = ()
     if response.status_code == 200:
-        topics = tuple(card["source"]["topic"]["code"] for card in response.json()["cards"])
+        topics = tuple(scenario_topics(response.json()))
     return FirstHook(status=response.status_code, latency_ms=latency_ms, topics=topics)
 
 

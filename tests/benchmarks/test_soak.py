@@ -36,6 +36,7 @@ from tests.benchmarks.hook_world import (
     with_instance,
 )
 from tests.conftest import free_port
+from tests.unit.cds_service.cds_support import scenario_topics
 
 pytestmark = pytest.mark.benchmark
 
@@ -105,7 +106,7 @@ def _drive(url: str, tokens: list[str], body: dict[str, object], tally: Tally) -
             elapsed = (time.perf_counter() - began) * 1000.0
             topics: list[str] = []
             if response.status_code == 200:
-                topics = [c["source"]["topic"]["code"] for c in response.json()["cards"]]
+                topics = scenario_topics(response.json())
             with tally.lock:
                 sent += 1
                 tally.statuses[response.status_code] += 1

@@ -38,6 +38,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from rules.display import scenario_for_topic
 from tests.conftest import missing_dependency
 
 PATIENT_VIEW = "her2-pet-review"
@@ -76,6 +77,11 @@ class EhrKey:
         return {"keys": [self.public_jwk()]}
 
 
+def _scenario(code: str) -> str:
+    scenario = scenario_for_topic(code)
+    return scenario.value if scenario is not None else code
+
+
 @dataclass
 class Exchange:
     """One HTTP exchange as the EHR saw it: status, parsed JSON body (or None) and wall-clock time in ms."""
@@ -86,13 +92,14 @@ class Exchange:
     headers: Mapping[str, str]
 
     def topics(self) -> set[str]:
-        """The ``source.topic.code`` set of a 200 hook response."""
-        assert self.status == 200, (self.status, self.body)
-        return {card["source"]["topic"]["code"] for card in self.body["cards"]}
+        """The scenarios (``her2-low-pet-avid``) of a 200 hook response, read from each card's
+        ``source.topic.code`` (its alphanumeric form, ``her2LowPetAvid``)."""
+        return set(self.cards_by_topic())
 
     def cards_by_topic(self) -> dict[str, dict[str, Any]]:
+        """The cards of a 200 hook response by scenario name."""
         assert self.status == 200, (self.status, self.body)
-        return {card["source"]["topic"]["code"]: card for card in self.body["cards"]}
+        return {_scenario(card["source"]["topic"]["code"]): card for card in self.body["cards"]}
 
 
 class EhrClient:

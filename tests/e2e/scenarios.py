@@ -34,6 +34,9 @@ MRN_SYSTEM = "urn:oid:2.16.840.1.113883.3.9999.1"
 IHC_ANSWERS = {"0": "LA6111-4", "1+": "LA11841-6", "2+": "LA11842-4", "3+": "LA11843-2"}
 STATUS_ANSWERS = {"positive": "LA6576-8", "negative": "LA6577-6"}
 
+ORDER_CARD = "tdxd-order-her2-basis"
+PATHOLOGY_ONLY = frozenset({"her2-low-no-pet", "her2-unscored-negative", "ihc2-ish-pending", "her2-ultralow"})
+
 PET_INJECTED = dt.datetime(2025, 5, 20, 9, 0, 0)
 SPECIMEN_DATE = dt.date(2025, 5, 2)
 
@@ -95,6 +98,12 @@ class Scenario:
     pet: Pet | None = None
     anti_her2_days_before_pet: int | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def order_expected(self) -> frozenset[str]:
+        """The topics of order-sign with a T-DXd draft: card (o) always, in place of a main card that rests on
+        pathology alone (this project's card (o), documented in docs/card-scenarios.md)."""
+        return frozenset({ORDER_CARD}) | (self.expected - PATHOLOGY_ONLY)
 
     @property
     def patient_id(self) -> str:

@@ -84,7 +84,7 @@ def test_order_sign_with_draft_tdxd_and_the_evidence_link(
     assert patient.pet.analysis is DemoAnalysis.PRECOMPUTED
     browser.get(f"{demo_service.base_url}/demo")
     cards = _fire(browser, patient.id, hook="order-sign")
-    assert tuple(topic for topic, _ in cards) == patient.scenarios
+    assert tuple(topic for topic, _ in cards) == patient.order_scenarios
     request_text = browser.execute_script("return document.getElementById('raw-request').textContent")
     assert "fam-trastuzumab deruxtecan" in request_text
     assert '"draftOrders"' in request_text

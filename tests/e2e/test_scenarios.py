@@ -1,11 +1,12 @@
 """One patient per card scenario, end to end: FHIR fallback against the real FHIR server, PET from Orthanc
 (DICOMweb or DIMSE), the service under gunicorn, a signed JWT per call.
 
-For each scenario: the exact set of ``source.topic`` codes (``clinical-logic.md`` §14), every summary under
-140 characters, the basis in the main card's detail (pathology date, score and FHIR source; PET date,
-tracer, SUVmax of the avid lesions and the DICOM source), and the response within the hook budget plus a
-fixed allowance. PET analyses are stored first (``analysed``), except for ``pet-analysis-pending``, whose
-first hook is the one under test.
+For each scenario: the exact set of card scenarios (``clinical-logic.md`` §14, read from each card's
+``source.topic``), every card passing the response linter (``tests/cds_lint.py``: CDS Hooks 2.0, Epic's rules,
+the project's card rules), the basis in the main card's detail (pathology date, score and FHIR source; PET
+date, tracer, SUVmax of the avid lesions; no DICOM UID on the card), and the response within the hook budget
+plus a fixed allowance. PET analyses are stored first (``analysed``), except for ``pet-analysis-pending``,
+whose first hook is the one under test.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.e2e.harness import (
     patient_view,
     tdxd_draft,
 )
-from tests.e2e.scenarios import SCENARIOS, Scenario
+from tests.e2e.scenarios import ORDER_CARD, SCENARIOS, Scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +42,14 @@ def _fhir_base(scenario: Scenario, fhir_proxy: RecordingProxy, dead_fhir_base: s
 
 
 def _check_basis(exchange_cards: dict[str, dict[str, object]], scenario: Scenario, dataset: Dataset) -> None:
+    """The pathology basis on the card that holds it (card (o) on an order), the PET basis on the PET card."""
+    order = exchange_cards.get(ORDER_CARD)
+    if order is not None and scenario.pathology is not None:
+        check_pathology_basis(str(order["detail"]), scenario)
     main = [t for t in exchange_cards if t in PET_TOPICS | PATHOLOGY_TOPICS]
     for topic in main:
         detail = str(exchange_cards[topic]["detail"])
-        if scenario.pathology is not None:
+        if scenario.pathology is not None and order is None:
             check_pathology_basis(detail, scenario)
         if topic in PET_TOPICS:
             uids = dataset.uids(scenario)
@@ -86,9 +91,9 @@ def test_order_sign_per_scenario(
     dataset: Dataset,
     fhir_proxy: RecordingProxy,
 ) -> None:
-    """A draft T-DXd order shows the same cards as the chart; no prefetch, so everything comes through the
-    FHIR fallback (order-sign replaces order-select guidance). Sent to the second PostgreSQL replica: both
-    replicas read the analyses stored through either."""
+    """A draft T-DXd order always shows card (o) with the HER2 basis, first, then the chart's PET cards; no
+    prefetch, so everything comes through the FHIR fallback (order-sign replaces order-select guidance). Sent
+    to the second PostgreSQL replica: both replicas read the analyses stored through either."""
     deployment = postgres_deployment
     if scenario.pet is not None:
         ensure_analysed(deployment, fhir_proxy.base())
@@ -97,5 +102,5 @@ def test_order_sign_per_scenario(
         scenario.patient_id, [tdxd_draft(scenario.patient_id)], **fhir_access(fhir_proxy.base(), TOKEN)
     )
     exchange = deployment.hook(deployment.client(replica), ORDER, body, f"order-sign {scenario.key}")
-    assert check_hook_ok(exchange, deployment.limit_ms) == scenario.expected
+    assert check_hook_ok(exchange, deployment.limit_ms) == scenario.order_expected
     _check_basis(exchange.cards_by_topic(), scenario, dataset)

@@ -89,8 +89,9 @@ def test_order_sign_fires_for_a_draft_tdxd_order_only(
     fhir_proxy.reset()
     body = order_sign(LOW.patient_id, [tdxd_draft(LOW.patient_id)], **fhir_access(fhir_proxy.base(), TOKEN))
     exchange = deployment.hook(client, ORDER, body, "order-sign T-DXd")
-    assert check_hook_ok(exchange, deployment.limit_ms) == {"her2-low-no-pet"}
+    assert check_hook_ok(exchange, deployment.limit_ms) == {"tdxd-order-her2-basis"}
     check_pathology_basis(exchange.body["cards"][0]["detail"], LOW)
+    assert exchange.body["cards"][0]["summary"].startswith("T-DXd order: HER2-low on pathology")
 
     fhir_proxy.reset()
     other = tdxd_draft(LOW.patient_id, "draft-dato")

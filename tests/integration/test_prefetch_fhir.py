@@ -25,7 +25,7 @@ from cds_service.hooks.prefetch import (
 )
 from cds_service.settings import normalise_base_url
 from tests.integration.fhir_server import FhirServer
-from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app
+from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app, scenario_topics
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def test_fallback_fetches_from_the_allow_listed_server(
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     check_service_response(body)
-    assert [c["source"]["topic"]["code"] for c in body["cards"]] == expected
+    assert scenario_topics(body) == expected
 
 
 @pytest.mark.req("I-54")

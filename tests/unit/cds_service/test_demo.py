@@ -17,7 +17,7 @@ from cds_service.demo.data import (
     transaction_bundle,
 )
 from cds_service.settings import AuthMode
-from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app
+from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app, scenario_topics
 
 
 def test_charts_are_deterministic_and_cover_the_pathology_scenarios() -> None:
@@ -52,7 +52,7 @@ def test_demo_app_answers_without_prefetch_or_fhir_server(tmp_path: Path) -> Non
     resp = client.post("/cds-services/her2-pet-review", json=hook_request(patient_id="demo-her2-unscored"))
     assert resp.status_code == 200
     check_service_response(resp.get_json())
-    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["her2-unscored-negative"]
+    assert scenario_topics(resp.get_json()) == ["her2-unscored-negative"]
 
 
 def test_demo_settings_turn_auth_off(tmp_path: Path) -> None:
@@ -86,5 +86,5 @@ def test_every_demo_patient_shows_its_scenario(tmp_path: Path, patient: DemoPati
     client = make_app(tmp_path, demo=True, embedded_prefetch=EmbeddedDemoPrefetch()).test_client()
     resp = client.post("/cds-services/her2-pet-review", json=hook_request(patient_id=patient.id))
     assert resp.status_code == 200
-    topics = [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]]
+    topics = scenario_topics(resp.get_json())
     assert topics == ([patient.expected] if patient.expected else [])

@@ -15,7 +15,12 @@ from cds_service.demo.console import HOOK_SERVICES, hook_request, patient_choice
 from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, EmbeddedDemoPrefetch
 from cds_service.hooks.models import Hook
 from cds_service.hooks.orders import inspect_draft_orders
-from tests.unit.cds_service.cds_support import check_service_response, make_app, schema_errors
+from tests.unit.cds_service.cds_support import (
+    check_service_response,
+    make_app,
+    scenario_topics,
+    schema_errors,
+)
 
 EVIDENCE = "https://cds.example.org/evidence"
 
@@ -38,7 +43,7 @@ def _card(**overrides: Any) -> dict[str, Any]:
         "detail": "**Basis**\n\n- item one\n- item two",
         "source": {
             "label": "HER2 PET Review (rules 1.0.0)",
-            "topic": {"system": "urn:her2-pet-cds:card-scenario", "code": "her2-zero-pet-avid"},
+            "topic": {"system": "urn:her2-pet-cds:card-scenario", "code": "her2ZeroPetAvid"},
         },
     }
     card.update(overrides)
@@ -88,7 +93,8 @@ def test_request_json_builds_a_valid_hook_request(client: FlaskClient, hook: Hoo
     answer = client.post(plan["service"], json=plan["body"])
     assert answer.status_code == 200
     check_service_response(answer.get_json())
-    assert [c["source"]["topic"]["code"] for c in answer.get_json()["cards"]] == ["her2-low-no-pet"]
+    expected = ["tdxd-order-her2-basis"] if hook is Hook.ORDER_SIGN else ["her2-low-no-pet"]
+    assert scenario_topics(answer.get_json()) == expected
 
 
 def test_request_json_refuses_unknown_patients_and_hooks(client: FlaskClient) -> None:

@@ -38,7 +38,13 @@ from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import phantom_uids
 from rules.domain import CardScenario, PetStatus
-from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_settings
+from tests.unit.cds_service.cds_support import (
+    check_service_response,
+    hook_request,
+    make_settings,
+    medication_request,
+    scenario_topics,
+)
 
 PV = "/cds-services/her2-pet-review"
 
@@ -73,7 +79,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnv]:
 
 
 def test_demo_covers_every_scenario_and_modifier() -> None:
-    produced = {code for p in ALL_DEMO_PATIENTS for code in p.scenarios}
+    produced = {code for p in ALL_DEMO_PATIENTS for code in (*p.scenarios, *p.order_scenarios)}
     assert produced == {s.value for s in CardScenario}
     ids = [p.id for p in ALL_DEMO_PATIENTS]
     assert len(ids) == len(set(ids))
@@ -177,7 +183,7 @@ def test_each_demo_patient_yields_exactly_its_cards(demo: DemoEnv, patient: Demo
     assert resp.status_code == 200
     body = resp.get_json()
     check_service_response(body)
-    assert tuple(c["source"]["topic"]["code"] for c in body["cards"]) == patient.scenarios
+    assert tuple(scenario_topics(body)) == patient.scenarios
     links = [link["url"] for c in body["cards"] for link in c.get("links", [])]
     evidence = [u for u in links if "/evidence/" in u]
     if patient.pet is not None and patient.pet.analysis is DemoAnalysis.PRECOMPUTED:
@@ -218,3 +224,33 @@ def test_demo_switches_apply_only_to_their_patients() -> None:
     assert lookup.lookup(by_switch[DemoAnalysis.PRECOMPUTED].id, [], deadline) == "inner"  # type: ignore[comparison-overlap]
     assert lookup.lookup("someone-else", [], deadline) == "inner"  # type: ignore[comparison-overlap]
     assert inner.calls == [by_switch[DemoAnalysis.PRECOMPUTED].id, "someone-else"]
+
+
+@pytest.mark.parametrize("patient", ALL_DEMO_PATIENTS, ids=lambda p: p.id)
+def test_each_demo_patient_gets_the_order_card_on_a_tdxd_order(demo: DemoEnv, patient: DemoPatient) -> None:
+    """Order-sign with a T-DXd draft order: card (o) first, with the HER2 basis, for every chart (issue 9)."""
+    body = hook_request(
+        "order-sign", patient_id=patient.id, draft_orders=[medication_request("mr-1", text="Enhertu")]
+    )
+    resp = demo.app.test_client().post("/cds-services/her2-pet-tdxd-order-sign", json=body)
+    assert resp.status_code == 200
+    answer = resp.get_json()
+    check_service_response(answer)
+    assert tuple(scenario_topics(answer)) == patient.order_scenarios
+    details = [card["detail"] for card in answer["cards"]]
+    assert sum("- Specimen: collected" in d for d in details) <= 1  # the basis is never repeated
+
+
+def test_demo_low_avid_card_says_the_avid_node_was_not_biopsied(demo: DemoEnv) -> None:
+    """The demo's biopsy is of the primary tumour (breast, read not avid); the avid lesion is a lymph node, so
+    the card does not call the pairing consistent and names both sites (issue 9)."""
+    body = demo.app.test_client().post(PV, json=hook_request(patient_id="demo-pet-low-avid")).get_json()
+    card = body["cards"][0]
+    assert "consistent" not in card["summary"]
+    assert card["summary"].startswith(
+        "HER2-low on pathology; the avid lesion(s) on HER2 PET were not biopsied."
+    )
+    assert (
+        "- Biopsied site (breast) was read not avid; the avid lesion(s) (lymph node) were not biopsied."
+        in card["detail"]
+    )

@@ -32,6 +32,7 @@ from rules.assess import assess
 from rules.domain import (
     AssessInputs,
     Her2Result,
+    IhcPercentages,
     IhcResult,
     IhcScore,
     PetStatus,
@@ -320,3 +321,39 @@ def test_page_escapes_snapshot_text(app: Flask, facts: PetStudyFacts) -> None:
     assert "<script>alert" not in body
     assert "<img src=x" not in body
     assert "&lt;script&gt;" in body
+
+
+def test_page_holds_what_the_card_leaves_out(app: Flask, facts: PetStudyFacts) -> None:
+    """Every label row with every criterion, every caveat, the assay and staining percentages and the biopsied
+    site against the PET read: the parts of the basis a card within 2,000 characters points to."""
+    result = Her2Result(
+        specimen=SpecimenRef(id="S25-0042", collected=dt.date(2024, 2, 20), site=SpecimenSite.METASTASIS),
+        ihc=IhcResult(
+            score=IhcScore.ONE_PLUS, assay="HercepTest", percentages=IhcPercentages(incomplete_faint=35.0)
+        ),
+        source=SourceRef(system="fhir", reference="Observation/her2-ihc-1"),
+    )
+    inputs = AssessInputs(her2_results=(result,), pet=facts, pet_status=PetStatus.ANALYSED)
+    payload = build_payload(PATIENT, assess(inputs, dt.datetime(2024, 4, 1, tzinfo=dt.UTC)))
+    with app.app_context():
+        url = evidence_link(_storage(app), _parts(app).settings, payload)
+    page = html.unescape(app.test_client().get(_path(url)).get_data(as_text=True))
+    for row in ("Row B", "Row C", "Row D", "Row A", "Row TA"):
+        assert row in page
+    assert "no satisfactory alternative treatment" in page
+    assert "caution: assay HercepTest is not the companion diagnostic" in page
+    assert "<td>HercepTest</td>" in page
+    assert "incomplete faint 35 %" in page
+    assert 'id="site-comparison"' in page
+    assert 'id="caveats"' in page
+
+
+def test_clinical_basis_page_is_public_and_complete(app: Flask) -> None:
+    resp = app.test_client().get("/clinical-basis")
+    assert resp.status_code == 200
+    page = html.unescape(resp.get_data(as_text=True))
+    assert "In combination with pertuzumab, first-line treatment" in page
+    assert "DESTINY-Breast09; FDA 15 Dec 2025" in page
+    assert "Bardia A et al. N Engl J Med 2024;391(22):2110–22 (DESTINY-Breast06)." in page
+    assert "tdxdOrderHer2Basis" in page
+    assert "public" in resp.headers["Cache-Control"]

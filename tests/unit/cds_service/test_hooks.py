@@ -26,6 +26,7 @@ from tests.unit.cds_service.cds_support import (
     make_app,
     medication_request,
     null_prefetch,
+    scenario_topics,
     schema_errors,
 )
 
@@ -60,7 +61,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def topics(body: dict[str, Any]) -> list[str]:
-    return [c["source"]["topic"]["code"] for c in body["cards"]]
+    return scenario_topics(body)
 
 
 # -- discovery ---------------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def test_patient_view_card_detail_shows_the_basis(client: FlaskClient) -> None:
     card = body.get_json()["cards"][0]
     assert "2025-02-10" in card["detail"]  # specimen collection date
     assert "DiagnosticReport/demo-her2-low-path" in card["detail"]  # source of the score
-    assert "IHC: 1+" in card["detail"]
+    assert "- HER2 IHC 1+; assay" in card["detail"]
     assert {r["code"] for r in card["overrideReasons"]} == {
         "already-reviewed",
         "rereview-requested",
@@ -339,7 +340,7 @@ def test_order_hooks_fire_on_tdxd(client: FlaskClient, hook: str, concept: dict[
     resp = client.post(order_url(body), json=body)
     assert resp.status_code == 200
     check_service_response(resp.get_json())
-    assert topics(resp.get_json()) == ["her2-low-no-pet"]
+    assert topics(resp.get_json()) == ["tdxd-order-her2-basis"]
 
 
 @pytest.mark.parametrize("hook", ["order-sign", "order-select"])
@@ -381,7 +382,8 @@ def test_each_service_answers_its_own_hook_and_the_earlier_order_id_both(
     resp = client.post(path, json=body)
     assert resp.status_code == status
     if status == 200:
-        assert topics(resp.get_json()) == ["her2-low-no-pet"]
+        expected = "her2-low-no-pet" if hook == "patient-view" else "tdxd-order-her2-basis"
+        assert topics(resp.get_json()) == [expected]
     else:
         assert "is not registered for service" in resp.get_json()["issue"][0]["diagnostics"]
 
@@ -438,7 +440,56 @@ def test_tdxd_draft_from_published_synthetic_bundle_fires(client: FlaskClient, t
     body = hook_request("order-sign", patient_id="demo-her2-low", prefetch=chart_prefetch("demo-her2-low"))
     body["context"]["draftOrders"] = {"resourceType": "Bundle", "entry": [{"resource": r} for r in drafts]}
     resp = client.post(order_url(body), json=body)
-    assert topics(resp.get_json()) == ["her2-low-no-pet"]
+    assert topics(resp.get_json()) == ["tdxd-order-her2-basis"]
+
+
+@pytest.mark.parametrize(
+    ("patient", "summary", "indicator"),
+    [
+        pytest.param(
+            "demo-her2-null",
+            "T-DXd order: HER2-null on pathology; no labelled breast indication on file. Consider IHC "
+            "re-review (0 vs 1+/ultralow).",
+            "warning",
+            id="HER2-null",
+        ),
+        pytest.param(
+            "demo-her2-positive",
+            "T-DXd order: HER2-positive on pathology. Review against the HER2-positive labelled indications "
+            "(rows A and B).",
+            "info",
+            id="HER2-positive",
+        ),
+    ],
+)
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_a_tdxd_order_always_gets_the_her2_basis(
+    client: FlaskClient, hook: str, patient: str, summary: str, indicator: str
+) -> None:
+    """Patient-view shows no card for these charts; a T-DXd order does (issue 9)."""
+    view = client.post(PV, json=hook_request(patient_id=patient, prefetch=chart_prefetch(patient)))
+    assert view.get_json() == {"cards": []}
+    body = hook_request(
+        hook,
+        patient_id=patient,
+        prefetch=chart_prefetch(patient),
+        draft_orders=[medication_request("mr-1", text="Enhertu")],
+        selections=["MedicationRequest/mr-1"] if hook == "order-select" else None,
+    )
+    resp = client.post(order_url(body), json=body)
+    check_service_response(resp.get_json())
+    (card,) = resp.get_json()["cards"]
+    assert card["summary"] == summary
+    assert card["indicator"] == indicator
+    assert "**FDA label rows" in card["detail"]
+
+
+def test_patient_view_never_shows_the_order_card_for_a_draft_in_the_chart(client: FlaskClient) -> None:
+    prefetch = chart_prefetch("demo-her2-null")
+    draft = medication_request("mr-draft", text="Enhertu")
+    prefetch["therapy"] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": draft}]}
+    resp = client.post(PV, json=hook_request(patient_id="demo-her2-null", prefetch=prefetch))
+    assert resp.get_json() == {"cards": []}
 
 
 # -- feedback ----------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSpec, write_phantom
 from tests.conftest import free_port
-from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app
-from tests.unit.cds_service.test_cards import GLOBAL_NEVER
+from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app, scenario_topics
+from tests.unit.cds_service.test_card_wording import GLOBAL_NEVER
 from tests.unit.cds_service.test_pet_jobs import CountingSource
 
 PV = "/cds-services/her2-pet-review"
@@ -38,7 +38,7 @@ def chart(patient_id: str) -> dict[str, Any]:
 
 
 def topics(body: dict[str, Any]) -> list[str]:
-    return [c["source"]["topic"]["code"] for c in body["cards"]]
+    return scenario_topics(body)
 
 
 @pytest.fixture
@@ -66,19 +66,15 @@ def test_pet_cards_show_the_pet_basis_with_sources(app: Flask) -> None:
     main = body["cards"][0]
     detail = main["detail"]
     for expected in (
-        "tracer 89Zr-trastuzumab, 120 h after injection",
-        "- Lesion lesion-1",
-        "SUVmax 9",
-        "avid, called by the reader (reader SR)",
-        "not avid, called by the reader (reader SR)",
-        "Reference regions: blood pool SUVmean 2.5",
-        "liver SUVmean 4",
-        "PET–pathology interval:",
-        "PET source: DICOM study/",
+        ", 89Zr-trastuzumab, 120 h after injection.",
+        "- Avid lesions (reader call): ",
+        "(SUVmax 9)",
+        "- PET–pathology interval:",
         "HER2 PET tracers are investigational radiopharmaceuticals.",
     ):
         assert expected in detail, expected
-    assert re.search(r"source study/[0-9.]+/series/[0-9.]+/instances/[0-9.]+", detail)
+    assert not re.search(r"\d+(?:\.\d+){5,}", detail), "no DICOM UID on a card"
+    assert len(detail) <= 2000
     for card in body["cards"]:
         text = f"{card['summary']}\n{card.get('detail', '')}".lower()
         for pattern in GLOBAL_NEVER:
@@ -91,6 +87,9 @@ def test_pet_cards_show_the_pet_basis_with_sources(app: Flask) -> None:
     page = client.get(evidence.removeprefix(PUBLIC))
     assert page.status_code == 200
     assert b"lesion-1" in page.data
+    assert re.search(rb"study/[0-9.]+/series/[0-9.]+/instances/[0-9.]+", page.data)  # UIDs stay here
+    assert b"Row C" in page.data
+    assert b"FDA-approved test" in page.data
 
 
 def test_slow_pacs_gives_pending_card_within_the_deadline(tmp_path: Path, dicom_dir: Path) -> None:
@@ -123,5 +122,5 @@ def test_unreachable_pacs_gives_data_unavailable_naming_the_pacs(tmp_path: Path)
     check_service_response(body)
     assert elapsed < 0.8 + 0.3
     assert "data-unavailable" in topics(body)
-    unavailable = next(c for c in body["cards"] if c["source"]["topic"]["code"] == "data-unavailable")
+    unavailable = next(c for c in body["cards"] if c["source"]["topic"]["code"] == "dataUnavailable")
     assert "PACS" in unavailable["summary"]

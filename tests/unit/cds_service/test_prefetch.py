@@ -28,6 +28,7 @@ from tests.unit.cds_service.cds_support import (
     hook_request,
     make_app,
     null_prefetch,
+    scenario_topics,
 )
 
 PV = "/cds-services/her2-pet-review"
@@ -129,7 +130,7 @@ def test_absent_keys_are_fetched_with_the_bearer_token(tmp_path: Path, serve: An
     resp = client.post(PV, json=body)
     assert resp.status_code == 200
     check_service_response(resp.get_json())
-    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["her2-low-no-pet"]
+    assert scenario_topics(resp.get_json()) == ["her2-low-no-pet"]
     paths = [p for p, _ in fhir.hits]
     assert all(auth == f"Bearer {TOKEN}" for _, auth in fhir.hits)
     assert "/fhir/Patient/demo-her2-low" in paths
@@ -151,7 +152,7 @@ def test_missing_keys_are_fetched_concurrently_within_the_budget(tmp_path: Path,
     ).test_client()
     resp = client.post(PV, json=hook_request(patient_id="demo-her2-low", **authorization(fhir.base)))
     assert resp.status_code == 200
-    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["her2-low-no-pet"]
+    assert scenario_topics(resp.get_json()) == ["her2-low-no-pet"]
     assert len(fhir.hits) >= 7
 
 
@@ -249,7 +250,7 @@ def test_upstream_outage_gives_data_unavailable_within_budget(tmp_path: Path, se
     assert resp.status_code == 200
     body = resp.get_json()
     check_service_response(body)
-    assert [c["source"]["topic"]["code"] for c in body["cards"]] == ["data-unavailable"]
+    assert scenario_topics(body) == ["data-unavailable"]
     assert "FHIR server" in body["cards"][0]["summary"]
     assert elapsed < 1.2
 

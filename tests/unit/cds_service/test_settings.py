@@ -181,3 +181,11 @@ def test_without_a_cohort_key_one_is_kept_in_the_data_directory(tmp_path: Path) 
     assert Settings(auth=AuthMode.OFF, data_dir=tmp_path / "d").cohort_hash_key == key
     assert Settings(auth=AuthMode.OFF, data_dir=tmp_path / "other").cohort_hash_key != key
     assert key != first.link_signing_key
+
+
+def test_site_config_source_url_must_be_absolute() -> None:
+    assert SiteConfig.from_json({"source_url": "https://docs.example.org/her2"}).source_url == (
+        "https://docs.example.org/her2"
+    )
+    with pytest.raises(SettingsError, match="source_url"):
+        SiteConfig.from_json({"source_url": "/relative"})

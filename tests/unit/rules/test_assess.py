@@ -22,6 +22,7 @@ from rules.domain import (
     IshResult,
     LesionOrigin,
     LesionSite,
+    OrderBasis,
     PetLesion,
     PetStatus,
     PetStudyFacts,
@@ -29,6 +30,7 @@ from rules.domain import (
     Receptor,
     ReceptorResult,
     ReportedStatus,
+    SiteConcordance,
     SourceRef,
     SpecimenRef,
     SpecimenSite,
@@ -101,6 +103,7 @@ def pet(
 AVID = (ReaderCall.AVID, LesionSite.NON_HEPATIC)
 AVID_LIVER = (ReaderCall.AVID, LesionSite.HEPATIC)
 NON_AVID = (ReaderCall.NON_AVID, LesionSite.NON_HEPATIC)
+NON_AVID_LIVER = (ReaderCall.NON_AVID, LesionSite.HEPATIC)
 CANDIDATE = (ReaderCall.NOT_ASSESSED, LesionSite.NON_HEPATIC)
 
 
@@ -227,10 +230,91 @@ def test_pairing_gap_site_match_and_evidence() -> None:
     assert result.pairing_gap_days == 19
     statements = [line.statement for line in result.evidence]
     assert "HER2 PET and specimen 19 days apart" in statements
-    assert any(s.startswith("Site match match") for s in statements)
+    assert "Biopsied site against the PET read: biopsied site (liver) is avid lesion L1" in statements
     assert any("SUVmax 7.5" in s for s in statements)
     assert result.uptake is not None
     assert result.uptake.hepatic_avid
+    assert result.site is not None
+    assert result.site.outcome is SiteConcordance.BIOPSIED_AVID
+
+
+@pytest.mark.parametrize(
+    ("description", "calls", "outcome"),
+    [
+        pytest.param(
+            "Liver, core biopsy", (AVID_LIVER,), SiteConcordance.BIOPSIED_AVID, id="liver-biopsy-avid-liver"
+        ),
+        pytest.param(
+            "Liver, core biopsy",
+            (AVID, NON_AVID_LIVER),
+            SiteConcordance.BIOPSIED_NON_AVID,
+            id="liver-read-not-avid",
+        ),
+        pytest.param(
+            "Liver, core biopsy", (AVID,), SiteConcordance.NOT_AMONG_READ, id="liver-not-among-read"
+        ),
+        pytest.param(None, (AVID,), SiteConcordance.UNKNOWN, id="metastasis-site-not-coded"),
+        pytest.param("Bone", (AVID,), SiteConcordance.UNKNOWN, id="avid-lesion-site-not-coded"),
+    ],
+)
+def test_site_comparison_decides_what_the_cards_may_call_concordant(
+    description: str | None, calls: tuple[tuple[ReaderCall, LesionSite], ...], outcome: SiteConcordance
+) -> None:
+    result = assess(given(her2(IhcScore.ONE_PLUS, description=description), facts=pet(*calls)), NOW)
+    assert result.site is not None
+    assert result.site.outcome is outcome
+
+
+def test_a_tdxd_order_always_gets_card_o_with_the_her2_basis() -> None:
+    null = her2(IhcScore.ZERO, zero=IhcZeroSubtype.NULL)
+    assert assess(given(null), NOW).cards == ()
+    result = assess(given(null, tdxd_order=True), NOW)
+    assert result.cards == (S.TDXD_ORDER,)
+    assert result.order_basis is OrderBasis.HER2_NULL
+    positive = assess(given(her2(IhcScore.THREE_PLUS), tdxd_order=True), NOW)
+    assert positive.cards == (S.TDXD_ORDER,)
+    assert positive.order_basis is OrderBasis.HER2_POSITIVE
+    low_avid = assess(given(her2(IhcScore.ONE_PLUS), facts=pet(AVID), tdxd_order=True), NOW)
+    assert low_avid.cards == (S.TDXD_ORDER, S.HER2_LOW_PET_AVID)
+
+
+def course(start: dt.date, end: dt.date | None, *, ended: bool) -> TherapyExposure:
+    return TherapyExposure(
+        drug_class=DrugClass.ANTI_HER2, display="trastuzumab", start=start, end=end, ended=ended
+    )
+
+
+@pytest.mark.parametrize(
+    ("exposure", "modifier"),
+    [
+        pytest.param(
+            course(dt.date(2019, 1, 10), dt.date(2019, 11, 30), ended=True), False, id="completed-2019"
+        ),
+        pytest.param(
+            course(dt.date(2019, 1, 10), None, ended=True), False, id="completed-2019-end-not-recorded"
+        ),
+        pytest.param(course(dt.date(2019, 1, 10), None, ended=False), True, id="ongoing-since-2019"),
+        pytest.param(
+            course(PET_AT.date() - dt.timedelta(days=10), None, ended=True),
+            True,
+            id="completed-started-in-window",
+        ),
+        pytest.param(
+            course(dt.date(2025, 1, 1), PET_AT.date() - dt.timedelta(days=5), ended=True),
+            True,
+            id="completed-5-days-before-PET",
+        ),
+    ],
+)
+def test_anti_her2_modifier_follows_the_course_dates_and_status(
+    exposure: TherapyExposure, modifier: bool
+) -> None:
+    context = ClinicalContext(metastatic=True, therapies=(exposure,))
+    result = assess(given(her2(IhcScore.THREE_PLUS), facts=pet(AVID), context=context), NOW)
+    assert (S.RECENT_ANTI_HER2 in result.cards) is modifier
+    assert (result.anti_her2 is not None) is modifier
+    if exposure.ended and exposure.end is None and not modifier:
+        assert any("recorded as completed without an end date" in line.statement for line in result.evidence)
 
 
 def test_missing_data_gives_caveats_never_exceptions() -> None:

@@ -12,6 +12,7 @@ from rules.domain import (
     HrStatus,
     IhcResult,
     IhcScore,
+    IhcZeroSubtype,
     IndicationCheck,
     IndicationStatus,
     TdxdCategory,
@@ -170,20 +171,89 @@ CASES = [
 ]
 
 
+COMPANION_IHC = {
+    C.HER2_POSITIVE: IhcResult(score=IhcScore.THREE_PLUS, assay="VENTANA 4B5"),
+    C.HER2_LOW: IhcResult(score=IhcScore.ONE_PLUS, assay="4B5"),
+    C.HER2_ULTRALOW: IhcResult(score=IhcScore.ZERO, zero_subtype=IhcZeroSubtype.ULTRALOW, assay="4B5"),
+    C.HER2_NULL: IhcResult(score=IhcScore.ZERO, zero_subtype=IhcZeroSubtype.NULL, assay="4B5"),
+    C.HER2_ZERO_UNSPECIFIED: IhcResult(score=IhcScore.ZERO, assay="4B5"),
+}
+"""The IHC read behind each category, by the companion diagnostic (the FDA-approved test criterion met)."""
+
+
 @pytest.mark.parametrize(("name", "category", "chart", "expected"), CASES)
 def test_label_rows(
     name: str, category: TdxdCategory, chart: ClinicalContext, expected: IndicationStatus
 ) -> None:
-    check = row(check_indications(category, chart, as_of=TODAY), name)
+    check = row(check_indications(category, chart, as_of=TODAY, ihc=COMPANION_IHC.get(category)), name)
     assert check.status is expected
     assert check.reasons
+    assert [c.name for c in check.criteria] == [
+        c.name for c in next(r for r in LABEL_ROWS if r.row == name).criteria
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "category", "ihc", "expected", "reason"),
+    [
+        pytest.param(
+            "C",
+            C.HER2_LOW,
+            IhcResult(score=IhcScore.ONE_PLUS),
+            UNKNOWN,
+            "assay not stated",
+            id="C-assay-not-stated",
+        ),
+        pytest.param("C", C.HER2_LOW, None, UNKNOWN, "assay not stated", id="C-no-IHC-read"),
+        pytest.param(
+            "C",
+            C.HER2_LOW,
+            IhcResult(score=IhcScore.ONE_PLUS, assay="HercepTest"),
+            UNKNOWN,
+            "caution: assay HercepTest is not the companion diagnostic",
+            id="C-other-clone-is-a-caution-not-a-block",
+        ),
+        pytest.param(
+            "D",
+            C.HER2_ULTRALOW,
+            IhcResult(score=IhcScore.ZERO, zero_subtype=IhcZeroSubtype.ULTRALOW),
+            UNKNOWN,
+            "assay not stated",
+            id="D-assay-not-stated",
+        ),
+        pytest.param(
+            "A",
+            C.HER2_POSITIVE,
+            IhcResult(score=IhcScore.TWO_PLUS, assay="4B5"),
+            UNKNOWN,
+            "HER2-positive by ISH: the ISH assay is not stated",
+            id="A-positive-by-ISH",
+        ),
+        pytest.param(
+            "A", C.HER2_POSITIVE, COMPANION_IHC[C.HER2_POSITIVE], MET, "assay VENTANA 4B5", id="A-4B5-3+"
+        ),
+    ],
+)
+def test_fda_approved_test_needs_a_stated_assay(
+    name: str, category: TdxdCategory, ihc: IhcResult | None, expected: IndicationStatus, reason: str
+) -> None:
+    chart = context(CHEMO_METASTATIC, ENDOCRINE_METASTATIC, pertuzumab=True)
+    check = row(check_indications(category, chart, as_of=TODAY, ihc=ihc), name)
+    test = next(c for c in check.criteria if c.name == "FDA-approved test")
+    assert test.status is expected
+    assert test.reason.startswith(reason)
+    if expected is UNKNOWN:
+        assert check.status is not MET
 
 
 @pytest.mark.parametrize(
     ("ihc", "chart", "expected"),
     [
         pytest.param(
-            IhcResult(score=IhcScore.THREE_PLUS), context(ANTI_HER2_METASTATIC), MET, id="TA-IHC3+→met"
+            IhcResult(score=IhcScore.THREE_PLUS),
+            context(ANTI_HER2_METASTATIC),
+            UNKNOWN,
+            id="TA-IHC3+-never-met-from-the-chart",
         ),
         pytest.param(None, context(ANTI_HER2_METASTATIC), UNKNOWN, id="TA-ISH-only-positive→unknown"),
         pytest.param(
@@ -202,6 +272,20 @@ def test_tumour_agnostic_row(
 ) -> None:
     check = row(check_indications(C.HER2_POSITIVE, chart, as_of=TODAY, ihc=ihc), "TA")
     assert check.status is expected
+    alternative = next(c for c in check.criteria if c.name == "no satisfactory alternative treatment")
+    assert alternative.status is UNKNOWN
+
+
+def test_tumour_agnostic_row_notes_the_breast_rows_for_breast_cancer() -> None:
+    ihc = COMPANION_IHC[C.HER2_POSITIVE]
+    checks = check_indications(C.HER2_POSITIVE, context(ANTI_HER2_METASTATIC), as_of=TODAY, ihc=ihc)
+    assert row(checks, "B").status is MET
+    ta = row(checks, "TA")
+    assert ta.status is UNKNOWN
+    assert ta.reasons[-1] == "breast cancer: row B names the labelled HER2-positive settings"
+    low = check_indications(C.HER2_LOW, context(CHEMO_METASTATIC), as_of=TODAY, ihc=COMPANION_IHC[C.HER2_LOW])
+    assert row(low, "TA").status is NOT_MET
+    assert not row(low, "TA").category_open
 
 
 def test_every_row_is_reported_and_never_says_eligible() -> None:
@@ -212,17 +296,6 @@ def test_every_row_is_reported_and_never_says_eligible() -> None:
     for check in checks:
         text = " ".join((check.description, *check.reasons)).lower()
         assert "eligible" not in text
-
-
-def test_non_companion_assay_is_a_caution_not_a_block() -> None:
-    chart = context(CHEMO_METASTATIC)
-    cb11 = IhcResult(score=IhcScore.ONE_PLUS, assay="CB11")
-    check = row(check_indications(C.HER2_LOW, chart, as_of=TODAY, ihc=cb11), "C")
-    assert check.status is MET
-    assert any("CB11" in reason and "companion diagnostic" in reason for reason in check.reasons)
-    ventana = IhcResult(score=IhcScore.ONE_PLUS, assay="VENTANA 4B5")
-    check = row(check_indications(C.HER2_LOW, chart, as_of=TODAY, ihc=ventana), "C")
-    assert not any("companion diagnostic" in reason for reason in check.reasons)
 
 
 @pytest.mark.parametrize(
@@ -240,5 +313,19 @@ def test_months_before(day: dt.date, expected: dt.date) -> None:
 def test_early_relapse_boundary_is_six_calendar_months() -> None:
     ended_on_edge = therapy(DrugClass.CHEMO, dt.date(2024, 1, 1), dt.date(2024, 7, 15))
     ended_day_before = therapy(DrugClass.CHEMO, dt.date(2024, 1, 1), dt.date(2024, 7, 14))
-    assert row(check_indications(C.HER2_LOW, context(ended_on_edge), as_of=TODAY), "C").status is MET
-    assert row(check_indications(C.HER2_LOW, context(ended_day_before), as_of=TODAY), "C").status is UNKNOWN
+    ihc = COMPANION_IHC[C.HER2_LOW]
+    assert row(check_indications(C.HER2_LOW, context(ended_on_edge), as_of=TODAY, ihc=ihc), "C").status is MET
+    on_edge = check_indications(C.HER2_LOW, context(ended_day_before), as_of=TODAY, ihc=ihc)
+    assert row(on_edge, "C").status is UNKNOWN
+
+
+def test_a_course_recorded_as_completed_without_an_end_date_is_not_read_as_ongoing() -> None:
+    ihc = COMPANION_IHC[C.HER2_LOW]
+    completed = TherapyExposure(
+        drug_class=DrugClass.CHEMO, display="AC-T", start=dt.date(2020, 2, 1), ended=True
+    )
+    ongoing = TherapyExposure(drug_class=DrugClass.CHEMO, display="AC-T", start=dt.date(2020, 2, 1))
+    assert row(check_indications(C.HER2_LOW, context(ongoing), as_of=TODAY, ihc=ihc), "C").status is MET
+    check = row(check_indications(C.HER2_LOW, context(completed), as_of=TODAY, ihc=ihc), "C")
+    assert check.status is UNKNOWN
+    assert "only before the metastatic setting" in check.reasons[-1]

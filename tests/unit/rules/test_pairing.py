@@ -13,6 +13,7 @@ from rules.domain import (
     PetLesion,
     PetStudyFacts,
     ReaderCall,
+    SiteConcordance,
     SpecimenRef,
     SpecimenSite,
     TherapyExposure,
@@ -20,6 +21,8 @@ from rules.domain import (
 )
 from rules.pairing import (
     SiteMatch,
+    compare_sites,
+    ended_course_undated,
     organs_in,
     pairing_gap_days,
     pet_date,
@@ -191,3 +194,118 @@ def test_organ_vocabulary_matches_whole_words_only() -> None:
     assert organs_in("Hepatic metastasis") == {"liver"}
     assert organs_in("tribune") == frozenset()  # "rib" inside a word is not bone
     assert organs_in(None) == frozenset()
+
+
+def _course(start: dt.date, end: dt.date | None, *, ended: bool) -> TherapyExposure:
+    return TherapyExposure(
+        drug_class=DrugClass.ANTI_HER2, display="trastuzumab", start=start, end=end, ended=ended
+    )
+
+
+@pytest.mark.parametrize(
+    ("therapy", "days", "undated"),
+    [
+        pytest.param(
+            _course(dt.date(2019, 1, 1), dt.date(2019, 12, 1), ended=True), None, False, id="completed-2019"
+        ),
+        pytest.param(
+            _course(dt.date(2019, 1, 1), None, ended=True), None, True, id="completed-2019-no-end-date"
+        ),
+        pytest.param(_course(dt.date(2019, 1, 1), None, ended=False), 0, False, id="ongoing-since-2019"),
+        pytest.param(
+            _course(PET_DAY - dt.timedelta(days=15), None, ended=True),
+            15,
+            False,
+            id="completed-started-15d-before",
+        ),
+    ],
+)
+def test_a_completed_course_ends_when_its_period_ends(
+    therapy: TherapyExposure, days: int | None, undated: bool
+) -> None:
+    found = recent_anti_her2(PET_DAY, [therapy])
+    assert (found.days_before_pet if found else None) == days
+    assert (ended_course_undated(PET_DAY, [therapy]) == (therapy,)) is undated
+
+
+def _lesion(
+    lesion_id: str, call: ReaderCall, text: str | None, site: LesionSite = LesionSite.UNKNOWN
+) -> PetLesion:
+    return PetLesion(lesion_id=lesion_id, site=site, site_text=text, reader_call=call)
+
+
+NODE_AVID = _lesion("N1", ReaderCall.AVID, "left axillary lymph node")
+BREAST_NOT_AVID = _lesion("B1", ReaderCall.NON_AVID, "right breast")
+LIVER_AVID = _lesion("H1", ReaderCall.AVID, None, LesionSite.HEPATIC)
+UNCODED_AVID = _lesion("U1", ReaderCall.AVID, None)
+
+
+@pytest.mark.parametrize(
+    ("lesions", "specimen", "outcome", "biopsied", "avid_sites"),
+    [
+        pytest.param(
+            [NODE_AVID, BREAST_NOT_AVID],
+            SpecimenRef(site=SpecimenSite.PRIMARY),
+            SiteConcordance.BIOPSIED_NON_AVID,
+            "breast",
+            ("lymph node",),
+            id="primary-biopsied-read-not-avid-node-avid",
+        ),
+        pytest.param(
+            [NODE_AVID],
+            SpecimenRef(site=SpecimenSite.PRIMARY),
+            SiteConcordance.NOT_AMONG_READ,
+            "breast",
+            ("lymph node",),
+            id="primary-not-among-read",
+        ),
+        pytest.param(
+            [NODE_AVID, BREAST_NOT_AVID],
+            SpecimenRef(description="Axillary lymph node, core biopsy"),
+            SiteConcordance.BIOPSIED_AVID,
+            "lymph node",
+            ("lymph node",),
+            id="node-biopsy-avid-node",
+        ),
+        pytest.param(
+            [UNCODED_AVID, BREAST_NOT_AVID],
+            SpecimenRef(site=SpecimenSite.PRIMARY),
+            SiteConcordance.UNKNOWN,
+            "breast",
+            ("site not coded",),
+            id="uncoded-avid-lesion-could-be-the-biopsy",
+        ),
+        pytest.param(
+            [LIVER_AVID],
+            SpecimenRef(),
+            SiteConcordance.UNKNOWN,
+            None,
+            ("liver",),
+            id="biopsied-site-not-coded",
+        ),
+        pytest.param(
+            [BREAST_NOT_AVID],
+            SpecimenRef(site=SpecimenSite.PRIMARY),
+            SiteConcordance.BIOPSIED_NON_AVID,
+            "breast",
+            (),
+            id="no-avid-lesion-biopsied-read-not-avid",
+        ),
+        pytest.param(
+            [], SpecimenRef(site=SpecimenSite.PRIMARY), SiteConcordance.UNKNOWN, "breast", (), id="none-read"
+        ),
+    ],
+)
+def test_compare_sites(
+    lesions: list[PetLesion],
+    specimen: SpecimenRef,
+    outcome: SiteConcordance,
+    biopsied: str | None,
+    avid_sites: tuple[str, ...],
+) -> None:
+    avid = [lesion for lesion in lesions if lesion.reader_call is ReaderCall.AVID]
+    comparison = compare_sites(lesions, avid, specimen)
+    assert comparison.outcome is outcome
+    assert comparison.biopsied == biopsied
+    assert comparison.avid_sites == avid_sites
+    assert comparison.explanation

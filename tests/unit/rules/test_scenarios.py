@@ -24,6 +24,7 @@ from rules.domain import (
     IhcScore,
     IhcZeroSubtype,
     LesionSite,
+    OrderBasis,
     PatientHer2,
     PetLesion,
     PetStatus,
@@ -36,12 +37,14 @@ from rules.domain import (
 from rules.scenarios import (
     EXTRA_TABLE,
     MAIN_TABLE,
+    PATHOLOGY_MAIN_CARDS,
     SCENARIO_LETTERS,
     PathologyClass,
     PetState,
     ScenarioInputs,
     c_hr_negative_note,
     f_variant_unclassifiable,
+    order_basis,
     pathology_class,
     pet_state,
     scenario_e_escalated,
@@ -122,8 +125,10 @@ def inputs(
     anti_her2: int | None = None,
     unavailable: bool = False,
     pathology_cards: bool = True,
+    order: bool = False,
 ) -> ScenarioInputs:
     return ScenarioInputs(
+        tdxd_order=order,
         her2=her2,
         pet_status=status or (PetStatus.ANALYSED if up is not None else PetStatus.NONE),
         uptake=up,
@@ -135,6 +140,43 @@ def inputs(
 
 
 CASES = [
+    # card (o): every T-DXd order gets the HER2 basis, first; it replaces a pathology-only main card
+    pytest.param(
+        inputs(patient(occasion(T.HER2_NULL)), order=True), "1-none", (S.TDXD_ORDER,), id="order-null→o"
+    ),
+    pytest.param(
+        inputs(patient(occasion(T.HER2_POSITIVE)), order=True),
+        "1-none",
+        (S.TDXD_ORDER,),
+        id="order-positive→o",
+    ),
+    pytest.param(
+        inputs(patient(occasion(T.HER2_LOW)), order=True), "1k", (S.TDXD_ORDER,), id="order-low-replaces-k→o"
+    ),
+    pytest.param(
+        inputs(patient(occasion(T.HER2_LOW)), order=True, pathology_cards=False),
+        "1-off",
+        (S.TDXD_ORDER,),
+        id="order-shown-with-pathology-cards-off→o",
+    ),
+    pytest.param(
+        inputs(patient(occasion(T.HER2_LOW)), AVID, order=True),
+        "4a",
+        (S.TDXD_ORDER, S.HER2_LOW_PET_AVID),
+        id="order-low-avid→o+a",
+    ),
+    pytest.param(
+        inputs(patient(ISH_PENDING), AVID, order=True),
+        "2g",
+        (S.TDXD_ORDER,),
+        id="order-ISH-pending-with-PET→o",
+    ),
+    pytest.param(
+        inputs(patient(occasion(T.HER2_NULL)), status=PetStatus.PENDING, order=True),
+        "1-none",
+        (S.TDXD_ORDER, S.PET_ANALYSIS_PENDING),
+        id="order-pending→o+p",
+    ),
     # §14 step 1: no HER2 PET study → pathology-only cards
     pytest.param(inputs(patient(occasion(T.HER2_LOW))), "1k", (S.HER2_LOW_NO_PET,), id="step1-low-no-PET→k"),
     pytest.param(
@@ -402,7 +444,8 @@ def test_scenario_selection(given: ScenarioInputs, row: str, cards: tuple[CardSc
     assert selection.cards == cards
     main = MAIN_TABLE.row(row).then.scenario
     assert selection.scenario is main
-    assert main is None or selection.cards[0] is main
+    shown = selection.cards[1:] if given.tdxd_order else selection.cards
+    assert main is None or (main in PATHOLOGY_MAIN_CARDS and given.tdxd_order) or shown[0] is main
 
 
 def _fired_rows() -> Iterator[str]:
@@ -420,6 +463,50 @@ def test_every_table_row_fires_at_least_once() -> None:
     fired = set(_fired_rows())
     expected = {MAIN_TABLE.tag(r) for r in MAIN_TABLE.rows} | {EXTRA_TABLE.tag(r) for r in EXTRA_TABLE.rows}
     assert expected - fired == set()
+
+
+@pytest.mark.parametrize(
+    ("her2", "unreachable", "expected"),
+    [
+        pytest.param(patient(occasion(T.HER2_POSITIVE)), False, OrderBasis.HER2_POSITIVE, id="positive"),
+        pytest.param(patient(occasion(T.HER2_LOW)), False, OrderBasis.HER2_LOW, id="low"),
+        pytest.param(patient(occasion(T.HER2_ULTRALOW)), False, OrderBasis.HER2_ULTRALOW, id="ultralow"),
+        pytest.param(patient(occasion(T.HER2_NULL)), False, OrderBasis.HER2_NULL, id="null"),
+        pytest.param(
+            patient(occasion(T.HER2_ZERO_UNSPECIFIED)), False, OrderBasis.HER2_ZERO_UNSPECIFIED, id="0"
+        ),
+        pytest.param(
+            patient(occasion(T.NEGATIVE_UNSCORED)), False, OrderBasis.NEGATIVE_UNSCORED, id="unscored"
+        ),
+        pytest.param(patient(ISH_PENDING), False, OrderBasis.ISH_PENDING, id="ISH-pending"),
+        pytest.param(patient(occasion(T.NEEDS_REVIEW)), False, OrderBasis.UNCLASSIFIABLE, id="needs-review"),
+        pytest.param(patient(occasion(T.UNKNOWN)), False, OrderBasis.UNCLASSIFIABLE, id="unknown"),
+        pytest.param(patient(), False, OrderBasis.NO_PATHOLOGY, id="no-pathology"),
+        pytest.param(patient(), True, OrderBasis.SOURCE_UNREACHABLE, id="source-unreachable"),
+    ],
+)
+def test_order_card_basis(her2: PatientHer2, unreachable: bool, expected: OrderBasis) -> None:
+    selection = select_scenario(inputs(her2, order=True, unavailable=unreachable))
+    assert selection.cards[0] is S.TDXD_ORDER
+    assert selection.order_basis is expected
+    assert order_basis(her2, source_unreachable=unreachable).outcome is expected
+
+
+def test_order_card_on_a_zero_after_an_earlier_higher_class() -> None:
+    null, low = occasion(T.HER2_NULL), occasion(T.HER2_LOW, dt.date(2022, 3, 1))
+    her2 = PatientHer2(current=null, occasions=(null, low), highest=low)
+    assert select_scenario(inputs(her2, order=True)).order_basis is OrderBasis.ZERO_EARLIER_HIGHER
+    positive_first = PatientHer2(
+        current=occasion(T.HER2_POSITIVE), occasions=(occasion(T.HER2_POSITIVE), low)
+    )
+    assert select_scenario(inputs(positive_first, order=True)).order_basis is OrderBasis.HER2_POSITIVE
+
+
+def test_no_order_card_without_a_tdxd_order() -> None:
+    for her2 in (patient(occasion(T.HER2_NULL)), patient(occasion(T.HER2_LOW)), patient()):
+        selection = select_scenario(inputs(her2))
+        assert S.TDXD_ORDER not in selection.cards
+        assert selection.order_basis is None
 
 
 def test_every_scenario_code_is_reachable() -> None:
@@ -450,15 +537,17 @@ def _grid() -> Iterator[ScenarioInputs]:
                 for anti_her2 in (None, 0):
                     for unavailable in (False, True):
                         for enabled in (False, True):
-                            yield inputs(
-                                her2,
-                                up,
-                                status=status,
-                                gap=gap,
-                                anti_her2=anti_her2,
-                                unavailable=unavailable,
-                                pathology_cards=enabled,
-                            )
+                            for order in (False, True):
+                                yield inputs(
+                                    her2,
+                                    up,
+                                    status=status,
+                                    gap=gap,
+                                    anti_her2=anti_her2,
+                                    unavailable=unavailable,
+                                    pathology_cards=enabled,
+                                    order=order,
+                                )
 
 
 def test_invariants_over_all_input_combinations() -> None:
@@ -469,7 +558,13 @@ def test_invariants_over_all_input_combinations() -> None:
         selection = select_scenario(given)
         cards = selection.cards
         assert len(set(cards)) == len(cards)
-        assert (selection.scenario is None) is (not cards or cards[0] in extras)
+        assert (S.TDXD_ORDER in cards) is given.tdxd_order
+        assert (selection.order_basis is not None) is given.tdxd_order
+        if given.tdxd_order:
+            assert cards[0] is S.TDXD_ORDER
+            assert not set(cards) & set(PATHOLOGY_MAIN_CARDS)
+            cards = cards[1:]
+        assert (selection.scenario is None) is (not cards or cards[0] in extras) or given.tdxd_order
         step = MAIN_TABLE.row(selection.main_row.split("#")[1]).then.step
         if any(card in MODIFIERS for card in cards):
             assert selection.scenario is not None
@@ -480,7 +575,7 @@ def test_invariants_over_all_input_combinations() -> None:
             assert 2 <= step <= 5
         assert (S.DATA_UNAVAILABLE in cards) is given.sources_unavailable
         assert (S.PET_ANALYSIS_PENDING in cards) is (given.pet_status is PetStatus.PENDING)
-        if not given.pathology_cards_enabled and step == 1:
+        if not given.pathology_cards_enabled and step == 1 and not given.tdxd_order:
             assert selection.scenario is None
         if given.sources_unavailable and given.her2.current is None:
             assert S.PET_AVID_NO_PATHOLOGY not in cards
