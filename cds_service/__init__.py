@@ -20,12 +20,13 @@ from cds_service.settings import AuthMode, Settings, SettingsError
 if TYPE_CHECKING:
     from cds_service.auth import TrustedClient
     from cds_service.hooks.service import EmbeddedPrefetch, PetLookup
+    from cds_service.pet.wiring import PetSide
     from cds_service.storage.store import Storage
     from rules.domain import Assessment
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RETENTION_KEY", "check_configuration", "create_app"]
+__all__ = ["PET_EXTENSION_KEY", "RETENTION_KEY", "check_configuration", "create_app"]
 
 
 def prepare_directories(settings: Settings) -> None:
@@ -88,6 +89,9 @@ def check_configuration(settings: Settings) -> None:
 RETENTION_KEY = "her2cds.retention"
 """Where the app keeps its periodic retention task (``storage.retention.RetentionTask``)."""
 
+PET_EXTENSION_KEY = "her2cds.pet"
+"""``app.extensions`` key of the ``PetSide`` that ``create_app`` built (None when a lookup was given)."""
+
 
 def create_app(
     settings: Settings | None = None,
@@ -97,9 +101,11 @@ def create_app(
 ) -> Flask:
     """Build the Flask app.
 
-    ``pet_lookup`` (a ``service.PetLookup``) is the PET seam; without one, ``pet_lookup.build_pet_lookup``
-    reads PET from ``HER2CDS_DICOM_SOURCE`` with analyses cached in storage. ``embedded_prefetch`` (an
-    ``EmbeddedPrefetch``) serves prefetch from in-process data in demo mode (no FHIR server needed).
+    ``pet_lookup`` (a ``service.PetLookup``) is the PET seam; without one, ``pet.wiring.build_pet_side``
+    builds the PET side over ``HER2CDS_DICOM_SOURCE``: the series index the hook reads, filled by a
+    background indexer whose first pass readiness waits for, and the background analyses (kept in
+    ``app.extensions[PET_EXTENSION_KEY]``). ``embedded_prefetch`` (an ``EmbeddedPrefetch``) serves prefetch
+    from in-process data in demo mode (no FHIR server needed).
     """
     from cds_service import cors, errors, health, openapi
     from cds_service.analytics import routes as feedback_report
@@ -165,10 +171,8 @@ def create_app(
         on_upstream=lambda seconds, failed: metrics.observe_upstream("fhir", seconds, failed=failed),
     )
     keys = templates(settings.site.prefetch_templates)
-    if pet_lookup is None:
-        from cds_service.pet.lookup import build_pet_lookup
-
-        pet_lookup = build_pet_lookup(settings, storage)
+    pet_lookup, pet_side = _pet(settings, storage, pet_lookup)
+    readiness = health.ReadinessCheck(storage.ping, pet_index=pet_side.ready if pet_side else None)
 
     def evidence_link(patient_id: str, assessment: Assessment) -> EvidenceLink:
         payload = evidence.build_payload(patient_id, assessment)
@@ -188,13 +192,14 @@ def create_app(
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[RETENTION_KEY] = retention
+    app.extensions[PET_EXTENSION_KEY] = pet_side
     app.extensions[EXTENSION_KEY] = Components(
         settings=settings,
         hook_service=hook_service,
         storage=storage,
         client_auth=client_auth,
         prefetch_keys=keys,
-        readiness=health.ReadinessCheck(storage.ping),
+        readiness=readiness,
         metrics=metrics,
     )
     errors.register_error_handlers(app)
@@ -217,3 +222,13 @@ def create_app(
 
         app.register_blueprint(demo_console.bp)
     return app
+
+
+def _pet(settings: Settings, storage: Storage, lookup: PetLookup | None) -> tuple[PetLookup, PetSide | None]:
+    """The given PET lookup, or the PET side built over ``HER2CDS_DICOM_SOURCE`` and its lookup."""
+    if lookup is not None:
+        return lookup, None
+    from cds_service.pet.wiring import build_pet_side
+
+    side = build_pet_side(settings, storage)
+    return side.lookup, side

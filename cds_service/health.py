@@ -1,8 +1,9 @@
 """Liveness, readiness and metrics endpoints (``operations.md`` §5, §6).
 
 ``/healthz`` answers while the process runs (liveness: no dependency checks). ``/readyz`` answers 200 when
-the settings loaded (they did, or the app would not exist) and the database is reachable; the database
-check is cached for ``READY_CACHE_S`` so that probes never cause a live call per probe. ``/metrics``
+the settings loaded (they did, or the app would not exist), the database is reachable and the PET series
+index has had its first pass since the start (``cds_service.pet.wiring``); the database check is cached for
+``READY_CACHE_S`` so that probes never cause a live call per probe. ``/metrics``
 renders Prometheus metrics from ``observability.render_metrics`` (all gunicorn workers in multiprocess mode),
 with the database-backed gauges of ``observability.DatabaseCollector``.
 """
@@ -25,16 +26,32 @@ bp = Blueprint("health", __name__)
 
 
 class ReadinessCheck:
-    """A cached, thread-safe readiness probe over ``ping`` (for example ``Storage.ping``)."""
+    """A cached, thread-safe readiness probe over ``ping`` (for example ``Storage.ping``), and optionally
+    ``pet_index`` (whether the PET series index had its first pass; cheap, never cached)."""
 
-    def __init__(self, ping: Callable[[], bool], ttl_s: float = READY_CACHE_S) -> None:
+    def __init__(
+        self,
+        ping: Callable[[], bool],
+        ttl_s: float = READY_CACHE_S,
+        *,
+        pet_index: Callable[[], bool] | None = None,
+    ) -> None:
         self._ping = ping
+        self._pet_index = pet_index
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
         self._ok = False
 
     def __call__(self) -> bool:
+        return self.database() and self.pet_index()
+
+    def pet_index(self) -> bool:
+        """Whether the PET series index is ready (True without a PET index check)."""
+        return self._pet_index is None or self._pet_index()
+
+    def database(self) -> bool:
+        """Whether the database answered (cached for ``ttl_s``)."""
         with self._lock:
             now = time.monotonic()
             if now - self._checked_at >= self._ttl_s:
@@ -54,10 +71,15 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     parts = components()
-    ready = parts.readiness() if parts.readiness is not None else True
-    resp = jsonify(
-        {"status": "ready" if ready else "not ready", "database": "ok" if ready else "unreachable"}
-    )
+    check = parts.readiness
+    ready = check() if check is not None else True
+    body = {"status": "ready" if ready else "not ready"}
+    if isinstance(check, ReadinessCheck):
+        body["database"] = "ok" if check.database() else "unreachable"
+        body["pet_index"] = "ok" if check.pet_index() else "first pass running"
+    else:
+        body["database"] = "ok" if ready else "unreachable"
+    resp = jsonify(body)
     resp.status_code = 200 if ready else 503
     return resp
 

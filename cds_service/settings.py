@@ -197,7 +197,10 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
+def _number(
+    environ: Mapping[str, str], name: str, default: float, *, integer: bool = False, zero: bool = False
+) -> float:
+    """A positive number (``zero``: or 0) from the environment, or ``default`` when unset."""
     raw = environ.get(PREFIX + name)
     if raw is None or raw.strip() == "":
         return default
@@ -206,8 +209,8 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, integer: b
     except ValueError as exc:
         kind = "an integer" if integer else "a number"
         raise SettingsError(f"{PREFIX}{name} must be {kind}, got {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"{PREFIX}{name} must be positive, got {raw!r}")
+    if value < 0 or (value == 0 and not zero) or value != value:
+        raise SettingsError(f"{PREFIX}{name} must be positive{' or 0' if zero else ''}, got {raw!r}")
     return value
 
 
@@ -287,6 +290,12 @@ class Settings:
     (``HER2CDS_PURGE_INTERVAL_S``, default 600), deleting expired evidence snapshots and token ids too.
     ``alerts_config`` (``HER2CDS_ALERTS_CONFIG``) is the site's review-alert configuration file
     (``cds_service.alerts.config``); unset, no alerts are raised.
+
+    The PET series index: ``pet_scan_interval_s`` (``HER2CDS_PET_SCAN_INTERVAL_S``) is the period of the
+    service's scan of an embedded DICOM folder, ``pet_sync_interval_s`` (``HER2CDS_PET_SYNC_INTERVAL_S``) that
+    of its incremental sync of a PACS (0: none in the service, ``her2-cds sync`` runs elsewhere), and
+    ``pet_index_max_age_s`` (``HER2CDS_PET_INDEX_MAX_AGE_S``) the age past which cards state that the index
+    is stale.
     """
 
     public_url: str | None = None
@@ -314,6 +323,9 @@ class Settings:
     purge_interval_s: float = 600.0
     cohort_key: str | None = field(default=None, repr=False)
     alerts_config: Path | None = None
+    pet_index_max_age_s: float = 900.0
+    pet_scan_interval_s: float = 2.0
+    pet_sync_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -323,6 +335,29 @@ class Settings:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         _check_database_url(self.database_url)
         _check_dicom_source(self.dicom_source)
+        self._check_pet_index()
+
+    def _check_pet_index(self) -> None:
+        if self.pet_index_max_age_s <= 0 or self.pet_scan_interval_s <= 0:
+            raise SettingsError(
+                f"{PREFIX}PET_INDEX_MAX_AGE_S and {PREFIX}PET_SCAN_INTERVAL_S must be positive seconds"
+            )
+        if self.pet_sync_interval_s < 0:
+            raise SettingsError(f"{PREFIX}PET_SYNC_INTERVAL_S must be 0 (off) or positive seconds")
+        interval = self.pet_index_interval_s
+        if interval and interval >= self.pet_index_max_age_s:
+            raise SettingsError(
+                f"{PREFIX}PET_INDEX_MAX_AGE_S ({self.pet_index_max_age_s:g} s) must exceed the index "
+                f"interval ({interval:g} s), or every card would call the index stale"
+            )
+
+    @property
+    def pet_index_interval_s(self) -> float:
+        """Seconds between the service's own index passes over ``dicom_source`` (0: none): the folder scan
+        interval for ``file://`` sources, the PACS sync interval otherwise."""
+        if urlsplit(self.dicom_source).scheme == "file":
+            return self.pet_scan_interval_s
+        return self.pet_sync_interval_s
 
     def _check_auth(self) -> None:
         if self.auth is AuthMode.JWT:
@@ -432,6 +467,9 @@ class Settings:
             purge_interval_s=_number(environ, "PURGE_INTERVAL_S", 600.0),
             cohort_key=environ.get(PREFIX + "COHORT_KEY", "").strip() or None,
             alerts_config=_path(environ, "ALERTS_CONFIG"),
+            pet_index_max_age_s=_number(environ, "PET_INDEX_MAX_AGE_S", 900.0),
+            pet_scan_interval_s=_number(environ, "PET_SCAN_INTERVAL_S", 2.0),
+            pet_sync_interval_s=_number(environ, "PET_SYNC_INTERVAL_S", 60.0, zero=True),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

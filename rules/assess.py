@@ -143,6 +143,19 @@ def _sources_caveats(inputs: AssessInputs, pet_status: PetStatus) -> tuple[bool,
     return bool(names), caveats
 
 
+def _pet_index_caveats(inputs: AssessInputs) -> list[str]:
+    """A stale PET index is stated, never hidden: studies stored since its last update are not included."""
+    if not inputs.pet_index_stale:
+        return []
+    updated = inputs.pet_index_updated_at
+    if updated is None:
+        return ["HER2 PET index not updated yet: HER2 PET studies may be missing from this assessment"]
+    if updated.tzinfo is not None:
+        updated = updated.astimezone(dt.UTC)
+    when = f"{updated:%Y-%m-%d %H:%M}" + (" UTC" if updated.tzinfo is not None else "")
+    return [f"HER2 PET index last updated {when}: HER2 PET studies stored since then are not included"]
+
+
 def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
     """Assess one patient: HER2 and HR status, PET uptake, pairing, card scenario, label rows, evidence,
     caveats.
@@ -166,7 +179,7 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
     anti_her2, anti_her2_evidence = _anti_her2(pet, inputs)
     unavailable, source_caveats = _sources_caveats(inputs, pet_status)
     evidence += pairing_evidence + anti_her2_evidence
-    caveats += pairing_caveats + source_caveats
+    caveats += pairing_caveats + source_caveats + _pet_index_caveats(inputs)
     caveats += _future_caveats(her2, pet, now.date())
 
     selection = select_scenario(
@@ -206,6 +219,8 @@ def assess(inputs: AssessInputs, now: dt.datetime) -> Assessment:
         site=site,
         order_basis=selection.order_basis,
         anti_her2=anti_her2 if S_RECENT in selection.cards else None,
+        pet_index_stale=inputs.pet_index_stale,
+        pet_index_updated_at=inputs.pet_index_updated_at,
     )
 
 

@@ -584,6 +584,9 @@ class AssessInputs:
     ``unavailable_sources`` names source systems that could not be reached (``"FHIR server"``, ``"PACS"``).
     ``tdxd_order`` is set by an order hook (order-select, order-sign) whose draft orders contain T-DXd: the
     answer then always carries card (o) with the HER2 basis for the labelled indications.
+    ``pet_index_stale`` says the index of PET studies was not brought up to date recently
+    (``pet_index_updated_at``: when it last was, timezone-aware; None: never), so newer studies may be
+    missing.
     """
 
     her2_results: tuple[Her2Result, ...] = ()
@@ -592,6 +595,8 @@ class AssessInputs:
     pet: PetStudyFacts | None = None
     pet_status: PetStatus = PetStatus.NONE
     pending_pet_date: dt.date | None = None
+    pet_index_stale: bool = False
+    pet_index_updated_at: dt.datetime | None = None
     unavailable_sources: tuple[str, ...] = ()
     pathology_cards_enabled: bool = True
     tdxd_order: bool = False
@@ -605,7 +610,8 @@ class Assessment:
     scenario, then (h), (p), (u) and the modifiers (i), (j), (w). A modifier never appears alone.
     ``site`` compares the biopsied site with the PET read (None without a PET read or pathology);
     ``order_basis`` is the variant of card (o) (None unless it is shown); ``anti_her2`` the anti-HER2
-    exposure behind modifier (j), if any.
+    exposure behind modifier (j), if any. ``pet_index_stale`` and ``pet_index_updated_at`` are the inputs'
+    (the cards state a stale PET index).
     """
 
     her2: PatientHer2
@@ -623,3 +629,5 @@ class Assessment:
     site: SiteComparison | None = None
     order_basis: OrderBasis | None = None
     anti_her2: RecentAntiHer2 | None = None
+    pet_index_stale: bool = False
+    pet_index_updated_at: dt.datetime | None = None

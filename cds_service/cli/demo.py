@@ -107,16 +107,16 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_demo(settings, progress=_progress)
     if prepared.folder is not None:
         state = "written" if prepared.generated else "already in place"
-        _progress(f"demo HER2 PET series {state}; {prepared.analysed} analyses stored now")
+        _progress(
+            f"demo HER2 PET series {state}; {prepared.analysed} analyses stored now; "
+            f"{prepared.switched} series indexed under a demo switch"
+        )
     print(usage_text(args.port, embedded.patient_ids), flush=True)
 
     def factory() -> Any:
         from cds_service import create_app
-        from cds_service.demo.pet import demo_pet_lookup
-        from cds_service.storage.store import Storage
 
-        lookup, _jobs = demo_pet_lookup(settings, Storage(settings.database_url))
-        return create_app(settings, embedded_prefetch=embedded, pet_lookup=lookup)
+        return create_app(settings, embedded_prefetch=embedded)
 
     options = gunicorn_options("127.0.0.1", args.port, {"workers": 1, "accesslog": None})
     ServiceApplication(factory, options).run()

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cds_service.pet.jobs import run_analysis
 from connectors.dicom.factory import auth_from_text, pet_source_from_url
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import PetStudySource
@@ -70,7 +69,7 @@ def analyse_source(
 ) -> dict[str, Any]:
     """The ``{"series": [...]}`` document for every PT series of the source matching the filters."""
     refs = source.find_pet_series(patient_id=patient_id, study_uid=study_uid)
-    return {"series": [run_analysis(source, ref).to_json() for ref in refs]}
+    return {"series": [source.analyse(ref).to_json() for ref in refs]}
 
 
 def run(args: argparse.Namespace) -> int:

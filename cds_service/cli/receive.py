@@ -1,12 +1,13 @@
 """``her2-cds receive``: a C-STORE SCP that files PET/SR/SEG into the embedded store and analyses each series.
 
 ``receive --ae-title AET --port P [--host H] [--dicom-dir DIR] [--idle-timeout S] [--no-store]`` listens until
-SIGINT or SIGTERM. When a PT series has been idle for ``--idle-timeout`` seconds it is analysed (with the SR
-and SEG of its study), the analysis and its MIP picture are stored in the service database
-(``HER2CDS_DATABASE_URL``, keyed by SeriesInstanceUID, claimed so that a sync or hook running elsewhere does
-not analyse it twice), and one JSON line, ``SeriesAnalysis.to_json()``, is printed per analysed series. A
-series analysed already with the same SR/SEG is not analysed again; a reader's report arriving later triggers
-a new analysis. ``--no-store`` only prints.
+SIGINT or SIGTERM. When a PT series has been idle for ``--idle-timeout`` seconds it is triaged by its header
+and written to the PET series index of the service database (``HER2CDS_DATABASE_URL``; source
+``file://<dicom dir>``), then analysed (with the SR and SEG of its study); the analysis and its MIP picture
+are stored in the same database (keyed by SeriesInstanceUID, claimed so that a sync or the service running
+elsewhere does not analyse it twice), and one JSON line, ``SeriesAnalysis.to_json()``, is printed per
+analysed series. A series analysed already with the same SR/SEG is not analysed again; a reader's report
+arriving later triggers a new analysis. ``--no-store`` only prints.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cds_service.pet.jobs import analyse_and_store, run_analysis, worker_identity, worker_settings
+from cds_service.pet.index import source_key, triaged
+from cds_service.pet.jobs import analyse_and_store, worker_identity, worker_settings
 from cds_service.settings import SettingsError
+from cds_service.storage.series_index import SeriesIndex
 from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import SeriesRef
@@ -128,8 +131,11 @@ def _report(
 ) -> None:
     try:
         if storage is None:
-            document = run_analysis(store, ref).to_json()
+            document = store.analyse(ref).to_json()
         else:
+            row = triaged(store, ref, source_key(store.folder.absolute().as_uri()))
+            if row is not None:
+                SeriesIndex(storage).upsert([row])
             stored = analyse_and_store(store, storage, ref, worker_id=worker, on_stored=on_stored)
             if stored is None:
                 log.info("received series already analysed or claimed by another worker")

@@ -1,11 +1,13 @@
-"""``her2-cds sync``: poll the DICOM source for new HER2 PET series, analyse them and store the results.
+"""``her2-cds sync``: index the DICOM source's PET series, analyse the new HER2 ones and store the results.
 
 ``sync [--once] [--interval S] [--since YYYY-MM-DD]`` reads the deployment settings (``HER2CDS_DICOM_SOURCE``,
-``HER2CDS_DATABASE_URL``, …). Each poll lists PT series that arrived (embedded folder: indexed) or are dated
-(PACS: StudyDate) on or after the watermark, falling back to every PT series for a source that cannot list
-new ones (DIMSE). Series already analysed with their present SR/SEG are skipped; the others are triaged by
-one header (only HER2 PET series are analysed, others recorded as skipped) and analysed, each claimed in the
-database so that replicas, the receiver and hooks never analyse a series twice.
+``HER2CDS_DATABASE_URL``, …). Each poll is one pass of the series index (``cds_service.pet.index``): a PACS
+lists the studies dated (StudyDate) on or after the watermark the previous successful pass left in the
+database (or ``--since`` for the first poll), an embedded folder is rescanned and listed whole; new series
+are triaged by one header and written to the index, and the source's state is recorded (a failed poll makes
+the hook name the source as unavailable). Then every listed series is analysed unless already analysed with
+its present SR/SEG (series that are not HER2 PET are recorded as skipped), each claimed in the database so
+that replicas, the receiver and the service never analyse a series twice.
 
 Output: a progress bar on a terminal, else one plain line per series (``stored``, ``skipped``, ``busy``,
 ``failed`` with the SeriesInstanceUID; never patient data) and a summary per poll. Exit status with
@@ -29,26 +31,23 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from cds_service.cli.receive import alert_trigger
+from cds_service.pet.index import PetIndexer, series_ref, source_key
 from cds_service.pet.jobs import (
     analyse_and_store,
     is_current,
     source_from_settings,
     store_not_her2,
-    triage,
     worker_identity,
     worker_settings,
 )
 from cds_service.settings import SettingsError
+from cds_service.storage.series_index import IndexedSeries, SeriesIndex, SeriesTriage
 from cds_service.storage.store import Storage
-from connectors.dicom.ports import PetStudySource, PollingPetStudySource, SeriesRef
+from connectors.dicom.ports import PetStudySource, SeriesRef
 from connectors.errors import ConnectorError
 
 EXIT_OK = 0
 EXIT_UNUSABLE = 2
-
-#: StudyDate queries have day granularity: each poll looks back this far behind the previous start.
-WATERMARK_OVERLAP = dt.timedelta(days=1)
-EPOCH = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--once", action="store_true", help="poll once and exit")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between polls (default 60)")
     parser.add_argument(
-        "--since", type=dt.date.fromisoformat, help="first poll: series from this date (default: all)"
+        "--since",
+        type=dt.date.fromisoformat,
+        help="first poll: studies from this date (default: since the last successful poll, else all)",
     )
     parser.set_defaults(func=run)
 
@@ -77,7 +78,7 @@ class Progress:
         self.out, self.total, self.done = out, total, 0
         self.tty = out.isatty()
 
-    def step(self, outcome: str, ref: SeriesRef, note: str = "") -> None:
+    def step(self, outcome: str, ref: SeriesRef | IndexedSeries, note: str = "") -> None:
         self.done += 1
         if self.tty:
             width = 30
@@ -91,28 +92,22 @@ class Progress:
         self.out.flush()
 
 
-def list_series(source: PetStudySource, since: dt.datetime) -> list[SeriesRef]:
-    """New PT series when the source can tell, else every PT series."""
-    if isinstance(source, PollingPetStudySource):
-        return source.find_new_series(since)
-    return source.find_pet_series()
-
-
 def sync_series(
     source: PetStudySource,
     storage: Storage,
-    ref: SeriesRef,
+    row: IndexedSeries,
     worker_id: str,
     on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> tuple[str, str]:
-    """Process one series; returns (outcome, note). Raises ``ConnectorError`` for an outage.
+    """Process one indexed series; returns (outcome, note). Raises ``ConnectorError`` for an outage.
     ``on_stored``: the review-alert trigger (``cds_service.alerts``)."""
+    ref = series_ref(row)
     if is_current(storage.get_analysis(ref.series_uid), ref):
         return "current", ""
-    tracer, reason = triage(source, ref)
-    if tracer is None:
+    if row.triage is not SeriesTriage.HER2:
+        reason = row.triage_note or "not a HER2 PET series"
         store_not_her2(storage, ref, worker_id, reason)
-        return "skipped", reason or "not a HER2 PET series"
+        return "skipped", reason
     document = analyse_and_store(source, storage, ref, worker_id=worker_id, on_stored=on_stored)
     if document is None:
         return "busy", "analysed by another worker"
@@ -126,26 +121,27 @@ def sync_series(
 
 
 def poll(
-    source: PetStudySource,
+    indexer: PetIndexer,
     storage: Storage,
-    since: dt.datetime,
+    since: dt.datetime | None,
     worker_id: str,
     out: TextIO,
     on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> PollResult:
-    """One poll over the source; an outage while listing raises ``ConnectorError``."""
-    refs = list_series(source, since)
-    progress = Progress(out, len(refs))
+    """One poll: an index pass, then each listed series; an outage while listing raises ``ConnectorError``
+    (recorded in the source's state)."""
+    rows = indexer.run_pass(since).listed
+    progress = Progress(out, len(rows))
     counts: Counter[str] = Counter()
-    for ref in refs:
+    for row in rows:
         try:
-            outcome, note = sync_series(source, storage, ref, worker_id, on_stored)
+            outcome, note = sync_series(indexer.source, storage, row, worker_id, on_stored)
         except ConnectorError as exc:
             outcome, note = "failed", type(exc).__name__
         counts[outcome] += 1
-        progress.step(outcome, ref, note)
+        progress.step(outcome, row, note)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no PT series"
-    out.write(f"sync: {len(refs)} PT series: {summary}\n")
+    out.write(f"sync: {len(rows)} PT series: {summary}\n")
     out.flush()
     return PollResult(counts)
 
@@ -154,24 +150,26 @@ def sync_loop(
     source: PetStudySource,
     storage: Storage,
     *,
+    name: str,
     once: bool,
     interval_s: float,
-    since: dt.datetime,
+    since: dt.datetime | None,
     stop: threading.Event,
     out: TextIO,
     err: TextIO,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> int:
-    """Poll until ``stop`` (or once); returns the exit status."""
+    """Poll until ``stop`` (or once); returns the exit status. ``name`` is the source's index name
+    (``index.source_key``); ``since`` replaces the stored watermark for the first poll."""
     worker_id = worker_identity()
-    watermark = since
+    indexer = PetIndexer(source, SeriesIndex(storage), name=name, clock=clock)
+    first_since = since
     while True:
-        started = clock()
         try:
-            poll(source, storage, watermark, worker_id, out, on_stored)
+            poll(indexer, storage, first_since, worker_id, out, on_stored)
             storage.record_heartbeat("sync")
-            watermark = started - WATERMARK_OVERLAP
+            first_since = None
         except ConnectorError as exc:
             err.write(f"her2-cds sync: DICOM source unavailable: {' '.join(str(exc).split())}\n")
             if once:
@@ -198,11 +196,12 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else EPOCH
+    since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else None
     try:
         return sync_loop(
             source,
             storage,
+            name=source_key(settings.dicom_source),
             once=args.once,
             interval_s=args.interval,
             since=since,

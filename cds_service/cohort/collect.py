@@ -1,12 +1,12 @@
 """Collect the cohort: every PT series of the DICOM source, grouped by patient, HER2 PET series analysed,
 each patient linked to its pathology, then paired (``cds_service.cohort.pairing``).
 
-The PET side is the service's own: the same source transports (``connectors.dicom`` folder, DICOMweb,
-DIMSE), the same tracer recognition from one header (``recognise_tracer``) and the same analysis
-(``analyze_series``: SUV, the reader's SR lesions, SEG segments, automated candidates). Series that are not
-HER2 PET (FDG, unknown tracers) are noted, not analysed. The patient is keyed (``PatientKeyer``) as soon as
-it is read; only keyed cases leave this module. A source outage (``SourceUnavailableError``) stops the run:
-it says nothing about a patient and must not turn into exclusions.
+The PET side is the service's own: the same PET port (``connectors.dicom`` folder, DICOMweb, DIMSE), the
+same tracer recognition from one header (``PetStudySource.triage``) and the same analysis
+(``PetStudySource.analyse``: SUV, the reader's SR lesions, SEG segments, automated candidates). Series that
+are not HER2 PET (FDG, unknown tracers) are noted, not analysed. The patient is keyed (``PatientKeyer``) as
+soon as it is read; only keyed cases leave this module. A source outage (``SourceUnavailableError``) stops
+the run: it says nothing about a patient and must not turn into exclusions.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from cds_service.cohort.keys import PatientKeyer
 from cds_service.cohort.model import CohortResult, Exclusion, LesionRow, PatientCase, PetExam
 from cds_service.cohort.pairing import pair_case
 from cds_service.cohort.pathology import PathologyLookup, PatientNotLinkedError
-from connectors.dicom.analysis import analyze_series
-from connectors.dicom.headers import recognise_tracer
 from connectors.dicom.ports import PetStudySource, SeriesRef
 from connectors.errors import InvalidSourceDataError, NotFoundError
 from rules.domain import Tracer
@@ -64,7 +62,7 @@ def examine_series(
 ) -> tuple[PetExam | None, str | None]:
     """The analysed HER2 PET exam of one PT series, or None and why the series does not count."""
     try:
-        recognition = recognise_tracer(source.fetch_header(ref))
+        recognition = source.triage(ref)
     except NotFoundError:
         return None, "PT series no longer on the DICOM source"
     except InvalidSourceDataError:
@@ -75,13 +73,9 @@ def examine_series(
     if tracers is not None and tracer not in tracers:
         return None, f"tracer {tracer.value} not selected"
     try:
-        pet = source.fetch_series(ref)
-        sr, seg = source.fetch_related(ref)
+        analysis = source.analyse(ref)  # undecodable data is the analysis' error, never an exception
     except NotFoundError:
         return None, "HER2 PET series no longer on the DICOM source"
-    except InvalidSourceDataError:
-        return PetExam(tracer=tracer, pet_date=_date(None, ref), error="series not decodable"), None
-    analysis = analyze_series(pet, sr=sr, seg=seg)
     return (
         PetExam(
             tracer=tracer,

@@ -1,24 +1,29 @@
-"""The demo's HER2 PET side: synthetic series written once, analyses stored ahead, and two demo-only switches.
+"""The demo's HER2 PET side: synthetic series written once, analyses stored ahead, two demo-only switches.
 
 ``prepare_demo`` runs when ``her2-cds demo`` starts:
 
 1. **Generate** (deterministic, first run only): for every demo patient with a ``DemoPet``, the phantom PET
-   series with its reader SR and SEG (``connectors.dicom.phantom``) is written below the embedded DICOM folder
-   (``HER2CDS_DICOM_SOURCE=file://…``), in ``her2cds-demo/<patient id>/``. A marker file records the generator
-   version and a fingerprint of the phantom specifications; a second start with the same fingerprint writes
-   nothing. The folder is written under a hidden temporary name and renamed when complete, so the embedded
-   source never indexes half a series.
+   series with its reader SR and SEG (``connectors.dicom.phantom``) is written in ``her2cds-demo/<patient
+   id>/``: below the embedded DICOM folder (``HER2CDS_DICOM_SOURCE=file://…``) for the ``PRECOMPUTED``
+   patients, below ``<data dir>/demo-pet-elsewhere`` for the two patients under a demo switch. A marker file
+   records the generator version and a fingerprint of the phantom specifications; a second start with the
+   same fingerprint writes nothing. A folder is written under a hidden temporary name and renamed when
+   complete, so the embedded source never indexes half a series.
 2. **Analyse ahead** (idempotent): each ``PRECOMPUTED`` series is analysed and stored with its MIP picture,
-   as ``her2-cds receive`` or ``sync`` would do (``pet_jobs.analyse_and_store``; a current analysis is kept).
+   as ``her2-cds receive`` or ``sync`` would do (``pet.jobs.analyse_and_store``; a current analysis is kept).
+3. **Switches, through the series index** (``cds_service.storage.series_index``), the same mechanism as any
+   source: the series of the ``HELD_BACK`` patient is indexed under the source ``DEMO_HELD_BACK_SOURCE``,
+   which the service does not analyse, so its hook answers "analysis pending" (card (p)); the series of the
+   ``PACS_UNREACHABLE`` patient is indexed under ``DEMO_PACS_DOWN_SOURCE``, whose state records a failure, so
+   its hook names the PACS as unavailable (card (u)). Every other patient goes through the embedded folder,
+   which the service indexes itself.
 
-``DemoPetLookup`` wraps the real hook lookup and applies the demo-only switches of ``DemoAnalysis``: a
-``HELD_BACK`` patient's series is never analysed and reported as being analysed (card (p)); a
-``PACS_UNREACHABLE`` patient gets an unreachable PACS (card (u)). Every other patient goes through the real
-lookup. These switches exist only in demo mode and say so in the log and the console.
+These switches exist only in demo mode and say so in the console.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -26,28 +31,37 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, urlsplit
 
 from cds_service.demo.data import ALL_DEMO_PATIENTS, DemoAnalysis, DemoPatient
-from cds_service.hooks.service import PetLookup, PetLookupResult
 from connectors.dicom.phantom import write_phantom
-from rules.domain import PetStatus
 
 if TYPE_CHECKING:
-    from cds_service.hooks.prefetch import Deadline
-    from cds_service.pet.jobs import PetJobs
     from cds_service.settings import Settings
     from cds_service.storage.store import Storage
     from connectors.dicom.ports import PetStudySource
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION: Final = "1"
+GENERATOR_VERSION: Final = "2"
 """Bump when the demo series change in a way the phantom specifications do not show."""
 
 DEMO_SUBFOLDER: Final = "her2cds-demo"
 MARKER_NAME: Final = ".her2cds-demo.json"
+ELSEWHERE_FOLDER: Final = "demo-pet-elsewhere"
+"""Below the data directory: the series of the patients under a demo switch (not in the embedded folder)."""
+
+DEMO_HELD_BACK_SOURCE: Final = "demo://analysis-held-back"
+"""Index source of the ``HELD_BACK`` patient's series: indexed, never analysed by the service."""
+
+DEMO_PACS_DOWN_SOURCE: Final = "demo://pacs-unreachable"
+"""Index source of the ``PACS_UNREACHABLE`` patient's series: its state records a failure."""
+
+SWITCH_SOURCES: Final = {
+    DemoAnalysis.HELD_BACK: DEMO_HELD_BACK_SOURCE,
+    DemoAnalysis.PACS_UNREACHABLE: DEMO_PACS_DOWN_SOURCE,
+}
 
 Progress = Callable[[str], None]
 
@@ -118,20 +132,50 @@ def precompute_analyses(
     return stored
 
 
+def index_switched(
+    folder: Path,
+    storage: Storage,
+    patients: Sequence[DemoPatient] = ALL_DEMO_PATIENTS,
+) -> int:
+    """Index the series of the patients under a demo switch under their demo sources and record those
+    sources' states (see the module docstring); returns how many series were indexed."""
+    from cds_service.pet.index import triaged
+    from cds_service.storage.series_index import SeriesIndex
+    from connectors.dicom.files import FilePetSource
+
+    index = SeriesIndex(storage)
+    source = FilePetSource(folder, create=True)
+    rows = []
+    for patient in patients:
+        if patient.pet is None or patient.pet.analysis not in SWITCH_SOURCES:
+            continue
+        name = SWITCH_SOURCES[patient.pet.analysis]
+        for ref in source.find_pet_series(patient_id=patient.dicom_patient_id):
+            row = triaged(source, ref, name)
+            if row is not None:
+                rows.append(row)
+    index.upsert(rows)
+    index.record_success(DEMO_HELD_BACK_SOURCE, started_at=dt.datetime.now(dt.UTC))
+    index.record_failure(DEMO_PACS_DOWN_SOURCE, "demo: PACS marked unreachable")
+    return len(rows)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DemoPreparation:
     """What ``prepare_demo`` did: the DICOM folder (None: not an embedded folder), whether series were
-    written, and how many analyses were stored."""
+    written, how many analyses were stored and how many series were indexed under a demo switch."""
 
     folder: Path | None
     generated: bool
     analysed: int
+    switched: int = 0
 
 
 def prepare_demo(
     settings: Settings, patients: Sequence[DemoPatient] = ALL_DEMO_PATIENTS, progress: Progress = _quiet
 ) -> DemoPreparation:
-    """Generate the demo PET series (first run) and store their analyses (see the module docstring)."""
+    """Generate the demo PET series (first run), store their analyses and index the switched ones (see the
+    module docstring)."""
     from cds_service.storage.store import Storage
     from connectors.dicom.files import FilePetSource
 
@@ -140,48 +184,18 @@ def prepare_demo(
         progress("HER2CDS_DICOM_SOURCE is not an embedded folder: no demo PET series are written")
         return DemoPreparation(folder=None, generated=False, analysed=0)
     folder.mkdir(parents=True, exist_ok=True)
-    generated = generate_series(folder, patients, progress)
+    elsewhere = settings.data_dir / ELSEWHERE_FOLDER
+    precomputed = [p for p in patients if p.pet is not None and p.pet.analysis is DemoAnalysis.PRECOMPUTED]
+    switched = [p for p in patients if p.pet is not None and p.pet.analysis in SWITCH_SOURCES]
+    generated = generate_series(folder, precomputed, progress)
+    generated |= generate_series(elsewhere, switched, progress)
     if settings.database_url.startswith("sqlite:"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = Storage(settings.database_url)
     try:
         storage.migrate()
         analysed = precompute_analyses(FilePetSource(folder), storage, patients, progress)
+        indexed = index_switched(elsewhere, storage, patients)
     finally:
         storage.dispose()
-    return DemoPreparation(folder=folder, generated=generated, analysed=analysed)
-
-
-class DemoPetLookup:
-    """``service.PetLookup`` for the demo: the real lookup, except for patients under a demo-only switch."""
-
-    def __init__(self, inner: PetLookup, patients: Sequence[DemoPatient] = ALL_DEMO_PATIENTS) -> None:
-        self.inner = inner
-        self._switched = {
-            p.id: p for p in patients if p.pet is not None and p.pet.analysis is not DemoAnalysis.PRECOMPUTED
-        }
-
-    def lookup(
-        self,
-        patient_id: str,
-        imaging: Sequence[dict[str, Any]],
-        deadline: Deadline,
-        *,
-        patient: Sequence[dict[str, Any]] = (),
-    ) -> PetLookupResult:
-        switched = self._switched.get(patient_id)
-        if switched is None or switched.pet is None:
-            return self.inner.lookup(patient_id, imaging, deadline, patient=patient)
-        log.info("demo switch applied to a PET lookup", extra={"demo_switch": switched.pet.analysis.value})
-        if switched.pet.analysis is DemoAnalysis.HELD_BACK:
-            return PetLookupResult(status=PetStatus.PENDING, pending_date=switched.pet_date)
-        return PetLookupResult(status=PetStatus.UNAVAILABLE)
-
-
-def demo_pet_lookup(settings: Settings, storage: Storage) -> tuple[DemoPetLookup, PetJobs]:
-    """The real hook lookup over ``HER2CDS_DICOM_SOURCE`` wrapped with the demo switches, and its background
-    jobs (shut them down when done)."""
-    from cds_service.pet.lookup import build_pet_lookup
-
-    inner = build_pet_lookup(settings, storage)
-    return DemoPetLookup(inner), inner.jobs
+    return DemoPreparation(folder=folder, generated=generated, analysed=analysed, switched=indexed)

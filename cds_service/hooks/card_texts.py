@@ -704,6 +704,10 @@ UNREACHABLE_LINE: Final = T("- Unreachable: {sources}.")
 MAIN_CARD_LINE: Final = T("- Basis: see the card “{title}”.")
 PATHOLOGY_ON_ORDER_LINE: Final = T("- Pathology, HR status and label rows: see the card “{title}”.")
 EXTRA_CARDS_LINE: Final = T("- Shown as separate cards: {titles}.")
+PET_INDEX_STALE_LINE: Final = T(
+    "- HER2 PET index last updated {date}: PET studies stored since then are not included."
+)
+PET_INDEX_NEW_LINE: Final = T("- HER2 PET index not updated yet: HER2 PET studies may be missing.")
 CAVEATS_LINE: Final = T("- Caveats recorded: {count}; see the evidence page.")
 EVIDENCE_PAGE_LINE: Final = T("- Every lesion, the evidence trail and the sources are on the evidence page.")
 

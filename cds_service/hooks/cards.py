@@ -18,6 +18,7 @@ link, and only when the site enables them suggestions (one ``create`` action eac
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -436,6 +437,13 @@ def basis_lines(assessment: Assessment, scenario: CardScenario) -> list[str]:
 def _footer_lines(scenario: CardScenario, assessment: Assessment, ctx: _Context) -> list[str]:
     lines: list[str] = []
     her2 = assessment.her2
+    if assessment.pet_index_stale:  # stated, never hidden: newer PET studies may be missing
+        updated = assessment.pet_index_updated_at
+        lines.append(
+            texts.PET_INDEX_NEW_LINE.render()
+            if updated is None
+            else texts.PET_INDEX_STALE_LINE.render(date=_date(updated.astimezone(dt.UTC).date()))
+        )
     caveats = len(dict.fromkeys((*her2.caveats, *her2.discordance, *assessment.caveats)))
     if caveats:
         lines.append(texts.CAVEATS_LINE.render(count=caveats))

@@ -63,21 +63,26 @@ EvidenceLinkFn = Callable[[str, Assessment], EvidenceLink]
 class PetLookupResult:
     """The PET side of a hook: the most recent analysed study, or why there is none.
 
-    ``source_unavailable`` is set when the DICOM source could not be searched although stored facts were
-    found (they are used; the PACS is still named as unreachable, since a newer study may be missing).
+    ``source_unavailable`` is set when a DICOM source failed although stored facts were found (they are
+    used; the PACS is still named as unreachable, since a newer study may be missing). ``index_stale`` says
+    the PET series index was not brought up to date within its maximum age (``index_updated_at``: when it
+    last was; None: never yet), which the cards state.
     """
 
     pet: PetStudyFacts | None = None
     status: PetStatus = PetStatus.NONE
     pending_date: dt.date | None = None
     source_unavailable: bool = False
+    index_stale: bool = False
+    index_updated_at: dt.datetime | None = None
 
 
 class PetLookup(Protocol):
-    """Finds the patient's HER2 PET facts within what is left of the budget (``pet_lookup.HookPetLookup``).
+    """Finds the patient's HER2 PET facts from what the service already holds
+    (``cds_service.pet.lookup.HookPetLookup``: the series index and stored analyses; no PACS call).
 
     ``imaging`` holds the ImagingStudy resources and ``patient`` the Patient resource, from prefetch or the
-    FHIR fallback. An unreachable DICOM source is reported as ``PetStatus.UNAVAILABLE``, never raised.
+    FHIR fallback. A failed DICOM source is reported as ``PetStatus.UNAVAILABLE``, never raised.
     """
 
     def lookup(
@@ -285,6 +290,8 @@ def patient_inputs(
         pet=pet.pet,
         pet_status=pet.status,
         pending_pet_date=pet.pending_date,
+        pet_index_stale=pet.index_stale,
+        pet_index_updated_at=pet.index_updated_at,
         unavailable_sources=tuple(unavailable),
         pathology_cards_enabled=pathology_cards,
         tdxd_order=orders is not None and orders.tdxd,

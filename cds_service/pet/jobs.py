@@ -1,22 +1,24 @@
 """PET analyses computed off the hook path and cached in the database by SeriesInstanceUID.
 
 ``spec/cds-hooks.md`` §13: PET quantification does not block a hook. Analyses are computed when a series
-arrives (``her2-cds receive``), when ``her2-cds sync`` polls the DICOM source, or, for a series a hook meets
-first, in the background; each is stored once (``Storage.claim_analysis``/``save_analysis``: exactly one
-worker of all replicas analyses a series, the others see it as running) as a JSON document
-(``cds_service.pet.codec``) plus the MIP picture (``Storage.save_picture``).
+arrives (``her2-cds receive``), when ``her2-cds sync`` or the service's background indexer lists a new series
+(``cds_service.pet.index``), or, for an indexed series a hook meets first, in the background; each is stored
+once (``Storage.claim_analysis``/``save_analysis``: exactly one worker of all replicas analyses a series, the
+others see it as running) as a JSON document (``cds_service.pet.codec``) plus the MIP picture
+(``Storage.save_picture``).
 
-- :func:`analyse_and_store` is the synchronous unit of work (receive, sync, background jobs): claim, fetch,
-  analyse, store. Data problems become the stored analysis' ``error``/caveats (``analyze_series`` never
-  raises for them); a source outage is stored as ``failed`` (retried after the claim's back-off) and
-  re-raised.
-- :class:`PetJobs` runs that work on two bounded thread pools, one for quick PACS calls (searches, one header
-  for tracer triage) and one for analyses (CPU and bulk retrieval), de-duplicated per series within the
-  process, so a hook can wait for a result only as long as its budget allows and walk away otherwise.
+- :func:`analyse_and_store` is the synchronous unit of work (receive, sync, background jobs): claim, analyse
+  through the PET port (``PetStudySource.analyse``), store. Data problems become the stored analysis'
+  ``error``/caveats (the analysis never raises for them); a source outage is stored as ``failed`` (retried
+  after the claim's back-off) and re-raised.
+- :class:`PetJobs` runs that work on two bounded thread pools, one for quick PACS calls (one header for
+  tracer triage) and one for analyses (CPU and bulk retrieval), de-duplicated per series within the process.
+  Nobody waits for it on the hook path: the hook queues (:meth:`PetJobs.queue`) and answers at once.
 
 The stored analysis version (:func:`analysis_version`) combines the analysis code version with a digest of
-the SR and SEG series that referenced the PET series when it was analysed: a reader's report arriving later
-makes the stored result stale, and the next sync, receive or hook analyses the series again.
+the SR and SEG series that referenced the PET series and its instance count when it was analysed: a reader's
+report arriving later, or instances that were still arriving, make the stored result stale, and the next
+sync, receive, index pass or hook analyses the series again.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from cds_service.observability import UpstreamTarget, default_metrics
@@ -44,12 +46,11 @@ from cds_service.pet.codec import (
 )
 from cds_service.pet.metrics import timed_source
 from cds_service.storage.tables import AnalysisStatus
-from connectors.dicom.analysis import SeriesAnalysis, analyze_series
+from connectors.dicom.analysis import SeriesAnalysis
 from connectors.dicom.factory import auth_from_text, pet_source_from_url
 from connectors.dicom.files import FilePetSource
-from connectors.dicom.headers import recognise_tracer
 from connectors.dicom.ports import PetStudySource, SeriesRef
-from connectors.errors import InvalidSourceDataError
+from connectors.errors import SourceUnavailableError
 from connectors.http import Timeouts
 from rules.domain import Tracer
 
@@ -59,13 +60,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-
 STALE_AFTER_S = 300.0
 """A claim older than this (seconds) is presumed dead and may be taken over; a failed analysis is retried
 after the same back-off."""
 
 MAX_ERROR_CHARS = 500
+
+REQUEUE_AFTER_S = 10.0
+"""A series queued by a hook is not queued again by this process within this many seconds of its last job
+finishing (hooks for a pending series would otherwise each start a claim attempt)."""
 
 
 def worker_identity() -> str:
@@ -74,8 +77,9 @@ def worker_identity() -> str:
 
 
 def analysis_version(ref: SeriesRef) -> str:
-    """``ANALYSIS_VERSION`` plus a digest of the related SR/SEG series (at most 32 characters, the column)."""
-    related = ",".join(sorted((*ref.related_sr, *ref.related_seg)))
+    """``ANALYSIS_VERSION`` plus a digest of the related SR/SEG series and the instance count (at most 32
+    characters, the column)."""
+    related = ",".join(sorted((*ref.related_sr, *ref.related_seg))) + f";instances={ref.instance_count}"
     digest = hashlib.sha256(related.encode("ascii", "replace")).hexdigest()[:10]
     return f"{ANALYSIS_VERSION}#{digest}"
 
@@ -121,21 +125,6 @@ def source_from_settings(settings: Settings) -> PetStudySource:
     return timed_source(source, target, default_metrics())
 
 
-def run_analysis(source: PetStudySource, ref: SeriesRef) -> SeriesAnalysis:
-    """Fetch one series with its SR/SEG and analyse it; undecodable data becomes the analysis' ``error``.
-
-    Outages (``SourceUnavailableError``) and vanished series (``NotFoundError``) propagate.
-    """
-    try:
-        pet = source.fetch_series(ref)
-        sr, seg = source.fetch_related(ref)
-    except InvalidSourceDataError as exc:
-        return SeriesAnalysis(
-            study_uid=ref.study_uid, series_uid=ref.series_uid, patient_id=ref.patient_id, error=str(exc)
-        )
-    return analyze_series(pet, sr=sr, seg=seg)
-
-
 def store_document(
     storage: Storage, ref: SeriesRef, worker_id: str, document: AnalysisDocument, png: bytes | None = None
 ) -> bool:
@@ -175,7 +164,6 @@ def analyse_and_store(
     *,
     worker_id: str,
     stale_after_s: float = STALE_AFTER_S,
-    analyse: Callable[[PetStudySource, SeriesRef], SeriesAnalysis] = run_analysis,
     on_stored: Callable[[SeriesRef], None] | None = None,
 ) -> AnalysisDocument | None:
     """Claim, analyse and store one series; the stored document, or None when another worker holds the claim
@@ -186,7 +174,7 @@ def analyse_and_store(
         return None
     started = time.perf_counter()
     try:
-        analysis = analyse(source, ref)
+        analysis = source.analyse(ref)
         facts = analysis.facts()
         png = analysis.picture() if facts is not None else None
     except Exception as exc:  # outages, and a bug in one series: never leave a claim running until stale
@@ -217,15 +205,15 @@ def store_not_her2(storage: Storage, ref: SeriesRef, worker_id: str, reason: str
 
 def triage(source: PetStudySource, ref: SeriesRef) -> tuple[Tracer | None, str | None]:
     """The HER2 tracer of a series from one header (``spec/pet-dicom.md`` §8), or None with the reason."""
-    header = source.fetch_header(ref)
-    recognition = recognise_tracer(header)
+    recognition = source.triage(ref)
     return recognition.tracer, recognition.skip_reason
 
 
 @dataclass(slots=True)
 class SeriesJob:
-    """The background work on one series: ``tracer`` resolves after the header triage (None: not HER2 PET),
-    ``document`` after the analysis (None: claimed by another worker, or not HER2 PET)."""
+    """The background work on one series: ``tracer`` resolves after the header triage (None: not HER2 PET,
+    or not triaged because the index knew the tracer), ``document`` after the analysis (None: claimed by
+    another worker, or not HER2 PET)."""
 
     ref: SeriesRef
     tracer: Future[Tracer | None] = field(default_factory=Future)
@@ -233,8 +221,12 @@ class SeriesJob:
 
 
 class PetJobs:
-    """Bounded background work for one process: PACS calls on ``io_workers`` threads, analyses on
-    ``analysis_workers`` threads, one job per series at a time (later requests share the running job)."""
+    """Bounded background work for one process: header triage on ``io_workers`` threads, analyses on
+    ``analysis_workers`` threads, one job per series at a time (later requests share the running job).
+
+    ``on_outage`` is told about every ``SourceUnavailableError`` a job meets, so the source's state records
+    the outage (``SeriesIndex.record_failure``) without waiting for the next sync pass.
+    """
 
     def __init__(
         self,
@@ -245,7 +237,7 @@ class PetJobs:
         analysis_workers: int = 1,
         worker_id: str | None = None,
         stale_after_s: float = STALE_AFTER_S,
-        analyse: Callable[[PetStudySource, SeriesRef], SeriesAnalysis] = run_analysis,
+        on_outage: Callable[[BaseException], None] | None = None,
     ) -> None:
         if io_workers < 1 or analysis_workers < 1:
             raise ValueError("PetJobs needs at least one I/O and one analysis worker")
@@ -253,18 +245,16 @@ class PetJobs:
         self.storage = storage
         self.worker_id = worker_id or worker_identity()
         self.stale_after_s = stale_after_s
-        self._analyse = analyse
+        self.on_outage = on_outage
         self._io = ThreadPoolExecutor(io_workers, thread_name_prefix="pet-io")
         self._cpu = ThreadPoolExecutor(analysis_workers, thread_name_prefix="pet-analysis")
         self._lock = threading.Lock()
         self._jobs: dict[str, SeriesJob] = {}
+        self._finished: dict[str, float] = {}
 
-    def call(self, fn: Callable[[], _T]) -> Future[_T]:
-        """Run a quick PACS call (a search) on the I/O pool."""
-        return self._io.submit(fn)
-
-    def process(self, ref: SeriesRef) -> SeriesJob:
-        """Start (or join) the triage and analysis of ``ref``; returns at once."""
+    def process(self, ref: SeriesRef, *, her2_known: bool = False) -> SeriesJob:
+        """Start (or join) the triage and analysis of ``ref``; returns at once. ``her2_known`` skips the
+        triage (the series index already recognised a HER2 tracer)."""
         with self._lock:
             job = self._jobs.get(ref.series_uid)
             if job is not None:
@@ -272,8 +262,24 @@ class PetJobs:
             job = SeriesJob(ref=ref)
             self._jobs[ref.series_uid] = job
         job.document.add_done_callback(lambda _: self._forget(ref.series_uid, job))
-        self._io.submit(self._triage, job)
+        if her2_known:
+            job.tracer.set_result(None)
+            self._submit_analysis(job)
+        else:
+            self._io.submit(self._triage, job)
         return job
+
+    def queue(self, ref: SeriesRef, *, her2_known: bool = False) -> None:
+        """``process`` for callers that never wait (the hook): a series whose last job in this process
+        finished less than ``REQUEUE_AFTER_S`` ago is left alone."""
+        with self._lock:
+            finished = self._finished.get(ref.series_uid)
+            if finished is not None and time.monotonic() - finished < REQUEUE_AFTER_S:
+                return
+        try:
+            self.process(ref, her2_known=her2_known)
+        except RuntimeError:  # shut down meanwhile
+            log.info("PET analysis not queued: background jobs are shut down")
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop accepting work; with ``wait`` finish what is running (tests, orderly exit)."""
@@ -284,11 +290,23 @@ class PetJobs:
         with self._lock:
             if self._jobs.get(series_uid) is job:
                 del self._jobs[series_uid]
+            self._finished[series_uid] = time.monotonic()
+            if len(self._finished) > 10_000:  # bounded: drop the oldest half
+                for uid in sorted(self._finished, key=self._finished.__getitem__)[:5_000]:
+                    del self._finished[uid]
+
+    def _outage(self, exc: BaseException) -> None:
+        if isinstance(exc, SourceUnavailableError) and self.on_outage is not None:
+            try:
+                self.on_outage(exc)
+            except Exception:  # recording the outage must not hide it
+                log.warning("could not record a PET source outage")
 
     def _triage(self, job: SeriesJob) -> None:
         try:
             tracer, reason = triage(self.source, job.ref)
         except BaseException as exc:
+            self._outage(exc)
             job.tracer.set_exception(exc)
             job.document.set_exception(exc)
             return
@@ -300,6 +318,9 @@ class PetJobs:
                 job.document.set_result(None)
             return
         job.tracer.set_result(tracer)
+        self._submit_analysis(job)
+
+    def _submit_analysis(self, job: SeriesJob) -> None:
         try:
             self._cpu.submit(self._run, job)
         except RuntimeError as exc:  # shut down meanwhile
@@ -313,10 +334,10 @@ class PetJobs:
                 job.ref,
                 worker_id=self.worker_id,
                 stale_after_s=self.stale_after_s,
-                analyse=self._analyse,
             )
         except BaseException as exc:
             log.warning("background PET analysis failed: %s", type(exc).__name__)
+            self._outage(exc)
             job.document.set_exception(exc)
             return
         job.document.set_result(document)

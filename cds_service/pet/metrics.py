@@ -1,8 +1,9 @@
 """PACS calls timed for Prometheus: a :class:`PetStudySource` wrapper per transport (DICOMweb, DIMSE).
 
-Every search and retrieval of the wrapped source is one ``her2cds_upstream_request_seconds{target}``
-observation; a ``SourceUnavailableError`` (outage, timeout, failed DIMSE status) also counts in
-``her2cds_upstream_errors_total{target}``. ``NotFoundError`` and undecodable data are answers, not outages. A
+Every call of the wrapped port (a search, a header triage, a retrieval with its analysis) is one
+``her2cds_upstream_request_seconds{target}`` observation; a ``SourceUnavailableError`` (outage, timeout,
+failed DIMSE status) also counts in ``her2cds_upstream_errors_total{target}``. ``NotFoundError`` and
+undecodable data are answers, not outages. A
 source that can list new series keeps that ability (:class:`TimedPollingPetSource`), so ``isinstance``
 checks against ``PollingPetStudySource`` still tell the two kinds apart.
 """
@@ -18,9 +19,9 @@ from connectors.dicom.ports import PetStudySource, PollingPetStudySource, Series
 from connectors.errors import SourceUnavailableError
 
 if TYPE_CHECKING:
-    from pydicom import Dataset
-
     from cds_service.observability import Metrics, UpstreamTarget
+    from connectors.dicom.analysis import SeriesAnalysis
+    from connectors.dicom.headers import TracerRecognition
 
 _T = TypeVar("_T")
 
@@ -45,14 +46,11 @@ class TimedPetSource:
     def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
         return self._timed(lambda: self._source.find_pet_series(patient_id, study_uid))
 
-    def fetch_series(self, ref: SeriesRef) -> list[Dataset]:
-        return self._timed(lambda: self._source.fetch_series(ref))
+    def triage(self, ref: SeriesRef) -> TracerRecognition:
+        return self._timed(lambda: self._source.triage(ref))
 
-    def fetch_header(self, ref: SeriesRef) -> Dataset:
-        return self._timed(lambda: self._source.fetch_header(ref))
-
-    def fetch_related(self, ref: SeriesRef) -> tuple[list[Dataset], list[Dataset]]:
-        return self._timed(lambda: self._source.fetch_related(ref))
+    def analyse(self, ref: SeriesRef) -> SeriesAnalysis:
+        return self._timed(lambda: self._source.analyse(ref))
 
 
 class TimedPollingPetSource(TimedPetSource):

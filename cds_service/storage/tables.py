@@ -15,6 +15,14 @@ The tables hold operational state only (``spec/operations.md`` §10):
 - ``alert_patient_state``, ``alerts``, ``alert_outbox``: review alerts (``cds_service.storage.alerts``).
 - ``heartbeats``: when a background component (``her2-cds sync``) last completed its work, read by
   ``/metrics`` for the staleness alert; one row per component name.
+- ``pet_series_index``: every PT series the PET sources listed (receiver, ``sync``, the service's folder
+  scanner or PACS sync), keyed by SeriesInstanceUID, with the patient identifiers, dates, related SR/SEG
+  series and the header triage (HER2 tracer or not). The hook reads it, joined with ``pet_analysis``,
+  instead of asking the PACS; it keeps the DICOM PatientID for lookup, never logged.
+- ``pet_source_state``: per PET source, when its index was last brought up to date and when an attempt last
+  failed (and why, without PHI): what makes an index stale or a source unavailable on a card; and which
+  process holds the current index pass (a lease, so that the workers and replicas of a service run one pass
+  per interval between them).
 - ``evidence_snapshots``: what one card's evidence page shows, under a random unguessable id (the only thing
   in the link), until ``expires_at``; the payload holds no names or chart identifiers, only an opaque
   patient reference, PET facts and pathology timeline entries.
@@ -32,6 +40,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -43,6 +52,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
@@ -295,4 +305,53 @@ alert_outbox = Table(
     Column("delivered_at", UtcDateTime(), nullable=True),
     UniqueConstraint("alert_key", "channel", name="uq_alert_outbox_alert_key_channel"),
     Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
+)
+
+#: Length of a tracer name (``rules.domain.Tracer`` values) and of a triage outcome.
+TRACER_LENGTH = 64
+TRIAGE_LENGTH = 16
+
+
+class SeriesTriage(StrEnum):
+    """What one header says about a PT series (``spec/pet-dicom.md`` §8)."""
+
+    HER2 = "her2"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+pet_series_index = Table(
+    "pet_series_index",
+    metadata,
+    Column("series_instance_uid", String(UID_LENGTH), primary_key=True),
+    Column("study_instance_uid", String(UID_LENGTH), nullable=False),
+    Column("patient_id", String(KEY_LENGTH), nullable=True),
+    Column("issuer_of_patient_id", String(KEY_LENGTH), nullable=True),
+    Column("source", String(URL_LENGTH), nullable=False),
+    Column("series_date", Date, nullable=True),
+    Column("series_time", Time, nullable=True),
+    Column("instance_count", Integer, nullable=True),
+    Column("related_sr", JSON, nullable=False),
+    Column("related_seg", JSON, nullable=False),
+    Column("triage", String(TRIAGE_LENGTH), nullable=False),
+    Column("tracer", String(TRACER_LENGTH), nullable=True),
+    Column("triage_note", Text, nullable=True),
+    Column("listed_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_pet_series_index_patient_id", "patient_id"),
+    Index("ix_pet_series_index_study_instance_uid", "study_instance_uid"),
+    Index("ix_pet_series_index_source", "source"),
+)
+
+pet_source_state = Table(
+    "pet_source_state",
+    metadata,
+    Column("source", String(URL_LENGTH), primary_key=True),
+    Column("last_success_at", UtcDateTime(), nullable=True),
+    Column("watermark", UtcDateTime(), nullable=True),
+    Column("last_failure_at", UtcDateTime(), nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("pass_owner", String(KEY_LENGTH), nullable=True),
+    Column("pass_started_at", UtcDateTime(), nullable=True),
+    Column("pass_finished_at", UtcDateTime(), nullable=True),
 )

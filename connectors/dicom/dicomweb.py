@@ -13,9 +13,8 @@ pitfalls of ``spec/pet-dicom.md`` §11:
 4. QIDO paging is not used: Orthanc ignores ``offset`` without ``limit`` and mis-applies it with one, so
    dicomweb-client's ``get_remaining`` never ends; one unpaged query is sent (a server that truncates says so
    in a ``Warning`` header, which dicomweb-client logs);
-5. QIDO does not return sequences (RadiopharmaceuticalInformationSequence, referenced series), so headers and
-the
-   SR/SEG references are read from WADO-RS series metadata.
+5. QIDO does not return sequences (RadiopharmaceuticalInformationSequence, referenced series), so a header is
+   read from WADO-RS instance metadata and SR/SEG references from the retrieved SR/SEG instances.
 
 Instances are retrieved with one streamed WADO-RS GET per series, read by the multipart reader of
 :mod:`connectors.dicom.multipart` and decoded part by part while the rest of the body is still arriving
@@ -38,15 +37,10 @@ from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 
 from connectors.dicom.multipart import Part, boundary_from_content_type, iter_parts
-from connectors.dicom.ports import (
-    Modality,
-    SeriesRef,
-    is_uid,
-    parse_da,
-    parse_tm,
-    references_series,
-    sort_instances,
-)
+from connectors.dicom.ports import Modality, SeriesRef, is_uid
+from connectors.dicom.series_refs import series_references
+from connectors.dicom.transport import DicomTransport, in_instance_order
+from connectors.dicom.values import parse_da, parse_tm
 from connectors.errors import ConnectorError, InvalidSourceDataError, SourceUnavailableError
 from connectors.http import describe_url, error_from_exception, error_from_status
 from rules.domain import SourceRef
@@ -66,6 +60,9 @@ STREAM_CHUNK_BYTES = 256 * 1024
 """Read size of the streamed WADO-RS body: large enough to keep per-chunk Python overhead small, small
 enough that decoding of received instances overlaps with the rest of the download."""
 
+STUDY_FIELDS: tuple[str, ...] = ("PatientID", "IssuerOfPatientID")
+"""QIDO-RS ``includefield`` values for studies: the patient identifiers the series index keeps."""
+
 SERIES_FIELDS: tuple[str, ...] = (
     "Modality",
     "SeriesDate",
@@ -79,7 +76,7 @@ PIXEL_DATA_TAG = "7FE00010"
 _WILDCARDS = frozenset("*?\\")
 
 
-class DicomwebPetSource:
+class DicomwebPetSource(DicomTransport):
     """A ``PollingPetStudySource`` over QIDO-RS and WADO-RS.
 
     With ``session`` (the one the client uses; the factory passes it) instances are retrieved by a streamed
@@ -135,23 +132,46 @@ class DicomwebPetSource:
         else:
             url = f"{self._wado_root}/studies/{ref.study_uid}/series/{ref.series_uid}"
             instances = self._call("retrieve series", ref.source, lambda: self._stream_instances(url))
-        return sort_instances(instances)
+        return in_instance_order(instances)
 
     def fetch_header(self, ref: SeriesRef) -> Dataset:
-        """The first instance's header from WADO-RS series metadata (``/metadata``), without pixel data."""
-        headers = self._metadata(ref.study_uid, ref.series_uid, ref.source)
-        if not headers:
-            raise InvalidSourceDataError(f"{self._where}: series metadata is empty", source=ref.source)
-        return headers[0]
+        """The first instance's header (by InstanceNumber), without pixel data: a QIDO-RS instance search
+        for the series (UIDs and numbers only), then that one instance's WADO-RS metadata. Series metadata
+        would carry every instance's header: megabytes for a long series, for a one-header triage."""
+        found = self._call(
+            "search instances",
+            ref.source,
+            lambda: self._client.search_for_instances(
+                study_instance_uid=ref.study_uid,
+                series_instance_uid=ref.series_uid,
+                fields=["InstanceNumber"],
+                get_remaining=False,
+            ),
+        )
+        instances = [ds for ds in (_decode(item, source=ref.source) for item in found) if _sop_uid(ds)]
+        if not instances:
+            raise InvalidSourceDataError(f"{self._where}: series has no instances", source=ref.source)
+        sop_uid = _sop_uid(in_instance_order(instances)[0])
+        metadata = self._call(
+            "retrieve instance metadata",
+            ref.source,
+            lambda: self._client.retrieve_instance_metadata(ref.study_uid, ref.series_uid, sop_uid),
+        )
+        item = metadata[0] if isinstance(metadata, list) and metadata else metadata
+        if not isinstance(item, dict) or not item:
+            raise InvalidSourceDataError(f"{self._where}: instance metadata is empty", source=ref.source)
+        return _decode(
+            {tag: value for tag, value in item.items() if tag.upper() != PIXEL_DATA_TAG}, source=ref.source
+        )
 
     def fetch_related(self, ref: SeriesRef) -> tuple[list[Dataset], list[Dataset]]:
-        """SR and SEG instances of the related series that reference ``ref`` (or state no references)."""
+        """SR and SEG instances of the related series that may describe ``ref``."""
         out: tuple[list[Dataset], list[Dataset]] = ([], [])
         for target, uids in zip(out, (ref.related_sr, ref.related_seg), strict=True):
             for series_uid in uids:
                 other = SeriesRef(study_uid=ref.study_uid, series_uid=series_uid)
                 for ds in self.fetch_series(other):
-                    if references_series(ds, ref.series_uid):
+                    if series_references(ds).may_describe(ref.series_uid):
                         target.append(ds)
         return out
 
@@ -162,7 +182,7 @@ class DicomwebPetSource:
             "search studies",
             None,
             lambda: self._client.search_for_studies(
-                search_filters=filters, fields=["PatientID"], get_remaining=False
+                search_filters=filters, fields=list(STUDY_FIELDS), get_remaining=False
             ),
         )
         refs: list[SeriesRef] = []
@@ -171,10 +191,14 @@ class DicomwebPetSource:
             study_uid = str(study.get("StudyInstanceUID", ""))
             if not is_uid(study_uid):
                 continue
-            refs.extend(self._series_of_study(study_uid, str(study.get("PatientID", "")) or None))
+            patient = (
+                str(study.get("PatientID", "")) or None,
+                str(study.get("IssuerOfPatientID", "")) or None,
+            )
+            refs.extend(self._series_of_study(study_uid, patient))
         return refs
 
-    def _series_of_study(self, study_uid: str, patient_id: str | None) -> list[SeriesRef]:
+    def _series_of_study(self, study_uid: str, patient: tuple[str | None, str | None]) -> list[SeriesRef]:
         found = self._call(
             "search series",
             None,
@@ -199,7 +223,8 @@ class DicomwebPetSource:
                 SeriesRef(
                     study_uid=study_uid,
                     series_uid=uid,
-                    patient_id=patient_id,
+                    patient_id=patient[0],
+                    issuer_of_patient_id=patient[1],
                     series_date=parse_da(item.get("SeriesDate")),
                     series_time=parse_tm(item.get("SeriesTime")),
                     description=str(item.get("SeriesDescription", "")) or None,
@@ -213,18 +238,6 @@ class DicomwebPetSource:
     @staticmethod
     def _uids_of(by_modality: dict[str, list[Dataset]], modality: str) -> tuple[str, ...]:
         return tuple(sorted(str(item.SeriesInstanceUID) for item in by_modality.get(modality, [])))
-
-    def _metadata(self, study_uid: str, series_uid: str, source: SourceRef) -> list[Dataset]:
-        found = self._call(
-            "retrieve series metadata",
-            source,
-            lambda: self._client.retrieve_series_metadata(study_uid, series_uid),
-        )
-        headers = []
-        for item in found:
-            item = {tag: value for tag, value in item.items() if tag.upper() != PIXEL_DATA_TAG}
-            headers.append(_decode(item, source=source))
-        return sort_instances(headers)
 
     def _stream_instances(self, url: str) -> list[Dataset]:
         """GET a multipart/related body of Part 10 instances and decode each part as it arrives."""
@@ -279,6 +292,12 @@ def _decode(item: Mapping[str, Any], *, source: SourceRef | None = None) -> Data
         return Dataset.from_json(dict(item), bulk_data_uri_handler=lambda _tag, _vr, _uri: None)
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidSourceDataError(f"undecodable DICOM JSON ({type(exc).__name__})", source=source) from exc
+
+
+def _sop_uid(ds: Dataset) -> str:
+    """The SOPInstanceUID of a QIDO result, or '' when it is not a valid UID."""
+    uid = str(ds.get("SOPInstanceUID", ""))
+    return uid if is_uid(uid) else ""
 
 
 def _int(value: object) -> int | None:

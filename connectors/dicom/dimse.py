@@ -15,6 +15,7 @@ a failure or cancel status code). :func:`_checked_status` is the one function th
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import socket
@@ -36,17 +37,10 @@ from pynetdicom.events import Event, EventHandlerType
 from pynetdicom.status import code_to_category
 
 from connectors.dicom.dimse_gate import install_gate, park_reactor
-from connectors.dicom.ports import (
-    ALL_STORAGE_SOP_CLASSES,
-    Modality,
-    SeriesRef,
-    Timeouts,
-    is_uid,
-    parse_da,
-    parse_tm,
-    references_series,
-    sort_instances,
-)
+from connectors.dicom.ports import ALL_STORAGE_SOP_CLASSES, Modality, SeriesRef, Timeouts, is_uid
+from connectors.dicom.series_refs import series_references
+from connectors.dicom.transport import DicomTransport, in_instance_order
+from connectors.dicom.values import parse_da, parse_tm
 from connectors.errors import SourceUnavailableError
 from rules.domain import SourceRef
 
@@ -93,8 +87,8 @@ class MoveDestination:
             raise ValueError(f"MoveDestination.port must be 1–65535, got {self.port}")
 
 
-class DimsePetSource:
-    """A ``PetStudySource`` over C-FIND and C-GET (or C-MOVE) against one PACS AE."""
+class DimsePetSource(DicomTransport):
+    """A ``PollingPetStudySource`` over C-FIND and C-GET (or C-MOVE) against one PACS AE."""
 
     def __init__(
         self,
@@ -133,10 +127,20 @@ class DimsePetSource:
 
     def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
         """PT series of the patient and/or study: a study-level C-FIND, then a series-level one per study."""
+        return self._series_of_studies(StudyInstanceUID=study_uid or "", PatientID=patient_id or "")
+
+    def find_new_series(self, since: dt.datetime) -> list[SeriesRef]:
+        """PT series of studies dated on or after ``since`` (a StudyDate range matching key ``YYYYMMDD-``,
+        PS3.4 C.2.2.2.5)."""
+        return self._series_of_studies(StudyDate=f"{since:%Y%m%d}-")
+
+    def _series_of_studies(self, **keys: str) -> list[SeriesRef]:
         query = _identifier(
             "STUDY",
-            StudyInstanceUID=study_uid or "",
-            PatientID=patient_id or "",
+            StudyInstanceUID=keys.get("StudyInstanceUID", ""),
+            PatientID=keys.get("PatientID", ""),
+            IssuerOfPatientID="",
+            StudyDate=keys.get("StudyDate", ""),
             ModalitiesInStudy=Modality.PT.value,
         )
         with self._association([STUDY_ROOT_FIND]) as assoc:
@@ -145,14 +149,17 @@ class DimsePetSource:
             for study in studies:
                 uid = str(study.get("StudyInstanceUID", ""))
                 if is_uid(uid):
-                    patient = str(study.get("PatientID", "")) or None
+                    patient = (
+                        str(study.get("PatientID", "")) or None,
+                        str(study.get("IssuerOfPatientID", "")) or None,
+                    )
                     refs.extend(self._series_of_study(assoc, uid, patient))
         return refs
 
     def fetch_series(self, ref: SeriesRef) -> list[Dataset]:
         """All instances of the series (series-level C-GET or C-MOVE)."""
         query = _identifier("SERIES", StudyInstanceUID=ref.study_uid, SeriesInstanceUID=ref.series_uid)
-        return sort_instances(self._retrieve(query, ref.source))
+        return in_instance_order(self._retrieve(query, ref.source))
 
     def fetch_header(self, ref: SeriesRef) -> Dataset:
         """The first instance's header: an image-level C-FIND, then a C-GET/C-MOVE of that one instance."""
@@ -164,7 +171,7 @@ class DimsePetSource:
             InstanceNumber="",
         )
         with self._association([STUDY_ROOT_FIND]) as assoc:
-            images = sort_instances(self._find(assoc, query, ref.source))
+            images = in_instance_order(self._find(assoc, query, ref.source))
         if not images:
             raise SourceUnavailableError(f"{self._where}: series has no instances", source=ref.source)
         one = _identifier(
@@ -182,17 +189,20 @@ class DimsePetSource:
         return header
 
     def fetch_related(self, ref: SeriesRef) -> tuple[list[Dataset], list[Dataset]]:
-        """SR and SEG instances of the study's SR/SEG series that reference ``ref`` (or state none)."""
+        """SR and SEG instances of the study's SR/SEG series that may describe ``ref``."""
         out: tuple[list[Dataset], list[Dataset]] = ([], [])
         for target, uids in zip(out, (ref.related_sr, ref.related_seg), strict=True):
             for series_uid in uids:
                 other = SeriesRef(study_uid=ref.study_uid, series_uid=series_uid)
-                target.extend(ds for ds in self.fetch_series(other) if references_series(ds, ref.series_uid))
+                found = self.fetch_series(other)
+                target.extend(ds for ds in found if series_references(ds).may_describe(ref.series_uid))
         return out
 
     # -- C-FIND ----------------------------------------------------------------------------------------------
 
-    def _series_of_study(self, assoc: Association, study_uid: str, patient_id: str | None) -> list[SeriesRef]:
+    def _series_of_study(
+        self, assoc: Association, study_uid: str, patient: tuple[str | None, str | None]
+    ) -> list[SeriesRef]:
         query = _identifier(
             "SERIES",
             StudyInstanceUID=study_uid,
@@ -213,7 +223,8 @@ class DimsePetSource:
             SeriesRef(
                 study_uid=study_uid,
                 series_uid=str(s.SeriesInstanceUID),
-                patient_id=patient_id,
+                patient_id=patient[0],
+                issuer_of_patient_id=patient[1],
                 series_date=parse_da(s.get("SeriesDate")),
                 series_time=parse_tm(s.get("SeriesTime")),
                 description=str(s.get("SeriesDescription", "")) or None,

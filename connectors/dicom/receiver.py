@@ -24,7 +24,8 @@ from pynetdicom.events import EventHandlerType
 from pynetdicom.transport import ThreadedAssociationServer
 
 from connectors.dicom.files import FilePetSource
-from connectors.dicom.ports import ALL_STORAGE_SOP_CLASSES, Modality, SeriesRef, modality_of
+from connectors.dicom.ports import ALL_STORAGE_SOP_CLASSES, Modality, SeriesRef
+from connectors.dicom.transport import modality_of
 from connectors.errors import ConnectorError, InvalidSourceDataError
 
 log = logging.getLogger(__name__)

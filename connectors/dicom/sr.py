@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 
+from connectors.dicom.series_refs import series_references
 from connectors.dicom.values import code_of, first_item, number, text
 from connectors.pet.types import ReferenceMeasurement, ReferenceRegion
 from rules.domain import LesionSite, ReaderCall
@@ -119,22 +120,6 @@ def _groups(item: Dataset) -> Iterator[Dataset]:
 def is_measurement_report(ds: Dataset) -> bool:
     """An SR document whose root is an Imaging Measurement Report (TID 1500)."""
     return text(ds.get("Modality")) == "SR" and _concept(ds) == MEASUREMENT_REPORT
-
-
-def references_series(ds: Dataset, series_uid: str) -> bool:
-    """Whether the report's evidence (or a segment reference in its content) names the PET series."""
-    for keyword in ("CurrentRequestedProcedureEvidenceSequence", "PertinentOtherEvidenceSequence"):
-        for study in ds.get(keyword) or []:
-            for series in study.get("ReferencedSeriesSequence") or []:
-                if text(series.get("SeriesInstanceUID")) == series_uid:
-                    return True
-    return any(text(g.get("UID")) == series_uid for g in _walk(ds))
-
-
-def _walk(item: Dataset) -> Iterator[Dataset]:
-    for child in _children(item):
-        yield child
-        yield from _walk(child)
 
 
 @dataclass(slots=True)
@@ -241,7 +226,7 @@ def read_measurement_reports(reports: Sequence[Dataset], series_uid: str | None 
         if not is_measurement_report(ds):
             warnings.append(f"SR {uid} is not a TID 1500 Measurement Report; ignored")
             continue
-        if series_uid is not None and not references_series(ds, series_uid):
+        if series_uid is not None and not series_references(ds).names(series_uid):
             continue
         for number_, item in enumerate(_groups(ds), start=1):
             group = _read_group(item)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cds_service import create_app
+from cds_service import PET_EXTENSION_KEY, create_app
 from cds_service.auth import JwtVerifier, load_trusted_clients
 from cds_service.evidence.routes import build_payload, link_url
 from cds_service.hooks.cards import render_cards
@@ -43,7 +43,6 @@ from cds_service.hooks.prefetch import Deadline, PrefetchResolver, RequestsFhirF
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.hooks.service import fhir_access
 from cds_service.observability import configure_logging
-from cds_service.pet.lookup import build_pet_lookup
 from cds_service.storage.store import AuditedCard, HookAuditRecord, HookOutcome, TokenUse
 from connectors.fhir.mapping import pathology_from_resources
 from connectors.http import make_session
@@ -116,7 +115,7 @@ class HookStages:
             RequestsFhirFetcher(make_session(), connect_timeout_s=2, read_timeout_s=5),
             templates(self.settings.site.prefetch_templates),
         )
-        self.pet_lookup = build_pet_lookup(self.settings, self.storage)
+        self.pet_lookup = self.app.extensions[PET_EXTENSION_KEY].lookup
         # One pass through the pipeline gives each stage its input.
         self.request = CdsRequest.model_validate(json.loads(self.raw))
         self.context = patient_view.HANDLER.context_model.model_validate(self.request.context)

@@ -6,7 +6,8 @@
   (patient-view; order-sign with a draft T-DXd MedicationRequest) carrying ``fhirServer`` and
   ``fhirAuthorization``, feedback, and the wall-clock time of every exchange.
 - ``ServiceProcess``: ``her2-cds serve --host 127.0.0.1 --port P`` (gunicorn, gthread) with ``HER2CDS_*``
-  settings in its environment, polled on ``/healthz`` and stopped by its own PID.
+  settings in its environment, polled on ``/readyz`` (the database reachable, the first PET index pass
+  done) and stopped by its own PID.
 - ``RecordingProxy``: a loopback HTTP forwarder in front of the FHIR test server that counts and records
   every request (method, path, ``Authorization``), so a test can prove which FHIR server the service
   contacted and with which bearer token. ``JsonServer`` serves a fixed JSON document (the EHR's JWKS).
@@ -309,7 +310,7 @@ class ServiceProcess:
                     f"her2-cds serve exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return self
             time.sleep(0.1)
         self.stop()

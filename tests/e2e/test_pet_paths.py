@@ -1,6 +1,8 @@
-"""End to end, the PET paths of issue 5: a first hook that answers ``pet-analysis-pending`` and a later one
-with the PET card (analysis finished in the background), ``her2-cds sync --once`` computing ahead of the
-first hook, two replicas on one PostgreSQL claiming an analysis once, and a PACS stopped between two hooks.
+"""End to end, the PET paths: a first hook that answers ``pet-analysis-pending`` (the series indexed at the
+service's start, its analysis queued by the hook) and a later one with the PET card (analysis finished in the
+background), ``her2-cds sync --once`` computing ahead of the first hook, two replicas on one PostgreSQL
+claiming an analysis once, the first hook after a start without a data-unavailable card, and a PACS stopped
+between two hooks (noticed by the service's own sync, never by a hook).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.pet.index import source_key
+from cds_service.storage.series_index import SeriesIndex
 from cds_service.storage.store import Storage
 from cds_service.storage.tables import AnalysisStatus
 from tests.conftest import free_port
@@ -53,8 +57,8 @@ class Ehr:
         return check_hook_ok(exchange, deployment.limit_ms)
 
     def until_pet_card(self, deployment: Deployment, scenario: Scenario) -> set[str]:
-        """Hooks (one per second) until neither the pending card nor a data-unavailable card shows (while
-        analyses run, a busy PACS may miss a hook's deadline); returns the last topics."""
+        """Hooks (one per second) until neither the pending card nor a data-unavailable card shows; returns
+        the last topics."""
         deadline = time.monotonic() + BACKGROUND_TIMEOUT_S
         calls = 0
         while True:
@@ -117,6 +121,26 @@ def test_two_replicas_claim_an_analysis_once(
 # ---------------------------------------------------------------------------------------------------------
 # A PACS stopped between two hooks: its own Orthanc and service, so the shared ones keep running.
 
+SYNC_INTERVAL_S = 1
+"""The outage service syncs its PACS every second, so that it notices the stop at once."""
+
+
+def wait_source_failed(deployment: Deployment, timeout_s: float = BACKGROUND_TIMEOUT_S) -> None:
+    """Wait until the service's own sync has recorded that its PACS failed (read from its database)."""
+    storage = Storage(deployment.database_url)
+    try:
+        index = SeriesIndex(storage)
+        name = source_key(deployment.env["HER2CDS_DICOM_SOURCE"])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = index.state(name)
+            if state is not None and state.failed:
+                return
+            time.sleep(0.2)
+    finally:
+        storage.dispose()
+    raise AssertionError("the service never recorded the PACS outage")
+
 
 @dataclass
 class OutageSetup:
@@ -152,7 +176,13 @@ def outage(
             source,
             f"sqlite:///{workdir / 'her2cds.db'}",
         )
-        env.update({"HER2CDS_PUBLIC_URL": f"http://127.0.0.1:{port}", "WEB_CONCURRENCY": "1"})
+        env.update(
+            {
+                "HER2CDS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "WEB_CONCURRENCY": "1",
+                "HER2CDS_PET_SYNC_INTERVAL_S": str(SYNC_INTERVAL_S),
+            }
+        )
         service = ServiceProcess(port=port, env=env, workdir=workdir).start()
         deployment = Deployment(
             f"pacs-outage-{request.param}",
@@ -174,11 +204,14 @@ def outage(
 def test_a_pacs_stopped_between_two_hooks(outage: OutageSetup, ehr: Ehr) -> None:
     cached, uncached = BY_KEY["pacs-cached"], BY_KEY["pacs-uncached"]
     deployment = outage.deployment
+    first = ehr.hook(deployment, cached, "first hook after start")
+    assert first == {"her2-low-no-pet", PENDING}  # indexed before the service answered; no false outage
     topics = ehr.until_pet_card(deployment, cached)
     assert topics == cached.expected, "the PET of the cached patient was never analysed while the PACS was up"
 
     outage.orthanc.stop()
     assert not outage.orthanc.is_running()
+    wait_source_failed(deployment)  # the service's own sync notices; no hook ever calls the PACS
 
     topics = ehr.hook(deployment, cached, "PACS down, analysis stored")
     assert topics == cached.expected | {"data-unavailable"}

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from cds_service.cli import receive as receive_command
-from cds_service.pet.jobs import run_analysis, stored_document
+from cds_service.pet.jobs import stored_document
+from cds_service.storage.series_index import SeriesIndex, SeriesTriage
 from cds_service.storage.store import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSeries, PhantomSpec, make_phantom, write_phantom
@@ -63,7 +64,7 @@ def test_storescu_series_is_stored_reported_once_and_analysed(
     assert ref.related_sr == (phantom.sr[0].SeriesInstanceUID,)
     assert ref.related_seg == (phantom.seg[0].SeriesInstanceUID,)
 
-    analysis = run_analysis(store, ref)
+    analysis = store.analyse(ref)
     assert analysis.error is None
     assert analysis.suvbw_max == pytest.approx(phantom.expected.suvbw_max, rel=1e-3)
     assert {lesion.origin.value for lesion in analysis.lesions} == {"sr"}
@@ -166,3 +167,10 @@ def test_receive_command_prints_one_json_line_per_series(
     png = storage.get_picture(phantom.pet[0].SeriesInstanceUID)
     assert png is not None
     assert png.startswith(b"\x89PNG")
+    # and the series is in the PET series index, under the receiver's folder, for the hook to find
+    (entry,) = SeriesIndex(storage).find(patient_ids=[SPEC.patient_id])
+    assert entry.series.series_uid == phantom.pet[0].SeriesInstanceUID
+    assert entry.series.triage is SeriesTriage.HER2
+    assert entry.series.source == (tmp_path / "d").absolute().as_uri()
+    assert entry.series.related_sr == (phantom.sr[0].SeriesInstanceUID,)
+    storage.dispose()

@@ -11,7 +11,8 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import func, inspect, select, text
 
 from cds_service.storage import audit
 from cds_service.storage.retention import PurgeCounts, RetentionPolicy, purge_by_age
+from cds_service.storage.series_index import IndexedSeries, SeriesIndex, SeriesTriage
 from cds_service.storage.store import (
     AnalysisStatus,
     AuditedCard,
@@ -35,6 +37,7 @@ from cds_service.storage.store import (
     expected_schema_revision,
 )
 from cds_service.storage.tables import evidence_snapshots, hook_audit, hook_audit_card, jti_replay, metadata
+from rules.domain import Tracer
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ISS = "https://ehr.example.org/fhir"
@@ -122,22 +125,22 @@ class StorageContract:
             assert compare_metadata(context, metadata) == []
             assert (
                 conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-                == "0004_alerts"
+                == "0005_pet_series_index"
                 == expected_schema_revision()
             )
-        assert storage.check_schema() == "0004_alerts"
+        assert storage.check_schema() == "0005_pet_series_index"
 
     def test_schema_check_names_the_command_and_downgrade_allows_a_rollback(self, storage: Storage) -> None:
         assert storage.migrate("0002_pictures_evidence") == "0002_pictures_evidence"
         with pytest.raises(SchemaVersionError, match=r"older than this release.*run `her2-cds migrate`"):
             storage.check_schema()
-        assert storage.migrate() == "0004_alerts"
+        assert storage.migrate() == "0005_pet_series_index"
         with storage.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_later_release'"))
         with pytest.raises(SchemaVersionError, match="newer than this release"):
             storage.check_schema()
         with storage.engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0004_alerts'"))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0005_pet_series_index'"))
 
     def test_heartbeat_is_kept_per_component(self, storage: Storage, clock: Clock) -> None:
         assert storage.last_success("sync") is None
@@ -534,3 +537,65 @@ class StorageContract:
         record = storage.get_analysis(SERIES)
         assert record is not None
         assert record.claimed_by == winners[0]
+
+    # -- PET series index and source states (cds_service.storage.series_index) ---------------------------
+
+    def test_series_index_upsert_find_and_source_states(self, storage: Storage, clock: Clock) -> None:
+        index = SeriesIndex(storage, clock=clock)
+        row = IndexedSeries(
+            series_uid=SERIES,
+            study_uid=STUDY,
+            source="https://pacs.example/dicom-web",
+            patient_id="PID-7",
+            series_date=date(2025, 5, 25),
+            series_time=time(9, 30, 15),
+            instance_count=40,
+            related_sr=("1.2.3.9",),
+            triage=SeriesTriage.HER2,
+            tracer=Tracer.ZR89_TRASTUZUMAB,
+        )
+        index.upsert([row])
+        clock.advance(60)
+        changed = replace(row, related_seg=("1.2.3.10",))
+        index.upsert([changed])  # listed again with a new SEG: one row, updated
+        storage.claim_analysis(SERIES, "w1", 300, study_uid=STUDY, patient_id="PID-7")
+        (entry,) = index.find(patient_ids=["PID-7", "other"], study_uids=["9.9"])
+        assert entry.series == changed
+        assert entry.analysis is not None
+        assert entry.analysis.claimed_by == "w1"
+        assert index.find(study_uids=[STUDY])[0].series == changed
+        index.record_failure(changed.source, "SourceUnavailableError: refused")
+        clock.advance(1)
+        index.record_success(changed.source, started_at=clock.now - timedelta(seconds=5))
+        state = index.states([changed.source, "never-seen"])
+        assert set(state) == {changed.source}
+        assert not state[changed.source].failed
+        assert state[changed.source].watermark == clock.now - timedelta(seconds=5)
+        assert state[changed.source].last_success_at == clock.now
+        clock.advance(1)
+        index.record_failure(changed.source, "SourceUnavailableError: refused again")
+        failed = index.state(changed.source)
+        assert failed is not None
+        assert failed.failed
+        assert failed.failure_reason == "SourceUnavailableError: refused again"
+
+    def test_index_pass_lease_one_pass_per_interval(self, storage: Storage, clock: Clock) -> None:
+        index = SeriesIndex(storage, clock=clock)
+        source = "file:///dicom"
+        assert index.claim_pass(source, "a", min_gap_s=2, lease_s=300)
+        assert not index.claim_pass(source, "b", min_gap_s=2, lease_s=300)  # a's pass is running
+        clock.advance(5)
+        assert not index.claim_pass(source, "b", min_gap_s=2, lease_s=300)  # still running
+        index.finish_pass(source, "b")  # not b's lease: nothing released
+        assert not index.claim_pass(source, "b", min_gap_s=2, lease_s=300)
+        index.finish_pass(source, "a")
+        state = index.state(source)
+        assert state is not None
+        assert (state.pass_owner, state.pass_finished_at) == (None, clock.now)
+        assert index.claim_pass(source, "b", min_gap_s=2, lease_s=300)  # ended, interval passed
+        index.finish_pass(source, "b")
+        assert not index.claim_pass(source, "a", min_gap_s=2, lease_s=300)  # b's pass just started
+        clock.advance(3)
+        assert index.claim_pass(source, "a", min_gap_s=2, lease_s=300)
+        clock.advance(301)  # a died holding the lease
+        assert index.claim_pass(source, "b", min_gap_s=2, lease_s=300)

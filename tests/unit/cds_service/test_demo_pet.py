@@ -1,5 +1,6 @@
 """The demo's PET side: every scenario and modifier covered, deterministic generation written once, analyses
-stored ahead, the demo-only switches, and each demo patient's exact cards through the real app."""
+stored ahead, the demo-only switches as series-index rows and source states, and each demo patient's exact
+cards through the real app (whose scanner indexes the embedded folder at start)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pydicom
 import pytest
 from flask import Flask
 
-from cds_service import create_app
+from cds_service import PET_EXTENSION_KEY, create_app
 from cds_service.demo.data import (
     ALL_DEMO_PATIENTS,
     DEMO_PET_PATIENTS,
@@ -24,20 +25,19 @@ from cds_service.demo.data import (
 )
 from cds_service.demo.pet import (
     DEMO_SUBFOLDER,
+    ELSEWHERE_FOLDER,
     MARKER_NAME,
-    DemoPetLookup,
-    demo_pet_lookup,
+    SWITCH_SOURCES,
     fingerprint,
     generate_series,
     prepare_demo,
 )
-from cds_service.hooks.prefetch import Deadline
-from cds_service.pet.jobs import PetJobs
 from cds_service.settings import Settings
+from cds_service.storage.series_index import SeriesIndex, SeriesTriage
 from cds_service.storage.store import Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import phantom_uids
-from rules.domain import CardScenario, PetStatus
+from rules.domain import CardScenario
 from tests.unit.cds_service.cds_support import (
     check_service_response,
     hook_request,
@@ -54,7 +54,6 @@ class DemoEnv:
     settings: Settings
     app: Flask
     storage: Storage
-    jobs: PetJobs
     first: bool
     second: bool
 
@@ -67,14 +66,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnv]:
     second = prepare_demo(settings)
     storage = Storage(settings.database_url)
     storage.check_schema()  # prepare_demo migrated the embedded-folder database
-    lookup, jobs = demo_pet_lookup(settings, storage)
-    app = create_app(settings, embedded_prefetch=EmbeddedDemoPrefetch(), pet_lookup=lookup)
+    app = create_app(settings, embedded_prefetch=EmbeddedDemoPrefetch())
     app.testing = True
     assert first.analysed == sum(
         1 for p in DEMO_PET_PATIENTS if p.pet and p.pet.analysis is DemoAnalysis.PRECOMPUTED
     )
-    yield DemoEnv(settings, app, storage, jobs, first.generated, second.generated or second.analysed > 0)
-    jobs.shutdown()
+    assert first.switched == second.switched == len(SWITCH_SOURCES)
+    yield DemoEnv(settings, app, storage, first.generated, second.generated or second.analysed > 0)
+    app.extensions[PET_EXTENSION_KEY].shutdown()
     storage.dispose()
 
 
@@ -142,8 +141,12 @@ def test_generation_is_deterministic_and_written_once(demo: DemoEnv, tmp_path: P
     assert demo.first is True
     assert demo.second is False  # same fingerprint: nothing written, nothing analysed again
     root = demo.settings.data_dir / "dicom"
+    precomputed = [p for p in ALL_DEMO_PATIENTS if p.pet and p.pet.analysis is DemoAnalysis.PRECOMPUTED]
+    switched = [p for p in ALL_DEMO_PATIENTS if p.pet and p.pet.analysis is not DemoAnalysis.PRECOMPUTED]
     marker = json.loads((root / DEMO_SUBFOLDER / MARKER_NAME).read_text())
-    assert marker["fingerprint"] == fingerprint(ALL_DEMO_PATIENTS)
+    assert marker["fingerprint"] == fingerprint(precomputed)
+    elsewhere = demo.settings.data_dir / ELSEWHERE_FOLDER / DEMO_SUBFOLDER / MARKER_NAME
+    assert json.loads(elsewhere.read_text())["fingerprint"] == fingerprint(switched)
     assert not list(root.glob(".*partial"))
     one = (DEMO_PET_PATIENTS[0],)
     assert generate_series(tmp_path, one) is True
@@ -162,18 +165,40 @@ def test_generation_is_deterministic_and_written_once(demo: DemoEnv, tmp_path: P
 
 
 def test_series_and_analyses_are_in_place(demo: DemoEnv) -> None:
-    source = FilePetSource(demo.settings.data_dir / "dicom")
+    embedded = FilePetSource(demo.settings.data_dir / "dicom")
+    elsewhere = FilePetSource(demo.settings.data_dir / ELSEWHERE_FOLDER)
     for p in DEMO_PET_PATIENTS:
-        refs = source.find_pet_series(patient_id=p.dicom_patient_id)
-        assert len(refs) == 1, p.id
         assert p.pet is not None
+        precomputed = p.pet.analysis is DemoAnalysis.PRECOMPUTED
+        refs = embedded.find_pet_series(patient_id=p.dicom_patient_id)
+        assert len(refs) == (1 if precomputed else 0), p.id
+        refs = refs or elsewhere.find_pet_series(patient_id=p.dicom_patient_id)
+        assert len(refs) == 1, p.id
         record = demo.storage.get_analysis(refs[0].series_uid)
-        if p.pet.analysis is DemoAnalysis.PRECOMPUTED:
+        if precomputed:
             assert record is not None, p.id
             assert record.status.value == "done"
             assert demo.storage.get_picture(refs[0].series_uid) is not None
         else:
             assert record is None, p.id
+
+
+def test_demo_switches_are_index_rows_of_their_own_sources(demo: DemoEnv) -> None:
+    """The pending and PACS-down patients go through the same series index and source states as every
+    source: a HER2 series under a source the service does not analyse, and one under a failed source."""
+    index = SeriesIndex(demo.storage)
+    for p in DEMO_PET_PATIENTS:
+        assert p.pet is not None
+        if p.pet.analysis is DemoAnalysis.PRECOMPUTED:
+            continue
+        name = SWITCH_SOURCES[p.pet.analysis]
+        (row,) = index.of_source(name).values()
+        assert row.patient_id == p.dicom_patient_id
+        assert row.triage is SeriesTriage.HER2
+        assert row.series_date == p.pet_date
+        state = index.state(name)
+        assert state is not None
+        assert state.failed is (p.pet.analysis is DemoAnalysis.PACS_UNREACHABLE)
 
 
 @pytest.mark.parametrize("patient", ALL_DEMO_PATIENTS, ids=lambda p: p.id)
@@ -197,33 +222,6 @@ def test_each_demo_patient_yields_exactly_its_cards(demo: DemoEnv, patient: Demo
     for url in evidence:
         assert patient.id not in url
         assert patient.dicom_patient_id not in url
-
-
-def test_demo_switches_apply_only_to_their_patients() -> None:
-    class Recorder:
-        def __init__(self) -> None:
-            self.calls: list[str] = []
-
-        def lookup(
-            self, patient_id: str, imaging: object, deadline: object, *, patient: object = ()
-        ) -> object:
-            self.calls.append(patient_id)
-            return "inner"
-
-    inner = Recorder()
-    lookup = DemoPetLookup(inner)  # type: ignore[arg-type]
-    deadline = Deadline(1.0)
-    by_switch = {p.pet.analysis: p for p in DEMO_PET_PATIENTS if p.pet}
-    pending = lookup.lookup(by_switch[DemoAnalysis.HELD_BACK].id, [], deadline)
-    assert pending.status is PetStatus.PENDING
-    assert pending.pending_date == by_switch[DemoAnalysis.HELD_BACK].pet_date
-    assert lookup.lookup(by_switch[DemoAnalysis.PACS_UNREACHABLE].id, [], deadline).status is (
-        PetStatus.UNAVAILABLE
-    )
-    assert inner.calls == []
-    assert lookup.lookup(by_switch[DemoAnalysis.PRECOMPUTED].id, [], deadline) == "inner"  # type: ignore[comparison-overlap]
-    assert lookup.lookup("someone-else", [], deadline) == "inner"  # type: ignore[comparison-overlap]
-    assert inner.calls == [by_switch[DemoAnalysis.PRECOMPUTED].id, "someone-else"]
 
 
 @pytest.mark.parametrize("patient", ALL_DEMO_PATIENTS, ids=lambda p: p.id)

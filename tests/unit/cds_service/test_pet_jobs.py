@@ -1,8 +1,9 @@
-"""PET in the hook: the stored-analysis codec, patient linking, and the hook lookup within its budget.
+"""PET in the hook: the stored-analysis codec, patient linking, and the hook lookup over the series index.
 
-The lookup runs against a real ``FilePetSource`` folder filled by the phantom generator; slow and failing
-sources wrap or replace it. Timing assertions leave generous slack for two shared CPU cores but always stay
-well below what a blocking implementation would take.
+The lookup reads the database only: the index is filled by ``PetIndexer`` passes over a real
+``FilePetSource`` folder written by the phantom generator; slow, blocked and failing sources wrap or replace
+it. "Never waits" is shown without clocks: a source blocked until the test releases it cannot delay a lookup
+that answers while it is blocked.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydicom import Dataset
 
 from cds_service.hooks.prefetch import Deadline
+from cds_service.hooks.service import PetLookupResult
 from cds_service.pet.codec import (
     AnalysisDocument,
     PetCodecError,
@@ -27,14 +29,18 @@ from cds_service.pet.codec import (
     facts_from_json,
     facts_to_json,
 )
-from cds_service.pet.jobs import PetJobs, analysis_version, run_analysis, stored_document
+from cds_service.pet.index import PetIndexer
+from cds_service.pet.jobs import PetJobs, analysis_version, stored_document
 from cds_service.pet.link import dicom_patient_ids, study_uids_from_imaging
-from cds_service.pet.lookup import HookPetLookup
+from cds_service.pet.wiring import PetSide, pet_side_for
+from cds_service.storage.series_index import SeriesIndex
 from cds_service.storage.store import AnalysisStatus, Storage
+from connectors.dicom.analysis import SeriesAnalysis
 from connectors.dicom.files import FilePetSource
+from connectors.dicom.headers import TracerRecognition
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
 from connectors.dicom.ports import PetStudySource, SeriesRef
-from connectors.errors import SourceUnavailableError
+from connectors.errors import ConnectorError, SourceUnavailableError
 from rules.domain import (
     LesionOrigin,
     LesionSite,
@@ -190,50 +196,62 @@ def test_patient_ids_by_configured_system_or_any_value() -> None:
 
 # -- the hook lookup -------------------------------------------------------------------------------------
 
+SOURCE = "test://pacs"
+WAIT_S = 60.0
+"""Generous bound on background work (an analysis on two busy cores); a bound, never a measured time."""
+
 
 class CountingSource:
-    """Wraps a source: counts series retrievals and can delay them or fail every call."""
+    """Wraps a source: counts triages and analyses; analyses can be held until ``release`` is set."""
 
-    def __init__(self, inner: PetStudySource, *, delay_s: float = 0.0) -> None:
+    def __init__(self, inner: PetStudySource, *, hold: bool = False) -> None:
         self.inner = inner
-        self.delay_s = delay_s
-        self.fetches = 0
+        self.analyses = 0
+        self.triages = 0
         self.lock = threading.Lock()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
 
     def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
         return self.inner.find_pet_series(patient_id=patient_id, study_uid=study_uid)
 
-    def fetch_series(self, ref: SeriesRef) -> list[Dataset]:
+    def triage(self, ref: SeriesRef) -> TracerRecognition:
         with self.lock:
-            self.fetches += 1
-        time.sleep(self.delay_s)
-        return self.inner.fetch_series(ref)
+            self.triages += 1
+        return self.inner.triage(ref)
 
-    def fetch_header(self, ref: SeriesRef) -> Dataset:
-        return self.inner.fetch_header(ref)
-
-    def fetch_related(self, ref: SeriesRef) -> tuple[list[Dataset], list[Dataset]]:
-        return self.inner.fetch_related(ref)
+    def analyse(self, ref: SeriesRef) -> SeriesAnalysis:
+        with self.lock:
+            self.analyses += 1
+        if not self.release.wait(WAIT_S):
+            raise SourceUnavailableError("held too long")
+        return self.inner.analyse(ref)
 
 
 class DownSource:
-    """A PACS that refuses (``hang_s`` 0) or hangs before refusing."""
-
-    def __init__(self, hang_s: float = 0.0) -> None:
-        self.hang_s = hang_s
+    """A PACS that refuses every call."""
 
     def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
-        time.sleep(self.hang_s)
         raise SourceUnavailableError("connection refused")
 
-    def fetch_series(self, ref: SeriesRef) -> list[Dataset]:
+    def triage(self, ref: SeriesRef) -> TracerRecognition:
         raise SourceUnavailableError("connection refused")
 
-    def fetch_header(self, ref: SeriesRef) -> Dataset:
+    def analyse(self, ref: SeriesRef) -> SeriesAnalysis:
         raise SourceUnavailableError("connection refused")
 
-    def fetch_related(self, ref: SeriesRef) -> tuple[list[Dataset], list[Dataset]]:
-        raise SourceUnavailableError("connection refused")
+
+class BlockedListing(CountingSource):
+    """A PACS that answers, but lists its series only once ``listing`` is set."""
+
+    def __init__(self, inner: PetStudySource) -> None:
+        super().__init__(inner)
+        self.listing = threading.Event()
+
+    def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
+        self.listing.wait(WAIT_S)
+        return super().find_pet_series(patient_id=patient_id, study_uid=study_uid)
 
 
 @pytest.fixture(scope="module")
@@ -243,208 +261,289 @@ def pet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _lookup(source: PetStudySource, storage: Storage) -> tuple[HookPetLookup, PetJobs]:
-    jobs = PetJobs(source, storage, io_workers=2, analysis_workers=1)
-    return HookPetLookup(jobs, storage), jobs
+@pytest.fixture
+def sides() -> Iterator[list[PetSide]]:
+    """PET sides a test builds, shut down after it."""
+    built: list[PetSide] = []
+    yield built
+    for side in built:
+        side.shutdown()
 
 
-def _timed(lookup: HookPetLookup, budget_s: float, **kwargs: Any) -> tuple[Any, float]:
-    started = time.monotonic()
-    result = lookup.lookup(
-        kwargs.pop("patient_id", PATIENT), kwargs.pop("imaging", []), Deadline(budget_s), **kwargs
-    )
-    return result, time.monotonic() - started
+def _side(sides: list[PetSide], source: Any, storage: Storage, **kwargs: Any) -> PetSide:
+    """The service's PET side over ``source`` without a background indexer (tests run passes themselves)."""
+    side = pet_side_for(source, storage, name=SOURCE, interval_s=0, max_age_s=900.0, **kwargs)
+    sides.append(side)
+    return side
 
 
-def test_first_hook_analyses_within_a_generous_budget_then_reads_the_store(
-    pet_folder: Path, storage: Storage
+def _pass(source: Any, storage: Storage) -> None:
+    """One index pass over ``source`` (as the background indexer or ``her2-cds sync`` would run it)."""
+    PetIndexer(source, SeriesIndex(storage), name=SOURCE).run_pass()
+
+
+def _ask(
+    side: PetSide, patient_id: str = PATIENT, imaging: list[dict[str, Any]] | None = None
+) -> PetLookupResult:
+    return side.lookup.lookup(patient_id, imaging or [], Deadline(1.0))
+
+
+def _until_analysed(side: PetSide, **kwargs: Any) -> PetLookupResult:
+    """Hooks until the background analysis is stored (bounded by ``WAIT_S``)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        result = _ask(side, **kwargs)
+        if result.status is not PetStatus.PENDING or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_first_hook_is_pending_then_the_background_analysis_is_read(
+    pet_folder: Path, storage: Storage, sides: list[PetSide]
 ) -> None:
     source = CountingSource(FilePetSource(pet_folder))
-    lookup, jobs = _lookup(source, storage)
-    try:
-        result, _ = _timed(lookup, 30.0)
-        assert result.status is PetStatus.ANALYSED
-        assert result.pet is not None
-        assert result.pet.tracer is Tracer.ZR89_TRASTUZUMAB
-        assert {lesion.reader_call for lesion in result.pet.lesions} == {ReaderCall.AVID, ReaderCall.NON_AVID}
-        expected = {e.label: e for e in make_phantom(SPEC).expected.lesions}
-        for lesion in result.pet.lesions:
-            assert lesion.suv_max == pytest.approx(expected[lesion.lesion_id].suv_max, rel=1e-3)
-            assert lesion.suv_peak == pytest.approx(expected[lesion.lesion_id].suv_peak, rel=1e-3)
-        again, _ = _timed(lookup, 30.0)
-        assert again.pet == result.pet
-        assert source.fetches == 1  # the second hook used the stored analysis
-        assert storage.get_picture(result.pet.series) is not None
-    finally:
-        jobs.shutdown()
+    _pass(source, storage)
+    side = _side(sides, source, storage)
+    first = _ask(side)
+    assert first.status is PetStatus.PENDING
+    assert first.pending_date == make_phantom(SPEC).expected.acquired_at.date()
+    assert not first.source_unavailable
+    assert not first.index_stale
+    result = _until_analysed(side)
+    assert result.status is PetStatus.ANALYSED
+    assert result.pet is not None
+    assert result.pet.tracer is Tracer.ZR89_TRASTUZUMAB
+    assert {lesion.reader_call for lesion in result.pet.lesions} == {ReaderCall.AVID, ReaderCall.NON_AVID}
+    expected = {e.label: e for e in make_phantom(SPEC).expected.lesions}
+    for lesion in result.pet.lesions:
+        assert lesion.suv_max == pytest.approx(expected[lesion.lesion_id].suv_max, rel=1e-3)
+        assert lesion.suv_peak == pytest.approx(expected[lesion.lesion_id].suv_peak, rel=1e-3)
+    assert _ask(side).pet == result.pet
+    assert source.analyses == 1  # later hooks read the stored analysis
+    assert source.triages == 1  # the index pass triaged it once; the analysis did not triage again
+    assert storage.get_picture(result.pet.series) is not None
 
 
-def test_slow_source_gives_pending_within_the_deadline_and_the_analysis_is_stored(
-    pet_folder: Path, storage: Storage
+def test_the_hook_never_waits_for_a_running_analysis(
+    pet_folder: Path, storage: Storage, sides: list[PetSide]
 ) -> None:
-    source = CountingSource(FilePetSource(pet_folder), delay_s=1.5)
-    lookup, jobs = _lookup(source, storage)
+    source = CountingSource(FilePetSource(pet_folder), hold=True)
+    _pass(source, storage)
+    side = _side(sides, source, storage)
     try:
-        result, elapsed = _timed(lookup, 0.4)
-        assert elapsed < 0.4 + 0.15
-        assert result.status is PetStatus.PENDING
-        assert result.pending_date == make_phantom(SPEC).expected.acquired_at.date()
-        ref = FilePetSource(pet_folder).find_pet_series(patient_id=PATIENT)[0]
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            record = storage.get_analysis(ref.series_uid)
-            if record is not None and record.status is AnalysisStatus.DONE:
-                break
-            time.sleep(0.1)
-        record = storage.get_analysis(ref.series_uid)
-        assert record is not None
-        assert record.analysis_version == analysis_version(ref)
-        document = stored_document(record)
-        assert document is not None
-        assert document.facts is not None
-        source.delay_s = 0.0
-        after, _ = _timed(lookup, 0.4)
-        assert after.status is PetStatus.ANALYSED
-        assert after.pet == document.facts
+        first = _ask(side)  # queues the analysis, which is held: the answer comes while it is blocked
+        deadline = time.monotonic() + WAIT_S
+        while source.analyses == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert source.analyses == 1
+        again = _ask(side)
     finally:
-        jobs.shutdown()
+        source.release.set()
+    assert first.status is again.status is PetStatus.PENDING
+    assert again.pending_date == first.pending_date
+    assert _until_analysed(side).status is PetStatus.ANALYSED
+    ref = FilePetSource(pet_folder).find_pet_series(patient_id=PATIENT)[0]
+    record = storage.get_analysis(ref.series_uid)
+    assert record is not None
+    assert record.analysis_version == analysis_version(ref)
+    assert source.analyses == 1
 
 
-@pytest.mark.parametrize("hang_s", [0.0, 2.0], ids=["refused", "hanging"])
-def test_unavailable_source_within_the_deadline(storage: Storage, hang_s: float) -> None:
-    lookup, jobs = _lookup(DownSource(hang_s), storage)
-    try:
-        result, elapsed = _timed(lookup, 0.5)
-        assert elapsed < 0.5 + 0.15
+def test_failed_source_with_nothing_stored_is_unavailable(storage: Storage, sides: list[PetSide]) -> None:
+    with pytest.raises(ConnectorError):
+        _pass(DownSource(), storage)
+    side = _side(sides, DownSource(), storage)
+    for patient_id in (PATIENT, "someone-without-pet"):
+        result = _ask(side, patient_id)
         assert result.status is PetStatus.UNAVAILABLE
         assert result.pet is None
-    finally:
-        jobs.shutdown(wait=False)
+        assert not result.index_stale  # failed, not merely old: the card names the outage
 
 
-def test_stored_facts_survive_an_outage_and_name_the_source(pet_folder: Path, storage: Storage) -> None:
-    lookup, jobs = _lookup(FilePetSource(pet_folder), storage)
+def test_stored_facts_survive_an_outage_and_name_the_source(
+    pet_folder: Path, storage: Storage, sides: list[PetSide]
+) -> None:
+    source = FilePetSource(pet_folder)
+    _pass(source, storage)
+    first = _until_analysed(_side(sides, source, storage))
+    assert first.status is PetStatus.ANALYSED
+    with pytest.raises(ConnectorError):
+        _pass(DownSource(), storage)
+    result = _ask(_side(sides, DownSource(), storage))
+    assert result.status is PetStatus.ANALYSED
+    assert result.pet == first.pet
+    assert result.source_unavailable
+    _pass(source, storage)  # the source is back: the outage is over
+    back = _ask(_side(sides, source, storage))
+    assert (back.status, back.source_unavailable) == (PetStatus.ANALYSED, False)
+
+
+def test_a_pass_still_listing_is_not_an_outage(
+    pet_folder: Path, storage: Storage, sides: list[PetSide]
+) -> None:
+    source = FilePetSource(pet_folder)
+    _pass(source, storage)
+    first = _until_analysed(_side(sides, source, storage))
+    slow = BlockedListing(source)
+    passing = threading.Thread(target=_pass, args=(slow, storage))
+    passing.start()
     try:
-        first, _ = _timed(lookup, 30.0)
+        result = _ask(_side(sides, slow, storage))  # while the next pass waits for the PACS to list
     finally:
-        jobs.shutdown()
-    down, down_jobs = _lookup(DownSource(), storage)
+        slow.listing.set()
+        passing.join(WAIT_S)
+    assert result.status is PetStatus.ANALYSED
+    assert result.pet == first.pet
+    assert not result.source_unavailable  # slow, not down: no data-unavailable card
+
+
+def test_a_pending_series_of_a_failed_source_is_unavailable(
+    pet_folder: Path, storage: Storage, sides: list[PetSide]
+) -> None:
+    _pass(FilePetSource(pet_folder), storage)  # indexed, never analysed
+    with pytest.raises(ConnectorError):
+        _pass(DownSource(), storage)
+    down = CountingSource(DownSource())  # type: ignore[arg-type]
+    result = _ask(_side(sides, down, storage))
+    assert result.status is PetStatus.UNAVAILABLE  # it cannot be analysed while the PACS is down
+    assert down.analyses == 0  # and is not queued against it
+
+
+def test_an_outage_met_by_an_analysis_is_recorded(
+    pet_folder: Path, storage: Storage, sides: list[PetSide]
+) -> None:
+    _pass(FilePetSource(pet_folder), storage)  # the PACS listed the series, then went down
+    side = _side(sides, DownSource(), storage)
+    assert _ask(side).status is PetStatus.PENDING
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        state = SeriesIndex(storage).state(SOURCE)
+        if state is not None and state.failed:
+            break
+        time.sleep(0.05)
+    assert _ask(side).status is PetStatus.UNAVAILABLE
+
+
+def test_two_replicas_analyse_a_series_once(pet_folder: Path, storage: Storage, sides: list[PetSide]) -> None:
+    source = CountingSource(FilePetSource(pet_folder), hold=True)
+    _pass(source, storage)
+    first, second = _side(sides, source, storage), _side(sides, source, storage)  # own pools, same database
     try:
-        result, _ = _timed(down, 0.5)
-        assert result.status is PetStatus.ANALYSED
-        assert result.pet == first.pet
-        assert result.source_unavailable
+        assert [_ask(first).status, _ask(second).status] == [PetStatus.PENDING, PetStatus.PENDING]
+        deadline = time.monotonic() + WAIT_S
+        while source.analyses == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _ask(second).status is PetStatus.PENDING
     finally:
-        down_jobs.shutdown(wait=False)
+        source.release.set()
+    assert _until_analysed(first).status is PetStatus.ANALYSED
+    assert _until_analysed(second).status is PetStatus.ANALYSED
+    assert source.analyses == 1
 
 
-class SlowListingSource(CountingSource):
-    """A PACS that answers, but lists its series only after ``list_s`` seconds."""
-
-    def __init__(self, inner: PetStudySource, *, list_s: float) -> None:
-        super().__init__(inner)
-        self.list_s = list_s
-
-    def find_pet_series(self, patient_id: str | None = None, study_uid: str | None = None) -> list[SeriesRef]:
-        time.sleep(self.list_s)
-        return super().find_pet_series(patient_id=patient_id, study_uid=study_uid)
-
-
-def test_a_slow_series_search_keeps_the_stored_analysis(pet_folder: Path, storage: Storage) -> None:
-    lookup, jobs = _lookup(FilePetSource(pet_folder), storage)
-    try:
-        first, _ = _timed(lookup, 30.0)
-    finally:
-        jobs.shutdown()
-    slow, slow_jobs = _lookup(SlowListingSource(FilePetSource(pet_folder), list_s=1.5), storage)
-    try:
-        result, elapsed = _timed(slow, 0.5)
-        assert elapsed < 0.5 + 0.15
-        assert result.status is PetStatus.ANALYSED
-        assert result.pet == first.pet
-        assert not result.source_unavailable  # slow, not down: no data-unavailable card
-    finally:
-        slow_jobs.shutdown(wait=False)
-
-
-def test_a_slow_series_search_with_nothing_stored_is_unavailable(pet_folder: Path, storage: Storage) -> None:
-    slow, slow_jobs = _lookup(SlowListingSource(FilePetSource(pet_folder), list_s=1.5), storage)
-    try:
-        result, elapsed = _timed(slow, 0.5)
-        assert elapsed < 0.5 + 0.15
-        assert result.status is PetStatus.UNAVAILABLE
-    finally:
-        slow_jobs.shutdown(wait=False)
-
-
-def test_two_replicas_analyse_a_series_once(pet_folder: Path, storage: Storage) -> None:
-    source = CountingSource(FilePetSource(pet_folder), delay_s=0.8)
-    first, first_jobs = _lookup(source, storage)
-    second, second_jobs = _lookup(source, storage)  # another process: own pools, same database
-    try:
-        results = [_timed(first, 0.3)[0], _timed(second, 0.3)[0]]
-        assert [r.status for r in results] == [PetStatus.PENDING, PetStatus.PENDING]
-    finally:
-        first_jobs.shutdown()
-        second_jobs.shutdown()
-    assert source.fetches == 1
-    source.delay_s = 0.0
-    third, third_jobs = _lookup(source, storage)
-    try:
-        assert _timed(third, 1.0)[0].status is PetStatus.ANALYSED
-    finally:
-        third_jobs.shutdown()
-    assert source.fetches == 1
-
-
-def test_non_her2_pet_is_ignored_and_remembered(tmp_path: Path, storage: Storage) -> None:
+def test_non_her2_pet_is_ignored_and_never_retrieved(
+    tmp_path: Path, storage: Storage, sides: list[PetSide]
+) -> None:
     fdg = replace(SPEC, variant=PhantomVariant.FDG, with_sr=False, with_seg=False, seed="pet-jobs-fdg")
     write_phantom(tmp_path / "fdg", fdg)
     source = CountingSource(FilePetSource(tmp_path / "fdg"))
-    lookup, jobs = _lookup(source, storage)
-    try:
-        assert _timed(lookup, 30.0)[0].status is PetStatus.NONE
-        ref = FilePetSource(tmp_path / "fdg").find_pet_series()[0]
-        record = storage.get_analysis(ref.series_uid)
-        assert record is not None
-        assert record.status is AnalysisStatus.DONE
-        assert _timed(lookup, 30.0)[0].status is PetStatus.NONE
-        assert source.fetches == 0  # triaged by its header alone
-    finally:
-        jobs.shutdown()
+    _pass(source, storage)
+    side = _side(sides, source, storage)
+    assert _ask(side).status is PetStatus.NONE
+    assert _ask(side).status is PetStatus.NONE
+    assert source.analyses == 0  # triaged by its header alone, when it was indexed
+    (row,) = SeriesIndex(storage).of_source(SOURCE).values()
+    assert row.triage.value == "other"
 
 
-def test_most_recent_her2_study_wins_and_imaging_study_links(tmp_path: Path, storage: Storage) -> None:
+def test_most_recent_her2_study_wins_and_imaging_study_links(
+    tmp_path: Path, storage: Storage, sides: list[PetSide]
+) -> None:
     older = replace(SPEC, seed="pet-jobs-old", injected_at=dt.datetime(2023, 5, 1, 9), with_seg=False)
     newer = replace(SPEC, seed="pet-jobs-new", injected_at=dt.datetime(2024, 9, 2, 9), with_seg=False)
-    write_phantom(tmp_path / "old", older)
-    write_phantom(tmp_path / "new", newer)
-    lookup, jobs = _lookup(FilePetSource(tmp_path), storage)
+    write_phantom(tmp_path / "dicom" / "old", older)
+    write_phantom(tmp_path / "dicom" / "new", newer)
+    source = FilePetSource(tmp_path / "dicom")
+    _pass(source, storage)
+    side = _side(sides, source, storage)
+    result = _until_analysed(side)
+    assert result.pet is not None
+    assert result.pet.study == make_phantom(newer).pet[0].StudyInstanceUID
+    # linked by ImagingStudy only (the EHR's patient id is unknown to the PACS)
+    study_uid = make_phantom(older).pet[0].StudyInstanceUID
+    imaging = [_study(f"urn:oid:{study_uid}")]
+    by_study = _until_analysed(side, patient_id="ehr-only-id", imaging=imaging)
+    assert by_study.pet is not None
+    assert by_study.pet.study == study_uid
+
+
+def test_a_reader_report_arriving_later_makes_the_analysis_pending_again(
+    tmp_path: Path, storage: Storage, sides: list[PetSide]
+) -> None:
+    spec = replace(SPEC, seed="pet-jobs-late-sr")
+    phantom = make_phantom(spec)
+    write_phantom(tmp_path / "dicom" / "pet", replace(spec, with_sr=False))
+    source = CountingSource(FilePetSource(tmp_path / "dicom"))
+    _pass(source, storage)
+    side = _side(sides, source, storage)
+    before = _until_analysed(side)
+    assert before.pet is not None
+    assert {lesion.origin for lesion in before.pet.lesions} != {LesionOrigin.READER_SR}
+    phantom.sr[0].save_as(tmp_path / "dicom" / "pet" / "sr_1.dcm", enforce_file_format=True)
+    _pass(source, storage)
+    assert _ask(side).status is PetStatus.PENDING  # the stored analysis predates the reader's report
+    after = _until_analysed(side)
+    assert after.pet is not None
+    assert {lesion.origin for lesion in after.pet.lesions} == {LesionOrigin.READER_SR}
+    assert source.analyses == 2
+
+
+def test_unlinked_patient_has_no_pet(pet_folder: Path, storage: Storage, sides: list[PetSide]) -> None:
+    _pass(FilePetSource(pet_folder), storage)
+    assert _ask(_side(sides, FilePetSource(pet_folder), storage), "nobody").status is PetStatus.NONE
+
+
+def test_a_stale_index_is_stated_with_its_last_update(
+    pet_folder: Path, tmp_path: Path, sides: list[PetSide]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'clocked.sqlite'}"
+    storage = Storage(url)
+    storage.migrate()
     try:
-        result, _ = _timed(lookup, 30.0)
-        assert result.pet is not None
-        assert result.pet.study == make_phantom(newer).pet[0].StudyInstanceUID
-        # linked by ImagingStudy only (the EHR's patient id is unknown to the PACS)
-        study_uid = make_phantom(older).pet[0].StudyInstanceUID
-        imaging = [_study(f"urn:oid:{study_uid}")]
-        by_study, _ = _timed(lookup, 30.0, patient_id="ehr-only-id", imaging=imaging)
-        assert by_study.pet is not None
-        assert by_study.pet.study == study_uid
+        never = _ask(_side(sides, FilePetSource(pet_folder), storage))
+        assert (never.status, never.index_stale, never.index_updated_at) == (PetStatus.NONE, True, None)
+        long_ago = dt.datetime(2026, 1, 5, 8, 30, tzinfo=dt.UTC)
+        index = SeriesIndex(storage, clock=lambda: long_ago)
+        PetIndexer(FilePetSource(pet_folder), index, name=SOURCE, clock=lambda: long_ago).run_pass()
+        stale = _ask(_side(sides, FilePetSource(pet_folder), storage))
+        assert stale.status is PetStatus.PENDING  # what the index holds is still used
+        assert stale.index_stale
+        assert stale.index_updated_at == long_ago
+        _pass(FilePetSource(pet_folder), storage)
+        assert not _ask(_side(sides, FilePetSource(pet_folder), storage)).index_stale
     finally:
-        jobs.shutdown()
+        storage.dispose()
 
 
-def test_unlinked_patient_has_no_pet(pet_folder: Path, storage: Storage) -> None:
-    lookup, jobs = _lookup(FilePetSource(pet_folder), storage)
-    try:
-        assert _timed(lookup, 5.0, patient_id="nobody")[0].status is PetStatus.NONE
-    finally:
-        jobs.shutdown()
-
-
-def test_run_analysis_reads_the_folder(pet_folder: Path) -> None:
+def test_the_analysis_through_the_port(pet_folder: Path) -> None:
     source = FilePetSource(pet_folder)
     (ref,) = source.find_pet_series(patient_id=PATIENT)
-    analysis = run_analysis(source, ref)
+    assert source.triage(ref).tracer is Tracer.ZR89_TRASTUZUMAB
+    analysis = source.analyse(ref)
     assert analysis.error is None
     assert analysis.facts() is not None
+
+
+def test_stored_document_of_a_done_analysis(pet_folder: Path, storage: Storage) -> None:
+    source = FilePetSource(pet_folder)
+    (ref,) = source.find_pet_series(patient_id=PATIENT)
+    jobs = PetJobs(source, storage)
+    try:
+        job = jobs.process(ref)
+        document = job.document.result(timeout=WAIT_S)
+    finally:
+        jobs.shutdown()
+    record = storage.get_analysis(ref.series_uid)
+    assert record is not None
+    assert record.status is AnalysisStatus.DONE
+    assert stored_document(record) == document

@@ -36,6 +36,23 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.cors_origins == ()
     assert settings.site == SiteConfig()
     assert (settings.audit_retention_days, settings.purge_interval_s) == (365, 600.0)
+    assert (settings.pet_index_max_age_s, settings.pet_scan_interval_s, settings.pet_sync_interval_s) == (
+        900.0,
+        2.0,
+        60.0,
+    )
+    assert settings.pet_index_interval_s == 2.0  # the embedded folder is scanned
+
+
+def test_pet_index_settings(tmp_path: Path) -> None:
+    pacs = env(tmp_path, HER2CDS_DICOM_SOURCE="https://pacs.example.org/dicom-web")
+    assert Settings.from_env(pacs).pet_index_interval_s == 60.0
+    off = Settings.from_env({**pacs, "HER2CDS_PET_SYNC_INTERVAL_S": "0"})
+    assert off.pet_index_interval_s == 0  # another process syncs (a CronJob)
+    tuned = Settings.from_env(
+        {**pacs, "HER2CDS_PET_SYNC_INTERVAL_S": "300", "HER2CDS_PET_INDEX_MAX_AGE_S": "1800"}
+    )
+    assert (tuned.pet_index_interval_s, tuned.pet_index_max_age_s) == (300.0, 1800.0)
 
 
 def test_values_are_parsed_and_normalised(tmp_path: Path) -> None:
@@ -86,6 +103,14 @@ def test_values_are_parsed_and_normalised(tmp_path: Path) -> None:
         ),
         pytest.param({"HER2CDS_PURGE_INTERVAL_S": "-1"}, "HER2CDS_PURGE_INTERVAL_S", id="purge interval"),
         pytest.param({"HER2CDS_COHORT_KEY": "too-short"}, "HER2CDS_COHORT_KEY", id="cohort key length"),
+        pytest.param({"HER2CDS_PET_SCAN_INTERVAL_S": "0"}, "HER2CDS_PET_SCAN_INTERVAL_S", id="scan interval"),
+        pytest.param(
+            {"HER2CDS_PET_SYNC_INTERVAL_S": "-1"}, "HER2CDS_PET_SYNC_INTERVAL_S", id="sync interval"
+        ),
+        pytest.param(
+            {"HER2CDS_PET_INDEX_MAX_AGE_S": "1"}, "HER2CDS_PET_INDEX_MAX_AGE_S", id="max age below interval"
+        ),
+        pytest.param({"HER2CDS_PET_INDEX_MAX_AGE_S": "soon"}, "HER2CDS_PET_INDEX_MAX_AGE_S", id="max age"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path: Path, values: dict[str, str], variable: str) -> None:

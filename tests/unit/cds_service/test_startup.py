@@ -100,14 +100,11 @@ class _Source:
         self.calls += 1
         raise SourceUnavailableError("PACS timed out")
 
-    def fetch_series(self, ref: SeriesRef) -> list[object]:
+    def analyse(self, ref: SeriesRef) -> object:
         raise NotFoundError("gone")
 
-    def fetch_header(self, ref: SeriesRef) -> object:
-        raise NotImplementedError
-
-    def fetch_related(self, ref: SeriesRef) -> tuple[list[object], list[object]]:
-        return [], []
+    def triage(self, ref: SeriesRef) -> object:
+        return "not HER2"
 
 
 class _PollingSource(_Source):
@@ -134,8 +131,8 @@ def test_pacs_calls_are_timed_and_outages_counted() -> None:
         source.find_pet_series("P1")
     ref = SeriesRef(study_uid="1.2.3", series_uid="1.2.3.4", patient_id="P1", modality="PT")
     with pytest.raises(NotFoundError):  # an answer, not an outage
-        source.fetch_series(ref)
-    assert source.fetch_related(ref) == ([], [])
+        source.analyse(ref)
+    assert source.triage(ref) == "not HER2"  # type: ignore[comparison-overlap]
     samples = _samples(registry)
     assert samples['her2cds_upstream_request_seconds_count{target="dimse"}'] == 3
     assert samples['her2cds_upstream_errors_total{target="dimse"}'] == 1

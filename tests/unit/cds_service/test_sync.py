@@ -1,5 +1,6 @@
-"""``her2-cds sync``: polls the embedded folder, analyses new HER2 PET series once, records non-HER2 series,
-rides out outages in loop mode and fails with status 2 on ``--once``."""
+"""``her2-cds sync``: polls the embedded folder into the series index, analyses new HER2 PET series once,
+records non-HER2 series, records the source's state, rides out outages in loop mode and fails with status 2
+on ``--once``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from cds_service.cli import sync
 from cds_service.pet.jobs import stored_document
+from cds_service.storage.series_index import SeriesIndex, SeriesTriage
 from cds_service.storage.store import AnalysisStatus, Storage
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
@@ -22,6 +24,7 @@ from tests.unit.cds_service.test_pet_jobs import CountingSource, DownSource
 
 SPEC = PhantomSpec(with_sr=True, patient_id="SYNC-1", seed="sync-1")
 SINCE = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+NAME = "test://sync-source"
 
 
 def _once(source: object, storage: Storage) -> tuple[int, str, str]:
@@ -29,6 +32,7 @@ def _once(source: object, storage: Storage) -> tuple[int, str, str]:
     code = sync.sync_loop(
         source,  # type: ignore[arg-type]
         storage,
+        name=NAME,
         once=True,
         interval_s=1.0,
         since=SINCE,
@@ -61,16 +65,28 @@ def test_sync_stores_her2_series_once_and_skips_fdg(tmp_path: Path, storage: Sto
     assert document.facts is not None
     assert document.picture
     assert storage.get_picture(her2_uid) is not None
-    assert source.fetches == 1
+    assert source.analyses == 1
+    index = SeriesIndex(storage)
+    rows = index.of_source(NAME)
+    assert rows[her2_uid].triage is SeriesTriage.HER2
+    assert rows[fdg_uid].triage is SeriesTriage.OTHER
+    state = index.state(NAME)
+    assert state is not None
+    assert state.last_success_at is not None
+    assert not state.failed
     code, out, _ = _once(source, storage)
     assert "sync: 2 PT series: 2 current" in out
-    assert source.fetches == 1
+    assert (source.analyses, source.triages) == (1, 2)  # each series triaged once, analysed once
 
 
-def test_once_with_source_down_exits_2(storage: Storage) -> None:
+def test_once_with_source_down_exits_2_and_records_the_outage(storage: Storage) -> None:
     code, _, err = _once(DownSource(), storage)
     assert code == sync.EXIT_UNUSABLE
     assert "DICOM source unavailable" in err
+    state = SeriesIndex(storage).state(NAME)
+    assert state is not None
+    assert state.failed
+    assert "connection refused" in (state.failure_reason or "")
 
 
 def test_loop_rides_out_an_outage_until_stopped(storage: Storage) -> None:
@@ -88,6 +104,7 @@ def test_loop_rides_out_an_outage_until_stopped(storage: Storage) -> None:
     code = sync.sync_loop(
         DownSource(),
         storage,
+        name=NAME,
         once=False,
         interval_s=0.01,
         since=SINCE,

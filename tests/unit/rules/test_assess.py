@@ -340,6 +340,33 @@ def test_analysed_status_without_facts_is_a_caveat() -> None:
     assert any("no PET facts" in caveat for caveat in result.caveats)
 
 
+@pytest.mark.parametrize(
+    ("updated", "caveat"),
+    [
+        pytest.param(
+            dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            "HER2 PET index last updated 2026-01-05 08:30 UTC: HER2 PET studies stored since then are not "
+            "included",
+            id="stale-since",
+        ),
+        pytest.param(
+            None,
+            "HER2 PET index not updated yet: HER2 PET studies may be missing from this assessment",
+            id="never-updated",
+        ),
+    ],
+)
+def test_a_stale_pet_index_is_a_caveat_not_an_outage(updated: dt.datetime | None, caveat: str) -> None:
+    stale = given(
+        her2(IhcScore.ONE_PLUS), facts=pet(AVID), pet_index_stale=True, pet_index_updated_at=updated
+    )
+    result = assess(stale, NOW)
+    assert caveat in result.caveats
+    assert result.cards == (S.HER2_LOW_PET_AVID,)  # the clinical answer is unchanged, no (u) card
+    fresh = assess(given(her2(IhcScore.ONE_PLUS), facts=pet(AVID), pet_index_updated_at=updated), NOW)
+    assert not any("PET index" in c for c in fresh.caveats)
+
+
 def test_hr_status_from_er_pr_and_chart_fallback() -> None:
     ultralow = her2(IhcScore.ZERO, zero=IhcZeroSubtype.ULTRALOW)
     endocrine = TherapyExposure(drug_class=DrugClass.ENDOCRINE, start=dt.date(2025, 2, 1))

@@ -24,6 +24,7 @@ from cds_service.cohort.pathology import (
 )
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom
 from connectors.dicom.ports import SeriesRef
+from connectors.dicom.transport import DicomTransport
 from connectors.errors import InvalidSourceDataError, NotFoundError, SourceUnavailableError
 from connectors.fhir.client import FhirClient
 from connectors.http import Timeouts, make_session
@@ -133,8 +134,9 @@ def test_fhir_server_ignores_a_match_of_another_system_and_reads_the_id_without_
 # Collection from a PET source
 
 
-class FakeSource:
-    """A ``PetStudySource`` over phantom series, with scripted failures per series."""
+class FakeSource(DicomTransport):
+    """A ``PetStudySource`` over phantom series (the port's triage and analysis of ``DicomTransport`` on
+    Dataset-level calls), with scripted failures per series."""
 
     def __init__(self, series: dict[str, tuple[PhantomSpec, Exception | None]]) -> None:
         self.series = {uid: (make_phantom(spec), spec, failure) for uid, (spec, failure) in series.items()}
@@ -197,7 +199,7 @@ def test_series_outcomes_become_exams_or_notes() -> None:
     )
     broken, _ = examine_series(source, refs["1.3"], None)
     assert broken is not None
-    assert broken.error == "series not decodable"
+    assert broken.error == "bad pixels"  # an undecodable series is an exam with its error, not an exclusion
     assert examine_series(source, refs["1.4"], None) == (
         None,
         "HER2 PET series no longer on the DICOM source",

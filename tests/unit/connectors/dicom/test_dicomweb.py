@@ -89,7 +89,15 @@ def _study_row(pet: Dataset) -> Dataset:
     row = Dataset()
     row.StudyInstanceUID = pet.StudyInstanceUID
     row.PatientID = pet.PatientID
+    row.IssuerOfPatientID = "HOSPITAL-A"
     row.ModalitiesInStudy = ["PT", "SEG", "SR"]
+    return row
+
+
+def _instance_row(ds: Dataset) -> Dataset:
+    row = Dataset()
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "InstanceNumber"):
+        setattr(row, keyword, getattr(ds, keyword))
     return row
 
 
@@ -120,6 +128,9 @@ def study(server: tuple[str, Recorded]) -> dict[str, object]:
     pet_path = f"{root}/studies/{st}/series/{pet[0].SeriesInstanceUID}"
     recorded.routes[pet_path] = _multipart(list(reversed(pet)))
     recorded.routes[pet_path + "/metadata"] = _json(pet)
+    recorded.routes[pet_path + "/instances"] = _json([_instance_row(ds) for ds in reversed(pet)])
+    for ds in pet:
+        recorded.routes[f"{pet_path}/instances/{ds.SOPInstanceUID}/metadata"] = _json([ds])
     return {"pet": pet, "sr": sr, "seg": seg, "stray": stray, "url": url, "recorded": recorded}
 
 
@@ -129,11 +140,9 @@ def test_find_pet_series_sends_exact_qido_keys_and_reads_references(study: dict)
 
     pet, recorded = study["pet"], study["recorded"]
     studies = recorded.last("/studies")
-    assert studies["query"] == {
-        "ModalitiesInStudy": ["PT"],
-        "PatientID": ["P-42"],
-        "includefield": ["PatientID"],
-    }
+    query = dict(studies["query"])
+    assert sorted(query.pop("includefield")) == ["IssuerOfPatientID", "PatientID"]  # sent in no fixed order
+    assert query == {"ModalitiesInStudy": ["PT"], "PatientID": ["P-42"]}
     headers = studies["headers"]
     assert headers["Accept"].startswith("application/dicom+json")
     assert headers["Authorization"] == "Basic " + base64.b64encode(b"reader:s3cret").decode()
@@ -144,6 +153,7 @@ def test_find_pet_series_sends_exact_qido_keys_and_reads_references(study: dict)
 
     assert ref.series_uid == pet[0].SeriesInstanceUID
     assert ref.patient_id == "P-42"
+    assert ref.issuer_of_patient_id == "HOSPITAL-A"
     assert ref.instance_count == 3
     assert ref.description == "PET 89Zr-trastuzumab"
     assert ref.related_sr == (study["sr"].SeriesInstanceUID,)
@@ -170,7 +180,13 @@ def test_fetch_header_reads_metadata_without_pixels(study: dict) -> None:
     pet = study["pet"]
     ref = SeriesRef(study_uid=pet[0].StudyInstanceUID, series_uid=pet[0].SeriesInstanceUID)
     header = source.fetch_header(ref)
+    search = study["recorded"].last("/instances")
+    assert search["query"]["includefield"] == ["InstanceNumber"]
     request = study["recorded"].last("/metadata")
+    assert request["path"].endswith(f"/instances/{pet[0].SOPInstanceUID}/metadata")  # the first, one only
+    assert not any(
+        p.endswith(f"/series/{pet[0].SeriesInstanceUID}/metadata") for p in study["recorded"].paths()
+    )
     assert request["headers"]["Authorization"] == "Bearer tok.en-123"
     assert request["headers"]["Accept"].startswith("application/dicom+json")
     assert header.InstanceNumber == 1

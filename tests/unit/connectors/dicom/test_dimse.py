@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -65,6 +66,9 @@ class FakePacs:
                 continue
             if level == "STUDY" and query.get("PatientID") and query.PatientID != ds.PatientID:
                 continue
+            since = str(query.get("StudyDate", "") or "")
+            if level == "STUDY" and since.endswith("-") and str(ds.StudyDate) < since[:-1]:
+                continue  # a StudyDate range matching key "YYYYMMDD-" (PS3.4 C.2.2.2.5)
             if level == "IMAGE" and query.get("SOPInstanceUID") and query.SOPInstanceUID != ds.SOPInstanceUID:
                 continue
             row = Dataset()
@@ -137,6 +141,16 @@ def test_find_lists_pt_series_with_same_study_reports(pacs: FakePacs, study: dic
     assert ref.instance_count == 3
     assert ref.related_sr == (study["sr"].SeriesInstanceUID,)
     assert ref.related_seg == (study["seg"].SeriesInstanceUID,)
+
+
+def test_find_new_series_asks_for_studies_dated_since(pacs: FakePacs, study: dict[str, Any]) -> None:
+    source = pacs.source()
+    (ref,) = source.find_new_series(dt.datetime(2024, 3, 5, 23, 0, tzinfo=dt.UTC))
+    assert ref.series_uid == study["pet"][0].SeriesInstanceUID
+    study_query = pacs.queries[0]
+    assert study_query.StudyDate == "20240305-"
+    assert "IssuerOfPatientID" in study_query  # a return key: the series index keeps it when given
+    assert source.find_new_series(dt.datetime(2024, 3, 6, tzinfo=dt.UTC)) == []
 
 
 def test_c_get_retrieves_full_instances_and_header(pacs: FakePacs, study: dict[str, Any]) -> None:

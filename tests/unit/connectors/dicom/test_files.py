@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from connectors.dicom.files import INDEX_NAME, FilePetSource
-from connectors.dicom.ports import PetStudySource, PollingPetStudySource, SeriesRef
+from connectors.dicom.ports import PetStudySource, PollingPetStudySource, ScannedPetStudySource, SeriesRef
 from connectors.errors import InvalidSourceDataError, NotFoundError, SourceUnavailableError
 from tests.unit.connectors.dicom.builders import pet_series, seg_header, sr_header, uid
 
@@ -29,6 +29,7 @@ def test_is_a_polling_pet_study_source(tmp_path: Path) -> None:
     source = FilePetSource(tmp_path)
     assert isinstance(source, PetStudySource)
     assert isinstance(source, PollingPetStudySource)
+    assert isinstance(source, ScannedPetStudySource)
 
 
 def test_missing_folder_is_unavailable(tmp_path: Path) -> None:
@@ -179,3 +180,91 @@ def test_unknown_series_is_not_found(tmp_path: Path) -> None:
 def test_series_ref_rejects_non_uids() -> None:
     with pytest.raises(ValueError, match="not a DICOM UID"):
         SeriesRef(study_uid="1.2.3", series_uid="abc")
+
+
+def _settle(folder: Path) -> None:
+    """Date every directory a minute back, as if nothing had been written within a timestamp tick."""
+    for directory in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        stat = directory.stat()
+        os.utime(directory, ns=(stat.st_atime_ns, stat.st_mtime_ns - 60_000_000_000))
+
+
+def test_incremental_scan_lists_only_changed_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, pet_series(2), sub="a/one")
+    _write(tmp_path, pet_series(1), sub="b/two")
+    source = FilePetSource(tmp_path)
+    assert source.scan(incremental=False) is True
+    _settle(tmp_path)
+    assert source.scan() is False  # new directory times, the same files: nothing changed
+    listed: list[str] = []
+    original = os.scandir
+    import connectors.dicom.files as files
+
+    monkeypatch.setattr(files.os, "scandir", lambda path: listed.append(str(path)) or original(path))
+    assert source.scan() is False
+    assert listed == []  # nothing changed: every directory stat'ed, none listed
+    (path,) = _write(tmp_path, pet_series(1), sub="a/three")
+    assert source.scan() is True
+    assert {Path(p).relative_to(tmp_path).as_posix() for p in listed} == {"a", "a/three"}
+    assert len(source.list_pet_series()) == 3
+    import shutil
+
+    shutil.rmtree(tmp_path / "b")
+    assert source.scan() is True
+    assert len(source.list_pet_series()) == 2
+    assert path.exists()
+
+
+def test_a_file_rewritten_in_place_waits_for_the_full_scan(tmp_path: Path) -> None:
+    pet = pet_series(1, patient="OLD")
+    (path,) = _write(tmp_path, pet)
+    source = FilePetSource(tmp_path)
+    source.scan(incremental=False)
+    _settle(tmp_path)
+    assert source.scan() is False
+    directory = path.parent.stat()
+    pet[0].PatientID = "NEW-ID"
+    pet[0].save_as(path, enforce_file_format=True)  # same name: its directory's time does not move
+    os.utime(path.parent, ns=(directory.st_atime_ns, directory.st_mtime_ns))
+    assert source.scan() is False
+    assert source.list_pet_series()[0].patient_id == "OLD"
+    assert source.scan(incremental=False) is True
+    assert source.list_pet_series()[0].patient_id == "NEW-ID"
+
+
+def test_a_change_indexed_by_someone_else_is_still_news_to_each_scanner(tmp_path: Path) -> None:
+    scanner = FilePetSource(tmp_path)
+    assert scanner.scan() is True  # a new scanner has seen nothing yet
+    assert scanner.scan() is False
+    _write(tmp_path, pet_series(1))
+    assert len(FilePetSource(tmp_path).find_pet_series()) == 1  # another process indexes the new file
+    assert scanner.scan() is True
+    FilePetSource(tmp_path).store(pet_series(1)[0])  # the receiver stores into the folder
+    assert scanner.scan() is True
+    assert len(scanner.list_pet_series()) == 2
+
+
+def test_an_index_of_another_layout_is_rebuilt(tmp_path: Path) -> None:
+    import sqlite3
+
+    _write(tmp_path, pet_series(1))
+    with sqlite3.connect(tmp_path / INDEX_NAME) as db:
+        db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER)")
+        db.execute("PRAGMA user_version = 1")
+    assert len(FilePetSource(tmp_path).find_pet_series()) == 1
+
+
+def test_the_port_triages_and_analyses_without_handing_out_datasets(tmp_path: Path) -> None:
+    _write(tmp_path, pet_series(2))
+    (tmp_path / "in" / "broken.dcm").write_bytes(b"")
+    source = FilePetSource(tmp_path)
+    (ref,) = source.find_pet_series()
+    recognition = source.triage(ref)
+    assert recognition.tracer is not None
+    analysis = source.analyse(ref)
+    assert analysis.series_uid == ref.series_uid
+    gone = SeriesRef(study_uid=uid(), series_uid=uid())
+    with pytest.raises(NotFoundError):
+        source.analyse(gone)

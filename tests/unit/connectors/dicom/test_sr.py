@@ -12,7 +12,8 @@ import pytest
 from pydicom.sr.codedict import codes
 
 from connectors.dicom.phantom import PhantomSpec, make_phantom
-from connectors.dicom.sr import is_measurement_report, read_measurement_reports, references_series
+from connectors.dicom.series_refs import series_references
+from connectors.dicom.sr import is_measurement_report, read_measurement_reports
 from connectors.pet.types import ReferenceRegion
 from rules.domain import LesionSite, ReaderCall
 
@@ -38,7 +39,7 @@ def test_reader_reads_lesions_calls_sites_and_segments(report_file: tuple[Path, 
     path, series_uid = report_file
     ds = pydicom.dcmread(path)
     assert is_measurement_report(ds)
-    assert references_series(ds, series_uid)
+    assert series_references(ds).names(series_uid)
     reads = read_measurement_reports([ds], series_uid)
     assert [r.tracking_id for r in reads.lesions] == ["lesion-1", "lesion-2", "lesion-3"]
     assert [r.reader_call for r in reads.lesions] == [ReaderCall.AVID, ReaderCall.AVID, ReaderCall.NON_AVID]
