@@ -331,7 +331,7 @@ class Settings:
     cohort_key: str | None = field(default=None, repr=False)
     alerts_config: Path | None = None
     max_request_bytes: int = 10 * 1024 * 1024
-    max_bundle_entries: int = 2000
+    max_bundle_entries: int = 1000
     max_narrative_chars: int = 100_000
     max_json_depth: int = 64
 
@@ -457,7 +457,7 @@ class Settings:
             cohort_key=environ.get(PREFIX + "COHORT_KEY", "").strip() or None,
             alerts_config=_path(environ, "ALERTS_CONFIG"),
             max_request_bytes=_integer(environ, "MAX_REQUEST_BYTES", 10 * 1024 * 1024),
-            max_bundle_entries=_integer(environ, "MAX_BUNDLE_ENTRIES", 2000),
+            max_bundle_entries=_integer(environ, "MAX_BUNDLE_ENTRIES", 1000),
             max_narrative_chars=_integer(environ, "MAX_NARRATIVE_CHARS", 100_000),
             max_json_depth=_integer(environ, "MAX_JSON_DEPTH", 64),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])

@@ -149,7 +149,7 @@ def test_limits_come_from_the_environment_and_are_validated() -> None:
         settings.max_json_depth,
     ) == (1048576, 300, 50000, 40)
     defaults = Settings.from_env({"HER2CDS_AUTH": "off"})
-    assert (defaults.max_request_bytes, defaults.max_bundle_entries) == (10 * 1024 * 1024, 2000)
+    assert (defaults.max_request_bytes, defaults.max_bundle_entries) == (10 * 1024 * 1024, 1000)
     assert (defaults.max_narrative_chars, defaults.max_json_depth) == (100_000, 64)
     with pytest.raises(SettingsError, match="HER2CDS_MAX_JSON_DEPTH must be at least 16"):
         Settings.from_env({"HER2CDS_AUTH": "off", "HER2CDS_MAX_JSON_DEPTH": "3"})
