@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -157,6 +157,18 @@ class FhirClient:
             raise InvalidSourceDataError(f"{what}: response is not a FHIR resource")
         return [body]
 
+    def pages(self, relative: str) -> Iterator[list[dict[str, Any]]]:
+        """The searchset ``GET [base]/[relative]`` (``Observation?…``) page by page: one list of entry
+        resources per page, each resource once. A caller may stop early; the bounds of :meth:`fetch`
+        hold for the pages it reads."""
+        path = relative.lstrip("/")
+        what = f"FHIR GET {path.split('?', 1)[0].split('/', 1)[0]}"
+        reply = self._get(f"{self.base_url}/{path}", None, what)
+        body = json_body(reply, what=what)
+        if body.get("resourceType") == "OperationOutcome":
+            raise RequestRefusedError(f"{what}: the server answered with an OperationOutcome", status=200)
+        yield from self._iter_pages(body, what, seen=_sent(reply))
+
     def next_pages(self, bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The entry resources of the pages after ``bundle`` (a searchset already in hand, e.g. from
         prefetch), following its ``next`` link under the base; empty when it has none."""
@@ -288,13 +300,27 @@ class FhirClient:
         seen: set[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Entry resources of ``first`` and of the pages its ``next`` links lead to (bounded, loop-free)."""
+        return [r for page in self._iter_pages(first, what, pages_used=pages_used, seen=seen) for r in page]
+
+    def _iter_pages(
+        self,
+        first: Mapping[str, Any],
+        what: str,
+        *,
+        pages_used: int = 1,
+        seen: set[str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The entry resources of ``first``, then of each page its ``next`` links lead to, one list per
+        page, each resource once (by ``Type/id``). Refuses a next link outside the base or back to a page
+        already read, more than ``max_pages`` pages and more than ``max_entries`` entries."""
         visited = set(seen or ())
-        found: dict[str, dict[str, Any]] = {}
+        keys: set[str] = set()
         entries = 0
         page: Mapping[str, Any] = first
         while True:
             if page.get("resourceType") != "Bundle":
                 raise InvalidSourceDataError(f"{what}: response is not a Bundle")
+            found: list[dict[str, Any]] = []
             for entry in page.get("entry") or ():
                 entries += 1
                 if entries > self._max_entries:
@@ -302,10 +328,14 @@ class FhirClient:
                 resource = entry.get("resource") if isinstance(entry, dict) else None
                 if isinstance(resource, dict) and resource.get("resourceType") not in _NOT_DATA:
                     key = f"{resource.get('resourceType')}/{resource.get('id')}"
-                    found.setdefault(key if resource.get("id") else f"#{entries}", resource)
+                    key = key if resource.get("id") else f"#{entries}"
+                    if key not in keys:
+                        keys.add(key)
+                        found.append(resource)
+            yield found
             url = self._next_link(page, what)
             if url is None:
-                return list(found.values())
+                return
             if url in visited:
                 raise InvalidSourceDataError(f"{what}: paging loop (a next link repeats an earlier page)")
             if pages_used >= self._max_pages:
