@@ -136,8 +136,7 @@ PREFETCH_KEYS: Final[tuple[PrefetchKey, ...]] = (
     PrefetchKey(
         "specimens",
         "DiagnosticReport?patient={{context.patientId}}&category="
-        + ",".join([_V2_0074 + "SP", _V2_0074 + "PAT", _V2_0074 + "CP", _LOINC + "LP7839-6"])
-        + "&_sort=-date&_count=10&_include=DiagnosticReport:specimen",
+        f"{token_list(PATHOLOGY_REPORT_CATEGORIES)}&_sort=-date&_count=10&_include=DiagnosticReport:specimen",
         False,
     ),
 )

@@ -83,7 +83,7 @@ def _handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
 
 
 class _Server(ThreadingHTTPServer):
-    request_queue_size = 64  # a hook opens up to eight connections at once; the default backlog is 5
+    request_queue_size = 64  # a hook opens one connection per prefetch key at once; the default backlog is 5
 
 
 @pytest.fixture
@@ -159,11 +159,11 @@ def test_absent_keys_are_fetched_with_the_bearer_token(tmp_path: Path, serve: An
 
 
 def test_missing_keys_are_fetched_concurrently(tmp_path: Path, serve: Any) -> None:
-    """The eight queries of an empty prefetch are in flight together (so the budget bounds the slowest query,
-    not the sum): the server holds each one until all eight have arrived, which never happens if they are
+    """The queries of an empty prefetch (one per key) are in flight together (so the budget bounds the slowest
+    query, not the sum): the server holds each one until all have arrived, which never happens if they are
     sent one after another (then the barrier breaks and the server answers 503)."""
     answer = fhir_route()
-    barrier = threading.Barrier(8, timeout=10)
+    barrier = threading.Barrier(len(PREFETCH_KEYS), timeout=10)
 
     def together(path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         try:
@@ -180,7 +180,7 @@ def test_missing_keys_are_fetched_concurrently(tmp_path: Path, serve: Any) -> No
     assert resp.status_code == 200
     assert scenario_topics(resp.get_json()) == ["her2-low-no-pet"]
     assert not barrier.broken
-    assert len(fhir.hits) == 8
+    assert len(fhir.hits) == len(PREFETCH_KEYS)
 
 
 @pytest.mark.req("I-54")
@@ -330,7 +330,7 @@ def test_429_with_retry_after_30_answers_within_the_budget(tmp_path: Path, serve
     assert scenario_topics(body) == ["data-unavailable"]
     assert "FHIR server" in body["cards"][0]["summary"]
     paths = [path for path, _ in fhir.hits]
-    assert len(paths) == len(set(paths)) <= 8  # at most one try per query: no retry after the 429
+    assert len(paths) == len(set(paths)) <= len(PREFETCH_KEYS)  # one try per query: no retry after a 429
     assert elapsed_s < 0.5 + 0.1  # the issue's bound: budget + 100 ms
 
 
