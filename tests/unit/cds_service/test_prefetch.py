@@ -41,7 +41,7 @@ from tests.unit.cds_service.cds_support import (
     null_prefetch,
     scenario_topics,
 )
-from tests.unit.connectors.http_stub import ShiftingClock
+from tests.unit.connectors.http_stub import StillClock
 
 PV = "/cds-services/her2-pet-review"
 TOKEN = "opaque-fhir-token-123"
@@ -338,7 +338,7 @@ def test_no_wait_past_the_deadline_is_ever_asked_for(serve: Any) -> None:
     """The same server against the resolver with a recording clock: not one sleep is requested, even with
     a retry policy that would allow a 60 s wait."""
     fhir = serve(rate_limited)
-    clock = ShiftingClock()
+    clock = StillClock()
     session = make_session()
     patient_retry = RetryPolicy(total=3, connect=3, status=3, backoff_factor=0.1, max_wait_s=60.0)
 

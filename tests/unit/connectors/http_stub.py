@@ -62,6 +62,21 @@ class ShiftingClock:
         self.sleeps.append(seconds)
 
 
+@dataclass
+class StillClock(ShiftingClock):
+    """A ``ShiftingClock`` on which only the recorded sleeps (and :meth:`advance`) move monotonic time, so
+    that what a deadline leaves never depends on how fast a busy machine runs the test."""
+
+    start: float = 1_000.0
+    moved: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.start + self.moved + sum(self.sleeps)
+
+    def advance(self, seconds: float) -> None:
+        self.moved += seconds
+
+
 class StubServer:
     """Serves ``route(request)`` for every request and records the requests in order."""
 

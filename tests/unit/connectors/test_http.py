@@ -33,7 +33,7 @@ from connectors.http import (
     upstream_errors,
 )
 from tests.conftest import free_port
-from tests.unit.connectors.http_stub import Reply, ShiftingClock, sequence, stub_server
+from tests.unit.connectors.http_stub import Reply, ShiftingClock, StillClock, sequence, stub_server
 
 FAST = Timeouts(connect_s=1.0, read_s=2.0)
 
@@ -160,7 +160,7 @@ def _get(url: str, deadline: Deadline, retry: RetryPolicy = DEFAULT_RETRY, **kwa
 
 
 def test_retry_after_beyond_the_deadline_fails_at_once_without_sleeping() -> None:
-    clock = ShiftingClock()
+    clock = StillClock()
     reply = Reply(429, {"resourceType": "OperationOutcome"}, headers={"Retry-After": "30"})
     with (
         stub_server(sequence(reply)) as server,
@@ -172,7 +172,7 @@ def test_retry_after_beyond_the_deadline_fails_at_once_without_sleeping() -> Non
 
 
 def test_retry_after_that_fits_is_honoured() -> None:
-    clock = ShiftingClock()
+    clock = StillClock()
     route = sequence(Reply(429, {}, headers={"Retry-After": "1"}), Reply(200, {"ok": True}))
     with stub_server(route) as server:
         reply = _get(f"{server.base}/x", Deadline(5.0, clock=clock))
@@ -183,7 +183,7 @@ def test_retry_after_that_fits_is_honoured() -> None:
 
 
 def test_retry_after_as_http_date_is_read() -> None:
-    clock = ShiftingClock()
+    clock = StillClock()
     when = email.utils.formatdate(clock.time() + 20, usegmt=True)
     with (
         stub_server(sequence(Reply(503, {}, headers={"Retry-After": when}))) as server,
@@ -191,11 +191,30 @@ def test_retry_after_as_http_date_is_read() -> None:
     ):
         _get(f"{server.base}/x", Deadline(30.0, clock=clock))  # 20 s fits the deadline, not max_wait_s
     assert clock.sleeps == []
-    assert parse_retry_after(when, clock) == pytest.approx(20, abs=1.5)
+
+
+class _FrozenClock(ShiftingClock):
+    """Wall time stands still at ``now`` (an HTTP-date has whole seconds)."""
+
+    def __init__(self, now: float) -> None:
+        super().__init__()
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_retry_after_forms() -> None:
+    clock = _FrozenClock(1_800_000_000.0)
+    assert parse_retry_after(email.utils.formatdate(clock.now + 20, usegmt=True), clock) == 20.0
+    assert parse_retry_after(email.utils.formatdate(clock.now - 20, usegmt=True), clock) == 0.0
+    assert parse_retry_after(" 7 ", clock) == 7.0
+    assert parse_retry_after("soon", clock) is None
+    assert parse_retry_after(None, clock) is None
 
 
 def test_back_off_stops_where_the_deadline_would_be_passed() -> None:
-    clock = ShiftingClock()
+    clock = StillClock()
     retry = RetryPolicy(total=5, connect=5, status=5, backoff_factor=0.2)
     with (
         stub_server(sequence(Reply(503, {}))) as server,
@@ -208,7 +227,7 @@ def test_back_off_stops_where_the_deadline_would_be_passed() -> None:
 
 
 def test_connection_failures_are_retried_inside_the_deadline() -> None:
-    clock = ShiftingClock()
+    clock = StillClock()
     retry = RetryPolicy(total=2, connect=2, status=2, backoff_factor=0.1)
     with pytest.raises(SourceUnavailableError, match="connection") as info:
         _get(f"http://127.0.0.1:{free_port()}/x", Deadline(5.0, clock=clock), retry)

@@ -25,7 +25,7 @@ from tests.conftest import free_port
 from tests.unit.connectors.http_stub import (
     Recorded,
     Reply,
-    ShiftingClock,
+    StillClock,
     StubServer,
     sequence,
     stub_server,
@@ -209,14 +209,21 @@ def test_redirect_off_the_base_is_not_followed() -> None:
 
 
 def test_one_deadline_bounds_every_call_of_the_client() -> None:
-    """Three reads at 0.4 s each under one 1 s deadline: the third is never sent."""
-    clock = ShiftingClock()
-    patient = {"resourceType": "Patient", "id": "p1"}
-    with stub_server(sequence(Reply(200, patient, delay_s=0.4))) as server:
-        client = FhirClient(f"{server.base}/fhir", make_session(), FAST, deadline=Deadline(0.6, clock=clock))
+    """Three reads under one 1 s deadline: the first in time, the second with 0.1 s left (its read timeout
+    cut to that, the server needing 0.4 s), the third never sent."""
+    clock = StillClock()
+
+    def route(request: Recorded) -> Reply:
+        slow = len(server.requests) > 1
+        return Reply(200, {"resourceType": "Patient", "id": "p1"}, delay_s=0.4 if slow else 0.0)
+
+    with stub_server(route) as server:
+        client = FhirClient(f"{server.base}/fhir", make_session(), FAST, deadline=Deadline(1.0, clock=clock))
         client.read("Patient", "p1")
-        with pytest.raises(SourceUnavailableError):
-            client.read("Patient", "p1")  # 0.2 s left: the read timeout is cut to it
+        clock.advance(0.9)
+        with pytest.raises(SourceUnavailableError, match="timed out"):
+            client.read("Patient", "p1")
+        clock.advance(0.2)
         with pytest.raises(DeadlineExceededError):
             client.read("Patient", "p1")
     assert len(server.requests) == 2
@@ -224,7 +231,7 @@ def test_one_deadline_bounds_every_call_of_the_client() -> None:
 
 
 def test_429_with_long_retry_after_is_unavailable_without_waiting() -> None:
-    clock = ShiftingClock()
+    clock = StillClock()
     busy = Reply(429, {"resourceType": "OperationOutcome"}, headers={"Retry-After": "30"})
     with stub_server(sequence(busy)) as server:
         client = FhirClient(f"{server.base}/fhir", make_session(), FAST, deadline=Deadline(1.0, clock=clock))
