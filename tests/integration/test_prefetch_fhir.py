@@ -87,7 +87,7 @@ def test_narrative_in_a_binary_is_read_through_the_fallback(tmp_path: Path, load
     )
     assert resp.status_code == 200, resp.get_json()
     check_service_response(resp.get_json())
-    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["her2-ultralow"]
+    assert scenario_topics(resp.get_json()) == ["her2-ultralow"]
 
 
 @pytest.mark.req("I-54")
