@@ -9,6 +9,7 @@ explicit ``Settings`` it reads the environment through ``Settings.from_env`` (th
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -113,13 +114,12 @@ def create_app(
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
     from cds_service.hooks.access import ClientAuth
-    from cds_service.hooks.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
+    from cds_service.hooks.prefetch import PrefetchResolver, fhir_client_factory, templates
     from cds_service.hooks.registry import EXTENSION_KEY, Components
     from cds_service.hooks.service import EvidenceLink, HookService
     from cds_service.observability import configure_logging, default_metrics
     from cds_service.storage.retention import RetentionPolicy, RetentionTask
     from connectors.fhir.mapping import pathology_from_resources
-    from connectors.http import RetryPolicy, make_session
     from rules.assess import assess
 
     settings = settings or Settings.from_env(os.environ)
@@ -160,16 +160,6 @@ def create_app(
             )
         )
 
-    # Within a hook budget of about a second, one quick retry is all that fits (operations.md §9).
-    session = make_session(
-        retry=RetryPolicy(total=1, connect=1, status=1, backoff_factor=0.05), pool_maxsize=16
-    )
-    fetcher = RequestsFhirFetcher(
-        session,
-        connect_timeout_s=settings.http_connect_timeout_s,
-        read_timeout_s=settings.http_read_timeout_s,
-        on_upstream=lambda seconds, failed: metrics.observe_upstream("fhir", seconds, failed=failed),
-    )
     keys = templates(settings.site.prefetch_templates)
     pet_lookup, pet_side = _pet(settings, storage, pet_lookup)
     readiness = health.ReadinessCheck(storage.ping, pet_index=pet_side.ready if pet_side else None)
@@ -181,8 +171,14 @@ def create_app(
 
     hook_service = HookService(
         settings=settings,
-        resolver=PrefetchResolver(fetcher, keys),
-        map_pathology=pathology_from_resources,
+        resolver=PrefetchResolver(
+            fhir_client_factory(settings),
+            keys,
+            on_query=lambda seconds, failed: metrics.observe_upstream("fhir", seconds, failed=failed),
+        ),
+        map_pathology=functools.partial(
+            pathology_from_resources, max_narrative_chars=settings.max_narrative_chars
+        ),
         assess=assess,
         pet_lookup=pet_lookup,
         embedded_prefetch=embedded_prefetch,
@@ -193,6 +189,8 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[RETENTION_KEY] = retention
     app.extensions[PET_EXTENSION_KEY] = pet_side
+    # A larger body is refused with 413 before it is read (Werkzeug; rendered as an OperationOutcome).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions[EXTENSION_KEY] = Components(
         settings=settings,
         hook_service=hook_service,

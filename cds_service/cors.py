@@ -30,6 +30,7 @@ def register_cors(app: Flask, origins: tuple[str, ...]) -> None:
         ):
             return None
         resp = Response(status=204)
+        del resp.headers["Content-Type"]  # no content, so no type (never text/html)
         resp.headers["Vary"] = "Origin"
         origin = request.headers.get("Origin")
         if _allowed(origin, origins):

@@ -30,6 +30,8 @@ class IssueCode(StrEnum):
     INCOMPLETE = "incomplete"
     PROCESSING = "processing"
     EXCEPTION = "exception"
+    TOO_LONG = "too-long"
+    TOO_COSTLY = "too-costly"
 
 
 def operation_outcome(code: IssueCode, diagnostics: str | None = None) -> dict[str, Any]:
@@ -61,6 +63,13 @@ class BadRequestError(HttpError):
 
     status = 400
     code = IssueCode.INVALID
+
+
+class InputLimitError(BadRequestError):
+    """400 with issue code ``too-costly``: the body breaks an input limit (JSON depth, Bundle entries, string
+    length; ``docs/configuration.md``), refused before any work is done on it."""
+
+    code = IssueCode.TOO_COSTLY
 
 
 class MissingFieldError(BadRequestError):
@@ -113,9 +122,11 @@ _STATUS_CODES: dict[int, IssueCode] = {
     404: IssueCode.NOT_FOUND,
     405: IssueCode.NOT_SUPPORTED,
     412: IssueCode.INCOMPLETE,
-    413: IssueCode.INVALID,
+    413: IssueCode.TOO_LONG,
+    414: IssueCode.TOO_LONG,
     415: IssueCode.NOT_SUPPORTED,
     422: IssueCode.PROCESSING,
+    431: IssueCode.TOO_LONG,
 }
 
 

@@ -8,6 +8,12 @@ The ``child_exit`` hook marks a dead worker for the Prometheus multiprocess coll
 ``PROMETHEUS_MULTIPROC_DIR`` is set. :class:`JsonLogger` makes gunicorn's error and access logs the same JSON
 lines as the service's (``observability.configure_logging``): an access line names the method, a path with
 capability tokens removed (``/evidence/[REDACTED]``), the status, bytes and duration, never a query string.
+
+The worker class is gunicorn's gthread worker answering its own refusals (request line over
+``limit_request_line``: 414; headers over ``limit_request_field_size``/``limit_request_fields``: 431; a
+malformed request: 400) as OperationOutcome JSON (:mod:`cds_service.serving`). ``GUNICORN_HEALTH_BIND``
+(``host:port``, unset by default) opens a second listener on which every worker serves ``/healthz`` and
+``/readyz`` from a thread outside the hook pool, so probes never queue behind hooks.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ class JsonLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type hints
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+worker_class = "cds_service.serving.JsonErrorWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 30
 graceful_timeout = 25
@@ -74,6 +80,7 @@ accesslog = "-"
 logger_class = JsonLogger
 loglevel = logging.getLevelName(logging.INFO).lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+health_bind = os.environ.get("GUNICORN_HEALTH_BIND", "").strip()
 # The control socket lives under $HOME, which is read-only in the container; the service does not use it.
 control_socket_disable = True
 
@@ -85,6 +92,23 @@ def child_exit(server: Any, worker: Any) -> None:
         from cds_service.observability import mark_worker_dead
 
         mark_worker_dead(worker.pid, directory)
+
+
+def when_ready(server: Any) -> None:
+    """Master, before forking: bind the probe listener (``GUNICORN_HEALTH_BIND``) the workers inherit."""
+    if health_bind:
+        from cds_service.serving import bind_health_socket
+
+        bind_health_socket(health_bind)
+        server.log.info("probes (/healthz, /readyz) also served on %s", health_bind)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Worker, app loaded: serve the probes on the inherited listener from a thread of its own."""
+    if health_bind:
+        from cds_service.serving import start_health_listener
+
+        start_health_listener(worker.wsgi)
 
 
 def settings_dict() -> dict[str, Any]:
@@ -106,5 +130,7 @@ def settings_dict() -> dict[str, Any]:
         "loglevel": loglevel,
         "forwarded_allow_ips": forwarded_allow_ips,
         "child_exit": child_exit,
+        "when_ready": when_ready,
+        "post_worker_init": post_worker_init,
         "control_socket_disable": control_socket_disable,
     }

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from connectors.urls import normalise_url
 
 PREFIX = "HER2CDS_"
 
@@ -80,24 +82,18 @@ class AuthMode(StrEnum):
 
 
 def normalise_base_url(url: str) -> str:
-    """Normalise a FHIR base URL for exact allow-list comparison.
+    """Normalise a FHIR base URL for exact allow-list comparison (:func:`connectors.urls.normalise_url`).
 
-    Scheme and host are lower-cased, default ports (80 for http, 443 for https) dropped, a trailing ``/``
-    removed; query strings and fragments are not allowed in a base URL and make it unmatchable (returned
-    unchanged).
+    Scheme and host are lower-cased, default ports (80 for http, 443 for https) dropped, dot segments
+    resolved, a trailing ``/`` removed. A URL that cannot be a base — query string, fragment, credentials,
+    encoded separators — is returned unchanged, so it never matches an allow-list entry.
     """
-    parts = urlsplit(url.strip())
-    if parts.query or parts.fragment or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    if parts.username or parts.password:
-        return url.strip()  # credentials in a base URL never match an allow-list entry
-    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), "", ""))
+    text = url.strip()
+    parts = urlsplit(text)
+    normal = normalise_url(text)
+    if normal is None or parts.query or parts.fragment:
+        return text
+    return normal.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +210,10 @@ def _number(
     return value
 
 
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    return int(_number(environ, name, default, integer=True))
+
+
 def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = environ.get(PREFIX + name, "")
     return tuple(item.strip() for item in raw.split(",") if item.strip())
@@ -274,6 +274,15 @@ class DatabaseSettings:
         return cls(data_dir=data_dir, database_url=url)
 
 
+_LIMIT_FLOORS: dict[str, int] = {
+    "max_request_bytes": 64 * 1024,
+    "max_bundle_entries": 100,
+    "max_narrative_chars": 10_000,
+    "max_json_depth": 16,
+}
+"""The input limits and the least value each may be set to (below that, ordinary hook calls would fail)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Every deployment setting, validated. Build with ``Settings.from_env(os.environ)`` or directly in
@@ -296,6 +305,13 @@ class Settings:
     of its incremental sync of a PACS (0: none in the service, ``her2-cds sync`` runs elsewhere), and
     ``pet_index_max_age_s`` (``HER2CDS_PET_INDEX_MAX_AGE_S``) the age past which cards state that the index
     is stale.
+
+    Input bounds (``docs/configuration.md``, "Input limits"), so that the work of one request stays within the
+    hook budget: ``max_request_bytes`` (``HER2CDS_MAX_REQUEST_BYTES``, a larger body is refused with 413; also
+    the largest FHIR response read), ``max_bundle_entries`` (``HER2CDS_MAX_BUNDLE_ENTRIES``, entries of all
+    Bundles in one request, and of one FHIR search), ``max_narrative_chars`` (``HER2CDS_MAX_NARRATIVE_CHARS``,
+    the longest string, and the longest report text read), ``max_json_depth`` (``HER2CDS_MAX_JSON_DEPTH``,
+    nesting of arrays and objects); beyond the last three a request gets 400.
     """
 
     public_url: str | None = None
@@ -326,6 +342,10 @@ class Settings:
     pet_index_max_age_s: float = 900.0
     pet_scan_interval_s: float = 2.0
     pet_sync_interval_s: float = 60.0
+    max_request_bytes: int = 10 * 1024 * 1024
+    max_bundle_entries: int = 1000
+    max_narrative_chars: int = 100_000
+    max_json_depth: int = 64
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -385,6 +405,10 @@ class Settings:
             raise SettingsError(f"{PREFIX}AUDIT_RETENTION_DAYS must be a positive number of days")
         if self.purge_interval_s <= 0:
             raise SettingsError(f"{PREFIX}PURGE_INTERVAL_S must be a positive number of seconds")
+        for name, least in _LIMIT_FLOORS.items():
+            value = getattr(self, name)
+            if value < least:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least {least}, got {value}")
 
     @property
     def link_signing_key(self) -> str:
@@ -470,6 +494,10 @@ class Settings:
             pet_index_max_age_s=_number(environ, "PET_INDEX_MAX_AGE_S", 900.0),
             pet_scan_interval_s=_number(environ, "PET_SCAN_INTERVAL_S", 2.0),
             pet_sync_interval_s=_number(environ, "PET_SYNC_INTERVAL_S", 60.0, zero=True),
+            max_request_bytes=_integer(environ, "MAX_REQUEST_BYTES", 10 * 1024 * 1024),
+            max_bundle_entries=_integer(environ, "MAX_BUNDLE_ENTRIES", 1000),
+            max_narrative_chars=_integer(environ, "MAX_NARRATIVE_CHARS", 100_000),
+            max_json_depth=_integer(environ, "MAX_JSON_DEPTH", 64),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

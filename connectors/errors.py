@@ -25,6 +25,20 @@ class SourceUnavailableError(ConnectorError):
     """
 
 
+class DeadlineExceededError(SourceUnavailableError):
+    """The time budget of the work (a hook's deadline) was used up before the upstream answered."""
+
+
+class RequestRefusedError(SourceUnavailableError):
+    """The upstream answered but refused the request (401/403, 400, a redirect that is never followed, an
+    OperationOutcome instead of data): the data cannot be obtained from it as configured. ``status`` is the
+    HTTP status (200 for an OperationOutcome body)."""
+
+    def __init__(self, message: str, *, source: SourceRef | None = None, status: int) -> None:
+        super().__init__(message, source=source)
+        self.status = status
+
+
 class NotFoundError(ConnectorError):
     """The upstream system answered that the requested item does not exist."""
 

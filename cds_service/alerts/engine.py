@@ -31,16 +31,11 @@ from cds_service.errors import UnprocessableError
 from cds_service.evidence.routes import build_payload
 from cds_service.hooks import card_texts
 from cds_service.hooks.cards import basis_lines, summary_for
-from cds_service.hooks.prefetch import (
-    Deadline,
-    FetchRefusedError,
-    FhirAccess,
-    FhirFetcher,
-    PrefetchResolver,
-    UpstreamUnavailableError,
-)
+from cds_service.hooks.prefetch import FhirAccess, FhirClientFactory, PrefetchResolver
 from cds_service.hooks.service import MapFn, PetLookup, patient_inputs
 from cds_service.storage.store import NewAlert, Storage
+from connectors.errors import ConnectorError, SourceUnavailableError
+from connectors.http import Deadline
 from rules.domain import AssessInputs, Assessment
 
 __all__ = ["AlertEngine", "AlertOutcome", "PatientAssessor", "Reassessment"]
@@ -80,7 +75,7 @@ class PatientAssessor:
         self,
         *,
         config: AlertsConfig,
-        fetcher: FhirFetcher,
+        fhir: FhirClientFactory,
         resolver: PrefetchResolver,
         tokens: BackendTokenSource,
         map_pathology: MapFn,
@@ -91,7 +86,7 @@ class PatientAssessor:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._config = config
-        self._fetcher = fetcher
+        self._fhir = fhir
         self._resolver = resolver
         self._tokens = tokens
         self._map = map_pathology
@@ -104,13 +99,12 @@ class PatientAssessor:
     def _token(self) -> str:
         return self._tokens.token() or ""
 
-    def _search(self, query: str) -> list[dict[str, Any]]:
-        bundle = self._fetcher.get(f"{self._config.fhir_base_url}/{query}", self._token(), REASSESS_BUDGET_S)
-        return [
-            e["resource"]
-            for e in bundle.get("entry", []) or []
-            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-        ]
+    def _search(self, query: str, deadline: Deadline | None = None) -> list[dict[str, Any]]:
+        """The resources of a search relative to the configured server (every page, within ``deadline``)."""
+        client = self._fhir(
+            self._config.fhir_base_url, self._token(), deadline or Deadline(REASSESS_BUDGET_S)
+        )
+        return client.fetch(query)
 
     def patient_for_dicom_id(self, dicom_patient_id: str) -> str | None:
         """The FHIR Patient id whose identifier (``HER2CDS_PATIENT_ID_SYSTEM``; unset: the id itself or any
@@ -127,17 +121,19 @@ class PatientAssessor:
         return None
 
     def reassess(self, patient_id: str) -> Reassessment:
-        """Assess ``patient_id`` now. Raises ``UpstreamUnavailableError``/``BackendAuthError`` when the FHIR
-        server or token endpoint fails (the caller retries later), ``UnprocessableError`` for pathology that
-        cannot be interpreted."""
+        """Assess ``patient_id`` now. Raises :class:`connectors.errors.ConnectorError` or ``BackendAuthError``
+        when the FHIR server or token endpoint fails (the caller retries later), ``UnprocessableError`` for
+        pathology that cannot be interpreted."""
         deadline = Deadline(REASSESS_BUDGET_S)
         access = FhirAccess(base_url=self._config.fhir_base_url, token=self._token())
         fetched = self._resolver.resolve(None, {"patientId": patient_id}, access, deadline)
         if fetched.unavailable:
-            raise UpstreamUnavailableError("FHIR server unavailable during re-assessment")
+            raise SourceUnavailableError("FHIR server unavailable during re-assessment")
         care_teams: list[dict[str, Any]] = []
         if self._config.cohort.care_team_members:
-            care_teams = self._search(f"CareTeam?patient={quote(patient_id, safe='')}&status=active")
+            care_teams = self._search(
+                f"CareTeam?patient={quote(patient_id, safe='')}&status=active", deadline
+            )
         cohort = in_cohort(self._config.cohort, fetched.resources.get("conditions", []), care_teams)
         inputs = patient_inputs(
             fetched,
@@ -176,7 +172,7 @@ class AlertEngine:
             if patient_id is None:
                 return self._done(AlertOutcome.UNKNOWN_PATIENT)
             return self.reassess(patient_id, trigger="pet")
-        except (UpstreamUnavailableError, FetchRefusedError, BackendAuthError) as exc:
+        except (ConnectorError, BackendAuthError) as exc:
             log.warning("alert re-assessment after a PET analysis failed: %s", type(exc).__name__)
             return self._done(AlertOutcome.UNAVAILABLE)
         except Exception as exc:  # the PET analysis is stored already; an alert bug must not undo that

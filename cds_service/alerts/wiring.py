@@ -18,12 +18,13 @@ from cds_service.alerts.config import AlertsConfig, load_alerts_config
 from cds_service.alerts.delivery import Channel, FhirTaskChannel, OutboxWorker, WebhookChannel
 from cds_service.alerts.engine import AlertEngine, AlertOutcome, PatientAssessor
 from cds_service.alerts.worklist import evidence_url
-from cds_service.hooks.prefetch import PrefetchResolver, RequestsFhirFetcher, templates
+from cds_service.hooks.prefetch import FhirClientFactory, PrefetchResolver, templates
 from cds_service.hooks.service import PetLookup
 from cds_service.settings import Settings
 from cds_service.storage.store import Storage
+from connectors.fhir.client import FhirClient
 from connectors.fhir.mapping import pathology_from_resources
-from connectors.http import RetryPolicy, make_session
+from connectors.http import Deadline, RetryPolicy, Timeouts, make_session
 from rules.assess import assess
 
 __all__ = ["Alerts", "build_alerts", "changed_patients"]
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 WATCHED = ("DiagnosticReport", "Observation", "MedicationRequest")
 """Resource types whose new or amended versions trigger a re-assessment."""
+
+POLL_PAGES = 100
+"""Pages of 100 read per watched type and poll; beyond them the poll stops reading that type (logged)."""
+POLL_BUDGET_S = 120.0
+"""Time for listing one watched type, every page, retries and waits included, in seconds."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -42,7 +48,7 @@ class Alerts:
     engine: AlertEngine
     worker: OutboxWorker
     assessor: PatientAssessor
-    fetcher: RequestsFhirFetcher
+    fhir: FhirClientFactory
     tokens: BackendTokenSource
     outcomes: Counter[str]
 
@@ -58,20 +64,15 @@ def build_alerts(
         from cds_service.pet.lookup import build_pet_lookup
 
         pet_lookup = build_pet_lookup(settings, storage)
-    # GETs retried twice; POSTs never (the outbox retries them, ARCHITECTURE §7.8).
-    session = make_session(
-        retry=RetryPolicy(total=2, connect=2, status=2, backoff_factor=0.2), pool_maxsize=4
-    )
-    fetcher = RequestsFhirFetcher(
-        session,
-        connect_timeout_s=settings.http_connect_timeout_s,
-        read_timeout_s=settings.http_read_timeout_s,
-    )
+    # FHIR reads go through the one FHIR client, retried twice inside their deadline; POSTs are never
+    # retried (the outbox retries deliveries, ARCHITECTURE §7.8), so the session itself retries nothing.
+    session = make_session(pool_maxsize=4)
+    fhir = _fhir_client_factory(settings, session)
     tokens = BackendTokenSource(config.credentials, session, timeout_s=settings.http_read_timeout_s)
     assessor = PatientAssessor(
         config=config,
-        fetcher=fetcher,
-        resolver=PrefetchResolver(fetcher, templates(settings.site.prefetch_templates)),
+        fhir=fhir,
+        resolver=PrefetchResolver(fhir, templates(settings.site.prefetch_templates)),
         tokens=tokens,
         map_pathology=pathology_from_resources,
         assess=assess,
@@ -101,7 +102,7 @@ def build_alerts(
         engine=engine,
         worker=worker,
         assessor=assessor,
-        fetcher=fetcher,
+        fhir=fhir,
         tokens=tokens,
         outcomes=outcomes,
     )
@@ -117,34 +118,45 @@ def _subject(resource: dict[str, Any]) -> str | None:
     return None
 
 
+def _fhir_client_factory(settings: Settings, session: Any) -> FhirClientFactory:
+    """The alerts' FHIR client: the hook's client (URLs kept under the base, bounded retries and waits
+    inside one deadline), allowed more pages and entries because a poll lists every change."""
+    timeouts = Timeouts(connect_s=settings.http_connect_timeout_s, read_s=settings.http_read_timeout_s)
+    retry = RetryPolicy(total=2, connect=2, status=2, backoff_factor=0.2, max_wait_s=30.0)
+
+    def build(base_url: str, token: str, deadline: Deadline) -> FhirClient:
+        return FhirClient(
+            base_url,
+            session,
+            timeouts,
+            bearer_token=token or None,
+            deadline=deadline,
+            retry=retry,
+            max_pages=POLL_PAGES + 1,  # the poll stops itself after POLL_PAGES
+            max_entries=(POLL_PAGES + 1) * 100,
+            max_bytes=settings.max_request_bytes,
+        )
+
+    return build
+
+
 def changed_patients(alerts: Alerts, since: dt.datetime) -> set[str]:
     """FHIR patient ids with a DiagnosticReport, Observation or MedicationRequest created or amended after
-    ``since`` (``_lastUpdated=gt…``, every page). Raises ``UpstreamUnavailableError``/``FetchRefusedError``/
-    ``BackendAuthError``."""
+    ``since`` (``_lastUpdated=gt…``, every page, never a page off the configured server). Raises
+    :class:`connectors.errors.ConnectorError` and ``BackendAuthError``."""
     stamp = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     patients: set[str] = set()
     token = alerts.tokens.token() or ""
-    base = alerts.config.fhir_base_url
     for kind in WATCHED:
-        url: str | None = f"{base}/{kind}?_lastUpdated={quote('gt' + stamp)}&_count=100&_elements=subject"
-        pages = 0
-        while url is not None and pages < 100:
-            bundle = alerts.fetcher.get(url, token, 60.0)
-            pages += 1
-            for entry in bundle.get("entry", []) or []:
-                resource = entry.get("resource") if isinstance(entry, dict) else None
-                if isinstance(resource, dict) and (patient := _subject(resource)) is not None:
-                    patients.add(patient)
-            url = next(
-                (
-                    link.get("url")
-                    for link in bundle.get("link", []) or []
-                    if isinstance(link, dict) and link.get("relation") == "next"
-                ),
-                None,
-            )
-            if url is not None and not url.startswith(base + "/"):
-                url = None  # never follow a paging link off the allow-listed server with our token
+        client = alerts.fhir(alerts.config.fhir_base_url, token, Deadline(POLL_BUDGET_S))
+        query = f"{kind}?_lastUpdated={quote('gt' + stamp)}&_count=100&_elements=subject"
+        for number, page in enumerate(client.pages(query), start=1):
+            patients.update(p for p in map(_subject, page) if p is not None)
+            if number >= POLL_PAGES:
+                log.warning(
+                    "alerts poll: more than %d pages of %s changes; read the first ones", number, kind
+                )
+                break
     return patients
 
 

@@ -24,10 +24,10 @@ from cds_service.alerts.backend_auth import BackendAuthError
 from cds_service.alerts.engine import task_status_counts
 from cds_service.alerts.wiring import Alerts, build_alerts, reassess_changed
 from cds_service.alerts.worklist import worklist_url
-from cds_service.hooks.prefetch import FetchRefusedError, UpstreamUnavailableError
 from cds_service.pet.jobs import worker_identity, worker_settings
 from cds_service.settings import Settings
 from cds_service.storage.store import Storage
+from connectors.errors import ConnectorError
 
 EXIT_OK = 0
 EXIT_UNUSABLE = 2
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                     print(sync_pass(alerts, storage), flush=True)
                 else:
                     print(f"alerts deliver: {task_status_counts(alerts.worker.run_once())}", flush=True)
-            except (UpstreamUnavailableError, FetchRefusedError, BackendAuthError) as exc:
+            except (ConnectorError, BackendAuthError) as exc:
                 print(f"her2-cds alerts: FHIR server unavailable ({type(exc).__name__})", file=sys.stderr)
                 if args.once:
                     return EXIT_UNUSABLE

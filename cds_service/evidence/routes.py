@@ -404,11 +404,15 @@ _PAGE_HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex, nofollow",
+    "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'"
+        "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
     ),
 }
-"""Clinical content: never cached or indexed; the token never leaks through a Referer; no inline code."""
+"""Clinical content: never cached or indexed; the token never leaks through a Referer; no inline code; never
+shown inside another site's frame (``frame-ancestors 'none'``, and ``X-Frame-Options`` for older browsers),
+so a page holding the link cannot overlay or capture it."""
 
 
 def _components() -> Components:

@@ -1,21 +1,28 @@
 """Prefetch templates and their resolution: prefetch first, FHIR fallback second, 412 when required data is
 missing.
 
-Templates use only CDS Hooks 2.0 tokens (``cds-hooks.md`` CH-12, CH-13). Resolution per key (CH-14):
+Templates use only CDS Hooks 2.0 tokens (``cds-hooks.md`` CH-12, CH-13) and are derived from the code lists
+the FHIR mapping recognises (:mod:`connectors.fhir.codes`), so a code the mapping reads is always asked for.
+Resolution per key (CH-14):
 
 - a resource or Bundle in ``prefetch`` wins (a searchset with ``link[next]`` is followed through
   ``fhirServer``, at most ``MAX_PAGES`` pages);
 - ``null`` or an empty Bundle means "no data": no fallback, no 412;
 - an absent key, an OperationOutcome or a malformed value (string, number) is fetched from ``fhirServer``
   with the ``fhirAuthorization`` bearer token, **only** when ``fhirServer`` exactly matches the allow-list
-  (CH-10, CH-16). Any other host is never contacted, so neither a forged ``fhirServer`` nor a ``next`` link
-  can make the service send the token elsewhere (no server-side request forgery). Redirects are not
-  followed.
+  (CH-10, CH-16), through the one FHIR client (:class:`connectors.fhir.client.FhirClient`). Every URL it
+  sends is normalised and must lie under that base, so neither a forged ``fhirServer`` nor a ``next`` link
+  nor a ``Binary`` URL can make the service send the token elsewhere. Redirects are not followed.
+  ``presentedForm`` Binaries of the pathology reports are read the same way.
 - a required key that cannot be obtained (no server, off-list server, no token, the server refused) → 412
   (CH-17);
-- an upstream outage (timeout, connection error, 5xx, hook budget exhausted) is not an error of the hook:
-  the result is marked ``unavailable`` and the service answers with a ``data-unavailable`` card
-  (``cds-hooks.md`` §13).
+- an upstream outage (timeout, connection error, 5xx, 429 whose ``Retry-After`` does not fit, hook budget
+  exhausted, malformed answers) is not an error of the hook: the result is marked ``unavailable`` and the
+  service answers with a ``data-unavailable`` card (``cds-hooks.md`` §13).
+
+Time: every call of one hook shares the hook's :class:`~connectors.http.Deadline` (retries and waits
+included), the missing keys are fetched concurrently, and the hook thread waits for them no longer than the
+deadline: a query still running then counts as unavailable and is abandoned.
 """
 
 from __future__ import annotations
@@ -24,37 +31,60 @@ import contextvars
 import re
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from functools import partial
+from typing import Any, Final
 from urllib.parse import quote
-
-import requests
 
 from cds_service.errors import PreconditionFailedError
 from cds_service.observability import get_logger
-from cds_service.settings import normalise_base_url
+from cds_service.settings import Settings
+from connectors.errors import (
+    ConnectorError,
+    DeadlineExceededError,
+    InvalidSourceDataError,
+    NotFoundError,
+    RequestRefusedError,
+)
+from connectors.fhir.client import FhirClient, binary_references, binary_resource
+from connectors.fhir.codes import (
+    HER2_TISSUE_CODES,
+    HORMONE_RECEPTOR_CODES,
+    LOINC,
+    PATHOLOGY_REPORT_CATEGORIES,
+    PET_MODALITY,
+    token_list,
+)
+from connectors.http import Deadline, RetryPolicy, Timeouts, make_session
+
+__all__ = [
+    "MAX_BINARIES",
+    "MAX_PAGES",
+    "PREFETCH_KEYS",
+    "Deadline",
+    "FhirAccess",
+    "FhirClientFactory",
+    "PrefetchKey",
+    "PrefetchResolver",
+    "PrefetchResult",
+    "fhir_client_factory",
+    "lint_template",
+    "render_template",
+    "templates",
+]
 
 log = get_logger(__name__)
 
 MAX_PAGES: Final = 5
 """Upper bound on searchset pages followed per key (project rule, CH-14)."""
 
-_LOINC = "http://loinc.org|"
-_V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074|"
-_HER2_LOINC = (
-    "85319-2",
-    "18474-7",
-    "72383-3",
-    "85318-4",
-    "31150-6",
-    "96893-3",
-    "49683-6",
-    "74860-8",
-    "74861-6",
-    "48676-1",
-)
-_HR_LOINC = ("85337-4", "40556-3", "16112-5", "85329-1", "85339-0", "40557-1", "16113-3", "85325-9")
+MAX_BINARIES: Final = 5
+"""Upper bound on ``presentedForm`` Binaries read per hook (read after the searches, concurrently)."""
+
+
+def _loinc(codes: tuple[str, ...]) -> str:
+    return token_list(tuple((LOINC, code) for code in codes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,29 +100,25 @@ PREFETCH_KEYS: Final[tuple[PrefetchKey, ...]] = (
     PrefetchKey("patient", "Patient/{{context.patientId}}", True),
     PrefetchKey(
         "her2",
-        "Observation?patient={{context.patientId}}&code="
-        + ",".join(_LOINC + c for c in _HER2_LOINC)
-        + "&_sort=-date&_count=50",
+        f"Observation?patient={{{{context.patientId}}}}&code={_loinc(HER2_TISSUE_CODES)}&_sort=-date&_count=50",
         True,
     ),
     PrefetchKey(
         "pathology",
         "DiagnosticReport?patient={{context.patientId}}&category="
-        + ",".join([_V2_0074 + "SP", _V2_0074 + "PAT", _V2_0074 + "CP", _LOINC + "LP7839-6"])
-        + "&_sort=-date&_count=10",
+        f"{token_list(PATHOLOGY_REPORT_CATEGORIES)}&_sort=-date&_count=10",
         True,
     ),
     PrefetchKey(
         "hormone",
         "Observation?patient={{context.patientId}}&code="
-        + ",".join(_LOINC + c for c in _HR_LOINC)
-        + "&_sort=-date&_count=20",
+        f"{_loinc(HORMONE_RECEPTOR_CODES)}&_sort=-date&_count=20",
         False,
     ),
     PrefetchKey("conditions", "Condition?patient={{context.patientId}}&clinical-status=active", False),
     PrefetchKey(
         "imaging",
-        "ImagingStudy?patient={{context.patientId}}&modality=http://dicom.nema.org/resources/ontology/DCM|PT"
+        f"ImagingStudy?patient={{{{context.patientId}}}}&modality={token_list((PET_MODALITY,))}"
         "&_sort=-started&_count=5",
         False,
     ),
@@ -110,8 +136,7 @@ PREFETCH_KEYS: Final[tuple[PrefetchKey, ...]] = (
     PrefetchKey(
         "specimens",
         "DiagnosticReport?patient={{context.patientId}}&category="
-        + ",".join([_V2_0074 + "SP", _V2_0074 + "PAT", _V2_0074 + "CP", _LOINC + "LP7839-6"])
-        + "&_sort=-date&_count=10&_include=DiagnosticReport:specimen",
+        f"{token_list(PATHOLOGY_REPORT_CATEGORIES)}&_sort=-date&_count=10&_include=DiagnosticReport:specimen",
         False,
     ),
 )
@@ -201,83 +226,36 @@ def lint_template(template: str) -> list[str]:
     return problems
 
 
-class FetchRefusedError(Exception):
-    """The FHIR server answered, but refused or did not find the data (4xx): the data is unobtainable."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"FHIR server answered HTTP {status}")
-        self.status = status
+FhirClientFactory = Callable[[str, str, Deadline], FhirClient]
+"""Builds the FHIR client of one hook: ``(allow-listed base URL, bearer token, the hook's deadline)``."""
 
 
-class UpstreamUnavailableError(Exception):
-    """The FHIR server could not be reached in time (timeout, connection error, 5xx, budget exhausted)."""
+def fhir_client_factory(settings: Settings) -> FhirClientFactory:
+    """The FHIR client of each hook, over one shared session of this process.
 
-
-class FhirFetcher(Protocol):
-    """Reads one FHIR URL with a bearer token within ``timeout_s``; raises the two errors above."""
-
-    def get(self, url: str, token: str, timeout_s: float) -> dict[str, Any]: ...
-
-
-class RequestsFhirFetcher:
-    """``FhirFetcher`` over an injected ``requests.Session`` (its retry policy applies to GETs).
-
-    Every call sends ``Authorization: Bearer`` (CH-16, [I-60]); redirects are never followed, so the token
-    cannot be forwarded to another host.
+    The session has no urllib3 retries: the client retries inside the hook's deadline, at most twice, and a
+    wait (back-off or ``Retry-After``) longer than what the budget leaves is not made (``operations.md`` §9).
+    Bounds: ``MAX_PAGES`` pages and ``HER2CDS_MAX_BUNDLE_ENTRIES`` entries per query,
+    ``HER2CDS_MAX_REQUEST_BYTES`` per response.
     """
+    session = make_session(pool_maxsize=16)
+    timeouts = Timeouts(connect_s=settings.http_connect_timeout_s, read_s=settings.http_read_timeout_s)
+    retry = RetryPolicy(total=2, connect=2, status=2, backoff_factor=0.05, max_wait_s=settings.budget_s)
 
-    def __init__(
-        self,
-        session: requests.Session,
-        *,
-        connect_timeout_s: float,
-        read_timeout_s: float,
-        on_upstream: Callable[[float, bool], None] | None = None,
-    ) -> None:
-        self._session = session
-        self._on_upstream = on_upstream
-        self._connect_s = connect_timeout_s
-        self._read_s = read_timeout_s
+    def build(base_url: str, token: str, deadline: Deadline) -> FhirClient:
+        return FhirClient(
+            base_url,
+            session,
+            timeouts,
+            bearer_token=token,
+            deadline=deadline,
+            retry=retry,
+            max_pages=MAX_PAGES,
+            max_entries=settings.max_bundle_entries,
+            max_bytes=settings.max_request_bytes,
+        )
 
-    def _report(self, started: float, *, failed: bool) -> None:
-        if self._on_upstream is not None:
-            self._on_upstream(time.perf_counter() - started, failed)
-
-    def get(self, url: str, token: str, timeout_s: float) -> dict[str, Any]:
-        if timeout_s <= 0:
-            raise UpstreamUnavailableError("hook budget exhausted")
-        timeout = (min(self._connect_s, timeout_s), min(self._read_s, timeout_s))
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
-        started = time.perf_counter()
-        try:
-            resp = self._session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            self._report(started, failed=True)
-            raise UpstreamUnavailableError(type(exc).__name__) from exc
-        self._report(started, failed=resp.status_code >= 500 or resp.status_code == 429)
-        if resp.status_code >= 500 or resp.status_code == 429:
-            raise UpstreamUnavailableError(f"HTTP {resp.status_code}")
-        if resp.status_code >= 300:
-            raise FetchRefusedError(resp.status_code)
-        try:
-            body = resp.json()
-        except ValueError as exc:
-            raise UpstreamUnavailableError("response is not JSON") from exc
-        if not isinstance(body, dict):
-            raise UpstreamUnavailableError("response is not a JSON object")
-        return body
-
-
-class Deadline:
-    """The hook budget (``HER2CDS_HOOK_BUDGET_MS``) as a monotonic deadline shared by every upstream call."""
-
-    def __init__(self, budget_s: float, *, started: float | None = None) -> None:
-        """``started`` is the ``time.monotonic()`` reading when the request arrived (now when omitted), so
-        that authentication and parsing count against the budget too."""
-        self._end = (time.monotonic() if started is None else started) + budget_s
-
-    def remaining_s(self) -> float:
-        return max(0.0, self._end - time.monotonic())
+    return build
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -316,11 +294,11 @@ def _bundle_resources(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link", []) or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            return str(link["url"])
-    return None
+def _has_next(bundle: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str)
+        for link in bundle.get("link", []) or []
+    )
 
 
 def _is_usable(value: Any) -> bool:
@@ -331,16 +309,39 @@ def _is_usable(value: Any) -> bool:
     )
 
 
-_FALLBACK_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fhir-fallback")
-"""Shared by the hook threads of one worker process; one task per missing prefetch key."""
+Outcome = list[dict[str, Any]] | ConnectorError
+Job = Callable[[], list[dict[str, Any]]]
+
+_FALLBACK_POOL: Final = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fhir-fallback")
+"""Shared by the hook threads of one worker process; one task per FHIR query of a hook."""
+
+
+def _refusal(error: ConnectorError) -> str | None:
+    """Why the server refused (the data is unobtainable), or None when the error is an outage."""
+    if isinstance(error, NotFoundError):
+        return "the FHIR server found nothing at that address (HTTP 404)"
+    if isinstance(error, RequestRefusedError):
+        return f"the FHIR server refused the query (HTTP {error.status})"
+    return None
 
 
 class PrefetchResolver:
     """Resolves the prefetch keys of one hook call (see the module docstring for the rules)."""
 
-    def __init__(self, fetcher: FhirFetcher, keys: tuple[PrefetchKey, ...] = PREFETCH_KEYS) -> None:
-        self._fetcher = fetcher
+    def __init__(
+        self,
+        client_factory: FhirClientFactory,
+        keys: tuple[PrefetchKey, ...] = PREFETCH_KEYS,
+        *,
+        pool: Executor = _FALLBACK_POOL,
+        on_query: Callable[[float, bool], None] | None = None,
+    ) -> None:
+        """``on_query`` receives the duration in seconds of every FHIR query that finished and whether it
+        failed (metrics: ``upstream_request_seconds`` and ``upstream_errors_total`` for ``fhir``)."""
+        self._client_factory = client_factory
         self._keys = keys
+        self._pool = pool
+        self._on_query = on_query
 
     def resolve(
         self,
@@ -350,137 +351,133 @@ class PrefetchResolver:
         deadline: Deadline,
     ) -> PrefetchResult:
         result = PrefetchResult()
+        client = (
+            self._client_factory(access.base_url, access.token, deadline)
+            if access.base_url is not None and access.token is not None
+            else None
+        )
         provided = dict(prefetch or {})
-        missing: list[PrefetchKey] = []
+        more_pages: dict[str, Job] = {}
+        fetches: dict[str, Job] = {}
+        refused: dict[str, str] = {}
         for key in self._keys:
-            if key.name in provided and provided[key.name] is None:
-                result.resources[key.name] = []
-                result.status[key.name] = "null"
-                continue
             value = provided.get(key.name)
-            if isinstance(value, dict) and _is_usable(value):
-                self._from_prefetch(key, value, access, deadline, result)
-                continue
-            if key.name in provided:
-                log.info("prefetch value unusable, treated as absent", **{"prefetch_key": key.name})
-            missing.append(key)
-        self._fallbacks(missing, context, access, deadline, result)
+            if key.name in provided and value is None:
+                result.resources[key.name], result.status[key.name] = [], "null"
+            elif isinstance(value, dict) and _is_usable(value):
+                result.status[key.name] = "prefetch"
+                is_bundle = value.get("resourceType") == "Bundle"
+                result.resources[key.name] = _bundle_resources(value) if is_bundle else [value]
+                if client is not None and is_bundle and _has_next(value):
+                    more_pages[key.name] = partial(client.next_pages, value)
+            else:
+                if key.name in provided:
+                    log.info("prefetch value unusable, treated as absent", **{"prefetch_key": key.name})
+                rendered = render_template(key.template, context)
+                if rendered is None:
+                    refused[key.name] = "its template cannot be resolved from the context"
+                elif client is None:
+                    refused[key.name] = (
+                        access.refusal or "no FHIR access was granted (fhirServer and fhirAuthorization)"
+                    )
+                else:
+                    fetches[key.name] = partial(client.fetch, rendered)
+        outcomes = self._run({**{f"+{k}": j for k, j in more_pages.items()}, **fetches}, deadline)
+        for name, outcome in outcomes.items():
+            self._settle(name, outcome, result, refused)
+        if client is not None:
+            self._read_binaries(client, result, deadline)
+        self._finish(refused, result)
         return result
 
-    def _fallbacks(
-        self,
-        keys: list[PrefetchKey],
-        context: Mapping[str, Any],
-        access: FhirAccess,
-        deadline: Deadline,
-        result: PrefetchResult,
-    ) -> None:
-        """Fetch the missing keys concurrently, so that the hook budget bounds the slowest query rather than
-        the sum of all; each query keeps its own timeout from the shared deadline. The first error (a 412 for
-        a required key) is raised once every query has finished."""
-        if len(keys) <= 1 or not access.usable:
-            for key in keys:
-                self._fallback(key, context, access, deadline, result)
+    def _settle(self, name: str, outcome: Outcome, result: PrefetchResult, refused: dict[str, str]) -> None:
+        key = name.removeprefix("+")
+        if not isinstance(outcome, ConnectorError):
+            if name.startswith("+"):
+                result.resources[key] = result.resources[key] + outcome
+            else:
+                result.resources[key], result.status[key] = outcome, "fetched"
             return
-        futures = [
-            _FALLBACK_POOL.submit(
-                contextvars.copy_context().run, self._fallback, key, context, access, deadline, result
-            )
-            for key in keys
-        ]
-        errors = [exc for exc in (f.exception() for f in futures) if exc is not None]
-        if errors:
-            raise errors[0]
-
-    def _from_prefetch(
-        self,
-        key: PrefetchKey,
-        value: dict[str, Any],
-        access: FhirAccess,
-        deadline: Deadline,
-        result: PrefetchResult,
-    ) -> None:
-        result.status[key.name] = "prefetch"
-        if value.get("resourceType") != "Bundle":
-            result.resources[key.name] = [value]
+        why = _refusal(outcome)
+        if why is not None and not name.startswith("+"):
+            refused[key] = why
             return
-        resources = _bundle_resources(value)
-        next_url = _next_link(value)
-        if next_url and access.usable:
-            try:
-                resources += self._follow(next_url, access, deadline, pages_left=MAX_PAGES - 1)
-            except UpstreamUnavailableError:
-                result.unavailable = True
-            except FetchRefusedError as exc:
-                log.warning("next page refused", **{"prefetch_key": key.name, "http_status": exc.status})
-        result.resources[key.name] = resources
+        log.warning(
+            "FHIR fallback unavailable",
+            **{"prefetch_key": key, "reason": type(outcome).__name__, "detail": str(outcome)},
+        )
+        result.unavailable = True
+        if not name.startswith("+"):
+            result.resources[key], result.status[key] = [], "unavailable"
 
-    def _fallback(
-        self,
-        key: PrefetchKey,
-        context: Mapping[str, Any],
-        access: FhirAccess,
-        deadline: Deadline,
-        result: PrefetchResult,
-    ) -> None:
-        rendered = render_template(key.template, context)
-        why: str | None = access.refusal
-        if rendered is None:
-            why = "its template cannot be resolved from the context"
-        elif not access.usable:
-            why = why or "no FHIR access was granted (fhirServer and fhirAuthorization)"
-        elif result.unavailable:
-            why = "the FHIR server is unavailable"
-        if why is None and rendered is not None and access.base_url is not None and access.token is not None:
-            try:
-                result.resources[key.name] = self._fetch(access.base_url + "/" + rendered, access, deadline)
-                result.status[key.name] = "fetched"
-                return
-            except UpstreamUnavailableError as exc:
-                log.warning("FHIR fallback unavailable", **{"prefetch_key": key.name, "reason": str(exc)})
+    def _read_binaries(self, client: FhirClient, result: PrefetchResult, deadline: Deadline) -> None:
+        """Read the ``presentedForm`` Binaries the pathology reports point to (narrative-only reports),
+        within what is left of the deadline; the mapping reads them like inline attachments."""
+        everything = result.all_resources()
+        present = {f"Binary/{r.get('id')}" for r in everything if r.get("resourceType") == "Binary"}
+        reports = [r for r in everything if r.get("resourceType") == "DiagnosticReport"]
+        wanted = [ref for ref in binary_references(reports) if ref not in present][:MAX_BINARIES]
+        jobs: dict[str, Job] = {ref: partial(_binary_job, client, ref) for ref in wanted}
+        for ref, outcome in self._run(jobs, deadline).items():
+            if not isinstance(outcome, ConnectorError):
+                result.resources.setdefault("pathology", []).extend(outcome)
+            elif _refusal(outcome) is None and not isinstance(outcome, InvalidSourceDataError):
+                log.warning("FHIR Binary unavailable", **{"reason": type(outcome).__name__})
                 result.unavailable = True
-                why = "the FHIR server is unavailable"
-            except FetchRefusedError as exc:
-                why = f"the FHIR server refused the query (HTTP {exc.status})"
-        if result.unavailable:
-            result.status[key.name] = "unavailable"
+            else:
+                log.info("FHIR Binary not read", **{"reason": type(outcome).__name__, "binary": ref})
+
+    def _run(self, jobs: Mapping[str, Job], deadline: Deadline) -> dict[str, Outcome]:
+        """Run ``jobs`` concurrently; wait no longer than the deadline. A job still running then (or never
+        started) is abandoned and counts as :class:`DeadlineExceededError`; a job's connector error is its
+        outcome; any other exception is a bug and is raised."""
+        if not jobs:
+            return {}
+        futures: dict[str, Future[list[dict[str, Any]]]] = {
+            name: self._pool.submit(contextvars.copy_context().run, self._timed, job)
+            for name, job in jobs.items()
+        }
+        done, _ = wait(futures.values(), timeout=deadline.remaining_s())
+        outcomes: dict[str, Outcome] = {}
+        for name, future in futures.items():
+            if future not in done:
+                future.cancel()
+                outcomes[name] = DeadlineExceededError("the FHIR query did not finish within the hook budget")
+                continue
+            error = future.exception()
+            if error is None:
+                outcomes[name] = future.result()
+            elif isinstance(error, ConnectorError):
+                outcomes[name] = error
+            else:
+                raise error
+        return outcomes
+
+    def _timed(self, job: Job) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        failed = True
+        try:
+            found = job()
+            failed = False
+            return found
+        finally:
+            if self._on_query is not None:
+                self._on_query(time.perf_counter() - started, failed)
+
+    def _finish(self, refused: Mapping[str, str], result: PrefetchResult) -> None:
+        """Keys that could not be fetched: with an outage, unavailable; else 412 for a required key."""
+        for key in self._keys:
+            why = refused.get(key.name)
+            if why is None:
+                continue
             result.resources[key.name] = []
-            return
-        if key.required:
-            raise PreconditionFailedError(f"prefetch '{key.name}' missing and cannot be fetched: {why}")
-        result.status[key.name] = "skipped"
-        result.resources[key.name] = []
-
-    def _fetch(self, url: str, access: FhirAccess, deadline: Deadline) -> list[dict[str, Any]]:
-        assert access.token is not None
-        body = self._fetcher.get(url, access.token, deadline.remaining_s())
-        if body.get("resourceType") == "OperationOutcome":
-            raise FetchRefusedError(200)
-        if body.get("resourceType") != "Bundle":
-            return [body]
-        resources = _bundle_resources(body)
-        next_url = _next_link(body)
-        if next_url:
-            resources += self._follow(next_url, access, deadline, pages_left=MAX_PAGES - 1)
-        return resources
-
-    def _follow(
-        self, url: str, access: FhirAccess, deadline: Deadline, *, pages_left: int
-    ) -> list[dict[str, Any]]:
-        """Follow ``next`` links, only while they stay under the allow-listed base (never another host)."""
-        out: list[dict[str, Any]] = []
-        current: str | None = url
-        while current and pages_left > 0 and access.base_url and access.token:
-            if not _under_base(current, access.base_url):
-                log.warning("next link outside fhirServer ignored")
-                break
-            body = self._fetcher.get(current, access.token, deadline.remaining_s())
-            out += _bundle_resources(body)
-            current = _next_link(body)
-            pages_left -= 1
-        return out
+            if result.unavailable:
+                result.status[key.name] = "unavailable"
+            elif key.required:
+                raise PreconditionFailedError(f"prefetch '{key.name}' missing and cannot be fetched: {why}")
+            else:
+                result.status[key.name] = "skipped"
 
 
-def _under_base(url: str, base: str) -> bool:
-    normalised = normalise_base_url(url.split("?", 1)[0])
-    return normalised == base or normalised.startswith(base + "/")
+def _binary_job(client: FhirClient, ref: str) -> list[dict[str, Any]]:
+    return [binary_resource(ref.split("/", 1)[1], client.binary(ref))]

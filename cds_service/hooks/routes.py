@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from cds_service.errors import (
     BadRequestError,
     HttpError,
+    InputLimitError,
     MissingFieldError,
     NotFoundError,
     PreconditionFailedError,
@@ -59,6 +60,7 @@ from cds_service.storage.store import (
     HookOutcome,
     ReplayedTokenError,
 )
+from connectors.json_limits import JsonLimitError, JsonLimits, LimitKind, loads_within
 from rules.parameters import RULES_VERSION
 
 log = get_logger(__name__)
@@ -80,12 +82,24 @@ def _authenticate(parts: Components, path: str, *, writes: bool) -> CallerIdenti
     return parts.client_auth.authenticate(request.headers.get("Authorization"), audience, consume=consume)
 
 
-def _json_body() -> Any:
+def _json_body(parts: Components) -> Any:
+    """The JSON object of the request, within the input limits: 415 when not JSON, 413 over
+    ``HER2CDS_MAX_REQUEST_BYTES`` (Werkzeug, from ``MAX_CONTENT_LENGTH``), 400 when malformed or beyond the
+    depth, Bundle-entry or string limits (checked before anything else is done with it)."""
     if not request.is_json:
         raise UnsupportedMediaTypeError("the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequestError("the body is not valid JSON")
+    settings = parts.settings
+    limits = JsonLimits(
+        max_depth=settings.max_json_depth,
+        max_entries=settings.max_bundle_entries,
+        max_string_chars=settings.max_narrative_chars,
+    )
+    try:
+        body = loads_within(request.get_data(cache=False), limits)
+    except JsonLimitError as exc:
+        if exc.kind is LimitKind.SYNTAX:
+            raise BadRequestError("the body is not valid JSON") from exc
+        raise InputLimitError(f"the body is over an input limit: {exc}") from exc
     if not isinstance(body, dict):
         raise BadRequestError("the body must be a JSON object")
     return body
@@ -136,7 +150,7 @@ def call_service(service_id: str) -> Response:
 
 
 def _run_hook(parts: Components, call: _Call) -> HookResult:
-    cds_request: CdsRequest = _validate(CdsRequest, _json_body())
+    cds_request: CdsRequest = _validate(CdsRequest, _json_body(parts))
     call.request = cds_request
     bind_request_context(
         hook_instance=str(cds_request.hookInstance), hook=cds_request.hook, service_id=call.service_id
@@ -279,7 +293,7 @@ def feedback(service_id: str) -> Response:
     path = f"/cds-services/{service_id}/feedback"
     caller = _authenticate(parts, path, writes=True)
     try:
-        records = _feedback_records(service_id, _validate(FeedbackRequest, _json_body()))
+        records = _feedback_records(service_id, _validate(FeedbackRequest, _json_body(parts)))
     except Exception:
         _record_token_alone(parts, caller, path)
         raise
@@ -302,7 +316,14 @@ def feedback(service_id: str) -> Response:
                 "outcome_timestamp": rec.outcome_timestamp.isoformat(),
             },
         )
-    return Response(status=200)
+    return _empty_ok()
+
+
+def _empty_ok() -> Response:
+    """200 with an empty body (CH-29): no ``Content-Type`` at all, since there is no content to type."""
+    response = Response(status=200)
+    del response.headers["Content-Type"]
+    return response
 
 
 def _feedback_records(service_id: str, body: FeedbackRequest) -> list[FeedbackRecord]:

@@ -25,6 +25,8 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
 ATC = "http://www.whocc.no/atc"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
 MCODE_TUMOR_MARKER_PROFILE = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-tumor-marker-test"
 
 
@@ -73,6 +75,35 @@ LOINC_KINDS: dict[str, ObsKind] = {
 
 #: LOINC codes of the Observations a FHIR search should ask for (everything above except serum HER2).
 TISSUE_MARKER_CODES: tuple[str, ...] = tuple(c for c, k in LOINC_KINDS.items() if k is not ObsKind.HER2_SERUM)
+
+_HORMONE_KINDS = frozenset({ObsKind.ER, ObsKind.ER_PERCENT, ObsKind.PR, ObsKind.PR_PERCENT})
+
+#: The tissue HER2 codes (IHC, ISH, ratios, counts, interpretation): the ``her2`` prefetch key asks for these.
+HER2_TISSUE_CODES: tuple[str, ...] = tuple(
+    c for c in TISSUE_MARKER_CODES if LOINC_KINDS[c] not in _HORMONE_KINDS
+)
+
+#: The ER and PR codes (presence and percentages): the ``hormone`` prefetch key asks for these.
+HORMONE_RECEPTOR_CODES: tuple[str, ...] = tuple(
+    c for c in TISSUE_MARKER_CODES if LOINC_KINDS[c] in _HORMONE_KINDS
+)
+
+#: DiagnosticReport categories of a pathology report: HL7 v2 table 0074 diagnostic service sections SP
+#: (surgical pathology), PAT (pathology), CP (cytopathology), and the LOINC part LP7839-6 (Pathology).
+PATHOLOGY_REPORT_CATEGORIES: tuple[tuple[str, str], ...] = (
+    (V2_0074, "SP"),
+    (V2_0074, "PAT"),
+    (V2_0074, "CP"),
+    (LOINC, "LP7839-6"),
+)
+
+#: ImagingStudy modality of a PET study (DICOM CID 29 "PT").
+PET_MODALITY: tuple[str, str] = (DICOM_DCM, "PT")
+
+
+def token_list(codes: tuple[tuple[str, str], ...]) -> str:
+    """FHIR token search values ``system|code`` joined by commas (OR), as a search parameter value."""
+    return ",".join(f"{system}|{code}" for system, code in codes)
 
 
 class Answer(StrEnum):

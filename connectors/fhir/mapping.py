@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from connectors.errors import InvalidSourceDataError
 from connectors.fhir.mapping_context import clinical_context, context_facts
-from connectors.fhir.mapping_narrative import report_texts, texts_to_results
+from connectors.fhir.mapping_narrative import MAX_NARRATIVE_CHARS, report_texts, texts_to_results
 from connectors.fhir.mapping_observations import (
     ObservationMismatchError,
     ObsReading,
@@ -86,6 +86,7 @@ class _Index:
     resources: dict[str, Any] = field(default_factory=dict)
     skipped: list[SkippedItem] = field(default_factory=list)
     patients: set[str] = field(default_factory=set)
+    max_narrative_chars: int = MAX_NARRATIVE_CHARS
 
     def of_type(self, resource_type: str) -> list[Any]:
         return [r for r in self.resources.values() if r.get_resource_type() == resource_type]
@@ -106,9 +107,16 @@ class _Occasion:
     issued_key: str
 
 
-def pathology_from_resources(resources: Iterable[Mapping[str, Any]]) -> PathologyData:
-    """Map FHIR R4 resources (JSON objects) to :class:`PathologyData`; never raises on bad resources."""
+def pathology_from_resources(
+    resources: Iterable[Mapping[str, Any]], *, max_narrative_chars: int = MAX_NARRATIVE_CHARS
+) -> PathologyData:
+    """Map FHIR R4 resources (JSON objects) to :class:`PathologyData`; never raises on bad resources.
+
+    A report text longer than ``max_narrative_chars`` characters is not read (it is listed in ``skipped``), so
+    that the narrative parser's time stays bounded whatever a source sends.
+    """
     index = _index(resources)
+    index.max_narrative_chars = max_narrative_chars
     readings, claimed = _readings(index)
     occasions: list[_Occasion] = []
     receptors: list[tuple[str | None, str, ReceptorResult]] = []
@@ -280,7 +288,7 @@ def _map_report(
         for receptor in receptors_from_readings(group, specimen=specimen, reported=reported):
             structured_receptors.add(receptor.receptor.value)
             receptors.append((specimen_id, issued_key, receptor))
-    texts = report_texts(report, index.get, index.skip)
+    texts = report_texts(report, index.get, index.skip, max_chars=index.max_narrative_chars)
     if not texts:
         return
     specimen = _with_site(_specimen(index, report_specimen, report.effectiveDateTime), site_code)

@@ -18,6 +18,10 @@ from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
 _TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
 
+MAX_NARRATIVE_CHARS = 100_000
+"""Default upper bound on the length of one report text given to the parser (characters); longer texts are
+skipped with a reason. A pathology report is rarely over 20,000 characters, even as HTML."""
+
 Getter = Callable[[str, str | None], Any]
 Skipper = Callable[[str, str], None]
 
@@ -46,10 +50,16 @@ def _content(data: Any) -> bytes | None:
         return None
 
 
-def report_texts(report: Any, get: Getter, skip: Skipper) -> list[str]:
-    """Narrative texts of a report: each text presentedForm (inline or Binary), then the conclusion."""
+def report_texts(
+    report: Any, get: Getter, skip: Skipper, *, max_chars: int = MAX_NARRATIVE_CHARS
+) -> list[str]:
+    """Narrative texts of a report: each text presentedForm (inline or Binary), then the conclusion.
+
+    A text (or an attachment body) longer than ``max_chars`` is not read: ``skip`` records it instead.
+    """
     label = f"DiagnosticReport/{report.id}"
     texts: list[str] = []
+    too_long = f"report text longer than {max_chars} characters not read"
     for attachment in report.presentedForm or ():
         content_type = attachment.contentType or "text/plain"
         body: bytes | None = None
@@ -62,10 +72,17 @@ def report_texts(report: Any, get: Getter, skip: Skipper) -> list[str]:
                 continue
             content_type = binary.contentType or content_type
             body = _content(binary.data)
+        if body is not None and len(body) > 4 * max_chars:  # UTF-8: at most 4 bytes per character
+            skip(label, too_long)
+            continue
         text = decode_attachment(content_type, body) if body is not None else None
-        if text and text.strip():
+        if text and len(text) > max_chars:
+            skip(label, too_long)
+        elif text and text.strip():
             texts.append(text)
-    if report.conclusion and report.conclusion.strip():
+    if report.conclusion and len(report.conclusion) > max_chars:
+        skip(label, too_long)
+    elif report.conclusion and report.conclusion.strip():
         texts.append(report.conclusion)
     return texts
 

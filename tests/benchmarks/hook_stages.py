@@ -39,13 +39,12 @@ from cds_service.evidence.routes import build_payload, link_url
 from cds_service.hooks.cards import render_cards
 from cds_service.hooks.handlers import patient_view
 from cds_service.hooks.models import CdsRequest, CdsResponse
-from cds_service.hooks.prefetch import Deadline, PrefetchResolver, RequestsFhirFetcher, templates
+from cds_service.hooks.prefetch import Deadline, PrefetchResolver, fhir_client_factory, templates
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.hooks.service import fhir_access
 from cds_service.observability import configure_logging
 from cds_service.storage.store import AuditedCard, HookAuditRecord, HookOutcome, TokenUse
 from connectors.fhir.mapping import pathology_from_resources
-from connectors.http import make_session
 from rules.assess import assess
 from rules.domain import AssessInputs
 from rules.parameters import RULES_VERSION
@@ -112,8 +111,7 @@ class HookStages:
         self.body = hook_body(prefetch=world.prefetch, fhir_base=world.fhir.base_url)
         self.raw = json.dumps(with_instance(self.body)).encode()
         self.resolver = PrefetchResolver(
-            RequestsFhirFetcher(make_session(), connect_timeout_s=2, read_timeout_s=5),
-            templates(self.settings.site.prefetch_templates),
+            fhir_client_factory(self.settings), templates(self.settings.site.prefetch_templates)
         )
         self.pet_lookup = self.app.extensions[PET_EXTENSION_KEY].lookup
         # One pass through the pipeline gives each stage its input.

@@ -5,7 +5,8 @@ The rendered manifest decides everything: the container's ``command``/``args``, 
 (``emptyDir`` and PVCs as new empty directories, ConfigMaps and Secrets as read-only files) and its user
 (``runAsUser``/``runAsGroup``; applied with ``setpriv`` when the test runs as root, so that the process cannot
 write anywhere but its volumes, as with ``readOnlyRootFilesystem``). Paths under a volume's ``mountPath`` are
-rewritten to the volume's directory, and the listening address to a free loopback port; nothing else is
+rewritten to the volume's directory, and the listening addresses (the ``--host``/``--port`` options the test
+replaces, and ``GUNICORN_HEALTH_BIND``, the probes' listener) to free loopback ports; nothing else is
 changed. The image is approximated by this checkout's virtual environment and the ``ENV`` lines of the
 Dockerfile's final stage.
 """
@@ -22,7 +23,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
+LISTEN_ENV = ("GUNICORN_HEALTH_BIND",)
+"""Environment variables that name a listening address (rewritten to a free loopback port)."""
 
 
 def dockerfile_env(dockerfile: Path = ROOT / "deploy" / "Dockerfile") -> dict[str, str]:
@@ -54,6 +59,7 @@ class PodRun:
         self.uid = int(security.get("runAsUser", os.getuid()))
         self.gid = int(security.get("fsGroup", security.get("runAsGroup", os.getgid())))
         self.volumes: dict[str, Path] = {}
+        self._listen: dict[str, str] = {}
         for volume in pod.get("volumes", []):
             self.volumes[volume["name"]] = self._materialise(volume, workdir / volume["name"])
 
@@ -112,7 +118,16 @@ class PodRun:
             else:
                 ref = item["valueFrom"]["configMapKeyRef"]
                 env[item["name"]] = self.configmaps[ref["name"]][ref["key"]]
-        return {k: self.rewrite(container, v) for k, v in env.items()}
+        env = {k: self.rewrite(container, v) for k, v in env.items()}
+        for key in LISTEN_ENV:
+            if key in env:  # one free loopback port per container, the same for every run of it
+                env[key] = self._listen.setdefault(f"{container['name']}/{key}", f"127.0.0.1:{free_port()}")
+        return env
+
+    def probe_base(self, container: Mapping[str, Any]) -> str | None:
+        """``http://host:port`` of the container's probe listener (``GUNICORN_HEALTH_BIND``), or None."""
+        bind = self.env(container).get("GUNICORN_HEALTH_BIND")
+        return f"http://{bind}" if bind else None
 
     def argv(self, container: Mapping[str, Any], replace: Mapping[str, str] = {}) -> list[str]:
         """``command`` + ``args`` with mount paths rewritten; ``replace`` maps an option to its new value."""

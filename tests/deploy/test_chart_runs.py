@@ -93,7 +93,9 @@ def our_ehr(key: EhrKey) -> dict[str, Any]:
     return {"config": {"trustedClients": [{"iss": ISS, "jwks": key.jwks(), "algorithms": ["ES384"]}]}}
 
 
-def wait_ready(base: str, process: subprocess.Popen[bytes], logs: Path) -> None:
+def wait_ready(base: str, process: subprocess.Popen[bytes], logs: Path, probes: str | None = None) -> None:
+    """Poll ``/readyz`` as the kubelet does: on the probe listener (``probes``) when the pod has one."""
+    base = probes or base
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -189,7 +191,7 @@ def test_smallest_install_runs_as_rendered(
     logs = tmp_path / "serve-web"
     running.append(pod.start(web, logs, replace={"--port": str(port), "--host": "127.0.0.1"}))
     base = f"http://127.0.0.1:{port}"
-    wait_ready(base, running[0], logs)
+    wait_ready(base, running[0], logs, pod.probe_base(web))
     public_url = rendered.configmaps["t-her2-pet-cds"]["HER2CDS_PUBLIC_URL"]
     exercise(pod, web, base, EhrClient(ehr_key, iss=ISS, public_url=public_url, send_to=base), logs)
     helm_test = run_helm_test(rendered, pod_root / "helm-test", base)
@@ -252,7 +254,7 @@ def test_hospital_install_runs_as_rendered(
     logs = tmp_path / "serve-web"
     running.append(pod.start(web, logs, replace=listen))
     base = f"http://127.0.0.1:{listen['--port']}"
-    wait_ready(base, running[0], logs)
+    wait_ready(base, running[0], logs, pod.probe_base(web))
     public_url = rendered.configmaps["t-her2-pet-cds"]["HER2CDS_PUBLIC_URL"]
     exercise(pod, web, base, EhrClient(ehr_key, iss=ISS, public_url=public_url, send_to=base), logs)
 

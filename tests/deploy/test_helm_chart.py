@@ -324,3 +324,22 @@ def test_dockerfile_passes_hadolint() -> None:
     hadolint = venv_tool("hadolint")
     result = subprocess.run([hadolint, str(ROOT / "deploy" / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_probes_use_the_listener_outside_the_hook_threads(helm: str) -> None:
+    """Startup, readiness and liveness probes go to the probe listener (``GUNICORN_HEALTH_BIND``), which
+    every worker serves from a thread of its own, so that probes never queue behind hooks."""
+    for values in VALUES:
+        docs = render(helm, values)
+        config = next(d for d in by_kind(docs, "ConfigMap") if "GUNICORN_THREADS" in d.get("data", {}))
+        for deployment in by_kind(docs, "Deployment"):
+            if component(deployment) != "web":
+                continue
+            container = POD_SPECS["Deployment"](deployment)["containers"][0]
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", values.name
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", values.name
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert container[probe]["httpGet"]["port"] == "health", (values.name, probe)
+            assert config["data"]["GUNICORN_HEALTH_BIND"].endswith(f":{ports['health']}")
+            assert ports["health"] != ports["http"]

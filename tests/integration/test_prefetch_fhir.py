@@ -12,18 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from cds_service.demo.data import DEMO_PATIENTS, transaction_bundle
 from cds_service.hooks.prefetch import (
     PREFETCH_KEYS,
-    Deadline,
     FhirAccess,
     PrefetchKey,
     PrefetchResolver,
-    RequestsFhirFetcher,
+    fhir_client_factory,
 )
-from cds_service.settings import normalise_base_url
+from cds_service.settings import AuthMode, Settings, SiteConfig, normalise_base_url
+from connectors.http import Deadline
 from tests.integration.fhir_server import FhirServer
 from tests.unit.cds_service.cds_support import check_service_response, hook_request, make_app, scenario_topics
 
@@ -72,6 +71,25 @@ def test_fallback_fetches_from_the_allow_listed_server(
     assert scenario_topics(body) == expected
 
 
+def test_narrative_in_a_binary_is_read_through_the_fallback(tmp_path: Path, loaded: FhirServer) -> None:
+    """A report whose only HER2 statement is an HTML ``presentedForm`` Binary (category ``LAB``, so the site
+    widens the pathology template): the fallback reads the report and then its Binary from the server."""
+    site = SiteConfig(
+        prefetch_templates={
+            "pathology": "DiagnosticReport?patient={{context.patientId}}&_sort=-date&_count=10"
+        }
+    )
+    client = make_app(
+        tmp_path, fhir_allowlist=(normalise_base_url(loaded.base_url),), hook_budget_ms=5000, site=site
+    ).test_client()
+    resp = client.post(
+        PV, json=hook_request(patient_id="pt-narrative-only", **authorization(loaded.base_url))
+    )
+    assert resp.status_code == 200, resp.get_json()
+    check_service_response(resp.get_json())
+    assert scenario_topics(resp.get_json()) == ["her2-ultralow"]
+
+
 @pytest.mark.req("I-54")
 def test_off_list_server_is_not_used(tmp_path: Path, loaded: FhirServer) -> None:
     client = make_app(tmp_path, fhir_allowlist=("https://ehr.example.org/fhir",)).test_client()
@@ -92,9 +110,9 @@ def test_paged_searches_are_followed(loaded: FhirServer) -> None:
     """With ``_count=1`` the HER2 search spans pages; the resolver follows ``next`` on the same base."""
     her2 = next(k for k in PREFETCH_KEYS if k.name == "her2")
     key = PrefetchKey("her2", her2.template.replace("_count=50", "_count=1"), True)
-    fetcher = RequestsFhirFetcher(requests.Session(), connect_timeout_s=2, read_timeout_s=5)
+    factory = fhir_client_factory(Settings(auth=AuthMode.OFF, hook_budget_ms=10_000))
     access = FhirAccess(base_url=normalise_base_url(loaded.base_url), token="integration-token")
-    result = PrefetchResolver(fetcher, (key,)).resolve(
+    result = PrefetchResolver(factory, (key,)).resolve(
         None, {"patientId": "demo-her2-low", "userId": "Practitioner/p"}, access, Deadline(10.0)
     )
     ids = sorted(r["id"] for r in result.resources["her2"])

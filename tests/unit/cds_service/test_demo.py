@@ -75,7 +75,13 @@ def test_commands_register_and_gunicorn_options() -> None:
     assert parser.parse_args(["demo", "--port", "9001"]).port == 9001
     options = serve.gunicorn_options("127.0.0.1", 9000)
     assert options["bind"] == "127.0.0.1:9000"
-    assert options["worker_class"] == "gthread"
+    # gunicorn's gthread worker, answering its own refusals (414, 431, 400) as OperationOutcome JSON
+    assert options["worker_class"] == "cds_service.serving.JsonErrorWorker"
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from cds_service.serving import JsonErrorWorker
+
+    assert issubclass(JsonErrorWorker, ThreadWorker)
     assert options["threads"] == 8
     assert options["timeout"] == 30
     assert serve.gunicorn_options("::1", 9000)["bind"] == "[::1]:9000"

@@ -266,6 +266,7 @@ def test_forged_expired_and_unknown_links_are_refused_without_detail(
     for bad, status in ((forged, 403), (other_key, 403), (forged + "/mip.png", 403), (unknown, 404)):
         resp = client.get(bad)
         assert resp.status_code == status, bad
+        _assert_never_framed(resp.headers)
         body = resp.get_data(as_text=True)
         assert "not available" in body
         for leak in ("signature", "Signature", "expired at", "Traceback", facts.series):
@@ -274,6 +275,27 @@ def test_forged_expired_and_unknown_links_are_refused_without_detail(
     snapshot = read_token(settings, path.split("/")[2])
     assert snapshot is not None
     assert storage.get_evidence(snapshot, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=601)) is None
+
+
+def _assert_never_framed(headers: Any) -> None:
+    directives = [d.strip() for d in headers["Content-Security-Policy"].split(";")]
+    assert "frame-ancestors 'none'" in directives
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_page_and_picture_can_never_be_framed(app: Flask, facts: PetStudyFacts) -> None:
+    """A page holding the evidence link must not be able to show the evidence page in a frame (clickjacking,
+    or reading it through an overlay)."""
+    _storage(app).save_picture(facts.series, b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    with app.app_context():
+        url = evidence_link(_storage(app), _parts(app).settings, _payload(facts))
+    client = app.test_client()
+    page = client.get(_path(url))
+    assert page.status_code == 200
+    _assert_never_framed(page.headers)
+    picture = client.get(_path(url) + "/mip.png")
+    assert (picture.status_code, picture.mimetype) == (200, "image/png")
+    assert picture.headers["X-Frame-Options"] == "DENY"
 
 
 def test_expired_snapshot_gives_404(tmp_path: Path, facts: PetStudyFacts) -> None:

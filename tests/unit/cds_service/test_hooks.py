@@ -518,6 +518,7 @@ def test_feedback_is_stored_then_acknowledged(app: Flask) -> None:
     resp = client.post(PV + "/feedback", json=feedback)
     assert resp.status_code == 200
     assert resp.data == b""
+    assert "Content-Type" not in resp.headers  # an empty body has no type (never text/html)
     storage = app.extensions["her2cds"].storage
     stored = storage.feedback_for_card(card_uuid)
     assert [(r.outcome.value, r.override_code) for r in stored] == [("overridden", "already-reviewed")]
@@ -555,6 +556,7 @@ def test_cors_preflight_for_allow_listed_origin_only(tmp_path: Path) -> None:
         PV, headers={"Origin": "https://ehr.example.org", "Access-Control-Request-Method": "POST"}
     )
     assert ok.status_code == 204
+    assert "Content-Type" not in ok.headers  # no content, so no (text/html) type
     assert ok.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
     assert "Authorization" in ok.headers["Access-Control-Allow-Headers"]
     assert ok.headers["Access-Control-Max-Age"] == "600"

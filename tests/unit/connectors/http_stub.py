@@ -1,7 +1,8 @@
 """A recorded-response HTTP server on 127.0.0.1 for connector unit tests.
 
 Each test scripts the responses (a route function or a queue) and then asserts the requests the client sent:
-method, path, query and headers.
+method, path, query and headers. ``ShiftingClock`` stands in for the clock of a ``Deadline`` so that a test
+asserts which waits were asked for instead of measuring wall time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes = b""
+    client_port: int = 0
 
 
 @dataclass
@@ -37,20 +39,56 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     raw: bytes | None = None
+    trickle_s: float = 0.0
 
 
 Route = Callable[[Recorded], Reply]
 
 
+@dataclass
+class ShiftingClock:
+    """A ``connectors.http.Clock`` whose ``sleep`` records the wait and moves the clock on instead of
+    blocking; ``monotonic`` and ``time`` are the real clocks plus what was "slept" so far."""
+
+    sleeps: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + sum(self.sleeps)
+
+    def time(self) -> float:
+        return time.time() + sum(self.sleeps)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+@dataclass
+class StillClock(ShiftingClock):
+    """A ``ShiftingClock`` on which only the recorded sleeps (and :meth:`advance`) move monotonic time, so
+    that what a deadline leaves never depends on how fast a busy machine runs the test."""
+
+    start: float = 1_000.0
+    moved: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.start + self.moved + sum(self.sleeps)
+
+    def advance(self, seconds: float) -> None:
+        self.moved += seconds
+
+
 class StubServer:
     """Serves ``route(request)`` for every request and records the requests in order."""
 
-    def __init__(self, route: Route) -> None:
+    def __init__(self, route: Route, *, keep_alive: bool = False) -> None:
+        """``keep_alive``: speak HTTP/1.1 and keep connections open (otherwise HTTP/1.0, one per request)."""
         self.route = route
         self.requests: list[Recorded] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -60,6 +98,7 @@ class StubServer:
                     query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    client_port=self.client_address[1],
                 )
                 stub.requests.append(request)
                 reply = stub.route(request)
@@ -74,7 +113,13 @@ class StubServer:
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if reply.trickle_s:  # one byte at a time: every read gets data, the whole body is slow
+                        for byte in payload:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.trickle_s)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -83,7 +128,10 @@ class StubServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self._server.request_queue_size = 64  # clients open several connections at once
+        self._server.server_bind()
+        self._server.server_activate()
         self._server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
 
@@ -96,9 +144,9 @@ class StubServer:
 
 
 @contextmanager
-def stub_server(route: Route) -> Iterator[StubServer]:
+def stub_server(route: Route, *, keep_alive: bool = False) -> Iterator[StubServer]:
     """Run a :class:`StubServer` for the duration of a ``with`` block."""
-    server = StubServer(route)
+    server = StubServer(route, keep_alive=keep_alive)
     server.start()
     try:
         yield server
@@ -112,6 +160,6 @@ def sequence(*replies: Reply) -> Route:
 
     def route(_request: Recorded) -> Reply:
         reply = queue.pop(0) if len(queue) > 1 else queue[0]
-        return Reply(reply.status, reply.body, dict(reply.headers), reply.delay_s, reply.raw)
+        return Reply(reply.status, reply.body, dict(reply.headers), reply.delay_s, reply.raw, reply.trickle_s)
 
     return route

@@ -11,12 +11,25 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import InvalidSourceDataError, NotFoundError, SourceUnavailableError
+from connectors.errors import (
+    DeadlineExceededError,
+    InvalidSourceDataError,
+    NotFoundError,
+    RequestRefusedError,
+    SourceUnavailableError,
+)
 from connectors.fhir.client import FhirClient
 from connectors.fhir.mapping import pathology_from_bundle
-from connectors.http import NO_RETRY, Timeouts, make_session
+from connectors.http import NO_RETRY, Deadline, Timeouts, make_session
 from tests.conftest import free_port
-from tests.unit.connectors.http_stub import Recorded, Reply, StubServer, sequence, stub_server
+from tests.unit.connectors.http_stub import (
+    Recorded,
+    Reply,
+    StillClock,
+    StubServer,
+    sequence,
+    stub_server,
+)
 
 FAST = Timeouts(connect_s=1.0, read_s=2.0)
 TOKEN = "tok-" + "x" * 20
@@ -33,9 +46,8 @@ def _searchset(resources: list[dict[str, Any]], next_url: str | None = None) -> 
     return bundle
 
 
-def _client(server: StubServer, token: str | None = TOKEN, retry: bool = True) -> FhirClient:
-    session = make_session() if retry else make_session(retry=NO_RETRY)
-    return FhirClient(f"{server.base}/fhir", session, FAST, bearer_token=token)
+def _client(server: StubServer, token: str | None = TOKEN) -> FhirClient:
+    return FhirClient(f"{server.base}/fhir", make_session(), FAST, bearer_token=token)
 
 
 def test_read_sends_path_accept_and_bearer() -> None:
@@ -85,13 +97,166 @@ def test_next_link_to_another_host_is_refused() -> None:
 
 def test_paging_is_bounded() -> None:
     def route(request: Recorded) -> Reply:
-        return Reply(200, _searchset([], f"http://{request.headers['host']}/fhir/Observation?again=1"))
+        page = int(request.query.get("page", ["1"])[0])
+        nxt = f"http://{request.headers['host']}/fhir/Observation?page={page + 1}"
+        return Reply(200, _searchset([{"resourceType": "Observation", "id": f"o{page}"}], nxt))
 
     with stub_server(route) as server:
         client = FhirClient(f"{server.base}/fhir", make_session(), FAST, max_pages=3)
         with pytest.raises(SourceUnavailableError, match="pages"):
             client.search("Observation", {})
     assert len(server.requests) == 3
+
+
+def test_paging_loop_is_refused_at_the_first_repeat() -> None:
+    """A server whose ``next`` link points back at a page already read (page 2 → page 1 → …)."""
+
+    def route(request: Recorded) -> Reply:
+        page = int(request.query.get("page", ["1"])[0])
+        nxt = f"http://{request.headers['host']}/fhir/Observation?page={2 if page == 1 else 1}"
+        return Reply(200, _searchset([], nxt))
+
+    with stub_server(route) as server:
+        client = FhirClient(f"{server.base}/fhir", make_session(), FAST)
+        with pytest.raises(InvalidSourceDataError, match="paging loop"):
+            client.fetch("Observation?page=1")
+    assert [r.query["page"] for r in server.requests] == [["1"], ["2"]]
+
+
+def test_too_many_entries_are_refused() -> None:
+    many = _searchset([{"resourceType": "Observation", "id": f"o{i}"} for i in range(30)])
+    with stub_server(sequence(Reply(200, many))) as server:
+        client = FhirClient(f"{server.base}/fhir", make_session(), FAST, max_entries=20)
+        with pytest.raises(InvalidSourceDataError, match="more than 20 entries"):
+            client.search("Observation", {})
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        pytest.param("../unlisted-app", id="dot-dot"),
+        pytest.param("%2e%2e/unlisted-app", id="encoded dot-dot"),
+        pytest.param(".%2E/unlisted-app", id="mixed dot-dot"),
+        pytest.param("x/../../unlisted-app", id="deeper dot-dot"),
+        pytest.param("..;/unlisted-app", id="dot-dot with path parameter"),
+        pytest.param("..%2Funlisted-app", id="encoded slash"),
+    ],
+)
+def test_next_link_leaving_the_base_path_is_not_followed_and_no_token_leaves(escape: str) -> None:
+    """The same host and port, another path: ``…/fhir/../unlisted-app/…`` is ``/unlisted-app/…`` once
+    dot segments are resolved, as any HTTP stack sends it."""
+
+    def route(request: Recorded) -> Reply:
+        nxt = f"http://{request.headers['host']}/fhir/{escape}/Observation?page=2"
+        return Reply(200, _searchset([{"resourceType": "Observation", "id": "o1"}], nxt))
+
+    with stub_server(route) as server, pytest.raises(InvalidSourceDataError, match="not under the FHIR base"):
+        _client(server).search("Observation", {"patient": "p1"})
+    assert [r.path for r in server.requests] == ["/fhir/Observation"]
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        pytest.param("http://{host}@evil.example/fhir/Observation", id="userinfo"),
+        pytest.param("http://evil.example/fhir/Observation", id="other host"),
+        pytest.param("https://{host}/fhir/Observation", id="other scheme"),
+    ],
+)
+def test_next_link_to_another_origin_is_not_followed(disguise: str) -> None:
+    def route(request: Recorded) -> Reply:
+        return Reply(200, _searchset([], disguise.format(host=request.headers["host"]) + "?page=2"))
+
+    with stub_server(route) as server, pytest.raises(InvalidSourceDataError, match="not under"):
+        _client(server).search("Observation", {"patient": "p1"})
+    assert len(server.requests) == 1
+
+
+def test_next_link_in_another_spelling_of_the_base_is_followed() -> None:
+    """Case of scheme and host, the default port and ``./`` are spelling, not another place."""
+
+    def route(request: Recorded) -> Reply:
+        if "page" in request.query:
+            return Reply(200, _searchset([{"resourceType": "Observation", "id": "o2"}]))
+        nxt = f"HTTP://{request.headers['host'].upper()}/fhir/./Observation?page=2"
+        return Reply(200, _searchset([{"resourceType": "Observation", "id": "o1"}], nxt))
+
+    with stub_server(route) as server:
+        found = _client(server).search("Observation", {})
+    assert [r["id"] for r in found] == ["o1", "o2"]
+    assert server.requests[1].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_binary_url_outside_the_base_is_refused_before_any_request() -> None:
+    with stub_server(sequence(Reply(200, {}))) as server:
+        client = _client(server)
+        for url in (
+            f"{server.base}/fhir/../Binary/b1",
+            f"{server.base}/other/Binary/b1",
+            "ftp://x/Binary/b1",
+        ):
+            with pytest.raises(InvalidSourceDataError):
+                client.binary(url)
+    assert server.requests == []
+
+
+def test_redirect_off_the_base_is_not_followed() -> None:
+    with stub_server(sequence(Reply(200, _searchset([])))) as elsewhere:
+        moved = Reply(301, {}, headers={"Location": f"{elsewhere.base}/fhir/Observation"})
+        with stub_server(sequence(moved)) as server, pytest.raises(RequestRefusedError, match="redirect"):
+            _client(server).search("Observation", {"patient": "p1"})
+    assert elsewhere.requests == []
+
+
+def test_one_deadline_bounds_every_call_of_the_client() -> None:
+    """Three reads under one 1 s deadline: the first in time, the second with 0.1 s left (its read timeout
+    cut to that, the server needing 0.4 s), the third never sent."""
+    clock = StillClock()
+
+    def route(request: Recorded) -> Reply:
+        slow = len(server.requests) > 1
+        return Reply(200, {"resourceType": "Patient", "id": "p1"}, delay_s=0.4 if slow else 0.0)
+
+    with stub_server(route) as server:
+        client = FhirClient(f"{server.base}/fhir", make_session(), FAST, deadline=Deadline(1.0, clock=clock))
+        client.read("Patient", "p1")
+        clock.advance(0.9)
+        with pytest.raises(SourceUnavailableError, match="timed out"):
+            client.read("Patient", "p1")
+        clock.advance(0.2)
+        with pytest.raises(DeadlineExceededError):
+            client.read("Patient", "p1")
+    assert len(server.requests) == 2
+    assert clock.sleeps == []
+
+
+def test_429_with_long_retry_after_is_unavailable_without_waiting() -> None:
+    clock = StillClock()
+    busy = Reply(429, {"resourceType": "OperationOutcome"}, headers={"Retry-After": "30"})
+    with stub_server(sequence(busy)) as server:
+        client = FhirClient(f"{server.base}/fhir", make_session(), FAST, deadline=Deadline(1.0, clock=clock))
+        with pytest.raises(SourceUnavailableError, match="unavailable now"):
+            client.fetch("Observation?patient=p1")
+    assert clock.sleeps == []
+    assert len(server.requests) == 1
+
+
+def test_operation_outcome_instead_of_data_is_a_refusal() -> None:
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]}
+    with stub_server(sequence(Reply(200, outcome))) as server, pytest.raises(RequestRefusedError):
+        _client(server).fetch("Patient/p1")
+
+
+def test_next_pages_of_a_bundle_in_hand() -> None:
+    def route(request: Recorded) -> Reply:
+        return Reply(200, _searchset([{"resourceType": "Observation", "id": "o2"}]))
+
+    with stub_server(route) as server:
+        nxt = f"{server.base}/fhir/Observation?p=2"
+        first = _searchset([{"resourceType": "Observation", "id": "o1"}], nxt)
+        found = _client(server).next_pages(first)
+    assert [r["id"] for r in found] == ["o2"]
+    assert server.requests[0].query == {"p": ["2"]}
 
 
 def test_503_then_200_is_retried() -> None:
@@ -114,7 +279,7 @@ def test_read_timeout_is_source_unavailable() -> None:
 
 
 def test_stopped_server_is_source_unavailable() -> None:
-    client = FhirClient(f"http://127.0.0.1:{free_port()}/fhir", make_session(retry=NO_RETRY), FAST)
+    client = FhirClient(f"http://127.0.0.1:{free_port()}/fhir", make_session(), FAST, retry=NO_RETRY)
     with pytest.raises(SourceUnavailableError):
         client.read("Patient", "p1")
 
