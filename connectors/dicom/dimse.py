@@ -36,6 +36,7 @@ from pynetdicom.dsutils import decode
 from pynetdicom.events import Event, EventHandlerType
 from pynetdicom.status import code_to_category
 
+import connectors.dicom.dimse_privacy  # noqa: F401  (no identifiers in pynetdicom's logs)
 from connectors.dicom.dimse_gate import install_gate, park_reactor
 from connectors.dicom.ports import ALL_STORAGE_SOP_CLASSES, Modality, SeriesRef, Timeouts, is_uid
 from connectors.dicom.series_refs import series_references

@@ -23,6 +23,7 @@ from pynetdicom import AE, evt
 from pynetdicom.events import EventHandlerType
 from pynetdicom.transport import ThreadedAssociationServer
 
+import connectors.dicom.dimse_privacy  # noqa: F401  (no identifiers in pynetdicom's logs)
 from connectors.dicom.files import FilePetSource
 from connectors.dicom.ports import ALL_STORAGE_SOP_CLASSES, Modality, SeriesRef
 from connectors.dicom.transport import modality_of

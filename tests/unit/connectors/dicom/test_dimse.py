@@ -244,3 +244,12 @@ def test_concurrent_queries_do_not_interfere(pacs: FakePacs) -> None:
     for thread in threads:
         thread.join()
     assert results == [1, 1, 1]
+
+
+def test_pynetdicom_never_logs_identifiers() -> None:
+    """C-FIND identifiers carry PatientID and names: pynetdicom's identifier logging is off."""
+    import connectors.dicom.dimse
+    import connectors.dicom.receiver  # noqa: F401
+    from connectors.dicom.dimse_privacy import identifiers_logged
+
+    assert identifiers_logged() is False
