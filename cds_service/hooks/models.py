@@ -379,7 +379,13 @@ class FeedbackItem(_Request):
 
     @property
     def timestamp_utc(self) -> dt.datetime:
-        return self.outcomeTimestamp.astimezone(dt.UTC)
+        """``outcomeTimestamp`` in UTC. A valid RFC 3339 time within a day of year 1 or 9999 may fall outside
+        what UTC can hold here (``0001-01-01T03:00:00+05:00``): it is kept as the first or last instant."""
+        try:
+            return self.outcomeTimestamp.astimezone(dt.UTC)
+        except OverflowError:
+            edge = dt.datetime.min if self.outcomeTimestamp.year == dt.MINYEAR else dt.datetime.max
+            return edge.replace(tzinfo=dt.UTC)
 
 
 class FeedbackRequest(_Request):

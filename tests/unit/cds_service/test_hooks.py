@@ -525,6 +525,24 @@ def test_feedback_is_stored_then_acknowledged(app: Flask) -> None:
 
 
 @pytest.mark.parametrize(
+    ("stamp", "stored"),
+    [
+        pytest.param("0001-01-01T03:49:05+20:03", dt.datetime.min, id="before year 1 in UTC"),
+        pytest.param("9999-12-31T23:59:59-05:00", dt.datetime.max, id="after year 9999 in UTC"),
+    ],
+)
+def test_feedback_time_beyond_utc_range_is_kept_at_the_edge(
+    app: Flask, stamp: str, stored: dt.datetime
+) -> None:
+    """A valid RFC 3339 time that UTC cannot hold here is stored as the first or last instant (not a 500)."""
+    item = {"card": f"edge-{stored.year}", "outcome": "overridden", "outcomeTimestamp": stamp}
+    resp = app.test_client().post(PV + "/feedback", json={"feedback": [item]})
+    assert resp.status_code == 200
+    (record,) = app.extensions["her2cds"].storage.feedback_for_card(item["card"])
+    assert record.outcome_timestamp == stored.replace(tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
     "item",
     [
         pytest.param(
