@@ -361,6 +361,9 @@ class Hit:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # A hook sends one query per missing prefetch key at once; with the default backlog of 5 the extra
+    # connections wait for a SYN retransmission (1 s), which is the whole hook budget.
+    request_queue_size = 64
 
 
 class RecordingProxy:

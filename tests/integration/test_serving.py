@@ -55,7 +55,10 @@ def held_fhir() -> Iterator[HeldFhir]:
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server.request_queue_size = 64  # a hook's queries arrive at once
+    server.server_bind()
+    server.server_activate()
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     held.base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
