@@ -214,7 +214,6 @@ class HookStages:
         ]
 
     def close(self) -> None:
-        self.pet_lookup.jobs.shutdown(wait=False)
         self.storage.dispose()
         configure_logging(self.settings.log_level)  # back to standard output, as create_app left it
         self._log.close()

@@ -36,6 +36,7 @@ import requests
 
 from cds_service import create_app
 from cds_service.settings import AuthMode, Settings
+from cds_service.storage.store import Storage
 from connectors.dicom.phantom import write_phantom
 from tests.e2e.harness import PATIENT_VIEW, EhrKey, run_cli
 from tests.e2e.scenarios import BY_KEY, MRN_SYSTEM, SCENARIOS, Scenario, fhir_resources
@@ -191,6 +192,9 @@ def _discovery_templates(workdir: Path) -> dict[str, str]:
         data_dir=workdir,
         dicom_source=(workdir / "no-dicom").as_uri(),
     )
+    storage = Storage(settings.database_url)
+    storage.migrate()  # as `her2-cds migrate` does before a service starts
+    storage.dispose()
     app = create_app(settings)
     services = app.test_client().get("/cds-services").get_json()["services"]
     templates: dict[str, str] = next(s for s in services if s["id"] == PATIENT_VIEW)["prefetch"]

@@ -32,6 +32,8 @@ from typing import Any
 import pytest
 import requests
 
+from rules.display import TOPIC_CODES
+from rules.domain import CardScenario
 from tests.benchmarks import pyspy
 from tests.benchmarks.hook_world import (
     EXPECTED_TOPIC,
@@ -157,7 +159,7 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
                 server_pid=service.pid,
                 body=body,
                 tokens=tokens,
-                expect_topic=EXPECTED_TOPIC,
+                expect_topic=TOPIC_CODES[CardScenario(EXPECTED_TOPIC)],  # the wire code
             )
             result.rows.append((row, versus))
             if spy is not None:
