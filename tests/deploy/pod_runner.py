@@ -132,7 +132,9 @@ class PodRun:
             else:
                 ref = item["valueFrom"]["configMapKeyRef"]
                 env[item["name"]] = self.configmaps[ref["name"]][ref["key"]]
-        env = {k: self.rewrite(container, v) for k, v in env.items()}
+        # Mount paths in the chart's values are rewritten to the materialised volumes; PATH names this
+        # checkout's interpreter, which may itself lie under a mounted path such as /tmp, so it is kept.
+        env = {k: v if k == "PATH" else self.rewrite(container, v) for k, v in env.items()}
         for key in LISTEN_ENV:
             if key in env:  # one free loopback port per container, the same for every run of it
                 env[key] = self._listen.setdefault(f"{container['name']}/{key}", f"127.0.0.1:{free_port()}")
