@@ -11,6 +11,7 @@ from cds_service.settings import SettingsError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "classify",
+    "eval_pathology",
     "rules_doc",
     "pet",
     "receive",

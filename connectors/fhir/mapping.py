@@ -11,9 +11,16 @@ The biopsied site's SNOMED CT code (``SpecimenRef.site_code``) is the Specimen's
 else the report's (its core ``bodySite`` extension, or the one site its result Observations code).
 
 Order of sources: structured Observations win; the report narrative (``conclusion``, ``presentedForm``
-inline or via a ``Binary``) is read when a report has no structured HER2 result, and a disagreement is noted
-in ``Her2Result.notes``. Per specimen the latest report version (by ``issued``) replaces earlier ones,
-as amendments and addenda do (spec §6); components the later version lacks are carried over with a note.
+inline or via a ``Binary``) is read when a report has no structured HER2 result. When it has both, the coded
+result is checked against the report's own text (:mod:`connectors.fhir.mapping_crosscheck`): a contradiction
+across a T-DXd category line leaves the occasion unclassified with both excerpts, and what the coded result
+lacks (assay, percentages, IHC 0 detail, site) is taken from the text. Pathology DocumentReferences are read
+like report narratives. Per specimen the latest report version (by ``issued``) replaces earlier ones, as
+amendments and addenda do (spec §6); components the later version lacks are carried over with a note; a
+result the text attributes to a prior specimen never outranks the report's own.
+
+Bundles of any type are accepted; a transaction Bundle's ``urn:uuid:`` references are resolved
+(:mod:`connectors.fhir.mapping_bundle`).
 """
 
 from __future__ import annotations
@@ -28,8 +35,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.errors import InvalidSourceDataError
+from connectors.fhir.mapping_bundle import bundle_resources
 from connectors.fhir.mapping_context import clinical_context, context_facts
-from connectors.fhir.mapping_narrative import MAX_NARRATIVE_CHARS, report_texts, texts_to_results
+from connectors.fhir.mapping_crosscheck import crosscheck
+from connectors.fhir.mapping_narrative import (
+    MAX_NARRATIVE_CHARS,
+    document_texts,
+    is_pathology_document,
+    report_texts,
+    texts_to_results,
+)
 from connectors.fhir.mapping_observations import (
     ObservationMismatchError,
     ObsReading,
@@ -46,6 +61,7 @@ from connectors.fhir.mapping_values import (
     to_sort_key,
     typed_reference,
 )
+from connectors.fhir.narrative import PRIOR_SPECIMEN_NOTE
 from connectors.ports import PathologyData, SkippedItem
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
@@ -63,6 +79,7 @@ USED_TYPES = frozenset(
         "Patient",
         "Observation",
         "DiagnosticReport",
+        "DocumentReference",
         "Specimen",
         "Binary",
         "Condition",
@@ -122,6 +139,8 @@ def pathology_from_resources(
     receptors: list[tuple[str | None, str, ReceptorResult]] = []
     for report in index.of_type("DiagnosticReport"):
         _map_report(report, index, readings, occasions, receptors)
+    for document in index.of_type("DocumentReference"):
+        _map_document(document, index, occasions, receptors)
     _map_loose(index, readings, claimed, occasions, receptors)
     medications = {m.id: m for m in index.of_type("Medication") if m.id}
     context = clinical_context(context_facts(index.resources.values(), medications))
@@ -141,12 +160,11 @@ def pathology_from_bundle(bundle: Mapping[str, Any]) -> PathologyData:
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise InvalidSourceDataError("Bundle.entry is not a list")
-    resources = [e.get("resource") for e in entries if isinstance(e, Mapping)]
-    return pathology_from_resources(r if isinstance(r, Mapping) else {} for r in resources)
+    return pathology_from_resources(bundle_resources(entries))
 
 
 def load_fhir_file(path: str | Path) -> PathologyData:
-    """Read a FHIR R4 JSON file: a Bundle, or a single DiagnosticReport or Observation.
+    """Read a FHIR R4 JSON file: a Bundle, or a single DiagnosticReport, DocumentReference or Observation.
 
     Raises :class:`InvalidSourceDataError` with a one-line message when the file cannot be read, is not JSON,
     or holds another kind of resource.
@@ -163,10 +181,10 @@ def load_fhir_file(path: str | Path) -> PathologyData:
     kind = document.get("resourceType") if isinstance(document, dict) else None
     if kind == "Bundle":
         return pathology_from_bundle(document)
-    if kind in ("DiagnosticReport", "Observation"):
+    if kind in ("DiagnosticReport", "DocumentReference", "Observation"):
         return pathology_from_resources([document])
     raise InvalidSourceDataError(
-        f"{file.name}: expected a FHIR Bundle, DiagnosticReport or Observation, "
+        f"{file.name}: expected a FHIR Bundle, DiagnosticReport, DocumentReference or Observation, "
         f"got {kind or 'no resourceType'}"
     )
 
@@ -291,10 +309,14 @@ def _map_report(
     texts = report_texts(report, index.get, index.skip, max_chars=index.max_narrative_chars)
     if not texts:
         return
-    specimen = _with_site(_specimen(index, report_specimen, report.effectiveDateTime), site_code)
+    # Without a collection date, the report's own specimen is dated by the report: a prior specimen the
+    # text names with a date must never look newer than the specimen the report is about.
+    period = getattr(report.effectivePeriod, "start", None) if report.effectivePeriod else None
+    when = report.effectiveDateTime or period or report.issued
+    specimen = _with_site(_specimen(index, report_specimen, when), site_code)
     her2, narrative_receptors = texts_to_results(texts, source=source, specimen=specimen, reported=reported)
     if structured_her2:
-        _note_conflicts(occasions, source, her2)
+        _crosscheck(occasions, source, her2)
     else:
         occasions.extend(_Occasion(r, r.specimen.id or report_specimen, issued_key) for r in her2)
     for receptor in narrative_receptors:
@@ -322,17 +344,17 @@ def _with_site(specimen: SpecimenRef, site_code: str | None) -> SpecimenRef:
     return replace(specimen, site_code=site_code)
 
 
-def _note_conflicts(occasions: list[_Occasion], source: SourceRef, narrative: Sequence[Her2Result]) -> None:
-    """Note on the structured result of ``source`` where the narrative states another score or group."""
+def _crosscheck(occasions: list[_Occasion], source: SourceRef, narrative: Sequence[Her2Result]) -> None:
+    """Check each structured result of ``source`` against the report's own text (spec §10)."""
     for position, occasion in enumerate(occasions):
         structured = occasion.result
         if structured.source != source:
             continue
-        for reading in narrative:
-            notes = _disagreements(structured, reading)
-            if notes:
-                updated = replace(structured, notes=structured.notes + tuple(notes))
-                occasions[position] = _Occasion(updated, occasion.specimen_key, occasion.issued_key)
+        checked = crosscheck(structured, narrative)
+        if not checked.unparsed:
+            notes = [note for reading in narrative for note in _disagreements(structured, reading)]
+            checked = replace(checked, notes=tuple(dict.fromkeys(checked.notes + tuple(notes))))
+        occasions[position] = _Occasion(checked, occasion.specimen_key, occasion.issued_key)
 
 
 def _disagreements(structured: Her2Result, narrative: Her2Result) -> list[str]:
@@ -346,6 +368,39 @@ def _disagreements(structured: Her2Result, narrative: Her2Result) -> list[str]:
     if s_group is not None and n_group is not None and s_group != n_group:
         notes.append(f"report text states ISH group {n_group}, coded group {s_group}; coded result used")
     return notes
+
+
+def _map_document(
+    document: Any,
+    index: _Index,
+    occasions: list[_Occasion],
+    receptors: list[tuple[str | None, str, ReceptorResult]],
+) -> None:
+    """A pathology DocumentReference: its attachments are read as a report narrative."""
+    source = SourceRef(system="fhir", reference=f"DocumentReference/{document.id}")
+    if (document.status or "") == "entered-in-error" or not is_pathology_document(document):
+        return
+    texts = document_texts(document, index.get, index.skip, max_chars=index.max_narrative_chars)
+    if not texts:
+        return
+    context = getattr(document, "context", None)
+    period = getattr(context, "period", None)
+    specimen_id = next(
+        (
+            reference_id(r, "Specimen")
+            for r in getattr(context, "related", None) or ()
+            if reference_id(r, "Specimen")
+        ),
+        None,
+    )
+    when = document.date or getattr(period, "start", None)
+    specimen = _specimen(index, specimen_id, getattr(period, "start", None) or when)
+    issued_key = to_sort_key(when)
+    her2, narrative_receptors = texts_to_results(
+        texts, source=source, specimen=specimen, reported=to_date(when)
+    )
+    occasions.extend(_Occasion(r, r.specimen.id or specimen_id, issued_key) for r in her2)
+    receptors.extend((r.specimen.id or specimen_id, issued_key, r) for r in narrative_receptors)
 
 
 def _map_loose(
@@ -393,7 +448,13 @@ def _latest_per_specimen(occasions: Sequence[_Occasion]) -> tuple[Her2Result, ..
         for earlier in reversed(versions[:-1]):
             latest = _carry_over(latest, earlier.result)
         kept.append(latest)
-    kept.sort(key=lambda r: (r.specimen.collected or r.reported or dt.date.min, r.reported or dt.date.min))
+    kept.sort(
+        key=lambda r: (
+            r.specimen.collected or r.reported or dt.date.min,
+            r.reported or dt.date.min,
+            r.specimen.description != PRIOR_SPECIMEN_NOTE,
+        )
+    )
     return tuple(reversed(kept))
 
 

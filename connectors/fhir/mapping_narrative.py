@@ -1,8 +1,10 @@
-"""Report narrative for the FHIR mapping: collect a DiagnosticReport's text and hand it to the parser.
+"""Report narrative for the FHIR mapping: collect a report's text and hand it to the parser.
 
-Text comes from ``presentedForm`` attachments (inline base64 ``data``, or a ``url`` pointing at a ``Binary``
-in the same resource set; text/plain or text/html) and from ``conclusion`` (FHIR R4 §DiagnosticReport). The
-phrase grammar itself lives in :mod:`connectors.fhir.narrative` (spec/clinical-logic.md §10 cues).
+Text comes from a DiagnosticReport's ``presentedForm`` attachments (inline base64 ``data``, or a ``url``
+pointing at a ``Binary`` in the same resource set; text/plain or text/html) and ``conclusion`` (FHIR R4
+§DiagnosticReport), or from a pathology DocumentReference's ``content.attachment`` (FHIR R4
+§DocumentReference; spec/clinical-logic.md §10 lists it as a place pathology text arrives). The phrase grammar
+itself lives in :mod:`connectors.fhir.narrative`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,27 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from connectors.fhir.narrative import html_to_text, parse_report_text
+from connectors.fhir.codes import LOINC
+from connectors.fhir.mapping_values import codings, concept_text
+from connectors.fhir.narrative import parse_report_text
+from connectors.fhir.narrative_html import html_to_report_text
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
 _TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
+#: LOINC document types and classes of pathology reports (FHIR DocumentReference.type/category).
+PATHOLOGY_DOCUMENT_CODES = frozenset(
+    {
+        "11526-1",  # Pathology study
+        "11529-5",  # Surgical pathology study
+        "60567-5",  # Comprehensive pathology report panel
+        "60568-3",  # Pathology synoptic report
+        "22637-3",  # Pathology report final diagnosis
+        "22634-0",  # Pathology report gross observation
+        "33717-0",  # Cytology report
+        "LP7839-6",  # Pathology (document class)
+    }
+)
+_PATHOLOGY_WORDS = ("patholog", "histolog", "biomarker", "surgical path")
 
 MAX_NARRATIVE_CHARS = 100_000
 """Default upper bound on the length of one report text given to the parser (characters); longer texts are
@@ -35,7 +54,7 @@ def decode_attachment(content_type: str, data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    return html_to_text(text) if kind != "text/plain" else text
+    return html_to_report_text(text) if kind != "text/plain" else text
 
 
 def _content(data: Any) -> bytes | None:
@@ -58,9 +77,43 @@ def report_texts(
     A text (or an attachment body) longer than ``max_chars`` is not read: ``skip`` records it instead.
     """
     label = f"DiagnosticReport/{report.id}"
+    texts = attachment_texts(report.presentedForm or (), label, get, skip, max_chars=max_chars)
+    if report.conclusion and len(report.conclusion) > max_chars:
+        skip(label, _too_long(max_chars))
+    elif report.conclusion and report.conclusion.strip():
+        texts.append(report.conclusion)
+    return texts
+
+
+def is_pathology_document(document: Any) -> bool:
+    """Whether a DocumentReference is a pathology report (by LOINC type or class, or by its type text)."""
+    concepts = [getattr(document, "type", None), *(getattr(document, "category", None) or ())]
+    coded = {code for concept in concepts for system, code, _ in codings(concept) if system == LOINC}
+    if coded & PATHOLOGY_DOCUMENT_CODES:
+        return True
+    text = " ".join(concept_text(c) for c in concepts).lower()
+    return any(word in text for word in _PATHOLOGY_WORDS)
+
+
+def document_texts(
+    document: Any, get: Getter, skip: Skipper, *, max_chars: int = MAX_NARRATIVE_CHARS
+) -> list[str]:
+    """Narrative texts of a DocumentReference's attachments (inline or Binary)."""
+    attachments = [c.attachment for c in getattr(document, "content", None) or () if c.attachment is not None]
+    return attachment_texts(attachments, f"DocumentReference/{document.id}", get, skip, max_chars=max_chars)
+
+
+def _too_long(max_chars: int) -> str:
+    return f"report text longer than {max_chars} characters not read"
+
+
+def attachment_texts(
+    attachments: Any, label: str, get: Getter, skip: Skipper, *, max_chars: int = MAX_NARRATIVE_CHARS
+) -> list[str]:
+    """The text of each text attachment (inline base64 data, or a url to a Binary in the resource set); a
+    text (or body) longer than ``max_chars`` is not read: ``skip`` records it instead."""
     texts: list[str] = []
-    too_long = f"report text longer than {max_chars} characters not read"
-    for attachment in report.presentedForm or ():
+    for attachment in attachments:
         content_type = attachment.contentType or "text/plain"
         body: bytes | None = None
         if attachment.data:
@@ -68,22 +121,18 @@ def report_texts(
         elif attachment.url:
             binary = get("Binary", _binary_id(attachment.url))
             if binary is None:
-                skip(label, "presentedForm url points to a Binary that is not available")
+                skip(label, "attachment url points to a Binary that is not available")
                 continue
             content_type = binary.contentType or content_type
             body = _content(binary.data)
         if body is not None and len(body) > 4 * max_chars:  # UTF-8: at most 4 bytes per character
-            skip(label, too_long)
+            skip(label, _too_long(max_chars))
             continue
         text = decode_attachment(content_type, body) if body is not None else None
         if text and len(text) > max_chars:
-            skip(label, too_long)
+            skip(label, _too_long(max_chars))
         elif text and text.strip():
             texts.append(text)
-    if report.conclusion and len(report.conclusion) > max_chars:
-        skip(label, too_long)
-    elif report.conclusion and report.conclusion.strip():
-        texts.append(report.conclusion)
     return texts
 
 

@@ -1,24 +1,29 @@
 """Narrative pathology reports → HER2 and ER/PR domain objects (pure: text in, frozen domain objects out).
 
 Reads what a report *states* about HER2 (ASCO/CAP 2018, reaffirmed 2023; ``spec/clinical-logic.md``
-§3–§8, cues in §10) and ER/PR (ASCO/CAP 2020); :mod:`rules.her2` classifies. The phrase grammar is
-:mod:`connectors.fhir.narrative_grammar`, the statement reader :mod:`connectors.fhir.narrative_extract`.
+§3–§8, cues in §10) and ER/PR (ASCO/CAP 2020); :mod:`rules.her2` classifies.
 
 How a report is read:
 
-1. The text is cut into lines, sentences (not at decimals or "e.g.") and clauses (``;`` outside brackets).
-2. Each clause is cut into *statements*, one per marker (HER2, ER, PR, or another marker such as Ki-67 that
-   ends a HER2 statement). A statement without a marker continues the previous one ("HER2 IHC 2+ (equivocal).
-   Reflex FISH to follow."); ISH wording alone makes a HER2 statement. Blank lines and section headers end it.
-3. Text that is never a result is skipped: the 2023 reporting comment on eligibility for therapy targeting low
-   HER2 expression, therapy/trial wording, clinical history, control statements, and DCIS/LCIS staining (only
-   the invasive component is scored, §2).
-4. Statements are attributed to a specimen: the one passed in, or a prior specimen the text names ("Previous
-   core biopsy (S24-1234): HER2 3+", "performed on prior core biopsy S25-00123"), so that the rules can keep
-   provenance and flag discordance (§6).
-5. Facts are merged per specimen. "FINAL HER2 STATUS" lines beat summary lines, which beat a single test's
-   wording; addenda beat the original text; an ISH recount's new group stands (§4). Two different answers
-   at the same level are a conflict.
+1. Text: :mod:`connectors.fhir.narrative_text` normalises signs and numbers (decimal commas, thousands
+   separators, ``≥``/``≤``, dashes), flattens tables and joins wrapped lines.
+2. Sections: :mod:`connectors.fhir.narrative_sections` follows headers. Clinical history and interpretive
+   criteria are never this specimen's result; methods give only the assay; carcinoma in situ is not scored
+   (§2); an addendum supersedes what came before it (§6, §10).
+3. Sentences and clauses: lines are cut into sentences (not at decimals or "e.g.") and clauses (``;`` outside
+   brackets). Each clause gets its assertion context (:mod:`connectors.fhir.narrative_context`): quoted
+   history, hypothetical wording, guideline criteria, eligibility and therapy comments, control statements
+   and "not performed" are not results. Segments about carcinoma in situ are dropped.
+4. Statements: a clause is cut into one statement per marker (HER2, ER, PR, or another marker such as Ki-67,
+   E-cadherin or the Nottingham grade, whose scores and intensities are its own). A statement without a
+   marker continues the previous one ("HER2 IHC 2+ (equivocal). Reflex FISH to follow."); ISH or recount
+   wording alone makes a HER2 statement. Blank lines, headers and footnotes end it.
+5. Specimens: a statement naming a prior specimen ("Previous core biopsy (S24-1234): HER2 3+") is attributed
+   to it, so that the rules keep provenance and flag discordance (§6).
+6. Facts (:mod:`connectors.fhir.narrative_extract`) are merged per specimen
+   (:mod:`connectors.fhir.narrative_results`): "FINAL HER2 STATUS" lines beat summary lines, which beat a
+   single test's wording; addenda beat the original text; an ISH recount's new group stands (§4). Two
+   different answers at the same level are a conflict.
 
 What the grammar cannot read is never guessed: a HER2 statement with result wording that yields no fact (or
 conflicting facts) gives a :class:`~rules.domain.Her2Result` with ``unparsed=True``, no score and the text as
@@ -34,6 +39,14 @@ from enum import Enum
 from typing import Final
 
 from connectors.fhir import narrative_grammar as g
+from connectors.fhir import narrative_sections as s
+from connectors.fhir.narrative_context import (
+    Assertion,
+    AssertionReader,
+    GrammarAssertions,
+    criterion_sentence,
+    legend_lines,
+)
 from connectors.fhir.narrative_extract import (
     PRIORITY_ADDENDUM,
     Her2Facts,
@@ -45,9 +58,11 @@ from connectors.fhir.narrative_extract import (
 )
 from connectors.fhir.narrative_html import html_to_text
 from connectors.fhir.narrative_results import build_her2_result
+from connectors.fhir.narrative_sections import Section
+from connectors.fhir.narrative_text import Line, report_lines, starts_new_item
 from rules.domain import Her2Result, Receptor, ReceptorResult, SourceRef, SpecimenRef
 
-__all__ = ["NarrativeReading", "html_to_text", "parse_report_text"]
+__all__ = ["AssertionReader", "NarrativeReading", "html_to_text", "parse_report_text"]
 
 #: Note attached to a result measured on a specimen other than the report's own.
 PRIOR_SPECIMEN_NOTE: Final = "measured on a prior specimen named in the report text"
@@ -57,10 +72,19 @@ ELIGIBILITY_NOTE: Final = (
 IN_SITU_NOTE: Final = (
     "a statement about carcinoma in situ was ignored (only the invasive component is scored)"
 )
-_ELIGIBILITY_RE: Final = re.compile(
-    r"eligib|deruxtecan|T-?DXd|enhertu|low\s+(?:levels?\s+of\s+)?HER-?2", re.I
+HISTORY_NOTE: Final = (
+    "an earlier result quoted in the report (history) was not read as this specimen's result"
 )
+CRITERIA_NOTE: Final = "guideline criteria quoted in the report were not read as a result"
 _TEXT_LIMIT: Final = 200_000
+#: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
+_RESULT_VOCAB_RE: Final = re.compile(
+    r"positiv|negativ|equivocal|borderline|amplif|express|\d\s*\+|\bscore|\bratio|\bgroup\b|ultra|\blow\b|"
+    r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b",
+    re.IGNORECASE,
+)
+_CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
+_SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +119,7 @@ class _State:
     """Reading state carried from clause to clause and line to line."""
 
     current: SpecimenRef
+    assertions: AssertionReader
     specimens: dict[_Key, _Specimen] = field(default_factory=dict)
     receptors: list[ReceptorResult] = field(default_factory=list)
     topic: Topic | None = None
@@ -102,6 +127,11 @@ class _State:
     section_key: _Key = None
     last_prior: str = ""
     bonus: int = 0
+    in_addendum: bool = False
+    carried_cue: tuple[_Key, dt.date | None] | None = None
+    last_dropped: bool = False
+    open_drop: bool = False
+    method_assay: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
@@ -112,6 +142,9 @@ class _State:
             self.specimens[key] = _Specimen(key=key, ref=ref)
         return self.specimens[key]
 
+    def reset_topic(self) -> None:
+        self.topic, self.mode = None, Mode.OVERALL
+
 
 def parse_report_text(
     text: str,
@@ -119,20 +152,42 @@ def parse_report_text(
     source: SourceRef | None = None,
     specimen: SpecimenRef | None = None,
     reported: dt.date | None = None,
+    assertions: AssertionReader | None = None,
 ) -> NarrativeReading:
     """Read a narrative pathology report (plain text; see :func:`html_to_text` for HTML).
 
     ``specimen`` is the report's own specimen; results the text attributes to a prior specimen get a
     :class:`SpecimenRef` with that accession and a note. ``source`` and ``reported`` (the report's issue
-    date) are copied onto every result. Never raises on any text; text beyond 200,000 characters is not
-    read (a pathology report is a few kilobytes).
+    date) are copied onto every result. ``assertions`` supplies section kinds and the historical/hypothetical
+    context (default: this package's grammar). Never raises on any text; text beyond 200,000 characters is
+    not read (a pathology report is a few kilobytes).
     """
-    state = _State(current=specimen or SpecimenRef())
-    for line in _normalise(text[:_TEXT_LIMIT]).split("\n"):
-        _read_line(line, state)
+    lines = report_lines(text[:_TEXT_LIMIT])
+    reader = assertions or GrammarAssertions()
+    state = _State(current=specimen or SpecimenRef(), assertions=reader)
+    texts = [line.text for line in lines]
+    legend = legend_lines(texts)
+    for index, (line, section) in enumerate(zip(lines, reader.sections(texts), strict=True)):
+        if index in legend:
+            state.notes.append(CRITERIA_NOTE)
+            state.reset_topic()
+            continue
+        _read_line(line, section, state)
+    return _reading(state, source=source, reported=reported)
+
+
+def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | None) -> NarrativeReading:
+    own = state.specimens.get(None)
     her2: list[Her2Result] = []
     unparsed: list[str] = []
     for item in state.specimens.values():
+        if item.key == "" and own is not None and own.facts.has_result():
+            # A result quoted for an unnamed earlier specimen is used only when the report states nothing
+            # about its own specimen (it cannot be told apart from the report's own otherwise).
+            state.notes.append(HISTORY_NOTE)
+            continue
+        if state.method_assay and item.facts.assay is None:
+            item.facts.assay = state.method_assay
         built = build_her2_result(
             item.facts,
             specimen=item.ref,
@@ -144,41 +199,61 @@ def parse_report_text(
         if built is not None:
             her2.append(built.result)
             unparsed.extend(built.unparsed)
+    her2.sort(key=lambda result: result.specimen.description == PRIOR_SPECIMEN_NOTE)
     receptors = tuple(dict.fromkeys(replace(r, source=source, reported=reported) for r in state.receptors))
     return NarrativeReading(her2=tuple(her2), receptors=receptors, unparsed=tuple(dict.fromkeys(unparsed)))
-
-
-def _normalise(text: str) -> str:
-    """Unify dashes, spaces and line ends so that the grammar needs one spelling of each."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(r"[\u2010-\u2015\u2212]", "-", text)
-    text = text.replace("\u00a0", " ").replace("\t", " ").replace("\u2265", "≥").replace("\u2264", "≤")
-    return text.replace("&gt;", ">").replace("&lt;", "<")
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Lines, sentences, clauses
 
 
-def _read_line(line: str, state: _State) -> None:
-    stripped = line.strip()
+def _read_line(line: Line, section: Section, state: _State) -> None:
+    stripped = line.text.strip()
     if not stripped:
-        state.topic, state.mode = None, Mode.OVERALL
+        state.reset_topic()
         return
-    if g.ADDENDUM_RE.match(stripped):
-        state.bonus = PRIORITY_ADDENDUM
-    if g.HEADER_LINE_RE.search(stripped):
+    if section is Section.ADDENDUM and not state.in_addendum:
+        state.bonus += PRIORITY_ADDENDUM
+    state.in_addendum = section is Section.ADDENDUM
+    if line.footnote:
+        state.reset_topic()
+    if _skipped_line(stripped, section, state):
+        return
+    sentences = _sentences(stripped)
+    if state.open_drop and sentences and not starts_new_item(stripped):
+        # The line before ended inside a sentence that is not a result (criteria, a comment, history…).
+        sentences = sentences[1:]
+    state.open_drop = False
+    state.last_dropped = False
+    for number, sentence in enumerate(sentences):
+        _read_sentence(sentence, state, carried=state.carried_cue if number == 0 else None)
+    if re.search(r"[.;:!?]\s*$", stripped):
+        state.carried_cue = None
+    state.open_drop = state.last_dropped and not _CLOSED_RE.search(stripped)
+
+
+def _skipped_line(stripped: str, section: Section, state: _State) -> bool:
+    """Whether a line carries no result: history, criteria, carcinoma in situ, methods (assay only), or a
+    header without a marker or result wording."""
+    if section in (Section.HISTORY, Section.CRITERIA, Section.IN_SITU):
+        if g.HER2_RE.search(stripped) or g.SCORE_PLUS_RE.search(stripped):
+            state.notes.append(
+                {Section.HISTORY: HISTORY_NOTE, Section.CRITERIA: CRITERIA_NOTE}.get(section, IN_SITU_NOTE)
+            )
+        state.reset_topic()
+        state.open_drop = not _CLOSED_RE.search(stripped)
+        return True
+    if section is Section.METHOD:
+        state.method_assay = state.method_assay or next((n for n, p in g.ASSAYS if p.search(stripped)), None)
+        return True
+    if s.header_line(stripped) is not None:
         key = _specimen_cue(stripped, state)
         state.section_key = key[0] if key is not None else None
-        if not _has_marker(stripped) and not re.search(
-            r"result|score|interpret|status|ratio|signal|group|intensity|percent|staining|antibody|clone|ISH|IHC",
-            stripped,
-            re.I,
-        ):
-            state.topic, state.mode = None, Mode.OVERALL
-            return
-    for sentence in _sentences(stripped):
-        _read_sentence(sentence, state)
+        if not _has_marker(stripped) and not _RESULT_VOCAB_RE.search(stripped):
+            state.reset_topic()
+            return True
+    return False
 
 
 def _sentences(line: str) -> list[str]:
@@ -188,12 +263,12 @@ def _sentences(line: str) -> list[str]:
     for match in re.finditer(r"(?<=[.!?])\s+", line):
         before = line[start : match.start() - 1]
         last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
-        if last_word.strip("(") in g.ABBREVIATIONS:
+        if last_word.strip("(") in s.ABBREVIATIONS:
             continue
         sentences.append(line[start : match.start()].strip())
         start = match.end()
     sentences.append(line[start:].strip())
-    return [s for s in sentences if s]
+    return [sentence for sentence in sentences if sentence]
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -213,39 +288,72 @@ def _clauses(sentence: str) -> list[str]:
 
 
 def _sentence_kind(sentence: str) -> SentenceKind:
-    if g.FINAL_RE.match(sentence):
+    if s.FINAL_RE.match(sentence):
         return SentenceKind.FINAL
-    if g.SUMMARY_RE.match(sentence):
+    if s.SUMMARY_RE.match(sentence):
         return SentenceKind.SUMMARY
     return SentenceKind.NORMAL
 
 
-def _read_sentence(sentence: str, state: _State) -> None:
+def _read_sentence(
+    sentence: str, state: _State, *, carried: tuple[_Key, dt.date | None] | None = None
+) -> None:
+    """Read one sentence; ``carried`` is the specimen named by a sentence the previous line left open."""
+    state.carried_cue = None
+    if criterion_sentence(sentence):
+        state.notes.append(CRITERIA_NOTE)
+        state.reset_topic()
+        state.last_dropped = True
+        return
     sentence_kind = _sentence_kind(sentence)
-    sentence_key: tuple[_Key, dt.date | None] | None = None
+    sentence_key: tuple[_Key, dt.date | None] | None = carried
     for clause in _clauses(sentence):
         kind = sentence_kind if sentence_kind is not SentenceKind.NORMAL else _sentence_kind(clause)
         cue = _specimen_cue(clause, state)
         if cue is not None:
             sentence_key = cue
+            state.carried_cue = cue
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
-        comment = g.NOT_A_RESULT_RE.search(clause)
-        if comment is not None:
-            if _ELIGIBILITY_RE.search(clause):
-                state.notes.append(ELIGIBILITY_NOTE)
-            kept = _result_before_comment(clause, comment.start())
-            state.topic, state.mode = None, Mode.OVERALL  # what follows continues the comment
-            if not kept:
-                continue
-            clause = kept
-        invasive = _without_in_situ(clause)
-        if invasive != clause and _is_her2_in_situ_statement(clause):
+        kept = _result_clause(clause, state, prior=key is not None)
+        state.last_dropped = kept is None
+        if kept is None:
+            continue
+        invasive = _without_in_situ(kept)
+        if invasive != kept and _is_her2_in_situ_statement(kept):
             state.notes.append(IN_SITU_NOTE)
         if invasive.strip():
             _read_clause(invasive, sentence, kind, state.specimen(key, collected), state)
 
 
-def _result_before_comment(clause: str, start: int) -> str:
+def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
+    """The part of a clause that states a result, or None when its context says it is not one."""
+    context = state.assertions.clause(clause)
+    if Assertion.ELIGIBILITY in context:
+        state.notes.append(ELIGIBILITY_NOTE)
+        state.reset_topic()  # what follows continues the comment
+        kept = _result_before_comment(clause)
+        if not kept:
+            return None
+        clause, context = kept, state.assertions.clause(kept)
+    if Assertion.CRITERION in context:
+        state.notes.append(CRITERIA_NOTE)
+        state.reset_topic()
+        return None
+    if Assertion.HYPOTHETICAL in context or (Assertion.HISTORICAL in context and not prior):
+        if Assertion.HISTORICAL in context and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
+            state.notes.append(HISTORY_NOTE)
+        state.reset_topic()
+        return None
+    if Assertion.CONTROL in context or Assertion.NOT_PERFORMED in context:
+        if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
+            target = state.specimen(state.section_key)
+            target.facts.technical_failure = True
+            target.facts.excerpts.append(clause)
+        return None
+    return clause
+
+
+def _result_before_comment(clause: str) -> str:
     """A single-score result written before an inline comment ("HER2: 1+ (HER2-low), may qualify for T-DXd").
 
     Only a clause that opens with a HER2 marker, names one IHC score in all, and has a separator (``,``,
@@ -255,17 +363,45 @@ def _result_before_comment(clause: str, start: int) -> str:
     marker = g.HER2_RE.match(clause.lstrip())
     if marker is None or len(g.SCORE_PLUS_RE.findall(clause)) + len(g.RANGE_RE.findall(clause)) != 1:
         return ""
-    cut = max(clause.rfind(sep, 0, start) for sep in (",", "(", ":", " - "))
+    comment = min(
+        (m.start() for m in re.finditer(r"eligib|deruxtecan|T-?DXd|enhertu|may|qualif|therap", clause, re.I)),
+        default=len(clause),
+    )
+    cut = max(clause.rfind(sep, 0, comment) for sep in (",", "(", ":", " - "))
     prefix = clause[:cut] if cut > 0 else ""
     return prefix if g.SCORE_PLUS_RE.search(prefix) else ""
 
 
+def _segments(clause: str) -> list[str]:
+    """Cut a clause at commas, semicolons and conjunctions outside brackets (separators kept)."""
+    pieces: list[str] = []
+    depth, start = 0, 0
+    index = 0
+    while index < len(clause):
+        char = clause[index]
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            match = _SEGMENT_SPLIT_RE.match(clause, index)
+            if match is not None and (char in ",;" or (index > 0 and not clause[index - 1].isalnum())):
+                pieces.append(clause[start:index])
+                start = index
+                index = match.end()
+                continue
+        index += 1
+    pieces.append(clause[start:])
+    return pieces
+
+
 def _without_in_situ(clause: str) -> str:
-    """Drop the parts of a clause about DCIS/LCIS ("DCIS shows 3+ staining", "1+ in invasive, 3+ in DCIS")."""
-    if not g.IN_SITU_RE.search(clause):
+    """Drop the parts of a clause about DCIS/LCIS ("DCIS shows 3+ staining", "0 (invasive), 3+ (DCIS)")."""
+    if not s.IN_SITU_RE.search(clause):
         return clause
-    parts = re.split(r"(,|\(|\bwhile\b|\bwhereas\b|\bbut\b|\band\b)", clause)
-    kept = [part for part in parts if not g.IN_SITU_RE.search(part)]
+    kept = [
+        piece for piece in _segments(clause) if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece)
+    ]
     return "".join(kept)
 
 
@@ -280,20 +416,20 @@ def _is_her2_in_situ_statement(text: str) -> bool:
 
 def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | None:
     """The specimen a clause names: a prior specimen (with its accession if given) or the report's own."""
-    prior = g.PRIOR_RE.search(text)
-    current = g.CURRENT_RE.search(text)
+    prior = s.PRIOR_RE.search(text)
+    current = s.CURRENT_RE.search(text)
     if prior is None and current is None:
         return None
     if prior is None or (current is not None and current.start() < prior.start()):
         return None, None
-    accession = min(g.ACCESSION_RE.finditer(text), key=lambda m: abs(m.start() - prior.end()), default=None)
+    accession = min(s.ACCESSION_RE.finditer(text), key=lambda m: abs(m.start() - prior.end()), default=None)
     name = accession.group(1) if accession is not None else state.last_prior
     if name and name == state.current.id:
         return None, None
     if accession is not None:
         state.last_prior = name
     collected = None
-    date = g.ISO_DATE_RE.search(text)
+    date = s.ISO_DATE_RE.search(text)
     if date is not None:
         try:
             collected = dt.date(int(date.group(1)), int(date.group(2)), int(date.group(3)))
@@ -318,6 +454,20 @@ def _has_marker(text: str) -> bool:
     return any(pattern.search(text) for pattern, _ in _MARKERS)
 
 
+def _gap_cut(gap: str) -> int:
+    """Where the text between two markers splits: after its last separator outside brackets (or at its
+    start when it has none), so that "positive for ER (95%) and negative for HER2" gives each its status."""
+    depth, cut = 0, -1
+    for index, char in enumerate(gap):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and (char in ",;" or re.match(r"\s(?:and|but|while|whereas)\s", gap[index:])):
+            cut = index
+    return cut
+
+
 def _statements(clause: str, inherited: Topic | None) -> list[tuple[Topic | None, str, bool]]:
     """Cut a clause into (topic, text, names a marker) statements, one per marker."""
     found = sorted(
@@ -332,14 +482,15 @@ def _statements(clause: str, inherited: Topic | None) -> list[tuple[Topic | None
             continue
         markers.append((start, end, topic))
     if not markers:
-        own: Topic | None = Topic.HER2 if g.ISH_WORD_RE.search(clause) else inherited
+        own = Topic.HER2 if g.ISH_WORD_RE.search(clause) or g.RECOUNT_RE.search(clause) else inherited
         return [(own, clause, False)]
     statements: list[tuple[Topic | None, str, bool]] = []
     cuts = [0]
     for index in range(1, len(markers)):
         previous_end, start = markers[index - 1][1], markers[index][0]
-        separator = max(clause.rfind(sep, previous_end, start) for sep in ",;(")
-        cuts.append(separator if separator >= 0 else start)
+        gap = clause[previous_end:start]
+        cut = _gap_cut(gap)
+        cuts.append(previous_end + cut if cut >= 0 else start)
     prefix = clause[: markers[0][0]]
     separator = max(prefix.rfind(","), prefix.rfind(";"))
     if inherited is not None and inherited is not markers[0][2] and separator >= 0:
@@ -372,11 +523,13 @@ def _read_her2(
 ) -> None:
     ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus)
     found, state.mode = read_her2_statement(text, target.facts, ctx)
+    if s.METASTASIS_RE.search(text) and not s.NO_METASTASIS_RE.search(text):
+        target.facts.metastasis = True
     explicit = named or bool(g.ISH_WORD_RE.search(text))
     if found:
         if sentence not in target.facts.excerpts:
             target.facts.excerpts.append(sentence)
-    elif explicit and g.RESULT_VOCAB_RE.search(text) and sentence not in target.facts.not_understood:
+    elif explicit and _RESULT_VOCAB_RE.search(text) and sentence not in target.facts.not_understood:
         target.facts.not_understood.append(sentence)
 
 

@@ -5,6 +5,12 @@ reader records what the statement says into a per-specimen :class:`Her2Facts` ac
 classifies. Each fact carries a priority so that the report's own summary wins over a single test's wording
 (ASCO/CAP reports end with a "FINAL HER2 STATUS" line; addenda replace earlier text;
 ``spec/clinical-logic.md`` §6 and §10).
+
+Scores are read in this order, each reading masking the text it used so that nothing is read twice:
+revisions ("revised from 1+ to 2+": the old score is masked), staining descriptions with their shares and
+*components* (a score tied to a share of cells, "3+ in 15 %", "1+ elsewhere": part of a heterogeneous read,
+turned into staining shares, never the overall score), ultralow/null terms, ranges, then the stated score.
+Staining descriptions give shares per membrane pattern (§3), from which the rules derive the score.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from connectors.fhir import narrative_grammar as g
-from rules.domain import IhcScore, ReportedStatus
+from rules.domain import IhcScore, IhcZeroSubtype, ReportedStatus
 
 #: Priority of a status stated by a single IHC or ISH test ("HER2 (4B5): Negative").
 PRIORITY_TEST = 1
@@ -22,10 +28,11 @@ PRIORITY_TEST = 1
 PRIORITY_OVERALL = 2
 #: Priority of a "FINAL HER2 STATUS" / "Final:" statement.
 PRIORITY_FINAL = 3
-#: Added to every priority inside an addendum or amendment.
+#: Added to every priority inside an addendum or amendment (once per addendum).
 PRIORITY_ADDENDUM = 10
 
 _MASK = ";"
+_STAINING_WORD_RE = re.compile(r"stain|reactiv|labell?ing", re.IGNORECASE)
 
 
 class Mode(Enum):
@@ -42,6 +49,34 @@ class SentenceKind(Enum):
     FINAL = "final"
 
 
+class Pattern(Enum):
+    """A membrane-staining pattern whose share of invasive cells a report states (ASCO/CAP 2018, §3)."""
+
+    COMPLETE_INTENSE = "complete intense"
+    COMPLETE_OTHER = "complete, weak to moderate or mixed intensity"
+    INCOMPLETE_MODERATE_INTENSE = "incomplete moderate to intense"
+    INCOMPLETE_FAINT = "incomplete faint"
+    ANY = "any membrane staining"
+    NONE = "no staining (IHC 0 share)"
+
+
+#: The pattern a heterogeneous component's score stands for.
+COMPONENT_PATTERN = {
+    IhcScore.THREE_PLUS: Pattern.COMPLETE_INTENSE,
+    IhcScore.TWO_PLUS: Pattern.COMPLETE_OTHER,
+    IhcScore.ONE_PLUS: Pattern.INCOMPLETE_FAINT,
+    IhcScore.ZERO: Pattern.NONE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One staining pattern and its share of cells; ``percent`` None means "the remaining cells"."""
+
+    pattern: Pattern
+    percent: float | None
+
+
 @dataclass
 class Her2Facts:
     """What the text says about HER2 on one specimen, gathered statement by statement (mutable, internal).
@@ -51,12 +86,8 @@ class Her2Facts:
 
     scores: list[tuple[int, IhcScore]] = field(default_factory=list)
     ranges: list[tuple[int, IhcScore, IhcScore]] = field(default_factory=list)
-    ultralow_cue: bool = False
-    null_cue: bool = False
-    complete_intense: float | None = None
-    complete_any: float | None = None
-    incomplete_faint: float | None = None
-    incomplete_moderate_intense: bool = False
+    zero_cues: list[tuple[int, IhcZeroSubtype]] = field(default_factory=list)
+    shares: list[tuple[int, Share]] = field(default_factory=list)
     assay: str | None = None
     statuses: list[tuple[int, ReportedStatus]] = field(default_factory=list)
     ish_statuses: list[tuple[int, ReportedStatus]] = field(default_factory=list)
@@ -88,16 +119,32 @@ class Her2Facts:
             or self.groups
             or self.recount_group is not None
             or self.technical_failure
-            or self.ultralow_cue
-            or self.complete_intense is not None
-            or self.complete_any is not None
-            or self.incomplete_faint is not None
+            or self.zero_cues
+            or self.shares
         )
 
     def has_ish(self) -> bool:
         """True when an ISH number, group or ISH status was read."""
         return bool(
             self.ratio or self.her2_per_cell or self.cep17_per_cell or self.groups or self.ish_statuses
+        )
+
+    def count(self) -> int:
+        return (
+            len(self.scores)
+            + len(self.ranges)
+            + len(self.zero_cues)
+            + len(self.shares)
+            + len(self.statuses)
+            + len(self.ish_statuses)
+            + len(self.ratio)
+            + len(self.her2_per_cell)
+            + len(self.cep17_per_cell)
+            + len(self.groups)
+            + int(self.ish_pending)
+            + int(self.technical_failure)
+            + int(self.recount_group is not None)
+            + int(self.recount_confirmed is not None)
         )
 
 
@@ -117,6 +164,9 @@ class _Masked:
         self.original = text
         self.text = text
 
+    def blank(self, start: int, end: int) -> None:
+        self.text = self.text[:start] + _MASK * (end - start) + self.text[end:]
+
     def take(self, pattern: re.Pattern[str], *, first_only: bool = False) -> list[re.Match[str]]:
         found: list[re.Match[str]] = []
         for match in pattern.finditer(self.text):
@@ -124,8 +174,7 @@ class _Masked:
             if first_only:
                 break
         for match in found:
-            start, end = match.span()
-            self.text = self.text[:start] + _MASK * (end - start) + self.text[end:]
+            self.blank(*match.span())
         return found
 
 
@@ -147,10 +196,6 @@ def _mode_at(events: list[tuple[int, Mode]], position: int, start: Mode) -> Mode
     return mode
 
 
-def _number(text: str) -> float:
-    return float(text)
-
-
 def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> tuple[bool, Mode]:
     """Record what one HER2 statement says into ``facts``.
 
@@ -160,48 +205,26 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     """
     events = _mode_events(text)
     end_mode = _mode_at(events, len(text), ctx.start_mode)
-    before = _fact_count(facts)
-    if g.CONTROL_RE.search(text):
-        if g.TECHNICAL_RE.search(text):
-            facts.technical_failure = True
-        return _fact_count(facts) > before, end_mode
+    before = facts.count()
     masked = _Masked(text)
+    _mask_revisions(masked)
     _read_technical_and_pending(masked, facts, ctx)
-    if g.ISH_WORD_RE.search(text):
+    ish_words = bool(g.ISH_WORD_RE.search(text))
+    if ish_words:
         _read_ish_numbers(masked, facts, ctx)
-    if g.ISH_WORD_RE.search(text) or g.RECOUNT_RE.search(text):
+    if ish_words or g.RECOUNT_RE.search(text):
         _read_groups(masked, facts, _score_priority(ctx))
-    _read_phrases(masked, facts, ctx, events)
+    _read_staining(masked, facts, ctx)
+    _read_phrases(masked, facts, ctx)
+    _read_zero_cues(masked, facts, ctx)
     _read_scores(masked, facts, ctx)
-    _read_percentages(text, facts)
     _read_statuses(masked, facts, ctx, events)
     for name, pattern in g.ASSAYS:
         if facts.assay is None and pattern.search(text):
             facts.assay = name
-    if g.METASTASIS_RE.search(text) and not g.NO_METASTASIS_RE.search(text):
-        facts.metastasis = True
-    return _fact_count(facts) > before, end_mode
-
-
-def _fact_count(facts: Her2Facts) -> int:
-    return (
-        len(facts.scores)
-        + len(facts.ranges)
-        + len(facts.statuses)
-        + len(facts.ish_statuses)
-        + len(facts.ratio)
-        + len(facts.her2_per_cell)
-        + len(facts.cep17_per_cell)
-        + len(facts.groups)
-        + int(facts.ish_pending)
-        + int(facts.technical_failure)
-        + int(facts.ultralow_cue)
-        + int(facts.null_cue)
-        + int(facts.recount_group is not None)
-        + int(facts.recount_confirmed is not None)
-        + sum(v is not None for v in (facts.complete_intense, facts.complete_any, facts.incomplete_faint))
-        + int(facts.incomplete_moderate_intense)
-    )
+    if g.SINGLE_PROBE_RE.search(text):
+        facts.single_probe = True
+    return facts.count() > before, end_mode
 
 
 def _status_priority(ctx: StatementContext, mode: Mode) -> int:
@@ -216,6 +239,13 @@ def _score_priority(ctx: StatementContext) -> int:
     return (PRIORITY_FINAL if ctx.kind is SentenceKind.FINAL else PRIORITY_TEST) + ctx.bonus
 
 
+def _mask_revisions(masked: _Masked) -> None:
+    """ "Revised from 1+ to 2+", "previously reported as 1+": the superseded value is not read."""
+    for match in g.REVISION_RE.finditer(masked.text):
+        group = "old" if match.group("old") is not None else "quoted"
+        masked.blank(*match.span(group))
+
+
 def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     if g.TECHNICAL_RE.search(masked.original):
         facts.technical_failure = True
@@ -226,9 +256,32 @@ def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: Statemen
             facts.statuses.append((_status_priority(ctx, Mode.OVERALL), ReportedStatus.PENDING))
 
 
+def _number(text: str) -> float:
+    return float(text)
+
+
+def _paired(masked: _Masked) -> list[tuple[str, str]]:
+    """ "ratio / HER2 copies: 1.6 / 5.7" → [("ratio", "1.6"), ("HER2 copies", "5.7")], masked once read."""
+    pairs: list[tuple[str, str]] = []
+    for match in g.PAIRED_RE.finditer(masked.text):
+        first, second = match.group("first"), match.group("second")
+        if not (g.ISH_WORD_RE.search(first) or g.HER2_RE.search(first)) or not g.ISH_WORD_RE.search(second):
+            continue
+        pairs += [(first, match.group("a")), (second, match.group("b"))]
+        masked.blank(*match.span())
+    return pairs
+
+
 def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """Ratio, HER2 and CEP17 signals per cell, stated group and recount (§4, §5)."""
     priority = _score_priority(ctx)
+    for label, value in _paired(masked):
+        rewritten = _Masked(f"{label} {value}")
+        _read_ish_numbers_in(rewritten, facts, priority)
+    _read_ish_numbers_in(masked, facts, priority)
+
+
+def _read_ish_numbers_in(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     for match in masked.take(g.RATIO_RE, first_only=True):
         facts.ratio.append((priority, _number(match.group(1))))
     for match in masked.take(g.CEP17_RE, first_only=True):
@@ -236,14 +289,13 @@ def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) 
     for match in g.HER2_COPIES_RE.finditer(masked.text):
         if g.COPY_WORD_RE.search(match.group("gap") or "") or match.group("unit"):
             facts.her2_per_cell.append((priority, _number(match.group(2))))  # group 1 is the gap
-            start, end = match.span()
-            masked.text = masked.text[:start] + _MASK * (end - start) + masked.text[end:]
-            break
-    else:
-        for match in masked.take(g.PER_CELL_RE, first_only=True):
-            facts.her2_per_cell.append((priority, _number(match.group(1))))
-    if g.SINGLE_PROBE_RE.search(masked.original):
-        facts.single_probe = True
+            masked.blank(*match.span())
+            return
+    for match in masked.take(g.PER_CELL_RE, first_only=True):
+        facts.her2_per_cell.append((priority, _number(match.group(1))))
+        return
+    for match in masked.take(g.HER2_DECIMAL_RE, first_only=True):
+        facts.her2_per_cell.append((priority, _number(match.group(1))))
 
 
 def _group_number(token: str) -> int:
@@ -275,10 +327,8 @@ def _read_groups(masked: _Masked, facts: Her2Facts, priority: int) -> None:
         facts.recount_confirmed = True
 
 
-def _read_phrases(
-    masked: _Masked, facts: Her2Facts, ctx: StatementContext, events: list[tuple[int, Mode]]
-) -> None:
-    """Amplification and overexpression phrases, ultralow and null cues."""
+def _read_phrases(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
+    """Amplification and overexpression phrases."""
     ish_priority = _status_priority(ctx, Mode.ISH)
     for _ in masked.take(g.AMP_NEG_RE):
         facts.ish_statuses.append((ish_priority, ReportedStatus.NEGATIVE))
@@ -289,13 +339,114 @@ def _read_phrases(
         facts.statuses.append((ihc_priority, ReportedStatus.NEGATIVE))
     for _ in masked.take(g.OVEREXP_POS_RE):
         facts.statuses.append((ihc_priority, ReportedStatus.POSITIVE))
+
+
+def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
+    """Ultralow and null terms and cues (§8); "HER2-null" and "0+" also state the score 0."""
+    priority = _score_priority(ctx)
     if masked.take(g.ULTRALOW_RE):
-        facts.ultralow_cue = True
-        facts.scores.append((_score_priority(ctx), IhcScore.ZERO))
-    if g.NULL_RE.search(masked.text):
-        facts.null_cue = True
+        facts.zero_cues.append((priority, IhcZeroSubtype.ULTRALOW))
+        facts.scores.append((priority, IhcScore.ZERO))
+    if masked.take(g.WITH_STAINING_RE):
+        facts.zero_cues.append((priority, IhcZeroSubtype.ULTRALOW))
     if masked.take(g.NULL_TERM_RE):
-        facts.scores.append((_score_priority(ctx), IhcScore.ZERO))
+        facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
+        facts.scores.append((priority, IhcScore.ZERO))
+    for match in g.NULL_RE.finditer(masked.text):
+        if not g.DEFINITION_ALTERNATIVE_RE.search(masked.text[max(0, match.start() - 8) : match.start()]):
+            facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
+            if _STAINING_WORD_RE.search(match.group(0)):
+                # "no membrane staining": a description of the staining, with a share of 0 % (§3).
+                facts.shares.append((priority, Share(Pattern.ANY, 0.0)))
+            break
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Staining shares and scores
+
+
+def _share(match: re.Match[str]) -> float | None:
+    """The share a PCT or QUANTITY match states (0–100); comparisons become a value on the stated side."""
+    quantity = match.groupdict().get("quantity")
+    if quantity:
+        return next((share for pattern, share in g.QUANTITY_SHARES if pattern.search(quantity)), None)
+    value = match.group("value")
+    if value is None:
+        return None
+    number = _number(match.group("upper") or value)
+    comparison = (match.group("cmp") or "").lower()
+    if comparison in ("<", "less than", "fewer than", "under", "below"):
+        number = number - 1.0 if number > 1.0 else number / 2.0
+    elif comparison in (">", "more than", "greater than", "over", "above"):
+        number = min(100.0, number + 1.0)
+    return number if 0.0 <= number <= 100.0 else None
+
+
+def _pattern(descriptors: str) -> Pattern | None:
+    """The membrane pattern a description names (None when it is not one of the §3 patterns)."""
+    complete = bool(g.COMPLETE_RE.search(descriptors)) and not g.INCOMPLETE_RE.search(descriptors)
+    incomplete = bool(g.INCOMPLETE_RE.search(descriptors))
+    intense = bool(g.INTENSE_RE.search(descriptors))
+    moderate = bool(g.MODERATE_RE.search(descriptors))
+    faint = bool(g.FAINT_RE.search(descriptors))
+    if complete:
+        return Pattern.COMPLETE_INTENSE if intense and not (faint or moderate) else Pattern.COMPLETE_OTHER
+    if incomplete and (intense or moderate):
+        return Pattern.INCOMPLETE_MODERATE_INTENSE
+    if faint and not (intense or moderate):
+        return Pattern.INCOMPLETE_FAINT
+    return None
+
+
+def _score_token(token: str) -> IhcScore:
+    digits = re.sub(r"[^0-3+]", "", token)
+    if set(digits) == {"+"}:
+        return g.WORD_SCORES[digits]
+    return g.WORD_SCORES[digits.replace("+", "")]
+
+
+def _read_staining(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
+    """Shares per staining pattern, from descriptions and from scores tied to shares (components)."""
+    priority = _score_priority(ctx)
+    labels = _read_descriptions(masked, facts, priority)
+    for pattern_re in g.COMPONENT_RES:
+        for match in pattern_re.finditer(masked.text):
+            share = _share(match)
+            if share is None:
+                continue
+            score = _score_token(match.group("score"))
+            facts.shares.append((priority, Share(COMPONENT_PATTERN[score], share)))
+            masked.blank(*match.span())
+    for pattern_re in g.COMPONENT_REST_RES:
+        for match in pattern_re.finditer(masked.text):
+            score = _score_token(match.group("score"))
+            facts.shares.append((priority, Share(COMPONENT_PATTERN[score], None)))
+            masked.blank(*match.span())
+    if len(set(labels)) == 1:
+        # "intense complete staining (3+) in 8 %": the report names the score of the pattern it describes.
+        facts.scores.append((priority, labels[0]))
+
+
+def _read_descriptions(masked: _Masked, facts: Her2Facts, priority: int) -> list[IhcScore]:
+    """Staining descriptions with a share of cells; returns the score labels written inside them."""
+    labels: list[IhcScore] = []
+    for pattern_re in (g.STAINING_PCT_RE, g.PCT_STAINING_RE):
+        for match in pattern_re.finditer(masked.text):
+            before = masked.text[max(0, match.start() - 8) : match.start()]
+            if g.DEFINITION_ALTERNATIVE_RE.search(before) or re.match(r"\s*or\s", match.group("desc")):
+                continue  # "no staining or faint incomplete staining in ≤10 %": the definition of IHC 0
+            share = _share(match)
+            pattern = (
+                Pattern.ANY if g.ANY_STAINING_RE.search(match.group(0)) else _pattern(match.group("desc"))
+            )
+            if share is None or pattern is None or (pattern is Pattern.ANY and share > 0):
+                continue
+            facts.shares.append((priority, Share(pattern, share)))
+            found = g.SCORE_PLUS_RE.search(match.groupdict().get("label") or "")
+            if found:
+                labels.append(_score_token(found.group(0)))
+            masked.blank(*match.span())
+    return labels
 
 
 def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
@@ -306,42 +457,15 @@ def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
         if int(match.group(1)) < int(match.group(2)):
             facts.ranges.append((priority, low, high))
     for match in masked.take(g.SCORE_PLUS_RE):
-        token = (match.group(1) or match.group(2)).lower()
-        facts.scores.append((priority, g.WORD_SCORES[token]))
+        facts.scores.append((priority, _score_token(match.group(0)) if not match.group(2) else _word(match)))
     for match in masked.take(g.SCORE_LABELLED_RE):
-        facts.scores.append((priority, g.WORD_SCORES[match.group(1)]))
+        facts.scores.append((priority, g.WORD_SCORES[match.group(1) or match.group(2)]))
     for _ in masked.take(g.ZERO_BARE_RE):
         facts.scores.append((priority, IhcScore.ZERO))
 
 
-def _percent(match: re.Match[str], first: int) -> float | None:
-    """The stated percentage; for a range "5-10 %" the upper bound. None when above 100 %."""
-    value = _number(match.group(first + 1) or match.group(first))
-    return value if 0.0 <= value <= 100.0 else None
-
-
-def _read_percentages(text: str, facts: Her2Facts) -> None:
-    """Staining pattern percentages (§3): complete/incomplete × intense/moderate/faint."""
-    found: list[tuple[str, float | None]] = [
-        (m.group(1), _percent(m, 2)) for m in g.STAINING_PCT_RE.finditer(text)
-    ]
-    found += [(m.group(3), _percent(m, 1)) for m in g.PCT_STAINING_RE.finditer(text)]
-    for descriptors, value in found:
-        if value is None:
-            continue
-        complete = bool(g.COMPLETE_RE.search(descriptors)) and not g.INCOMPLETE_RE.search(descriptors)
-        incomplete = bool(g.INCOMPLETE_RE.search(descriptors))
-        intense = bool(g.INTENSE_RE.search(descriptors))
-        moderate = bool(g.MODERATE_RE.search(descriptors))
-        faint = bool(g.FAINT_RE.search(descriptors))
-        if complete:
-            facts.complete_any = value
-            if intense and not (faint or moderate):
-                facts.complete_intense = value
-        elif incomplete and (intense or moderate):
-            facts.incomplete_moderate_intense = value > 0
-        elif incomplete and faint:
-            facts.incomplete_faint = value
+def _word(match: re.Match[str]) -> IhcScore:
+    return g.WORD_SCORES[match.group(2).lower()]
 
 
 def _read_statuses(

@@ -2,21 +2,23 @@
 
 The grammar covers the cues listed in ``spec/clinical-logic.md`` §10 and the ASCO/CAP wording of §3–§8
 (Wolff et al., JCO 2018;36:2105 and JCO 2023;41:3867; ER/PR: Allison et al., JCO 2020;38:1346). Every pattern
-here *recognises* what a report states; nothing here decides a category (that is ``rules.her2``).
+here *recognises* what a report states; nothing here decides a category (that is ``rules.her2``). Text reaches
+these patterns normalised by :mod:`connectors.fhir.narrative_text` (decimal points, ``≥``/``≤``, ASCII
+dashes, ``%``), so each pattern needs one spelling of numbers and signs.
 
 Pieces, in the order the extractor applies them to one HER2 statement:
 
 - markers: HER2 aliases (``HER2``, ``HER-2/neu``, ``Her2 neu``, ``c-erbB-2``, ``ERBB2``), ER, PR and other
-  markers (Ki-67, AR, …) whose mention ends a HER2 statement;
-- methods: IHC words and clones (4B5/PATHWAY/Ventana, HercepTest/Dako, CB11, SP3) and ISH words (FISH, SISH,
-  DISH, CISH, dual/single probe, PathVysion, CEP17, ratio, signals, groups, amplification);
+  markers (Ki-67, E-cadherin, AR, Nottingham grade …) whose mention ends a HER2 statement;
+- methods: IHC words and clones (4B5/PATHWAY/Ventana, HercepTest/Dako, CB11/Oracle, SP3) and ISH words (FISH,
+  SISH, DISH, CISH, dual/single probe, PathVysion, CEP17, ratio, signals, groups, amplification);
 - ISH numbers: the HER2/CEP17 ratio, HER2 and CEP17 signals per cell or nucleus, stated group, recounts;
-- IHC scores: ranges (``0-1+``, ``1-2+``), ultralow shorthand (``0+``, ``>0 <1+``, ``0 with membrane
-  staining``), ``n+`` scores, labelled scores (``score 0``), bare zeros (``(0)``, ``IHC 0``, ``HER2-zero``);
-- staining descriptions with percentages (``faint incomplete membrane staining in 5 % of cells``);
-- status words, amplification and overexpression phrases, pending and technical-failure cues;
-- text that is never a result: the 2023 reporting comment on therapy eligibility, history, control statements,
-  and DCIS/LCIS (only the invasive component is scored, §2).
+- IHC scores: ranges (``0-1+``, ``1-2+``), ultralow shorthand (``0+``, ``>0 <1+``), ``n+``/``+n``/``(+++)``
+  scores, labelled scores (``score 2``, ``IHC 2``, ``2/3``), bare zeros (``(0)``, ``HER2-zero``); scores
+  tied to a share of cells (``3+ in 15 %``, ``1+ elsewhere``) are *components* of a heterogeneous read;
+- staining descriptions with shares of cells (``faint incomplete membrane staining in 5 % of cells``,
+  ``the majority of cells show strong complete staining``);
+- status words, amplification and overexpression phrases, pending and technical-failure cues.
 """
 
 from __future__ import annotations
@@ -33,18 +35,19 @@ _I = re.IGNORECASE
 
 #: HER2 and its aliases; ``HER2/CEP17`` starts with a HER2 mention, which is fine (it is a HER2 statement).
 HER2: Final = (
-    r"(?<![A-Za-z0-9])(?:(?-i:HER|Her|her)-?2(?:\s*[/(-]?\s*neu\)?)?|(?-i:HER)\s2(?:\s*/\s*neu)?|Her2neu|"
-    r"c-?erb-?B-?2|erb-?B-?2|ERBB2)(?!\d)"
+    r"(?<![A-Za-z0-9])(?:(?-i:HER|Her)[-\s]?2(?:\s*[/(-]?\s*neu\)?)?|(?-i:her)-?2(?:\s*[/(-]?\s*neu\)?)?|"
+    r"Her2neu|c-?erb-?\s?B-?2|erb-?B-?2|ERBB2)(?!\d)"
 )
-#: Estrogen receptor; the abbreviations are case-sensitive so that "er"/"pr" inside words never match.
-ER: Final = (
-    r"(?<![A-Za-z0-9])(?:(?-i:ER)(?:-?alpha)?|o?estrogen[\s-]+receptors?(?:[\s-]+alpha)?)(?![A-Za-z0-9])"
-)
-PR: Final = r"(?<![A-Za-z0-9])(?:(?-i:PR|PgR|PGR)|progesterone[\s-]+receptors?)(?![A-Za-z0-9])"
-#: Markers and report items whose mention ends a HER2 statement.
+#: Estrogen and progesterone receptors ("er"/"pr" only as whole words).
+ER: Final = r"(?<![A-Za-z0-9])(?:ER(?:-?alpha)?|o?estrogen[\s-]+receptors?(?:[\s-]+alpha)?)(?![A-Za-z0-9])"
+PR: Final = r"(?<![A-Za-z0-9])(?:PR|PgR|progesterone[\s-]+receptors?)(?![A-Za-z0-9])"
+#: Markers and report items whose mention ends a HER2 statement (their scores and intensities are theirs).
 OTHER_MARKER: Final = (
-    r"(?<![A-Za-z0-9])(?:Ki-?67|MIB-?1|(?-i:AR)|androgen\s+receptor|p53|p63|CK\s?5/6|E-?cadherin|GATA-?3|"
-    r"PD-?L1|TROP-?2|EGFR|Nottingham|mitotic|tubule|margins?)(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])(?:Ki-?67|MIB-?1|(?-i:AR)|androgen\s+receptors?|p53|p63|p120|CK\s?5/6|CK\s?\d+|"
+    r"cytokeratins?|E-?cadherin|GATA-?3|TRPS1|SOX-?10|mammaglobin|GCDFP\S*|PD-?L1|TROP-?2|EGFR|Allred|"
+    r"H-?score|quick\s?score|Nottingham|(?:histologic(?:al)?\s+|nuclear\s+|tumou?r\s+)?grade|tubules?|"
+    r"tubule\s+formation|pleomorphism|mitotic|mitos[ie]s|margins?|lymphovascular|LVI|TILs?|"
+    r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d)(?![A-Za-z0-9])"
 )
 
 HER2_RE: Final = re.compile(HER2, _I)
@@ -57,26 +60,26 @@ OTHER_MARKER_RE: Final = re.compile(OTHER_MARKER, _I)
 
 #: Words that put the following status words in IHC context.
 IHC_WORD: Final = (
-    r"\bIHC\b|immunohisto\w*|immuno-?stain\w*|\b4B5\b|Hercep\s?Test|\bCB-?11\b|\bSP3\b|\bscore\b|"
-    r"membran\w*|over-?express\w*"
+    r"\bIHC\b|immunohisto\w*|immuno-?stain\w*|immunoreactiv\w*|\b4B5\b|Hercep\s?Test|\bCB-?11\b|\bSP3\b|"
+    r"\bOracle\b|\bscore\b|membran\w*|over-?express\w*|\bprotein\b"
 )
 #: Words that put the following status words in ISH context (and make a statement a HER2 statement).
 ISH_WORD: Final = (
-    r"\b(?:F|S|C|D|BD)?ISH\b|in[-\s]situ\s+hybridi[sz]ation|\bprobes?\b|PathVysion|\bINFORM\b|"
-    r"\bCEP\s?-?17|\bCEN\s?-?17|\bchr(?:omosome)?\s?-?17|\bratio\b|\bsignals?\b|\bcop(?:y|ies)\b|"
-    r"\bgroup\s*[1-5IV]|amplif\w*"
+    r"\b(?:F|S|C|D|DD|BD|IQ)?ISH\b|in[-\s]situ\s+hybridi[sz]ation|hybridi[sz]ation|\bprobes?\b|PathVysion|"
+    r"ZytoLight|\bINFORM\b|\bCEP\s?-?17|\bCEN\s?-?17|\bchr(?:omosome)?\s?-?17|centromer\w*|\bratio\b|"
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\bgroup\s*[1-5IV]|amplif\w*|\bgene\b"
 )
 IHC_WORD_RE: Final = re.compile(IHC_WORD, _I)
 ISH_WORD_RE: Final = re.compile(ISH_WORD, _I)
 #: "concurrent IHC 2+" inside an ISH statement names the IHC read with the ISH; it does not change context.
-SUBORDINATE_RE: Final = re.compile(r"(?:concurrent|concomitant|corresponding|with)\s+(?:the\s+)?$", _I)
-SINGLE_PROBE_RE: Final = re.compile(r"single[-\s]?probe|HER-?2[-\s]only\s+probe", _I)
+SUBORDINATE_RE: Final = re.compile(r"(?:concurrent|concomitant|corresponding|with|and)\s+(?:the\s+)?$", _I)
+SINGLE_PROBE_RE: Final = re.compile(r"single[-\s]?probe|HER-?2[-\s]only\s+probe|without\s+CEP\s?-?17", _I)
 
 #: Assays as (canonical name, pattern). The companion diagnostic is VENTANA PATHWAY anti-HER-2/neu (4B5), §8.
 ASSAYS: Final = (
-    ("4B5", re.compile(r"\b4B5\b|PATHWAY|Ventana(?!\s+(?:INFORM|dual|HER-?2\s+dual))", _I)),
-    ("HercepTest", re.compile(r"Hercep\s?Test|\bDako\b|\bA0485\b", _I)),
-    ("CB11", re.compile(r"\bCB-?11\b", _I)),
+    ("4B5", re.compile(r"\b4B5\b|PATHWAY|Ventana(?!\s+(?:INFORM|dual|HER-?2\s+dual|DDISH|SISH))", _I)),
+    ("HercepTest", re.compile(r"Hercep\s?Test|\bDako\b|\bA0485\b|\bAgilent\b", _I)),
+    ("CB11", re.compile(r"\bCB-?11\b|\bOracle\b", _I)),
     ("SP3", re.compile(r"\bSP3\b", _I)),
 )
 
@@ -86,15 +89,19 @@ ASSAYS: Final = (
 NUMBER: Final = r"(\d{1,3}(?:\.\d{1,3})?)"
 #: A measured number, not a criterion: never directly after a comparison sign, never a score or percentage.
 _MEASURED: Final = (
-    r"(?<![<>≥≤\d.])(?<![<>≥≤]\s)"
+    r"(?<![A-Za-z<>≥≤\d.])(?<![A-Za-z]-)(?<![<>≥≤]\s)(?<!\bthan\s)"
     + NUMBER
-    + r"(?![\d+%]|\.\d|\s*%|\s+(?:invasive\s+)?(?:tumou?r\s+)?(?:cells|nuclei)\b)"
+    + r"(?![\d+%]|\.\d|\s*%|\s+(?:invasive\s+)?(?:tumou?r\s+)?(?:cells|nuclei)\b|\s*/\s*[0-3]\b(?!\.))"
 )
-_CEP17: Final = r"(?:CEP\s?-?17|CEN\s?-?17|chr(?:omosome)?\s?-?17|D17Z1)"
+_CEP17: Final = (
+    r"(?:CEP\s?-?17|CEN\s?-?17|chr(?:omosome)?\s?-?17(?:\s+centromer\w*)?|centromer\w*(?:\s+(?:probe\s+)?"
+    r"(?:of\s+)?(?:chromosome\s+)?17)?|D17Z1|chromosome\s+enumeration\s+probe(?:\s+17)?)"
+)
 
-#: "HER2/CEP17 ratio 1.2", "HER2:CEP17 = 1.10", "HER2/Chr17 ratio = 2.35", "ratio of 4.8".
+#: "HER2/CEP17 ratio 1.2", "HER2:CEP17 = 1.10", "ratio of HER2 to CEP17: 2.3", "ratio of 4.8".
 RATIO_RE: Final = re.compile(
-    r"(?:HER-?2(?:/neu)?\s*(?:/|:|to)\s*" + _CEP17 + r"(?:\s+signal)?(?:\s+ratio)?|\bratio\b)"
+    r"(?:HER-?2(?:/neu)?(?:\s+gene)?\s*(?:/|:|to)\s*" + _CEP17 + r"(?:\s+signals?)?(?:\s+ratio)?|"
+    r"\bratio\b(?:\s+(?:of\s+)?HER-?2\s*(?:/|:|to)\s*" + _CEP17 + r")?)"
     r"(?:\s*\([^)]{0,30}\))?\s*(?:of|=|:|was|is|-)?\s*(?:of\s+)?" + _MEASURED,
     _I,
 )
@@ -106,56 +113,101 @@ HER2_COPIES_RE: Final = re.compile(
     r"(?:/|per)\s*(?:invasive\s+)?(?:tumou?r\s+)?(?:cell|nucle(?:us|i)))?",
     _I,
 )
-COPY_WORD_RE: Final = re.compile(r"cop(?:y|ies)|signals?|mean|average|/\s*cell|per\s+cell|nucle", _I)
+COPY_WORD_RE: Final = re.compile(r"cop(?:y|ies)|signals?|mean|average|/\s*cell|per\s+cell|nucle|dots", _I)
+#: A decimal copy number right after HER2 in an ISH statement ("HER2 3.6; CEP17 1.6").
+HER2_DECIMAL_RE: Final = re.compile(HER2 + r"\s*(?:[:=]\s*)?(\d{1,2}\.\d{1,2})(?![\d%+])", _I)
 #: "mean 4.6 copies/cell", "3.1 signals per nucleus", "9.6/cell" (no analyte named: HER2).
 PER_CELL_RE: Final = re.compile(
-    _MEASURED + r"\s*(?:HER-?2\s*)?(?:signals?|cop(?:y|ies)|dots)?\s*(?:/|per)\s*(?:invasive\s+)?"
+    _MEASURED + r"\s*(?:HER-?2\s*)?(?:gene\s+)?(?:signals?|cop(?:y|ies)|dots)?\s*(?:/|per)\s*(?:invasive\s+)?"
     r"(?:tumou?r\s+)?(?:cell|nucle(?:us|i))\b",
     _I,
 )
-GROUP_RE: Final = re.compile(r"\bgroup\s*[:#]?\s*(V|IV|I{1,3}|[1-5])(?![\w.])", _I)
-ROMAN: Final = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
-RECOUNT_RE: Final = re.compile(
-    r"re-?count\w*|second\s+(?:blinded\s+)?(?:observer|pathologist|reader|count)|additional\s+observer|"
-    r"re-?scor\w*",
+#: Two labels and two values: "HER2/CEP17 ratio / mean HER2 copies per cell: 1.6 / 5.7".
+PAIRED_RE: Final = re.compile(
+    r"(?P<first>[^:;=]{2,60}?)\s+/\s+(?P<second>(?:(?!\s/\s)[^:;=]){2,60}?)\s*[:=]\s*(?P<a>\d{1,3}(?:\.\d{1,3})?)\s*/\s*"
+    r"(?P<b>\d{1,3}(?:\.\d{1,3})?)(?![\d.%+])",
     _I,
 )
-CONFIRM_RE: Final = re.compile(r"confirm\w*|agree\w*|concordant|same\s+group|unchanged", _I)
+GROUP_RE: Final = re.compile(
+    r"\bgroup\s*(?:[:#=]|\bis\b|\bwas\b|\bremains\b)?\s*(V|IV|I{1,3}|[1-5])(?!\w|\.\d)", _I
+)
+ROMAN: Final = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
+#: A second, blinded count of the ISH signals (ASCO/CAP 2018), in any wording.
+RECOUNT_RE: Final = re.compile(
+    r"re-?count\w*|re-?enumerat\w*|re-?scor\w*|"
+    r"(?:second|another|additional|independent|different|2nd)\s+(?:blinded\s+|independent\s+)?"
+    r"(?:observer|pathologist|reader|scorer|technologist|cytogeneticist|count\w*|enumeration|evaluation|"
+    r"scoring|reading|review\w*)|"
+    r"count\w*\s+(?:was\s+|were\s+)?(?:repeated|performed\s+again|redone)|repeat(?:ed)?\s+(?:count|enumeration|scoring)|"
+    r"counted\s+(?:independently\s+)?by\s+(?:two|2|a\s+second)|(?:two|2)\s+(?:independent\s+)?observers|"
+    r"number\s+of\s+observers\s*[:=]?\s*(?:[2-9]|two|three)",
+    _I,
+)
+#: The recount agreed with the first count.
+CONFIRM_RE: Final = re.compile(
+    r"confirm\w*|agree\w*|concordan\w*|\bsame\b|unchanged|consistent|identical|reproduc\w*|verified|"
+    r"\bmatch(?:ed|es|ing)?\b|no\s+difference|"
+    r"did\s+not\s+(?:change|alter|differ)|no\s+change|not\s+chang\w*|remain\w*\s+(?:in\s+)?(?:group|the\s+same|"
+    r"unchanged)|similar\s+result|comparable|number\s+of\s+observers",
+    _I,
+)
 GROUP_CHANGE_RE: Final = re.compile(r"from\s+(?:group\s*)?([1-5])\s+to\s+(?:group\s*)?([1-5])\b", _I)
 
 # ----------------------------------------------------------------------------------------------------------
 # IHC scores
 
 _SCORE_DIGIT: Final = r"([0-3])"
-#: "0-1+", "1-2+", "0 to 1+", "1+ to 2+", "1+/2+", "0 or 1+".
+#: "0-1+", "1-2+", "0 to 1+", "1+ to 2+", "1+/2+", "0 or 1+" (not "1+ or 2+/ISH-negative", a category list).
 RANGE_RE: Final = re.compile(
-    r"(?<![\w.+/<>-])" + _SCORE_DIGIT + r"\s*\+?\s*(?:-|to|/|or)\s*" + _SCORE_DIGIT + r"\s*\+(?![\d+])", _I
+    r"(?<![\w.+/<>≥≤-])"
+    + _SCORE_DIGIT
+    + r"\s*\+?\s*(?:-|to|/|or)\s*"
+    + _SCORE_DIGIT
+    + r"\s*\+(?![\d+])(?!\s*/\s*(?:ISH|FISH|SISH|neg|not))",
+    _I,
 )
 #: Ultralow shorthand (§8): "ultralow", "ultra-low", "0+", ">0 <1+", "0 with membrane staining".
 ULTRALOW_RE: Final = re.compile(
-    r"ultra[-\s]?low|>\s*0\s*%?\s*(?:but|and|,)?\s*<\s*1\s*\+|(?<![\w.+])0\s?\+(?![\d+])|"
-    r"(?<![\w.])0\s+with\s+(?:(?:faint|weak|incomplete|partial|barely\s+perceptible|membrane|membranous|"
-    r"minimal|focal)[\s,]+)*staining",
+    r"ultra[-\s]?low|>\s*0\s*%?\s*(?:but|and|,|to|-)?\s*<\s*1\s*\+|(?<![\w.+])0\s?\+(?![\d+])|"
+    r"(?<![\w.])0\s*\(?\s*with\s+(?:(?:faint|weak|incomplete|partial|barely\s+perceptible|membrane|membranous|"
+    r"minimal|focal|some|any)[\s,]+)*(?:(?:immuno-?)?staining|reactivity|expression)",
+    _I,
+)
+#: "with membrane staining" after an IHC 0 (§8 "0 with membrane staining"): the ultralow description.
+WITH_STAINING_RE: Final = re.compile(
+    r"(?<!\bno\s)(?<!without\s)\bwith\s+(?:(?:faint|weak|incomplete|partial|barely\s+perceptible|minimal|focal|"
+    r"some)[\s,]+)*(?:membrane|membranous)\s+(?:(?:immuno-?)?staining|reactivity|immunoreactivity)",
     _I,
 )
 #: The explicit term "HER2-null": IHC 0 without membrane staining (§8), so it states a score of 0.
-NULL_TERM_RE: Final = re.compile(HER2 + r"[-\s]?null\b", _I)
+NULL_TERM_RE: Final = re.compile(HER2 + r"[-\s]?null\b|\b0\s*\(\s*null\s*\)", _I)
 #: Null cues (§8): no membrane staining at all ("no staining or faint ... staining in ≤10 %" is the
 #: definition of IHC 0, not a description, and is not a null cue).
 NULL_RE: Final = re.compile(
-    r"HER-?2[-\s]?null|\bnull\b|\bno\s+(?:membrane\s+|membranous\s+|detectable\s+|HER-?2\s+)?"
-    r"(?:staining|immunoreactivity|reactivity)(?!\s+or\b)|without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?staining|"
-    r"absence\s+of\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?staining|\babsent\b|completely\s+negative",
+    r"HER-?2[-\s]?null|\bnull\b|\bno\s+(?:membrane\s+|membranous\s+|detectable\s+|HER-?2\s+|immuno)?"
+    r"(?:staining|immuno-?staining|immunoreactivity|reactivity|expression|labell?ing)(?!\s+or\b)"
+    r"(?!\s+(?:of|in)\s+(?:the\s+)?DCIS)|"
+    r"without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining|"
+    r"absen(?:ce|t)\s+(?:of\s+)?(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:(?:immuno-?)?staining|reactivity)|"
+    r"(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|identified|"
+    r"detected))\b|\babsent\b|completely\s+negative|\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
+    r"(?:with|showing|show)?\s*(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining(?!\s+(?:of|in)\b)",
     _I,
 )
-#: "3+", "(2+)", "1 +", "2 plus", "two-plus".
+#: "3+", "(2+)", "1 +", "2 plus", "two-plus", "+1", "(+++)", "++".
 SCORE_PLUS_RE: Final = re.compile(
-    r"(?<![\w.+/<>])" + _SCORE_DIGIT + r"\s?(?:\+|-?\s?plus\b)(?![\d+])|\b(zero|one|two|three)[-\s]?plus\b",
+    r"(?<![\w.+/<>≥≤])(?<!HER-)(?<!erbB-)(?<!erb-B-)" + _SCORE_DIGIT + r"\s?(?:\+|-?\s?plus\b)(?![\d+])|"
+    r"\b(zero|one|two|three)[-\s]?plus\b|"
+    r"(?<![\w+)])\+\s?([1-3])(?![\d%+]|\.\d)|(?<![\w+])\(?(\+\+\+?)\)?(?![\w+])",
     _I,
 )
-#: "score 0", "Score: 1", "score of 2".
+#: "score 0", "Score: 1", "score of 2", "score 2/3", "IHC 2", "IHC score: 1", "2/3".
 SCORE_LABELLED_RE: Final = re.compile(
-    r"\bscore\s*(?:of|=|:|was|is)?\s*\(?" + _SCORE_DIGIT + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d)", _I
+    r"(?:\bscore|\bIHC(?:\s+score)?)\s*(?:of|=|:|was|is)?\s*\(?"
+    + _SCORE_DIGIT
+    + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d|\s*or\s+\d|\s+(?:blocks?|slides?|cores?|cells))|"
+    r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])",
+    _I,
 )
 #: "(0)", "IHC 0", ": 0", "HER2-0", "HER2 zero", "HER2-zero".
 ZERO_BARE_RE: Final = re.compile(
@@ -172,38 +224,131 @@ WORD_SCORES: Final = {
     "one": IhcScore.ONE_PLUS,
     "two": IhcScore.TWO_PLUS,
     "three": IhcScore.THREE_PLUS,
+    "++": IhcScore.TWO_PLUS,
+    "+++": IhcScore.THREE_PLUS,
 }
+#: A revision inside one sentence: "revised from 1+ to 2+" (the first score is the superseded one).
+REVISION_RE: Final = re.compile(
+    r"(?:chang|revis|amend|correct|upgrad|downgrad|reclassif|re-?scor|updat|modif)\w*\s+(?:\w+\s+){0,3}?"
+    r"from\s+(?P<old>[^;]{1,30}?)\s+to\b|"
+    r"(?:previously|originally|initially|formerly)\s+(?:reported|scored|read|called|interpreted|given)\s+"
+    r"(?:as\s+)?(?P<quoted>[^;,.]{1,30})",
+    _I,
+)
 
 # ----------------------------------------------------------------------------------------------------------
-# Staining descriptions with percentages (§3)
+# Shares of cells and staining patterns (§3)
 
-_DESCRIPTOR: Final = (
-    r"(?:complete|incomplete|circumferential|partial|basolateral|lateral|intense|strong|moderate|weak|faint|"
-    r"barely\s+perceptible|perceptible|uniform|membrane|membranous|granular|linear|and|to|or)"
+#: A share of invasive tumour cells: a number (or range) of percent with an optional comparison.
+PCT: Final = (
+    r"(?P<cmp><|>|≤|≥|less\s+than|fewer\s+than|under|below|more\s+than|greater\s+than|over|above|up\s+to|"
+    r"at\s+least|approximately|approx\.?|about|around|roughly|nearly|almost|~|ca\.?)?\s*"
+    r"(?P<value>\d{1,3}(?:\.\d+)?)\s*(?:%\s*)?(?:(?:-|to)\s*(?P<upper>\d{1,3}(?:\.\d+)?)\s*)?%"
 )
-_DESCRIPTORS: Final = r"\b((?:" + _DESCRIPTOR + r"[\s,/-]+){1,9})"
-_PCT: Final = (
-    r"(?<![<>≤≥=\d.])(?<![<>≤≥=]\s)(?:approximately|approx\.?|about|around|~|ca\.?)?\s*(\d{1,3}(?:\.\d+)?)\s*"
-    r"(?:(?:-|to)\s*(\d{1,3}(?:\.\d+)?)\s*)?%"
+#: Shares written as words.
+QUANTITY: Final = (
+    r"(?P<quantity>(?:the\s+)?(?:vast\s+)?majority\s+of|most(?:\s+of)?|(?:nearly|almost|virtually)\s+all|"
+    r"all(?:\s+of)?|(?:a\s+)?(?:few|rare|occasional|scattered|isolated|single|sporadic)|"
+    r"(?:a\s+)?(?:small\s+)?(?:minority|subset|proportion)\s+of)"
+)
+QUANTITY_SHARES: Final = (
+    (re.compile(r"majority|most", _I), 75.0),
+    (re.compile(r"all", _I), 95.0),
+    (
+        re.compile(r"few|rare|occasional|scattered|isolated|single|sporadic|minority|subset|proportion", _I),
+        2.0,
+    ),
+)
+_CELLS: Final = (
+    r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer)\s+)*"
+    r"(?:cells?|nuclei)"
+)
+_DESCRIPTOR: Final = (
+    r"(?:complete|incomplete|circumferential|entire|full|partial|basolateral|lateral|discontinuous|"
+    r"fragmented|intense|strong|strongly|moderate|moderately|weak|weakly|faint|faintly|barely[\s-]+perceptible|"
+    r"barely|perceptible|uniform|homogeneous|heterogeneous|membrane|membranous|granular|linear|thick|thin|"
+    r"and|to|or|but|any)"
+)
+_DESCRIPTORS: Final = r"(?P<desc>(?:\(?" + _DESCRIPTOR + r"\)?[\s,/-]+){1,9})"
+_STAIN_NOUN: Final = (
+    r"(?:staining|stain|immuno-?staining|immuno-?stain|reactivity|immunoreactivity|positivity|expression|"
+    r"labell?ing)"
 )
 #: "faint, incomplete membrane staining in 5% of tumor cells", "intense complete staining (3+) in 8%".
 STAINING_PCT_RE: Final = re.compile(
-    _DESCRIPTORS + r"staining(?:\s*\([0-3]\+\))?(?:\s+(?:is|was)?\s*(?:seen|observed|present|identified))?"
-    r"\s*(?:in|of|:)\s*" + _PCT,
+    _DESCRIPTORS
+    + _STAIN_NOUN
+    + r"(?P<label>\s*\([^)]{0,12}\))?(?:\s+(?:is|was|are|were)?\s*(?:seen|observed|present|identified|noted|"
+    r"detected))?\s*(?:in|of|:|=|-)\s*(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
     _I,
 )
-#: "5% of tumour cells show faint incomplete staining", "cells with uniform intense complete staining: 95%".
+#: "5% of tumour cells show faint incomplete staining", "the majority of cells show strong complete staining".
 PCT_STAINING_RE: Final = re.compile(
-    _PCT
-    + r"\s*(?:of\s+)?(?:(?:invasive|tumou?r|carcinoma|neoplastic)\s+)*cells\s+(?:with|show\w*|demonstrat\w*|"
-    r"exhibit\w*|display\w*|had|have)\s+" + _DESCRIPTORS + r"staining",
+    r"(?:"
+    + PCT
+    + r"|"
+    + QUANTITY
+    + r")\s*"
+    + _CELLS
+    + r"?\s*(?:with|show\w*|demonstrat\w*|exhibit\w*|display\w*|had|have|having|are|were|:|=|-)?\s*"
+    + _DESCRIPTORS
+    + _STAIN_NOUN,
     _I,
+)
+#: "0% of cells with any membrane staining", "membrane staining of any intensity: 0%".
+ANY_STAINING_RE: Final = re.compile(
+    r"any\s+(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining|staining\s+of\s+any\s+intensity", _I
 )
 INTENSE_RE: Final = re.compile(r"intense|strong", _I)
 MODERATE_RE: Final = re.compile(r"moderate", _I)
 FAINT_RE: Final = re.compile(r"faint|weak|barely", _I)
-COMPLETE_RE: Final = re.compile(r"(?<!in)complete|circumferential", _I)
-INCOMPLETE_RE: Final = re.compile(r"incomplete|partial|basolateral|lateral", _I)
+COMPLETE_RE: Final = re.compile(r"(?<!in)complete|circumferential|entire|\bfull\b", _I)
+INCOMPLETE_RE: Final = re.compile(r"incomplete|partial|basolateral|lateral|discontinuous|fragmented", _I)
+#: A description that quotes a definition ("no staining or faint incomplete staining in ≤10 %").
+DEFINITION_ALTERNATIVE_RE: Final = re.compile(r"\bor\s+$", _I)
+
+#: A score in a heterogeneous read ("0+" is the ultralow shorthand, never a component).
+_COMPONENT_SCORE: Final = r"(?P<score>[1-3]\s?\+|\+\s?[1-3]|\(\+{2,3}\)|\+{2,3}|0(?![.\d+]))"
+#: A score tied to a share of cells: "3+ in 15%", "3+ (15 %)", "15% 3+", "40% of cells show 1+ staining".
+COMPONENT_RES: Final = (
+    re.compile(
+        r"(?<![\w.+])"
+        + _COMPONENT_SCORE
+        + r"\s*(?:staining\s*)?(?:\(\s*|in\s+|:\s*|=\s*|-\s*)(?:the\s+)?(?:"
+        + PCT
+        + r"|"
+        + QUANTITY
+        + r"\s+"
+        + _CELLS
+        + r")\s*\)?",
+        _I,
+    ),
+    re.compile(
+        r"(?<![\w.])(?:"
+        + PCT
+        + r")\s*"
+        + _CELLS
+        + r"?\s*(?:show\w*|with|are|were|:|=|-)?\s*(?:\w+\s+){0,2}?"
+        + _COMPONENT_SCORE
+        + r"(?![\w+])",
+        _I,
+    ),
+)
+#: The rest of the cells: "1+ elsewhere", "1+ in the remaining cells", "remainder 0".
+COMPONENT_REST_RES: Final = (
+    re.compile(
+        r"(?<![\w.+])"
+        + _COMPONENT_SCORE
+        + r"\s+(?:staining\s+)?(?:in\s+)?(?:the\s+)?(?:remaining|remainder|rest|other|residual|elsewhere)\b"
+        r"(?:\s+(?:of\s+(?:the\s+)?)?(?:\w+\s+)?(?:cells|tumou?r))?",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:remaining|remainder|rest|residual|elsewhere|other)\b(?:\s+(?:of\s+(?:the\s+)?)?(?:\w+\s+)?cells)?"
+        r"\s*(?::|=|-|is|are|were|show\w*|with)?\s*(?:staining\s+)?" + _COMPONENT_SCORE + r"(?![\w+])",
+        _I,
+    ),
+)
 
 # ----------------------------------------------------------------------------------------------------------
 # Status words and phrases
@@ -212,23 +357,26 @@ _BY_METHOD: Final = r"(?:\s+(?:by|on)\s+(?:dual[-\s]probe\s+|single[-\s]probe\s+
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".
 AMP_NEG_RE: Final = re.compile(
     r"(?:not|non|un|no)[-\s]?amplif\w*|negative\s+for\s+(?:gene\s+)?amplification|without\s+amplification|"
-    r"no\s+(?:evidence\s+of\s+)?(?:HER-?2\s+)?(?:gene\s+)?amplification|amplification"
+    r"no\s+(?:evidence\s+of\s+)?(?:"
+    + HER2
+    + r"\s+)?(?:gene\s+)?amplification|amplification"
     + _BY_METHOD
-    + r"\s*(?::|is|was)?\s*"
-    r"(?:not\s+(?:detected|identified|present|seen|observed)|absent)",
+    + r"\s*(?::|is|was)?\s*(?:not\s+(?:detected|identified|present|seen|observed)|absent|negative)",
     _I,
 )
 AMP_POS_RE: Final = re.compile(
     r"\bamplified\b|amplification"
     + _BY_METHOD
-    + r"\s*(?::|is|was)?\s*(?:detected|present|identified|seen|observed)|"
-    r"positive\s+for\s+(?:gene\s+)?amplification",
+    + r"\s*(?::|is|was)?\s*(?:detected|present|identified|seen|observed|positive)|"
+    r"positive\s+for\s+(?:gene\s+)?amplification|gene\s+amplification\s+(?:is\s+)?(?:present|detected)",
     _I,
 )
 OVEREXP_NEG_RE: Final = re.compile(
-    r"not\s+over-?express\w*|\bno\s+(?:" + HER2 + r"\s+)?(?:protein\s+)?over-?expression|"
-    r"(?:negative\s+for|without)\s+(?:protein\s+)?over-?expression|over-?expression\s*(?::|is|was)?\s*"
-    r"(?:not\s+(?:detected|identified|present|seen)|absent)",
+    r"not\s+over-?express\w*|\bno\s+(?:evidence\s+of\s+)?(?:"
+    + HER2
+    + r"\s+)?(?:protein\s+)?over-?expression|"
+    r"(?:negative\s+for|without)\s+(?:" + HER2 + r"\s+)?(?:protein\s+)?over-?expression|over-?expression\s*"
+    r"(?::|is|was)?\s*(?:not\s+(?:detected|identified|present|seen)|absent|negative)",
     _I,
 )
 OVEREXP_POS_RE: Final = re.compile(
@@ -237,9 +385,10 @@ OVEREXP_POS_RE: Final = re.compile(
 #: Status words; "weakly positive", "false negative" and the like are not statuses.
 STATUS_RE: Final = re.compile(
     r"(?<!weakly\s)(?<!weak\s)(?<!false\s)(?<!false-)(?<!triple\s)(?<!triple-)"
-    r"\b(positive|negative|equivocal|indeterminate|uninterpretable|inconclusive|pos|neg)\b(?!\s+control)|"
+    r"\b(positive|negative|equivocal|borderline|indeterminate|uninterpretable|inconclusive|pos|neg)\b"
+    r"(?!\s+(?:and\s+negative\s+)?controls?)(?!\s+for\s+(?:ER|PR|E-?cadherin|Ki))|"
     + HER2
-    + r"(?:\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)]|$))",
+    + r"(?:\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)/]|$))",
     _I,
 )
 STATUS_WORDS: Final = {
@@ -250,84 +399,36 @@ STATUS_WORDS: Final = {
     "neg": ReportedStatus.NEGATIVE,
     "-": ReportedStatus.NEGATIVE,
     "equivocal": ReportedStatus.EQUIVOCAL,
+    "borderline": ReportedStatus.EQUIVOCAL,
     "indeterminate": ReportedStatus.INDETERMINATE,
     "uninterpretable": ReportedStatus.INDETERMINATE,
     "inconclusive": ReportedStatus.INDETERMINATE,
 }
 PENDING_RE: Final = re.compile(
     r"\bpending\b|to\s+follow|will\s+follow|(?:to|will)\s+be\s+(?:reported|issued|performed|sent|done)|"
-    r"reported\s+separately|see\s+(?:the\s+)?(?:addendum|separate\s+report|supplement\w*)|sent\s+(?:out|to)|"
-    r"in\s+progress|\bordered\b|\brequested\b|\bawait\w*|forthcoming|not\s+yet\s+(?:available|resulted|reported)",
+    r"reported\s+separately|see\s+(?:the\s+)?(?:addendum|separate\s+report|supplement\w*)|sent\s+(?:out|to|for)|"
+    r"in\s+progress|\bordered\b|\brequested\b|\bawait\w*|forthcoming|not\s+yet\s+(?:available|resulted|reported)|"
+    r"has\s+been\s+(?:ordered|requested|initiated)",
     _I,
 )
 #: Pre-analytic or technical failure (§3 "indeterminate").
 TECHNICAL_RE: Final = re.compile(
-    r"indeterminate|uninterpretable|not\s+interpretable|(?:cannot|could\s+not)\s+be\s+(?:reliably\s+)?"
-    r"(?:interpreted|evaluated|assessed|scored|determined)|(?:IHC|ISH|FISH|stain(?:ing)?|test(?:ing)?|assay)\s+failed|crush(?:ing)?\s+artifact|(?:failed|inadequate|unsatisfactory)\s+"
-    r"(?:internal\s+|external\s+)?controls?|controls?\s+(?:failed|did\s+not\s+(?:stain|work|perform))|"
-    r"(?:insufficient|inadequate)\s+(?:invasive\s+)?(?:tumou?r|tissue|material|cells|cellularity)|"
-    r"fixation\s+artifact|(?:poor|inadequate|prolonged|delayed)\s+fixation|decalcifi\w*|edge\s+artifact|"
+    r"indeterminate|uninterpretable|not\s+interpretable|not\s+assessable|non-?assessable|non-?diagnostic|"
+    r"(?:cannot|could\s+not)\s+be\s+(?:reliably\s+)?(?:interpreted|evaluated|assessed|scored|determined|"
+    r"reported|performed)|(?:IHC|ISH|FISH|stain(?:ing)?|test(?:ing)?|assay|hybridi[sz]ation)\s+failed|"
+    r"failed\s+(?:hybridi[sz]ation|staining|assay)|hybridi[sz]ation\s+failure|no\s+(?:interpretable\s+)?signals|"
+    r"insufficient\s+signals|crush(?:ing)?\s+artefact|crush(?:ing)?\s+artifact|"
+    r"(?:failed|inadequate|unsatisfactory)\s+(?:internal\s+|external\s+)?controls?|controls?\s+(?:failed|did\s+not\s+"
+    r"(?:stain|work|perform))|(?:insufficient|inadequate|scant|limited)\s+(?:invasive\s+)?(?:tumou?r|tissue|"
+    r"material|cells|cellularity|carcinoma|sample)|inadequate\s+for\s+(?:HER-?2\s+)?(?:testing|evaluation)|"
+    r"fixation\s+arte?fact|(?:poor|inadequate|prolonged|delayed)\s+fixation|decalcifi\w*|edge\s+arte?fact|"
     r"technical(?:ly)?\s+(?:failure|unsatisfactory|inadequate)|not\s+evaluable|unevaluable|inconclusive",
     _I,
 )
-
-# ----------------------------------------------------------------------------------------------------------
-# Text that is not a result
-
-#: The 2023 reporting comment on eligibility for therapy targeting low HER2 expression (§7), therapy and trial
-#: wording, history and guideline commentary: never read as a result.
-NOT_A_RESULT_RE: Final = re.compile(
-    r"eligib\w*|deruxtecan|\bT-?DXd\b|enhertu|\bDS-?8201|trastuzumab|pertuzumab|targeted\s+therap\w*|"
-    r"therap(?:y|ies)\s+targeting|anti-?HER-?2\s+(?:therap|agent|drug)|(?:may|might|could)\s+(?:indicate|qualify|"
-    r"respond|benefit)|treatment\s+with|response\s+to|\bbenefit|efficacy|\bqualif\w*|candidate|\btrials?\b|"
-    r"low\s+(?:levels?\s+of\s+)?HER-?2\s+expression|evidence\s+is\s+limited|limited\s+evidence|"
-    r"^\W*(?:clinical\s+)?(?:history|hx|indication)\b|\bhistory\s+of\b|\bh/o\b|\bknown\s+HER-?2|"
-    r"previously\s+(?:diagnosed|treated)",
+#: "not performed", "no repeat HER2 testing performed": the statement reports no result.
+NOT_PERFORMED_RE: Final = re.compile(
+    r"\bnot\s+(?:performed|done|carried\s+out|requested|repeated|indicated|tested)|"
+    r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|IHC|ISH|FISH|immunohistochemistry)\s+(?:was\s+)?"
+    r"(?:performed|done|repeated)|(?:was|were)\s+not\s+(?:performed|repeated|tested|done)",
     _I,
 )
-#: Control statements ("appropriate positive and negative controls"): only a failure cue is read from them.
-CONTROL_RE: Final = re.compile(r"\bcontrols?\b", _I)
-#: Carcinoma in situ (DCIS/LCIS): not scored. "in situ hybridisation" is ISH, not DCIS.
-IN_SITU_RE: Final = re.compile(
-    r"\bDCIS\b|\bLCIS\b|carcinoma\s+in[-\s]situ|in[-\s]situ\s+(?:carcinoma|component|disease|lesion|portion|"
-    r"areas?)|intraductal",
-    _I,
-)
-INVASIVE_RE: Final = re.compile(r"\binvasive\b|\binfiltrating\b", _I)
-#: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
-RESULT_VOCAB_RE: Final = re.compile(
-    r"positiv|negativ|equivocal|amplif|express|\d\s*\+|\bscore|\bratio|\bgroup\b|ultra|\blow\b|\bzero\b|\bnull\b|"
-    r"indetermin|borderline|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b",
-    _I,
-)
-
-# ----------------------------------------------------------------------------------------------------------
-# Report structure
-
-ACCESSION: Final = r"((?-i:[A-Z]{1,4})-?\d{2,4}-\d{2,7})\b"
-PRIOR_RE: Final = re.compile(
-    r"\b(?:previous|prior|earlier|outside|original|initial|preceding)\s+"
-    r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast)\s+)*"
-    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy)\b",
-    _I,
-)
-ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
-ISO_DATE_RE: Final = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-CURRENT_RE: Final = re.compile(
-    r"\b(?:current|present|this|today'?s)\s+(?:(?:core|needle|excisional|surgical|breast)\s+)*"
-    r"(?:biopsy|specimen|sample|excision|resection|case|material|lumpectomy|mastectomy)\b",
-    _I,
-)
-METASTASIS_RE: Final = re.compile(r"\bmetasta(?:tic|sis|ses)\b", _I)
-NO_METASTASIS_RE: Final = re.compile(r"\b(?:no|negative\s+for|without|free\s+of)\s+(?:\w+\s+)?metasta", _I)
-#: A "FINAL HER2 STATUS" / "Final:" / "Overall result:" statement: preferred over the rest of the report.
-FINAL_RE: Final = re.compile(
-    r"^[\s*•>-]*(?:" + HER2 + r"\s+)?(?:final|overall)\b[^:\n]{0,40}?[:=]|^[\s*•>-]*(?:final|overall)\s*-", _I
-)
-#: "Interpretation:", "Conclusion:": a summary statement, stronger than a single test's status.
-SUMMARY_RE: Final = re.compile(
-    r"^[\s*•>-]*(?:" + HER2 + r"\s+)?(?:interpretation|conclusion|summary|impression|adjudicat\w*)\b", _I
-)
-ADDENDUM_RE: Final = re.compile(r"^[\s*•>-]*(?:addendum|amendment|amended|revised|corrected)\b", _I)
-HEADER_LINE_RE: Final = re.compile(r":\s*$")
-ABBREVIATIONS: Final = frozenset({"e.g", "i.e", "approx", "vs", "dr", "no", "fig", "ca", "cf", "nos", "min"})

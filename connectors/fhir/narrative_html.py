@@ -45,7 +45,7 @@ class _TextCollector(HTMLParser):
                 self.parts.append("\t")
             self._row_has_cell = True
         elif tag in _BLOCK_TAGS:
-            self._break()
+            self._break(explicit=tag == "br")
             if tag == "tr":
                 self._row_has_cell = False
             if tag == "pre":
@@ -61,15 +61,23 @@ class _TextCollector(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_TAGS:
-            self._break()
+            self._break(explicit=tag == "br")
 
     def handle_data(self, data: str) -> None:
         if self._skip_depth:
             return
-        self.parts.append(data if self._pre_depth else _SPACES_RE.sub(" ", data))
+        if self._pre_depth:
+            self.parts.append(data)
+            return
+        text = _SPACES_RE.sub(" ", data)
+        if text.strip() or (self.parts and not self.parts[-1].endswith("\n")):
+            self.parts.append(text)
 
-    def _break(self) -> None:
-        self.parts.append("\n")
+    def _break(self, *, explicit: bool = False) -> None:
+        """A line break: a block boundary ends the current line once; ``<br>`` always breaks (so a ``<br>``
+        after a paragraph gives an empty line, as a browser shows it)."""
+        if explicit or (self.parts and not self.parts[-1].endswith("\n")):
+            self.parts.append("\n")
 
 
 def html_to_text(html: str) -> str:
@@ -89,3 +97,12 @@ def html_to_text(html: str) -> str:
     lines = [line.strip(" ") for line in "".join(collector.parts).replace("\r\n", "\n").split("\n")]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+def html_to_report_text(html: str) -> str:
+    """Like :func:`html_to_text`, with table rows written as pipe rows (``| HER2 | 2+ |``), the form the
+    narrative reader reads as a table (a tab in plain text is only whitespace)."""
+    return "\n".join(
+        "| " + " | ".join(cell.strip() for cell in line.split("\t")) + " |" if "\t" in line else line
+        for line in html_to_text(html).split("\n")
+    )

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
-from connectors.fhir.narrative_extract import PRIORITY_OVERALL, Her2Facts
+from connectors.fhir.narrative_extract import PRIORITY_OVERALL, Her2Facts, Pattern, Share
 from rules.domain import (
     Her2Result,
     IhcPercentages,
@@ -80,16 +80,58 @@ def _pick_status(what: str, values: list[tuple[int, ReportedStatus]]) -> Reporte
     return distinct[0]
 
 
-def _zero_subtype(facts: Her2Facts, notes: list[str]) -> IhcZeroSubtype:
-    """Ultralow or null cues (§8); a stated faint incomplete percentage in (0, 10] % settles mixed wording."""
-    faint = facts.incomplete_faint
-    stated_ultralow = faint is not None and 0.0 < faint <= _ULTRALOW_MAX_PERCENT
-    if stated_ultralow or (facts.ultralow_cue and not facts.null_cue):
-        return IhcZeroSubtype.ULTRALOW
-    if facts.null_cue and not facts.ultralow_cue:
-        return IhcZeroSubtype.NULL
-    if facts.null_cue and facts.ultralow_cue:
-        notes.append("IHC 0 described both with and without membrane staining")
+def _percentages(facts: Her2Facts) -> IhcPercentages | None:
+    """Shares per staining pattern at the highest priority (restated shares counted once; "the remaining
+    cells" take what the stated shares leave)."""
+    if not facts.shares:
+        return None
+    top = max(priority for priority, _ in facts.shares)
+    shares: list[Share] = list(dict.fromkeys(share for priority, share in facts.shares if priority == top))
+    known: dict[Pattern, float] = {}
+    rest = [share.pattern for share in shares if share.percent is None]
+    for share in shares:
+        if share.percent is not None:
+            known[share.pattern] = known.get(share.pattern, 0.0) + share.percent
+    if rest:
+        stated = sum(value for pattern, value in known.items() if pattern is not Pattern.ANY)
+        for pattern in rest:
+            known[pattern] = known.get(pattern, 0.0) + max(0.0, 100.0 - stated) / len(rest)
+    intense = known.get(Pattern.COMPLETE_INTENSE)
+    other = known.get(Pattern.COMPLETE_OTHER)
+    complete_any = None if intense is None and other is None else (intense or 0.0) + (other or 0.0)
+    faint = known.get(Pattern.INCOMPLETE_FAINT)
+    if known.get(Pattern.ANY) == 0.0:
+        # "0 % of cells with any membrane staining": no complete and no incomplete staining at all.
+        intense, complete_any, faint = intense or 0.0, complete_any or 0.0, faint or 0.0
+    values = [min(100.0, v) if v is not None else None for v in (intense, complete_any, faint)]
+    moderate_incomplete = known.get(Pattern.INCOMPLETE_MODERATE_INTENSE, 0.0) > 0.0
+    if all(v is None for v in values) and not moderate_incomplete:
+        return None
+    return IhcPercentages(
+        complete_intense=values[0],
+        complete_any=values[1],
+        incomplete_faint=values[2],
+        incomplete_moderate_intense=moderate_incomplete,
+    )
+
+
+def _zero_subtype(facts: Her2Facts, percentages: IhcPercentages | None, notes: list[str]) -> IhcZeroSubtype:
+    """Ultralow or null (§8) from the highest-priority cue or stated faint share (mixed: unspecified)."""
+    evidence = list(facts.zero_cues)
+    if percentages is not None and facts.shares:
+        share_priority = max(priority for priority, _ in facts.shares)
+        faint = percentages.incomplete_faint
+        if faint is not None and 0.0 < faint <= _ULTRALOW_MAX_PERCENT:
+            evidence.append((share_priority, IhcZeroSubtype.ULTRALOW))
+        elif faint == 0.0 and percentages.complete_any == 0.0:
+            evidence.append((share_priority, IhcZeroSubtype.NULL))
+    if not evidence:
+        return IhcZeroSubtype.UNSPECIFIED
+    top = max(priority for priority, _ in evidence)
+    found = {subtype for priority, subtype in evidence if priority == top}
+    if len(found) == 1:
+        return found.pop()
+    notes.append("IHC 0 described both with and without membrane staining")
     return IhcZeroSubtype.UNSPECIFIED
 
 
@@ -105,23 +147,16 @@ def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
             span = None
         else:
             score = None
-    percentages = None
-    if any(v is not None for v in (facts.complete_intense, facts.complete_any, facts.incomplete_faint)) or (
-        facts.incomplete_moderate_intense
-    ):
-        percentages = IhcPercentages(
-            complete_intense=facts.complete_intense,
-            complete_any=facts.complete_any,
-            incomplete_faint=facts.incomplete_faint,
-            incomplete_moderate_intense=facts.incomplete_moderate_intense,
-        )
+    percentages = _percentages(facts)
     if span is not None:
         return IhcResult(
             score=span[0], is_range=True, range_to=span[1], percentages=percentages, assay=facts.assay
         )
     if score is None and percentages is None:
         return None
-    subtype = _zero_subtype(facts, notes) if score is IhcScore.ZERO else IhcZeroSubtype.UNSPECIFIED
+    subtype = (
+        _zero_subtype(facts, percentages, notes) if score is IhcScore.ZERO else IhcZeroSubtype.UNSPECIFIED
+    )
     return IhcResult(score=score, zero_subtype=subtype, percentages=percentages, assay=facts.assay)
 
 

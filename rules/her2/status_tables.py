@@ -67,7 +67,8 @@ STATUS: DecisionTable[AscoCapStatus] = DecisionTable(
     purpose=(
         "The guideline result of one specimen from the IHC score and the final ISH result (which already "
         "folds in the concurrent IHC for groups 2–4). A bare laboratory statement is used only when there "
-        "is no score and no ISH result."
+        "is no score and no ISH result, and a bare “positive” never makes a positive result: HER2-positive "
+        "needs an explicit basis (IHC 3+, ISH group 1 or a stated amplified result)."
     ),
     facts=(
         Fact("technical_failure", "technical failure stated"),
@@ -139,10 +140,11 @@ STATUS: DecisionTable[AscoCapStatus] = DecisionTable(
         Row(
             id="T10",
             when=(absent("ihc"), eq("ish", IshFinal.NONE), eq("reported", ReportedStatus.POSITIVE)),
-            then=AscoCapStatus.POSITIVE,
-            ref=f"{ENGINE}: the laboratory's bare “positive” (no score or ISH given)",
-            caveat="HER2 reported positive without an IHC score or ISH result: confirm the underlying "
-            "result.",
+            then=AscoCapStatus.UNKNOWN,
+            ref=f"{ENGINE}: a bare “positive” is no basis for HER2-positive (safety rule: IHC 3+, ISH "
+            "group 1 or a stated amplified result)",
+            caveat="HER2 reported positive without an IHC score or ISH result: the basis of a positive call "
+            "is not on file; obtain the IHC score or ISH result.",
         ),
         Row(
             id="T11",

@@ -213,7 +213,7 @@ CASES = [
         "g5_3+_lab-amp",
     ),
     case(result(reported=ReportedStatus.NEGATIVE), NEG, C.NEGATIVE_UNSCORED, "bare-negative→UNSCORED"),
-    case(result(reported=ReportedStatus.POSITIVE), POS, C.HER2_POSITIVE, "bare-positive→POSITIVE"),
+    case(result(reported=ReportedStatus.POSITIVE), UNK, C.UNKNOWN, "bare-positive→UNKNOWN (safety rule)"),
     case(result(reported=ReportedStatus.EQUIVOCAL), EQ, C.UNKNOWN, "bare-equivocal→EQUIVOCAL"),
     case(result(reported=ReportedStatus.INDETERMINATE), IND, C.UNKNOWN, "bare-indeterminate→INDETERMINATE"),
     case(result(reported=ReportedStatus.PENDING), UNK, C.UNKNOWN, "bare-pending→UNKNOWN"),

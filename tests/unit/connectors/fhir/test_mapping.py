@@ -262,6 +262,10 @@ def test_amended_report_replaces_earlier_version_per_specimen(testdata: Path) ->
             resource["status"] = "amended"
             resource["issued"] = "2025-05-02T10:00:00Z"
             resource["result"] = [{"reference": "Observation/amended-ihc"}]
+            # The amendment codes a new score; the copied text (2+, ISH group 5) would contradict it across a
+            # T-DXd category line, which leaves an occasion unclassified (spec §10): the amendment has none.
+            resource.pop("presentedForm", None)
+            resource.pop("conclusion", None)
             entries.append(entry)
     ihc = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-her2-ihc"))
     amended_ihc = copy.deepcopy(ihc) | {"id": "amended-ihc"}
@@ -330,14 +334,31 @@ def test_mapping_never_raises_on_arbitrary_resources(resources: list[dict[str, A
     pathology_from_resources(resources)
 
 
-def test_structured_result_wins_and_narrative_conflict_is_noted(testdata: Path) -> None:
+def test_coded_result_its_own_text_contradicts_across_a_line_is_not_classified(testdata: Path) -> None:
+    """spec §10: coded 1+ vs text 3+ is indeterminate, with both excerpts as evidence (was: coded wins)."""
     bundle = _bundle(testdata, "bundle-her2-ihc3-positive.json")
     ihc = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-her2-ihc"))
     ihc["valueCodeableConcept"] = {"coding": [{"system": LOINC, "code": "LA11841-6"}], "text": "1+"}
     result = pathology_from_bundle(bundle).her2[0]
+    assert result.unparsed
+    assert result.ihc is None
+    assert result.ish is None
+    assert result.reported_status is None
+    assert result.excerpt is not None
+    assert "coded: IHC 1+" in result.excerpt
+    assert "3+" in result.excerpt.split("report text:", 1)[1]
+    assert any("disagree across a T-DXd category line" in note for note in result.notes)
+
+
+def test_coded_result_wins_over_its_text_within_one_category_line(testdata: Path) -> None:
+    bundle = _bundle(testdata, "bundle-her2-ihc2-ish-group5.json")
+    ihc = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"].endswith("-her2-ihc"))
+    ihc["valueCodeableConcept"] = {"coding": [{"system": LOINC, "code": "LA11841-6"}], "text": "1+"}
+    result = pathology_from_bundle(bundle).her2[0]
+    assert not result.unparsed
     assert result.ihc is not None
     assert result.ihc.score is IhcScore.ONE_PLUS
-    assert any("report text states IHC 3+" in note for note in result.notes)
+    assert any("report text states IHC 2+" in note for note in result.notes)
 
 
 # ---------------------------------------------------------------------------------------------------------

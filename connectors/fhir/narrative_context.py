@@ -1,0 +1,197 @@
+"""Assertion context of report text: is a sentence a result of this specimen, or something else?
+
+Pathology reports say a great deal about HER2 that is not the result of the specimen in hand. This module
+names those contexts; the reader (:mod:`connectors.fhir.narrative`) drops or re-attributes the text:
+
+- ``HISTORICAL``: a quoted earlier result without a named specimen ("history of HER2-positive carcinoma",
+  "previously reported as HER2 2+ at an outside hospital");
+- ``HYPOTHETICAL``: conditional or future wording ("if IHC is 2+, reflex ISH is performed");
+- ``CRITERION``: guideline text quoted as a legend or definition ("Negative: group 3 with IHC 0-1+",
+  "3+ = complete intense staining in >10 % of cells", "defined as");
+- ``ELIGIBILITY``: therapy and eligibility comments (the 2023 reporting comment, ``spec`` §7: never a result);
+- ``CONTROL``: statements about control tissue;
+- ``NOT_PERFORMED``: a test stated as not done.
+
+Marker attribution (ER/PR, E-cadherin …), carcinoma in situ and prior specimens are handled by the reader
+itself. The :class:`AssertionReader` protocol lets another implementation (medspaCy's ConText and
+sectionizer, evaluated in ``docs/pathology-accuracy.md``) supply the historical/hypothetical calls and the
+section kinds; :class:`GrammarAssertions` is the one the service uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Final, Protocol
+
+from connectors.fhir.narrative_sections import Section, SectionTracker
+
+
+class Assertion(StrEnum):
+    HISTORICAL = "historical"
+    HYPOTHETICAL = "hypothetical"
+    CRITERION = "criterion"
+    ELIGIBILITY = "eligibility"
+    CONTROL = "control"
+    NOT_PERFORMED = "not_performed"
+
+
+_I = re.IGNORECASE
+
+#: Therapy and eligibility wording: the 2023 reporting comment (§7) and therapy/trial comments.
+ELIGIBILITY_RE: Final = re.compile(
+    r"eligib\w*|deruxtecan|\bT-?DXd\b|enhertu|\bDS-?8201|trastuzumab|pertuzumab|lapatinib|neratinib|tucatinib|"
+    r"targeted\s+therap\w*|therap(?:y|ies)\s+targeting|anti-?HER-?2\s+(?:therap|agent|drug|treatment)|"
+    r"(?:may|might|could)\s+(?:indicate|qualify|respond|benefit|be\s+(?:eligible|relevant|considered))|"
+    r"treatment\s+with|treated\s+with|response\s+to|\bbenefit|efficacy|\bqualif\w*|candidate|\btrials?\b|"
+    r"low\s+(?:levels?\s+of\s+)?HER-?2\s+expression|evidence\s+is\s+limited|limited\s+evidence|"
+    r"insufficient\s+data|uncertain\s+whether|\bfor\s+(?:therapy|treatment)\b",
+    _I,
+)
+#: A quoted earlier result (no named specimen: a named one is a prior specimen, kept with provenance).
+HISTORICAL_RE: Final = re.compile(
+    r"^\W*(?:clinical\s+)?(?:history|hx|indication)\b|\bhistory\s+of\b|\bh/o\b|\bknown\s+(?:HER-?2|case|"
+    r"to\s+be)|previously\s+(?:diagnosed|treated|reported|described|tested|shown|documented|known)|"
+    r"\b(?:outside|referring|external|prior|previous|earlier|original|former)\s+(?:report|result|"
+    r"institution|hospital|laborator\w*|lab|testing|assessment|evaluation|pathology|review|diagnosis)|"
+    r"\b(?:was|were)\s+(?:previously|originally|initially)\b|\breported\s+(?:elsewhere|previously|earlier)|"
+    r"\bat\s+(?:an?\s+)?(?:outside|other|another|referring)\s+(?:hospital|institution|lab\w*|centre|center)|"
+    r"\b(?:in|from|dated)\s+(?:19|20)\d\d\b(?=[^;]*\b(?:was|were|had)\b)",
+    _I,
+)
+#: Conditional and future wording.
+HYPOTHETICAL_RE: Final = re.compile(
+    r"\bif\b|\bwhether\b|\bunless\b|\bin\s+case\s+of\b|\bshould\s+(?:the|it|this|HER-?2|IHC|a|an|results?)\b|"
+    r"\bwould\b|\bwhen(?:ever)?\s+(?:the\s+)?(?:IHC|results?|score|HER-?2|staining)\b|"
+    r"\bfor\s+(?:cases|tumou?rs|results|specimens)\s+(?:with|that|of|showing)\b|\bin\s+the\s+event\b",
+    _I,
+)
+_LABEL: Final = (
+    r"(?:positive|negative|equivocal|borderline|indeterminate|amplified|not\s+amplified|non-?amplified|"
+    r"HER-?2[-\s](?:low|ultralow|null|positive|negative|0)|(?:ISH\s+)?groups?\s*[1-5IV]+(?:\s*-\s*[1-5])?|"
+    r"(?:score|IHC)\s*[0-3]\+?|[0-3]\+?)"
+)
+#: Guideline criteria quoted as a legend or definition.
+CRITERION_RE: Final = re.compile(
+    r"defined\s+as|\bis\s+defined\b|\bare\s+defined\b|\bdefinitions?\b|\bcriteri(?:a|on)\s*[:=]|"
+    r"(?:interpretive|interpretation|scoring|reporting|diagnostic)\s+(?:criteria|guidelines?|key|system|"
+    r"scheme)\s*(?:\([^)]*\))?\s*[:=]|\bare\s+(?:considered|regarded|classified)\b|\bcorresponds?\s+to\b|"
+    r"\bgroups\b|"
+    r"(?:group\s*[1-5]|ISH)\s+(?:with|and)\s+(?:concurrent\s+)?IHC\s+[0-3]\+?\s*(?:-|to|or|/)\s*[0-3]\+|"
+    r"(?:^|[;.:(]\s*)" + _LABEL + r"\s*=\s*\S|"
+    r"\b(?:tumou?rs|cases|results|carcinomas|cancers|patients|specimens|samples|scores)\s+(?:with|showing|that|"
+    r"which|whose)\b",
+    _I,
+)
+#: A legend line: a bare category label, a colon, then criteria (a range, a comparison, a list).
+LEGEND_LINE_RE: Final = re.compile(
+    r"^\W*" + _LABEL + r"\s*[:=]\s*(?=.*(?:[<>≤≥]|\bor\b|\d\s*\+?\s*(?:-|to)\s*\d\s*\+|\bgroups?\s*\d|"
+    r"\bstaining\s+in\b|\bcells\b))",
+    _I,
+)
+#: Several ISH groups or categories defined in one sentence ("group 1 (ratio ≥2.0) positive; group 5 …").
+_GROUP_NUMBER_RE: Final = re.compile(r"\bgroups?\s*([1-5]|I{1,3}|IV|V)\b", _I)
+_RECOUNT_HINT_RE: Final = re.compile(r"re-?count|second|observer|adjudicat|changed|from\s+group", _I)
+
+
+def criterion_sentence(sentence: str) -> bool:
+    """Whether a whole sentence quotes guideline criteria (a legend line, or several groups defined)."""
+    if LEGEND_LINE_RE.search(sentence):
+        return True
+    groups = {m.group(1).upper() for m in _GROUP_NUMBER_RE.finditer(sentence)}
+    return len(groups) >= 2 and not _RECOUNT_HINT_RE.search(sentence)
+
+
+_LABEL_LINES: Final = (
+    re.compile(
+        r"^\W*(?:positive|negative|equivocal|borderline|indeterminate|amplified|not\s+amplified|"
+        r"HER-?2[-\s](?:positive|negative|low|ultralow|null|0))\s*(?:\([^)]*\))?\s*[:=]",
+        _I,
+    ),
+    re.compile(
+        r"^\W*(?:(?:IHC\s+)?score\s*)?[0-3]\+?\s*(?:\([^)]*\))?\s*[:=-]\s*(?:no\b|faint|weak|moderate|strong|"
+        r"intense|complete|incomplete|barely|positive|negative|equivocal|borderline)",
+        _I,
+    ),
+    re.compile(r"^\W*(?:ISH\s+)?group\s*(?:[1-5]|I{1,3}|IV|V)\s*(?:\([^)]*\))?\s*[:=]", _I),
+)
+
+
+def legend_lines(lines: Sequence[str]) -> set[int]:
+    """Indexes of lines that belong to a legend: two or more adjacent lines each opening with a category
+    label ("Positive: …" / "Negative: …", "0: no staining" / "1+: faint …", "Group 1: …" / "Group 5: …"),
+    or one line whose label is followed by criteria (:data:`LEGEND_LINE_RE`)."""
+    labelled = [i for i, line in enumerate(lines) if any(p.match(line) for p in _LABEL_LINES)]
+    found = {i for i in labelled if LEGEND_LINE_RE.search(lines[i])}
+    texts = [i for i, line in enumerate(lines) if line.strip()]
+    position = {index: n for n, index in enumerate(texts)}
+    marked = set(labelled)
+    for index in labelled:
+        n = position[index]
+        neighbours = [texts[k] for k in (n - 1, n + 1) if 0 <= k < len(texts)]
+        if any(other in marked for other in neighbours):
+            found.add(index)
+    return found
+
+
+_HER2_OPENING_RE: Final = re.compile(r"^\W*(?:HER-?2|ERBB2|c-?erb)", _I)
+#: Control tissue statements ("appropriate positive and negative controls"); only a failure is read.
+CONTROL_RE: Final = re.compile(r"\bcontrols?\b|\bcell\s+lines?\b|\bcontrol\s+tissue", _I)
+NOT_PERFORMED_RE: Final = re.compile(
+    r"\bnot\s+(?:performed|done|carried\s+out|requested|repeated|indicated)\b|"
+    r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|IHC|ISH|FISH|immunohistochemistry)\s+(?:was\s+)?"
+    r"(?:performed|done|repeated)|(?:was|were)\s+not\s+(?:performed|repeated|tested|done)",
+    _I,
+)
+
+
+class AssertionReader(Protocol):
+    """Where the reader gets section kinds and the historical/hypothetical context of a clause."""
+
+    def sections(self, lines: Sequence[str]) -> list[Section]:
+        """The section each line belongs to."""
+        ...
+
+    def clause(self, clause: str) -> frozenset[Assertion]:
+        """The assertion context of one clause (an empty set for a plain result)."""
+        ...
+
+
+class GrammarAssertions:
+    """The service's assertion reader: this module's patterns and :class:`SectionTracker`."""
+
+    def sections(self, lines: Sequence[str]) -> list[Section]:
+        tracker = SectionTracker()
+        return [tracker.feed(line) for line in lines]
+
+    def clause(self, clause: str) -> frozenset[Assertion]:
+        found = set(domain_assertions(clause))
+        if HISTORICAL_RE.search(clause) and not _RECOUNT_HINT_RE.search(clause):
+            found.add(Assertion.HISTORICAL)
+        if HYPOTHETICAL_RE.search(clause):
+            found.add(Assertion.HYPOTHETICAL)
+        return frozenset(found)
+
+
+def _is_control_statement(clause: str) -> bool:
+    """A statement about control tissue: a control word among its first six words, and it does not open
+    with a HER2 result ("HER2 IHC: 1+, external controls appropriate" is a result)."""
+    match = CONTROL_RE.search(clause)
+    if match is None or _HER2_OPENING_RE.match(clause):
+        return False
+    return len(clause[: match.start()].split()) < 6
+
+
+def domain_assertions(clause: str) -> frozenset[Assertion]:
+    """Contexts specific to HER2 reporting, read with this module's grammar whatever the reader."""
+    found = set()
+    if ELIGIBILITY_RE.search(clause):
+        found.add(Assertion.ELIGIBILITY)
+    if CRITERION_RE.search(clause) or LEGEND_LINE_RE.search(clause):
+        found.add(Assertion.CRITERION)
+    if _is_control_statement(clause):
+        found.add(Assertion.CONTROL)
+    if NOT_PERFORMED_RE.search(clause):
+        found.add(Assertion.NOT_PERFORMED)
+    return frozenset(found)

@@ -1,0 +1,168 @@
+"""Report structure: section headers and what each section is, specimen cues, and summary lines.
+
+A pathology report is a sequence of sections: final diagnosis, synoptic or biomarker blocks, microscopic
+description, comments, clinical history, methods, interpretive criteria, and addenda that supersede what
+came before. :class:`SectionTracker` follows them line by line:
+
+- a *header line* is a short line that ends with a colon, is written in capitals, or is a known section name
+  on its own ("FINAL DIAGNOSIS", "Clinical history:", "ADDENDUM (HER2 ISH):", "Addendum report - 2026-02-03");
+  it opens a section that lasts until the next header (history, criteria, methods, comments and carcinoma in
+  situ also end at a blank line);
+- an *inline label* ("Clinical history: 58F, new liver lesion.", "Comment: …") gives its kind to that line
+  only.
+
+The kinds the reader acts on: :attr:`Section.HISTORY` (never this specimen's result), :attr:`Section.CRITERIA`
+(guideline text), :attr:`Section.METHOD` (assay names only), :attr:`Section.IN_SITU` (not scored, ``spec``
+§2), :attr:`Section.ADDENDUM` (supersedes earlier text, §6, §10), :attr:`Section.COMMENT` and
+:attr:`Section.BODY` (read as results).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Final
+
+_I = re.IGNORECASE
+
+
+class Section(StrEnum):
+    BODY = "body"
+    HISTORY = "history"
+    CRITERIA = "criteria"
+    METHOD = "method"
+    COMMENT = "comment"
+    IN_SITU = "in_situ"
+    ADDENDUM = "addendum"
+
+
+_SECTION_NAMES: Final = (
+    (
+        Section.ADDENDUM,
+        r"addend(?:um|a)(?:\s+report)?|amend(?:ment|ed)(?:\s+report)?|revised\s+report|corrected\s+report|revision|"
+        r"supplement(?:ary|al)?\s+report|(?:report\s+)?supplement",
+    ),
+    (
+        Section.HISTORY,
+        r"(?:(?:relevant|pertinent|clinical|past|medical|oncologic)\s+)*(?:history|hx|anamnesis)|"
+        r"clinical(?:\s+(?:information|info|data|details|notes?|indication|presentation|summary))?|"
+        r"indications?|reason\s+for\s+(?:referral|request|biopsy|testing)|previous\s+(?:results|history)|"
+        r"background",
+    ),
+    (
+        Section.CRITERIA,
+        r"(?:interpretive|interpretation|scoring|reporting|diagnostic|ASCO/?CAP)\s+(?:criteria|guidelines?|key|"
+        r"system|scheme|notes?)|criteria|reference\s+(?:ranges?|values?|intervals?)|legend|key|definitions?|"
+        r"guidelines?|disclaimers?|limitations?|test\s+information",
+    ),
+    (Section.METHOD, r"methods?|methodology|techniques?|technical\s+(?:notes?|details)|procedures?"),
+    (Section.COMMENT, r"comments?|notes?|nb|remarks?|footnotes?|pathologist'?s?\s+(?:comments?|notes?)"),
+)
+_NAME_RES: Final = tuple((kind, re.compile(rf"^(?:{names})$", _I)) for kind, names in _SECTION_NAMES)
+#: Carcinoma in situ (DCIS/LCIS): not scored. "in situ hybridisation" is ISH, not DCIS.
+IN_SITU_RE: Final = re.compile(
+    r"\bDCIS\b|\bLCIS\b|carcinoma\s+in[-\s]situ|in[-\s]situ\s+(?:carcinoma|component|disease|lesion|portion|"
+    r"areas?|part)|intraductal|\bin[-\s]situ\b(?!\s+hybridi[sz]ation)",
+    _I,
+)
+INVASIVE_RE: Final = re.compile(r"\binvasive\b|\binfiltrating\b", _I)
+_HEADER_TEXT: Final = re.compile(
+    r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z0-9 /&'(),.#+-]{0,78}?)\s*(?P<colon>[:=-])?\s*$"
+)
+_KNOWN_HEADER: Final = re.compile(
+    r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z /&']{0,40}?)\s*(?:\([^)]{0,40}\)|#?\d+|\s-\s[\w\s/.,-]{0,30}|"
+    r"\d{4}-\d{2}-\d{2})?\s*:?\s*$"
+)
+_INLINE_LABEL: Final = re.compile(
+    r"^[\s*#>-]*(?P<name>[A-Za-z][A-Za-z /&'-]{0,40}?)\s*(?:\([^)]{0,30}\))?\s*:\s*\S"
+)
+_ENDS_AT_BLANK: Final = frozenset({Section.HISTORY, Section.CRITERIA, Section.METHOD, Section.IN_SITU})
+
+# ----------------------------------------------------------------------------------------------------------
+# Specimens and summary lines
+
+ACCESSION: Final = r"([A-Z]{1,4}-?\d{2,4}-\d{2,7})\b"
+ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
+PRIOR_RE: Final = re.compile(
+    r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic)\s+"
+    r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic)\s+)*"
+    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy)\b",
+    _I,
+)
+CURRENT_RE: Final = re.compile(
+    r"\b(?:current|present|this|today'?s)\s+(?:(?:core|needle|excisional|surgical|breast)\s+)*"
+    r"(?:biopsy|specimen|sample|excision|resection|case|material|lumpectomy|mastectomy)\b",
+    _I,
+)
+ISO_DATE_RE: Final = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+METASTASIS_RE: Final = re.compile(r"\bmetasta(?:tic|sis|ses)\b", _I)
+NO_METASTASIS_RE: Final = re.compile(r"\b(?:no|negative\s+for|without|free\s+of)\s+(?:\w+\s+)?metasta", _I)
+#: A "FINAL HER2 STATUS" / "Final:" / "Overall result:" statement: preferred over the rest of the report.
+FINAL_RE: Final = re.compile(
+    r"^[\s*>-]*(?:HER-?2\s+)?(?:final|overall)\b[^:\n]{0,40}?(?:[:=]|\s-\s)|^[\s*>-]*(?:final|overall)\s*-",
+    _I,
+)
+#: "Interpretation:", "Conclusion:": a summary statement, stronger than a single test's status.
+SUMMARY_RE: Final = re.compile(
+    r"^[\s*>-]*(?:HER-?2\s+)?(?:interpretation|conclusion|summary|impression|adjudicat\w*)\b", _I
+)
+ABBREVIATIONS: Final = frozenset(
+    {"e.g", "i.e", "approx", "vs", "dr", "no", "fig", "ca", "cf", "nos", "min", "nb", "incl", "resp"}
+)
+
+
+def section_of_name(name: str) -> Section | None:
+    """The kind of a section name ("Clinical history" → HISTORY); None when the name is not a known kind."""
+    cleaned = re.sub(r"\s+", " ", name.strip(" .:-#*")).strip()
+    for kind, pattern in _NAME_RES:
+        if pattern.match(cleaned):
+            return kind
+    if IN_SITU_RE.search(cleaned) and not INVASIVE_RE.search(cleaned):
+        return Section.IN_SITU
+    return None
+
+
+def header_line(line: str) -> str | None:
+    """The name of a standalone header line, or None for a line with content."""
+    known = _KNOWN_HEADER.match(line)
+    if known and section_of_name(known.group("name")) is not None:
+        return known.group("name")
+    match = _HEADER_TEXT.match(line)
+    if match is None:
+        return None
+    name = match.group("name")
+    letters = [c for c in name if c.isalpha()]
+    shouting = (
+        len(letters) >= 4 and all(c.isupper() for c in letters) and not re.search(r"[.;!?](?:\s|$)", name)
+    )
+    if match.group("colon") == ":" or (shouting and len(name) <= 70):
+        return name
+    return None
+
+
+def inline_section(line: str) -> Section | None:
+    """The kind named by an inline label ("Comment: …"), when the label is a known section name."""
+    match = _INLINE_LABEL.match(line)
+    kind = section_of_name(match.group("name")) if match else None
+    return None if kind is Section.IN_SITU else kind
+
+
+class SectionTracker:
+    """Follows the sections of one report, line by line (:meth:`feed` returns each line's section)."""
+
+    def __init__(self) -> None:
+        self.current = Section.BODY
+
+    def feed(self, line: str) -> Section:
+        if not line.strip():
+            if self.current in _ENDS_AT_BLANK or self.current is Section.COMMENT:
+                self.current = Section.BODY
+            return Section.BODY
+        name = header_line(line)
+        if name is not None:
+            self.current = section_of_name(name) or Section.BODY
+            return self.current
+        inline = inline_section(line)
+        if inline is not None:
+            return inline
+        return self.current

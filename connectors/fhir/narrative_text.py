@@ -1,0 +1,331 @@
+"""Report text → normalised lines: one spelling per sign and number; tables and wrapped lines undone.
+
+The phrase grammar (:mod:`connectors.fhir.narrative_grammar`) is written for one spelling of everything, so
+this module turns the many ways laboratories type the same thing into that one spelling, and nothing else:
+
+- signs: Unicode dashes and minus → ``-``; ``⩾ ≧ >=`` → ``≥`` and ``⩽ ≦ <=`` → ``≤``; full-width and
+  superscript signs and digits → ASCII; typographic quotes → ASCII; ``per cent``/``percent`` → ``%``;
+  HTML character references left in plain text are decoded;
+- numbers: a decimal comma (``ratio 2,3``, ``12,5 %``) and the decimal middle dot (``2·3``) become a point;
+  thousands separators (``1,200`` and the thin-space ``1 200``) are removed. A comma between two numbers of
+  which the second has three digits is a thousands separator; with one or two digits it is a decimal comma
+  (European and UK reports write ratios and copy numbers with at most two decimals);
+- tables: rows of a pipe table (``| HER2 | 2+ |``; HTML tables arrive in this form) become ``HER2: 2+``;
+  under a header row, each cell is prefixed by its column header
+  (``| Ratio | HER2/cell |`` over ``| 1,6 | 5,7 |`` → ``Ratio: 1.6; HER2/cell: 5.7``);
+- wrapped lines: a line broken in the middle of a sentence (fixed-width report text) is joined to the next
+  one when the next line plainly continues it (starts in lower case or with a number, and is neither a
+  ``label: value`` line nor a list item).
+
+Character positions are not preserved; excerpts are taken from the normalised text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Final
+
+_NEWLINES: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
+_DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
+_ZERO_WIDTH: Final = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_THIN_THOUSANDS: Final = re.compile(r"(?<=\d)[\u2009\u202f'](?=\d{3}(?!\d))")
+_SPACES: Final = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\f\v]")
+_TRANSLATE: Final = str.maketrans(
+    {
+        "⩾": "≥",
+        "≧": "≥",
+        "⩽": "≤",
+        "≦": "≤",
+        "＞": ">",
+        "＜": "<",
+        "＝": "=",
+        "＋": "+",
+        "⁺": "+",
+        "₊": "+",
+        "⁻": "-",
+        "％": "%",
+        "﹪": "%",
+        "：": ":",
+        "；": ";",
+        "，": ",",
+        "（": "(",
+        "）": ")",
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "×": "x",
+        "•": "-",
+        "◦": "-",
+        "▪": "-",
+        "►": "-",
+        **{chr(0xFF10 + d): str(d) for d in range(10)},
+    }
+)
+_COMPARATORS: Final = ((re.compile(r">\s?="), "≥"), (re.compile(r"<\s?="), "≤"), (re.compile(r"=\s?<"), "≤"))
+_ENTITY: Final = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+_PERCENT_WORD: Final = re.compile(r"(?<=\d)[ \t]*(?:per[ \t]?cent|percent|pct)\b", re.IGNORECASE)
+_MIDDLE_DOT: Final = re.compile(r"(?<=\d)[·\u2219](?=\d)")
+_THOUSANDS: Final = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d]|[.,]\d)")
+_DECIMAL_COMMA: Final = re.compile(r"(?<![\d.,])(\d{1,3}),(\d{1,2})(?![\d]|,\d)")
+_SEPARATOR_ROW: Final = re.compile(r"^[\s|:=+-]*$")
+_LIST_ITEM: Final = re.compile(r"^\s*(?:[-*]\s|\d{1,2}[.)]\s|\(?[a-hA-H][.)]\s)")
+_KEY_VALUE: Final = re.compile(r"^[A-Za-z][^:.;]{0,40}:\s")
+_CONTINUES: Final = re.compile(r"^[a-z0-9(%+/,]")
+_ENDS_SENTENCE: Final = re.compile(r"[.;:!?]\s*$")
+_SECTION_LABEL: Final = re.compile(
+    r"^(?:(?:clinical|relevant|pertinent)\s+)?(?:history|information|indication|notes?|comments?|diagnosis|"
+    r"final\s+diagnosis|addendum|criteria|interpretive\s+criteria|methods?|specimens?|gross|microscopic)\b",
+    re.IGNORECASE,
+)
+_TITLE_WORD: Final = re.compile(r"^[A-Z][a-z]")
+_ENDS_ITEM: Final = re.compile(r"(?:\)|%|(?<![A-Za-z\d])(?<![A-Za-z]-)\d+(?:\.\d+)?\+?)\s*$")
+#: A line that opens with a word that cannot open a sentence continues the one before ("… 0%" / "of cells …").
+_CONTINUATION: Final = re.compile(
+    r"^(?:[/,;%+()]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
+    r"copies|cells|"
+    r"membran\w*|(?:in)?complete|faint|weak|moderate|strong|intense|barely|partial|circumferential)\b"
+    r"(?!\s*:))",
+    re.IGNORECASE,
+)
+#: A conditional sentence: until it ends, the next line belongs to it ("If HER2" / "IHC is 2+, …").
+_CONDITIONAL: Final = re.compile(r"\b(?:if|should|whether|unless|in\s+case)\b", re.IGNORECASE)
+_NOTE_START: Final = re.compile(r"^\W*(?:notes?|nb|comments?|footnotes?)\s*[:.(-]", re.IGNORECASE)
+#: The unit of a number the line before ends with ("mean 4.8" / "HER2 signals per nucleus").
+_UNIT_CONTINUATION: Final = re.compile(
+    r"^(?:(?:HER-?2|CEP-?17)(?:/neu)?\s+)?(?:signals?|cop(?:y|ies)|dots)\s*(?:per|/)\s*(?:cell|nucle)",
+    re.IGNORECASE,
+)
+_ABBREVIATION_END: Final = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|incl|resp|no)\.\s*$", re.IGNORECASE)
+_DANGLING: Final = re.compile(
+    r"\b(?:of|in|with|and|or|to|the|a|an|per|by|for|at|on|as|than|is|are|was|were|shows?|showing|but|no|"
+    r"not|mean|average|group|score|ratio|number|approximately|about|IHC|ISH|if|when|should|unless|whether)\s*$|"
+    r"[,(/]\s*$|\s-\s*$",
+    re.IGNORECASE,
+)
+_NEW_ITEM: Final = re.compile(
+    r"^(?:(?:HER-?2|ERBB2|c-?erb|ER|PR|PgR|o?estrogen|progesterone|Ki-?67|E-?cadherin|DCIS|LCIS)\b|"
+    r"(?:the\s+|an?\s+|adjacent\s+|associated\s+)*(?:DCIS|LCIS|(?:ductal|lobular)\s+carcinoma\s+in\s+situ|in\s+situ\s+"
+    r"(?:carcinoma|component))\b|(?:final|addend\w*|clinical|history|comments?|notes?|footnotes?|nb|remarks?|"
+    r"diagnosis|specimen|methods?|criteria|legend|"
+    r"interpret\w*|impression|conclusion|summary|if|should|when|unless|whether|in\s+case)\b)",
+    re.IGNORECASE,
+)
+#: Headers that make a table's first column a row label ("Marker | Result | Score").
+_ROW_LABEL_HEADERS: Final = re.compile(
+    r"^(?:marker|biomarker|antibody|stain|test|assay|parameter|analyte|item|gene|protein|target|name|probe)s?$",
+    re.IGNORECASE,
+)
+_GENERIC_HEADERS: Final = re.compile(
+    r"^(?:result|results|value|values|finding|findings|outcome)$", re.IGNORECASE
+)
+_FOOTNOTE: Final = re.compile(
+    r"^\s*(?:\*{1,3}(?=[^\s*])|\*\s+(?=(?:note|nb|footnote|please|the|this|these|results?)\b)|[†‡§¹²³])\s*",
+    re.IGNORECASE,
+)
+_VALUE_CELL: Final = re.compile(
+    r"\d\s*[+%]|^\s*[<>≤≥]?\d|\b(?:positive|negative|equivocal|borderline|pending|amplified|indeterminate)\b",
+    re.IGNORECASE,
+)
+_MARKER_CELL: Final = re.compile(
+    r"^\s*(?:HER-?2(?:/neu)?|ERBB2|c-?erbB-?2|ER|PR|PgR|Ki-?67)\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One normalised report line; ``footnote``: the line opened with a footnote sign (``*``, ``†``)."""
+
+    text: str
+    footnote: bool = False
+
+
+def normalise(text: str) -> str:
+    """One spelling of signs and numbers (see the module docstring); line structure is kept."""
+    text = _NEWLINES.sub("\n", text)
+    if "&" in text and _ENTITY.search(text):
+        text = html.unescape(text)
+    text = _ZERO_WIDTH.sub("", text)
+    text = _THIN_THOUSANDS.sub("", text)
+    text = _SPACES.sub(" ", _DASHES.sub("-", text.translate(_TRANSLATE)))
+    text = re.sub(r"[ \t]+", " ", text)
+    for pattern, sign in _COMPARATORS:
+        text = pattern.sub(sign, text)
+    text = _PERCENT_WORD.sub("%", text)
+    text = _MIDDLE_DOT.sub(".", text)
+    text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
+    return _DECIMAL_COMMA.sub(r"\1.\2", text)
+
+
+def report_lines(text: str) -> list[Line]:
+    """The report as normalised lines, with tables flattened and wrapped lines joined."""
+    lines = [line.strip() for line in normalise(text).split("\n")]
+    return _flatten_tables(_unwrap(lines))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tables
+
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a pipe-table row, or None for an ordinary line (a tab is whitespace: HTML tables reach
+    the reader as pipe rows, see :func:`connectors.fhir.narrative_html.html_to_report_text`)."""
+    if line.count("|") >= 2 or (line.count("|") == 1 and line.strip().startswith("|")):
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+    return None
+
+
+def _is_header(cells: list[str]) -> bool:
+    """A row of column names: no values, results or bare marker names."""
+    return all(cell for cell in cells) and not any(
+        _VALUE_CELL.search(cell) or _MARKER_CELL.match(cell) for cell in cells
+    )
+
+
+def _row_text(cells: list[str], header: list[str] | None) -> str:
+    if header is None or len(header) != len(cells):
+        filled = [c for c in cells if c]
+        if len(filled) < 2:
+            return " ".join(filled)
+        return f"{filled[0].rstrip(':')}: " + "; ".join(filled[1:])
+    if _ROW_LABEL_HEADERS.match(header[0]):
+        pairs = [
+            value if _GENERIC_HEADERS.match(name) else f"{name} {value}"
+            for name, value in zip(header[1:], cells[1:], strict=True)
+            if value
+        ]
+        return f"{cells[0]}: " + "; ".join(pairs) if cells[0] else "; ".join(pairs)
+    return "; ".join(f"{name}: {value}" for name, value in zip(header, cells, strict=True) if value)
+
+
+def _next_row(rows: list[list[str] | None], lines: list[str]) -> list[str] | None:
+    """The next data row of the same table block (None when the block ends)."""
+    for cells, raw in zip(rows, lines, strict=True):
+        if cells is None:
+            return None
+        if not _SEPARATOR_ROW.match(raw):
+            return cells
+    return None
+
+
+def _flatten_tables(items: list[Line]) -> list[Line]:
+    """Table rows → ``label: value`` lines; a block's first row is its header when it names columns."""
+    lines = [item.text for item in items]
+    rows = [_cells(line) for line in lines]
+    out: list[Line] = []
+    header: list[str] | None = None
+    for index, (line, cells) in enumerate(zip(lines, rows, strict=True)):
+        if cells is None:
+            out.append(items[index])
+            header = None
+            continue
+        if _SEPARATOR_ROW.match(line):
+            continue
+        starts_block = index == 0 or rows[index - 1] is None
+        if starts_block:
+            header = None
+            following = _next_row(rows[index + 1 :], lines[index + 1 :])
+            if following is not None and len(following) == len(cells) and _is_header(cells):
+                header = cells
+                continue
+        out.append(Line(text=_row_text(cells, header)))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Wrapped lines
+
+
+def _joins(current: str, following: str, width: int, *, note: bool, cased: bool) -> bool:
+    """Whether ``following`` continues the sentence ``current`` was broken in (fixed-width wrapping).
+
+    - A label ending in a colon takes a value on the next line ("…signals per cell:" / "9.7").
+    - A line that ends a sentence never continues; one that dangles ("… of", "… if", "… group"), an open
+      footnote or note, or an open conditional sentence always does.
+    - A list item, or a line that opens with a marker, a section name, carcinoma in situ or a conditional,
+      starts anew.
+    - In a report that uses both cases, a line starting in lower case (or with "of", "and" …) continues;
+      one starting with a capitalised word or an upper-case ``Label:`` starts anew; otherwise the line
+      continues when it is full (the next word would not have fitted within the report's line width,
+      the signature of greedy wrapping) and does not end with a value.
+    - In a report written in one case, a line continues unless it ends with a value, or the next line is a
+      ``LABEL: value`` item following a sentence with its own colon.
+    """
+    text, nxt = current.rstrip(), following.strip()
+    if not text.strip() or not nxt or text.lstrip().startswith("|") or nxt.startswith("|"):
+        return False
+    first_word = nxt.split(" ", 1)[0]
+    tight = len(text) + 1 + len(first_word) > width
+    if text.endswith(":"):
+        if _SECTION_LABEL.match(text.strip(" -*#")) or not _CONTINUES.match(nxt):
+            return False
+        # "Average number of HER2 signals per cell:" / "9.7": a label and its value on the next line.
+        return nxt[:1].islower() or len(nxt) <= 25 or tight
+    if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
+        return False
+    if _DANGLING.search(text) or note or _CONDITIONAL.search(_last_sentence(text)):
+        return True
+    if _UNIT_CONTINUATION.match(nxt):
+        return True
+    if _LIST_ITEM.match(following) or _NEW_ITEM.match(nxt):
+        return False
+    return _continues_cased(text, nxt, tight=tight) if cased else _continues_uncased(text, nxt)
+
+
+def _continues_cased(text: str, nxt: str, *, tight: bool) -> bool:
+    """In a report that uses both cases: a lower-case start continues, a capitalised one starts anew."""
+    if _CONTINUES.match(nxt) or (_CONTINUATION.match(nxt) and not nxt[:1].isupper()):
+        return True
+    if _TITLE_WORD.match(nxt.split(" ", 1)[0]) or _KEY_VALUE.match(nxt):
+        return False
+    return tight and not _ENDS_ITEM.search(text)
+
+
+def _continues_uncased(text: str, nxt: str) -> bool:
+    """In a report written in one case: a line continues unless it ends with a value or the next is a
+    ``LABEL: value`` item after a sentence with its own colon."""
+    if _CONTINUATION.match(nxt) or (_CONTINUES.match(nxt) and not nxt[:1].isalpha()):
+        return True
+    ends_value = bool(_ENDS_ITEM.search(text))
+    if _KEY_VALUE.match(nxt):
+        return ":" not in _last_sentence(text) and not ends_value
+    return not ends_value
+
+
+def starts_new_item(line: str) -> bool:
+    """Whether a line opens a new item: a list item, a marker, a section name, carcinoma in situ, a
+    conditional, or a capitalised ``Label: value``."""
+    text = line.strip()
+    return bool(
+        _LIST_ITEM.match(line) or _NEW_ITEM.match(text) or (_KEY_VALUE.match(text) and text[:1].isupper())
+    )
+
+
+def _last_sentence(text: str) -> str:
+    return re.split(r"[.!?]\s", text)[-1]
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """The width the report's text fills: its longest line of three words or more."""
+    return max((len(line) for line in lines if len(line.split()) >= 3), default=0)
+
+
+def _unwrap(lines: list[str]) -> list[Line]:
+    width = _wrap_width(lines)
+    letters = [c for line in lines for c in line if c.isalpha()]
+    # In a report written all in lower (or upper) case, the case of a line's first letter says nothing.
+    cased = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+    out: list[Line] = []
+    for line in lines:
+        note = bool(out) and (out[-1].footnote or bool(_NOTE_START.match(out[-1].text)))
+        if out and _joins(out[-1].text, line, width, note=note, cased=cased):
+            joined = _PERCENT_WORD.sub("%", f"{out[-1].text.rstrip()} {line.strip()}")
+            out[-1] = Line(text=joined, footnote=out[-1].footnote)
+            continue
+        footnote = bool(_FOOTNOTE.match(line))
+        out.append(Line(text=_FOOTNOTE.sub("", line, count=1) if footnote else line, footnote=footnote))
+    return out

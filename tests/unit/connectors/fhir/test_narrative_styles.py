@@ -1,0 +1,151 @@
+"""Narrative reports in styles the corpus generator does not write, read end to end (reader + ASCO/CAP rules).
+
+Each case is a report (or its HER2 part) as laboratories write it — US, UK and European conventions, legacy
+spellings, heterogeneous staining, recount wordings, addenda, footnotes and distractors — with the category
+ASCO/CAP 2018/2023 gives it (``spec/clinical-logic.md`` §3–§8) under the project's safety rule (a positive
+call needs IHC 3+, ISH group 1 or a stated amplification). Expected values are written from the guideline,
+not from the reader's output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connectors.fhir.narrative import parse_report_text
+from rules.domain import SpecimenRef, SpecimenSite
+from rules.her2 import synthesize
+from rules.her2.classify import display_category
+
+SPECIMEN = SpecimenRef(id="S26-00042", collected=dt.date(2026, 1, 5), site=SpecimenSite.PRIMARY)
+
+POS, LOW, EQUIVOCAL = "HER2-positive", "HER2-low", "HER2-equivocal"
+ULTRALOW, NULL, ZERO = "HER2-ultralow", "HER2-null", "HER2-0"
+UNSCORED, INDETERMINATE = "HER2-negative-unscored", "indeterminate"
+
+
+def category(text: str) -> str:
+    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
+    return display_category(synthesize(reading.her2, reading.receptors).current)
+
+
+CASES = [
+    # Positive: IHC 3+ by score or by criteria, ISH group 1, or a stated amplification.
+    ("HER2/neu (c-erbB-2) immunohistochemistry: 3+ (strong complete membranous staining in >90% of tumour "
+     "cells). Positive.", POS),
+    ("HER-2/neu: POSITIVE (Score 3+) by HercepTest.", POS),
+    ("c-erbB-2 (+++)", POS),
+    ("HER2 overexpression: present, score 3+", POS),
+    ("FISH: HER2 gene amplified. HER2/CEP17 ratio = 5.62; mean HER2 signals/nucleus = 12.4.", POS),
+    ("HER2 SISH: amplified (HER2:Chr17 ratio 3.1).", POS),
+    ("INFORM HER2 Dual ISH: ratio 2.45, average HER2 copy number per cell 5.2. Interpretation: Positive "
+     "(group 1).", POS),
+    ("HER2 IHC 2+; reflex FISH: HER2/CEP17 2.8, HER2 copy number 6.1 -> amplified.", POS),
+    ("Erb-B2: 3+", POS),
+    ("The tumour cells show strong, complete membrane staining for HER2 in approximately 70% of cells "
+     "(score 3+).", POS),
+    ("HER2 (IHC): heterogeneous - 3+ in 20% of tumour cells, 2+ in 30% and 1+ in the remainder; overall "
+     "positive.", POS),
+    ("HER2 gene status: AMPLIFIED (ratio 2,9; 7,3 copies/nucleus).", POS),
+    ("HER2: complete intense membrane staining in ~15% of invasive cells, 1+ elsewhere.", POS),
+    ("HER2 IHC 2+. HER2 ISH: 6.5 signals/cell, CEP17 4.3, ratio 1.51. Recount by second observer: same.",
+     POS),
+    ("HER2 2+ (equivocal); DISH: HER2/CEP17 ratio 1.45, HER2 7.1 copies per cell (group III); a second "
+     "observer independently counted 20 further nuclei with identical results.", POS),
+    # HER2-low, IHC 1+.
+    ("HER2/neu: 1+ (negative).", LOW),
+    ("HER2 protein expression: weak incomplete membrane staining in 30% of tumor cells (score 1+, "
+     "negative)", LOW),
+    ("HER-2: negative (1+)", LOW),
+    ("HER2: +1", LOW),
+    ("HER2 IHC (4B5): Score 1+. HER2-low.", LOW),
+    ("Her2neu IHC 1+ negative; no amplification by FISH (ratio 1,1; HER2 2,1).", LOW),
+    ("HER2 status: NEGATIVE. Immunohistochemistry score: 1+ (faint partial membrane staining in 40% of "
+     "cells).", LOW),
+    ("HER2 (clone 4B5): one plus", LOW),
+    ("HER2/CEP17 ratio 2,3; HER2 3,6 copies per cell; concurrent IHC 1+. Negative (group 2).", LOW),
+    ("HER2: faint/barely perceptible incomplete membrane staining in the majority of invasive tumour "
+     "cells.", LOW),
+    # HER2-low, IHC 2+ with negative ISH.
+    ("HER2 IHC: 2+ (equivocal). FISH: not amplified (HER2/CEP17 ratio 1.3, mean HER2 copy number 2.8). "
+     "Final: HER2 negative.", LOW),
+    ("HER2: borderline (2+). HER2 ISH: no amplification, ratio 1.08, mean HER2 copy number 2.2/cell.", LOW),
+    ("c-erbB-2 (++); SISH: HER2/CEP17 = 1,4; HER2 = 2,9 signals per cell (not amplified).", LOW),
+    ("HER2 IHC 2+. Dual ISH group 4 (ratio 1.7; HER2 4.8 signals/cell). Blinded recount by a second observer "
+     "gave the same result.", LOW),
+    ("Weak to moderate complete membrane staining for HER2 in 40% of cells (2+). FISH: non-amplified "
+     "(ratio 1.2).", LOW),
+    ("HER2 2+, ISH negative.", LOW),
+    ("HER2 (4B5): 2+\nHER2/CEP17 ratio / mean HER2 copies per cell: 1,6 / 5,7\nRecount by a second observer: "
+     "unchanged (group 4).", LOW),
+    # Equivocal: IHC 2+ without a final ISH result.
+    ("HER2 IHC: 2+ (equivocal). FISH has been sent out; results to follow in an addendum.", EQUIVOCAL),
+    ("HER2: Equivocal (score 2+)", EQUIVOCAL),
+    ("HER2/neu: 2+; in situ hybridization pending.", EQUIVOCAL),
+    ("HER2: borderline (2+) - sent for ISH.", EQUIVOCAL),
+    ("HER2 IHC: intense complete membrane staining in 5% of cells; remainder negative. Reflex ISH "
+     "ordered.", EQUIVOCAL),
+    ("HER2 IHC: moderate, incomplete basolateral membrane staining in 30% of tumour cells.", EQUIVOCAL),
+    # Ultralow.
+    ("HER2 IHC: 0 (ultralow) - faint, incomplete membrane staining in <10% of tumor cells.", ULTRALOW),
+    ("HER2: score 0+ (HER2-ultralow).", ULTRALOW),
+    ("HER2 (4B5): 0 with membrane staining (>0% to ≤10% of cells).", ULTRALOW),
+    ("HER2: Negative (0), faint partial membrane staining in approximately 5% of tumour cells.", ULTRALOW),
+    ("HER2 IHC >0 <1+", ULTRALOW),
+    ("HER2 (IHC): barely perceptible incomplete staining in rare tumour cells (score 0).", ULTRALOW),
+    # Null.
+    ("HER2 (4B5): 0, no staining", NULL),
+    ("HER2: negative (score 0); no membranous staining identified.", NULL),
+    ("HER2: 0 (null)", NULL),
+    ("HER2 IHC: Negative, score 0 (complete absence of staining).", NULL),
+    ("HER2: 0% of cells with any membrane staining.", NULL),
+    ("HER2-null (IHC 0, no staining)", NULL),
+    ("HER2 (4B5): 0, no staining.\n¹ Since 2022, HER2-low (IHC 1+ or 2+/ISH-) and since 2025 HER2-ultralow "
+     "(IHC 0 with faint staining in 10% or fewer cells) may be eligible for trastuzumab deruxtecan.", NULL),
+    ("DCIS: HER2 3+. Invasive carcinoma: HER2 0 (no staining).", NULL),
+    ("HER2 IHC: 0 (invasive), 3+ (in situ component).", ZERO),
+    # IHC 0 without a statement on membrane staining.
+    ("HER2: 0", ZERO),
+    ("HER2/neu: negative (0)", ZERO),
+    ("HER2 IHC score 0 (negative).", ZERO),
+    ("HER2: zero", ZERO),
+    ("ER: positive, 90%, strong (3+). PR: positive, 50%, moderate (2+). HER2: 0.", ZERO),
+    # Legacy negative without a score.
+    ("HER2: negative", UNSCORED),
+    ("ER+/PR-/HER2-", UNSCORED),
+    ("HER2 status: NEGATIVE by IHC.", UNSCORED),
+    ("HER2/neu not overexpressed.", UNSCORED),
+    # Indeterminate: ranges, failures, a bare positive, ISH without IHC, nothing about this specimen.
+    ("HER2: 0-1+", INDETERMINATE),
+    ("HER2 IHC: 1-2+, ISH to follow", INDETERMINATE),
+    ("HER2: not interpretable (crush artefact).", INDETERMINATE),
+    ("HER2 testing could not be performed: insufficient invasive tumour.", INDETERMINATE),
+    ("HER2: positive", INDETERMINATE),
+    ("HER2 FISH: not amplified (ratio 1.1).", INDETERMINATE),
+    ("HER2 FISH: HER2/CEP17 ratio 1.6, HER2 6.4 signals/cell (group 3).", INDETERMINATE),
+    ("HER2 pending.", INDETERMINATE),
+    ("Clinical history: HER2-positive breast cancer (3+) diagnosed 2017.", INDETERMINATE),
+    ("If HER2 is 3+, anti-HER2 therapy may be considered.", INDETERMINATE),
+    ("Interpretation key: positive = IHC 3+; negative = IHC 0 or 1+.", INDETERMINATE),
+    # Distractors beside a result.
+    ("HER2: 1+ (negative). Note: the DCIS component shows strong 3+ staining.", LOW),
+    ("E-cadherin: positive (3+); HER2: 1+", LOW),
+    ("Previous biopsy (2019, outside institution): HER2 3+. Current specimen: HER2 IHC 0 (no staining).",
+     NULL),
+    ("HER2 IHC: 2+ (equivocal). Comment: if ISH is amplified, the tumour will be classified as HER2 "
+     "positive.", EQUIVOCAL),
+    ("HER2 IHC: 1+ (negative)\nNegative: group 3 with IHC 0-1+; positive: IHC 3+ or ISH group 1.", LOW),
+    ("Nottingham grade 3 (3+3+3). ER 0%. PR 0%. HER2 IHC 1+.", LOW),
+    # Addenda supersede the original text.
+    ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
+    ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
+     EQUIVOCAL),
+    ("HER2 IHC: 2+ (equivocal); reflex FISH to follow.\n\nAddendum 2026-01-12: HER2 FISH not amplified "
+     "(HER2/CEP17 1.2; HER2 2.4/cell).", LOW),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[f"{n:02d}" for n in range(len(CASES))])
+def test_report_is_classified_as_the_guideline_says(text: str, expected: str) -> None:
+    assert category(text) == expected
