@@ -83,6 +83,11 @@ _RESULT_VOCAB_RE: Final = re.compile(
     r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b",
     re.IGNORECASE,
 )
+_ASIDE_RE: Final = re.compile(r"\([^()]*\)")
+_CONTROL_WORD_RE: Final = re.compile(r"\bcontrols?\b", re.IGNORECASE)
+_EARLIER_RE: Final = re.compile(
+    r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside)\b", re.IGNORECASE
+)
 _CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
 
@@ -318,7 +323,7 @@ def _read_sentence(
         state.last_dropped = kept is None
         if kept is None:
             continue
-        invasive = _without_in_situ(kept)
+        invasive = _without_in_situ(_without_asides(kept))
         if invasive != kept and _is_her2_in_situ_statement(kept):
             state.notes.append(IN_SITU_NOTE)
         if invasive.strip():
@@ -339,7 +344,8 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         state.notes.append(CRITERIA_NOTE)
         state.reset_topic()
         return None
-    if Assertion.HYPOTHETICAL in context or (Assertion.HISTORICAL in context and not prior):
+    hedged = Assertion.HYPOTHETICAL in context or Assertion.UNCERTAIN in context
+    if hedged or (Assertion.HISTORICAL in context and not prior):
         if Assertion.HISTORICAL in context and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
             state.notes.append(HISTORY_NOTE)
         state.reset_topic()
@@ -370,6 +376,18 @@ def _result_before_comment(clause: str) -> str:
     cut = max(clause.rfind(sep, 0, comment) for sep in (",", "(", ":", " - "))
     prefix = clause[:cut] if cut > 0 else ""
     return prefix if g.SCORE_PLUS_RE.search(prefix) else ""
+
+
+def _without_asides(clause: str) -> str:
+    """Blank out bracketed asides that name a score of something else: control tissue or an earlier
+    specimen ("1+ (note: 3+ staining in the positive control tissue)", "1+ (previous core biopsy: 3+)")."""
+
+    def blank(match: re.Match[str]) -> str:
+        inner = match.group(0)
+        other = _CONTROL_WORD_RE.search(inner) or s.PRIOR_RE.search(inner) or _EARLIER_RE.search(inner)
+        return " " * len(inner) if other and g.SCORE_PLUS_RE.search(inner) else inner
+
+    return _ASIDE_RE.sub(blank, clause)
 
 
 def _segments(clause: str) -> list[str]:

@@ -6,6 +6,7 @@ names those contexts; the reader (:mod:`connectors.fhir.narrative`) drops or re-
 - ``HISTORICAL``: a quoted earlier result without a named specimen ("history of HER2-positive carcinoma",
   "previously reported as HER2 2+ at an outside hospital");
 - ``HYPOTHETICAL``: conditional or future wording ("if IHC is 2+, reflex ISH is performed");
+- ``UNCERTAIN``: hedged wording ("3+ cannot be excluded", "possibly", "suspicious for");
 - ``CRITERION``: guideline text quoted as a legend or definition ("Negative: group 3 with IHC 0-1+",
   "3+ = complete intense staining in >10 % of cells", "defined as");
 - ``ELIGIBILITY``: therapy and eligibility comments (the 2023 reporting comment, ``spec`` §7: never a result);
@@ -31,6 +32,7 @@ from connectors.fhir.narrative_sections import Section, SectionTracker
 class Assertion(StrEnum):
     HISTORICAL = "historical"
     HYPOTHETICAL = "hypothetical"
+    UNCERTAIN = "uncertain"
     CRITERION = "criterion"
     ELIGIBILITY = "eligibility"
     CONTROL = "control"
@@ -71,6 +73,13 @@ _LABEL: Final = (
     r"(?:positive|negative|equivocal|borderline|indeterminate|amplified|not\s+amplified|non-?amplified|"
     r"HER-?2[-\s](?:low|ultralow|null|positive|negative|0)|(?:ISH\s+)?groups?\s*[1-5IV]+(?:\s*-\s*[1-5])?|"
     r"(?:score|IHC)\s*[0-3]\+?|[0-3]\+?)"
+)
+#: Hedged wording: the statement is not a result the reader may act on.
+UNCERTAIN_RE: Final = re.compile(
+    r"cannot\s+be\s+(?:excluded|ruled\s+out)|can(?:not|'t)\s+(?:exclude|rule\s+out)|not\s+(?:be\s+)?excluded|"
+    r"\bpossib(?:le|ly)\b|\bprobabl[ey]\b|\blikely\b|\bsuspicious\s+(?:for|of)\b|\bquestionabl[ey]\b|"
+    r"\buncertain\b|\bquery\b|\b(?:could|may|might)\s+(?:represent|be)\b",
+    _I,
 )
 #: Guideline criteria quoted as a legend or definition.
 CRITERION_RE: Final = re.compile(
@@ -171,6 +180,8 @@ class GrammarAssertions:
             found.add(Assertion.HISTORICAL)
         if HYPOTHETICAL_RE.search(clause):
             found.add(Assertion.HYPOTHETICAL)
+        if UNCERTAIN_RE.search(clause):
+            found.add(Assertion.UNCERTAIN)
         return frozenset(found)
 
 

@@ -208,6 +208,8 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     before = facts.count()
     masked = _Masked(text)
     _mask_revisions(masked)
+    _read_answers(masked, facts, ctx)
+    masked.take(g.NEGATED_SCORE_RE)
     _read_technical_and_pending(masked, facts, ctx)
     ish_words = bool(g.ISH_WORD_RE.search(text))
     if ish_words:
@@ -244,6 +246,20 @@ def _mask_revisions(masked: _Masked) -> None:
     for match in g.REVISION_RE.finditer(masked.text):
         group = "old" if match.group("old") is not None else "quoted"
         masked.blank(*match.span(group))
+
+
+def _read_answers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
+    """Yes/no answers: "amplified: no" is ISH negative, "overexpression: yes" IHC positive; a yes/no to a
+    bare status word ("positive: no") states no result and is only masked."""
+    for match in masked.take(g.ANSWER_RE):
+        label, answer = match.group("label").lower(), match.group("answer").lower()
+        present = answer in ("yes", "present", "detected", "identified")
+        if label.startswith("amplif"):
+            status = ReportedStatus.POSITIVE if present else ReportedStatus.NEGATIVE
+            facts.ish_statuses.append((_status_priority(ctx, Mode.ISH), status))
+        elif label.startswith(("over", "overexp")):
+            status = ReportedStatus.POSITIVE if present else ReportedStatus.NEGATIVE
+            facts.statuses.append((_status_priority(ctx, Mode.IHC), status))
 
 
 def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:

@@ -354,6 +354,18 @@ COMPONENT_REST_RES: Final = (
 # Status words and phrases
 
 _BY_METHOD: Final = r"(?:\s+(?:by|on)\s+(?:dual[-\s]probe\s+|single[-\s]probe\s+)?[\w-]+)?"
+#: A yes/no answer to a labelled question ("HER2 amplified: No", "Overexpression - yes", "Positive: no").
+ANSWER_RE: Final = re.compile(
+    r"\b(?P<label>amplifi\w*|over-?express\w*|positive|negative|equivocal)\s*(?:[:?=]|\s-\s)\s*"
+    r"(?P<answer>yes|no|none|absent|present|not\s+(?:detected|present|seen|identified)|detected|identified)\b",
+    _I,
+)
+#: A score that is denied ("the tumour is not HER2 3+", "no 3+ staining"): not a reading.
+NEGATED_SCORE_RE: Final = re.compile(
+    r"\b(?:not|no|never|nor|without|rather\s+than|instead\s+of)\s+(?:\w+\s+){0,3}?(?:HER-?2\s+)?(?:IHC\s+)?"
+    r"(?:score\s+(?:of\s+)?)?[0-3]\s?\+(?![\d+])",
+    _I,
+)
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".
 AMP_NEG_RE: Final = re.compile(
     r"(?:not|non|un|no)[-\s]?amplif\w*|negative\s+for\s+(?:gene\s+)?amplification|without\s+amplification|"

@@ -137,6 +137,16 @@ CASES = [
      "positive.", EQUIVOCAL),
     ("HER2 IHC: 1+ (negative)\nNegative: group 3 with IHC 0-1+; positive: IHC 3+ or ISH group 1.", LOW),
     ("Nottingham grade 3 (3+3+3). ER 0%. PR 0%. HER2 IHC 1+.", LOW),
+    # Answers, denials, hedges and asides: never a positive call from them.
+    ("HER2 IHC: 1+\nHER2 amplified: No", LOW),
+    ("HER2 IHC 2+. FISH - amplified: no (ratio 1.3, HER2 2.6/cell).", LOW),
+    ("HER2 (4B5): 0. HER2 positive: no.", ZERO),
+    ("HER2 overexpression: yes (score 3+)", POS),
+    ("HER2 IHC: 1+ (note: 3+ staining in the positive control tissue).", LOW),
+    ("HER2: 1+ (previous core biopsy: 3+)", LOW),
+    ("HER2: negative (0). Note: the tumour is not HER2 3+.", ZERO),
+    ("HER2 IHC 3+ cannot be excluded; ISH requested.", INDETERMINATE),
+    ("HER2: possibly 3+, pending review.", INDETERMINATE),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
