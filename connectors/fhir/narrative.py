@@ -86,7 +86,7 @@ _RESULT_VOCAB_RE: Final = re.compile(
 _ASIDE_RE: Final = re.compile(r"\([^()]*\)")
 _CONTROL_WORD_RE: Final = re.compile(r"\bcontrols?\b", re.IGNORECASE)
 _EARLIER_RE: Final = re.compile(
-    r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside)\b", re.IGNORECASE
+    r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside|primary|reported|referring)\b", re.IGNORECASE
 )
 _CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)

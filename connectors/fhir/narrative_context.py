@@ -59,7 +59,9 @@ HISTORICAL_RE: Final = re.compile(
     r"institution|hospital|laborator\w*|lab|testing|assessment|evaluation|pathology|review|diagnosis)|"
     r"\b(?:was|were)\s+(?:previously|originally|initially)\b|\breported\s+(?:elsewhere|previously|earlier)|"
     r"\bat\s+(?:an?\s+)?(?:outside|other|another|referring)\s+(?:hospital|institution|lab\w*|centre|center)|"
-    r"\b(?:in|from|dated)\s+(?:19|20)\d\d\b(?=[^;]*\b(?:was|were|had)\b)",
+    r"\b(?:in|from|dated)\s+(?:19|20)\d\d\b(?=[^;]*\b(?:was|were|had)\b)|"
+    r"\b(?:differs?|different)\s+from\b|\bin\s+contrast\s+(?:to|with)\b|\bcompared\s+(?:with|to)\b|\bunlike\b|"
+    r"\bdiscordan\w*\s+(?:with|from)\b",
     _I,
 )
 #: Conditional and future wording.

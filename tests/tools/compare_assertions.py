@@ -6,7 +6,7 @@ reports — once with the service's grammar, once with medspaCy's ConText and se
 default rules plus this project's section names) — and prints per-class F1, accuracy and false-positive
 counts for each. Reports: the corpus's narrative reports as written, the same reports rewritten (case,
 wrapping, whitespace, decimal separator, synonyms), and the hand-written style cases of
-``tests/unit/connectors/fhir/test_narrative_styles.py``.
+``tests/unit/connectors/fhir/test_narrative_styles.py`` and ``test_narrative_reports.py``.
 
 medspaCy is not a dependency of the project; run this in an environment that has it::
 
@@ -14,7 +14,7 @@ medspaCy is not a dependency of the project; run this in an environment that has
 
 medspaCy loads a blank English pipeline (no model download). The HER2-specific contexts (eligibility
 comments, guideline criteria, controls, "not performed") are read by the project's grammar in both runs;
-only sections and historical/hypothetical context differ.
+only sections and historical, hypothetical and uncertain context differ.
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ class MedspacyAssertions:
                 found.add(Assertion.HISTORICAL)
             if entity._.is_hypothetical:
                 found.add(Assertion.HYPOTHETICAL)
+            if entity._.is_uncertain:
+                found.add(Assertion.UNCERTAIN)
         return frozenset(found)
 
 
@@ -138,6 +140,7 @@ def classify_text(text: str, reader: AssertionReader) -> str:
 
 
 def style_cases() -> list[tuple[str, str]]:
+    from tests.unit.connectors.fhir.test_narrative_reports import REPORTS
     from tests.unit.connectors.fhir.test_narrative_styles import CASES as STYLE_CASES
 
     names = {
@@ -150,7 +153,7 @@ def style_cases() -> list[tuple[str, str]]:
         "indeterminate": "indeterminate",
     }
     cases = []
-    for text, expected in STYLE_CASES:
+    for text, expected in [*STYLE_CASES, *REPORTS]:
         label = names.get(expected)
         if label is None:  # HER2-low: 1+ or 2+/ISH- is decided by the text
             two = "2+" in text or "(++)" in text or "borderline" in text.lower()
@@ -212,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for i in items
         ],
-        "hand-written styles": [(f"s{n}", text, label) for n, (text, label) in enumerate(style_cases())],
+        "hand-written styles and reports": [(f"s{n}", text, label) for n, (text, label) in enumerate(style_cases())],
     }
     for set_name, set_items in sets.items():
         print(f"{set_name} ({len(set_items)} reports)")
