@@ -215,7 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for i in items
         ],
-        "hand-written styles and reports": [(f"s{n}", text, label) for n, (text, label) in enumerate(style_cases())],
+        "hand-written styles and reports": [
+            (f"s{n}", text, label) for n, (text, label) in enumerate(style_cases())
+        ],
     }
     for set_name, set_items in sets.items():
         print(f"{set_name} ({len(set_items)} reports)")
