@@ -319,11 +319,11 @@ def _read_sentence(
             sentence_key = cue
             state.carried_cue = cue
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
-        kept = _result_clause(clause, state, prior=key is not None)
+        kept = _result_clause(_without_asides(clause), state, prior=key is not None)
         state.last_dropped = kept is None
         if kept is None:
             continue
-        invasive = _without_in_situ(_without_asides(kept))
+        invasive = _without_in_situ(kept)
         if invasive != kept and _is_her2_in_situ_statement(kept):
             state.notes.append(IN_SITU_NOTE)
         if invasive.strip():

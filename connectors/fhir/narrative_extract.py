@@ -32,6 +32,7 @@ PRIORITY_FINAL = 3
 PRIORITY_ADDENDUM = 10
 
 _MASK = ";"
+_ONLY_COMPLETE_RE = re.compile(r"^(?!.*\b(?:incomplete|partial|any)\b).*\bcomplete\b", re.IGNORECASE)
 _STAINING_WORD_RE = re.compile(r"stain|reactiv|labell?ing", re.IGNORECASE)
 
 
@@ -369,6 +370,8 @@ def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) ->
         facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
         facts.scores.append((priority, IhcScore.ZERO))
     for match in g.NULL_RE.finditer(masked.text):
+        if _ONLY_COMPLETE_RE.search(match.group(0)):
+            continue  # "no complete membrane staining" leaves incomplete staining possible: not null
         if not g.DEFINITION_ALTERNATIVE_RE.search(masked.text[max(0, match.start() - 8) : match.start()]):
             facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
             if _STAINING_WORD_RE.search(match.group(0)):
@@ -475,7 +478,7 @@ def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
     for match in masked.take(g.SCORE_PLUS_RE):
         facts.scores.append((priority, _score_token(match.group(0)) if not match.group(2) else _word(match)))
     for match in masked.take(g.SCORE_LABELLED_RE):
-        facts.scores.append((priority, g.WORD_SCORES[match.group(1) or match.group(2)]))
+        facts.scores.append((priority, g.WORD_SCORES[match.group(1) or match.group(2) or match.group(3)]))
     for _ in masked.take(g.ZERO_BARE_RE):
         facts.scores.append((priority, IhcScore.ZERO))
 

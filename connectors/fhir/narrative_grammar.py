@@ -184,7 +184,10 @@ NULL_TERM_RE: Final = re.compile(HER2 + r"[-\s]?null\b|\b0\s*\(\s*null\s*\)", _I
 #: Null cues (§8): no membrane staining at all ("no staining or faint ... staining in ≤10 %" is the
 #: definition of IHC 0, not a description, and is not a null cue).
 NULL_RE: Final = re.compile(
-    r"HER-?2[-\s]?null|\bnull\b|\bno\s+(?:membrane\s+|membranous\s+|detectable\s+|HER-?2\s+|immuno)?"
+    r"HER-?2[-\s]?null|\bnull\b|(?:immuno)?reactivity\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|"
+    r"identified|detected))\b|"
+    r"\bno\s+(?:(?:complete|incomplete|or|and|partial|circumferential|any|membrane|membranous|detectable|"
+    r"HER-?2|immuno)[\s-]+){0,6}"
     r"(?:staining|immuno-?staining|immunoreactivity|reactivity|expression|labell?ing)(?!\s+or\b)"
     r"(?!\s+(?:of|in)\s+(?:the\s+)?DCIS)|"
     r"without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining|"
@@ -201,9 +204,10 @@ SCORE_PLUS_RE: Final = re.compile(
     r"(?<![\w+)])\+\s?([1-3])(?![\d%+]|\.\d)|(?<![\w+])\(?(\+\+\+?)\)?(?![\w+])",
     _I,
 )
-#: "score 0", "Score: 1", "score of 2", "score 2/3", "IHC 2", "IHC score: 1", "2/3".
+#: "score 0", "Score: 1", "score of 2", "score 2/3", "IHC 2", "(IHC): 2", "2/3", ": 2 (equivocal)".
 SCORE_LABELLED_RE: Final = re.compile(
-    r"(?:\bscore|\bIHC(?:\s+score)?)\s*(?:of|=|:|was|is)?\s*\(?"
+    r"(?<=[:=])\s*([0-3])(?=\s*[(,-]?\s*(?:negative|equivocal|borderline|positive)\b)|"
+    r"(?:\bscore|\bIHC\)?(?:\s+score)?)\s*(?:of|=|:|was|is)?\s*\(?"
     + _SCORE_DIGIT
     + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d|\s*or\s+\d|\s+(?:blocks?|slides?|cores?|cells))|"
     r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])",
