@@ -102,6 +102,7 @@ class Her2Facts:
     recount_confirmed: bool | None = None
     technical_failure: bool = False
     metastasis: bool = False
+    fields: dict[str, tuple[int, str]] = field(default_factory=dict)
     excerpts: list[str] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -218,6 +219,7 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     if ish_words or g.RECOUNT_RE.search(text):
         _read_groups(masked, facts, _score_priority(ctx))
     _read_staining(masked, facts, ctx)
+    _read_fields(masked, facts, ctx)
     _read_phrases(masked, facts, ctx)
     _read_zero_cues(masked, facts, ctx)
     _read_scores(masked, facts, ctx)
@@ -446,6 +448,23 @@ def _read_staining(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> 
         facts.scores.append((priority, labels[0]))
 
 
+def _read_fields(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
+    """Intensity, completeness and share written as separate fields (one per line, or in one line); once all
+    three are known they make one staining description, like "weak incomplete staining in 40 %"."""
+    for name, field_re in g.FIELD_RES:
+        for match in masked.take(field_re, first_only=True):
+            value = match.group("value") if name != "share" else str(_share(match))
+            facts.fields[name] = (_score_priority(ctx), value)
+    if len(facts.fields) < 3:
+        return
+    priority = max(p for p, _ in facts.fields.values())
+    share = facts.fields["share"][1]
+    described = _pattern(f"{facts.fields['intensity'][1]} {facts.fields['completeness'][1]}")
+    facts.fields.clear()
+    if described is not None and share != "None":
+        facts.shares.append((priority, Share(described, float(share))))
+
+
 def _read_descriptions(masked: _Masked, facts: Her2Facts, priority: int) -> list[IhcScore]:
     """Staining descriptions with a share of cells; returns the score labels written inside them."""
     labels: list[IhcScore] = []
@@ -471,6 +490,7 @@ def _read_descriptions(masked: _Masked, facts: Her2Facts, priority: int) -> list
 def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """IHC scores: ranges first, then "n+", labelled scores and bare zeros."""
     priority = _score_priority(ctx)
+    masked.take(g.SCORE_LIST_RE)
     for match in masked.take(g.RANGE_RE):
         low, high = g.WORD_SCORES[match.group(1)], g.WORD_SCORES[match.group(2)]
         if int(match.group(1)) < int(match.group(2)):

@@ -157,9 +157,14 @@ GROUP_CHANGE_RE: Final = re.compile(r"from\s+(?:group\s*)?([1-5])\s+to\s+(?:grou
 # IHC scores
 
 _SCORE_DIGIT: Final = r"([0-3])"
+#: Scores listed as categories ("IHC 0 and 1+ were distinguished", "0, 1+ and 2+"): not a reading.
+SCORE_LIST_RE: Final = re.compile(
+    r"(?<![\w.+/])(?:IHC\s+)?[0-3]\+?(?:\s*,\s*(?:IHC\s+)?[0-3]\+?)*,?\s+and\s+(?:IHC\s+)?[0-3]\+(?![\d+])",
+    _I,
+)
 #: "0-1+", "1-2+", "0 to 1+", "1+ to 2+", "1+/2+", "0 or 1+" (not "1+ or 2+/ISH-negative", a category list).
 RANGE_RE: Final = re.compile(
-    r"(?<![\w.+/<>≥≤-])"
+    r"(?<![\w.+/<>≥≤-])(?![0-3]\s*/\s*3\s*\+)"  # "0/3+" is "score 0 of 3+", not a range
     + _SCORE_DIGIT
     + r"\s*\+?\s*(?:-|to|/|or)\s*"
     + _SCORE_DIGIT
@@ -271,7 +276,7 @@ _DESCRIPTOR: Final = (
     r"(?:complete|incomplete|circumferential|entire|full|partial|basolateral|lateral|discontinuous|"
     r"fragmented|intense|strong|strongly|moderate|moderately|weak|weakly|faint|faintly|barely[\s-]+perceptible|"
     r"barely|perceptible|uniform|homogeneous|heterogeneous|membrane|membranous|granular|linear|thick|thin|"
-    r"and|to|or|but|any)"
+    r"and|to|or|but|any|focal|focally|HER-?2)"
 )
 _DESCRIPTORS: Final = r"(?P<desc>(?:\(?" + _DESCRIPTOR + r"\)?[\s,/-]+){1,9})"
 _STAIN_NOUN: Final = (
@@ -283,7 +288,7 @@ STAINING_PCT_RE: Final = re.compile(
     _DESCRIPTORS
     + _STAIN_NOUN
     + r"(?P<label>\s*\([^)]{0,12}\))?(?:\s+(?:is|was|are|were)?\s*(?:seen|observed|present|identified|noted|"
-    r"detected))?\s*(?:in|of|:|=|-)\s*(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
+    r"detected))?\s*(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
     _I,
 )
 #: "5% of tumour cells show faint incomplete staining", "the majority of cells show strong complete staining".
@@ -298,6 +303,34 @@ PCT_STAINING_RE: Final = re.compile(
     + _DESCRIPTORS
     + _STAIN_NOUN,
     _I,
+)
+#: A staining description given as separate fields ("Intensity: weak", "Completeness: incomplete",
+#: "Percentage of positive cells: 40%"), as some laboratory systems lay out their IHC result.
+FIELD_RES: Final = (
+    (
+        "intensity",
+        re.compile(
+            r"\b(?:staining\s+)?intensity\s*[:=-]\s*(?P<value>(?:weak|faint|moderate|strong|intense|barely\s+"
+            r"perceptible)(?:[\s/-]+(?:to\s+)?(?:weak|faint|moderate|strong|intense))*)",
+            _I,
+        ),
+    ),
+    (
+        "completeness",
+        re.compile(
+            r"\b(?:completeness|membrane\s+staining|staining\s+pattern|pattern|circumferentiality)\s*[:=-]\s*"
+            r"(?P<value>(?:in)?complete(?:\s*,\s*circumferential)?|circumferential|partial|basolateral|lateral)",
+            _I,
+        ),
+    ),
+    (
+        "share",
+        re.compile(
+            r"\b(?:percentage|proportion|percent)\s+(?:of\s+)?(?:positive\s+|stained\s+|staining\s+)?"
+            r"(?:(?:invasive|tumou?r)\s+)*cells\s*[:=-]\s*" + PCT,
+            _I,
+        ),
+    ),
 )
 #: "0% of cells with any membrane staining", "membrane staining of any intensity: 0%".
 ANY_STAINING_RE: Final = re.compile(
@@ -402,6 +435,7 @@ OVEREXP_POS_RE: Final = re.compile(
 STATUS_RE: Final = re.compile(
     r"(?<!weakly\s)(?<!weak\s)(?<!false\s)(?<!false-)(?<!triple\s)(?<!triple-)"
     r"\b(positive|negative|equivocal|borderline|indeterminate|uninterpretable|inconclusive|pos|neg)\b"
+    r"(?!\s+(?:cells?|nuclei|tumou?r\s+cells|invasive\s+cells|staining|membranes?)\b)"
     r"(?!\s+(?:and\s+negative\s+)?controls?)(?!\s+for\s+(?:ER|PR|E-?cadherin|Ki))|"
     + HER2
     + r"(?:\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)/]|$))",
