@@ -161,9 +161,10 @@ CASES = [
     ("HER2 IHC was repeated on the excision and is 1+ (previously 0 on the core biopsy).", LOW),
     ("ER-/PR-/HER2 3+", POS),
     ("HER2 IHC (4B5)\nIntensity: weak\nCompleteness: incomplete\nPercentage of positive cells: 40%", LOW),
-    ("HER2 IHC\nStaining intensity: strong\nMembrane staining: complete, circumferential\nPercentage of cells: 15%", POS),
-    ("HER2 IHC 0. Comment: per the 2023 ASCO/CAP update, IHC 0 and 1+ were distinguished at high magnification; "
-     "no membrane staining was identified.", NULL),
+    ("HER2 IHC\nStaining intensity: strong\nMembrane staining: complete, circumferential\n"
+     "Percentage of cells: 15%", POS),
+    ("HER2 IHC 0. Comment: per the 2023 ASCO/CAP update, IHC 0 and 1+ were distinguished at high "
+     "magnification; no membrane staining was identified.", NULL),
     ("HER2/neu oncoprotein overexpression: Negative (Score 0/3+)", ZERO),
     ("Focal weak incomplete HER2 membrane staining (<5% of cells); score 0.", ULTRALOW),
     ("HER2: 2+/3+", INDETERMINATE),
