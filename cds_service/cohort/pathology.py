@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from connectors.errors import NotFoundError
 from connectors.fhir.client import FhirClient
 from connectors.fhir.mapping import pathology_from_resources
+from connectors.fhir.mapping_bundle import bundle_resources
 from connectors.ports import PathologyData
 
 NO_PATIENT = "no FHIR Patient whose identifier is the DICOM PatientID"
@@ -63,10 +64,9 @@ def _resources(document: Any) -> Iterable[Mapping[str, Any]]:
     if not isinstance(document, Mapping):
         return
     if document.get("resourceType") == "Bundle":
-        for entry in document.get("entry") or ():
-            resource = entry.get("resource") if isinstance(entry, Mapping) else None
-            if isinstance(resource, Mapping):
-                yield resource
+        # Transaction Bundles (Synthea, EHR exports) refer to their entries by urn:uuid full URLs.
+        entries = document.get("entry")
+        yield from bundle_resources(entries if isinstance(entries, list) else [])
     elif isinstance(document.get("resourceType"), str):
         yield document
 

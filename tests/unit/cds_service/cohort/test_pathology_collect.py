@@ -83,6 +83,28 @@ def test_bundle_folder_falls_back_on_the_patient_id_only_without_a_system(tmp_pa
         BundleDirPathology(tmp_path, SYSTEM).pathology("MRN-9")
 
 
+def test_bundle_folder_reads_transaction_bundles_with_urn_uuid_references(tmp_path: Path) -> None:
+    """Synthea-style exports: entries without ids, refering to each other by ``urn:uuid:`` full URLs."""
+    pid, oid = (
+        "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+        "urn:uuid:7c9e6679-7425-40de-944b-e07fc1f90ae7",
+    )
+    person = {k: v for k, v in patient("x", (SYSTEM, "MRN-7")).items() if k != "id"}
+    result = {k: v for k, v in ihc("x").items() if k != "id"} | {"subject": {"reference": pid}}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": pid, "resource": person, "request": {"method": "POST", "url": "Patient"}},
+            {"fullUrl": oid, "resource": result, "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    (tmp_path / "synthea.json").write_text(json.dumps(bundle))
+    lookup = BundleDirPathology(tmp_path, SYSTEM)
+    assert lookup.patient_ids("MRN-7") == ["0f8fad5b-d9cb-469f-a165-70867728950e"]
+    assert len(lookup.pathology("MRN-7").her2) == 1
+
+
 def test_a_missing_bundle_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         BundleDirPathology(tmp_path / "none")
