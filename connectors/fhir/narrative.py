@@ -80,7 +80,8 @@ _TEXT_LIMIT: Final = 200_000
 #: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
 _RESULT_VOCAB_RE: Final = re.compile(
     r"positiv|negativ|equivocal|borderline|amplif|express|\d\s*\+|\bscore|\bratio|\bgroup\b|ultra|\blow\b|"
-    r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b",
+    r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b|"
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d",
     re.IGNORECASE,
 )
 _ASIDE_RE: Final = re.compile(r"\([^()]*\)")
@@ -255,7 +256,11 @@ def _skipped_line(stripped: str, section: Section, state: _State) -> bool:
     if s.header_line(stripped) is not None:
         key = _specimen_cue(stripped, state)
         state.section_key = key[0] if key is not None else None
-        if not _has_marker(stripped) and not _RESULT_VOCAB_RE.search(stripped):
+        if (
+            not _has_marker(stripped)
+            and not _RESULT_VOCAB_RE.search(stripped)
+            and not g.CEP17_WORD_RE.search(stripped)
+        ):
             state.reset_topic()
             return True
     return False
@@ -344,8 +349,20 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         state.notes.append(CRITERIA_NOTE)
         state.reset_topic()
         return None
-    hedged = Assertion.HYPOTHETICAL in context or Assertion.UNCERTAIN in context
-    if hedged or (Assertion.HISTORICAL in context and not prior):
+    if (
+        Assertion.UNCERTAIN in context
+        and not prior
+        and (g.HER2_RE.search(clause) or state.topic is Topic.HER2)
+    ):
+        # A hedged result ("3+ cannot be excluded") is not read, but it is this specimen's HER2 statement:
+        # the occasion stays on file, unread, so that no other specimen stands in for it.
+        target = state.specimen(state.section_key)
+        target.facts.hedged = state.bonus
+        if clause not in target.facts.not_understood:
+            target.facts.not_understood.append(clause)
+        state.reset_topic()
+        return None
+    if Assertion.HYPOTHETICAL in context or (Assertion.HISTORICAL in context and not prior):
         if Assertion.HISTORICAL in context and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
             state.notes.append(HISTORY_NOTE)
         state.reset_topic()
@@ -500,7 +517,8 @@ def _statements(clause: str, inherited: Topic | None) -> list[tuple[Topic | None
             continue
         markers.append((start, end, topic))
     if not markers:
-        own = Topic.HER2 if g.ISH_WORD_RE.search(clause) or g.RECOUNT_RE.search(clause) else inherited
+        ish = g.ISH_WORD_RE.search(clause) or g.RECOUNT_RE.search(clause) or g.CEP17_WORD_RE.search(clause)
+        own = Topic.HER2 if ish else inherited
         return [(own, clause, False)]
     statements: list[tuple[Topic | None, str, bool]] = []
     cuts = [0]

@@ -103,6 +103,7 @@ class Her2Facts:
     technical_failure: bool = False
     metastasis: bool = False
     fields: dict[str, tuple[int, str]] = field(default_factory=dict)
+    hedged: int | None = None
     excerpts: list[str] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -124,6 +125,17 @@ class Her2Facts:
             or self.zero_cues
             or self.shares
         )
+
+    def top_priority(self) -> int:
+        """The highest priority of any fact read (0 when none)."""
+        priorities = (
+            [p for p, *_ in self.scores] + [p for p, _ in self.zero_cues] + [p for p, _ in self.shares]
+        )
+        priorities += [p for p, _ in self.statuses] + [p for p, _ in self.ish_statuses]
+        priorities += (
+            [p for p, _ in self.ratio] + [p for p, _ in self.her2_per_cell] + [p for p, _ in self.groups]
+        )
+        return max(priorities, default=0)
 
     def has_ish(self) -> bool:
         """True when an ISH number, group or ISH status was read."""
@@ -255,7 +267,7 @@ def _read_answers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> N
     """Yes/no answers: "amplified: no" is ISH negative, "overexpression: yes" IHC positive; a yes/no to a
     bare status word ("positive: no") states no result and is only masked."""
     for match in masked.take(g.ANSWER_RE):
-        label, answer = match.group("label").lower(), match.group("answer").lower()
+        label, answer = match.group("label").lower(), (match.group("answer") or match.group("bare")).lower()
         present = answer in ("yes", "present", "detected", "identified")
         if label.startswith("amplif"):
             status = ReportedStatus.POSITIVE if present else ReportedStatus.NEGATIVE

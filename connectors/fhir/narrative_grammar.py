@@ -106,10 +106,17 @@ RATIO_RE: Final = re.compile(
     _I,
 )
 #: "average CEP17 2.0 signals/cell", "Average number of CEP17 signals per cell: 2.0".
-CEP17_RE: Final = re.compile(_CEP17 + r"(?!\s*ratio)[^;,()\d<>≥≤]{0,40}?" + _MEASURED, _I)
+CEP17_RE: Final = re.compile(
+    _CEP17 + r"(?!\s*ratio)(?:[^;,()\d<>≥≤]|\([^()\d]{0,25}\)){0,40}?" + _MEASURED, _I
+)
+#: Chromosome 17 enumeration is counted for HER2 ISH only: a line about it belongs to the ISH result.
+CEP17_WORD_RE: Final = re.compile(_CEP17, _I)
 #: "average HER2 copy number 2.4", "HER2 mean = 2.2", "average HER2/cell 3.8", "HER2 6.4 signals/cell".
 HER2_COPIES_RE: Final = re.compile(
-    HER2 + r"(?P<gap>[^;,()\d<>≥≤]{0,40}?)" + _MEASURED + r"(?P<unit>\s*(?:signals?|cop(?:y|ies)|dots)?\s*"
+    HER2
+    + r"(?P<gap>(?:[^;,()\d<>≥≤]|\([^()\d]{0,25}\)){0,40}?)"
+    + _MEASURED
+    + r"(?P<unit>\s*(?:signals?|cop(?:y|ies)|dots)?\s*"
     r"(?:/|per)\s*(?:invasive\s+)?(?:tumou?r\s+)?(?:cell|nucle(?:us|i)))?",
     _I,
 )
@@ -118,7 +125,10 @@ COPY_WORD_RE: Final = re.compile(r"cop(?:y|ies)|signals?|mean|average|/\s*cell|p
 HER2_DECIMAL_RE: Final = re.compile(HER2 + r"\s*(?:[:=]\s*)?(\d{1,2}\.\d{1,2})(?![\d%+])", _I)
 #: "mean 4.6 copies/cell", "3.1 signals per nucleus", "9.6/cell" (no analyte named: HER2).
 PER_CELL_RE: Final = re.compile(
-    _MEASURED + r"\s*(?:HER-?2\s*)?(?:gene\s+)?(?:signals?|cop(?:y|ies)|dots)?\s*(?:/|per)\s*(?:invasive\s+)?"
+    _MEASURED
+    + r"\s*(?:"
+    + HER2
+    + r"\s*)?(?:gene\s+)?(?:signals?|cop(?:y|ies)|dots)?\s*(?:/|per)\s*(?:invasive\s+)?"
     r"(?:tumou?r\s+)?(?:cell|nucle(?:us|i))\b",
     _I,
 )
@@ -129,7 +139,9 @@ PAIRED_RE: Final = re.compile(
     _I,
 )
 GROUP_RE: Final = re.compile(
-    r"\bgroup\s*(?:[:#=]|\bis\b|\bwas\b|\bremains\b)?\s*(V|IV|I{1,3}|[1-5])(?!\w|\.\d)", _I
+    r"\bgroup\s*(?:\((?:ASCO|CAP|ASCO/CAP|20\d\d|[\s/,])+\)\s*)?(?:[:#=]|\bis\b|\bwas\b|\bremains\b)?\s*"
+    r"(V|IV|I{1,3}|[1-5])(?!\w|\.\d)",
+    _I,
 )
 ROMAN: Final = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 #: A second, blinded count of the ISH signals (ASCO/CAP 2018), in any wording.
@@ -393,14 +405,18 @@ COMPONENT_REST_RES: Final = (
 _BY_METHOD: Final = r"(?:\s+(?:by|on)\s+(?:dual[-\s]probe\s+|single[-\s]probe\s+)?[\w-]+)?"
 #: A yes/no answer to a labelled question ("HER2 amplified: No", "Overexpression - yes", "Positive: no").
 ANSWER_RE: Final = re.compile(
-    r"\b(?P<label>amplifi\w*|over-?express\w*|positive|negative|equivocal)\s*(?:[:?=]|\s-\s)\s*"
-    r"(?P<answer>yes|no|none|absent|present|not\s+(?:detected|present|seen|identified)|detected|identified)\b",
+    r"\b(?P<label>amplifi\w*|over-?express\w*|positive|negative|equivocal)\s*(?:(?:[:?=]|\s-\s)\s*"
+    r"(?P<answer>yes|no|none|absent|present|not\s+(?:detected|present|seen|identified)|detected|identified)|"
+    r"(?P<bare>yes|no))\b(?!\s+(?:evidence|amplification|over-?expression|staining)\b)",
     _I,
 )
 #: A score that is denied ("the tumour is not HER2 3+", "no 3+ staining"): not a reading.
 NEGATED_SCORE_RE: Final = re.compile(
-    r"\b(?:not|no|never|nor|without|rather\s+than|instead\s+of)\s+(?:\w+\s+){0,3}?(?:HER-?2\s+)?(?:IHC\s+)?"
-    r"(?:score\s+(?:of\s+)?)?[0-3]\s?\+(?![\d+])",
+    r"\b(?:not|no|never|nor|without|rather\s+than|instead\s+of)\s+(?:(?:intense|strong|complete|circumferential|"
+    r"uniform|membrane|membranous|staining|IHC|score|of|an?|the|"
+    + HER2
+    + r")[\s,]+){0,4}\(?\s*[0-3]\s?\+\s*\)?"
+    r"(?![\d+])",
     _I,
 )
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
-from connectors.fhir.narrative_extract import PRIORITY_OVERALL, Her2Facts, Pattern, Share
+from connectors.fhir.narrative_extract import PRIORITY_FINAL, PRIORITY_OVERALL, Her2Facts, Pattern, Share
 from rules.domain import (
     Her2Result,
     IhcPercentages,
@@ -213,7 +213,13 @@ def build_her2_result(
     ihc: IhcResult | None = None
     ish: IshResult | None = None
     status: ReportedStatus | None = None
-    unparsed = not facts.has_result()
+    # A hedge ("3+ cannot be excluded") leaves the occasion unclassified unless a later addendum settles it.
+    hedged = facts.hedged is not None and facts.top_priority() <= facts.hedged + PRIORITY_FINAL
+    unparsed = not facts.has_result() or hedged
+    if hedged:
+        notes.insert(
+            0, "hedged wording about HER2 (for example \u201ccannot be excluded\u201d): not classified"
+        )
     if not unparsed:
         try:
             status = _pick_status("HER2 statuses", facts.statuses)

@@ -133,7 +133,10 @@ def header_line(line: str) -> str | None:
     name = match.group("name")
     letters = [c for c in name if c.isalpha()]
     shouting = (
-        len(letters) >= 4 and all(c.isupper() for c in letters) and not re.search(r"[.;!?](?:\s|$)", name)
+        len(letters) >= 4
+        and all(c.isupper() for c in letters)
+        and not re.search(r"[.;!?](?:\s|$)", name)
+        and not re.search(r"\d\.\d+\s*$", name)  # "CEP17 COPY NUMBER (MEAN PER CELL)   1.7": a value
     )
     if match.group("colon") == ":" or (shouting and len(name) <= 70):
         return name

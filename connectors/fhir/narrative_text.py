@@ -87,24 +87,45 @@ _ENDS_ITEM: Final = re.compile(r"(?:\)|%|(?<![A-Za-z\d])(?<![A-Za-z]-)\d+(?:\.\d
 #: A line that opens with a word that cannot open a sentence continues the one before ("… 0%" / "of cells …").
 _CONTINUATION: Final = re.compile(
     r"^(?:[/,;%+()]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
-    r"copies|cells|"
-    r"membran\w*|(?:in)?complete|faint|weak|moderate|strong|intense|barely|partial|circumferential)\b"
+    r"copies|cells|nuclei|elsewhere|remaining|remainder|"
+    r"show|shows|showing|demonstrat\w*|exhibit\w*)\b"
     r"(?!\s*:))",
     re.IGNORECASE,
 )
+_ENDS_NUMBER: Final = re.compile(r"(?:%|(?<![A-Za-z\d])(?<![A-Za-z]-)\d+(?:\.\d+)?\+?)\s*$")
 #: A conditional sentence: until it ends, the next line belongs to it ("If HER2" / "IHC is 2+, …").
 _CONDITIONAL: Final = re.compile(r"\b(?:if|should|whether|unless|in\s+case)\b", re.IGNORECASE)
 _NOTE_START: Final = re.compile(r"^\W*(?:notes?|nb|comments?|footnotes?)\s*[:.(-]", re.IGNORECASE)
+#: A qualifier of what the line before states ("… HER2 IHC: 3+" / "cannot be excluded (edge artefact)").
+_QUALIFIER: Final = re.compile(
+    r"^(?:cannot\s+be\s+(?:excluded|ruled\s+out)|can\s*not\s+be|not\s+(?:be\s+)?excluded|(?:is|are|was|were)\s+"
+    r"(?:possible|suspected|likely|questionable|uncertain|not)\b|\?)",
+    re.IGNORECASE,
+)
 #: The unit of a number the line before ends with ("mean 4.8" / "HER2 signals per nucleus").
 _UNIT_CONTINUATION: Final = re.compile(
     r"^(?:(?:HER-?2|CEP-?17)(?:/neu)?\s+)?(?:signals?|cop(?:y|ies)|dots)\s*(?:per|/)\s*(?:cell|nucle)",
     re.IGNORECASE,
 )
+#: An intensity word and the staining it qualifies on the next line ("… pattern: strong" /
+#: "complete membranous …").
+_INTENSITY_END: Final = re.compile(
+    r"\b(?:weak|faint|moderate|strong|intense|perceptible|weakly|moderately|strongly|intensely)\s*$",
+    re.IGNORECASE,
+)
+_STAINING_NEXT: Final = re.compile(
+    r"^(?:complete|incomplete|circumferential|partial|basolateral|lateral|membran\w*|staining|stained)\b(?!\s*:)",
+    re.IGNORECASE,
+)
 _ABBREVIATION_END: Final = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|incl|resp|no)\.\s*$", re.IGNORECASE)
 _DANGLING: Final = re.compile(
-    r"\b(?:of|in|with|and|or|to|the|a|an|per|by|for|at|on|as|than|is|are|was|were|shows?|showing|but|no|"
-    r"not|mean|average|group|score|ratio|number|approximately|about|IHC|ISH|if|when|should|unless|whether)\s*$|"
-    r"[,(/]\s*$|\s-\s*$",
+    r"\b(?:of|in|with|and|or|to|the|a|an|per|by|for|at|on|as|than|is|are|was|were|shows?|showing|but|"
+    r"not|mean|average|group|score|ratio|number|approximately|about|barely|very|IHC|ISH|if|when|should|unless|"
+    r"whether)\s*$|"
+    r"[,(/]\s*$|\s-\s*$|"
+    # "… shows no" / "staining": a verb's "no" dangles, a field's value ("AMPLIFIED  No") does not.
+    r"\b(?:is|are|was|were|with|shows?|showed|showing|has|have|had|and|or|but|demonstrat\w*|exhibit\w*|"
+    r"reveal\w*|identif\w*|see[ns]?)\s+no\s*$",
     re.IGNORECASE,
 )
 _NEW_ITEM: Final = re.compile(
@@ -164,7 +185,10 @@ def normalise(text: str) -> str:
 def report_lines(text: str) -> list[Line]:
     """The report as normalised lines, with tables flattened and wrapped lines joined."""
     lines = [line.strip() for line in normalise(text).split("\n")]
-    return _flatten_tables(_unwrap(lines))
+    raw = _NEWLINES.sub("\n", text).split("\n")
+    # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").
+    sizes = [len(" ".join(r.split())) for r in raw] if len(raw) == len(lines) else [len(x) for x in lines]
+    return _flatten_tables(_unwrap(lines, sizes))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -240,8 +264,11 @@ def _flatten_tables(items: list[Line]) -> list[Line]:
 # Wrapped lines
 
 
-def _joins(current: str, following: str, width: int, *, note: bool, cased: bool) -> bool:
+def _joins(current: str, following: str, width: int, *, physical: int, note: bool, cased: bool) -> bool:
     """Whether ``following`` continues the sentence ``current`` was broken in (fixed-width wrapping).
+
+    ``current`` is the text joined so far, ``physical`` the length of the last line as the report wrote
+    it (a line's fullness is judged on the physical line, before "per cent" became "%").
 
     - A label ending in a colon takes a value on the next line ("…signals per cell:" / "9.7").
     - A line that ends a sentence never continues; one that dangles ("… of", "… if", "… group"), an open
@@ -259,9 +286,9 @@ def _joins(current: str, following: str, width: int, *, note: bool, cased: bool)
     if not text.strip() or not nxt or text.lstrip().startswith("|") or nxt.startswith("|"):
         return False
     first_word = nxt.split(" ", 1)[0]
-    tight = len(text) + 1 + len(first_word) > width
+    tight = physical + 1 + len(first_word) > width
     if text.endswith(":"):
-        if _SECTION_LABEL.match(text.strip(" -*#")) or not _CONTINUES.match(nxt):
+        if _SECTION_LABEL.match(text.strip(" -*#")) or (cased and not _CONTINUES.match(nxt)):
             return False
         # "Average number of HER2 signals per cell:" / "9.7": a label and its value on the next line.
         return nxt[:1].islower() or len(nxt) <= 25 or tight
@@ -269,11 +296,15 @@ def _joins(current: str, following: str, width: int, *, note: bool, cased: bool)
         return False
     if _DANGLING.search(text) or note or _CONDITIONAL.search(_last_sentence(text)):
         return True
-    if _UNIT_CONTINUATION.match(nxt):
+    if _UNIT_CONTINUATION.match(nxt) or _QUALIFIER.match(nxt):
+        return True
+    if _INTENSITY_END.search(text) and _STAINING_NEXT.match(nxt):
         return True
     if _LIST_ITEM.match(following) or _NEW_ITEM.match(nxt):
         return False
-    return _continues_cased(text, nxt, tight=tight) if cased else _continues_uncased(text, nxt)
+    if cased:
+        return _continues_cased(text, nxt, tight=tight)
+    return _continues_uncased(text, nxt, tight=tight)
 
 
 def _continues_cased(text: str, nxt: str, *, tight: bool) -> bool:
@@ -285,15 +316,15 @@ def _continues_cased(text: str, nxt: str, *, tight: bool) -> bool:
     return tight and not _ENDS_ITEM.search(text)
 
 
-def _continues_uncased(text: str, nxt: str) -> bool:
-    """In a report written in one case: a line continues unless it ends with a value or the next is a
-    ``LABEL: value`` item after a sentence with its own colon."""
+def _continues_uncased(text: str, nxt: str, *, tight: bool) -> bool:
+    """In a report written in one case: a line continues when the next opens with a word that cannot open a
+    sentence, or when it is full and does not end with a value (a ``LABEL: value`` next line only after a
+    sentence without a colon of its own)."""
     if _CONTINUATION.match(nxt) or (_CONTINUES.match(nxt) and not nxt[:1].isalpha()):
         return True
-    ends_value = bool(_ENDS_ITEM.search(text))
-    if _KEY_VALUE.match(nxt):
-        return ":" not in _last_sentence(text) and not ends_value
-    return not ends_value
+    if _ENDS_NUMBER.search(text) or not tight:
+        return False
+    return not _KEY_VALUE.match(nxt) or ":" not in _last_sentence(text)
 
 
 def starts_new_item(line: str) -> bool:
@@ -309,20 +340,25 @@ def _last_sentence(text: str) -> str:
     return re.split(r"[.!?]\s", text)[-1]
 
 
-def _wrap_width(lines: list[str]) -> int:
+def _wrap_width(lines: list[str], sizes: list[int]) -> int:
     """The width the report's text fills: its longest line of three words or more."""
-    return max((len(line) for line in lines if len(line.split()) >= 3), default=0)
+    return max((size for line, size in zip(lines, sizes, strict=True) if len(line.split()) >= 3), default=0)
 
 
-def _unwrap(lines: list[str]) -> list[Line]:
-    width = _wrap_width(lines)
+def _unwrap(lines: list[str], sizes: list[int] | None = None) -> list[Line]:
+    """Join wrapped lines; ``sizes`` are the lengths of the lines as written (default: their lengths)."""
+    sizes = sizes if sizes is not None else [len(line) for line in lines]
+    width = _wrap_width(lines, sizes)
     letters = [c for line in lines for c in line if c.isalpha()]
     # In a report written all in lower (or upper) case, the case of a line's first letter says nothing.
     cased = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
     out: list[Line] = []
-    for line in lines:
+    last = 0  # the last physical line's length: wrapping is judged on it, not on the sentence joined so far
+    for line, size in zip(lines, sizes, strict=True):
         note = bool(out) and (out[-1].footnote or bool(_NOTE_START.match(out[-1].text)))
-        if out and _joins(out[-1].text, line, width, note=note, cased=cased):
+        joins = bool(out) and _joins(out[-1].text, line, width, physical=last, note=note, cased=cased)
+        last = size
+        if joins:
             joined = _PERCENT_WORD.sub("%", f"{out[-1].text.rstrip()} {line.strip()}")
             out[-1] = Line(text=joined, footnote=out[-1].footnote)
             continue

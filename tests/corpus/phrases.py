@@ -289,6 +289,57 @@ def described_only(ihc: Ihc, assay: str | None, rng: random.Random, loc: Locale)
     return opener + body
 
 
+def ihc_fields(ihc: Ihc, rng: random.Random, loc: Locale) -> list[str]:
+    """An IHC read as separate fields (intensity, completeness, share of cells, score)."""
+    assay = assay_text(ihc.assay, rng)
+    lines = [f"HER2 IMMUNOHISTOCHEMISTRY{f' ({assay})' if assay else ''}"]
+    staining = ihc.staining
+    if staining is not None:
+        if staining.complete_intense:
+            intensity, completeness, share = "strong", "complete", staining.complete_intense
+        elif staining.complete_weak_moderate:
+            intensity, completeness, share = "moderate", "complete", staining.complete_weak_moderate
+        elif staining.incomplete_moderate_intense:
+            intensity, completeness, share = (
+                "moderate to strong",
+                "incomplete",
+                staining.incomplete_moderate_intense,
+            )
+        elif staining.incomplete_faint:
+            intensity, completeness, share = "weak", "incomplete", staining.incomplete_faint
+        else:
+            intensity, completeness, share = "", "", 0.0
+        if intensity:
+            lines += [
+                f"Staining intensity: {intensity}",
+                f"Completeness: {completeness}",
+                f"Percentage of positive cells: {loc.pct(share)}%",
+            ]
+        else:
+            lines.append("Membrane staining: none")
+    if ihc.score is not None:
+        lines.append(f"Score: {score_token(ihc.score, rng, loc, plain=True)}{zero_detail(ihc, rng, loc)}")
+        lines.append(f"Interpretation: {STATUS[ihc.score].capitalize()}")
+    return lines
+
+
+def ish_grid(ish: Ish, rng: random.Random, loc: Locale, *, show_group: bool) -> list[str]:
+    """ISH results as a laboratory system lists them: a label, spaces, a value."""
+    method = "HER2 SISH" if ish.kind == "single" else rng.choice(["HER2 FISH", "HER2 DISH"])
+    rows: list[tuple[str, str]] = []
+    if ish.ratio is not None:
+        rows.append((f"{method} RATIO (HER2/CEP17)", loc.num(ish.ratio, 2)))
+    if ish.her2 is not None:
+        rows.append(("HER2 COPY NUMBER (MEAN PER CELL)", loc.num(ish.her2)))
+    if ish.cep17 is not None:
+        rows.append(("CEP17 COPY NUMBER (MEAN PER CELL)", loc.num(ish.cep17)))
+    if show_group and ish.group is not None:
+        rows.append(("ISH GROUP (ASCO/CAP 2018)", str(ish.group)))
+    if ish.amplified is not None:
+        rows.append((f"{method} AMPLIFIED", "Yes" if ish.amplified else "No"))
+    return [f"{label:<36}{value}" for label, value in rows]
+
+
 def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 

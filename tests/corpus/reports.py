@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tests.corpus import phrases as p
 from tests.corpus.truth import Case, Ihc, Label, label
 
-STYLES = ("cap_synoptic", "pipe_table", "us_free_text", "uk", "eu", "short", "addendum")
+STYLES = ("cap_synoptic", "pipe_table", "us_free_text", "uk", "eu", "short", "addendum", "lis_fields")
 TRAPS = (
     "dcis",
     "eligibility",
@@ -27,6 +27,7 @@ TRAPS = (
     "other_markers",
     "control",
     "hypothetical",
+    "denial",
 )
 
 
@@ -217,6 +218,8 @@ def ish_parts(case: Case, rng: random.Random, loc: p.Locale, style: str) -> list
     lines: list[str] = []
     if style == "cap_synoptic":
         lines += p.ish_block(ish, rng, loc, show_group=show_group)
+    elif style == "lis_fields":
+        lines += p.ish_grid(ish, rng, loc, show_group=show_group)
     elif (
         style == "eu"
         and ish.kind == "dual"
@@ -247,6 +250,8 @@ def _ihc_lines(case: Case, rng: random.Random, loc: p.Locale, style: str, traps:
         return []
     if style == "cap_synoptic" and case.ihc.score is not None and case.ihc.range_to is None:
         return cap_ihc_block(case.ihc, rng, loc)
+    if style == "lis_fields" and not case.ihc.components and case.ihc.range_to is None:
+        return p.ihc_fields(case.ihc, rng, loc)
     text = p.ihc_statement(case.ihc, rng, loc, european=style == "eu")
     if "dcis" in traps and case.ihc.score is not None and rng.random() < 0.5 and case.ihc.range_to is None:
         traps.discard("dcis")
@@ -314,6 +319,10 @@ def _extra_lines(traps: set[str], score: int, rng: random.Random) -> list[str]:
         extra.append(control(rng))
     if "hypothetical" in traps:
         extra.append(hypothetical(rng))
+    if "denial" in traps and score != 3:
+        extra.append(
+            rng.choice(["Note: the tumour is not HER2 3+.", "No intense complete (3+) staining is seen."])
+        )
     return extra
 
 
@@ -420,7 +429,14 @@ def _addendum(x: Parts) -> str:
     return "\n".join(lines + x.tail)
 
 
+def _fields(x: Parts) -> str:
+    """A laboratory system's result listing: one field per line, no prose."""
+    lines = [*x.head, "RESULTS", *x.markers, "", *x.body, *x.ish, *x.extra]
+    return "\n".join([*lines, *(["", *x.tail] if x.tail else [])])
+
+
 _BUILDERS = {
+    "lis_fields": _fields,
     "cap_synoptic": _cap,
     "pipe_table": _table,
     "us_free_text": _prose,

@@ -205,6 +205,8 @@ FAILURES = (
     "HER2 testing not performed - insufficient tumour.",
     "HER2 immunohistochemistry: uninterpretable (internal and external controls failed).",
     "HER2 IHC: indeterminate due to poor fixation.",
+    "HER2 IHC: 3+ cannot be excluded (edge artefact); repeat staining on block B2 requested.",
+    "HER2: possibly 3+ on a small focus; the result will be confirmed on the excision.",
 )
 
 

@@ -168,6 +168,19 @@ CASES = [
     ("HER2/neu oncoprotein overexpression: Negative (Score 0/3+)", ZERO),
     ("Focal weak incomplete HER2 membrane staining (<5% of cells); score 0.", ULTRALOW),
     ("HER2: 2+/3+", INDETERMINATE),
+    # Lines as laboratory systems wrap and tabulate them.
+    ("her2 staining pattern: strong\ncomplete membranous staining in 3% of the invasive carcinoma cells.",
+     EQUIVOCAL),
+    ("HER2 IMMUNOHISTOCHEMISTRY (clone 4B5)\nScore: 0\nHER2 FISH RATIO (HER2/CEP17)        1.24\n"
+     "HER2 COPY NUMBER (MEAN PER CELL)    2.1\nCEP17 COPY NUMBER (MEAN PER CELL)   1.7\n"
+     "HER2 FISH AMPLIFIED                 No\n"
+     "External positive control (breast carcinoma with known 3+ expression) stained appropriately.", ZERO),
+    ("HER-2/NEU SISH (SINGLE PROBE):\n\nMEAN 4.7 HER-2/NEU SIGNALS PER NUCLEUS.\n"
+     "HER-2/NEU ON THE PRIOR CORE BIOPSY (S24-8309): 3+.", INDETERMINATE),
+    ("HER2 SISH: signals clustered, count deferred to a second reviewer.\n"
+     "HER2 on the prior core biopsy (S24-8309): 3+.", INDETERMINATE),
+    ("ER: POSITIVE (95 PER CENT, STRONG); PR: POSITIVE (40 PER CENT, MODERATE); HER2 DUAL ISH:\n"
+     "RATIO 1.3, MEAN HER2 3.1 PER CELL. NOT AMPLIFIED. CONCURRENT HER2 IHC 2+.", LOW),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
