@@ -333,6 +333,9 @@ def _read_sentence(
             state.notes.append(IN_SITU_NOTE)
         if invasive.strip():
             _read_clause(invasive, sentence, kind, state.specimen(key, collected), state)
+        elif g.HER2_RE.search(kept):
+            # "HER2: 3+ in the in situ component only; invasive carcinoma 1+": the next clause is HER2's.
+            state.topic = Topic.HER2
 
 
 def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:

@@ -55,7 +55,8 @@ ELIGIBILITY_RE: Final = re.compile(
 HISTORICAL_RE: Final = re.compile(
     r"^\W*(?:clinical\s+)?(?:history|hx|indication)\b|\bhistory\s+of\b|\bh/o\b|\bknown\s+(?:HER-?2|case|"
     r"to\s+be)|previously\s+(?:diagnosed|treated|reported|described|tested|shown|documented|known)|"
-    r"\b(?:outside|referring|external|prior|previous|earlier|original|former)\s+(?:report|result|"
+    r"\b(?:outside|referring|external|prior|previous|earlier|original|former)\s+"
+    r"(?:HER-?2(?:/neu)?\s+(?:(?:IHC|ISH|FISH|SISH|DISH)\s+)?)?(?:report|result|"
     r"institution|hospital|laborator\w*|lab|testing|assessment|evaluation|pathology|review|diagnosis)|"
     r"\b(?:was|were)\s+(?:previously|originally|initially)\b|\breported\s+(?:elsewhere|previously|earlier)|"
     r"\bat\s+(?:an?\s+)?(?:outside|other|another|referring)\s+(?:hospital|institution|lab\w*|centre|center)|"
@@ -89,6 +90,11 @@ CRITERION_RE: Final = re.compile(
     r"(?:interpretive|interpretation|scoring|reporting|diagnostic)\s+(?:criteria|guidelines?|key|system|"
     r"scheme)\s*(?:\([^)]*\))?\s*[:=]|\bare\s+(?:considered|regarded|classified)\b|\bcorresponds?\s+to\b|"
     r"\bgroups\b|"
+    # "The guideline recommends distinguishing IHC 0 from 1+", "HER2-low includes 1+ and 2+/ISH-negative".
+    r"\bguidelines?\s+(?:recommend|state|require|define|suggest|advise)\w*|"
+    r"\bdistinguish\w*\s+(?:between\s+)?(?:IHC\s+)?[0-3]\+?\s+(?:from|and|vs\.?|versus)\s+(?:IHC\s+)?[0-3]\+|"
+    r"HER-?2[-\s](?:low|ultralow|null|positive|negative|0)\s+(?:includes?|including|comprises?|encompass\w*|"
+    r"consists?\s+of|refers?\s+to|means?)\b|"
     r"(?:group\s*[1-5]|ISH)\s+(?:with|and)\s+(?:concurrent\s+)?IHC\s+[0-3]\+?\s*(?:-|to|or|/)\s*[0-3]\+|"
     r"(?:^|[;.:(]\s*)" + _LABEL + r"\s*=\s*\S|"
     r"\b(?:tumou?rs|cases|results|carcinomas|cancers|patients|specimens|samples|scores)\s+(?:with|showing|that|"

@@ -195,6 +195,10 @@ class _Masked:
 def _mode_events(text: str) -> list[tuple[int, Mode]]:
     """Positions where the wording switches to IHC or ISH ("concurrent IHC 2+" does not switch)."""
     events = [(m.start(), Mode.ISH) for m in g.ISH_WORD_RE.finditer(text)]
+    # "… a recount by a second reader, the result is HER2 POSITIVE": the result of a signal recount is ISH's.
+    events += [
+        (m.start(), Mode.ISH) for m in g.RECOUNT_RE.finditer(text) if g.SIGNAL_COUNT_RE.search(m.group())
+    ]
     for match in g.IHC_WORD_RE.finditer(text):
         if not g.SUBORDINATE_RE.search(text[max(0, match.start() - 30) : match.start()]):
             events.append((match.start(), Mode.IHC))
@@ -313,6 +317,15 @@ def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) 
 
 
 def _read_ish_numbers_in(masked: _Masked, facts: Her2Facts, priority: int) -> None:
+    for match in masked.take(g.SIGNAL_TOTAL_RE):
+        # "HER2 signals: 113 in 20 nuclei": a total over the nuclei counted; its mean per cell (5.65) gives
+        # way to a mean the report states (5.7).
+        nuclei = int(match.group("n"))
+        total = float(match.group("total") or match.group("total2"))
+        if nuclei >= 2 and total / nuclei <= 50:
+            probe = match.group("probe") or match.group("probe2")
+            target = facts.cep17_per_cell if g.CEP17_WORD_RE.match(probe) else facts.her2_per_cell
+            target.append((priority - 1, round(total / nuclei, 2)))  # a stated mean is preferred
     for match in masked.take(g.RATIO_RE, first_only=True):
         facts.ratio.append((priority, _number(match.group(1))))
     for match in masked.take(g.CEP17_RE, first_only=True):
@@ -510,7 +523,7 @@ def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
     for match in masked.take(g.SCORE_PLUS_RE):
         facts.scores.append((priority, _score_token(match.group(0)) if not match.group(2) else _word(match)))
     for match in masked.take(g.SCORE_LABELLED_RE):
-        facts.scores.append((priority, g.WORD_SCORES[match.group(1) or match.group(2) or match.group(3)]))
+        facts.scores.append((priority, g.WORD_SCORES[next(x for x in match.groups() if x)]))
     for _ in masked.take(g.ZERO_BARE_RE):
         facts.scores.append((priority, IhcScore.ZERO))
 

@@ -91,7 +91,8 @@ NUMBER: Final = r"(\d{1,3}(?:\.\d{1,3})?)"
 _MEASURED: Final = (
     r"(?<![A-Za-z<>≥≤\d.])(?<![A-Za-z]-)(?<![<>≥≤]\s)(?<!\bthan\s)"
     + NUMBER
-    + r"(?![\d+%]|\.\d|\s*%|\s+(?:invasive\s+)?(?:tumou?r\s+)?(?:cells|nuclei)\b|\s*/\s*[0-3]\b(?!\.))"
+    + r"(?![\d+%]|\.\d|\s*%|\s+(?:invasive\s+)?(?:tumou?r\s+)?(?:cells|nuclei)\b|\s*/\s*[0-3]\b(?!\.)|"
+    + r"\s+(?:CEP\s?-?17|CEN\s?-?17|chromosome\s+17|centromer))"  # "… and 42 CEP17 signals": CEP17's number
 )
 _CEP17: Final = (
     r"(?:CEP\s?-?17|CEN\s?-?17|chr(?:omosome)?\s?-?17(?:\s+centromer\w*)?|centromer\w*(?:\s+(?:probe\s+)?"
@@ -111,6 +112,28 @@ CEP17_RE: Final = re.compile(
 )
 #: Chromosome 17 enumeration is counted for HER2 ISH only: a line about it belongs to the ISH result.
 CEP17_WORD_RE: Final = re.compile(_CEP17, _I)
+#: A signal recount (not an IHC re-scoring): its result is the ISH result.
+SIGNAL_COUNT_RE: Final = re.compile(r"count|enumerat|observer|reader", _I)
+_NUCLEI_COUNTED: Final = (
+    r"\s*(?:signals?\s+|cop(?:y|ies)\s+|dots\s+)?(?:in|over|across|from|for|/)\s*(?P<n>\d{1,3})\s+"
+    r"(?:(?:invasive|tumou?r|counted|scored|evaluable)\s+){0,2}(?:nuclei|cells)\b"
+)
+#: Signals totalled over the nuclei counted: "HER2 signals: 110 in 20 nuclei", "42 CEP17 signals over 20
+#: cells".
+SIGNAL_TOTAL_RE: Final = re.compile(
+    r"(?:(?P<probe>"
+    + HER2
+    + "|"
+    + _CEP17
+    + r")(?:\s*(?:signals?|cop(?:y|ies)|dots|total|count(?:ed)?|[:=]))*\s*(?P<total>\d{2,4})"
+    + r"|(?P<total2>\d{2,4})\s+(?P<probe2>"
+    + HER2
+    + "|"
+    + _CEP17
+    + r"))"
+    + _NUCLEI_COUNTED,
+    _I,
+)
 #: "average HER2 copy number 2.4", "HER2 mean = 2.2", "average HER2/cell 3.8", "HER2 6.4 signals/cell".
 HER2_COPIES_RE: Final = re.compile(
     HER2
@@ -227,7 +250,10 @@ SCORE_LABELLED_RE: Final = re.compile(
     r"(?:\bscore|\bIHC\)?(?:\s+score)?)\s*(?:of|=|:|was|is)?\s*\(?"
     + _SCORE_DIGIT
     + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d|\s*or\s+\d|\s+(?:blocks?|slides?|cores?|cells))|"
-    r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])",
+    r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])|"
+    # "Negative 0.", "positive, 3;": a digit right after its status word, ending the statement.
+    r"(?:(?<=negative\s)|(?<=negative,\s)|(?<=positive\s)|(?<=positive,\s)|(?<=equivocal\s)|"
+    r"(?<=equivocal,\s)|(?<=borderline\s)|(?<=borderline,\s))([0-3])(?=\s*(?:[(),;.]|$))",
     _I,
 )
 #: "(0)", "IHC 0", ": 0", "HER2-0", "HER2 zero", "HER2-zero".

@@ -181,6 +181,19 @@ CASES = [
      "HER2 on the prior core biopsy (S24-8309): 3+.", INDETERMINATE),
     ("ER: POSITIVE (95 PER CENT, STRONG); PR: POSITIVE (40 PER CENT, MODERATE); HER2 DUAL ISH:\n"
      "RATIO 1.3, MEAN HER2 3.1 PER CELL. NOT AMPLIFIED. CONCURRENT HER2 IHC 2+.", LOW),
+    ("Her2 Dual ISH (Ventana INFORM):\nHER2 signals: 110 in 20 nuclei; CEP17 signals: 42 in 20 nuclei\n"
+     "HER2/CEP17 ratio: 2.62\nAverage HER2 copy number: 5.5\nInterpretation: POSITIVE (AMPLIFIED), Group 1",
+     POS),
+    ("HER2 by IHC: equivocal (2+). HER2 by FISH: HER2/CEP17 ratio 1.20 with average HER2 copy number 6.4 "
+     "signals/cell (group 3). Upon review of the IHC slide and a recount by a second reader, the result is "
+     "HER2 POSITIVE.", POS),
+    ("HER2 Immunohistochemistry: POSITIVE (Score 3+)\nHER2 ISH: Not performed (not required for IHC 3+).\n"
+     "Comment: The 2023 ASCO/CAP guideline recommends distinguishing IHC 0 from 1+; HER2-low includes 1+ "
+     "and 2+/ISH-negative results.", POS),
+    ("HER2 (IHC): Negative 0. Note that HER2 3+ tumors are eligible for trastuzumab.", ZERO),
+    ("Previous HER2 result (2024, core biopsy): IHC 3+.\nCurrent specimen (mastectomy): HER2 IHC 0, no "
+     "staining.", NULL),
+    ("HER2 IHC [HercepTest]: score 3+ in the in situ component only; invasive carcinoma score 1+.", LOW),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
