@@ -84,6 +84,7 @@ _RESULT_VOCAB_RE: Final = re.compile(
     r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d",
     re.IGNORECASE,
 )
+_ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
 _ASIDE_RE: Final = re.compile(r"\([^()]*\)")
 _CONTROL_WORD_RE: Final = re.compile(r"\bcontrols?\b", re.IGNORECASE)
 _EARLIER_RE: Final = re.compile(
@@ -275,6 +276,8 @@ def _sentences(line: str) -> list[str]:
         last_word = before.rsplit(None, 1)[-1].lower() if before.split() else ""
         if last_word.strip("(") in s.ABBREVIATIONS:
             continue
+        if line[match.start() - 1] == "?" and _ANSWER_START_RE.match(line, match.end()):
+            continue  # "Amplified? No.": a form's question and its answer
         sentences.append(line[start : match.start()].strip())
         start = match.end()
     sentences.append(line[start:].strip())

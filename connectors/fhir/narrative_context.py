@@ -62,14 +62,17 @@ HISTORICAL_RE: Final = re.compile(
     r"\bat\s+(?:an?\s+)?(?:outside|other|another|referring)\s+(?:hospital|institution|lab\w*|centre|center)|"
     r"\b(?:in|from|dated)\s+(?:19|20)\d\d\b(?=[^;]*\b(?:was|were|had)\b)|"
     r"\b(?:differs?|different)\s+from\b|\bin\s+contrast\s+(?:to|with)\b|\bcompared\s+(?:with|to)\b|\bunlike\b|"
-    r"\bdiscordan\w*\s+(?:with|from)\b",
+    r"\bdiscordan\w*\s+(?:with|from)\b|"
+    # "HER2 was positive (3+) in the 2019 primary": a past result dated by its year.
+    r"\b(?:was|were|had\s+been)\b[^;]*\bin\s+(?:the\s+|an?\s+)?(?:19|20)\d\d\b",
     _I,
 )
 #: Conditional and future wording.
 HYPOTHETICAL_RE: Final = re.compile(
     r"\bif\b|\bwhether\b|\bunless\b|\bin\s+case\s+of\b|\bshould\s+(?:the|it|this|HER-?2|IHC|a|an|results?)\b|"
     r"\bwould\b|\bwhen(?:ever)?\s+(?:the\s+)?(?:IHC|results?|score|HER-?2|staining)\b|"
-    r"\bfor\s+(?:cases|tumou?rs|results|specimens)\s+(?:with|that|of|showing)\b|\bin\s+the\s+event\b",
+    r"\bfor\s+(?:cases|tumou?rs|results|specimens)\s+(?:with|that|of|showing)\b|\bin\s+the\s+event\b|"
+    r"\bdifferential\s+diagnos\w*",
     _I,
 )
 _LABEL: Final = (
@@ -81,12 +84,15 @@ _LABEL: Final = (
 UNCERTAIN_RE: Final = re.compile(
     r"cannot\s+be\s+(?:excluded|ruled\s+out)|can(?:not|'t)\s+(?:exclude|rule\s+out)|not\s+(?:be\s+)?excluded|"
     r"\bpossib(?:le|ly)\b|\bprobabl[ey]\b|\blikely\b|\bsuspicious\s+(?:for|of)\b|\bquestionabl[ey]\b|"
-    r"\buncertain\b|\bquery\b|\b(?:could|may|might)\s+(?:represent|be)\b",
+    r"\buncertain\b|\bquery\b|\b(?:could|may|might)\s+(?:represent|be)\b|\bpreliminar\w*|\bprovisional\w*|"
+    r"\btentative\w*|\bpresumptive\w*|\bsuggest(?:s|ed|ing|ive)?\b|"
+    r"\?(?!\s*(?:yes|no|none|absent|present|not)\b)",
     _I,
 )
 #: Guideline criteria quoted as a legend or definition.
 CRITERION_RE: Final = re.compile(
     r"defined\s+as|\bis\s+defined\b|\bare\s+defined\b|\bdefinitions?\b|\bcriteri(?:a|on)\s*[:=]|"
+    r"\bcriteri(?:a|on)\s+(?:for|of)\s+(?:HER-?2\s+)?(?:positiv|negativ|low|ultralow|amplif|over)\w*|"
     r"(?:interpretive|interpretation|scoring|reporting|diagnostic)\s+(?:criteria|guidelines?|key|system|"
     r"scheme)\s*(?:\([^)]*\))?\s*[:=]|\bare\s+(?:considered|regarded|classified)\b|\bcorresponds?\s+to\b|"
     r"\bgroups\b|"

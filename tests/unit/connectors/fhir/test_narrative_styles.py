@@ -194,6 +194,13 @@ CASES = [
     ("Previous HER2 result (2024, core biopsy): IHC 3+.\nCurrent specimen (mastectomy): HER2 IHC 0, no "
      "staining.", NULL),
     ("HER2 IHC [HercepTest]: score 3+ in the in situ component only; invasive carcinoma score 1+.", LOW),
+    ("HER2 ISH result: HER2 gene amplified? No.", INDETERMINATE),
+    ("The HER2 result is pending; preliminary IHC suggests 3+.", INDETERMINATE),
+    ("Differential diagnosis includes a HER2-positive apocrine carcinoma; however, HER2 IHC is 0 (no "
+     "staining).", NULL),
+    ("HER2 was positive (3+) in the 2019 primary; current metastasis HER2 IHC 2+, FISH not amplified (ratio "
+     "1.1, HER2 2.0 copies per cell).", LOW),
+    ("Criteria for HER2 positivity (IHC 3+ or ISH amplified) are not met. HER2 IHC 1+.", LOW),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
