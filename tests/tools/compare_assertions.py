@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -156,7 +157,7 @@ def style_cases() -> list[tuple[str, str]]:
     for text, expected in [*STYLE_CASES, *REPORTS]:
         label = names.get(expected)
         if label is None:  # HER2-low: 1+ or 2+/ISH- is decided by the text
-            two = "2+" in text or "(++)" in text or "borderline" in text.lower()
+            two = bool(re.search(r"2\+|\(\+\+\)|borderline|equivocal|\b2\s*\(", text, re.IGNORECASE))
             label = "low-2+/ish-" if two and "1+" not in text else "low-1+"
         cases.append((text, label))
     return cases
