@@ -21,7 +21,7 @@ HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
 PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
 PROMTOOL_SHA256 := 14d9c8acdc5d1321dc2092400111c586f09ac350f23f2383d1679b2bf256e583
 
-.PHONY: run test lint unit bench soak fuzz install system-deps bench-deps node-deps tools docs lock clean
+.PHONY: run test test-busy lint unit bench soak fuzz install system-deps bench-deps node-deps tools docs lock clean
 
 # Dependencies come from requirements-dev.lock (exact versions, hashes checked); the project itself is
 # installed on top without resolving anything. `make lock` recompiles the lock files from pyproject.toml.
@@ -99,6 +99,10 @@ unit: install
 
 fuzz: install
 	HER2CDS_FUZZ_EXAMPLES=150 $(BIN)/pytest tests/fuzz -p no:cacheprovider -q
+
+# The end-to-end suite while one busy loop per core runs beside it (results must not depend on an idle machine).
+test-busy: install system-deps node-deps
+	$(PY) -m tests.tools.busy -- $(BIN)/pytest tests/e2e -p no:cacheprovider -q
 
 # Soak: 50 hooks/s for 10 minutes on loopback; zero errors, zero refused tokens, worker RSS growth < 10 %.
 soak: install system-deps node-deps
