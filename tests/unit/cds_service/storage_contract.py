@@ -125,22 +125,22 @@ class StorageContract:
             assert compare_metadata(context, metadata) == []
             assert (
                 conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-                == "0005_pet_series_index"
+                == "0006_alert_loop_subscriptions"
                 == expected_schema_revision()
             )
-        assert storage.check_schema() == "0005_pet_series_index"
+        assert storage.check_schema() == "0006_alert_loop_subscriptions"
 
     def test_schema_check_names_the_command_and_downgrade_allows_a_rollback(self, storage: Storage) -> None:
         assert storage.migrate("0002_pictures_evidence") == "0002_pictures_evidence"
         with pytest.raises(SchemaVersionError, match=r"older than this release.*run `her2-cds migrate`"):
             storage.check_schema()
-        assert storage.migrate() == "0005_pet_series_index"
+        assert storage.migrate() == "0006_alert_loop_subscriptions"
         with storage.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_later_release'"))
         with pytest.raises(SchemaVersionError, match="newer than this release"):
             storage.check_schema()
         with storage.engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0005_pet_series_index'"))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0006_alert_loop_subscriptions'"))
 
     def test_heartbeat_is_kept_per_component(self, storage: Storage, clock: Clock) -> None:
         assert storage.last_success("sync") is None
