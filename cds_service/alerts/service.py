@@ -32,7 +32,7 @@ ALERTS_KEY: Final = "her2cds.alerts"
 READ_BUDGET_S: Final = 30.0
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, weakref_slot=True)
 class AlertsService:
     """What the app keeps of the alerts: the components, the notification triggers and the loop."""
 
