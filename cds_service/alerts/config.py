@@ -101,7 +101,8 @@ class EmailConfig:
     (a relay on the same host only). ``content``: ``counts`` (default: numbers of open alerts by state and
     age, and the worklist link) or ``titles`` (also the card title of each scenario with its count); never
     patient identifiers. ``worklist_reviewer``: the name a worklist link in the digest records with
-    acknowledgements; no link without it.
+    acknowledgements; no link without it. ``ca_file``: a PEM bundle of the CA that signed the SMTP server's
+    certificate (a site's internal CA; default: the system's CA store).
     """
 
     host: str
@@ -115,6 +116,7 @@ class EmailConfig:
     content: str = "counts"
     worklist_reviewer: str | None = None
     timeout_s: float = 30.0
+    ca_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +257,7 @@ def _email(data: Any, where: str) -> EmailConfig:
         content=content,
         worklist_reviewer=reviewer if isinstance(reviewer, str) and reviewer else None,
         timeout_s=_positive(data, "timeout_s", 30.0, at),
+        ca_file=Path(str(data["ca_file"])) if data.get("ca_file") else None,
     )
 
 

@@ -13,7 +13,8 @@ reviewers the link is meant for.
 
 SMTP with ``smtplib`` (standard library): STARTTLS (required when ``security`` is ``starttls``: a server
 that does not offer it is an error, never a fallback to plain text), implicit TLS, or none for a local
-relay; certificate checked with the system's CA store; login only over TLS. A send failure is retried at
+relay; certificate and host name checked against the system's CA store (or ``email.ca_file``); login only
+over TLS. A send failure is retried at
 the next loop pass (the digest is not marked sent). An empty digest (no open alerts) is not sent.
 """
 
@@ -23,7 +24,7 @@ import datetime as dt
 import smtplib
 import ssl
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Final
@@ -82,15 +83,10 @@ def digest_message(
     return message
 
 
-def send_digest(
-    config: EmailConfig,
-    message: EmailMessage,
-    *,
-    context_factory: Callable[[], ssl.SSLContext] = ssl.create_default_context,
-) -> None:
+def send_digest(config: EmailConfig, message: EmailMessage) -> None:
     """Send ``message`` over SMTP as configured. Raises :class:`DigestError`."""
-    context = context_factory()
     try:
+        context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
         if config.security == "tls":
             with smtplib.SMTP_SSL(
                 config.host, config.port, timeout=config.timeout_s, context=context
