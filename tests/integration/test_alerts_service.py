@@ -136,7 +136,7 @@ def fhir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
         server.stop()
 
 
-# -- a real SMTP server with STARTTLS and login --------------------------------------------------------------
+# -- a real SMTP server with STARTTLS and login -------------------------------------------------------------
 
 
 class Inbox:
