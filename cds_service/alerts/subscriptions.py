@@ -8,7 +8,7 @@ notification names the changed resource, it does not carry it) and a random secr
 A notification is authenticated against that hash (constant-time), answered at once, and each focus
 resource is read from the FHIR server with the service's backend token to find its patient, who is then
 re-assessed (trigger ``subscription``) on a background thread; handshakes and heartbeats are accepted and
-counted only.
+counted only. A Subscription the server reports ``off`` or in ``error`` is replaced at the next pass.
 
 Topics are found, in order: ``subscriptions.topics`` of the alerts configuration; ``SubscriptionTopic``
 resources (R4B, and R4 servers that expose them) whose ``resourceTrigger.resource`` is a watched type; the
@@ -40,6 +40,7 @@ from connectors.http import Deadline
 if TYPE_CHECKING:
     from cds_service.alerts.wiring import Alerts
     from cds_service.storage.store import Storage
+    from connectors.fhir.client import FhirClient
 
 __all__ = [
     "BACKPORT",
@@ -125,37 +126,68 @@ def secret_hash(secret: str) -> str:
 def ensure_subscriptions(alerts: Alerts, storage: Storage, *, public_url: str) -> int:
     """Create the Subscriptions the server offers and this service lacks; the number now in place. Raises
     :class:`connectors.errors.ConnectorError` or ``BackendAuthError`` when discovery fails."""
-    have = {s.topic for s in storage.subscriptions() if s.remote_ref}
     token = alerts.tokens.token() or ""
     client = alerts.fhir(alerts.config.fhir_base_url, token, Deadline(TOPIC_BUDGET_S))
-    wanted = list(alerts.config.subscription_topics)
-    if not wanted:
-        capability = next(iter(client.fetch("metadata")), {})
-        topic_resources: list[dict[str, Any]] = []
-        try:
-            topic_resources = client.fetch("SubscriptionTopic?status=active")
-        except ConnectorError:  # an R4 server without the SubscriptionTopic type
-            topic_resources = []
-        wanted = offered_topics(capability, topic_resources)
-    for topic in wanted:
-        if topic in have:
-            continue
-        for stale in storage.subscriptions():
-            if stale.topic == topic:  # a creation that failed half-way: start again
-                storage.delete_subscription(stale.id)
-        sub_id, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        if not storage.save_subscription(sub_id, topic=topic, secret_hash=secret_hash(secret)):
-            continue  # another process is creating it
-        endpoint = f"{public_url}{NOTIFY_PATH}/{sub_id}"
-        try:
-            ref = _create(alerts, token, subscription_resource(topic, endpoint, secret))
-        except (requests.RequestException, ValueError) as exc:
-            log.warning("FHIR Subscription could not be created: %s", type(exc).__name__)
-            storage.delete_subscription(sub_id)
-            continue
-        storage.set_subscription_remote(sub_id, ref)
-        have.add(topic)
+    have = _live_topics(client, storage)
+    for topic in _wanted_topics(alerts, client):
+        if topic not in have and _subscribe(alerts, storage, token, topic, public_url):
+            have.add(topic)
     return len(have)
+
+
+def _live_topics(client: FhirClient, storage: Storage) -> set[str]:
+    """Topics of the stored Subscriptions still alive on the server (ended ones are forgotten)."""
+    have: set[str] = set()
+    for record in storage.subscriptions():
+        if record.remote_ref is None:
+            continue
+        if _ended(client, record.remote_ref):  # the server turned it off: make a new one
+            log.warning("FHIR Subscription ended on the server; creating a new one")
+            storage.delete_subscription(record.id)
+            continue
+        have.add(record.topic)
+    return have
+
+
+def _wanted_topics(alerts: Alerts, client: FhirClient) -> list[str]:
+    if alerts.config.subscription_topics:
+        return list(alerts.config.subscription_topics)
+    capability = next(iter(client.fetch("metadata")), {})
+    try:
+        topic_resources = client.fetch("SubscriptionTopic?status=active")
+    except ConnectorError:  # an R4 server without the SubscriptionTopic type
+        topic_resources = []
+    return offered_topics(capability, topic_resources)
+
+
+def _subscribe(alerts: Alerts, storage: Storage, token: str, topic: str, public_url: str) -> bool:
+    """Create one Subscription on ``topic``; True when the server accepted it."""
+    for stale in storage.subscriptions():
+        if stale.topic == topic:  # a creation that failed half-way: start again
+            storage.delete_subscription(stale.id)
+    sub_id, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    if not storage.save_subscription(sub_id, topic=topic, secret_hash=secret_hash(secret)):
+        return False  # another process is creating it
+    endpoint = f"{public_url}{NOTIFY_PATH}/{sub_id}"
+    try:
+        ref = _create(alerts, token, subscription_resource(topic, endpoint, secret))
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("FHIR Subscription could not be created: %s", type(exc).__name__)
+        storage.delete_subscription(sub_id)
+        return False
+    storage.set_subscription_remote(sub_id, ref)
+    return True
+
+
+def _ended(client: FhirClient, remote_ref: str) -> bool:
+    """Whether the server says the Subscription is ``off`` or in ``error`` (an unreachable server or a
+    read refused says nothing: the Subscription is kept)."""
+    try:
+        found = client.fetch(remote_ref)
+    except ConnectorError:
+        return False
+    status = found[0].get("status") if found else None
+    return status in ("off", "error")
 
 
 def _create(alerts: Alerts, token: str, resource: dict[str, Any]) -> str:

@@ -86,6 +86,7 @@ async function post(sub, body) {
 
 function subscribe(base, resource) {
   if (resource?.resourceType !== 'Subscription' || resource.criteria !== TOPIC) return;
+  if (['off', 'error'].includes(resource.status)) { subscriptions.delete(resource.id); return; }
   if (resource.channel?.type !== 'rest-hook' || !resource.channel.endpoint) return;
   const sub = { endpoint: resource.channel.endpoint, headers: resource.channel.header ?? [], events: 0 };
   subscriptions.set(resource.id, sub);

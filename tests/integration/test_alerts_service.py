@@ -42,6 +42,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from cds_service.alerts.delivery import ALERT_SYSTEM
 from cds_service.alerts.service import ALERTS_KEY, AlertsService, stop_alerts
+from cds_service.alerts.subscriptions import ensure_subscriptions
 from cds_service.cohort.synthetic import Her2Spec, SyntheticBiopsy, SyntheticPatient, synthetic_cohort
 from cds_service.cohort.synthetic_fhir import patient_bundle
 from cds_service.storage.store import AlertRecord, Storage
@@ -410,3 +411,18 @@ def test_a_subscription_notification_reassesses_the_patient(
     )
     assert unknown.status_code == 404
     assert app.extensions[ALERTS_KEY].loop.passes["run"] == 1
+
+    # the server turns the Subscription off: the next pass replaces it (and the handshake reaches us)
+    remote = requests.get(f"{fhir.base_url}/{record.remote_ref}", timeout=10).json()
+    remote["status"] = "off"
+    requests.put(f"{fhir.base_url}/{record.remote_ref}", json=remote, timeout=10).raise_for_status()
+    storage = Storage(database)
+    try:
+        assert ensure_subscriptions(app.extensions[ALERTS_KEY].alerts, storage, public_url=public) == 1
+        (replacement,) = storage.subscriptions()
+        assert replacement.id != record.id
+        assert replacement.remote_ref != record.remote_ref
+    finally:
+        storage.dispose()
+    wait_for(subscribed, "the new Subscription's handshake")
+    assert requests.post(url, json=notification, headers=bearer, timeout=10).status_code == 404
