@@ -33,6 +33,7 @@ from cds_service.alerts.engine import AlertOutcome
 from cds_service.alerts.subscriptions import ensure_subscriptions
 from cds_service.alerts.wiring import Alerts, reassess_changed
 from cds_service.alerts.worklist import DEFAULT_LINK_HOURS, worklist_url
+from cds_service.storage.store import AlertState
 from connectors.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ LEASE_NAME: Final = "alerts-pass"
 OVERLAP: Final = dt.timedelta(minutes=5)
 EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LEASE_MIN_S: Final = 600.0
+DIGEST_LIMIT: Final = 100_000
 
 
 def _since(storage: Storage, component: str) -> dt.datetime:
@@ -79,7 +81,7 @@ def digest_pass(alerts: Alerts, settings: Settings, storage: Storage, *, force: 
     link = worklist_url(settings, config.worklist_reviewer) if config.worklist_reviewer else None
     message = digest_message(
         config,
-        storage.list_alerts(),
+        storage.list_alerts(states=(AlertState.NEW, AlertState.ACKNOWLEDGED), limit=DIGEST_LIMIT),
         now=storage.now(),
         worklist_link=link,
         link_hours=DEFAULT_LINK_HOURS,
