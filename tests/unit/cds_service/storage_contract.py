@@ -142,6 +142,30 @@ class StorageContract:
         with storage.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '0006_alert_loop_subscriptions'"))
 
+    def test_a_pass_lease_is_taken_once_per_interval_and_expires(
+        self, storage: Storage, clock: Clock
+    ) -> None:
+        assert storage.claim_lease("alerts-pass", "a", min_gap_s=50, lease_s=600)
+        assert not storage.claim_lease("alerts-pass", "b", min_gap_s=50, lease_s=600)
+        storage.finish_lease("alerts-pass", "a")
+        assert not storage.claim_lease("alerts-pass", "b", min_gap_s=50, lease_s=600)
+        clock.advance(60)
+        assert storage.claim_lease("alerts-pass", "b", min_gap_s=50, lease_s=600)
+        clock.advance(601)
+        assert storage.claim_lease("alerts-pass", "a", min_gap_s=50, lease_s=600)
+        assert storage.claim_lease("other-pass", "b", min_gap_s=50, lease_s=600)
+
+    def test_subscriptions_are_kept_once_per_topic(self, storage: Storage) -> None:
+        assert storage.save_subscription("s1", topic="https://ehr.test/topic", secret_hash="h" * 64)
+        assert not storage.save_subscription("s2", topic="https://ehr.test/topic", secret_hash="h" * 64)
+        storage.set_subscription_remote("s1", "Subscription/9")
+        storage.record_subscription_event("s1")
+        (record,) = storage.subscriptions()
+        assert (record.id, record.remote_ref, record.events) == ("s1", "Subscription/9", 1)
+        assert record.last_event_at is not None
+        storage.delete_subscription("s1")
+        assert storage.get_subscription("s1") is None
+
     def test_heartbeat_is_kept_per_component(self, storage: Storage, clock: Clock) -> None:
         assert storage.last_success("sync") is None
         storage.record_heartbeat("sync")
