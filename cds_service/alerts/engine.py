@@ -36,7 +36,12 @@ from cds_service.hooks.cards import basis_lines, summary_for
 from cds_service.hooks.prefetch import FhirAccess, FhirClientFactory, PrefetchResolver
 from cds_service.hooks.service import MapFn, PetLookup, patient_inputs
 from cds_service.storage.store import NewAlert, Storage
-from connectors.errors import ConnectorError, SourceUnavailableError
+from connectors.errors import (
+    ConnectorError,
+    NotFoundError,
+    RequestRefusedError,
+    SourceUnavailableError,
+)
 from connectors.http import Deadline
 from rules.domain import AssessInputs, Assessment
 
@@ -132,6 +137,24 @@ class PatientAssessor:
                 return found.pop()
         return None
 
+    def _care_teams(self, patient_id: str, deadline: Deadline) -> list[dict[str, Any]]:
+        """The patient's active CareTeams when the cohort or the Task owner needs them. A search the server
+        refuses (no CareTeam read access, no CareTeam type) fails the re-assessment only when the cohort rule
+        needs the teams; for the owner alone, the Task goes to the pool. An outage fails it (retried later),
+        so an outage never sends a Task to the pool that should go to the oncologist."""
+        cohort_needs = self._config.cohort.needs_care_teams
+        if not cohort_needs and "fhir-task" not in self._config.channels:
+            return []
+        query = f"CareTeam?patient={quote(patient_id, safe='')}&status=active"
+        try:
+            found = self._search(query, deadline)
+        except (RequestRefusedError, NotFoundError) as exc:
+            if cohort_needs:
+                raise
+            log.warning("care teams refused, the Task goes to the pool: %s", type(exc).__name__)
+            return []
+        return [r for r in found if r.get("resourceType") == "CareTeam"]
+
     def reassess(self, patient_id: str) -> Reassessment:
         """Assess ``patient_id`` now. Raises :class:`connectors.errors.ConnectorError` or ``BackendAuthError``
         when the FHIR server or token endpoint fails (the caller retries later), ``UnprocessableError`` for
@@ -141,15 +164,7 @@ class PatientAssessor:
         fetched = self._resolver.resolve(None, {"patientId": patient_id}, access, deadline)
         if fetched.unavailable:
             raise SourceUnavailableError("FHIR server unavailable during re-assessment")
-        care_teams: list[dict[str, Any]] = []
-        if self._config.cohort.needs_care_teams or "fhir-task" in self._config.channels:
-            care_teams = [
-                r
-                for r in self._search(
-                    f"CareTeam?patient={quote(patient_id, safe='')}&status=active", deadline
-                )
-                if r.get("resourceType") == "CareTeam"
-            ]
+        care_teams = self._care_teams(patient_id, deadline)
         patients = fetched.resources.get("patient", [])
         cohort = in_cohort(
             self._config.cohort,
