@@ -17,6 +17,7 @@ from itsdangerous import TimestampSigner
 
 from cds_service.alerts.worklist import evidence_url, worklist_url
 from cds_service.analytics.report import Period, build_report
+from cds_service.analytics.routes import sign_report_token
 from cds_service.evidence.routes import build_payload
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.storage.store import AlertState, NewAlert, Storage
@@ -196,6 +197,15 @@ def test_done_records_the_outcome_which_the_feedback_report_counts(
     assert report.alerts_total is not None
     assert (report.alerts_total.source, report.alerts_total.done) == ("worklist", 1)
     assert report.alerts_total.outcomes == (("reviewed-action", 1),)
+    today = storage.now().date()
+    token = sign_report_token(_parts(app).settings, today - dt.timedelta(days=1), today)
+    page = client.get(f"/feedback-report/{token}").get_data(as_text=True)
+    table = re.search(r'<table class="data" id="alerts">.*?</table>', page, re.S)
+    assert table is not None
+    assert "reviewed-action (1)" in table.group(0)
+    assert "worklist" in table.group(0)
+    assert "pat-wl-" not in page
+    assert REVIEWER not in page
 
 
 def test_the_worklist_stops_linking_expired_evidence(app: Flask, client: FlaskClient, seeded: str) -> None:
