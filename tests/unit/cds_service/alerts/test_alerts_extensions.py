@@ -30,6 +30,7 @@ from cds_service.alerts.subscriptions import (
     parse_notification,
     subscription_resource,
 )
+from cds_service.analytics.measure import measure_report
 from cds_service.analytics.render import report_json, to_table
 from cds_service.analytics.report import Period, build_report
 from cds_service.errors import BadRequestError
@@ -440,6 +441,11 @@ def test_worklist_actions_appear_in_the_feedback_report_by_scenario_and_source(
     assert dict(report.alerts_total.outcomes)["none given"] == 1
     assert report_json(report)["alertsTotal"]["done"] == 3
     assert "reviewed-action 1" in to_table(report)
+    measure = measure_report(report)  # validated against the FHIR model
+    (group,) = [g for g in measure["group"] if g["code"]["coding"][0]["code"] == "alert-review"]
+    counts = {p["code"]["coding"][0]["code"]: p["count"] for p in group["population"]}
+    assert counts == {"initial-population": 3, "denominator": 3, "numerator": 1}
+    assert group["measureScore"]["value"] == round(1 / 3, 4)
     before = build_report(storage.engine, Period(start=start - dt.timedelta(days=2), end=start))
     assert (before.alerts, before.alerts_total) == ((), None)
 
