@@ -40,12 +40,14 @@ from cryptography.x509.oid import NameOID
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from cds_service import PET_EXTENSION_KEY
 from cds_service.alerts.delivery import ALERT_SYSTEM
 from cds_service.alerts.service import ALERTS_KEY, AlertsService, stop_alerts
 from cds_service.alerts.subscriptions import ensure_subscriptions
 from cds_service.cohort.synthetic import Her2Spec, SyntheticBiopsy, SyntheticPatient, synthetic_cohort
 from cds_service.cohort.synthetic_fhir import patient_bundle
 from cds_service.storage.store import AlertRecord, Storage
+from connectors.dicom.phantom import PhantomSpec, write_phantom
 from tests.conftest import free_port
 from tests.integration.fhir_server import FhirServer, start_fhir_server
 from tests.unit.cds_service.cds_support import make_app
@@ -426,3 +428,46 @@ def test_a_subscription_notification_reassesses_the_patient(
         storage.dispose()
     wait_for(subscribed, "the new Subscription's handshake")
     assert requests.post(url, json=notification, headers=bearer, timeout=10).status_code == 404
+
+
+def test_a_pet_series_found_by_the_services_own_scanner_becomes_one_task(
+    fhir: FhirServer, tmp_path: Path
+) -> None:
+    """The web service's folder scanner indexes a new HER2 PET series, its background job analyses it, and
+    the next alert pass of the service's loop raises the alert and writes the Task: no other process."""
+    member = synthetic_cohort().patients[5]
+    chart(fhir, member, NULL, patient_fields={"managingOrganization": {"reference": CLINIC}})
+    config = _config(
+        tmp_path / "alerts.json", fhir, service_loop={"interval_s": 1, "deliver_interval_s": 0.5}
+    )
+    app = make_app(
+        tmp_path,
+        public_url="https://cds.example.org",
+        link_secret=LINK_SECRET,
+        fhir_allowlist=(fhir.base_url,),
+        alerts_config=config,
+        pet_scan_interval_s=1.0,
+    )
+    database = f"sqlite:///{tmp_path / 'cds.sqlite'}"
+    try:
+        spec = PhantomSpec(
+            with_sr=True,
+            patient_id=member.mrn,
+            patient_name=f"{member.family}^{member.given}",
+            birth_date=member.birth_date.strftime("%Y%m%d"),
+            seed="alerts-service-scanner",
+        )
+        write_phantom(tmp_path / "dicom" / "incoming", spec)  # after the first index pass: a new series
+        wait_for(lambda: alerts_for(database, member.fhir_id), "the alert of the scanned series")
+        (alert,) = alerts_for(database, member.fhir_id)
+        assert alert.scenario == "her2-zero-pet-avid"
+        # the pass re-assesses analysed PET patients first ("pet"); an analysis finishing during a pass is
+        # seen by that pass's FHIR poll, whose five-minute overlap still lists the chart ("fhir")
+        assert alert.trigger in ("pet", "fhir")
+        wait_for(lambda: tasks(fhir, alert.alert_key), "its Task")
+        time.sleep(2)  # later passes see the same analysis again and raise nothing
+        assert len(alerts_for(database, member.fhir_id)) == 1
+        assert len(tasks(fhir, alert.alert_key)) == 1
+    finally:
+        stop_alerts(app)
+        app.extensions[PET_EXTENSION_KEY].shutdown()
