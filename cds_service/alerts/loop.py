@@ -62,10 +62,9 @@ def poll_pass(alerts: Alerts, storage: Storage) -> Counter[str]:
     """One trigger pass (see the module docstring); counts by outcome. Raises FHIR errors of the listing
     (the heartbeat is then not moved, so the next pass covers the same span)."""
     since = _since(storage, HEARTBEAT)
-    counts: Counter[str] = Counter()
-    for dicom_id in sorted(storage.pet_patients_analysed_since(since)):  # first: the alert says "pet"
+    counts = reassess_changed(alerts, since)
+    for dicom_id in sorted(storage.pet_patients_analysed_since(since)):
         counts[alerts.engine.on_pet_stored(dicom_id).value] += 1
-    counts.update(reassess_changed(alerts, since))
     storage.record_heartbeat(HEARTBEAT)
     return counts
 

@@ -461,8 +461,8 @@ def test_a_pet_series_found_by_the_services_own_scanner_becomes_one_task(
         wait_for(lambda: alerts_for(database, member.fhir_id), "the alert of the scanned series")
         (alert,) = alerts_for(database, member.fhir_id)
         assert alert.scenario == "her2-zero-pet-avid"
-        # the pass re-assesses analysed PET patients first ("pet"); an analysis finishing during a pass is
-        # seen by that pass's FHIR poll, whose five-minute overlap still lists the chart ("fhir")
+        # the pass re-assesses the patients of FHIR changes, then those of PET analyses ("pet"); the FHIR
+        # poll's five-minute overlap still lists this chart, so it may see the analysis first ("fhir")
         assert alert.trigger in ("pet", "fhir")
         wait_for(lambda: tasks(fhir, alert.alert_key), "its Task")
         time.sleep(2)  # later passes see the same analysis again and raise nothing
