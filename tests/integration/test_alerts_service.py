@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -471,3 +472,32 @@ def test_a_pet_series_found_by_the_services_own_scanner_becomes_one_task(
     finally:
         stop_alerts(app)
         app.extensions[PET_EXTENSION_KEY].shutdown()
+
+
+def test_concurrent_reassessments_share_the_connection_pool_without_dropping_connections(
+    fhir: FhirServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The alert components of one process (loop, delivery, notification thread, receiver triggers) share
+    one HTTP session: as many threads as it serves at once never overflow its pool ("pool is full")."""
+    member = synthetic_cohort().patients[1]
+    chart(fhir, member, ULTRALOW, patient_fields={"managingOrganization": {"reference": CLINIC}})
+    config = _config(tmp_path / "alerts.json", fhir)
+    app = _app(tmp_path, fhir, config, "https://cds.example.org")
+    service = app.extensions[ALERTS_KEY]
+    errors: list[BaseException] = []
+
+    def reassess() -> None:
+        try:
+            service.alerts.assessor.reassess(member.fhir_id)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        threads = [threading.Thread(target=reassess) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    stop_alerts(app)
+    assert errors == []
+    assert "Connection pool is full" not in caplog.text
