@@ -207,13 +207,16 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(evidence.bp)
-    from cds_service.alerts import worklist
+    from cds_service.alerts import subscriptions, worklist
     from cds_service.alerts.config import load_alerts_config
+    from cds_service.alerts.service import attach_alerts
 
     alerts_config = load_alerts_config(settings)  # raises SettingsError: a bad file fails at start-up
     if alerts_config is not None:
         app.extensions[worklist.ALERT_EVIDENCE_DAYS_KEY] = alerts_config.evidence_ttl_days
+        attach_alerts(app, settings, storage, pet_lookup)  # the loop runs with service_loop.interval_s
     app.register_blueprint(worklist.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(feedback_report.bp)
     if settings.demo:
         from cds_service.demo import console as demo_console

@@ -246,6 +246,7 @@ def make_session(
     *,
     retry: RetryPolicy | None = None,
     pool_maxsize: int = 16,
+    pool_block: bool = False,
     auth: tuple[str, str] | str | None = None,
 ) -> requests.Session:
     """A ``requests.Session`` for one upstream.
@@ -253,14 +254,18 @@ def make_session(
     Without ``retry`` the session never retries by itself (callers use :func:`get`, which retries inside
     their deadline); with ``retry`` its urllib3 form is mounted for libraries that send requests through the
     session. ``auth`` is ``(user, password)`` for HTTP Basic, a string for a bearer token, or None.
-    ``pool_maxsize`` bounds the connections kept per host (one per concurrent request thread).
+    ``pool_maxsize`` bounds the connections kept per host (one per concurrent request thread); with
+    ``pool_block`` a request waits for a free connection instead of opening one that is then discarded
+    ("Connection pool is full"), so a session shared by more threads than its pool stays bounded.
     """
     if pool_maxsize < 1:
         raise ValueError(f"pool_maxsize must be >= 1, got {pool_maxsize}")
     session = requests.Session()
     # NO_RETRY in urllib3 form, not 0: with read=False a read timeout stays a ReadTimeout.
     max_retries = (retry or NO_RETRY).to_urllib3()
-    adapter = HTTPAdapter(max_retries=max_retries, pool_connections=4, pool_maxsize=pool_maxsize)
+    adapter = HTTPAdapter(
+        max_retries=max_retries, pool_connections=4, pool_maxsize=pool_maxsize, pool_block=pool_block
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if isinstance(auth, tuple):

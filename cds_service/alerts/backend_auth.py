@@ -50,7 +50,10 @@ class BackendCredentials:
     private_key_pem: str = field(repr=False)
     algorithm: str = "RS384"
     key_id: str | None = None
-    scope: str = "system/Patient.rs system/Condition.rs system/Observation.rs system/DiagnosticReport.rs"
+    scope: str = (
+        "system/Patient.rs system/Condition.rs system/Observation.rs system/DiagnosticReport.rs "
+        "system/CareTeam.rs"
+    )
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:

@@ -9,7 +9,8 @@ loses its lease and another picks the row up.
 
 **FHIR Task** (:class:`FhirTaskChannel`): ``status`` requested, ``intent`` order, ``code`` the card scenario
 (``urn:her2-pet-cds:card-scenario``) with the card title as text, ``description`` the card summary, ``for``
-the patient, ``owner`` the configured pool or practitioner, ``reasonReference`` the pathology report the
+the patient, ``owner`` the treating oncologist from the care team or the configured pool (a note says
+which), ``reasonReference`` the pathology report the
 scenario rests on (when it came from FHIR), ``input`` the evidence link, ``note`` the card basis, and
 ``identifier`` the alert key (system ``urn:her2-pet-cds:alert``). Delivery is idempotent: the worker searches
 ``Task?identifier=…`` first and creates with ``If-None-Exist`` (conditional create), so a retry after a lost
@@ -55,6 +56,17 @@ BATCH: Final = 100
 MAX_ERROR_CHARS: Final = 300
 
 
+def duration(seconds: float) -> str:
+    """``"0.5 s"``, ``"30 s"``, ``"2 min"``, ``"1.5 h"``: a wait as a person reads it (never "0 s")."""
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 class DeliveryError(Exception):
     """A channel did not accept the alert; retried later. The message holds no PHI or secret."""
 
@@ -65,11 +77,27 @@ class Channel(Protocol):
     def deliver(self, alert: AlertRecord, evidence_url: str | None) -> str: ...
 
 
+OWNER_NOTES: Final = {
+    "care-team": "Owner: the treating oncologist on the patient's care team.",
+    "pool": "Owner: the site's review pool (no oncologist was found on the patient's active care team).",
+}
+
+
+def task_owner(alert: AlertRecord, pool: str | None) -> tuple[str | None, str | None]:
+    """The Task owner of an alert and where it came from: the one chosen when the alert was raised, else
+    (alerts raised before owners were recorded) the configured pool."""
+    if alert.owner_ref:
+        return alert.owner_ref, alert.owner_source
+    return (pool, "pool") if pool else (None, None)
+
+
 def task_resource(alert: AlertRecord, *, owner: str | None, evidence_url: str | None) -> dict[str, Any]:
-    """The FHIR R4 Task of one alert (see the module docstring)."""
+    """The FHIR R4 Task of one alert (see the module docstring); ``owner`` is the configured pool, used
+    when the alert has no owner of its own."""
     note = "\n".join(["Basis:", *(f"- {line}" for line in alert.basis)])
     if "PET" in note or "PET" in alert.summary:
         note += "\n" + INVESTIGATIONAL
+    owner, source = task_owner(alert, owner)
     task: dict[str, Any] = {
         "resourceType": "Task",
         "identifier": [{"system": ALERT_SYSTEM, "value": alert.alert_key}],
@@ -87,6 +115,8 @@ def task_resource(alert: AlertRecord, *, owner: str | None, evidence_url: str | 
     }
     if owner:
         task["owner"] = {"reference": owner}
+        if source in OWNER_NOTES:
+            task["note"].append({"text": OWNER_NOTES[source]})
     if alert.reason_ref:
         task["reasonReference"] = {"reference": alert.reason_ref, "display": "HER2 pathology report"}
     if evidence_url:
@@ -219,7 +249,7 @@ class OutboxWorker:
                     row.id, self._worker_id, delivered=False, error=message, retry_after_s=wait
                 )
                 log.warning(
-                    "alert delivery over %s failed, retried in %.0f s: %s", row.channel, wait, message
+                    "alert delivery over %s failed, retried in %s: %s", row.channel, duration(wait), message
                 )
                 counts["retry"] += 1
                 continue

@@ -7,7 +7,9 @@ rules' inputs with :func:`cds_service.hooks.service.patient_inputs`, the same fu
 calls ``rules.assess.assess``. :class:`AlertEngine` checks the cohort, applies the state machine
 (``cds_service.alerts.decide``) and stores the alert with one outbox row per delivery channel in one
 transaction (``Storage.record_assessment``). Its alert text is the card's: title, summary and basis from
-``cds_service.hooks.card_texts`` / ``cards``, with an evidence snapshot kept ``evidence_ttl_days``.
+``cds_service.hooks.card_texts`` / ``cards``, with an evidence snapshot kept ``evidence_ttl_days``. The
+Task owner is the treating oncologist from the patient's active CareTeams (``task_owner_roles``), else the
+configured pool (``task_owner``); the alert records which.
 
 Triggers: :meth:`AlertEngine.on_pet_stored` (a stored PET analysis: receiver, sync, scanner; DICOM PatientID)
 and :meth:`AlertEngine.reassess` (a changed FHIR resource, ``cds_service.alerts.fhir_poll``). Logs carry no
@@ -25,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cds_service.alerts.backend_auth import BackendAuthError, BackendTokenSource
-from cds_service.alerts.config import AlertsConfig, in_cohort
+from cds_service.alerts.config import AlertsConfig, in_cohort, treating_oncologist
 from cds_service.alerts.decide import PriorState, decide
 from cds_service.errors import UnprocessableError
 from cds_service.evidence.routes import build_payload
@@ -34,11 +36,16 @@ from cds_service.hooks.cards import basis_lines, summary_for
 from cds_service.hooks.prefetch import FhirAccess, FhirClientFactory, PrefetchResolver
 from cds_service.hooks.service import MapFn, PetLookup, patient_inputs
 from cds_service.storage.store import NewAlert, Storage
-from connectors.errors import ConnectorError, SourceUnavailableError
+from connectors.errors import (
+    ConnectorError,
+    NotFoundError,
+    RequestRefusedError,
+    SourceUnavailableError,
+)
 from connectors.http import Deadline
 from rules.domain import AssessInputs, Assessment
 
-__all__ = ["AlertEngine", "AlertOutcome", "PatientAssessor", "Reassessment"]
+__all__ = ["AlertEngine", "AlertOutcome", "OwnerSource", "PatientAssessor", "Reassessment"]
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +67,22 @@ class AlertOutcome(StrEnum):
     UNKNOWN_PATIENT = "unknown_patient"
 
 
+class OwnerSource(StrEnum):
+    """Where a Task's owner came from (stored with the alert, stated on the Task)."""
+
+    CARE_TEAM = "care-team"
+    POOL = "pool"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reassessment:
-    """A patient's fresh assessment and whether the patient is in the alert cohort."""
+    """A patient's fresh assessment, whether the patient is in the alert cohort, and who should own the
+    review Task (the treating oncologist from the care team, else the configured pool, else nobody)."""
 
     assessment: Assessment
     in_cohort: bool
+    owner: str | None = None
+    owner_source: OwnerSource | None = None
 
 
 class PatientAssessor:
@@ -120,6 +137,24 @@ class PatientAssessor:
                 return found.pop()
         return None
 
+    def _care_teams(self, patient_id: str, deadline: Deadline) -> list[dict[str, Any]]:
+        """The patient's active CareTeams when the cohort or the Task owner needs them. A search the server
+        refuses (no CareTeam read access, no CareTeam type) fails the re-assessment only when the cohort rule
+        needs the teams; for the owner alone, the Task goes to the pool. An outage fails it (retried later),
+        so an outage never sends a Task to the pool that should go to the oncologist."""
+        cohort_needs = self._config.cohort.needs_care_teams
+        if not cohort_needs and "fhir-task" not in self._config.channels:
+            return []
+        query = f"CareTeam?patient={quote(patient_id, safe='')}&status=active"
+        try:
+            found = self._search(query, deadline)
+        except (RequestRefusedError, NotFoundError) as exc:
+            if cohort_needs:
+                raise
+            log.warning("care teams refused, the Task goes to the pool: %s", type(exc).__name__)
+            return []
+        return [r for r in found if r.get("resourceType") == "CareTeam"]
+
     def reassess(self, patient_id: str) -> Reassessment:
         """Assess ``patient_id`` now. Raises :class:`connectors.errors.ConnectorError` or ``BackendAuthError``
         when the FHIR server or token endpoint fails (the caller retries later), ``UnprocessableError`` for
@@ -129,12 +164,19 @@ class PatientAssessor:
         fetched = self._resolver.resolve(None, {"patientId": patient_id}, access, deadline)
         if fetched.unavailable:
             raise SourceUnavailableError("FHIR server unavailable during re-assessment")
-        care_teams: list[dict[str, Any]] = []
-        if self._config.cohort.care_team_members:
-            care_teams = self._search(
-                f"CareTeam?patient={quote(patient_id, safe='')}&status=active", deadline
-            )
-        cohort = in_cohort(self._config.cohort, fetched.resources.get("conditions", []), care_teams)
+        care_teams = self._care_teams(patient_id, deadline)
+        patients = fetched.resources.get("patient", [])
+        cohort = in_cohort(
+            self._config.cohort,
+            fetched.resources.get("conditions", []),
+            care_teams,
+            patients[0] if patients else None,
+        )
+        now = self._clock()
+        owner = treating_oncologist(care_teams, self._config.task_owner_roles, today=now.date().isoformat())
+        source = OwnerSource.CARE_TEAM if owner else None
+        if owner is None and self._config.task_owner:
+            owner, source = self._config.task_owner, OwnerSource.POOL
         inputs = patient_inputs(
             fetched,
             patient_id,
@@ -143,7 +185,9 @@ class PatientAssessor:
             deadline=deadline,
             pathology_cards=self._pathology_cards,
         )
-        return Reassessment(assessment=self._assess(inputs, self._clock()), in_cohort=cohort)
+        return Reassessment(
+            assessment=self._assess(inputs, now), in_cohort=cohort, owner=owner, owner_source=source
+        )
 
 
 class AlertEngine:
@@ -220,6 +264,8 @@ class AlertEngine:
             evidence_id=evidence_id,
             rules_version=assessment.rules_version,
             reason_ref=source.reference if source is not None and source.system == "fhir" else None,
+            owner_ref=found.owner,
+            owner_source=found.owner_source.value if found.owner_source else None,
         )
         raised = self._storage.record_assessment(
             patient_id, scenario=scenario, cards=cards, alert=alert, channels=self._config.outbox_channels

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from cds_service.alerts.backend_auth import BackendTokenSource
 from cds_service.alerts.config import AlertsConfig, load_alerts_config
 from cds_service.alerts.delivery import Channel, FhirTaskChannel, OutboxWorker, WebhookChannel
@@ -36,6 +38,11 @@ WATCHED = ("DiagnosticReport", "Observation", "MedicationRequest")
 
 POLL_PAGES = 100
 """Pages of 100 read per watched type and poll; beyond them the poll stops reading that type (logged)."""
+POOL_SIZE = 32
+"""Connections kept to the FHIR server. The session is shared by the hook's prefetch workers (16 at most,
+``cds_service.hooks.prefetch``) and the alert threads of the process (loop, delivery, notifications,
+receiver triggers); the pool blocks when they all are busy, so connections are reused, never opened and
+discarded ("Connection pool is full")."""
 POLL_BUDGET_S = 120.0
 """Time for listing one watched type, every page, retries and waits included, in seconds."""
 
@@ -51,6 +58,7 @@ class Alerts:
     fhir: FhirClientFactory
     tokens: BackendTokenSource
     outcomes: Counter[str]
+    session: requests.Session
 
 
 def build_alerts(
@@ -66,7 +74,7 @@ def build_alerts(
         pet_lookup = build_pet_lookup(settings, storage)
     # FHIR reads go through the one FHIR client, retried twice inside their deadline; POSTs are never
     # retried (the outbox retries deliveries, ARCHITECTURE §7.8), so the session itself retries nothing.
-    session = make_session(pool_maxsize=4)
+    session = make_session(pool_maxsize=POOL_SIZE, pool_block=True)
     fhir = _fhir_client_factory(settings, session)
     tokens = BackendTokenSource(config.credentials, session, timeout_s=settings.http_read_timeout_s)
     assessor = PatientAssessor(
@@ -105,6 +113,7 @@ def build_alerts(
         fhir=fhir,
         tokens=tokens,
         outcomes=outcomes,
+        session=session,
     )
 
 

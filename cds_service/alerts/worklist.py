@@ -3,11 +3,14 @@
 - ``GET /alerts/worklist/<token>``: every alert with its title, basis, age, state (new / acknowledged /
   done, with who and when) and delivery status; ``?state=new|acknowledged|done|open|all`` filters (default
   ``open``: new and acknowledged), ``?sort=age|scenario|state`` sorts (default newest first).
-- ``POST /alerts/worklist/<token>/<alert_key>/acknowledge`` and ``…/done``: move an alert forward, recorded
-  with the reviewer named in the link and the time; the form carries a CSRF token bound to the link
+- ``POST /alerts/worklist/<token>/<alert_key>/acknowledge`` and ``…/done`` (with an ``outcome``, see
+  :data:`REVIEW_OUTCOMES`): move an alert forward, recorded with the reviewer named in the link and the
+  time (and counted, without the reviewer, in the feedback report: ``cds_service.analytics.report``); the
+  form carries a CSRF token bound to the link
   (itsdangerous, its own salt), and a POST without it, or with one made for another link, is refused (403).
 - ``GET /alerts/evidence/<token>``: the evidence page of one alert (the snapshot stored when it was raised),
-  valid ``evidence_ttl_days``; the Task's ``input`` and the worklist link to it.
+  valid ``evidence_ttl_days``; the Task's ``input`` and the worklist link to it (the worklist stops linking
+  it once the snapshot has expired, and says so).
 
 A worklist link (``her2-cds alerts link --reviewer NAME``) is a token signed with ``HER2CDS_LINK_SECRET``
 carrying only the reviewer's name and the signing time, valid ``--hours`` (default 12): the link is the
@@ -110,6 +113,15 @@ def _csrf_ok(token: str, submitted: str | None) -> bool:
     return bool(value == token[-32:])
 
 
+REVIEW_OUTCOMES: Final = {
+    "reviewed-action": "Reviewed: action taken (e.g. referral, retesting, therapy discussion)",
+    "reviewed-no-change": "Reviewed: no change to the plan",
+    "not-applicable": "Not applicable to this patient",
+    "already-addressed": "Already addressed elsewhere",
+}
+"""What a reviewer records when closing an alert (``done``); counted by the feedback report per scenario."""
+OWNER_SOURCES: Final = {"care-team": "treating oncologist from the care team", "pool": "review pool"}
+
 _SORTS: Final = {
     "age": lambda a: a.created_at,
     "scenario": lambda a: (a.scenario, a.created_at),
@@ -135,10 +147,12 @@ def _age(created: dt.datetime, now: dt.datetime) -> str:
 
 def _row(alert: AlertRecord, now: dt.datetime) -> dict[str, Any]:
     settings = _components().settings
+    days = float(current_app.extensions.get(ALERT_EVIDENCE_DAYS_KEY, 30))
+    live = now - alert.created_at < dt.timedelta(days=days)
     return {
         "alert": alert,
         "age": _age(alert.created_at, now),
-        "evidence": evidence_url(settings, alert.evidence_id),
+        "evidence": evidence_url(settings, alert.evidence_id) if live else None,
     }
 
 
@@ -166,13 +180,16 @@ def worklist(token: str) -> Response:
         sort=sort,
         filters=list(_FILTERS),
         sorts=list(_SORTS),
+        outcomes=REVIEW_OUTCOMES,
+        owner_sources=OWNER_SOURCES,
     )
     return _page(html)
 
 
 @bp.post("/alerts/worklist/<token>/<alert_key>/<action>")
 def act(token: str, alert_key: str, action: str) -> Response:
-    """Acknowledge or close one alert; 303 back to the worklist, 403 without a valid link and CSRF token,
+    """Acknowledge or close one alert (``done`` with an ``outcome`` among :data:`REVIEW_OUTCOMES`, or
+    none); 303 back to the worklist, 403 without a valid link and CSRF token, 400 for an unknown outcome,
     404 for an unknown alert or action, 409 when the alert is already past that state."""
     reviewer = _reviewer(token)
     storage = _components().storage
@@ -181,7 +198,10 @@ def act(token: str, alert_key: str, action: str) -> Response:
     states = {"acknowledge": AlertState.ACKNOWLEDGED, "done": AlertState.DONE}
     if action not in states or storage.get_alert(alert_key) is None:
         return _denied(404)
-    if not storage.set_alert_state(alert_key, states[action], by=reviewer):
+    outcome = (request.form.get("outcome") or None) if action == "done" else None
+    if outcome is not None and outcome not in REVIEW_OUTCOMES:
+        return _denied(400)
+    if not storage.set_alert_state(alert_key, states[action], by=reviewer, outcome=outcome):
         return _denied(409)
     return cast(Response, redirect(f"/alerts/worklist/{token}", code=303))
 

@@ -10,6 +10,10 @@ Two groups, each a proportion over the cards with feedback in the period (``repo
   partition the denominator (one stratum per reason, ``none given`` for overrides without one, and ``not
   overridden`` for accepted cards), so each stratum's count is the number of cards with that reason.
 
+With review alerts in the period, a third group, ``alert-review`` (source: the worklist): initial population
+= alerts raised, denominator = alerts done, numerator = done with outcome ``reviewed-action``; stratified by
+card scenario and by outcome.
+
 Population codes are from ``http://terminology.hl7.org/CodeSystem/measure-population``; group, stratifier and
 measure identifiers are the project's own URNs. The resource names no patient, practitioner or
 organisation. :func:`measure_report` checks the result against the FHIR model before returning it.
@@ -148,11 +152,59 @@ def measure_report(report: FeedbackReport) -> dict[str, Any]:
             },
         ],
     }
+    if report.alerts_total is not None:
+        resource["group"].append(_alert_group(report))
     _drop_empty_stratifiers(resource)
     problems = resource_problems(resource)
     if problems:
         raise InvalidMeasureReportError("; ".join(problems))
     return resource
+
+
+ACTION_OUTCOME: Final = "reviewed-action"
+"""The worklist outcome counted as the numerator of ``alert-review``."""
+
+
+def _alert_stratum(value: dict[str, Any], raised: int, done: int, acted: int) -> dict[str, Any]:
+    return {
+        "value": value,
+        "population": [
+            _population("initial-population", raised),
+            _population("denominator", done),
+            _population("numerator", acted),
+        ],
+        **_score(acted, done),
+    }
+
+
+def _alert_group(report: FeedbackReport) -> dict[str, Any]:
+    """Review alerts (source ``worklist``): initial population = alerts raised in the period, denominator =
+    alerts done in the period, numerator = those done with outcome ``reviewed-action``; stratified by card
+    scenario and by outcome."""
+    total = report.alerts_total
+    assert total is not None
+    acted = dict(total.outcomes).get(ACTION_OUTCOME, 0)
+    by_scenario = [
+        _alert_stratum(_topic_value(a.topic), a.raised, a.done, dict(a.outcomes).get(ACTION_OUTCOME, 0))
+        for a in report.alerts
+    ]
+    by_outcome = [
+        _alert_stratum({"text": code}, count, count, count if code == ACTION_OUTCOME else 0)
+        for code, count in total.outcomes
+    ]
+    return {
+        "code": _concept(_GROUP, "alert-review", "Review alerts closed with action taken (worklist)"),
+        "population": [
+            _population("initial-population", total.raised),
+            _population("denominator", total.done),
+            _population("numerator", acted),
+        ],
+        **_score(acted, total.done),
+        "stratifier": [
+            _stratifier("card-topic", "card scenario", by_scenario),
+            _stratifier("alert-outcome", "worklist outcome", by_outcome),
+        ],
+    }
 
 
 def _drop_empty_stratifiers(resource: dict[str, Any]) -> None:

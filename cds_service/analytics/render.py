@@ -14,7 +14,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from cds_service.analytics.report import FeedbackReport, Period, ReasonCount, TopicRates
+from cds_service.analytics.report import (
+    AlertReviewRates,
+    FeedbackReport,
+    Period,
+    ReasonCount,
+    TopicRates,
+)
 
 __all__ = ["period_label", "report_json", "to_csv", "to_json", "to_png", "to_table"]
 
@@ -57,7 +63,14 @@ def to_table(report: FeedbackReport) -> str:
     for r in report.total.reasons:
         share = r.count / overridden if overridden else None
         reason_rows.append((r.label, r.code or "", str(r.count), _percent(share)))
-    return "\n".join([head, "", _aligned(topic_rows), "", _aligned(reason_rows)]) + "\n"
+    parts = [head, "", _aligned(topic_rows), "", _aligned(reason_rows)]
+    if report.alerts_total is not None:
+        alert_rows = [("review alerts", "source", "raised", "acknowledged", "done", "outcomes")]
+        for a in [*report.alerts, report.alerts_total]:
+            outcomes = ", ".join(f"{code} {count}" for code, count in a.outcomes)
+            alert_rows.append((a.topic, a.source, str(a.raised), str(a.acknowledged), str(a.done), outcomes))
+        parts += ["", _aligned(alert_rows)]
+    return "\n".join(parts) + "\n"
 
 
 def _aligned(rows: Sequence[Sequence[str]]) -> str:
@@ -137,14 +150,28 @@ def _topic_json(t: TopicRates) -> dict[str, Any]:
     }
 
 
-def report_json(report: FeedbackReport) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
+def _alert_json(a: AlertReviewRates) -> dict[str, Any]:
     return {
+        "topic": a.topic,
+        "source": a.source,
+        "raised": a.raised,
+        "acknowledged": a.acknowledged,
+        "done": a.done,
+        "outcomes": [{"code": code, "count": count} for code, count in a.outcomes],
+    }
+
+
+def report_json(report: FeedbackReport) -> dict[str, Any]:
+    """The report as a JSON-ready dict (``alerts``: review alerts per scenario, with ``alertsTotal``)."""
+    data: dict[str, Any] = {
         "period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
         "generated": report.generated_at.isoformat(),
         "topics": [_topic_json(t) for t in report.topics],
         "total": _topic_json(report.total),
+        "alerts": [_alert_json(a) for a in report.alerts],
+        "alertsTotal": _alert_json(report.alerts_total) if report.alerts_total is not None else None,
     }
+    return data
 
 
 def to_json(report: FeedbackReport) -> str:

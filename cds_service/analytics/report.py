@@ -14,31 +14,46 @@ Definitions (``docs/feedback-report.md``):
 - **override reasons**: the ``overrideReason.reason`` Coding of each overridden card (system and code; the
   client's display is kept as a label), ``none given`` when the client sent none.
 
-The period is half-open, ``[start, end)``, in UTC. The queries only read; no patient identifier and no
-free-text comment is read at all.
+- **review alerts** (``docs/alerts.md``), per card scenario and source (``worklist``): alerts raised,
+  acknowledged and done in the period, the done ones by the outcome the reviewer chose: the alert's
+  counterpart of card acceptance and override.
+
+The period is half-open, ``[start, end)``, in UTC. The queries only read; no patient identifier, reviewer
+name and no free-text comment is read at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
-from cds_service.storage.tables import FeedbackOutcome, card_feedback, hook_audit, hook_audit_card
+from cds_service.storage.tables import (
+    FeedbackOutcome,
+    alerts,
+    card_feedback,
+    hook_audit,
+    hook_audit_card,
+)
 
 __all__ = [
     "ALL_TOPICS",
     "NO_REASON",
     "UNRECORDED_TOPIC",
+    "WORKLIST_SOURCE",
+    "AlertReviewRates",
+    "AlertRow",
     "FeedbackReport",
     "Period",
     "ReasonCount",
     "TopicRates",
     "aggregate",
+    "aggregate_alerts",
     "build_report",
 ]
 
@@ -112,13 +127,34 @@ class TopicRates:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AlertReviewRates:
+    """Review alerts of one card scenario (or all, :data:`ALL_TOPICS`) and what the reviewers did, from one
+    ``source`` (``worklist``: acknowledged and done on the review worklist).
+
+    ``raised``: alerts created in the period; ``acknowledged``: alerts acknowledged in the period; ``done``:
+    alerts closed in the period, ``outcomes`` counting them by the outcome the reviewer chose (``none
+    given`` for an alert closed without one).
+    """
+
+    topic: str
+    source: str
+    raised: int
+    acknowledged: int
+    done: int
+    outcomes: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedbackReport:
-    """One report: the period, when it was made, one row per topic (most feedback first) and the totals."""
+    """One report: the period, when it was made, one row per topic (most feedback first) and the totals,
+    and the review alerts per scenario with their totals (``alerts_total`` None: none in the period)."""
 
     period: Period
     generated_at: dt.datetime
     topics: tuple[TopicRates, ...]
     total: TopicRates
+    alerts: tuple[AlertReviewRates, ...] = ()
+    alerts_total: AlertReviewRates | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,10 +272,81 @@ def _feedback(engine: Engine, period: Period) -> list[FeedbackRow]:
         ]
 
 
+WORKLIST_SOURCE: Final = "worklist"
+"""Source of alert actions taken on the review worklist."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRow:
+    """One review alert as the report reads it (no patient, no reviewer name)."""
+
+    scenario: str
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    done_at: dt.datetime | None
+    outcome: str | None
+
+
+def aggregate_alerts(
+    period: Period, rows: Iterable[AlertRow]
+) -> tuple[tuple[AlertReviewRates, ...], AlertReviewRates | None]:
+    """Review-alert counts per scenario (most raised first) and overall, for alerts raised, acknowledged or
+    done in the period (pure)."""
+
+    def inside(moment: dt.datetime | None) -> bool:
+        return moment is not None and period.start <= moment < period.end
+
+    def rates(topic: str, items: list[AlertRow]) -> AlertReviewRates:
+        outcomes = Counter(r.outcome or NO_REASON for r in items if inside(r.done_at))
+        return AlertReviewRates(
+            topic=topic,
+            source=WORKLIST_SOURCE,
+            raised=sum(1 for r in items if inside(r.created_at)),
+            acknowledged=sum(1 for r in items if inside(r.acknowledged_at)),
+            done=sum(outcomes.values()),
+            outcomes=tuple(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
+        )
+
+    relevant = [r for r in rows if inside(r.created_at) or inside(r.acknowledged_at) or inside(r.done_at)]
+    if not relevant:
+        return (), None
+    by_scenario: dict[str, list[AlertRow]] = {}
+    for row in relevant:
+        by_scenario.setdefault(row.scenario, []).append(row)
+    topics = [rates(name, items) for name, items in by_scenario.items()]
+    topics.sort(key=lambda t: (-t.raised, -t.done, t.topic))
+    return tuple(topics), rates(ALL_TOPICS, relevant)
+
+
+def _alerts(engine: Engine, period: Period) -> list[AlertRow]:
+    col = alerts.c
+    stmt = select(col.scenario, col.created_at, col.acknowledged_at, col.done_at, col.outcome).where(
+        or_(
+            and_(col.created_at >= period.start, col.created_at < period.end),
+            and_(col.acknowledged_at >= period.start, col.acknowledged_at < period.end),
+            and_(col.done_at >= period.start, col.done_at < period.end),
+        )
+    )
+    with engine.connect() as conn:
+        return [
+            AlertRow(
+                scenario=row.scenario,
+                created_at=row.created_at,
+                acknowledged_at=row.acknowledged_at,
+                done_at=row.done_at,
+                outcome=row.outcome,
+            )
+            for row in conn.execute(stmt)
+        ]
+
+
 def build_report(engine: Engine, period: Period, *, now: dt.datetime | None = None) -> FeedbackReport:
-    """Read the period's cards and feedback from the service database (two read-only queries).
+    """Read the period's cards, feedback and review alerts from the service database (three read-only
+    queries).
 
     ``now`` (aware) is the report's generation time; the clock when omitted.
     """
     generated_at = now if now is not None else dt.datetime.now(dt.UTC)
-    return aggregate(period, _shown(engine, period), _feedback(engine, period), generated_at=generated_at)
+    report = aggregate(period, _shown(engine, period), _feedback(engine, period), generated_at=generated_at)
+    topics, total = aggregate_alerts(period, _alerts(engine, period))
+    return dataclasses.replace(report, alerts=topics, alerts_total=total)

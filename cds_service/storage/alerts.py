@@ -11,6 +11,10 @@ Three tables (``cds_service.storage.tables``):
   transaction as the alert, so an alert is never lost between being decided and being delivered. A worker
   claims due rows for a short lease, delivers, and marks them ``delivered`` or reschedules them with
   back-off (``attempts``, ``next_attempt_at``, ``last_error``); a row is never given up.
+- ``alert_subscriptions``: the FHIR Subscriptions this service created (topic, the hash of the secret header
+  value a notification must carry, the Subscription's id on the server).
+- ``leases`` (shared table): who runs the current in-service alert pass, so the workers and replicas of a
+  service run one pass per interval between them.
 
 The tables keep the EHR patient id (the alert is about a patient); it is left out of records' ``repr`` and
 never logged. ``last_error`` must be a short technical message without PHI.
@@ -28,13 +32,24 @@ from sqlalchemy import RowMapping, and_, or_, select, update
 from cds_service.storage.engine import StoragePart, changed_a_row
 from cds_service.storage.tables import (
     AlertState,
+    AnalysisStatus,
     DeliveryStatus,
     alert_outbox,
     alert_patient_state,
+    alert_subscriptions,
     alerts,
+    leases,
+    pet_analysis,
 )
 
-__all__ = ["AlertRecord", "AlertStorage", "DeliveryRecord", "NewAlert", "PatientAlertState"]
+__all__ = [
+    "AlertRecord",
+    "AlertStorage",
+    "DeliveryRecord",
+    "NewAlert",
+    "PatientAlertState",
+    "SubscriptionRecord",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +76,8 @@ class NewAlert:
     evidence_id: str | None
     rules_version: str
     reason_ref: str | None = None
+    owner_ref: str | None = None
+    owner_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +101,24 @@ class AlertRecord:
     done_by: str | None = field(repr=False)
     done_at: datetime | None
     reason_ref: str | None = None
+    owner_ref: str | None = None
+    owner_source: str | None = None
+    outcome: str | None = None
     deliveries: Mapping[str, DeliveryStatus] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionRecord:
+    """A FHIR Subscription this service created: its local id (in the notification URL), topic, the
+    SHA-256 of its secret header value, and the Subscription's reference on the FHIR server."""
+
+    id: str
+    topic: str
+    secret_hash: str = field(repr=False)
+    remote_ref: str | None
+    created_at: datetime
+    last_event_at: datetime | None
+    events: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +183,8 @@ class AlertStorage(StoragePart):
                 "basis": list(alert.basis),
                 "evidence_id": alert.evidence_id,
                 "reason_ref": alert.reason_ref,
+                "owner_ref": alert.owner_ref,
+                "owner_source": alert.owner_source,
                 "rules_version": alert.rules_version,
                 "state": AlertState.NEW.value,
                 "created_at": now,
@@ -194,9 +230,12 @@ class AlertStorage(StoragePart):
             row = conn.execute(select(alerts).where(alerts.c.alert_key == alert_key)).mappings().first()
         return _alert_from_row(row, {}) if row is not None else None
 
-    def set_alert_state(self, alert_key: str, state: AlertState, *, by: str) -> bool:
-        """Move an alert forward (``acknowledged`` from ``new``; ``done`` from ``new`` or ``acknowledged``),
-        recording who and when; False when the alert is unknown or already at or past ``state``."""
+    def set_alert_state(
+        self, alert_key: str, state: AlertState, *, by: str, outcome: str | None = None
+    ) -> bool:
+        """Move an alert forward (``acknowledged`` from ``new``; ``done`` from ``new`` or ``acknowledged``,
+        with the review ``outcome``), recording who and when; False when the alert is unknown or already at
+        or past ``state``."""
         state = AlertState(state)
         now = self._clock()
         col = alerts.c
@@ -210,7 +249,7 @@ class AlertStorage(StoragePart):
             stmt = (
                 update(alerts)
                 .where(col.alert_key == alert_key, col.state != AlertState.DONE.value)
-                .values(state=state.value, done_by=by, done_at=now)
+                .values(state=state.value, done_by=by, done_at=now, outcome=outcome)
             )
         else:
             raise ValueError("an alert moves to acknowledged or done only")
@@ -297,6 +336,134 @@ class AlertStorage(StoragePart):
             ).mappings()
             return tuple(dict(r) for r in rows)
 
+    def pet_patients_analysed_since(self, since: datetime) -> set[str]:
+        """DICOM PatientIDs of PET analyses finished after ``since`` (the in-service loop's PET trigger:
+        analyses the web service's own scanner or PACS sync stored)."""
+        col = pet_analysis.c
+        stmt = (
+            select(col.patient_id)
+            .where(
+                col.status == AnalysisStatus.DONE.value,
+                col.updated_at > since,
+                col.patient_id.is_not(None),
+            )
+            .distinct()
+        )
+        with self._reader() as conn:
+            return {str(p) for p in conn.execute(stmt).scalars()}
+
+    # -- leases of background passes ------------------------------------------------------------------------
+
+    def claim_lease(self, name: str, owner: str, *, min_gap_s: float, lease_s: float) -> bool:
+        """Take the lease of the next pass named ``name``; True when ``owner`` may run it now.
+
+        Claimable when no pass started within ``min_gap_s`` seconds (one pass per interval between all the
+        processes sharing the database) and none is running, or the running one's lease of ``lease_s``
+        seconds ran out (its process died). One conditional statement decides.
+        """
+        now = self._clock()
+        col = leases.c
+        first = self._insert(
+            leases, values={"name": name, "owner": owner, "started_at": now}
+        ).on_conflict_do_nothing()  # type: ignore[attr-defined]
+        claim = (
+            update(leases)
+            .where(
+                col.name == name,
+                or_(col.started_at.is_(None), col.started_at < now - timedelta(seconds=min_gap_s)),
+                or_(col.owner.is_(None), col.started_at < now - timedelta(seconds=lease_s)),
+            )
+            .values(owner=owner, started_at=now)
+        )
+        with self._write() as conn:
+            if changed_a_row(conn, first.returning(col.name)):
+                return True
+            return bool(conn.execute(claim).rowcount == 1)
+
+    def finish_lease(self, name: str, owner: str) -> None:
+        """End ``owner``'s pass ``name`` (no-op when the lease was lost)."""
+        col = leases.c
+        stmt = (
+            update(leases)
+            .where(col.name == name, col.owner == owner)
+            .values(owner=None, finished_at=self._clock())
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    # -- FHIR Subscriptions ----------------------------------------------------------------------------------
+
+    def save_subscription(self, sub_id: str, *, topic: str, secret_hash: str) -> bool:
+        """Record a Subscription about to be created for ``topic``; False when one exists for the topic."""
+        values = {
+            "id": sub_id,
+            "topic": topic,
+            "secret_hash": secret_hash,
+            "created_at": self._clock(),
+            "events": 0,
+        }
+        stmt = self._insert(alert_subscriptions, values=values).on_conflict_do_nothing()  # type: ignore[attr-defined]
+        with self._write() as conn:
+            return changed_a_row(conn, stmt.returning(alert_subscriptions.c.id))
+
+    def set_subscription_remote(self, sub_id: str, remote_ref: str | None) -> None:
+        """Store the Subscription's reference on the FHIR server (None: creating it failed)."""
+        stmt = (
+            update(alert_subscriptions)
+            .where(alert_subscriptions.c.id == sub_id)
+            .values(remote_ref=remote_ref)
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def delete_subscription(self, sub_id: str) -> None:
+        """Forget a Subscription (its creation failed; the next pass tries again)."""
+        with self._write() as conn:
+            conn.execute(alert_subscriptions.delete().where(alert_subscriptions.c.id == sub_id))
+
+    def subscriptions(self) -> tuple[SubscriptionRecord, ...]:
+        """Every Subscription this service created, oldest first."""
+        with self._reader() as conn:
+            rows = list(
+                conn.execute(
+                    select(alert_subscriptions).order_by(alert_subscriptions.c.created_at)
+                ).mappings()
+            )
+        return tuple(_subscription_from_row(r) for r in rows)
+
+    def get_subscription(self, sub_id: str) -> SubscriptionRecord | None:
+        """One Subscription by its local id, or None."""
+        with self._reader() as conn:
+            row = (
+                conn.execute(select(alert_subscriptions).where(alert_subscriptions.c.id == sub_id))
+                .mappings()
+                .first()
+            )
+        return _subscription_from_row(row) if row is not None else None
+
+    def record_subscription_event(self, sub_id: str) -> None:
+        """Count one accepted notification of a Subscription."""
+        col = alert_subscriptions.c
+        stmt = (
+            update(alert_subscriptions)
+            .where(col.id == sub_id)
+            .values(events=col.events + 1, last_event_at=self._clock())
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+
+def _subscription_from_row(row: RowMapping) -> SubscriptionRecord:
+    return SubscriptionRecord(
+        id=row["id"],
+        topic=row["topic"],
+        secret_hash=row["secret_hash"],
+        remote_ref=row["remote_ref"],
+        created_at=row["created_at"],
+        last_event_at=row["last_event_at"],
+        events=row["events"],
+    )
+
 
 def _alert_from_row(row: RowMapping, deliveries: Mapping[str, DeliveryStatus]) -> AlertRecord:
     return AlertRecord(
@@ -317,5 +484,8 @@ def _alert_from_row(row: RowMapping, deliveries: Mapping[str, DeliveryStatus]) -
         done_by=row["done_by"],
         done_at=row["done_at"],
         reason_ref=row["reason_ref"],
+        owner_ref=row["owner_ref"],
+        owner_source=row["owner_source"],
+        outcome=row["outcome"],
         deliveries=dict(deliveries),
     )

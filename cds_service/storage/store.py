@@ -33,7 +33,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
-from cds_service.storage.alerts import AlertRecord, AlertStorage, NewAlert, PatientAlertState
+from cds_service.storage.alerts import (
+    AlertRecord,
+    AlertStorage,
+    NewAlert,
+    PatientAlertState,
+    SubscriptionRecord,
+)
 from cds_service.storage.analyses import AnalysisStorage, PetAnalysisRecord
 from cds_service.storage.artifacts import ArtifactStorage, EvidenceSnapshot
 from cds_service.storage.audit import AuditedCard, AuditStorage, HookAuditRecord
@@ -68,6 +74,7 @@ __all__ = [
     "SchemaVersionError",
     "Storage",
     "StorageConfigError",
+    "SubscriptionRecord",
     "TokenUse",
     "expected_schema_revision",
 ]

@@ -12,7 +12,9 @@ The tables hold operational state only (``spec/operations.md`` §10):
   keeps the DICOM PatientID for lookup; that column is never logged.
 - ``pet_pictures``: the maximum-intensity-projection PNG of an analysed series, keyed by SeriesInstanceUID
   (pixels only, no burnt-in identifiers), shown on the evidence page.
-- ``alert_patient_state``, ``alerts``, ``alert_outbox``: review alerts (``cds_service.storage.alerts``).
+- ``alert_patient_state``, ``alerts``, ``alert_outbox``, ``alert_subscriptions``: review alerts
+  (``cds_service.storage.alerts``).
+- ``leases``: one row per background pass shared between processes (the in-service alert loop).
 - ``heartbeats``: when a background component (``her2-cds sync``) last completed its work, read by
   ``/metrics`` for the staleness alert; one row per component name.
 - ``pet_series_index``: every PT series the PET sources listed (receiver, ``sync``, the service's folder
@@ -280,6 +282,9 @@ alerts = Table(
     Column("acknowledged_at", UtcDateTime(), nullable=True),
     Column("done_by", String(KEY_LENGTH), nullable=True),
     Column("done_at", UtcDateTime(), nullable=True),
+    Column("owner_ref", String(URL_LENGTH), nullable=True),
+    Column("owner_source", String(16), nullable=True),
+    Column("outcome", String(32), nullable=True),
     Index("ix_alerts_state", "state"),
     Index("ix_alerts_patient_id", "patient_id"),
 )
@@ -305,6 +310,28 @@ alert_outbox = Table(
     Column("delivered_at", UtcDateTime(), nullable=True),
     UniqueConstraint("alert_key", "channel", name="uq_alert_outbox_alert_key_channel"),
     Index("ix_alert_outbox_status_next", "status", "next_attempt_at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(KEY_LENGTH), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+)
+
+alert_subscriptions = Table(
+    "alert_subscriptions",
+    metadata,
+    Column("id", String(EVIDENCE_ID_LENGTH), primary_key=True),
+    Column("topic", String(URL_LENGTH), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("remote_ref", String(URL_LENGTH), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_event_at", UtcDateTime(), nullable=True),
+    Column("events", Integer, nullable=False, default=0),
+    UniqueConstraint("topic", name="uq_alert_subscriptions_topic"),
 )
 
 #: Length of a tracer name (``rules.domain.Tracer`` values) and of a triage outcome.

@@ -125,22 +125,46 @@ class StorageContract:
             assert compare_metadata(context, metadata) == []
             assert (
                 conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-                == "0005_pet_series_index"
+                == "0006_alert_loop_subscriptions"
                 == expected_schema_revision()
             )
-        assert storage.check_schema() == "0005_pet_series_index"
+        assert storage.check_schema() == "0006_alert_loop_subscriptions"
 
     def test_schema_check_names_the_command_and_downgrade_allows_a_rollback(self, storage: Storage) -> None:
         assert storage.migrate("0002_pictures_evidence") == "0002_pictures_evidence"
         with pytest.raises(SchemaVersionError, match=r"older than this release.*run `her2-cds migrate`"):
             storage.check_schema()
-        assert storage.migrate() == "0005_pet_series_index"
+        assert storage.migrate() == "0006_alert_loop_subscriptions"
         with storage.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_later_release'"))
         with pytest.raises(SchemaVersionError, match="newer than this release"):
             storage.check_schema()
         with storage.engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0005_pet_series_index'"))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0006_alert_loop_subscriptions'"))
+
+    def test_a_pass_lease_is_taken_once_per_interval_and_expires(
+        self, storage: Storage, clock: Clock
+    ) -> None:
+        assert storage.claim_lease("alerts-pass", "a", min_gap_s=50, lease_s=600)
+        assert not storage.claim_lease("alerts-pass", "b", min_gap_s=50, lease_s=600)
+        storage.finish_lease("alerts-pass", "a")
+        assert not storage.claim_lease("alerts-pass", "b", min_gap_s=50, lease_s=600)
+        clock.advance(60)
+        assert storage.claim_lease("alerts-pass", "b", min_gap_s=50, lease_s=600)
+        clock.advance(601)
+        assert storage.claim_lease("alerts-pass", "a", min_gap_s=50, lease_s=600)
+        assert storage.claim_lease("other-pass", "b", min_gap_s=50, lease_s=600)
+
+    def test_subscriptions_are_kept_once_per_topic(self, storage: Storage) -> None:
+        assert storage.save_subscription("s1", topic="https://ehr.test/topic", secret_hash="h" * 64)
+        assert not storage.save_subscription("s2", topic="https://ehr.test/topic", secret_hash="h" * 64)
+        storage.set_subscription_remote("s1", "Subscription/9")
+        storage.record_subscription_event("s1")
+        (record,) = storage.subscriptions()
+        assert (record.id, record.remote_ref, record.events) == ("s1", "Subscription/9", 1)
+        assert record.last_event_at is not None
+        storage.delete_subscription("s1")
+        assert storage.get_subscription("s1") is None
 
     def test_heartbeat_is_kept_per_component(self, storage: Storage, clock: Clock) -> None:
         assert storage.last_success("sync") is None

@@ -105,3 +105,55 @@ def test_an_unavailable_server_is_a_connector_error(tmp_path: Path) -> None:
         with pytest.raises(SourceUnavailableError, match="unavailable now"):
             changed_patients(alerts, SINCE)
     assert len(server.requests) == 1
+
+
+def _chart_route(care_team_status: int) -> Any:
+    """An empty chart for Patient p1; CareTeam searches answered with ``care_team_status``."""
+
+    def route(request: Recorded) -> Reply:
+        if request.path.endswith("/CareTeam"):
+            if care_team_status != 200:
+                return Reply(care_team_status, {"resourceType": "OperationOutcome", "issue": []})
+            return Reply(body={"resourceType": "Bundle", "type": "searchset", "entry": []})
+        if request.path.endswith("/Patient/p1"):
+            return Reply(body={"resourceType": "Patient", "id": "p1"})
+        return Reply(body={"resourceType": "Bundle", "type": "searchset", "entry": []})
+
+    return route
+
+
+def _owner_alerts(tmp_path: Path, server: StubServer, **extra: Any) -> Alerts:
+    base = f"{server.base}/fhir"
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "alerts.json"
+    config.write_text(
+        json.dumps(
+            {
+                "fhir_base_url": base,
+                "channels": ["fhir-task", "worklist"],
+                "task_owner": "Group/pool",
+                "cohort": {"require_breast_cancer": False, **extra},
+            }
+        )
+    )
+    settings = make_settings(tmp_path, fhir_allowlist=(base,), alerts_config=config)
+    storage = Storage(settings.database_url)
+    storage.migrate()
+    alerts = build_alerts(settings, storage, pet_lookup=None)
+    assert alerts is not None
+    return alerts
+
+
+def test_care_teams_refused_send_the_task_to_the_pool_unless_the_cohort_needs_them(tmp_path: Path) -> None:
+    with stub_server(_chart_route(403)) as server:
+        found = _owner_alerts(tmp_path, server).assessor.reassess("p1")
+        assert (found.owner, found.owner_source) == ("Group/pool", "pool")
+        assert found.in_cohort
+        by_team = _owner_alerts(tmp_path / "t", server, care_team_members=["Practitioner/onc"])
+        with pytest.raises(SourceUnavailableError):
+            by_team.assessor.reassess("p1")
+
+
+def test_a_care_team_outage_fails_the_reassessment_rather_than_pick_the_pool(tmp_path: Path) -> None:
+    with stub_server(_chart_route(503)) as server, pytest.raises(SourceUnavailableError):
+        _owner_alerts(tmp_path, server).assessor.reassess("p1")

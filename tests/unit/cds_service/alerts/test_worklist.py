@@ -16,6 +16,8 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 
 from cds_service.alerts.worklist import evidence_url, worklist_url
+from cds_service.analytics.report import Period, build_report
+from cds_service.analytics.routes import sign_report_token
 from cds_service.evidence.routes import build_payload
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.storage.store import AlertState, NewAlert, Storage
@@ -168,6 +170,50 @@ def test_acknowledge_then_done_recorded_with_reviewer_and_filtered(
     assert _post(client, seeded, "key-mid", "acknowledge", csrf) == 409
     assert _post(client, seeded, "no-such-key", "done", csrf) == 404
     assert _post(client, seeded, "key-new", "delete", csrf) == 404
+
+
+def test_done_records_the_outcome_which_the_feedback_report_counts(
+    app: Flask, client: FlaskClient, seeded: str
+) -> None:
+    page = client.get(seeded).get_data(as_text=True)
+    assert 'name="outcome"' in _row(page, "key-mid")
+    csrf = _csrf(page)
+    storage = _parts(app).storage
+    assert storage is not None
+    done = client.post(f"{seeded}/key-mid/done", data={"csrf": csrf, "outcome": "reviewed-action"})
+    assert done.status_code == 303
+    closed = storage.get_alert("key-mid")
+    assert closed is not None
+    assert (closed.state, closed.outcome, closed.done_by) == (AlertState.DONE, "reviewed-action", REVIEWER)
+    row = _row(client.get(f"{seeded}?state=done").get_data(as_text=True), "key-mid")
+    assert "Reviewed: action taken" in row
+    bad = client.post(f"{seeded}/key-new/done", data={"csrf": csrf, "outcome": "eligible"})
+    assert bad.status_code == 400
+    still = storage.get_alert("key-new")
+    assert still is not None
+    assert still.state is AlertState.NEW
+    start = storage.now() - dt.timedelta(days=1)
+    report = build_report(storage.engine, Period(start=start, end=start + dt.timedelta(days=2)))
+    assert report.alerts_total is not None
+    assert (report.alerts_total.source, report.alerts_total.done) == ("worklist", 1)
+    assert report.alerts_total.outcomes == (("reviewed-action", 1),)
+    today = storage.now().date()
+    token = sign_report_token(_parts(app).settings, today - dt.timedelta(days=1), today)
+    page = client.get(f"/feedback-report/{token}").get_data(as_text=True)
+    table = re.search(r'<table class="data" id="alerts">.*?</table>', page, re.S)
+    assert table is not None
+    assert "reviewed-action (1)" in table.group(0)
+    assert "worklist" in table.group(0)
+    assert "pat-wl-" not in page
+    assert REVIEWER not in page
+
+
+def test_the_worklist_stops_linking_expired_evidence(app: Flask, client: FlaskClient, seeded: str) -> None:
+    _raise(app, "key-stale", "pat-wl-4", "her2-zero-pet-avid", age=dt.timedelta(days=31))
+    page = client.get(f"{seeded}?state=all").get_data(as_text=True)
+    assert "/alerts/evidence/" not in _row(page, "key-stale")
+    assert "evidence snapshot expired" in _row(page, "key-stale")
+    assert "/alerts/evidence/" in _row(page, "key-old")
 
 
 def test_unknown_filter_or_sort_is_a_client_error(client: FlaskClient, seeded: str) -> None:
