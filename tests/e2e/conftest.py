@@ -48,12 +48,12 @@ from tests.integration.postgres import PostgresServer, start_postgres
 
 ISS = "https://ehr.e2e.test/fhir"
 BUDGET_MS = 5000
-"""The deployments' hook budget. These tests check what a hook answers, much of it through the FHIR fallback
-(several searches through a recording proxy to the Node FHIR server); with 1 s, a machine whose cores are taken by
-other work ran out of budget and the answers became data-unavailable cards (two failures with one busy loop per
-core beside the suite). 5 s is what Da Vinci CRD allows at the 90th percentile. That a hook stops at its deadline
-whatever the FHIR server does is tested against local fault servers in tests/unit/connectors and
-tests/unit/cds_service/test_prefetch.py."""
+"""The deployments' hook budget. These tests check what a hook answers, much of it through the FHIR
+fallback (several searches through a recording proxy to the Node FHIR server); with 1 s, a machine whose
+cores were taken by other work ran out of budget and the answers became data-unavailable cards (two
+failures with one busy loop per core beside the suite). 5 s is what Da Vinci CRD allows at the 90th
+percentile. That a hook stops at its deadline whatever the FHIR server does is tested against local fault
+servers in tests/unit/connectors and tests/unit/cds_service/test_prefetch.py."""
 OVERHEAD_MS = 1500
 """Fixed allowance on top of the hook budget for gunicorn, loopback HTTP and a busy 2-core CI machine."""
 LINK_SECRET = secrets.token_urlsafe(32)

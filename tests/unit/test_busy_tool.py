@@ -1,4 +1,4 @@
-"""The busy-machine runner (``make test-busy``): it runs the command beside busy loops and keeps its status."""
+"""The busy-machine runner (``make test-busy``): runs the command beside busy loops, keeps its status."""
 
 from __future__ import annotations
 
