@@ -81,6 +81,16 @@ class AuthMode(StrEnum):
     OFF = "off"
 
 
+class TracingMode(StrEnum):
+    """OpenTelemetry tracing (``HER2CDS_TRACING``, ``cds_service.tracing``): ``off`` (default), ``console``
+    (spans on standard error, development) or ``otlp`` (to the collector named by the standard
+    ``OTEL_EXPORTER_OTLP_*`` variables)."""
+
+    OFF = "off"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
 def normalise_base_url(url: str) -> str:
     """Normalise a FHIR base URL for exact allow-list comparison (:func:`connectors.urls.normalise_url`).
 
@@ -312,6 +322,8 @@ class Settings:
     Bundles in one request, and of one FHIR search), ``max_narrative_chars`` (``HER2CDS_MAX_NARRATIVE_CHARS``,
     the longest string, and the longest report text read), ``max_json_depth`` (``HER2CDS_MAX_JSON_DEPTH``,
     nesting of arrays and objects); beyond the last three a request gets 400.
+
+    ``tracing`` (``HER2CDS_TRACING``): OpenTelemetry tracing of the service (``cds_service.tracing``).
     """
 
     public_url: str | None = None
@@ -346,6 +358,7 @@ class Settings:
     max_bundle_entries: int = 1000
     max_narrative_chars: int = 100_000
     max_json_depth: int = 64
+    tracing: TracingMode = TracingMode.OFF
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -458,6 +471,13 @@ class Settings:
         except ValueError as exc:
             raise SettingsError(f"{PREFIX}AUTH must be 'jwt' or 'off', got {raw_auth!r}") from exc
         demo = _bool(environ, "DEMO", False)
+        raw_tracing = environ.get(PREFIX + "TRACING", "").strip().lower() or "off"
+        try:
+            tracing = TracingMode(raw_tracing)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{PREFIX}TRACING must be 'off', 'console' or 'otlp', got {raw_tracing!r}"
+            ) from exc
         database = DatabaseSettings.from_env(environ)
         data_dir = database.data_dir
         site_path = _path(environ, "SITE_CONFIG")
@@ -498,6 +518,7 @@ class Settings:
             max_bundle_entries=_integer(environ, "MAX_BUNDLE_ENTRIES", 1000),
             max_narrative_chars=_integer(environ, "MAX_NARRATIVE_CHARS", 100_000),
             max_json_depth=_integer(environ, "MAX_JSON_DEPTH", 64),
+            tracing=tracing,
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,
