@@ -257,6 +257,11 @@ def _data_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get(PREFIX + "DATA_DIR", "").strip() or ".var").absolute()
 
 
+def patient_id_system_from_env(environ: Mapping[str, str]) -> str | None:
+    """``HER2CDS_PATIENT_ID_SYSTEM`` alone (``her2-cds pet analyze``, which needs no other setting)."""
+    return environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None
+
+
 def _check_database_url(url: str) -> None:
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
@@ -500,7 +505,7 @@ class Settings:
             ),
             dimse_aet=environ.get(PREFIX + "DIMSE_AET", "").strip() or "HER2CDS",
             dicom_auth_file=_path(environ, "DICOM_AUTH_FILE"),
-            patient_id_system=environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None,
+            patient_id_system=patient_id_system_from_env(environ),
             database_url=database.database_url,
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
             log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
