@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from connectors.urls import normalise_url
 
@@ -262,6 +262,26 @@ def patient_id_system_from_env(environ: Mapping[str, str]) -> str | None:
     return environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_from_env(environ: Mapping[str, str]) -> str:
+    """``HER2CDS_LOG_LEVEL`` alone, checked (the command line sets up its logs before any other setting)."""
+    level = (environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def receiver_dicom_dir(environ: Mapping[str, str]) -> Path:
+    """Where ``her2-cds receive`` stores without ``--dicom-dir``: the folder of a ``file://``
+    ``HER2CDS_DICOM_SOURCE`` (the folder the service reads), else ``dicom`` in ``HER2CDS_DATA_DIR``."""
+    source = environ.get(PREFIX + "DICOM_SOURCE", "").strip()
+    if source.startswith("file:"):
+        return Path(unquote(urlsplit(source).path))
+    return _data_dir(environ) / "dicom"
+
+
 def _check_database_url(url: str) -> None:
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
@@ -369,7 +389,7 @@ class Settings:
         self._check_auth()
         self._check_links()
         self._check_urls()
-        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         _check_database_url(self.database_url)
         _check_dicom_source(self.dicom_source)
@@ -508,7 +528,7 @@ class Settings:
             patient_id_system=patient_id_system_from_env(environ),
             database_url=database.database_url,
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
-            log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
+            log_level=log_level_from_env(environ),
             demo=demo,
             link_secret=environ.get(PREFIX + "LINK_SECRET", "").strip() or None,
             evidence_ttl_s=int(_number(environ, "EVIDENCE_TTL_S", 3600, integer=True)),

@@ -122,7 +122,9 @@ def test_unreadable_input_exits_2_with_one_line(
     code, out, err = run(capsys, "--dicom-dir", str(target))
     assert code == 2
     assert out is None
-    assert len(err.strip().splitlines()) == 1
+    *records, message = err.strip().splitlines()
+    assert message.startswith("her2-cds pet analyze: ")  # one line says why
+    assert all(json.loads(line)["logger"] for line in records)  # the file skipped, as a JSON log record
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
