@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cds_service.pet.index import source_key, triaged
-from cds_service.pet.jobs import analyse_and_store, worker_identity, worker_settings
+from cds_service.pet.jobs import analyse_and_store, open_worker_storage, worker_identity, worker_settings
 from cds_service.settings import SettingsError, receiver_dicom_dir
 from cds_service.storage.series_index import SeriesIndex
 from cds_service.storage.store import Storage
@@ -79,12 +79,7 @@ def open_storage(args: argparse.Namespace) -> Storage | None:
     """The service database of ``HER2CDS_DATABASE_URL`` (migrated), or None with ``--no-store``."""
     if getattr(args, "no_store", False):
         return None
-    settings = worker_settings(os.environ)
-    if settings.database_url.startswith("sqlite:"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = Storage(settings.database_url)
-    storage.migrate()
-    return storage
+    return open_worker_storage(worker_settings(os.environ))
 
 
 def _storage_label(storage: Storage | None) -> str:

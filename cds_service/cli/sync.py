@@ -39,6 +39,7 @@ from cds_service.pet.index import PetIndexer, series_ref, source_key
 from cds_service.pet.jobs import (
     analyse_and_store,
     is_current,
+    open_worker_storage,
     source_from_settings,
     store_not_her2,
     worker_identity,
@@ -238,10 +239,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     try:
         settings = worker_settings(os.environ)
-        if settings.database_url.startswith("sqlite:"):
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        storage = Storage(settings.database_url)
-        storage.migrate()
+        storage = open_worker_storage(settings)
         source = source_from_settings(settings)
         on_stored = alert_trigger(storage)
     except (SettingsError, ConnectorError, ValueError, OSError) as exc:

@@ -171,3 +171,49 @@ def test_progress_elsewhere_is_a_periodic_log_line(caplog: pytest.LogCaptureFixt
         "sync progress: 9/10 series (9 stored), about 10 s left",
     ]
     assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["alerts", "sync", "--once"],
+        ["alerts", "deliver", "--once"],
+        ["sync", "--once"],
+        ["receive", "--ae-title", "HER2CDS", "--port", "0"],
+        ["migrate"],
+    ],
+    ids=lambda c: "-".join(c[:2]),
+)
+def test_an_unusable_data_directory_is_one_line_and_exit_2(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cds_service.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for name in ("HER2CDS_DATABASE_URL", "HER2CDS_DICOM_SOURCE", "HER2CDS_ALERTS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HER2CDS_DATA_DIR", str(blocker / "data"))  # under a file: cannot be created
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "HER2CDS_DATA_DIR" in err or str(blocker) in err
+    assert "Traceback" not in err
+
+
+def test_the_wsgi_entry_point_reports_a_configuration_error_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HER2CDS_")}
+    env |= {"HER2CDS_AUTH": "jwt", "HER2CDS_DATA_DIR": str(tmp_path)}  # jwt without a public URL
+    done = subprocess.run(
+        [sys.executable, "-c", "import cds_service.wsgi"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "her2-cds: configuration error: HER2CDS_PUBLIC_URL is required when HER2CDS_AUTH=jwt (JWT aud is "
+        "built from it)"
+    ]
