@@ -391,3 +391,16 @@ def test_tracing_values_reach_the_environment(helm: str) -> None:
     assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.5"
     assert config["HER2CDS_PET_INDEX_MAX_AGE_S"] == "1800"
     assert config["HER2CDS_MAX_REQUEST_BYTES"] == "5242880"
+
+
+def test_base_image_is_pinned_by_an_index_digest() -> None:
+    """Every stage builds from the one ``PYTHON_IMAGE`` argument, ``name:tag@sha256:<64 hex>`` (how to
+    refresh it: docs/operations.md; the registry itself is not contacted here)."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text()
+    (pin,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", text, flags=re.MULTILINE)
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+@sha256:[0-9a-f]{64}", pin), pin
+    stages = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE)
+    assert stages
+    assert set(stages) == {"${PYTHON_IMAGE}"}
+    tag = pin.split("@", 1)[0]
+    assert f"docker buildx imagetools inspect {tag}" in (ROOT / "docs" / "operations.md").read_text()
