@@ -6,8 +6,8 @@ service reads). When a PT series has been idle for ``--idle-timeout`` seconds it
 and written to the PET series index of the service database (``HER2CDS_DATABASE_URL``; source
 ``file://<dicom dir>``), then analysed (with the SR and SEG of its study); the analysis and its MIP picture
 are stored in the same database (keyed by SeriesInstanceUID, claimed so that a sync or the service running
-elsewhere does not analyse it twice), and one JSON line, ``SeriesAnalysis.to_json()``, is printed per
-analysed series. A series analysed already with the same SR/SEG is not analysed again; a reader's report
+elsewhere does not analyse it twice), and one JSON line, ``SeriesAnalysis.to_json()`` without ``patientId``
+(standard output ends up in container logs), is printed per analysed series. A series analysed already with the same SR/SEG is not analysed again; a reader's report
 arriving later triggers a new analysis. ``--no-store`` only prints.
 
 What it does is logged (JSON lines on stderr, ``cds_service.cli``): at start "listening on HOST:PORT (AE title
@@ -174,7 +174,8 @@ def _report(
         log.error("received series %s: analysis failed (%s)", ref.series_uid, type(exc).__name__)
         return
     log.info("received series %s: %s", ref.series_uid, _summary(document, stored=storage is not None))
-    sys.stdout.write(json.dumps(document) + "\n")
+    # Standard output ends up in container logs: the patient id stays in the database.
+    sys.stdout.write(json.dumps({k: v for k, v in document.items() if k != "patientId"}) + "\n")
     sys.stdout.flush()
 
 
