@@ -7,8 +7,9 @@ and written to the PET series index of the service database (``HER2CDS_DATABASE_
 ``file://<dicom dir>``), then analysed (with the SR and SEG of its study); the analysis and its MIP picture
 are stored in the same database (keyed by SeriesInstanceUID, claimed so that a sync or the service running
 elsewhere does not analyse it twice), and one JSON line, ``SeriesAnalysis.to_json()`` without ``patientId``
-(standard output ends up in container logs), is printed per analysed series. A series analysed already with the same SR/SEG is not analysed again; a reader's report
-arriving later triggers a new analysis. ``--no-store`` only prints.
+(standard output ends up in container logs), is printed per analysed series. A series analysed already
+with the same SR/SEG is not analysed again; a reader's report arriving later triggers a new analysis.
+``--no-store`` only prints.
 
 What it does is logged (JSON lines on stderr, ``cds_service.cli``): at start "listening on HOST:PORT (AE title
 …), storing into …" with the database (its password hidden), then one line per received series (its
