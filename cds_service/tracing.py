@@ -22,6 +22,7 @@ exporter's thread lives in the worker). Instrumentation of ``requests`` and of S
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -110,9 +111,26 @@ def _sensitive_key(key: str) -> bool:
     return not key.startswith(_SEMCONV_PREFIXES) and normal in SENSITIVE_KEYS
 
 
+#: An absolute URL in free text (exception messages, status texts): its path and query go.
+_URL_IN_TEXT_RE = re.compile(r"(?i)\b(https?://[^/\s'\"<>]+)/[^\s'\"<>)]*")
+#: urllib3's "Max retries exceeded with url: /fhir/Patient/123?…" and similar relative URLs.
+_RELATIVE_URL_RE = re.compile(r"(?i)\b(url: ?)/[^\s'\"<>)]*")
+#: A FHIR reference in free text (``Patient/123``, ``DiagnosticReport/abc``): the id goes.
+_FHIR_REFERENCE_RE = re.compile(r"\b([A-Z][A-Za-z]{2,})/([A-Za-z0-9.\-]{1,64})\b")
+
+
+def scrub_span_text(text: str) -> str:
+    """The log redaction (:func:`cds_service.observability.scrub_text`) plus the paths of URLs and the ids of
+    FHIR references, which exception messages of HTTP clients carry."""
+    text = _URL_IN_TEXT_RE.sub(lambda m: f"{m.group(1)}/{REDACTED}", text)
+    text = _RELATIVE_URL_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _FHIR_REFERENCE_RE.sub(lambda m: f"{m.group(1)}/{REDACTED}", text)
+    return scrub_text(text)
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return scrub_text(value)
+        return scrub_span_text(value)
     if isinstance(value, (list, tuple)):
         return tuple(_scrub(item) for item in value)
     return value
@@ -143,7 +161,7 @@ def redact_attributes(attributes: Mapping[str, Any] | None, *, server: bool) -> 
 def _redact_name(name: str, attributes: Mapping[str, Any]) -> str:
     """Span names are ``METHOD /route`` or ``METHOD``; anything path-like without a route is cut."""
     if "/" not in name and "?" not in name:
-        return scrub_text(name)
+        return scrub_span_text(name)
     route = attributes.get(_ROUTE_KEY)
     method = name.split(" ", 1)[0]
     if isinstance(route, str) and route:
@@ -183,7 +201,7 @@ def redacted_span(span: ReadableSpan) -> ReadableSpan:
     attributes = redact_attributes(span.attributes, server=server)
     events = [
         Event(
-            name=scrub_text(event.name),
+            name=scrub_span_text(event.name),
             attributes=redact_attributes(event.attributes, server=server),
             timestamp=event.timestamp,
         )
@@ -192,7 +210,7 @@ def redacted_span(span: ReadableSpan) -> ReadableSpan:
     links = [Link(link.context, redact_attributes(link.attributes, server=server)) for link in span.links]
     status = span.status
     if status.description:
-        status = Status(status.status_code, scrub_text(status.description))
+        status = Status(status.status_code, scrub_span_text(status.description))
     return ReadableSpan(
         name=_redact_name(span.name, span.attributes or {}),
         context=span.context,

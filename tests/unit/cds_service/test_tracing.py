@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind
 from cds_service import create_app
 from cds_service.settings import Settings, SettingsError, TracingMode
 from cds_service.tracing import redact_attributes, start_tracing, stop_tracing
+from tests.conftest import free_port
 from tests.unit.cds_service.cds_support import hook_request, make_settings, migrate
 from tests.unit.cds_service.test_prefetch import (
     PV,
@@ -109,6 +110,28 @@ def test_hook_call_is_traced_without_phi_tokens_or_credentials(
     assert any(f"patient={PATIENT}" in p for p in fhir_paths)  # what the spans must not repeat
     for secret in (PATIENT, TOKEN, token, JWT, "patient="):
         assert secret not in exported, f"{secret!r} leaked into a span"
+
+
+def test_a_failed_fhir_call_leaves_no_patient_id_in_its_exception_event(tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/fhir"  # nothing listens: the FHIR calls fail
+    settings = make_settings(tmp_path, fhir_allowlist=(closed,), hook_budget_ms=UNHURRIED_MS)
+    migrate(settings)
+    exporter = InMemorySpanExporter()
+    app = create_app(settings, span_exporter=exporter)
+    try:
+        body = hook_request(patient_id=PATIENT, prefetch={"imaging": None}, **authorization(closed))
+        resp = app.test_client().post(PV, json=body)
+        assert resp.status_code in (200, 412)
+    finally:
+        stop_tracing(app)
+    spans = exporter.get_finished_spans()
+    failed = [s for s in spans if s.kind is SpanKind.CLIENT and s.events]
+    assert failed, "the refused FHIR connections are recorded as exception events"
+    assert any(e.name == "exception" for s in failed for e in s.events)
+    exported = "\n".join(span.to_json() for span in spans)
+    assert "Patient/[REDACTED]" in exported or "url: [REDACTED]" in exported
+    assert PATIENT not in exported
+    assert TOKEN not in exported
 
 
 def test_redaction_of_urls_headers_and_free_text() -> None:
