@@ -347,11 +347,15 @@ def open_worker_storage(settings: Settings) -> Storage:
     """The service database for a worker command (``receive``, ``sync``, ``alerts``), migrated; every way it
     cannot be opened (an unwritable data directory, a bad URL, an unreachable server) is a ``SettingsError``
     naming what to fix, so the command ends with one line and exit status 2, never a traceback."""
-    from cds_service import prepare_directories
     from cds_service.settings import SettingsError
     from cds_service.storage.store import Storage, StorageConfigError
 
-    prepare_directories(settings)
+    if settings.database_url.startswith("sqlite:"):
+        try:
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            where = settings.data_dir
+            raise SettingsError(f"HER2CDS_DATA_DIR: cannot create {where} ({exc.strerror})") from exc
     try:
         storage = Storage(settings.database_url)
     except StorageConfigError as exc:
