@@ -117,8 +117,8 @@ PIP_COMPILE := pip-compile --quiet --generate-hashes --allow-unsafe --strip-extr
 lock:
 	$(PYTHON) -m venv .tools/pip-tools && .tools/pip-tools/bin/pip install -q pip-tools==7.6.2
 	cd $(CURDIR) && PATH=$(CURDIR)/.tools/pip-tools/bin:$$PATH; \
-	  $(PIP_COMPILE) --extra postgres -o requirements.lock pyproject.toml \
-	  && $(PIP_COMPILE) --extra dev --extra postgres -o requirements-dev.lock pyproject.toml \
+	  $(PIP_COMPILE) --extra postgres --extra tracing -o requirements.lock pyproject.toml \
+	  && $(PIP_COMPILE) --extra dev --extra postgres --extra tracing -o requirements-dev.lock pyproject.toml \
 	  && $(PIP_COMPILE) -o requirements-checkov.lock deploy/checkov.in
 
 clean:

@@ -19,10 +19,13 @@ from flask import Flask
 from cds_service.settings import AuthMode, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from cds_service.auth import TrustedClient
     from cds_service.hooks.service import EmbeddedPrefetch, PetLookup
     from cds_service.pet.wiring import PetSide
     from cds_service.storage.store import Storage
+    from cds_service.tracing import Tracing
     from rules.domain import Assessment
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,7 @@ def create_app(
     *,
     pet_lookup: PetLookup | None = None,
     embedded_prefetch: EmbeddedPrefetch | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Flask:
     """Build the Flask app.
 
@@ -106,7 +110,8 @@ def create_app(
     builds the PET side over ``HER2CDS_DICOM_SOURCE``: the series index the hook reads, filled by a
     background indexer whose first pass readiness waits for, and the background analyses (kept in
     ``app.extensions[PET_EXTENSION_KEY]``). ``embedded_prefetch`` (an ``EmbeddedPrefetch``) serves prefetch
-    from in-process data in demo mode (no FHIR server needed).
+    from in-process data in demo mode (no FHIR server needed). ``span_exporter`` (tests) turns tracing on
+    with that exporter whatever ``HER2CDS_TRACING`` says (``cds_service.tracing``).
     """
     from cds_service import cors, errors, health, openapi
     from cds_service.analytics import routes as feedback_report
@@ -124,6 +129,7 @@ def create_app(
 
     settings = settings or Settings.from_env(os.environ)
     configure_logging(settings.log_level)
+    tracing = _tracing(settings, span_exporter)
     metrics = default_metrics()
     if settings.auth is AuthMode.OFF:
         log.warning(
@@ -137,6 +143,8 @@ def create_app(
         )
     prepare_directories(settings)
     storage = open_storage(settings)
+    if tracing is not None:
+        tracing.instrument_engine(storage.engine)
     retention = RetentionTask(
         storage,
         RetentionPolicy(audit_days=settings.audit_retention_days, interval_s=settings.purge_interval_s),
@@ -187,6 +195,8 @@ def create_app(
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if tracing is not None:
+        tracing.instrument_app(app)
     app.extensions[RETENTION_KEY] = retention
     app.extensions[PET_EXTENSION_KEY] = pet_side
     # A larger body is refused with 413 before it is read (Werkzeug; rendered as an OperationOutcome).
@@ -223,6 +233,17 @@ def create_app(
 
         app.register_blueprint(demo_console.bp)
     return app
+
+
+def _tracing(settings: Settings, exporter: SpanExporter | None) -> Tracing | None:
+    """OpenTelemetry tracing per ``HER2CDS_TRACING`` (None when off); a missing extra is a configuration
+    error."""
+    from cds_service.tracing import start_tracing
+
+    try:
+        return start_tracing(settings.tracing, exporter=exporter)
+    except ImportError as exc:
+        raise SettingsError(f"HER2CDS_TRACING={settings.tracing.value}: {exc}") from exc
 
 
 def _pet(settings: Settings, storage: Storage, lookup: PetLookup | None) -> tuple[PetLookup, PetSide | None]:

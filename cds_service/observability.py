@@ -66,10 +66,11 @@ _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 _SECRET_PAIR_RE = re.compile(
     r"(?i)(\"?\b(?:access_token|id_token|refresh_token|client_secret|password)\"?\s*[:=]\s*\"?)[^\"&\s,}]+"
 )
-#: Patient-identifying FHIR search parameters in a URL (``?patient=…``, ``&identifier=…``), as foreign loggers
-#: such as urllib3's retry warning write them.
+#: Patient-identifying FHIR search parameters in a URL (``?patient=…``, ``&identifier=…``) and DICOMweb QIDO
+#: patient attributes (``PatientID=…``, ``00100020=…``), as foreign loggers such as urllib3 write them.
 _PATIENT_PARAM_RE = re.compile(
-    r"(?i)([?&](?:patient|subject|_id|identifier|patient\.identifier|subject:Patient)=)[^&\s\"',)}]+"
+    r"(?i)([?&](?:patient|subject|_id|identifier|patient\.identifier|subject:Patient|PatientID|PatientName"
+    r"|PatientBirthDate|00100010|00100020|00100030)=)[^&\s\"',)}]+"
 )
 #: Keys whose values are never logged: credentials, prefetch bodies, and PHI (names, ids, contact, free text).
 #: Compared after lower-casing and removing ``_`` and ``-``.
@@ -163,8 +164,23 @@ def _add_rules_version(
     return event_dict
 
 
-def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> None:
-    """Route structlog and stdlib logging to one JSON-lines handler on ``stream`` (default: standard output).
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is when a record is emitted (the command line's logs;
+    tests replace ``sys.stderr``)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return
+
+
+def configure_logging(level: str = "INFO", *, stream: TextIO | None = None, stderr: bool = False) -> None:
+    """Route structlog and stdlib logging to one JSON-lines handler on ``stream`` (default: standard output;
+    ``stderr``: the process's standard error, as the ``her2-cds`` commands log, their results being on
+    standard output).
 
     Idempotent: calling it again replaces the handler it installed before (tests pass their own stream).
     """
@@ -199,7 +215,9 @@ def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> N
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
     )
-    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler = (
+        _StderrHandler() if stderr else logging.StreamHandler(stream if stream is not None else sys.stdout)
+    )
     handler.setFormatter(formatter)
     setattr(handler, _OUR_HANDLER_FLAG, True)
     root = logging.getLogger()

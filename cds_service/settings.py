@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from connectors.urls import normalise_url
 
@@ -79,6 +79,16 @@ class AuthMode(StrEnum):
 
     JWT = "jwt"
     OFF = "off"
+
+
+class TracingMode(StrEnum):
+    """OpenTelemetry tracing (``HER2CDS_TRACING``, ``cds_service.tracing``): ``off`` (default), ``console``
+    (spans on standard error, development) or ``otlp`` (to the collector named by the standard
+    ``OTEL_EXPORTER_OTLP_*`` variables)."""
+
+    OFF = "off"
+    CONSOLE = "console"
+    OTLP = "otlp"
 
 
 def normalise_base_url(url: str) -> str:
@@ -247,6 +257,31 @@ def _data_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get(PREFIX + "DATA_DIR", "").strip() or ".var").absolute()
 
 
+def patient_id_system_from_env(environ: Mapping[str, str]) -> str | None:
+    """``HER2CDS_PATIENT_ID_SYSTEM`` alone (``her2-cds pet analyze``, which needs no other setting)."""
+    return environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_from_env(environ: Mapping[str, str]) -> str:
+    """``HER2CDS_LOG_LEVEL`` alone, checked (the command line sets up its logs before any other setting)."""
+    level = (environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def receiver_dicom_dir(environ: Mapping[str, str]) -> Path:
+    """Where ``her2-cds receive`` stores without ``--dicom-dir``: the folder of a ``file://``
+    ``HER2CDS_DICOM_SOURCE`` (the folder the service reads), else ``dicom`` in ``HER2CDS_DATA_DIR``."""
+    source = environ.get(PREFIX + "DICOM_SOURCE", "").strip()
+    if source.startswith("file:"):
+        return Path(unquote(urlsplit(source).path))
+    return _data_dir(environ) / "dicom"
+
+
 def _check_database_url(url: str) -> None:
     if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise SettingsError(f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
@@ -312,6 +347,8 @@ class Settings:
     Bundles in one request, and of one FHIR search), ``max_narrative_chars`` (``HER2CDS_MAX_NARRATIVE_CHARS``,
     the longest string, and the longest report text read), ``max_json_depth`` (``HER2CDS_MAX_JSON_DEPTH``,
     nesting of arrays and objects); beyond the last three a request gets 400.
+
+    ``tracing`` (``HER2CDS_TRACING``): OpenTelemetry tracing of the service (``cds_service.tracing``).
     """
 
     public_url: str | None = None
@@ -346,12 +383,13 @@ class Settings:
     max_bundle_entries: int = 1000
     max_narrative_chars: int = 100_000
     max_json_depth: int = 64
+    tracing: TracingMode = TracingMode.OFF
 
     def __post_init__(self) -> None:
         self._check_auth()
         self._check_links()
         self._check_urls()
-        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         _check_database_url(self.database_url)
         _check_dicom_source(self.dicom_source)
@@ -458,6 +496,13 @@ class Settings:
         except ValueError as exc:
             raise SettingsError(f"{PREFIX}AUTH must be 'jwt' or 'off', got {raw_auth!r}") from exc
         demo = _bool(environ, "DEMO", False)
+        raw_tracing = environ.get(PREFIX + "TRACING", "").strip().lower() or "off"
+        try:
+            tracing = TracingMode(raw_tracing)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{PREFIX}TRACING must be 'off', 'console' or 'otlp', got {raw_tracing!r}"
+            ) from exc
         database = DatabaseSettings.from_env(environ)
         data_dir = database.data_dir
         site_path = _path(environ, "SITE_CONFIG")
@@ -480,10 +525,10 @@ class Settings:
             ),
             dimse_aet=environ.get(PREFIX + "DIMSE_AET", "").strip() or "HER2CDS",
             dicom_auth_file=_path(environ, "DICOM_AUTH_FILE"),
-            patient_id_system=environ.get(PREFIX + "PATIENT_ID_SYSTEM", "").strip() or None,
+            patient_id_system=patient_id_system_from_env(environ),
             database_url=database.database_url,
             site=SiteConfig.load(site_path) if site_path else SiteConfig(),
-            log_level=(environ.get(PREFIX + "LOG_LEVEL", "").strip() or "INFO").upper(),
+            log_level=log_level_from_env(environ),
             demo=demo,
             link_secret=environ.get(PREFIX + "LINK_SECRET", "").strip() or None,
             evidence_ttl_s=int(_number(environ, "EVIDENCE_TTL_S", 3600, integer=True)),
@@ -498,6 +543,7 @@ class Settings:
             max_bundle_entries=_integer(environ, "MAX_BUNDLE_ENTRIES", 1000),
             max_narrative_chars=_integer(environ, "MAX_NARRATIVE_CHARS", 100_000),
             max_json_depth=_integer(environ, "MAX_JSON_DEPTH", 64),
+            tracing=tracing,
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

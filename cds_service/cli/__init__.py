@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from cds_service.settings import SettingsError
+from cds_service.settings import SettingsError, log_level_from_env
 
 COMMAND_MODULES: tuple[str, ...] = (
     "classify",
@@ -43,10 +45,22 @@ EXIT_CONFIGURATION = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a configuration error anywhere is one line on stderr and exit status 2."""
+    """Run one command; a configuration error anywhere is one line on stderr and exit status 2.
+
+    Log records of every command (ours and the libraries', such as urllib3 or pynetdicom) are JSON lines on
+    standard error with the service's redaction (``cds_service.observability``), at ``HER2CDS_LOG_LEVEL``;
+    standard output keeps each command's results. ``serve`` and ``demo`` move them to standard output with
+    the service's workers.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from cds_service.observability import configure_logging
+
+        level = log_level_from_env(os.environ)
+        configure_logging(level, stderr=True)
+        if level != "DEBUG":  # "Context impl SQLiteImpl." at every schema check says nothing to an operator
+            logging.getLogger("alembic").setLevel(logging.WARNING)
         code: int = args.func(args)
     except SettingsError as exc:
         message = " ".join(str(exc).split())

@@ -28,7 +28,7 @@ from cds_service.alerts.engine import task_status_counts
 from cds_service.alerts.loop import HEARTBEAT, digest_pass, poll_pass
 from cds_service.alerts.wiring import Alerts, build_alerts
 from cds_service.alerts.worklist import worklist_url
-from cds_service.pet.jobs import worker_identity, worker_settings
+from cds_service.pet.jobs import open_worker_storage, worker_identity, worker_settings
 from cds_service.settings import Settings
 from cds_service.storage.store import Storage
 from connectors.errors import ConnectorError
@@ -58,10 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _open() -> tuple[Settings, Storage, Alerts | None]:
     settings = worker_settings(os.environ)
-    if settings.database_url.startswith("sqlite:"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = Storage(settings.database_url)
-    storage.migrate()
+    storage = open_worker_storage(settings)
     return settings, storage, build_alerts(settings, storage, worker_id=worker_identity())
 
 

@@ -9,8 +9,10 @@ the hook name the source as unavailable). Then every listed series is analysed u
 its present SR/SEG (series that are not HER2 PET are recorded as skipped), each claimed in the database so
 that replicas, the receiver and the service never analyse a series twice.
 
-Output: a progress bar on a terminal, else one plain line per series (``stored``, ``skipped``, ``busy``,
-``failed`` with the SeriesInstanceUID; never patient data) and a summary per poll. Exit status with
+Output: one plain line per series on stdout (``stored``, ``skipped``, ``busy``, ``failed`` with the
+SeriesInstanceUID; never patient data) and a summary per poll; on stderr a progress bar with counts and the
+time left when it is a terminal, else a JSON progress log line every 30 s, and at start a log line naming the
+source and the database (its password hidden). Exit status with
 ``--once``: 0 when the poll completed, 2 when the source or database could not be used. Without ``--once`` it
 polls every ``--interval`` seconds until SIGINT/SIGTERM, riding out source outages. Each completed poll is
 recorded in the database (``Storage.record_heartbeat("sync")``), which ``/metrics`` exposes as
@@ -21,20 +23,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from cds_service.cli.receive import alert_trigger
+from cds_service.cli.receive import alert_trigger, database_label
 from cds_service.pet.index import PetIndexer, series_ref, source_key
 from cds_service.pet.jobs import (
     analyse_and_store,
     is_current,
+    open_worker_storage,
     source_from_settings,
     store_not_her2,
     worker_identity,
@@ -48,6 +53,8 @@ from connectors.errors import ConnectorError
 
 EXIT_OK = 0
 EXIT_UNUSABLE = 2
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,25 +78,72 @@ class PollResult:
     counts: Counter[str]
 
 
-class Progress:
-    """A progress bar on a terminal, plain lines otherwise."""
+PROGRESS_EVERY_S = 30.0
+"""Seconds between progress log lines when standard error is not a terminal."""
 
-    def __init__(self, out: TextIO, total: int) -> None:
+
+class Progress:
+    """Progress of one poll: one plain line per series on ``out`` (unless ``out`` is a terminal), a bar with
+    counts and the time left on ``err`` when it is a terminal, else a progress log line every
+    :data:`PROGRESS_EVERY_S` seconds. Series UIDs only, never patient data."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        total: int,
+        *,
+        err: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.out, self.total, self.done = out, total, 0
-        self.tty = out.isatty()
+        self.err = err if err is not None else out
+        self.tty = self.err.isatty()
+        self.counts: Counter[str] = Counter()
+        self._clock = clock
+        self._started = self._last_line = clock()
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far (None before the first series)."""
+        if not self.done:
+            return None
+        return (self._clock() - self._started) / self.done * (self.total - self.done)
+
+    def status(self) -> str:
+        """``12/40 series (10 stored, 2 skipped), about 1 min 20 s left``."""
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+        text = f"{self.done}/{self.total} series" + (f" ({counts})" if counts else "")
+        eta = self.eta_s()
+        if eta is not None and self.done < self.total:
+            text += f", about {_duration(eta)} left"
+        return text
 
     def step(self, outcome: str, ref: SeriesRef | IndexedSeries, note: str = "") -> None:
         self.done += 1
+        self.counts[outcome] += 1
+        if not self.out.isatty():
+            self.out.write(f"{outcome} {ref.series_uid}{': ' + note if note else ''}\n")
+            self.out.flush()
         if self.tty:
             width = 30
             filled = width * self.done // max(self.total, 1)
             bar = "#" * filled + "." * (width - filled)
-            self.out.write(f"\r[{bar}] {self.done}/{self.total} series")
+            self.err.write(f"\r\x1b[K[{bar}] {self.status()}")
             if self.done == self.total:
-                self.out.write("\n")
-        else:
-            self.out.write(f"{outcome} {ref.series_uid}{': ' + note if note else ''}\n")
-        self.out.flush()
+                self.err.write("\n")
+            self.err.flush()
+        elif self._clock() - self._last_line >= PROGRESS_EVERY_S and self.done < self.total:
+            self._last_line = self._clock()
+            log.info("sync progress: %s", self.status())
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def sync_series(
@@ -127,11 +181,12 @@ def poll(
     worker_id: str,
     out: TextIO,
     on_stored: Callable[[SeriesRef], None] | None = None,
+    err: TextIO | None = None,
 ) -> PollResult:
     """One poll: an index pass, then each listed series; an outage while listing raises ``ConnectorError``
     (recorded in the source's state)."""
     rows = indexer.run_pass(since).listed
-    progress = Progress(out, len(rows))
+    progress = Progress(out, len(rows), err=err)
     counts: Counter[str] = Counter()
     for row in rows:
         try:
@@ -167,7 +222,7 @@ def sync_loop(
     first_since = since
     while True:
         try:
-            poll(indexer, storage, first_since, worker_id, out, on_stored)
+            poll(indexer, storage, first_since, worker_id, out, on_stored, err)
             storage.record_heartbeat("sync")
             first_since = None
         except ConnectorError as exc:
@@ -184,10 +239,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     try:
         settings = worker_settings(os.environ)
-        if settings.database_url.startswith("sqlite:"):
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        storage = Storage(settings.database_url)
-        storage.migrate()
+        storage = open_worker_storage(settings)
         source = source_from_settings(settings)
         on_stored = alert_trigger(storage)
     except (SettingsError, ConnectorError, ValueError, OSError) as exc:
@@ -196,6 +248,12 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    log.info(
+        "sync of %s %s, analyses into %s",
+        source_key(settings.dicom_source),
+        "once" if args.once else f"every {args.interval:g} s",
+        database_label(settings.database_url),
+    )
     since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else None
     try:
         return sync_loop(

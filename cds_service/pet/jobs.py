@@ -343,6 +343,31 @@ class PetJobs:
         job.document.set_result(document)
 
 
+def open_worker_storage(settings: Settings) -> Storage:
+    """The service database for a worker command (``receive``, ``sync``, ``alerts``), migrated; every way it
+    cannot be opened (an unwritable data directory, a bad URL, an unreachable server) is a ``SettingsError``
+    naming what to fix, so the command ends with one line and exit status 2, never a traceback."""
+    from cds_service.settings import SettingsError
+    from cds_service.storage.store import Storage, StorageConfigError
+
+    if settings.database_url.startswith("sqlite:"):
+        try:
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            where = settings.data_dir
+            raise SettingsError(f"HER2CDS_DATA_DIR: cannot create {where} ({exc.strerror})") from exc
+    try:
+        storage = Storage(settings.database_url)
+    except StorageConfigError as exc:
+        raise SettingsError(f"HER2CDS_DATABASE_URL: {exc}") from exc
+    try:
+        storage.migrate()
+    except Exception as exc:  # driver errors: unreachable server, bad credentials, read-only file
+        storage.dispose()
+        raise SettingsError(f"cannot open {storage.describe()}: {' '.join(str(exc).split())[:300]}") from exc
+    return storage
+
+
 def worker_settings(environ: Mapping[str, str]) -> Settings:
     """Settings for the PET workers (``receive``, ``sync``): the deployment's ``HER2CDS_*`` values, without
     the HTTP client-authentication requirements that only the hook service needs."""

@@ -103,14 +103,24 @@ class FilePetSource(DicomTransport):
     """A ``PollingPetStudySource`` and ``ScannedPetStudySource`` over a folder of DICOM files, with its own
     incremental SQLite index."""
 
-    def __init__(self, folder: str | os.PathLike[str], *, create: bool = False) -> None:
-        """Open the folder; ``create`` makes it (the receiver's store), otherwise it must exist."""
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        index_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Open the folder; ``create`` makes it (the receiver's store), otherwise it must exist.
+
+        ``index_path``: where the SQLite index lives instead of ``folder/.her2cds-index.sqlite``, so that a
+        folder that is only read (``her2-cds pet analyze``) is never written to.
+        """
         self.folder = Path(folder)
         if create:
             self.folder.mkdir(parents=True, exist_ok=True)
         if not self.folder.is_dir():
             raise SourceUnavailableError(f"DICOM folder {self.folder} does not exist or is not a directory")
-        self._index = self.folder / INDEX_NAME
+        self._index = Path(index_path) if index_path is not None else self.folder / INDEX_NAME
         self._lock = threading.RLock()
         self._seen_generation: int | None = None
         with self._connect() as db:

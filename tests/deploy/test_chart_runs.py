@@ -16,9 +16,11 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,55 @@ def running() -> Iterator[list[subprocess.Popen[bytes]]]:
         stop_process(process)
 
 
+class Collector:
+    """An OTLP/HTTP trace receiver on loopback: keeps the body of every ``POST /v1/traces``."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path == "/v1/traces":
+                    bodies.append(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def span_names(self, timeout_s: float) -> tuple[set[str], bytes]:
+        """The names of the spans received within ``timeout_s`` seconds, and every body received."""
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        deadline = time.monotonic() + timeout_s
+        names: set[str] = set()
+        while time.monotonic() < deadline and "POST /cds-services/<service_id>" not in names:
+            for body in list(self.bodies):
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                names |= {
+                    span.name for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans
+                }
+            time.sleep(0.2)
+        return names, b"".join(self.bodies)
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    found = Collector()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+
+
 def chart_prefetch(patient_id: str) -> dict[str, Any]:
     patient = next(p for p in DEMO_PATIENTS if p.id == patient_id)
     return {k: as_prefetch_value(k, v) for k, v in patient_resources(patient).items()}
@@ -220,10 +271,17 @@ def test_hospital_install_runs_as_rendered(
     ehr_key: EhrKey,
     running: list[subprocess.Popen[bytes]],
     postgres_server: PostgresServer,
+    collector: Collector,
 ) -> None:
     closed = free_port()  # the PACS does not answer: hooks still answer within their budget
     overrides = our_ehr(ehr_key)
     overrides["config"]["dicomSource"] = f"http://127.0.0.1:{closed}/dicom-web"
+    # Spans go to this test's OTLP receiver, exported every 100 ms instead of every 5 s.
+    overrides["tracing"] = {"mode": "otlp", "otlpEndpoint": collector.endpoint, "sampleRatio": 1}
+    overrides["extraEnv"] = [
+        {"name": "TZ", "value": "Europe/Paris"},
+        {"name": "OTEL_BSP_SCHEDULE_DELAY", "value": "100"},
+    ]
     rendered = render(helm, tmp_path, CI_VALUES / "everything-on.yaml", overrides)
     secret = {
         "HER2CDS_DATABASE_URL": postgres_server.create_database(),
@@ -256,7 +314,12 @@ def test_hospital_install_runs_as_rendered(
     base = f"http://127.0.0.1:{listen['--port']}"
     wait_ready(base, running[0], logs, pod.probe_base(web))
     public_url = rendered.configmaps["t-her2-pet-cds"]["HER2CDS_PUBLIC_URL"]
-    exercise(pod, web, base, EhrClient(ehr_key, iss=ISS, public_url=public_url, send_to=base), logs)
+    ehr = EhrClient(ehr_key, iss=ISS, public_url=public_url, send_to=base)
+    exercise(pod, web, base, ehr, logs)
+    names, exported = collector.span_names(timeout_s=30)
+    assert {"GET /cds-services", "POST /cds-services/<service_id>"} <= names, names
+    assert b"demo-her2-low" not in exported  # the hook's patient
+    assert b"eyJ" not in exported  # the EHR's JWT
 
     receiver = rendered.one("Deployment", "receiver")["spec"]["template"]["spec"]
     dicom_port = free_port()

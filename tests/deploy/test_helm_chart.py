@@ -7,6 +7,7 @@ Uses the real ``helm`` binary (``make tools``), ``kubernetes-validate`` (bundled
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -343,3 +344,63 @@ def test_probes_use_the_listener_outside_the_hook_threads(helm: str) -> None:
                 assert container[probe]["httpGet"]["port"] == "health", (values.name, probe)
             assert config["data"]["GUNICORN_HEALTH_BIND"].endswith(f":{ports['health']}")
             assert ports["health"] != ports["http"]
+
+
+def settings_variables() -> set[str]:
+    """Every ``HER2CDS_*`` variable ``cds_service/settings.py`` reads."""
+    source = (ROOT / "cds_service" / "settings.py").read_text()
+    names = set(re.findall(r'PREFIX \+ "([A-Z0-9_]+)"', source))
+    names |= set(re.findall(r'_(?:bool|number|integer|list|path)\(\s*environ,\s*"([A-Z0-9_]+)"', source))
+    return {f"HER2CDS_{name}" for name in names}
+
+
+def test_every_setting_is_reachable_from_the_values(helm: str) -> None:
+    """Each setting is rendered into the environment by some value, or docs/helm-values.md says why not."""
+    variables = settings_variables()
+    assert {"HER2CDS_PET_INDEX_MAX_AGE_S", "HER2CDS_TRACING", "HER2CDS_MAX_JSON_DEPTH"} <= variables
+    rendered: set[str] = set()
+    alerts = ["--set-json", 'config.alertsConfig={"deliver":[]}']
+    for values in VALUES:
+        for doc in render(helm, values, *alerts):
+            if doc["kind"] == "ConfigMap":
+                rendered |= set(doc.get("data") or {})
+            if doc["kind"] in POD_SPECS:
+                spec = POD_SPECS[doc["kind"]](doc)
+                for container in spec["containers"] + spec.get("initContainers", []):
+                    rendered |= {item["name"] for item in container.get("env", [])}
+    page = (ROOT / "docs" / "helm-values.md").read_text()
+    section = page.split("## Settings that are not values", 1)[1]
+    exempt = set(re.findall(r"`(HER2CDS_[A-Z0-9_]+)`", section))
+    assert sorted(variables - rendered - exempt) == [], "settings no value reaches (docs/helm-values.md)"
+    assert sorted(exempt - variables) == [], "docs/helm-values.md names settings that do not exist"
+
+
+def test_tracing_values_reach_the_environment(helm: str) -> None:
+    off = next(
+        d
+        for d in by_kind(render(helm, None, *TRUSTED), "ConfigMap")
+        if d["metadata"]["name"] == "t-her2-pet-cds"
+    )
+    assert off["data"]["HER2CDS_TRACING"] == "off"
+    assert not any(name.startswith("OTEL_") for name in off["data"])
+    docs = render(helm, CI_VALUES / "everything-on.yaml")
+    config = next(d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"] == "t-her2-pet-cds")["data"]
+    assert config["HER2CDS_TRACING"] == "otlp"
+    assert config["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.monitoring:4318"
+    assert config["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.5"
+    assert config["HER2CDS_PET_INDEX_MAX_AGE_S"] == "1800"
+    assert config["HER2CDS_MAX_REQUEST_BYTES"] == "5242880"
+
+
+def test_base_image_is_pinned_by_an_index_digest() -> None:
+    """Every stage builds from the one ``PYTHON_IMAGE`` argument, ``name:tag@sha256:<64 hex>`` (how to
+    refresh it: docs/operations.md; the registry itself is not contacted here)."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text()
+    (pin,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", text, flags=re.MULTILINE)
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+@sha256:[0-9a-f]{64}", pin), pin
+    stages = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE)
+    assert stages
+    assert set(stages) == {"${PYTHON_IMAGE}"}
+    tag = pin.split("@", 1)[0]
+    assert f"docker buildx imagetools inspect {tag}" in (ROOT / "docs" / "operations.md").read_text()

@@ -154,6 +154,8 @@ def test_receive_command_prints_one_json_line_per_series(
     assert line["seriesInstanceUid"] == phantom.pet[0].SeriesInstanceUID
     assert line["suvbwMax"] == pytest.approx(phantom.expected.suvbw_max, rel=1e-3)
     assert line["error"] is None
+    assert "patientId" not in line
+    assert SPEC.patient_id not in out  # standard output goes to container logs: no patient data
     # the analysis and its picture are in the service database, keyed by SeriesInstanceUID
     storage = Storage(f"sqlite:///{tmp_path / 'state' / 'her2cds.db'}")
     record = storage.get_analysis(phantom.pet[0].SeriesInstanceUID)

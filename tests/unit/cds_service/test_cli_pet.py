@@ -14,7 +14,10 @@ import pytest
 
 from cds_service.cli import main
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
+from tests.unit.cds_service.test_prefetch import serve
 from tests.unit.connectors.dicom.test_analysis import LESION_KEYS, SERIES_KEYS
+
+__all__ = ["serve"]  # the loopback FHIR server fixture
 
 GOOD = PhantomSpec(with_sr=True, with_seg=True, seed="cli-good", patient_id="CLI-1")
 REFUSED = PhantomSpec(
@@ -119,4 +122,126 @@ def test_unreadable_input_exits_2_with_one_line(
     code, out, err = run(capsys, "--dicom-dir", str(target))
     assert code == 2
     assert out is None
+    *records, message = err.strip().splitlines()
+    assert message.startswith("her2-cds pet analyze: ")  # one line says why
+    assert all(json.loads(line)["logger"] for line in records)  # the file skipped, as a JSON log record
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in [root, *root.rglob("*")]
+    }
+
+
+def test_the_input_folder_is_never_written(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _snapshot(folder)
+    code, out, _ = run(capsys, "--dicom-dir", str(folder))
+    assert code == 0
+    assert out is not None
+    assert len(out["series"]) == 3
+    assert _snapshot(folder) == before  # no index, journal or picture left behind, nothing touched
+
+
+FHIR_ID = "fhir-patient-77"
+MRN = "urn:oid:1.2.3.4.5.mrn"
+
+
+def _patient_route(path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    if path == f"/fhir/Patient/{FHIR_ID}":
+        return (
+            200,
+            {
+                "resourceType": "Patient",
+                "id": FHIR_ID,
+                "identifier": [
+                    {"system": "urn:oid:9.9.9", "value": "CLI-3"},
+                    {"system": MRN, "value": "CLI-1"},
+                ],
+            },
+            {},
+        )
+    return 404, {"resourceType": "OperationOutcome", "issue": []}, {}
+
+
+def test_a_fhir_patient_id_is_matched_to_the_pacs_id_of_the_configured_system(
+    folder: Path, capsys: pytest.CaptureFixture[str], serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fhir = serve(_patient_route)
+    monkeypatch.setenv("HER2CDS_PATIENT_ID_SYSTEM", MRN)
+    code, out, err = run(capsys, "--dicom-dir", str(folder), "--fhir", fhir.base, "--patient", FHIR_ID)
+    assert code == 0
+    assert out is not None
+    assert set(by_patient(out)) == {"CLI-1"}  # not CLI-3, the value of another identifier system
+    assert err == ""
+    # --id-system overrides the setting.
+    code, out, _ = run(
+        capsys,
+        "--dicom-dir",
+        str(folder),
+        "--fhir",
+        fhir.base,
+        "--patient",
+        FHIR_ID,
+        "--id-system",
+        "urn:oid:9.9.9",
+    )
+    assert out is not None
+    assert set(by_patient(out)) == {"CLI-3"}
+
+
+def test_without_a_system_every_identifier_value_is_tried(
+    folder: Path, capsys: pytest.CaptureFixture[str], serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fhir = serve(_patient_route)
+    monkeypatch.delenv("HER2CDS_PATIENT_ID_SYSTEM", raising=False)
+    code, out, _ = run(capsys, "--dicom-dir", str(folder), "--fhir", fhir.base, "--patient", FHIR_ID)
+    assert code == 0
+    assert out is not None
+    assert set(by_patient(out)) == {"CLI-1", "CLI-3"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param(
+            ["--patient", FHIR_ID],
+            [f"'{FHIR_ID}' was searched as a DICOM PatientID", "add --fhir URL"],
+            id="fhir_id_without_fhir",
+        ),
+        pytest.param(
+            ["--patient", FHIR_ID, "--fhir", "{fhir}", "--id-system", "urn:nope"],
+            [f"Patient/{FHIR_ID} has no identifier with system 'urn:nope'"],
+            id="system_not_on_the_patient",
+        ),
+        pytest.param(
+            ["--patient", "someone-else", "--fhir", "{fhir}", "--id-system", MRN],
+            ["Patient/someone-else was not found"],
+            id="unknown_fhir_patient",
+        ),
+        pytest.param(
+            ["--patient", FHIR_ID, "--fhir", "{fhir}"],
+            ["PACS PatientIDs tried: 'fhir-patient-77', 'CLI-3', 'CLI-1'", "no identifier system configured"],
+            id="ids_tried_without_a_match",
+        ),
+    ],
+)
+def test_no_match_says_which_ids_were_tried_and_why(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    serve: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    expected: list[str],
+) -> None:
+    only_fdg = tmp_path / "other"
+    write_phantom(only_fdg, PhantomSpec(variant=PhantomVariant.FDG, seed="cli-other", patient_id="OTHER-9"))
+    fhir = serve(_patient_route)
+    monkeypatch.delenv("HER2CDS_PATIENT_ID_SYSTEM", raising=False)
+    code, out, err = run(capsys, "--dicom-dir", str(only_fdg), *[a.format(fhir=fhir.base) for a in args])
+    assert code == 0
+    assert out == {"series": []}
     assert len(err.strip().splitlines()) == 1
+    assert err.startswith("her2-cds pet analyze: no PT series matched: ")
+    for text in expected:
+        assert text in err

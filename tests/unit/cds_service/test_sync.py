@@ -127,7 +127,7 @@ def test_progress_bar_on_a_terminal() -> None:
     series = SeriesRef(study_uid="1.2", series_uid="1.2.3")
     progress.step("stored", series)
     progress.step("stored", series)
-    assert out.getvalue().endswith("] 2/2 series\n")
+    assert out.getvalue().endswith("] 2/2 series (2 stored)\n")
     assert "1.2.3" not in out.getvalue()
 
 
