@@ -72,6 +72,9 @@ _PATIENT_PARAM_RE = re.compile(
     r"(?i)([?&](?:patient|subject|_id|identifier|patient\.identifier|subject:Patient|PatientID|PatientName"
     r"|PatientBirthDate|00100010|00100020|00100030)=)[^&\s\"',)}]+"
 )
+#: A reference to a patient in a URL path or text (``/fhir/Patient/123``, ``subject: Patient/123``), as
+#: urllib3's retry warnings and exception messages write them: the FHIR id identifies the patient.
+_PATIENT_REFERENCE_RE = re.compile(r"\b((?:Patient|Person|RelatedPerson)/)(?!\[)[A-Za-z0-9.\-]{1,64}")
 #: Keys whose values are never logged: credentials, prefetch bodies, and PHI (names, ids, contact, free text).
 #: Compared after lower-casing and removing ``_`` and ``-``.
 SENSITIVE_KEYS: frozenset[str] = frozenset(
@@ -118,10 +121,11 @@ def _normalise_key(key: object) -> str:
 
 
 def scrub_text(text: str) -> str:
-    """Replace JWTs, bearer credentials, embedded ``access_token=…``-style secrets and patient-identifying
-    URL parameters in ``text``."""
+    """Replace JWTs, bearer credentials, embedded ``access_token=…``-style secrets, patient-identifying
+    URL parameters and patient references (``Patient/<id>``) in ``text``."""
     text = _JWT_RE.sub(REDACTED, text)
     text = _PATIENT_PARAM_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _PATIENT_REFERENCE_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _SECRET_PAIR_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 

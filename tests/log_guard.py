@@ -25,6 +25,7 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 BEARER = re.compile(r"Bearer\s+(?!\[)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 EVIDENCE_TOKEN = re.compile(r"/evidence/(?!\[|<|\{)[A-Za-z0-9_.\-]{16,}")
 PATIENT_IN_URL = re.compile(r"[?&](?:patient|subject|_id|identifier|patient\.identifier)=(?!\[)[^&\s\"',}]+")
+PATIENT_REFERENCE = re.compile(r"/Patient/(?!\[|\{|<|\$|\?|_search)[A-Za-z0-9.\-]{1,64}")
 
 SERVICE_LOG_GLOBS = ("service-*.log", "demo*.log", "receive*.log", "sync*.log", "serve*.log")
 
@@ -53,6 +54,7 @@ def findings(line: str, phi: Iterable[re.Pattern[str]]) -> list[str]:
             ("bearer token", BEARER),
             ("evidence-link token", EVIDENCE_TOKEN),
             ("patient parameter in a URL", PATIENT_IN_URL),
+            ("patient id in a URL path", PATIENT_REFERENCE),
         )
         if pattern.search(line)
     ]

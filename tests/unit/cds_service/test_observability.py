@@ -153,6 +153,20 @@ def test_patient_parameters_of_a_foreign_retry_warning_redacted(json_log: io.Str
     assert "clinical-status=active" in text
 
 
+def test_patient_references_in_url_paths_and_messages_redacted(json_log: io.StringIO) -> None:
+    logging.getLogger("urllib3.connectionpool").warning(
+        "Retrying (Retry(total=1)) after connection broken: /fhir/Patient/pt-7734/$everything",
+    )
+    structlog.get_logger("cds_service").warning(
+        "refused", error="404 for subject Patient/ab.9-x, Observation/o-1"
+    )
+    first, second = lines(json_log)
+    assert "pt-7734" not in str(first["event"])
+    assert "/fhir/Patient/[REDACTED]/$everything" in str(first["event"])
+    assert "ab.9-x" not in str(second["error"])
+    assert "Observation/o-1" in str(second["error"])
+
+
 def test_phi_keys_redacted_but_identifiers_kept(json_log: io.StringIO) -> None:
     get_logger("cds_service.test").info(
         "prefetch",
