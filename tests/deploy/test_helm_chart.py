@@ -375,6 +375,25 @@ def test_extra_volumes_reach_the_service_pods(helm: str) -> None:
             assert "alerts-secrets" not in {v["name"] for v in spec["volumes"]}
 
 
+def install_notes(helm: str, *args: str) -> str:
+    result = subprocess.run(
+        [helm, "install", "t", str(CHART), "--dry-run=client", *args], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("NOTES:", 1)[1]
+
+
+def test_install_notes_say_when_no_pod_runs_the_alert_passes(helm: str) -> None:
+    hospital = install_notes(helm, "-f", str(CI_VALUES / "everything-on.yaml"))
+    assert "https://cds.hospital.example/alerts/fhir-notify/<id>" in hospital
+    assert "No pod of this chart runs the alert passes" not in hospital
+    no_loop = install_notes(
+        helm, *TRUSTED, "--set-json", 'config.alertsConfig={"fhir_base_url":"https://fhir.example/R4"}'
+    )
+    assert "No pod of this chart runs the alert passes" in no_loop
+    assert "Review alerts" not in install_notes(helm, *TRUSTED)
+
+
 def test_renders_are_stable_and_hold_no_generated_secret(helm: str) -> None:
     for values in VALUES:
         first, second = template(helm, "-f", str(values)), template(helm, "-f", str(values))
