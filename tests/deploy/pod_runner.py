@@ -6,8 +6,9 @@ The rendered manifest decides everything: the container's ``command``/``args``, 
 (``runAsUser``/``runAsGroup``; applied with ``setpriv`` when the test runs as root, so that the process cannot
 write anywhere but its volumes, as with ``readOnlyRootFilesystem``). Paths under a volume's ``mountPath`` are
 rewritten to the volume's directory, and the listening addresses (the ``--host``/``--port`` options the test
-replaces, and ``GUNICORN_HEALTH_BIND``, the probes' listener) to free loopback ports; nothing else is
-changed. The image is approximated by this checkout's virtual environment and the ``ENV`` lines of the
+replaces, and ``GUNICORN_HEALTH_BIND``, the probes' listener) to free loopback ports; in mounted ConfigMap
+files, paths under a mount path are rewritten too (the alerts configuration names its Secret files); nothing
+else is changed. The image is approximated by this checkout's virtual environment and the ``ENV`` lines of the
 Dockerfile's final stage.
 """
 
@@ -60,6 +61,11 @@ class PodRun:
         self.gid = int(security.get("fsGroup", security.get("runAsGroup", os.getgid())))
         self.volumes: dict[str, Path] = {}
         self._listen: dict[str, str] = {}
+        self._file_mounts = {
+            m["mountPath"]: workdir / m["name"]
+            for c in [*pod.get("initContainers", []), *pod.get("containers", [])]
+            for m in c.get("volumeMounts", [])
+        }
         for volume in pod.get("volumes", []):
             self.volumes[volume["name"]] = self._materialise(volume, workdir / volume["name"])
 
@@ -72,6 +78,7 @@ class PodRun:
         files: Mapping[str, str] = {}
         if "configMap" in volume:
             files = self._select(self.configmaps[volume["configMap"]["name"]], volume["configMap"])
+            files = {name: self._rewrite_paths(text) for name, text in files.items()}
         elif "secret" in volume:
             files = self._select(self.secrets[volume["secret"]["secretName"]], volume["secret"])
         else:  # emptyDir, persistentVolumeClaim: empty, writable by the pod's user and fsGroup
@@ -84,6 +91,19 @@ class PodRun:
             (where / name).chmod(0o444)
         where.chmod(0o555)
         return where
+
+    def _rewrite_paths(self, text: str) -> str:
+        """``text`` with each path under a mount path of the pod (after a quote, a space or ``=``, or at
+        the start) pointing into the volume's directory."""
+        if not self._file_mounts:
+            return text
+        longest_first = sorted(self._file_mounts, key=len, reverse=True)
+        pattern = "|".join(re.escape(m) for m in longest_first)
+        return re.sub(
+            f"(?<![^\\s\"'=])({pattern})(?=/|$|[\"'\\s])",
+            lambda m: str(self._file_mounts[m.group(1)]),
+            text,
+        )
 
     @staticmethod
     def _select(data: Mapping[str, str], source: Mapping[str, Any]) -> Mapping[str, str]:

@@ -282,13 +282,21 @@ def test_hospital_install_runs_as_rendered(
         {"name": "TZ", "value": "Europe/Paris"},
         {"name": "OTEL_BSP_SCHEDULE_DELAY", "value": "100"},
     ]
+    # The alerts' EHR, token endpoint and SMTP server do not answer either (a closed loopback port): the
+    # hospital's alert configuration is otherwise the rendered one, its Secret files read from the mount.
+    overrides["config"]["fhirAllowlist"] = f"http://127.0.0.1:{closed}/fhir"
+    overrides["config"]["alertsConfig"] = {
+        "fhir_base_url": f"http://127.0.0.1:{closed}/fhir",
+        "backend_auth": {"token_endpoint": f"http://127.0.0.1:{closed}/token"},
+        "email": {"host": "127.0.0.1", "port": closed},
+    }
     rendered = render(helm, tmp_path, CI_VALUES / "everything-on.yaml", overrides)
     secret = {
         "HER2CDS_DATABASE_URL": postgres_server.create_database(),
         "HER2CDS_LINK_SECRET": secrets.token_urlsafe(36),
         "dicom-auth": "cds:pacs-password",
     }
-    secrets_by_name = {"her2cds-secrets": secret}
+    secrets_by_name = {"her2cds-secrets": secret, "her2cds-alerts": alerts_secret()}
     deployment = rendered.one("Deployment", "web")
     spec = deployment["spec"]["template"]["spec"]
     assert "initContainers" not in spec  # the pre-install/pre-upgrade Job migrates the shared database
@@ -308,6 +316,7 @@ def test_hospital_install_runs_as_rendered(
         containers(job_spec)[0]
     )
     assert migration.returncode == 0, migration.stderr
+    notify_secret = subscription(secret["HER2CDS_DATABASE_URL"])
 
     logs = tmp_path / "serve-web"
     running.append(pod.start(web, logs, replace=listen))
@@ -320,6 +329,7 @@ def test_hospital_install_runs_as_rendered(
     assert {"GET /cds-services", "POST /cds-services/<service_id>"} <= names, names
     assert b"demo-her2-low" not in exported  # the hook's patient
     assert b"eyJ" not in exported  # the EHR's JWT
+    exercise_alerts(pod, web, base, public_url, notify_secret)
 
     receiver = rendered.one("Deployment", "receiver")["spec"]["template"]["spec"]
     dicom_port = free_port()
@@ -334,6 +344,72 @@ def test_hospital_install_runs_as_rendered(
         )
     )
     assert_receiver_listens(dicom_port, ae_title="HER2CDS", process=running[-1], logs=tmp_path / "receive-rx")
+
+
+def alerts_secret() -> dict[str, str]:
+    """The hospital's ``alerts.existingSecret``: the SMART Backend Services key and the SMTP password."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    return {"backend-key.pem": pem, "smtp-password": secrets.token_urlsafe(18) + "\n"}
+
+
+def subscription(database_url: str) -> str:
+    """A Subscription of this service as an alert pass records it; the secret the FHIR server would send."""
+    from cds_service.alerts.subscriptions import secret_hash
+    from cds_service.storage.store import Storage
+
+    notify_secret = secrets.token_urlsafe(24)
+    storage = Storage(database_url)
+    try:
+        storage.save_subscription(
+            "chart-sub",
+            topic="https://fhir.hospital.example/topic/report",
+            secret_hash=secret_hash(notify_secret),
+        )
+    finally:
+        storage.dispose()
+    return notify_secret
+
+
+def exercise_alerts(
+    pod: PodRun, web: Mapping[str, Any], base: str, public_url: str, notify_secret: str
+) -> None:
+    """The web pod runs the review alerts from the rendered configuration and Secret files: the
+    Subscription notification endpoint takes a handshake, and a worklist link from ``her2-cds alerts link``
+    (run with the pod's environment) opens the worklist."""
+    handshake = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Parameters",
+                    "parameter": [
+                        {"name": "subscription", "valueReference": {"reference": "Subscription/1"}},
+                        {"name": "type", "valueCode": "handshake"},
+                    ],
+                }
+            }
+        ],
+    }
+    notify = base + "/alerts/fhir-notify/chart-sub"
+    assert requests.post(notify, json=handshake, timeout=5).status_code == 401
+    accepted = requests.post(
+        notify, json=handshake, headers={"Authorization": f"Bearer {notify_secret}"}, timeout=5
+    )
+    assert accepted.status_code == 200, accepted.text  # 404 when the service runs no alerts
+    link = pod.run({**web, "command": ["her2-cds", "alerts", "link", "--reviewer", "oncology review team"]})
+    assert link.returncode == 0, link.stderr
+    url = link.stdout.strip()
+    assert url.startswith(public_url + "/alerts/worklist/"), url
+    worklist = requests.get(base + url.removeprefix(public_url), timeout=5)
+    assert worklist.status_code == 200, worklist.text
+    assert "oncology review team" in worklist.text
 
 
 def assert_receiver_listens(

@@ -7,6 +7,7 @@ Uses the real ``helm`` binary (``make tools``), ``kubernetes-validate`` (bundled
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -28,6 +29,16 @@ TRUSTED = [
     "--set-json",
     'config.trustedClients=[{"iss":"https://ehr.example","jwks_url":"https://ehr.example/jwks","algorithms":["ES384"]}]',
 ]
+
+ALERTS_WITH_KEY = {
+    "fhir_base_url": "https://fhir.hospital.example/R4",
+    "backend_auth": {
+        "token_endpoint": "https://fhir.hospital.example/oauth2/token",
+        "client_id": "her2cds",
+        "private_key_file": "/etc/her2cds/alerts-secrets/backend-key.pem",
+    },
+}
+"""An alerts configuration naming a private key under the alerts.existingSecret mount."""
 
 ACCEPTED_CHECKOV_FINDINGS = ",".join(
     (
@@ -242,12 +253,145 @@ def test_network_policy_admits_ingress_controller_prometheus_and_helm_test_only(
             "trustedClients",
             id="schema-trusted-client",
         ),
+        pytest.param(
+            [*TRUSTED, "--set-json", f"config.alertsConfig={json.dumps(ALERTS_WITH_KEY)}"],
+            "backend_auth.private_key_file is /etc/her2cds/alerts-secrets/backend-key.pem but "
+            "alerts.existingSecret is empty",
+            id="alerts-secret-missing",
+        ),
+        pytest.param(
+            [
+                *TRUSTED,
+                *("--set", "alerts.existingSecret=a", "--set", "alerts.keys={smtp-password}"),
+                *("--set-json", f"config.alertsConfig={json.dumps(ALERTS_WITH_KEY)}"),
+            ],
+            'alerts.keys does not list "backend-key.pem"',
+            id="alerts-key-not-mounted",
+        ),
+        pytest.param(
+            [
+                *TRUSTED,
+                "--set-json",
+                'config.alertsConfig={"fhir_base_url":"https://f.example","email":{"password_file":"/s/pw"}}',
+            ],
+            "config.alertsConfig.email.password_file is /s/pw, which no volume of the chart holds",
+            id="alerts-file-on-no-volume",
+        ),
+        pytest.param(
+            [
+                *TRUSTED,
+                *("--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=cds.example"),
+                *("--set", "ingress.hosts[0].paths[0].path=/cds-services"),
+                *("--set", "ingress.hosts[0].paths[0].pathType=Prefix"),
+                *("--set-json", 'config.alertsConfig={"fhir_base_url":"https://f.example"}'),
+            ],
+            "ingress.hosts routes no path to /alerts/worklist",
+            id="alerts-worklist-not-routed",
+        ),
+        pytest.param(
+            [
+                *TRUSTED,
+                *("--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=cds.example"),
+                *("--set", "ingress.hosts[0].paths[0].path=/alerts/worklist"),
+                *("--set", "ingress.hosts[0].paths[0].pathType=Prefix"),
+                *("--set-json", 'config.alertsConfig={"fhir_base_url":"f","subscriptions":{"enabled":true}}'),
+            ],
+            "ingress.hosts routes no path to /alerts/fhir-notify",
+            id="alerts-notify-not-routed",
+        ),
+        pytest.param(
+            [
+                *TRUSTED,
+                "--set",
+                "networkPolicy.enabled=true",
+                "--set-json",
+                'config.alertsConfig={"fhir_base_url":"https://f.example"}',
+            ],
+            "networkPolicy.egress is empty: the alert passes could not reach",
+            id="alerts-no-egress",
+        ),
+        pytest.param(
+            [*TRUSTED, "--set", "alerts.keys={../key}"], "/alerts/keys/0", id="schema-alerts-key-path"
+        ),
     ],
 )
 def test_wrong_values_fail_at_template_time(helm: str, args: list[str], message: str) -> None:
     result = template(helm, *args)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_alert_files_reach_every_pod_that_runs_alerts(helm: str) -> None:
+    """With the hospital's values, the web pods (service loop, notification endpoint), the receiver and
+    the sync CronJob (alerts on stored analyses) mount the alerts configuration and its Secret files, read
+    only, at the paths the configuration names; the migration Job does not."""
+    docs = render(helm, CI_VALUES / "everything-on.yaml")
+    config = next(d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"] == "t-her2-pet-cds")["data"]
+    assert config["HER2CDS_ALERTS_CONFIG"] == "/etc/her2cds/alerts-config.json"
+    files = next(d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"] == "t-her2-pet-cds-files")
+    alerts = json.loads(files["data"]["alerts-config.json"])
+    named = {alerts["backend_auth"]["private_key_file"], alerts["email"]["password_file"]}
+    assert alerts["service_loop"]["interval_s"] > 0
+    pods = {component(d): POD_SPECS[d["kind"]](d) for d in docs if d["kind"] in POD_SPECS}
+    assert {"web", "receiver", "sync", "migrate"} <= set(pods)
+    for name in ("web", "receiver", "sync"):
+        spec = pods[name]
+        (volume,) = [v for v in spec["volumes"] if v["name"] == "alerts-secrets"]
+        assert volume["secret"]["secretName"] == "her2cds-alerts"
+        assert volume["secret"]["defaultMode"] == 0o440
+        (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "alerts-secrets"]
+        assert mount["readOnly"] is True
+        mounted = {f"{mount['mountPath']}/{item['path']}" for item in volume["secret"]["items"]}
+        assert named <= mounted, (name, named, mounted)
+        (config_mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "files"]
+        assert config["HER2CDS_ALERTS_CONFIG"].startswith(config_mount["mountPath"] + "/")
+    assert "alerts-secrets" not in {v["name"] for v in pods["migrate"].get("volumes", [])}
+
+
+def test_extra_volumes_reach_the_service_pods(helm: str) -> None:
+    """A secrets-store CSI volume holds the alerts' key instead of alerts.existingSecret."""
+    volume = {
+        "name": "vault",
+        "csi": {"driver": "secrets-store.csi.k8s.io", "readOnly": True, "volumeAttributes": {"c": "x"}},
+    }
+    mount = {"name": "vault", "mountPath": "/mnt/vault", "readOnly": True}
+    alerts = {
+        **ALERTS_WITH_KEY,
+        "backend_auth": {**ALERTS_WITH_KEY["backend_auth"], "private_key_file": "/mnt/vault/key.pem"},
+    }
+    docs = render(
+        helm,
+        CI_VALUES / "everything-on.yaml",
+        *("--set-json", f"extraVolumes={json.dumps([volume])}"),
+        *("--set-json", f"extraVolumeMounts={json.dumps([mount])}"),
+        *("--set", "alerts.existingSecret="),
+        *("--set-json", f"config.alertsConfig={json.dumps(alerts)}"),
+    )
+    for doc in docs:
+        if doc["kind"] in POD_SPECS and component(doc) in ("web", "receiver", "sync"):
+            spec = POD_SPECS[doc["kind"]](doc)
+            assert volume in spec["volumes"], doc["metadata"]["name"]
+            assert mount in spec["containers"][0]["volumeMounts"], doc["metadata"]["name"]
+            assert "alerts-secrets" not in {v["name"] for v in spec["volumes"]}
+
+
+def install_notes(helm: str, *args: str) -> str:
+    result = subprocess.run(
+        [helm, "install", "t", str(CHART), "--dry-run=client", *args], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("NOTES:", 1)[1]
+
+
+def test_install_notes_say_when_no_pod_runs_the_alert_passes(helm: str) -> None:
+    hospital = install_notes(helm, "-f", str(CI_VALUES / "everything-on.yaml"))
+    assert "https://cds.hospital.example/alerts/fhir-notify/<id>" in hospital
+    assert "No pod of this chart runs the alert passes" not in hospital
+    no_loop = install_notes(
+        helm, *TRUSTED, "--set-json", 'config.alertsConfig={"fhir_base_url":"https://fhir.example/R4"}'
+    )
+    assert "No pod of this chart runs the alert passes" in no_loop
+    assert "Review alerts" not in install_notes(helm, *TRUSTED)
 
 
 def test_renders_are_stable_and_hold_no_generated_secret(helm: str) -> None:

@@ -78,6 +78,9 @@ app.kubernetes.io/component: receiver
 {{- if and .Values.receiver.enabled (not $shared) }}
 {{- fail "receiver.enabled needs a shared database: set existingSecret with HER2CDS_DATABASE_URL (PostgreSQL)" }}
 {{- end }}
+{{- if .Values.config.alertsConfig }}
+{{- include "her2-pet-cds.validateAlerts" . }}
+{{- end }}
 {{- if .Values.networkPolicy.enabled }}
 {{- range $who := list "ingressController" "prometheus" }}
 {{- $peer := index $.Values.networkPolicy $who }}
@@ -123,6 +126,14 @@ app.kubernetes.io/component: receiver
   mountPath: /etc/her2cds/secret
   readOnly: true
 {{- end }}
+{{- if .Values.alerts.existingSecret }}
+- name: alerts-secrets
+  mountPath: {{ include "her2-pet-cds.alertsSecretsDir" . }}
+  readOnly: true
+{{- end }}
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "her2-pet-cds.fileVolumes" -}}
@@ -138,5 +149,106 @@ app.kubernetes.io/component: receiver
     items:
       - key: dicom-auth
         path: dicom-auth
+{{- end }}
+{{- with .Values.alerts.existingSecret }}
+- name: alerts-secrets
+  secret:
+    secretName: {{ . }}
+    # owner and group (fsGroup) may read; nobody may write
+    defaultMode: 0440
+    {{- with $.Values.alerts.keys }}
+    items:
+      {{- range . }}
+      - key: {{ . }}
+        path: {{ . }}
+      {{- end }}
+    {{- end }}
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Where the keys of alerts.existingSecret are mounted; config.alertsConfig names its files there. */}}
+{{- define "her2-pet-cds.alertsSecretsDir" -}}
+/etc/her2cds/alerts-secrets
+{{- end }}
+
+{{/* Whether an ingress path (pathType Prefix or ImplementationSpecific) routes the request path $.want. */}}
+{{- define "her2-pet-cds.ingressRoutes" -}}
+{{- $want := .want }}
+{{- $found := false }}
+{{- range .hosts }}
+{{- range .paths }}
+{{- $p := trimSuffix "/" .path }}
+{{- if and (ne .pathType "Exact") (or (eq $p "") (eq $p $want) (hasPrefix (printf "%s/" $p) $want)) }}
+{{- $found = true }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $found }}yes{{ end }}
+{{- end }}
+
+{{/* Refusals of an alertsConfig that could not work as deployed (docs/alerts.md, "With the Helm chart"). */}}
+{{- define "her2-pet-cds.validateAlerts" -}}
+{{- $alerts := .Values.config.alertsConfig }}
+{{- $dir := include "her2-pet-cds.alertsSecretsDir" . }}
+{{- $mounted := list }}
+{{- if .Values.alerts.existingSecret }}
+{{- $mounted = append $mounted $dir }}
+{{- end }}
+{{- range .Values.extraVolumeMounts }}
+{{- $mounted = append $mounted (trimSuffix "/" .mountPath) }}
+{{- end }}
+{{- $files := list }}
+{{- with $alerts.backend_auth }}
+{{- if .private_key_file }}
+{{- $files = append $files (list "backend_auth.private_key_file" .private_key_file true) }}
+{{- end }}
+{{- end }}
+{{- with $alerts.email }}
+{{- if .password_file }}
+{{- $files = append $files (list "email.password_file" .password_file true) }}
+{{- end }}
+{{- if .ca_file }}
+{{- $files = append $files (list "email.ca_file" .ca_file false) }}
+{{- end }}
+{{- end }}
+{{- range $files }}
+{{- $member := index . 0 }}
+{{- $path := toString (index . 1) }}
+{{- if hasPrefix (printf "%s/" $dir) $path }}
+{{- if not $.Values.alerts.existingSecret }}
+{{- fail (printf "config.alertsConfig.%s is %s but alerts.existingSecret is empty: name the Secret holding that file" $member $path) }}
+{{- end }}
+{{- $key := trimPrefix (printf "%s/" $dir) $path }}
+{{- if and $.Values.alerts.keys (not (has $key $.Values.alerts.keys)) }}
+{{- fail (printf "config.alertsConfig.%s is %s but alerts.keys does not list %q" $member $path $key) }}
+{{- end }}
+{{- else if index . 2 }}
+{{- $inside := false }}
+{{- range $mounted }}
+{{- if hasPrefix (printf "%s/" .) $path }}
+{{- $inside = true }}
+{{- end }}
+{{- end }}
+{{- if not $inside }}
+{{- fail (printf "config.alertsConfig.%s is %s, which no volume of the chart holds: put the file in alerts.existingSecret (%s/<key>) or an extraVolumeMounts path" $member $path $dir) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if .Values.ingress.enabled }}
+{{- $routes := list (list "/alerts/worklist/x" "the worklist and evidence links of Tasks and e-mails") }}
+{{- if and $alerts.subscriptions $alerts.subscriptions.enabled }}
+{{- $routes = append $routes (list "/alerts/fhir-notify/x" "the FHIR server's Subscription notifications") }}
+{{- end }}
+{{- range $routes }}
+{{- if not (include "her2-pet-cds.ingressRoutes" (dict "hosts" $.Values.ingress.hosts "want" (index . 0))) }}
+{{- fail (printf "ingress.hosts routes no path to %s: add path /alerts (pathType Prefix) for %s" (dir (index . 0)) (index . 1)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.egress) }}
+{{- fail "networkPolicy.egress is empty: the alert passes could not reach fhir_base_url, the token endpoint or the SMTP server; list them there" }}
 {{- end }}
 {{- end }}
