@@ -119,6 +119,7 @@ def create_app(
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
     from cds_service.hooks.access import ClientAuth
+    from cds_service.hooks.mapping_cache import MappingCache
     from cds_service.hooks.prefetch import PrefetchResolver, fhir_client_factory, templates
     from cds_service.hooks.registry import EXTENSION_KEY, Components
     from cds_service.hooks.service import EvidenceLink, HookService
@@ -184,8 +185,10 @@ def create_app(
             keys,
             on_query=lambda seconds, failed: metrics.observe_upstream("fhir", seconds, failed=failed),
         ),
-        map_pathology=functools.partial(
-            pathology_from_resources, max_narrative_chars=settings.max_narrative_chars
+        map_pathology=MappingCache(
+            functools.partial(pathology_from_resources, max_narrative_chars=settings.max_narrative_chars),
+            max_entries=settings.mapping_cache_entries,
+            ttl_s=settings.mapping_cache_ttl_s,
         ),
         assess=assess,
         pet_lookup=pet_lookup,
