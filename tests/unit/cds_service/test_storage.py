@@ -92,7 +92,7 @@ def test_feedback_commit_is_fsynced_and_hook_writes_are_not(tmp_path: Path) -> N
 def test_in_memory_sqlite_is_shared_across_threads() -> None:
     storage = Storage("sqlite://")
     storage.migrate()
-    assert storage.enqueue_analysis("1.2.3") is True
+    assert storage.claim_analysis("1.2.3", "w1", 300) is True
     assert storage.get_analysis("1.2.3") is not None
 
 
