@@ -97,6 +97,17 @@ PET_EXTENSION_KEY = "her2cds.pet"
 """``app.extensions`` key of the ``PetSide`` that ``create_app`` built (None when a lookup was given)."""
 
 
+def _load_fhir_models() -> None:
+    """Import the ``fhir.resources`` model classes the pathology mapping parses with now, when a worker
+    starts, rather than in its first hook (about 0.3 s of imports and schema building)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from connectors.fhir.mapping import USED_TYPES
+
+    for kind in sorted(USED_TYPES):
+        get_fhir_model_class(kind)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -170,6 +181,7 @@ def create_app(
         )
 
     keys = templates(settings.site.prefetch_templates)
+    _load_fhir_models()
     pet_lookup, pet_side = _pet(settings, storage, pet_lookup)
     readiness = health.ReadinessCheck(storage.ping, pet_index=pet_side.ready if pet_side else None)
 
