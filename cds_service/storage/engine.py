@@ -128,6 +128,8 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
+        if options.get("sqlite_single_read", False):
+            return  # one SELECT, its own implicit read transaction: no BEGIN, no ROLLBACK round trip
         if options.get("sqlite_deferred", False):
             conn.exec_driver_sql("BEGIN")
             return
@@ -236,6 +238,12 @@ class StoragePart:
     def _reader(self) -> Connection:
         """A connection for read-only work (SQLite: deferred BEGIN, so readers never queue behind writers)."""
         return self._engine.connect().execution_options(sqlite_deferred=True)
+
+    def _single_read(self) -> Connection:
+        """A connection for exactly one SELECT (the hook's reads): on SQLite no explicit transaction, the
+        statement is its own consistent read (the module turns the driver's transaction control off); on
+        PostgreSQL the same as :meth:`_reader`."""
+        return self._engine.connect().execution_options(sqlite_deferred=True, sqlite_single_read=True)
 
     @contextlib.contextmanager
     def _write(self, *, durable: bool = False) -> Iterator[Connection]:

@@ -90,7 +90,7 @@ class ReplayStorage(StoragePart):
     def seen(self, iss: str, jti: str) -> bool:
         """Whether (``iss``, ``jti``) is recorded and not yet expired: a read, never waiting for a writer."""
         now = self._clock()
-        with self._reader() as conn:
+        with self._single_read() as conn:
             found = conn.execute(_SEEN, {"t_iss": iss, "t_jti": jti, "t_now": now}).first()
         return found is not None
 

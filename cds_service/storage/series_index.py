@@ -221,7 +221,7 @@ class SeriesIndex(StoragePart):
         patients, studies = sorted(set(patient_ids)), sorted(set(study_uids))
         if not (patients or studies):
             return ()
-        with self._reader() as conn:
+        with self._single_read() as conn:
             rows = conn.execute(_FIND, {"patients": patients, "studies": studies}).mappings()
             return tuple(IndexEntry(series=_series(row), analysis=_analysis(row)) for row in rows)
 
@@ -282,7 +282,7 @@ class SeriesIndex(StoragePart):
         keys = sorted(set(sources))
         if not keys:
             return {}
-        with self._reader() as conn:
+        with self._single_read() as conn:
             return {
                 r["source"]: SourceState(**dict(r)) for r in conn.execute(_STATES, {"keys": keys}).mappings()
             }
