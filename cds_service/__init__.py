@@ -97,6 +97,17 @@ PET_EXTENSION_KEY = "her2cds.pet"
 """``app.extensions`` key of the ``PetSide`` that ``create_app`` built (None when a lookup was given)."""
 
 
+def _load_fhir_models() -> None:
+    """Import the ``fhir.resources`` model classes the pathology mapping parses with now, when a worker
+    starts, rather than in its first hook (about 0.3 s of imports and schema building)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from connectors.fhir.mapping import USED_TYPES
+
+    for kind in sorted(USED_TYPES):
+        get_fhir_model_class(kind)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -119,6 +130,7 @@ def create_app(
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
     from cds_service.hooks.access import ClientAuth
+    from cds_service.hooks.mapping_cache import MappingCache
     from cds_service.hooks.prefetch import PrefetchResolver, fhir_client_factory, templates
     from cds_service.hooks.registry import EXTENSION_KEY, Components
     from cds_service.hooks.service import EvidenceLink, HookService
@@ -169,6 +181,7 @@ def create_app(
         )
 
     keys = templates(settings.site.prefetch_templates)
+    _load_fhir_models()
     pet_lookup, pet_side = _pet(settings, storage, pet_lookup)
     readiness = health.ReadinessCheck(storage.ping, pet_index=pet_side.ready if pet_side else None)
 
@@ -184,8 +197,10 @@ def create_app(
             keys,
             on_query=lambda seconds, failed: metrics.observe_upstream("fhir", seconds, failed=failed),
         ),
-        map_pathology=functools.partial(
-            pathology_from_resources, max_narrative_chars=settings.max_narrative_chars
+        map_pathology=MappingCache(
+            functools.partial(pathology_from_resources, max_narrative_chars=settings.max_narrative_chars),
+            max_entries=settings.mapping_cache_entries,
+            ttl_s=settings.mapping_cache_ttl_s,
         ),
         assess=assess,
         pet_lookup=pet_lookup,

@@ -349,6 +349,10 @@ class Settings:
     nesting of arrays and objects); beyond the last three a request gets 400.
 
     ``tracing`` (``HER2CDS_TRACING``): OpenTelemetry tracing of the service (``cds_service.tracing``).
+
+    ``mapping_cache_entries`` (``HER2CDS_MAPPING_CACHE_ENTRIES``, 0: off) and ``mapping_cache_ttl_s``
+    (``HER2CDS_MAPPING_CACHE_TTL_S``) bound the per-worker memo of the pathology mapping of identical prefetch
+    (``cds_service.hooks.mapping_cache``).
     """
 
     public_url: str | None = None
@@ -384,6 +388,8 @@ class Settings:
     max_narrative_chars: int = 100_000
     max_json_depth: int = 64
     tracing: TracingMode = TracingMode.OFF
+    mapping_cache_entries: int = 256
+    mapping_cache_ttl_s: float = 60.0
 
     def __post_init__(self) -> None:
         self._check_auth()
@@ -443,6 +449,10 @@ class Settings:
             raise SettingsError(f"{PREFIX}AUDIT_RETENTION_DAYS must be a positive number of days")
         if self.purge_interval_s <= 0:
             raise SettingsError(f"{PREFIX}PURGE_INTERVAL_S must be a positive number of seconds")
+        if self.mapping_cache_entries < 0 or self.mapping_cache_ttl_s <= 0:
+            raise SettingsError(
+                f"{PREFIX}MAPPING_CACHE_ENTRIES must be 0 (off) or more, {PREFIX}MAPPING_CACHE_TTL_S positive"
+            )
         for name, least in _LIMIT_FLOORS.items():
             value = getattr(self, name)
             if value < least:
@@ -544,6 +554,10 @@ class Settings:
             max_narrative_chars=_integer(environ, "MAX_NARRATIVE_CHARS", 100_000),
             max_json_depth=_integer(environ, "MAX_JSON_DEPTH", 64),
             tracing=tracing,
+            mapping_cache_entries=int(
+                _number(environ, "MAPPING_CACHE_ENTRIES", 256, integer=True, zero=True)
+            ),
+            mapping_cache_ttl_s=_number(environ, "MAPPING_CACHE_TTL_S", 60.0),
             prometheus_multiproc_dir=Path(environ["PROMETHEUS_MULTIPROC_DIR"])
             if environ.get("PROMETHEUS_MULTIPROC_DIR")
             else None,

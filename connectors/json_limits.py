@@ -97,6 +97,7 @@ def check_within(value: Any, limits: JsonLimits) -> None:
     if isinstance(value, str):
         _check_string(None, value, None, limits)
     entries = 0
+    max_chars = limits.max_string_chars
     stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         node, depth = stack.pop()
@@ -111,7 +112,8 @@ def check_within(value: Any, limits: JsonLimits) -> None:
             items = ((None, item) for item in node)
         for key, item in items:
             if isinstance(item, str):
-                _check_string(key, item, node if key is not None else None, limits)
+                if len(item) > max_chars:  # the common case, a short string, costs no call
+                    _check_string(key, item, node if key is not None else None, limits)
             elif isinstance(item, dict | list):
                 stack.append((item, depth + 1))
 

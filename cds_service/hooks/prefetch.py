@@ -62,7 +62,6 @@ __all__ = [
     "MAX_BINARIES",
     "MAX_PAGES",
     "PREFETCH_KEYS",
-    "Deadline",
     "FhirAccess",
     "FhirClientFactory",
     "PrefetchKey",

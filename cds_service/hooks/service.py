@@ -19,10 +19,11 @@ from cds_service.hooks.cards import render_cards
 from cds_service.hooks.handlers import HookHandler
 from cds_service.hooks.models import Card, CdsRequest, PatientViewContext
 from cds_service.hooks.orders import DraftOrderFindings
-from cds_service.hooks.prefetch import Deadline, FhirAccess, PrefetchResolver, PrefetchResult
+from cds_service.hooks.prefetch import FhirAccess, PrefetchResolver, PrefetchResult
 from cds_service.observability import get_logger
 from cds_service.settings import Settings, normalise_base_url
 from connectors.errors import ConnectorError
+from connectors.http import Deadline
 from connectors.ports import PathologyData
 from rules.display import MODIFIERS, NO_EVIDENCE_LINK
 from rules.domain import (

@@ -41,9 +41,9 @@ from cds_service.storage.tables import AnalysisStatus
 from rules.domain import PetStatus, PetStudyFacts
 
 if TYPE_CHECKING:
-    from cds_service.hooks.prefetch import Deadline
     from cds_service.settings import Settings
     from cds_service.storage.store import Storage
+    from connectors.http import Deadline
 
 log = logging.getLogger(__name__)
 

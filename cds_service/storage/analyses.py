@@ -10,7 +10,7 @@ The table keeps the DICOM PatientID as a lookup key; it is never logged (left ou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,26 +47,6 @@ class PetAnalysisRecord:
 
 class AnalysisStorage(StoragePart):
     """Cached PET analyses and the claim protocol that makes one worker analyse each series."""
-
-    def enqueue_analysis(
-        self, series_uid: str, *, study_uid: str | None = None, patient_id: str | None = None
-    ) -> bool:
-        """Register a series as ``pending`` unless it is already known; ``True`` if this call created it."""
-        now = self._clock()
-        stmt = self._insert(
-            pet_analysis,
-            values={
-                "series_instance_uid": series_uid,
-                "study_instance_uid": study_uid,
-                "patient_id": patient_id,
-                "status": AnalysisStatus.PENDING.value,
-                "attempts": 0,
-                "updated_at": now,
-            },
-        )
-        with self._write() as conn:
-            ignoring = stmt.on_conflict_do_nothing()  # type: ignore[attr-defined]
-            return changed_a_row(conn, ignoring.returning(pet_analysis.c.series_instance_uid))
 
     def claim_analysis(
         self,
@@ -175,26 +155,6 @@ class AnalysisStorage(StoragePart):
             ).mappings()
             found = row.first()
         return _analysis_from_row(found) if found is not None else None
-
-    def find_analyses(
-        self, *, patient_id: str | None = None, study_uids: Iterable[str] = ()
-    ) -> tuple[PetAnalysisRecord, ...]:
-        """Analyses of series of ``patient_id`` **or** of any of ``study_uids``, most recent first."""
-        studies = sorted(set(study_uids))
-        clauses = []
-        if patient_id is not None:
-            clauses.append(pet_analysis.c.patient_id == patient_id)
-        if studies:
-            clauses.append(pet_analysis.c.study_instance_uid.in_(studies))
-        if not clauses:
-            return ()
-        stmt = (
-            select(pet_analysis)
-            .where(or_(*clauses))
-            .order_by(pet_analysis.c.updated_at.desc(), pet_analysis.c.series_instance_uid)
-        )
-        with self._reader() as conn:
-            return tuple(_analysis_from_row(r) for r in conn.execute(stmt).mappings())
 
 
 def _analysis_from_row(row: RowMapping) -> PetAnalysisRecord:

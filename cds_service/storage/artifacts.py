@@ -58,13 +58,18 @@ class EvidenceSnapshot:
 def insert_evidence(conn: Connection, snapshot: EvidenceSnapshot) -> None:
     """Write ``snapshot`` in the caller's transaction."""
     conn.execute(
-        evidence_snapshots.insert().values(
-            id=snapshot.id,
-            created_at=snapshot.created_at,
-            expires_at=snapshot.expires_at,
-            payload=dict(snapshot.payload),
-        )
+        _EVIDENCE_INSERT,
+        {
+            "id": snapshot.id,
+            "created_at": snapshot.created_at,
+            "expires_at": snapshot.expires_at,
+            "payload": dict(snapshot.payload),
+        },
     )
+
+
+_EVIDENCE_INSERT = evidence_snapshots.insert()
+"""An evidence snapshot row, built once (its values are bound per call)."""
 
 
 class ArtifactStorage(StoragePart):

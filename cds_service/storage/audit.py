@@ -34,9 +34,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cds_service.storage.artifacts import EvidenceSnapshot, insert_evidence
-from cds_service.storage.engine import StoragePart, insert_for, require_aware
+from cds_service.storage.engine import StoragePart, require_aware
 from cds_service.storage.replay import ReplayedTokenError, TokenUse, consume
 from cds_service.storage.tables import HookOutcome, hook_audit, hook_audit_card
 
@@ -93,29 +94,37 @@ def _insert_audit(conn: Connection, record: HookAuditRecord) -> int:
     A card uuid already audited (a cached answer served again) keeps its first audit row.
     """
     result = conn.execute(
-        hook_audit.insert().values(
-            hook_instance=record.hook_instance,
-            service_id=record.service_id,
-            hook=record.hook,
-            iss=record.iss,
-            tenant=record.tenant,
-            received_at=record.received_at,
-            duration_ms=float(record.duration_ms),
-            outcome=record.outcome.value,
-            rules_version=record.rules_version,
-        )
+        _AUDIT_INSERT,
+        {
+            "hook_instance": record.hook_instance,
+            "service_id": record.service_id,
+            "hook": record.hook,
+            "iss": record.iss,
+            "tenant": record.tenant,
+            "received_at": record.received_at,
+            "duration_ms": float(record.duration_ms),
+            "outcome": record.outcome.value,
+            "rules_version": record.rules_version,
+        },
     )
     pk = result.inserted_primary_key
     assert pk is not None
     audit_id = int(pk[0])
-    for card in record.cards:
-        stmt = insert_for(
-            conn.dialect.name,
-            hook_audit_card,
-            {"card_uuid": card.uuid, "audit_id": audit_id, "topic": card.topic},
+    if record.cards:
+        conn.execute(
+            _CARD_INSERTS[conn.dialect.name],
+            [{"card_uuid": c.uuid, "audit_id": audit_id, "topic": c.topic} for c in record.cards],
         )
-        conn.execute(stmt.on_conflict_do_nothing())  # type: ignore[attr-defined]
     return audit_id
+
+
+_AUDIT_INSERT = hook_audit.insert()
+"""The audit row, built once (its values are bound per call)."""
+_CARD_INSERTS = {
+    "sqlite": sqlite.insert(hook_audit_card).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(hook_audit_card).on_conflict_do_nothing(),
+}
+"""The card rows of an audit record, one statement for all of them; built once per dialect."""
 
 
 class AuditStorage(StoragePart):

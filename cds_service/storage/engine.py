@@ -7,9 +7,12 @@ Two backends (``spec/operations.md`` §10):
   5000 ms (a writer waits for the lock instead of failing), ``synchronous=NORMAL`` (a commit appends to the
   WAL without an fsync: durable against a crash of the process, and fsynced at each checkpoint) and
   ``foreign_keys=ON``. Write transactions open with ``BEGIN IMMEDIATE`` so that writers queue on the lock
-  instead of failing on a read-to-write upgrade, and the threads of one process take a process-local lock
-  first, so that at most one connection per process waits in SQLite's polling busy handler: the others
-  wait, in order, on the lock, which is what keeps every wait far below the busy timeout under load. A
+  instead of failing on a read-to-write upgrade. Before that, a writer takes a process-local lock (the
+  threads of one process) and then an exclusive ``flock`` on a lock file beside the database
+  (``<database>.lock``, mode 0600, empty): the writers of every process of the host wait there, woken the
+  moment the holder commits, rather than in SQLite's busy handler, which polls with sleeps of 1 to 100 ms
+  and turned a sub-millisecond transaction into waits of tens of milliseconds when two workers wrote at
+  once. The busy timeout stays as the authority for any other writer (a tool that does not take the lock). A
   transaction that must survive a power cut (:meth:`StoragePart._write` with ``durable=True``: feedback)
   runs with ``synchronous=FULL``, whose fsync of the WAL covers every commit before it as well. The
   database file is created with mode 0600 (SQLite gives its ``-wal`` and ``-shm`` files the same mode),
@@ -24,6 +27,7 @@ Nothing here logs.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
 import threading
@@ -124,6 +128,8 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         options = conn.get_execution_options()
+        if options.get("sqlite_single_read", False):
+            return  # one SELECT, its own implicit read transaction: no BEGIN, no ROLLBACK round trip
         if options.get("sqlite_deferred", False):
             conn.exec_driver_sql("BEGIN")
             return
@@ -159,6 +165,53 @@ def insert_for(dialect: str, table: Any, values: Mapping[str, Any]) -> Insert:
     return sqlite.insert(table).values(**values)
 
 
+class _WriteLock:
+    """The writers' queue of one SQLite database: a thread lock, then ``flock`` on ``path`` (None: the thread
+    lock alone, for an in-memory database). The lock file is opened once per process (a forked worker opens
+    its own: a descriptor inherited across ``fork`` would share the parent's lock)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._thread = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            if self._path is not None:
+                fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._path is not None and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
+
+    def _descriptor(self) -> int:
+        pid = os.getpid()
+        if self._fd is None or self._pid != pid:
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, DATABASE_FILE_MODE)
+            self._pid = pid
+        return self._fd
+
+
+def _write_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
+    """How the writers of ``engine`` queue: SQLite file → thread lock + lock file; in-memory SQLite → thread
+    lock; PostgreSQL → nothing (its row locks decide)."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return _WriteLock(None)
+    return _WriteLock(Path(database + ".lock"))
+
+
 class StoragePart:
     """What every part of :class:`cds_service.storage.store.Storage` shares: the engine, the clock and the
     transaction helpers. One short transaction per public method, committed before the method returns."""
@@ -170,8 +223,8 @@ class StoragePart:
     def _init_part(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._clock = clock
-        # SQLite has one writer at a time: the threads of this process queue here, not in SQLite's busy loop.
-        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        # SQLite has one writer at a time: the writers of this host queue here, not in SQLite's busy loop.
+        self._write_lock = _write_lock(engine)
 
     @property
     def dialect(self) -> str:
@@ -185,6 +238,12 @@ class StoragePart:
     def _reader(self) -> Connection:
         """A connection for read-only work (SQLite: deferred BEGIN, so readers never queue behind writers)."""
         return self._engine.connect().execution_options(sqlite_deferred=True)
+
+    def _single_read(self) -> Connection:
+        """A connection for exactly one SELECT (the hook's reads): on SQLite no explicit transaction, the
+        statement is its own consistent read (the module turns the driver's transaction control off); on
+        PostgreSQL the same as :meth:`_reader`."""
+        return self._engine.connect().execution_options(sqlite_deferred=True, sqlite_single_read=True)
 
     @contextlib.contextmanager
     def _write(self, *, durable: bool = False) -> Iterator[Connection]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy.sql.dml import Insert
 
-from cds_service.storage.engine import StoragePart, changed_a_row, insert_for, require_aware
+from cds_service.storage.engine import StoragePart, insert_for, require_aware
 from cds_service.storage.tables import jti_replay
 
 __all__ = ["ReplayStorage", "ReplayedTokenError", "TokenUse", "consume"]
@@ -48,23 +49,39 @@ class TokenUse:
         require_aware("expires_at", self.expires_at)
 
 
+def _consume_statement(dialect: str) -> Insert:
+    """The upsert of :func:`consume`, built once per dialect with bound parameters (the hot statement of
+    every hook: no per-call statement construction, and SQLAlchemy's compiled cache hits at once)."""
+    stmt = insert_for(
+        dialect,
+        jti_replay,
+        {"iss": bindparam("t_iss"), "jti": bindparam("t_jti"), "expires_at": bindparam("t_expires")},
+    )
+    upsert: Insert = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[jti_replay.c.iss, jti_replay.c.jti],
+        set_={"expires_at": bindparam("t_expires")},
+        where=jti_replay.c.expires_at < bindparam("t_now"),
+    )
+    return upsert.returning(jti_replay.c.jti)
+
+
+_CONSUME = {dialect: _consume_statement(dialect) for dialect in ("sqlite", "postgresql")}
+
+_SEEN = select(jti_replay.c.jti).where(
+    jti_replay.c.iss == bindparam("t_iss"),
+    jti_replay.c.jti == bindparam("t_jti"),
+    jti_replay.c.expires_at >= bindparam("t_now"),
+)
+
+
 def consume(conn: Connection, token: TokenUse, now: datetime) -> bool:
     """Record ``token`` in the caller's transaction; ``False`` when a live entry already holds its pair.
 
     Run it first in the transaction so that a replay is found before anything else is written. An entry
     whose ``expires_at`` has passed is overwritten.
     """
-    stmt = insert_for(
-        conn.dialect.name,
-        jti_replay,
-        {"iss": token.iss, "jti": token.jti, "expires_at": token.expires_at},
-    )
-    upsert = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-        index_elements=[jti_replay.c.iss, jti_replay.c.jti],
-        set_={"expires_at": token.expires_at},
-        where=jti_replay.c.expires_at < now,
-    )
-    return changed_a_row(conn, upsert.returning(jti_replay.c.jti))
+    params = {"t_iss": token.iss, "t_jti": token.jti, "t_expires": token.expires_at, "t_now": now}
+    return conn.execute(_CONSUME[conn.dialect.name], params).first() is not None
 
 
 class ReplayStorage(StoragePart):
@@ -73,12 +90,8 @@ class ReplayStorage(StoragePart):
     def seen(self, iss: str, jti: str) -> bool:
         """Whether (``iss``, ``jti``) is recorded and not yet expired: a read, never waiting for a writer."""
         now = self._clock()
-        with self._reader() as conn:
-            found = conn.execute(
-                select(jti_replay.c.jti).where(
-                    jti_replay.c.iss == iss, jti_replay.c.jti == jti, jti_replay.c.expires_at >= now
-                )
-            ).first()
+        with self._single_read() as conn:
+            found = conn.execute(_SEEN, {"t_iss": iss, "t_jti": jti, "t_now": now}).first()
         return found is not None
 
     def check_and_store(self, iss: str, jti: str, expires_at: datetime) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, or_, select, update
+from sqlalchemy import RowMapping, bindparam, delete, or_, select, update
 
 from cds_service.storage.analyses import PetAnalysisRecord
 from cds_service.storage.engine import StoragePart
@@ -138,6 +138,26 @@ class SourceState:
         return (now - self.last_success_at).total_seconds() > max_age_s
 
 
+_FIND = (
+    select(pet_series_index, *[c.label(f"a_{c.name}") for c in pet_analysis.c])
+    .select_from(
+        pet_series_index.outerjoin(
+            pet_analysis, pet_analysis.c.series_instance_uid == pet_series_index.c.series_instance_uid
+        )
+    )
+    .where(
+        or_(
+            pet_series_index.c.patient_id.in_(bindparam("patients", expanding=True)),
+            pet_series_index.c.study_instance_uid.in_(bindparam("studies", expanding=True)),
+        )
+    )
+)
+"""A hook's one read of the index (``SeriesIndex.find``), built once: the rows of any of the patient ids or
+study uids (an empty list matches nothing), each with its stored analysis."""
+
+_STATES = select(pet_source_state).where(pet_source_state.c.source.in_(bindparam("keys", expanding=True)))
+
+
 class SeriesIndex(StoragePart):
     """The series index and source states of a ``Storage`` (thread-safe, one transaction per call).
 
@@ -199,28 +219,11 @@ class SeriesIndex(StoragePart):
         """Rows of any of ``patient_ids`` (DICOM PatientID) **or** of any of ``study_uids``, each with its
         stored analysis: one read, what a hook needs."""
         patients, studies = sorted(set(patient_ids)), sorted(set(study_uids))
-        clauses = []
-        if patients:
-            clauses.append(pet_series_index.c.patient_id.in_(patients))
-        if studies:
-            clauses.append(pet_series_index.c.study_instance_uid.in_(studies))
-        if not clauses:
+        if not (patients or studies):
             return ()
-        analysis = [c.label(f"a_{c.name}") for c in pet_analysis.c]
-        stmt = (
-            select(pet_series_index, *analysis)
-            .select_from(
-                pet_series_index.outerjoin(
-                    pet_analysis, pet_analysis.c.series_instance_uid == pet_series_index.c.series_instance_uid
-                )
-            )
-            .where(or_(*clauses))
-        )
-        with self._reader() as conn:
-            return tuple(
-                IndexEntry(series=_series(row), analysis=_analysis(row))
-                for row in conn.execute(stmt).mappings()
-            )
+        with self._single_read() as conn:
+            rows = conn.execute(_FIND, {"patients": patients, "studies": studies}).mappings()
+            return tuple(IndexEntry(series=_series(row), analysis=_analysis(row)) for row in rows)
 
     # -- source states ------------------------------------------------------------------------------------
 
@@ -279,9 +282,10 @@ class SeriesIndex(StoragePart):
         keys = sorted(set(sources))
         if not keys:
             return {}
-        stmt = select(pet_source_state).where(pet_source_state.c.source.in_(keys))
-        with self._reader() as conn:
-            return {r["source"]: SourceState(**dict(r)) for r in conn.execute(stmt).mappings()}
+        with self._single_read() as conn:
+            return {
+                r["source"]: SourceState(**dict(r)) for r in conn.execute(_STATES, {"keys": keys}).mappings()
+            }
 
     def state(self, source: str) -> SourceState | None:
         """The recorded state of one source, or None."""

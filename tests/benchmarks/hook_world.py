@@ -87,6 +87,16 @@ def hook_body(*, prefetch: Mapping[str, Any] | None, fhir_base: str | None) -> d
     return body
 
 
+def distinct_prefetch(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` whose prefetched Patient differs on every request (its ``meta.versionId`` is the request's
+    ``@HOOK_INSTANCE@``): no two hooks send the same resources, so the service's memo of the pathology
+    mapping (``cds_service.hooks.mapping_cache``) never hits, as with a stream of distinct patients. Nothing
+    the cards rest on changes."""
+    prefetch = dict(body["prefetch"])
+    prefetch["patient"] = {**prefetch["patient"], "meta": {"versionId": "@HOOK_INSTANCE@"}}
+    return {**body, "prefetch": prefetch}
+
+
 def with_instance(body: Mapping[str, Any]) -> dict[str, Any]:
     """The body with a fresh ``hookInstance`` (for calls made from Python)."""
     return {**body, "hookInstance": str(uuid.uuid4())}

@@ -4,7 +4,8 @@
 --   threads, 4 run number, 5 card topic every 200 answer must carry (or "-").
 -- Thread k takes the tokens on lines k, k + n, k + 2n, ... so that no token is sent twice. A thread that
 -- runs out stops and counts it ("exhausted"); the harness then fails the row rather than replay a token.
--- The body's "@HOOK_INSTANCE@" is replaced by a UUID unique per request. done() prints one line,
+-- Every "@HOOK_INSTANCE@" of the body is replaced by a UUID unique per request (the hookInstance, and in the
+-- distinct-prefetch row also a field of a prefetched resource). done() prints one line,
 -- "BENCH_JSON {...}", with the counts, statuses and latency percentiles (microseconds).
 
 local threads = {}
@@ -21,7 +22,7 @@ statuses = {}
 
 local tokens, n_tokens, used = {}, 0, 0
 local with_tokens = false
-local head, tail = nil, nil
+local head, pieces = nil, nil
 local run, sequence = 0, 0
 local expect = nil
 
@@ -51,8 +52,18 @@ function init(args)
    end
    if args[2] ~= "-" then
       local body = read_file(args[2])
-      local first, last = body:find("@HOOK_INSTANCE@", 1, true)
-      head, tail = body:sub(1, first - 1), body:sub(last + 1)
+      pieces = {}
+      local start = 1
+      while true do
+         local first, last = body:find("@HOOK_INSTANCE@", start, true)
+         if first == nil then
+            break
+         end
+         table.insert(pieces, body:sub(start, first - 1))
+         start = last + 1
+      end
+      table.insert(pieces, body:sub(start))
+      head = pieces[1]
    end
 end
 
@@ -74,7 +85,7 @@ function request()
    sequence = sequence + 1
    headers["Content-Type"] = "application/json"
    local instance = string.format("%08x-%04x-4000-8000-%012x", run, thread_id, sequence)
-   return wrk.format("POST", nil, headers, head .. instance .. tail)
+   return wrk.format("POST", nil, headers, table.concat(pieces, instance))
 end
 
 function response(status, headers, body)

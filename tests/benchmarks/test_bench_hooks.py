@@ -8,6 +8,8 @@ One run, on this machine, in this order (each wrk row lasts ``BENCH_SECONDS``, d
 2. **the first hook after start**: one patient-view call with full prefetch, its latency and cards;
 3. floor, 20 connections; **patient-view with full prefetch**, 20 connections, a fresh client JWT per
    request (pre-signed ES384 tokens, unique ``jti``, each sent once by ``hooks.lua``);
+   then the same with a prefetch that differs on every request (``distinct_prefetch``: the memo of the
+   pathology mapping never hits, every hook maps its resources as for a stream of distinct patients);
 4. floor, 1 connection; patient-view, 1 connection;
 5. **prefetch absent**: patient-view with no prefetch, every key fetched from the Node FHIR test server
    (allow-listed ``fhirServer``), 20 connections.
@@ -44,6 +46,7 @@ from tests.benchmarks.hook_world import (
     THREADS,
     WORKERS,
     World,
+    distinct_prefetch,
     floor_process,
     hook_body,
     service_process,
@@ -172,6 +175,7 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
 
         floor20 = floor_row(20)
         hook_row("patient-view, full prefetch", 20, full, floor20, profile=PROFILE)
+        hook_row("patient-view, full prefetch, all distinct", 20, distinct_prefetch(full), floor20)
         floor1 = floor_row(1)
         hook_row("patient-view, full prefetch", 1, full, floor1)
         hook_row("patient-view, prefetch absent (FHIR fallback)", 20, absent, floor20)

@@ -493,14 +493,6 @@ class StorageContract:
         clock.advance(301)
         assert storage.claim_analysis(SERIES, "w2", 300) is True
 
-    def test_pending_analysis_claimable(self, storage: Storage) -> None:
-        assert storage.enqueue_analysis(SERIES, study_uid=STUDY, patient_id="PID-7") is True
-        assert storage.enqueue_analysis(SERIES) is False
-        record = storage.get_analysis(SERIES)
-        assert record is not None
-        assert record.status is AnalysisStatus.PENDING
-        assert storage.claim_analysis(SERIES, "w1", 300) is True
-
     def test_save_analysis_validates(self, storage: Storage) -> None:
         storage.claim_analysis(SERIES, "w1", 300)
         with pytest.raises(ValueError, match="facts"):
@@ -509,18 +501,6 @@ class StorageContract:
             storage.save_analysis(SERIES, worker_id="w1", status=AnalysisStatus.RUNNING)
         with pytest.raises(ValueError, match="stale_after_s"):
             storage.claim_analysis(SERIES, "w1", 0)
-
-    def test_find_analyses_by_patient_or_study(self, storage: Storage, clock: Clock) -> None:
-        storage.enqueue_analysis("1.1", study_uid="9.1", patient_id="A")
-        clock.advance(1)
-        storage.enqueue_analysis("1.2", study_uid="9.2", patient_id="A")
-        clock.advance(1)
-        storage.enqueue_analysis("1.3", study_uid="9.3", patient_id="B")
-        storage.enqueue_analysis("1.4", study_uid="9.4", patient_id="C")
-        found = storage.find_analyses(patient_id="A", study_uids=["9.3"])
-        assert [r.series_instance_uid for r in found] == ["1.3", "1.2", "1.1"]
-        assert [r.series_instance_uid for r in storage.find_analyses(study_uids={"9.4"})] == ["1.4"]
-        assert storage.find_analyses() == ()
 
     def test_concurrent_claims_from_threads_exactly_one_wins(
         self, make_storage: Callable[..., Storage], clock: Clock

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from cds_service.hooks.prefetch import Deadline
 from cds_service.hooks.service import PetLookupResult
 from cds_service.pet.codec import (
     AnalysisDocument,
@@ -41,6 +40,7 @@ from connectors.dicom.headers import TracerRecognition
 from connectors.dicom.phantom import PhantomSpec, PhantomVariant, make_phantom, write_phantom
 from connectors.dicom.ports import PetStudySource, SeriesRef
 from connectors.errors import ConnectorError, SourceUnavailableError
+from connectors.http import Deadline
 from rules.domain import (
     LesionOrigin,
     LesionSite,

@@ -3,8 +3,10 @@ modes and the fsync of acknowledged feedback."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,12 +48,42 @@ def test_database_files_are_private(tmp_path: Path) -> None:
         storage.record_hook(audit_record("mode-check"))
         with storage.engine.connect() as conn:  # keeps -wal and -shm in place while looking
             conn.execute(text("SELECT 1"))
-            files = [tmp_path / "private" / f"her2cds.db{suffix}" for suffix in ("", "-wal", "-shm")]
-            assert [_mode(f) for f in files] == [0o600, 0o600, 0o600]
+            suffixes = ("", "-wal", "-shm", ".lock")
+            files = [tmp_path / "private" / f"her2cds.db{suffix}" for suffix in suffixes]
+            assert [_mode(f) for f in files] == [0o600, 0o600, 0o600, 0o600]
         assert _mode(tmp_path / "private") == 0o700
         storage.dispose()
     finally:
         os.umask(old_umask)
+
+
+def test_writers_of_two_storages_queue_on_the_lock_file(tmp_path: Path) -> None:
+    """Two storages on one database file (as two workers have) never write at the same time: the second
+    writer waits on the lock file until the first has committed, then goes ahead."""
+    url = f"sqlite:///{tmp_path}/her2cds.db"
+    first, second = Storage(url), Storage(url)
+    first.migrate()
+    inside, done = threading.Event(), threading.Event()
+
+    def write_second() -> None:
+        with second._write():
+            inside.set()
+        done.set()
+
+    with first._write():
+        probe = os.open(tmp_path / "her2cds.db.lock", os.O_RDWR)
+        try:  # the lock file is held: another process's writer would wait on it, not in SQLite's busy loop
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+        worker = threading.Thread(target=write_second)
+        worker.start()
+        assert not inside.wait(0.3), "the second writer entered while the first held the lock"
+    assert done.wait(30)
+    worker.join(30)
+    first.dispose()
+    second.dispose()
 
 
 def test_existing_world_readable_database_is_narrowed(tmp_path: Path) -> None:
@@ -92,7 +124,7 @@ def test_feedback_commit_is_fsynced_and_hook_writes_are_not(tmp_path: Path) -> N
 def test_in_memory_sqlite_is_shared_across_threads() -> None:
     storage = Storage("sqlite://")
     storage.migrate()
-    assert storage.enqueue_analysis("1.2.3") is True
+    assert storage.claim_analysis("1.2.3", "w1", 300) is True
     assert storage.get_analysis("1.2.3") is not None
 
 
