@@ -60,7 +60,7 @@ from connectors.fhir.narrative_html import html_to_text
 from connectors.fhir.narrative_results import build_her2_result
 from connectors.fhir.narrative_sections import Section
 from connectors.fhir.narrative_text import Line, report_lines, starts_new_item
-from rules.domain import Her2Result, Receptor, ReceptorResult, SourceRef, SpecimenRef
+from rules.domain import Her2Result, Receptor, ReceptorResult, ReportedStatus, SourceRef, SpecimenRef
 
 __all__ = ["AssertionReader", "NarrativeReading", "html_to_text", "parse_report_text"]
 
@@ -81,7 +81,7 @@ _TEXT_LIMIT: Final = 200_000
 _RESULT_VOCAB_RE: Final = re.compile(
     r"positiv|negativ|equivocal|borderline|amplif|express|\d\s*\+|\bscore|\bratio|\bgroup\b|ultra|\blow\b|"
     r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b|"
-    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d",
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d|\(\s*\+\s*\)|(?<![\w+])\+(?![\w+])",
     re.IGNORECASE,
 )
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
@@ -180,6 +180,10 @@ def parse_report_text(
             state.reset_topic()
             continue
         _read_line(line, section, state)
+    own = state.specimens.get(None)
+    if own is not None and own.facts.has_result() and s.in_situ_only("\n".join(texts)):
+        # A report of carcinoma in situ only: its HER2 result is the DCIS's, which is not scored (§2).
+        own.facts.in_situ_only = True
     return _reading(state, source=source, reported=reported)
 
 
@@ -546,6 +550,12 @@ def _statements(clause: str, inherited: Topic | None) -> list[tuple[Topic | None
 
 def _read_clause(clause: str, sentence: str, kind: SentenceKind, target: _Specimen, state: _State) -> None:
     pending_receptors: list[Receptor] = []
+    if g.TRIPLE_NEGATIVE_RE.search(clause):
+        # "Triple negative": ER, PR and HER2 negative, without a score: a legacy HER2 "negative" that any
+        # HER2 statement of the report outranks.
+        target.facts.statuses.append((state.bonus, ReportedStatus.NEGATIVE))
+        if sentence not in target.facts.excerpts:
+            target.facts.excerpts.append(sentence)
     for topic, text, named in _statements(clause, state.topic):
         if topic is None or not text.strip(" ,;"):
             continue

@@ -61,6 +61,12 @@ HISTORICAL_RE: Final = re.compile(
     r"\b(?:was|were)\s+(?:previously|originally|initially)\b|\breported\s+(?:elsewhere|previously|earlier)|"
     r"\bat\s+(?:an?\s+)?(?:outside|other|another|referring)\s+(?:hospital|institution|lab\w*|centre|center)|"
     r"\b(?:in|from|dated)\s+(?:19|20)\d\d\b(?=[^;]*\b(?:was|were|had)\b)|"
+    # "HER2 (outside): 3+", "per outside report", "the outside HER2 IHC": another laboratory's result quoted.
+    r"\(\s*outside(?:\s+(?:lab\w*|hospital|institution|report|result))?\s*\)|\bper\s+(?:the\s+)?outside\b|"
+    r"\boutside\s+(?:HER-?2|IHC|ISH|FISH|SISH|immuno\w*)\b|"
+    # "prior HER2+ by core", "known HER2-positive", "previously HER2 3+": an earlier result quoted.
+    r"\b(?:prior|previous|previously|earlier|original|originally|initial|initially|known)\s+(?:\w+\s+)?HER-?2\s*"
+    r"(?:[-+]|\(?[0-3]\s?\+|positiv|negativ|low|amplif|over)|"
     r"\b(?:differs?|different)\s+from\b|\bin\s+contrast\s+(?:to|with)\b|\bcompared\s+(?:with|to)\b|\bunlike\b|"
     r"\bdiscordan\w*\s+(?:with|from)\b|"
     # "HER2 was positive (3+) in the 2019 primary": a past result dated by its year.
@@ -115,6 +121,8 @@ LEGEND_LINE_RE: Final = re.compile(
 )
 #: Several ISH groups or categories defined in one sentence ("group 1 (ratio ≥2.0) positive; group 5 …").
 _GROUP_NUMBER_RE: Final = re.compile(r"\bgroups?\s*([1-5]|I{1,3}|IV|V)\b", _I)
+#: "We agree with the outside HER2 3+": the result quoted is this report's own (a second opinion concurs).
+_CONCUR_RE: Final = re.compile(r"\b(?:we|I)\s+(?:agree|concur)\b|\b(?:agree|concur)\w*\s+with\s+the\b", _I)
 _RECOUNT_HINT_RE: Final = re.compile(r"re-?count|second|observer|adjudicat|changed|from\s+group", _I)
 
 
@@ -190,7 +198,11 @@ class GrammarAssertions:
 
     def clause(self, clause: str) -> frozenset[Assertion]:
         found = set(domain_assertions(clause))
-        if HISTORICAL_RE.search(clause) and not _RECOUNT_HINT_RE.search(clause):
+        if (
+            HISTORICAL_RE.search(clause)
+            and not _RECOUNT_HINT_RE.search(clause)
+            and not _CONCUR_RE.search(clause)
+        ):
             found.add(Assertion.HISTORICAL)
         if HYPOTHETICAL_RE.search(clause):
             found.add(Assertion.HYPOTHETICAL)

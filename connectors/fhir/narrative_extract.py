@@ -104,6 +104,8 @@ class Her2Facts:
     metastasis: bool = False
     fields: dict[str, tuple[int, str]] = field(default_factory=dict)
     hedged: int | None = None
+    plus_sign: bool = False
+    in_situ_only: bool = False
     excerpts: list[str] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -523,7 +525,7 @@ def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
     for match in masked.take(g.SCORE_PLUS_RE):
         facts.scores.append((priority, _score_token(match.group(0)) if not match.group(2) else _word(match)))
     for match in masked.take(g.SCORE_LABELLED_RE):
-        facts.scores.append((priority, g.WORD_SCORES[next(x for x in match.groups() if x)]))
+        facts.scores.append((priority, g.WORD_SCORES[next(x for x in match.groups() if x).lower()]))
     for _ in masked.take(g.ZERO_BARE_RE):
         facts.scores.append((priority, IhcScore.ZERO))
 
@@ -538,8 +540,19 @@ def _read_statuses(
     """Status words, attributed to IHC, ISH or the overall result by the wording before them."""
     for match in masked.take(g.STATUS_RE):
         token = (match.group(1) or match.group(2) or match.group(3) or "").lower()
+        if match.group(2) == "+" or match.group(3) == "+":
+            # "HER2 (+)", "c-erbB-2 +": a plus sign alone stands for "positive" in some laboratories and for
+            # 1+ in others (the "+/++/+++" convention); it is no basis for either (the safety rule).
+            facts.plus_sign = True
+            continue
         status = g.STATUS_WORDS[token]
         mode = _mode_at(events, match.start(), ctx.start_mode)
+        if g.DISEASE_LABEL_RE.match(masked.original, match.end()):
+            # "HER2-positive breast cancer", "HER2-negative disease": a label of the disease (often from the
+            # history), weaker than any test; a positive label is never a basis and is not read at all.
+            if status is not ReportedStatus.POSITIVE:
+                facts.statuses.append((ctx.bonus, status))
+            continue
         if ctx.kind is SentenceKind.NORMAL and mode is Mode.ISH:
             facts.ish_statuses.append((_status_priority(ctx, mode), status))
         else:

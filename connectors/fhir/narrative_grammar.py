@@ -251,6 +251,9 @@ SCORE_LABELLED_RE: Final = re.compile(
     + _SCORE_DIGIT
     + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d|\s*or\s+\d|\s+(?:blocks?|slides?|cores?|cells))|"
     r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])|"
+    # "score one", "score of two", "IHC score: three" (numbers as words).
+    r"\b(?:score|IHC)\s*(?:of|=|:|was|is)?\s*\(?(zero|one|two|three)\b(?!\s*(?:of\s+(?:the\s+)?)?(?:blocks?|slides?|"
+    r"cores?|cells|specimens?|parts?|foci|areas?|nuclei|\d))|"
     # "Negative 0.", "positive, 3;": a digit right after its status word, ending the statement.
     r"(?:(?<=negative\s)|(?<=negative,\s)|(?<=positive\s)|(?<=positive,\s)|(?<=equivocal\s)|"
     r"(?<=equivocal,\s)|(?<=borderline\s)|(?<=borderline,\s))([0-3])(?=\s*(?:[(),;.]|$))",
@@ -486,7 +489,6 @@ STATUS_RE: Final = re.compile(
 STATUS_WORDS: Final = {
     "positive": ReportedStatus.POSITIVE,
     "pos": ReportedStatus.POSITIVE,
-    "+": ReportedStatus.POSITIVE,
     "negative": ReportedStatus.NEGATIVE,
     "neg": ReportedStatus.NEGATIVE,
     "-": ReportedStatus.NEGATIVE,
@@ -496,6 +498,18 @@ STATUS_WORDS: Final = {
     "uninterpretable": ReportedStatus.INDETERMINATE,
     "inconclusive": ReportedStatus.INDETERMINATE,
 }
+#: A status that names a kind of disease ("HER2-positive breast cancer", "HER2+ disease", "HER2-negative
+#: metastatic tumour"): a label of the patient's disease, often from the history, weaker than any test.
+DISEASE_LABEL_RE: Final = re.compile(
+    r"[\s)-]*(?:(?:metastatic|advanced|early|recurrent|residual|invasive|primary|locally\s+advanced|"
+    r"stage\s+[IV0-4]+[A-C]?|breast)[\s,]+)*(?:cancer|carcinoma|disease|MBC|mBC|BC|EBC|tumou?rs?|patients?|"
+    r"subtype|phenotype|neoplasm)\b",
+    _I,
+)
+#: "Triple negative" (ER, PR and HER2 negative): a HER2-negative statement without a score.
+TRIPLE_NEGATIVE_RE: Final = re.compile(
+    r"(?<!\bnot\s)(?<!\bnon-)(?<!\bnon\s)(?<!\bnor\s)\b(?:triple[-\s]?negative\b|TNBC\b)", _I
+)
 PENDING_RE: Final = re.compile(
     r"\bpending\b|to\s+follow|will\s+follow|(?:to|will)\s+be\s+(?:reported|issued|performed|sent|done)|"
     r"reported\s+separately|see\s+(?:the\s+)?(?:addendum|separate\s+report|supplement\w*)|sent\s+(?:out|to|for)|"

@@ -36,6 +36,14 @@ _DEFINITIVE: Final = frozenset(
     {ReportedStatus.POSITIVE, ReportedStatus.NEGATIVE, ReportedStatus.INDETERMINATE}
 )
 _T = TypeVar("_T")
+IN_SITU_ONLY_NOTE: Final = (
+    "the report describes carcinoma in situ and no invasive carcinoma: HER2 on carcinoma in situ is not "
+    "scored (ASCO/CAP scores the invasive carcinoma); not classified"
+)
+PLUS_SIGN_NOTE: Final = (
+    "HER2 given as a lone \u201c+\u201d sign was not read as a result: laboratories use it for "
+    "\u201cpositive\u201d and for 1+; the IHC score or ISH result is needed"
+)
 
 
 class _ConflictError(Exception):
@@ -206,6 +214,8 @@ def build_her2_result(
     if prior:
         name = f" ({specimen.id})" if specimen.id else ""
         notes.append(f"result stated for a prior specimen{name}, not the report's own specimen")
+    if facts.plus_sign:
+        notes.append(PLUS_SIGN_NOTE)
     notes += [f"text not understood: {excerpt}" for excerpt in facts.not_understood]
     notes += report_notes
     excerpt = " ".join(dict.fromkeys([*facts.excerpts, *facts.not_understood]))
@@ -215,7 +225,9 @@ def build_her2_result(
     status: ReportedStatus | None = None
     # A hedge ("3+ cannot be excluded") leaves the occasion unclassified unless a later addendum settles it.
     hedged = facts.hedged is not None and facts.top_priority() <= facts.hedged + PRIORITY_FINAL
-    unparsed = not facts.has_result() or hedged
+    unparsed = not facts.has_result() or hedged or facts.in_situ_only
+    if facts.in_situ_only:
+        notes.insert(0, IN_SITU_ONLY_NOTE)
     if hedged:
         notes.insert(
             0, "hedged wording about HER2 (for example \u201ccannot be excluded\u201d): not classified"

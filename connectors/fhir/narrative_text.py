@@ -70,6 +70,10 @@ _COMPARATORS: Final = ((re.compile(r">\s?="), "≥"), (re.compile(r"<\s?="), "�
 _ENTITY: Final = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _PERCENT_WORD: Final = re.compile(r"(?<=\d)[ \t]*(?:per[ \t]?cent|percent|pct)\b", re.IGNORECASE)
 _MIDDLE_DOT: Final = re.compile(r"(?<=\d)[·\u2219](?=\d)")
+#: Leaders between a field's name and its value ("HER2 IHC SCORE........1+", "Ratio ____ 2.3").
+_LEADER: Final = re.compile(r"(?<=\S)[ \t]*(?:\.{3,}|_{3,}|\.(?:[ \t]\.){2,})[ \t]*(?=\S)")
+#: Underscores joining the words of a laboratory system's field name ("HER2_IHC_SCORE=1").
+_UNDERSCORE: Final = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
 _THOUSANDS: Final = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d]|[.,]\d)")
 _DECIMAL_COMMA: Final = re.compile(r"(?<![\d.,])(\d{1,3}),(\d{1,2})(?![\d]|,\d)")
 _SEPARATOR_ROW: Final = re.compile(r"^[\s|:=+-]*$")
@@ -178,6 +182,8 @@ def normalise(text: str) -> str:
         text = pattern.sub(sign, text)
     text = _PERCENT_WORD.sub("%", text)
     text = _MIDDLE_DOT.sub(".", text)
+    text = _LEADER.sub(": ", text)
+    text = _UNDERSCORE.sub(" ", text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     return _DECIMAL_COMMA.sub(r"\1.\2", text)
 

@@ -201,6 +201,48 @@ CASES = [
     ("HER2 was positive (3+) in the 2019 primary; current metastasis HER2 IHC 2+, FISH not amplified (ratio "
      "1.1, HER2 2.0 copies per cell).", LOW),
     ("Criteria for HER2 positivity (IHC 3+ or ISH amplified) are not met. HER2 IHC 1+.", LOW),
+    # A lone "+" sign is "positive" in some laboratories and 1+ in others: no basis for either.
+    ("HER2 (+)", INDETERMINATE),
+    ("c-erbB-2 (+)", INDETERMINATE),
+    ("ER (+++), PR (++), c-erbB-2 (+)", INDETERMINATE),
+    ("HER2 (+); FISH: not amplified (ratio 1.2)", INDETERMINATE),
+    ("HER2 IHC 2+, FISH ratio 1.8, HER2 4.5 copies (group 4). HER2 (+)", INDETERMINATE),
+    ("HER2 (+), score 1+", LOW),
+    ("c-erbB-2 (-)", UNSCORED),
+    ("c-erbB-2: (+++)", POS),
+    # "Triple negative" states HER2 negative without a score; a HER2 score in the report outranks it.
+    ("Invasive ductal carcinoma, triple-negative phenotype.", UNSCORED),
+    ("Triple negative carcinoma of no special type. HER2 IHC 0, no membrane staining.", NULL),
+    ("Receptor profile: triple negative (ER 0%, PR 0%, HER2 1+).", LOW),
+    ("The tumour is not triple negative: ER 80%. HER2 2+, FISH to follow.", EQUIVOCAL),
+    ("History of triple-negative carcinoma of the other breast (2018). HER2 IHC 2+; ISH not amplified "
+     "(ratio 1.2, 2.3 copies per cell).", LOW),
+    # A disease named by its HER2 status is a label from the history, never this specimen's basis.
+    ("Patient with HER2-positive breast cancer. HER2 IHC 2+, FISH ratio 1.8, HER2 4.5 copies per cell "
+     "(group 4).", INDETERMINATE),
+    ("Metastatic HER2+ disease, liver biopsy. HER2 IHC 1+.", LOW),
+    ("Known HER2-positive breast cancer; liver biopsy. HER2 IHC 0 (no staining).", NULL),
+    ("Liver, core biopsy: metastatic HER2-positive breast carcinoma.", INDETERMINATE),
+    ("Residual tumour after neoadjuvant therapy (prior HER2+ by core). HER2 IHC on the residual tumour: 1+.",
+     LOW),
+    # A positive final for ISH group 2 or 4 (or a negative one for group 3) is not the guideline's result.
+    ("HER2 IHC 2+; FISH ratio 1.8, HER2 4.5 copies per cell (group 4). Final: HER2 positive.", INDETERMINATE),
+    ("HER2 IHC 2+; FISH ratio 2.4, HER2 3.4 copies per cell. Final: HER2 negative.", LOW),
+    # Scores as words, field leaders and system field names.
+    ("HER-2/neu (CB11): score one", LOW),
+    ("HER2 IHC score of three (positive)", POS),
+    ("HER2 IHC SCORE.........1+", LOW),
+    ("HER2_IHC_SCORE=0", ZERO),
+    ("HER2_IHC_RESULT=2+;HER2_ISH_RATIO=1.3;HER2_ISH_COPIES=2.6", LOW),
+    # Another laboratory's result quoted; a second opinion that concurs.
+    ("Consultation of outside slides. HER2 (outside): 3+", INDETERMINATE),
+    ("Consultation: HER2 IHC 3+ per outside report. Our HER2 IHC on block A3: 1+.", LOW),
+    ("Review of outside slides: we agree with the outside HER2 IHC 3+.", POS),
+    # Carcinoma in situ only: its HER2 is not scored.
+    ("Ductal carcinoma in situ, high nuclear grade; no invasive carcinoma identified. HER2 (4B5): 3+.",
+     INDETERMINATE),
+    ("DCIS, solid type. HER2 immunostain: positive (3+).", INDETERMINATE),
+    ("HER2 IHC 3+. Associated DCIS, cribriform type.", POS),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
