@@ -140,8 +140,16 @@ class _State:
     open_drop: bool = False
     method_assay: str | None = None
     notes: list[str] = field(default_factory=list)
+    part: str | None = None
+    parts: dict[str, _Specimen] = field(default_factory=dict)
+    multipart: bool = False
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
+        if key is None and self.part is not None:
+            # A multi-part report: each part's statements are kept apart until the parts are compared.
+            if self.part not in self.parts:
+                self.parts[self.part] = _Specimen(key=None, ref=self.current)
+            return self.parts[self.part]
         if key not in self.specimens:
             ref = self.current
             if key is not None:
@@ -174,17 +182,70 @@ def parse_report_text(
     state = _State(current=specimen or SpecimenRef(), assertions=reader)
     texts = [line.text for line in lines]
     legend = legend_lines(texts)
+    # Parts are told apart only in a report that names two or more ("A. Left breast …", "B. …").
+    state.multipart = len({label for text in texts for label in _part_labels(text)}) >= 2
     for index, (line, section) in enumerate(zip(lines, reader.sections(texts), strict=True)):
         if index in legend:
             state.notes.append(CRITERIA_NOTE)
             state.reset_topic()
             continue
         _read_line(line, section, state)
+    _merge_parts(state)
     own = state.specimens.get(None)
     if own is not None and own.facts.has_result() and s.in_situ_only("\n".join(texts)):
         # A report of carcinoma in situ only: its HER2 result is the DCIS's, which is not scored (§2).
         own.facts.in_situ_only = True
     return _reading(state, source=source, reported=reported)
+
+
+def _part_labels(line: str) -> set[str]:
+    """The parts a report line opens (at its start or at the start of one of its sentences)."""
+    labels = {s.part_label(line.strip()), *(s.part_label(sentence) for sentence in _sentences(line.strip()))}
+    return {label for label in labels if label is not None}
+
+
+def _signature(facts: Her2Facts, ref: SpecimenRef) -> tuple[object, ...] | None:
+    """What one part's HER2 facts amount to (None when they state nothing)."""
+    built = build_her2_result(facts, specimen=ref, prior=False, source=None, reported=None)
+    if built is None:
+        return None
+    result = built.result
+    return (result.ihc, result.ish, result.reported_status, result.technical_failure, result.unparsed)
+
+
+def _merge_parts(state: _State) -> None:
+    """One result for the report's own specimen from a multi-part report ("A. Left breast core …", "B. …").
+
+    Parts that state the same HER2 result give it once; parts that state different results leave the
+    current specimen unclear: the occasion is not classified (never the highest of them), with the excerpts.
+    """
+    if not state.parts:
+        return
+    candidates = [(label, part) for label, part in state.parts.items()]
+    own = state.specimens.get(None)
+    if own is not None:
+        candidates.insert(0, ("(report)", own))
+    stated = [
+        (label, part, signature)
+        for label, part in candidates
+        if (signature := _signature(part.facts, part.ref)) is not None
+    ]
+    if not stated:
+        return
+    if len({signature for _, _, signature in stated}) == 1:
+        state.specimens[None] = stated[0][1]
+        return
+    merged = _Specimen(key=None, ref=state.current)
+    for _, part, _ in stated:
+        for excerpt in [*part.facts.excerpts, *part.facts.not_understood]:
+            if excerpt not in merged.facts.not_understood:
+                merged.facts.not_understood.append(excerpt)
+    labels = ", ".join(label for label, _, _ in stated)
+    merged.facts.notes.append(
+        f"different HER2 results for parts {labels} of the report: which is the current specimen is not "
+        "stated; not classified"
+    )
+    state.specimens[None] = merged
 
 
 def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | None) -> NarrativeReading:
@@ -238,6 +299,10 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     state.open_drop = False
     state.last_dropped = False
     for number, sentence in enumerate(sentences):
+        part = s.part_label(stripped if number == 0 else sentence) if state.multipart else None
+        if part is not None and part != state.part:
+            state.part = part
+            state.reset_topic()
         _read_sentence(sentence, state, carried=state.carried_cue if number == 0 else None)
     if re.search(r"[.;:!?]\s*$", stripped):
         state.carried_cue = None

@@ -160,6 +160,24 @@ ABBREVIATIONS: Final = frozenset(
 )
 
 
+#: A part of a multi-part report: "Part A", "Specimen 2:", "A. Left breast, core biopsy:", "(B) Right breast".
+PART_RE: Final = re.compile(
+    r"^[\s*#>-]*(?:(?:part|specimen|sample|container|jar)\s*(?:#|no\.?)?\s*(?P<named>[A-H]|\d{1,2})\b(?!\s*[+%.]\d)"
+    r"|\(?(?P<letter>[A-H])[.)]\s+(?=(?:[^.;:]{0,40}?)\b(?:left|right|breast|axilla\w*|(?:lymph\s+)?nodes?|"
+    r"core|biops\w*|excision|re-?excision|mastectomy|lumpectomy|resection|segmentectomy|quadrant|liver|bone|lung|"
+    r"skin|pleura\w*|brain|chest\s+wall|margin|o'?clock|sentinel)\b))",
+    re.IGNORECASE,
+)
+
+
+def part_label(sentence: str) -> str | None:
+    """The part a sentence opens ("A. Left breast, core biopsy: …" → "A"), or None."""
+    match = PART_RE.match(sentence)
+    if match is None:
+        return None
+    return (match.group("named") or match.group("letter")).upper()
+
+
 def section_of_name(name: str) -> Section | None:
     """The kind of a section name ("Clinical history" → HISTORY); None when the name is not a known kind."""
     cleaned = re.sub(r"\s+", " ", name.strip(" .:-#*")).strip()

@@ -243,6 +243,16 @@ CASES = [
      INDETERMINATE),
     ("DCIS, solid type. HER2 immunostain: positive (3+).", INDETERMINATE),
     ("HER2 IHC 3+. Associated DCIS, cribriform type.", POS),
+    # Reports of several parts: the same result once; different results leave the current one unclear.
+    ("A. LEFT BREAST, CORE BIOPSY: Invasive carcinoma. FINAL HER2 STATUS: POSITIVE (IHC 3+).\n"
+     "B. RIGHT BREAST, CORE BIOPSY: Invasive carcinoma. HER2 IHC 1+.", INDETERMINATE),
+    ("Specimen A (left breast, excision): HER2 IHC 2+, FISH pending.\nSpecimen B (left breast, "
+     "re-excision): HER2 FISH amplified (ratio 3.4, 7.6 copies per cell).", INDETERMINATE),
+    ("A. Left breast, 2 o'clock, core: HER2 IHC 0.\nB. Left breast, 10 o'clock, core: HER2 IHC 0.", ZERO),
+    ("A. Left breast, core biopsy: invasive ductal carcinoma, grade 2.\nB. Left axillary lymph node, FNA: "
+     "metastatic carcinoma.\n\nBiomarkers (block A1): HER2 IHC 1+.", LOW),
+    ("HER2 IHC 2+ (equivocal), FISH to follow.\n\nADDENDUM:\nPart A: HER2 FISH amplified (ratio 3.1, 7.2 "
+     "copies per cell).", POS),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
