@@ -451,6 +451,8 @@ NEGATED_SCORE_RE: Final = re.compile(
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".
 AMP_NEG_RE: Final = re.compile(
     r"(?:not|non|un|no)[-\s]?amplif\w*|negative\s+for\s+(?:gene\s+)?amplification|without\s+amplification|"
+    # German reports: "nicht amplifiziert", "keine (Gen-)Amplifikation".
+    r"nicht\s+amplifiziert|keine\s+(?:HER-?2[-\s]?)?(?:Gen-?)?amplifikation|"
     r"no\s+(?:evidence\s+of\s+)?(?:"
     + HER2
     + r"\s+)?(?:gene\s+)?amplification|amplification"
@@ -459,7 +461,7 @@ AMP_NEG_RE: Final = re.compile(
     _I,
 )
 AMP_POS_RE: Final = re.compile(
-    r"\bamplified\b|amplification"
+    r"\bamplified\b|\bamplifiziert\b|amplification"
     + _BY_METHOD
     + r"\s*(?::|is|was)?\s*(?:detected|present|identified|seen|observed|positive)|"
     r"positive\s+for\s+(?:gene\s+)?amplification|gene\s+amplification\s+(?:is\s+)?(?:present|detected)",
@@ -478,8 +480,9 @@ OVEREXP_POS_RE: Final = re.compile(
 )
 #: Status words; "weakly positive", "false negative" and the like are not statuses.
 STATUS_RE: Final = re.compile(
-    r"(?<!weakly\s)(?<!weak\s)(?<!false\s)(?<!false-)(?<!triple\s)(?<!triple-)"
-    r"\b(positive|negative|equivocal|borderline|indeterminate|uninterpretable|inconclusive|pos|neg)\b"
+    r"(?<!weakly\s)(?<!weak\s)(?<!false\s)(?<!false-)(?<!triple\s)(?<!triple-)(?<!schwach\s)"
+    r"\b(positiv|negativ|positive|negative|equivocal|borderline|indeterminate|uninterpretable|inconclusive|"
+    r"pos|neg)\b"
     r"(?!\s+(?:cells?|nuclei|tumou?r\s+cells|invasive\s+cells|staining|membranes?)\b)"
     r"(?!\s+(?:and\s+negative\s+)?controls?)(?!\s+for\s+(?:ER|PR|E-?cadherin|Ki))|"
     + HER2
@@ -489,6 +492,8 @@ STATUS_RE: Final = re.compile(
 STATUS_WORDS: Final = {
     "positive": ReportedStatus.POSITIVE,
     "pos": ReportedStatus.POSITIVE,
+    "positiv": ReportedStatus.POSITIVE,
+    "negativ": ReportedStatus.NEGATIVE,
     "negative": ReportedStatus.NEGATIVE,
     "neg": ReportedStatus.NEGATIVE,
     "-": ReportedStatus.NEGATIVE,

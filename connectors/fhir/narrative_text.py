@@ -188,8 +188,89 @@ def normalise(text: str) -> str:
     return _DECIMAL_COMMA.sub(r"\1.\2", text)
 
 
+# ----------------------------------------------------------------------------------------------------
+# Forms and message dumps: checkboxes and HL7 v2 result segments
+
+#: A ticked box: "[x]", "(X)", "_x_", "☒", "☑", "✓".
+_CHECKED: Final = r"(?:\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\)|_+[xX✓✔]_+|[☒☑✓✔■▣])"
+#: An empty box: "[ ]", "(  )", "___", "☐", "□".
+_UNCHECKED: Final = r"(?:\[\s*\]|\(\s{1,3}\)|_{2,}|[☐□])"
+_BOX_RE: Final = re.compile(rf"(?P<checked>{_CHECKED})|(?P<unchecked>{_UNCHECKED})")
+_HL7_SEGMENT_RE: Final = re.compile(r"^\s*(?P<segment>[A-Z][A-Z0-9]{2})\|(?P<fields>.*)$")
+#: HL7 v2 segments that carry no result (message header, patient, visit, order): never read (PHI).
+_HL7_SKIPPED: Final = frozenset(
+    {"MSH", "PID", "PD1", "PV1", "PV2", "ORC", "OBR", "NK1", "IN1", "GT1", "EVN", "SPM"}
+)
+
+
+def _form_options(line: str) -> str | None:
+    """A form line with its empty boxes and their options removed ("[ ] 0 [x] 1+ [ ] 2+" → "1+",
+    "3+ [ ]  1+ [x]" → "1+"); None when nothing is ticked on a line that is only options (it is dropped).
+    Lines without a box are returned unchanged."""
+    boxes = list(_BOX_RE.finditer(line))
+    if not boxes:
+        return line
+    # A line that ends with a box and does not open with one writes each option before its box.
+    trailing = boxes[-1].end() >= len(line.rstrip()) and boxes[0].start() > len(line) - len(line.lstrip())
+    options: list[tuple[str, bool]] = []
+    label = ""
+    if trailing:
+        # "Negative (Score 1+) _X_": each option precedes its box; a label ends at the first colon.
+        previous = 0
+        for index, box in enumerate(boxes):
+            option = line[previous : box.start()]
+            if index == 0 and ":" in option:
+                label, option = option.split(":", 1)
+                label += ":"
+            options.append((option, bool(box.group("checked"))))
+            previous = box.end()
+    else:
+        label = line[: boxes[0].start()]
+        for index, box in enumerate(boxes):
+            end = boxes[index + 1].start() if index + 1 < len(boxes) else len(line)
+            options.append((line[box.end() : end], bool(box.group("checked"))))
+    ticked = [option.strip() for option, checked in options if checked and option.strip()]
+    if not ticked and not label.strip():
+        return None
+    return " ".join(part for part in [label.strip(), *ticked] if part)
+
+
+def _hl7_line(line: str) -> str | None:
+    """An HL7 v2 OBX segment as "observation: value" (NTE as its comment text); other segments dropped."""
+    match = _HL7_SEGMENT_RE.match(line)
+    if match is None:
+        return line
+    segment, fields = match.group("segment"), match.group("fields").split("|")
+    if segment == "NTE":
+        return fields[2] if len(fields) > 2 else ""
+    if segment != "OBX":
+        return None if segment in _HL7_SKIPPED else line
+    field = fields + [""] * (12 - len(fields))
+    identifier = [c for c in field[2].split("^") if c]
+    name = identifier[1] if len(identifier) > 1 else (identifier[0] if identifier else "")
+    value_parts = [c for c in field[4].split("^") if c]
+    # A coded value "LA6577-6^Negative^LN": its text; a plain value as written.
+    value = (
+        value_parts[1] if field[1] in ("CE", "CWE", "CNE") and len(value_parts) > 1 else " ".join(value_parts)
+    )
+    unit = field[5].split("^")[0] if "%" in field[5] else ""
+    status = " (preliminary)" if field[10].strip().upper() == "P" else ""
+    return f"{name}: {value}{unit}{status}" if value else None
+
+
+def _forms_and_messages(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        text = _hl7_line(line)
+        text = _form_options(text) if text is not None else None
+        if text is not None:
+            out.append(text)
+    return out
+
+
 def report_lines(text: str) -> list[Line]:
     """The report as normalised lines, with tables flattened and wrapped lines joined."""
+    text = "\n".join(_forms_and_messages(_NEWLINES.sub("\n", text).split("\n")))
     lines = [line.strip() for line in normalise(text).split("\n")]
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").

@@ -253,6 +253,22 @@ CASES = [
      "metastatic carcinoma.\n\nBiomarkers (block A1): HER2 IHC 1+.", LOW),
     ("HER2 IHC 2+ (equivocal), FISH to follow.\n\nADDENDUM:\nPart A: HER2 FISH amplified (ratio 3.1, 7.2 "
      "copies per cell).", POS),
+    # Forms with boxes: only the ticked option is the result.
+    ("HER2 (ERBB2) by immunohistochemistry\n___ Negative (Score 0)\n_X_ Negative (Score 1+)\n"
+     "___ Equivocal (Score 2+)\n___ Positive (Score 3+)", LOW),
+    ("HER2 IHC: [ ] 0   [ ] 1+   [x] 2+   [ ] 3+\nReflex ISH: ordered", EQUIVOCAL),
+    ("HER2 IHC score:  3+ [ ]   2+ [ ]   1+ [X]   0 [ ]", LOW),
+    ("HER2 by IHC:\n☐ Negative (0)\n☐ Negative (1+)\n☐ Equivocal (2+)\n☒ Positive (3+)", POS),
+    ("HER2 by IHC: [ ] positive  [ ] negative  [ ] equivocal", INDETERMINATE),
+    ("HER2 IHC 2+\nHER2 gene amplified:  ( ) yes  (x) no\nRatio 1.3, HER2 2.4 signals per cell", LOW),
+    # HL7 v2 result segments pasted into a report.
+    ("OBX|1|CWE|85319-2^HER2 [Presence] in Breast cancer specimen by Immune stain^LN||LA6577-6^Negative^LN"
+     "||||||F\nOBX|2|NM|85318-4^HER2 IHC score^LN||1|{score}|||||F", LOW),
+    ("OBX|1|ST|HER2IHC^HER2 IHC^L||2+||||||F\nOBX|2|NM|HER2RAT^HER2/CEP17 ratio^L||1.4||||||F\n"
+     "OBX|3|NM|HER2CN^HER2 signals per cell^L||3.1||||||F\nNTE|1||Not amplified.", LOW),
+    ("OBX|1|ST|HER2IHC^HER2 IHC^L||3+||||||P", INDETERMINATE),
+    # Other languages' status words.
+    ("HER2: Score 2+ (schwach positiv); ISH: keine Amplifikation (Ratio 1,4)", LOW),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
