@@ -41,6 +41,8 @@ from typing import Final
 from connectors.fhir import narrative_grammar as g
 from connectors.fhir import narrative_sections as s
 from connectors.fhir.narrative_context import (
+    CRITERION_RE,
+    NOT_PERFORMED_RE,
     Assertion,
     AssertionReader,
     GrammarAssertions,
@@ -76,6 +78,7 @@ HISTORY_NOTE: Final = (
     "an earlier result quoted in the report (history) was not read as this specimen's result"
 )
 CRITERIA_NOTE: Final = "guideline criteria quoted in the report were not read as a result"
+NOT_TESTED_NOTE: Final = "the report states that HER2 was not tested on this specimen"
 _TEXT_LIMIT: Final = 200_000
 #: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
 _RESULT_VOCAB_RE: Final = re.compile(
@@ -91,6 +94,13 @@ _EARLIER_RE: Final = re.compile(
     r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside|primary|reported|referring)\b", re.IGNORECASE
 )
 _CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
+#: HER2 testing as a whole (not one method, not a reflex) stated as not done on this specimen.
+_NOT_TESTED_RE: Final = re.compile(
+    r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
+    r"\s*(?:not\s+)?(?:been\s+)?(?:not\s+)?(?:requested|repeated|performed|done|tested|ordered)\b|"
+    r"\bnot\s+(?:requested|repeated|tested)\b",
+    re.IGNORECASE,
+)
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
 
 
@@ -143,6 +153,7 @@ class _State:
     part: str | None = None
     parts: dict[str, _Specimen] = field(default_factory=dict)
     multipart: bool = False
+    part_openings: dict[str, str] = field(default_factory=dict)
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
         if key is None and self.part is not None:
@@ -192,10 +203,22 @@ def parse_report_text(
         _read_line(line, section, state)
     _merge_parts(state)
     own = state.specimens.get(None)
+    if own is not None and own.facts.not_tested:
+        # The report says HER2 was not tested on its specimen: any result read for it is a quotation, and no
+        # other specimen's result stands in for it.
+        own.facts.notes.append(NOT_TESTED_NOTE)
     if own is not None and own.facts.has_result() and s.in_situ_only("\n".join(texts)):
         # A report of carcinoma in situ only: its HER2 result is the DCIS's, which is not scored (§2).
         own.facts.in_situ_only = True
     return _reading(state, source=source, reported=reported)
+
+
+_PART_CURRENT_RE: Final = re.compile(
+    r"\bcurrent\b|\bthis\s+(?:specimen|accession|case)|\bpresent\s+specimen", re.IGNORECASE
+)
+_PART_EARLIER_RE: Final = re.compile(
+    r"\b(?:earlier|previous|prior|outside|original|initial|pre-?treatment|former)\b", re.IGNORECASE
+)
 
 
 def _part_labels(line: str) -> set[str]:
@@ -232,6 +255,14 @@ def _merge_parts(state: _State) -> None:
     ]
     if not stated:
         return
+    # A part named the current one ("B. Lumpectomy (current, 03/2026)") is the report's specimen; parts
+    # named earlier ("A. Core (earlier accession)") are not.
+    current = [item for item in stated if _PART_CURRENT_RE.search(state.part_openings.get(item[0], ""))]
+    later = [item for item in stated if not _PART_EARLIER_RE.search(state.part_openings.get(item[0], ""))]
+    if len(current) == 1:
+        stated = current
+    elif later and len(later) < len(stated):
+        stated = later
     if len({signature for _, _, signature in stated}) == 1:
         state.specimens[None] = stated[0][1]
         return
@@ -302,6 +333,7 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
         part = s.part_label(stripped if number == 0 else sentence) if state.multipart else None
         if part is not None and part != state.part:
             state.part = part
+            state.part_openings.setdefault(part, stripped if number == 0 else sentence)
             state.reset_topic()
         _read_sentence(sentence, state, carried=state.carried_cue if number == 0 else None)
     if re.search(r"[.;:!?]\s*$", stripped):
@@ -442,13 +474,38 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
             state.notes.append(HISTORY_NOTE)
         state.reset_topic()
         return None
-    if Assertion.CONTROL in context or Assertion.NOT_PERFORMED in context:
-        if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
-            target = state.specimen(state.section_key)
-            target.facts.technical_failure = True
-            target.facts.excerpts.append(clause)
+    if Assertion.NOT_PERFORMED in context and Assertion.CONTROL not in context:
+        return _not_performed(clause, state, prior=prior)
+    if Assertion.CONTROL in context:
+        _control_or_failure(clause, state)
         return None
     return clause
+
+
+def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:
+    """A clause stating a test not done: the result written before it stands ("HER2: NEGATIVE (IHC score 1+)
+    - ISH not indicated"); HER2 testing as a whole not done on this specimen ("HER2 was not requested on this
+    specimen", "HER2 testing was not repeated on the residual tumour") is noted on the specimen."""
+    kept = _result_before(clause, NOT_PERFORMED_RE)
+    if kept:
+        return _result_clause(kept, state, prior=prior)
+    if (
+        not prior
+        and (g.HER2_RE.search(clause) or state.topic is Topic.HER2)
+        and not (g.ISH_WORD_RE.search(clause) and not g.IHC_WORD_RE.search(clause))
+        and _NOT_TESTED_RE.search(clause)
+    ):
+        state.specimen(state.section_key).facts.not_tested = True
+    _control_or_failure(clause, state)
+    return None
+
+
+def _control_or_failure(clause: str, state: _State) -> None:
+    """A control statement or a test not done is no result; a technical failure it states is recorded."""
+    if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
+        target = state.specimen(state.section_key)
+        target.facts.technical_failure = True
+        target.facts.excerpts.append(clause)
 
 
 def _result_before_comment(clause: str) -> str:
@@ -470,6 +527,23 @@ def _result_before_comment(clause: str) -> str:
     return prefix if g.SCORE_PLUS_RE.search(prefix) else ""
 
 
+def _result_before(clause: str, cue: re.Pattern[str]) -> str:
+    """The part of a clause before a cue ("… not performed") and its separator, when it states a HER2
+    result."""
+    match = cue.search(clause)
+    if match is None:
+        return ""
+    cut = max(clause.rfind(sep, 0, match.start()) for sep in (",", " - ", ":", "("))
+    prefix = clause[:cut].strip() if cut > 0 else ""
+    if prefix.count("(") > prefix.count(")"):
+        return ""
+    if not (g.HER2_RE.search(prefix) or g.HER2_ASSAY_RE.search(prefix)):
+        return ""
+    if g.SCORE_PLUS_RE.search(prefix) or g.STATUS_RE.search(prefix) or g.SCORE_LABELLED_RE.search(prefix):
+        return prefix
+    return ""
+
+
 def _without_asides(clause: str) -> str:
     """Blank out bracketed asides that name a score of something else: control tissue or an earlier
     specimen ("1+ (note: 3+ staining in the positive control tissue)", "1+ (previous core biopsy: 3+)")."""
@@ -477,7 +551,10 @@ def _without_asides(clause: str) -> str:
     def blank(match: re.Match[str]) -> str:
         inner = match.group(0)
         other = _CONTROL_WORD_RE.search(inner) or s.PRIOR_RE.search(inner) or _EARLIER_RE.search(inner)
-        return " " * len(inner) if other and g.SCORE_PLUS_RE.search(inner) else inner
+        if other and (g.SCORE_PLUS_RE.search(inner) or g.STATUS_RE.search(inner)):
+            return " " * len(inner)
+        # "Score 0 (defined as no staining or faint … in ≤10 %)": a definition beside the result.
+        return " " * len(inner) if CRITERION_RE.search(inner) and inner != clause.strip() else inner
 
     return _ASIDE_RE.sub(blank, clause)
 
@@ -554,6 +631,7 @@ def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | Non
 
 _MARKERS: Final = (
     (g.HER2_RE, Topic.HER2),
+    (g.HER2_ASSAY_RE, Topic.HER2),
     (g.ER_RE, Topic.ER),
     (g.PR_RE, Topic.PR),
     (g.OTHER_MARKER_RE, Topic.OTHER),
@@ -638,7 +716,10 @@ def _read_clause(clause: str, sentence: str, kind: SentenceKind, target: _Specim
 def _read_her2(
     text: str, sentence: str, kind: SentenceKind, target: _Specimen, state: _State, *, named: bool
 ) -> None:
-    ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus)
+    # A sentence about a signal recount ("Observer 2 recount: ratio 1.90; HER2 4.3"): its numbers are the
+    # second count's.
+    recount = any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(sentence))
+    ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount)
     found, state.mode = read_her2_statement(text, target.facts, ctx)
     if s.METASTASIS_RE.search(text) and not s.NO_METASTASIS_RE.search(text):
         target.facts.metastasis = True

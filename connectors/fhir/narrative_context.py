@@ -67,6 +67,10 @@ HISTORICAL_RE: Final = re.compile(
     # "prior HER2+ by core", "known HER2-positive", "previously HER2 3+": an earlier result quoted.
     r"\b(?:prior|previous|previously|earlier|original|originally|initial|initially|known)\s+(?:\w+\s+)?HER-?2\s*"
     r"(?:[-+]|\(?[0-3]\s?\+|positiv|negativ|low|amplif|over)|"
+    # "see separate report for the left breast core biopsy (HER2 3+)": another report's result.
+    r"\bsee\s+(?:the\s+)?(?:separate|other|previous|prior|earlier|accompanying|companion|corresponding)\s+"
+    r"(?:pathology\s+)?reports?\b|\b(?:reported|described)\s+(?:separately|under|in\s+(?:the\s+)?(?:separate|"
+    r"other|previous|prior))\b|"
     r"\b(?:differs?|different)\s+from\b|\bin\s+contrast\s+(?:to|with)\b|\bcompared\s+(?:with|to)\b|\bunlike\b|"
     r"\bdiscordan\w*\s+(?:with|from)\b|"
     # "HER2 was positive (3+) in the 2019 primary": a past result dated by its year.
@@ -167,6 +171,13 @@ def legend_lines(lines: Sequence[str]) -> set[int]:
 
 
 _HER2_OPENING_RE: Final = re.compile(r"^\W*(?:HER-?2|ERBB2|c-?erb)", _I)
+_HER2_LABEL_RE: Final = re.compile(
+    r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?(?:\s+(?:IHC|ISH|FISH|SISH|immunohistochemistry|\(\w+\)))*\s*:",
+    _I,
+)
+_TUMOUR_RESULT_RE: Final = re.compile(
+    r"\d\s*\+|\+\s*\d|\bscore|positiv|negativ|equivocal|amplif|ratio|\d\.\d|\d\s*%", _I
+)
 #: Control tissue statements ("appropriate positive and negative controls"); only a failure is read.
 CONTROL_RE: Final = re.compile(r"\bcontrols?\b|\bcell\s+lines?\b|\bcontrol\s+tissue", _I)
 NOT_PERFORMED_RE: Final = re.compile(
@@ -215,7 +226,20 @@ def _is_control_statement(clause: str) -> bool:
     """A statement about control tissue: a control word among its first six words, and it does not open
     with a HER2 result ("HER2 IHC: 1+, external controls appropriate" is a result)."""
     match = CONTROL_RE.search(clause)
-    if match is None or _HER2_OPENING_RE.match(clause):
+    if match is None:
+        return False
+    label = _HER2_LABEL_RE.match(clause)
+    if label is not None:
+        # "HER2 IHC: external positive control (3+ tissue) stained appropriately": a label, then the
+        # control, before any result of the tumour's.
+        before = re.sub(
+            r"(?:positive|negative|external|internal|tissue|and|on-?slide|,|\s)+$",
+            "",
+            clause[label.end() : match.start()],
+            flags=_I,
+        )
+        return len(before.split()) < 6 and not _TUMOUR_RESULT_RE.search(before)
+    if _HER2_OPENING_RE.match(clause):
         return False
     return len(clause[: match.start()].split()) < 6
 

@@ -51,6 +51,8 @@ OTHER_MARKER: Final = (
 )
 
 HER2_RE: Final = re.compile(HER2, _I)
+#: HER2 antibodies and kits: a statement that names one is a HER2 statement ("HercepTest score 2+").
+HER2_ASSAY_RE: Final = re.compile(r"Hercep\s?Test|\b4B5\b|\bCB-?11\b|\bSP3\b|\bA0485\b", _I)
 ER_RE: Final = re.compile(ER, _I)
 PR_RE: Final = re.compile(PR, _I)
 OTHER_MARKER_RE: Final = re.compile(OTHER_MARKER, _I)
@@ -132,6 +134,28 @@ SIGNAL_TOTAL_RE: Final = re.compile(
     + _CEP17
     + r"))"
     + _NUCLEI_COUNTED,
+    _I,
+)
+#: The number of nuclei a count was made in: "signals counted in 40 tumour nuclei", "20 nuclei scored".
+NUCLEI_COUNT_RE: Final = re.compile(
+    r"(?:count\w*|scor\w*|enumerat\w*|evaluat\w*|assess\w*|analy[sz]\w*)\s+(?:in|over|from|on|across)\s+"
+    r"(?P<n>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\b|"
+    r"(?P<n2>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\s+(?:were\s+)?(?:count|scor|enumerat|evaluat)\w*|"
+    r"number\s+of\s+(?:\w+\s+)?(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat)\w*\s*[:=]?\s*(?P<n3>\d{1,3})\b",
+    _I,
+)
+#: A signal total: "total HER2 signals: 284"; after a nuclei count in the same statement also "HER2 = 88".
+TOTAL_SIGNALS_RE: Final = re.compile(
+    r"\btotal\s+(?:number\s+of\s+)?(?P<probe>"
+    + HER2
+    + "|"
+    + _CEP17
+    + r")\s+(?:signals?|cop(?:y|ies)|dots)\s*"
+    r"(?:[:=]\s*)?(?P<total>\d{1,4})\b(?!\.\d|[\d%])",
+    _I,
+)
+PLAIN_TOTAL_RE: Final = re.compile(
+    r"(?P<probe>" + HER2 + "|" + _CEP17 + r")(?:\s+signals?)?\s*[:=]\s*(?P<total>\d{2,4})\b(?!\.\d|[\d%+])",
     _I,
 )
 #: "average HER2 copy number 2.4", "HER2 mean = 2.2", "average HER2/cell 3.8", "HER2 6.4 signals/cell".
@@ -251,6 +275,9 @@ SCORE_LABELLED_RE: Final = re.compile(
     + _SCORE_DIGIT
     + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d|\s*or\s+\d|\s+(?:blocks?|slides?|cores?|cells))|"
     r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])|"
+    # "the HER2 immunostain is zero, negative", "is two, equivocal" (dictated).
+    r"\b(?:is|was)\s+(zero|one|two|three|[0-3])(?=\s*[(,-]?\s*(?:negative|equivocal|borderline|positive)\b)|"
+    r"\b(?:is|was)\s+(zero)(?=\s*(?:[.;]|$))|"
     # "score one", "score of two", "IHC score: three" (numbers as words).
     r"\b(?:score|IHC)\s*(?:of|=|:|was|is)?\s*\(?(zero|one|two|three)\b(?!\s*(?:of\s+(?:the\s+)?)?(?:blocks?|slides?|"
     r"cores?|cells|specimens?|parts?|foci|areas?|nuclei|\d))|"
@@ -310,7 +337,8 @@ QUANTITY_SHARES: Final = (
     ),
 )
 _CELLS: Final = (
-    r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer)\s+)*"
+    r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer|ductal|lobular|"
+    r"breast|mammary|metastatic)\s+)*"
     r"(?:cells?|nuclei)"
 )
 _DESCRIPTOR: Final = (
@@ -319,7 +347,8 @@ _DESCRIPTOR: Final = (
     r"barely|perceptible|uniform|homogeneous|heterogeneous|membrane|membranous|granular|linear|thick|thin|"
     r"and|to|or|but|any|focal|focally|HER-?2)"
 )
-_DESCRIPTORS: Final = r"(?P<desc>(?:\(?" + _DESCRIPTOR + r"\)?[\s,/-]+){1,9})"
+#: A descriptor, or a short aside among them ("moderate basolateral ("U-shaped") membrane staining").
+_DESCRIPTORS: Final = r"(?P<desc>(?:(?:\(?" + _DESCRIPTOR + r"\)?|\([^()\d]{1,25}\))[\s,/-]+){1,9})"
 _STAIN_NOUN: Final = (
     r"(?:staining|stain|immuno-?staining|immuno-?stain|reactivity|immunoreactivity|positivity|expression|"
     r"labell?ing)"
@@ -453,6 +482,7 @@ AMP_NEG_RE: Final = re.compile(
     r"(?:not|non|un|no)[-\s]?amplif\w*|negative\s+for\s+(?:gene\s+)?amplification|without\s+amplification|"
     # German reports: "nicht amplifiziert", "keine (Gen-)Amplifikation".
     r"nicht\s+amplifiziert|keine\s+(?:HER-?2[-\s]?)?(?:Gen-?)?amplifikation|"
+    r"not\s+(?:considered|regarded|deemed|classified\s+as|reported\s+as|called)\s+(?:as\s+)?amplified|"
     r"no\s+(?:evidence\s+of\s+)?(?:"
     + HER2
     + r"\s+)?(?:gene\s+)?amplification|amplification"
@@ -486,7 +516,7 @@ STATUS_RE: Final = re.compile(
     r"(?!\s+(?:cells?|nuclei|tumou?r\s+cells|invasive\s+cells|staining|membranes?)\b)"
     r"(?!\s+(?:and\s+negative\s+)?controls?)(?!\s+for\s+(?:ER|PR|E-?cadherin|Ki))|"
     + HER2
-    + r"(?:\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)/]|$))",
+    + r"(?:\s*[:=]?\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)/]|$)|\s*[:=]\s*([+-])(?=\s*(?:[,;.)/]|$)))",
     _I,
 )
 STATUS_WORDS: Final = {

@@ -133,8 +133,9 @@ _ENDS_AT_BLANK: Final = frozenset({Section.HISTORY, Section.CRITERIA, Section.ME
 ACCESSION: Final = r"([A-Z]{1,4}-?\d{2,4}-\d{2,7})\b"
 ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
 PRIOR_RE: Final = re.compile(
-    r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic)\s+"
-    r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic)\s+)*"
+    r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic|pre-?treatment|"
+    r"pre-?therapy|pre-?neoadjuvant|pre-?chemotherapy|baseline)\s+"
+    r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic|left|right)\s+)*"
     r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy)\b",
     _I,
 )

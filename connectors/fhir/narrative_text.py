@@ -161,6 +161,68 @@ _MARKER_CELL: Final = re.compile(
 )
 
 
+# Dictated reports spell numbers and names out ("HER two", "CEP seventeen", "ninety percent", "one point
+# two").
+_UNITS: Final = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS: Final = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_UNIT_WORD: Final = "|".join(sorted(_UNITS, key=len, reverse=True))
+_TEN_WORD: Final = "|".join(_TENS)
+_DIGIT_WORD: Final = "zero|one|two|three|four|five|six|seven|eight|nine|oh"
+_SPOKEN_NUMBER: Final = (
+    rf"(?:(?:a|one)\s+hundred|(?:{_TEN_WORD})(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|"
+    rf"{_UNIT_WORD})"
+)
+_SPOKEN_DECIMAL_RE: Final = re.compile(
+    rf"\b(?P<whole>{_SPOKEN_NUMBER})\s+point\s+(?P<digits>(?:(?:{_DIGIT_WORD})\b\s*)+)", re.IGNORECASE
+)
+_SPOKEN_PERCENT_RE: Final = re.compile(
+    rf"\b(?P<whole>{_SPOKEN_NUMBER})(?=\s*(?:%|per\s?cent|percent)\b)", re.IGNORECASE
+)
+_SPOKEN_NAMES: Final = (
+    (re.compile(r"\bHER[-\s]?two\b", re.IGNORECASE), "HER2"),
+    (re.compile(r"\b(CEP|CEN|chromosome)[-\s]?seventeen\b", re.IGNORECASE), r"\g<1>17"),
+    (re.compile(r"(?<=[A-Za-z0-9])\s+slash\s+(?=neu\b)", re.IGNORECASE), "/"),
+)
+
+
+def _spoken_value(words: str) -> int:
+    """The value of a spelled-out number below 101 ("ninety", "twenty-five", "one hundred")."""
+    parts = re.split(r"[-\s]+", words.lower())
+    if "hundred" in parts:
+        return 100
+    return sum(_TENS.get(part, 0) + _UNITS.get(part, 0) for part in parts)
+
+
+def _spoken_numbers(text: str) -> str:
+    if not re.search(r"\b(?:point|per\s?cent|percent|HER[-\s]?two|seventeen|slash)\b|%", text, re.IGNORECASE):
+        return text
+    for pattern, replacement in _SPOKEN_NAMES:
+        text = pattern.sub(replacement, text)
+
+    def decimal(match: re.Match[str]) -> str:
+        digits = "".join(
+            "0" if word.lower() == "oh" else str(_UNITS[word.lower()])
+            for word in match.group("digits").split()
+        )
+        return f"{_spoken_value(match.group('whole'))}.{digits} "
+
+    text = _SPOKEN_DECIMAL_RE.sub(decimal, text)
+    return _SPOKEN_PERCENT_RE.sub(lambda m: str(_spoken_value(m.group("whole"))), text)
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One normalised report line; ``footnote``: the line opened with a footnote sign (``*``, ``†``)."""
@@ -171,7 +233,7 @@ class Line:
 
 def normalise(text: str) -> str:
     """One spelling of signs and numbers (see the module docstring); line structure is kept."""
-    text = _NEWLINES.sub("\n", text)
+    text = _spoken_numbers(_NEWLINES.sub("\n", text))
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)
     text = _ZERO_WIDTH.sub("", text)
@@ -254,7 +316,11 @@ def _hl7_line(line: str) -> str | None:
         value_parts[1] if field[1] in ("CE", "CWE", "CNE") and len(value_parts) > 1 else " ".join(value_parts)
     )
     unit = field[5].split("^")[0] if "%" in field[5] else ""
-    status = " (preliminary)" if field[10].strip().upper() == "P" else ""
+    # A preliminary result (status P) is hedged; "PENDING" with status P is simply pending.
+    preliminary = field[10].strip().upper() == "P" and not re.search(
+        r"pending|to\s+follow|ordered|in\s+progress|requested", value, re.IGNORECASE
+    )
+    status = " (preliminary)" if preliminary else ""
     return f"{name}: {value}{unit}{status}" if value else None
 
 

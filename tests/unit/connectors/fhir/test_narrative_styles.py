@@ -269,6 +269,56 @@ CASES = [
     ("OBX|1|ST|HER2IHC^HER2 IHC^L||3+||||||P", INDETERMINATE),
     # Other languages' status words.
     ("HER2: Score 2+ (schwach positiv); ISH: keine Amplifikation (Ratio 1,4)", LOW),
+    # Dictated reports: names and numbers spelled out.
+    ("Dictated: the HER two neu stain is one plus, with weak partial membrane staining in about thirty "
+     "percent of tumour cells.", LOW),
+    ("HER-two slash neu by IHC is zero, negative.", ZERO),
+    ("HER two is two plus. FISH is not amplified, HER two to CEP seventeen ratio of one point four, mean "
+     "of two point nine HER two signals per cell.", LOW),
+    ("HER two shows a score of zero with faint incomplete membrane staining in about three percent of the "
+     "invasive cells.", ULTRALOW),
+    ("Strong, complete, circumferential HER two membrane staining in approximately eighty percent of the "
+     "tumour cells (three-plus).", POS),
+    # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
+    ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
+    ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
+    # A bare sign after a colon.
+    ("Receptor summary (legacy import): HER2: (-)", UNSCORED),
+    # Controls named after the HER2 label, before the tumour's result.
+    ("HER2 IHC: on-slide positive control (3+ carcinoma) and 1+ control reacted as expected.\nInvasive "
+     "tumour: HER2 0, no membrane staining.", NULL),
+    # The result before a test stated as not needed stands.
+    ("HER2 status: NEGATIVE (IHC 1+) - reflex ISH not indicated.", LOW),
+    ("HER2 (4B5): POSITIVE, 3+ - ISH not required.", POS),
+    # A definition written beside the score.
+    ("HER2 IHC: 0 (defined as no staining or faint incomplete staining in 10% or fewer of tumour cells). "
+     "Negative.", ZERO),
+    # Another report's or specimen's result, and HER2 not tested on this specimen.
+    ("Right breast excision: invasive carcinoma. HER2: see the separate report for the left breast biopsy "
+     "(HER2 3+); HER2 was not requested on this specimen.", INDETERMINATE),
+    ("Residual carcinoma after neoadjuvant therapy. Pre-treatment biopsy (S25-7781): HER2 3+. HER2 was "
+     "not repeated on the resection.", INDETERMINATE),
+    ("Pre-treatment core biopsy (S25-7781): HER2 IHC 3+.\nResection: HER2 IHC repeated on block B2: 1+.",
+     LOW),
+    # Parts named current and earlier.
+    ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
+     "excision (current): HER2 IHC 1+.", LOW),
+    # Two observers' counts: the first count stands, the recount confirms or changes the group.
+    ("HER2 IHC 2+.\nFirst observer: HER2/CEP17 ratio 2.3; HER2 3.3 signals per cell.\nSecond observer "
+     "(recount): ratio 2.1; HER2 3.6 signals per cell - group 2 unchanged.\nFinal: HER2 negative.", LOW),
+    ("HER2 IHC 2+. ISH first count: ratio 1.6, HER2 6.6 per cell. Blinded recount by a second observer: "
+     "ratio 1.7, HER2 6.2 per cell, group 3 confirmed. Final: HER2 positive.", POS),
+    # Signal totals over the nuclei counted.
+    ("HER2 IHC 1+.\nDual ISH, signals counted in 20 nuclei: HER2 = 46, CEP17 = 38.", LOW),
+    ("HER2 dual ISH\nNuclei counted: 30\ntotal HER2 signals ..... 246\ntotal CEP17 signals .... 60",
+     POS),
+    # Descriptions with an aside, in lobular carcinoma cells.
+    ("HER2: moderate lateral (\"U-shaped\") membrane staining in 50% of invasive lobular carcinoma cells. "
+     "ISH: not amplified (ratio 1.2, HER2 2.5 per cell).", LOW),
+    # A diagnosis line that contradicts the description's score is not a positive basis.
+    ("Microscopic: HER2 shows weak incomplete membrane staining in 40% of tumour cells (1+).\nFinal "
+     "diagnosis: invasive carcinoma, HER2 positive (3+).", INDETERMINATE),
+    ("HER2 IHC 2+; ISH group 4, recounted: not considered amplified. Final: HER2 negative.", LOW),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",
