@@ -192,10 +192,11 @@ _SPOKEN_PERCENT_RE: Final = re.compile(
     rf"\b(?P<whole>{_SPOKEN_NUMBER})(?=\s*(?:%|per\s?cent|percent)\b)", re.IGNORECASE
 )
 _SPOKEN_NAMES: Final = (
-    (re.compile(r"\bHER[-\s]?two\b", re.IGNORECASE), "HER2"),
-    (re.compile(r"\b(CEP|CEN|chromosome)[-\s]?seventeen\b", re.IGNORECASE), r"\g<1>17"),
+    (re.compile(r"\bHER[- ]?two\b", re.IGNORECASE), "HER2"),
+    (re.compile(r"\b(CEP|CEN|chromosome)[- ]?seventeen\b", re.IGNORECASE), r"\g<1>17"),
     (re.compile(r"(?<=[A-Za-z0-9])\s+slash\s+(?=neu\b)", re.IGNORECASE), "/"),
 )
+_SPOKEN_SCORE_RE: Final = re.compile(r"\b(zero|one|two|three)[-\s]?plus\b", re.IGNORECASE)
 
 
 def _spoken_value(words: str) -> int:
@@ -207,8 +208,12 @@ def _spoken_value(words: str) -> int:
 
 
 def _spoken_numbers(text: str) -> str:
-    if not re.search(r"\b(?:point|per\s?cent|percent|HER[-\s]?two|seventeen|slash)\b|%", text, re.IGNORECASE):
+    if not re.search(
+        r"\b(?:point|per\s?cent|percent|HER[-\s]?two|seventeen|slash|plus)\b|%", text, re.IGNORECASE
+    ):
         return text
+    # "two plus", "three-plus": the score as written ("2+").
+    text = _SPOKEN_SCORE_RE.sub(lambda m: f"{_UNITS[m.group(1).lower()]}+", text)
     for pattern, replacement in _SPOKEN_NAMES:
         text = pattern.sub(replacement, text)
 
@@ -233,13 +238,13 @@ class Line:
 
 def normalise(text: str) -> str:
     """One spelling of signs and numbers (see the module docstring); line structure is kept."""
-    text = _spoken_numbers(_NEWLINES.sub("\n", text))
+    text = _NEWLINES.sub("\n", text)
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)
     text = _ZERO_WIDTH.sub("", text)
     text = _THIN_THOUSANDS.sub("", text)
     text = _SPACES.sub(" ", _DASHES.sub("-", text.translate(_TRANSLATE)))
-    text = re.sub(r"[ \t]+", " ", text)
+    text = _spoken_numbers(re.sub(r"[ \t]+", " ", text))
     for pattern, sign in _COMPARATORS:
         text = pattern.sub(sign, text)
     text = _PERCENT_WORD.sub("%", text)

@@ -279,6 +279,10 @@ CASES = [
      "invasive cells.", ULTRALOW),
     ("Strong, complete, circumferential HER two membrane staining in approximately eighty percent of the "
      "tumour cells (three-plus).", POS),
+    ("HER two (CB11): two plus in five percent of cells, one plus in the remaining cells.", LOW),
+    ("HER two: complete intense staining in fifteen percent of the tumour cells, one plus elsewhere.", POS),
+    ("HER  two  to  CEP   seventeen  ratio  two  point  four,  HER  two  five  point  one  signals per cell; "
+     "IHC 2+.", POS),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
