@@ -186,17 +186,18 @@ _SPOKEN_NUMBER: Final = (
     rf"{_UNIT_WORD})"
 )
 _SPOKEN_DECIMAL_RE: Final = re.compile(
-    rf"\b(?P<whole>{_SPOKEN_NUMBER})\s+point\s+(?P<digits>(?:(?:{_DIGIT_WORD})\b\s*)+)", re.IGNORECASE
+    rf"\b(?P<whole>{_SPOKEN_NUMBER})\s+point\s+(?P<digits>(?:{_DIGIT_WORD})\b(?:\s+(?:{_DIGIT_WORD})\b)*)",
+    re.IGNORECASE,
 )
 _SPOKEN_PERCENT_RE: Final = re.compile(
     rf"\b(?P<whole>{_SPOKEN_NUMBER})(?=\s*(?:%|per\s?cent|percent)\b)", re.IGNORECASE
 )
 _SPOKEN_NAMES: Final = (
-    (re.compile(r"\bHER[- ]?two\b", re.IGNORECASE), "HER2"),
-    (re.compile(r"\b(CEP|CEN|chromosome)[- ]?seventeen\b", re.IGNORECASE), r"\g<1>17"),
+    (re.compile(r"\bHER[-\s]{0,3}two\b", re.IGNORECASE), "HER2"),
+    (re.compile(r"\b(CEP|CEN|chromosome)[-\s]{0,3}seventeen\b", re.IGNORECASE), r"\g<1>17"),
     (re.compile(r"(?<=[A-Za-z0-9])\s+slash\s+(?=neu\b)", re.IGNORECASE), "/"),
 )
-_SPOKEN_SCORE_RE: Final = re.compile(r"\b(zero|one|two|three)[-\s]?plus\b", re.IGNORECASE)
+_SPOKEN_SCORE_RE: Final = re.compile(r"\b(zero|one|two|three)[-\s]{1,3}plus\b", re.IGNORECASE)
 
 
 def _spoken_value(words: str) -> int:
@@ -209,7 +210,7 @@ def _spoken_value(words: str) -> int:
 
 def _spoken_numbers(text: str) -> str:
     if not re.search(
-        r"\b(?:point|per\s?cent|percent|HER[-\s]?two|seventeen|slash|plus)\b|%", text, re.IGNORECASE
+        r"\b(?:point|per\s?cent|percent|HER[-\s]{0,3}two|seventeen|slash|plus)\b|%", text, re.IGNORECASE
     ):
         return text
     # "two plus", "three-plus": the score as written ("2+").
@@ -222,7 +223,7 @@ def _spoken_numbers(text: str) -> str:
             "0" if word.lower() == "oh" else str(_UNITS[word.lower()])
             for word in match.group("digits").split()
         )
-        return f"{_spoken_value(match.group('whole'))}.{digits} "
+        return f"{_spoken_value(match.group('whole'))}.{digits}"
 
     text = _SPOKEN_DECIMAL_RE.sub(decimal, text)
     return _SPOKEN_PERCENT_RE.sub(lambda m: str(_spoken_value(m.group("whole"))), text)
