@@ -84,7 +84,8 @@ _TEXT_LIMIT: Final = 200_000
 _RESULT_VOCAB_RE: Final = re.compile(
     r"positiv|negativ|equivocal|borderline|amplif|express|\d\s*\+|\bscore|\bratio|\bgroup\b|ultra|\blow\b|"
     r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b|"
-    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d|\(\s*\+\s*\)|(?<![\w+])\+(?![\w+])",
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d|\(\s*\+\s*\)|(?<![\w+])\+(?![\w+])|"
+    r"(?<=[A-Za-z0-9])\+(?=[\s,;.)/|]|$)",
     re.IGNORECASE,
 )
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)

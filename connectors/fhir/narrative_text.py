@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -125,6 +126,7 @@ _ABBREVIATION_END: Final = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|incl|resp
 _DANGLING: Final = re.compile(
     r"\b(?:of|in|with|and|or|to|the|a|an|per|by|for|at|on|as|than|is|are|was|were|shows?|showing|but|"
     r"not|mean|average|group|score|ratio|number|approximately|about|barely|very|IHC|ISH|if|when|should|unless|"
+    r"gave|gives|yielded|yields|revealed|reveals|showed|demonstrated|demonstrates|"
     r"whether)\s*$|"
     r"[,(/]\s*$|\s-\s*$|"
     # "… shows no" / "staining": a verb's "no" dangles, a field's value ("AMPLIFIED  No") does not.
@@ -208,25 +210,38 @@ def _spoken_value(words: str) -> int:
     return sum(_TENS.get(part, 0) + _UNITS.get(part, 0) for part in parts)
 
 
+def _keeping_lines(match: re.Match[str], replacement: str) -> str:
+    """A replacement that keeps the line breaks the spoken words spanned (the report's line structure, and
+    so its wrapping, stays that of the text as written)."""
+    return replacement + "\n" * match.group(0).count("\n")
+
+
+def _named(replacement: str) -> Callable[[re.Match[str]], str]:
+    def substitute(match: re.Match[str]) -> str:
+        return _keeping_lines(match, match.expand(replacement))
+
+    return substitute
+
+
 def _spoken_numbers(text: str) -> str:
     if not re.search(
         r"\b(?:point|per\s?cent|percent|HER[-\s]{0,3}two|seventeen|slash|plus)\b|%", text, re.IGNORECASE
     ):
         return text
     # "two plus", "three-plus": the score as written ("2+").
-    text = _SPOKEN_SCORE_RE.sub(lambda m: f"{_UNITS[m.group(1).lower()]}+", text)
+    text = _SPOKEN_SCORE_RE.sub(lambda m: _keeping_lines(m, f"{_UNITS[m.group(1).lower()]}+"), text)
     for pattern, replacement in _SPOKEN_NAMES:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(_named(replacement), text)
 
     def decimal(match: re.Match[str]) -> str:
         digits = "".join(
             "0" if word.lower() == "oh" else str(_UNITS[word.lower()])
             for word in match.group("digits").split()
         )
-        return f"{_spoken_value(match.group('whole'))}.{digits}"
+        return _keeping_lines(match, f"{_spoken_value(match.group('whole'))}.{digits}")
 
     text = _SPOKEN_DECIMAL_RE.sub(decimal, text)
-    return _SPOKEN_PERCENT_RE.sub(lambda m: str(_spoken_value(m.group("whole"))), text)
+    return _SPOKEN_PERCENT_RE.sub(lambda m: _keeping_lines(m, str(_spoken_value(m.group("whole")))), text)
 
 
 @dataclass(frozen=True, slots=True)

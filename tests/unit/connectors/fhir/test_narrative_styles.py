@@ -283,6 +283,12 @@ CASES = [
     ("HER two: complete intense staining in fifteen percent of the tumour cells, one plus elsewhere.", POS),
     ("HER  two  to  CEP   seventeen  ratio  two  point  four,  HER  two  five  point  one  signals per cell; "
      "IHC 2+.", POS),
+    ("HER TWO DUAL ISH: RATIO ONE POINT\nSIX ONE; HER TWO FOUR POINT EIGHT SIGNALS PER NUCLEUS. A BLINDED "
+     "RECOUNT GAVE\nGROUP 5. HER TWO IHC SCORE TWO\nPLUS.", LOW),
+    # A sign after a marker name ("HER-2/neu+") keeps the report's own HER2 statement on file, unread: a
+    # prior specimen's result does not stand in for it.
+    ("Receptor status: ER-, PR-, HER-2/NEU+\nFor comparison, the previous biopsy S23-2313 (2023-04-11) was "
+     "HER-2/NEU 3+.", INDETERMINATE),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
