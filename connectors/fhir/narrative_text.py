@@ -122,6 +122,12 @@ _STAINING_NEXT: Final = re.compile(
     r"^(?:complete|incomplete|circumferential|partial|basolateral|lateral|membran\w*|staining|stained)\b(?!\s*:)",
     re.IGNORECASE,
 )
+_ENDS_NO: Final = re.compile(r"\bno\s*$", re.IGNORECASE)
+_NO_OBJECT: Final = re.compile(
+    r"^(?:(?:HER-?2|ERBB2)(?:/neu)?\s+)?(?:gene\s+)?(?:amplification|evidence|over-?expression|staining|"
+    r"membran\w*|immunoreactivity|signals?)\b",
+    re.IGNORECASE,
+)
 _ABBREVIATION_END: Final = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|incl|resp|no)\.\s*$", re.IGNORECASE)
 _DANGLING: Final = re.compile(
     r"\b(?:of|in|with|and|or|to|the|a|an|per|by|for|at|on|as|than|is|are|was|were|shows?|showing|but|"
@@ -470,7 +476,12 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
         return False
     if _DANGLING.search(text) or note or _CONDITIONAL.search(_last_sentence(text)):
         return True
-    if _UNIT_CONTINUATION.match(nxt) or _QUALIFIER.match(nxt):
+    # "gene status: no" / "HER2 amplification": the "no" is the article of the next line's noun.
+    if (
+        _UNIT_CONTINUATION.match(nxt)
+        or _QUALIFIER.match(nxt)
+        or (_ENDS_NO.search(text) and _NO_OBJECT.match(nxt))
+    ):
         return True
     if _INTENSITY_END.search(text) and _STAINING_NEXT.match(nxt):
         return True

@@ -289,6 +289,8 @@ CASES = [
     # prior specimen's result does not stand in for it.
     ("Receptor status: ER-, PR-, HER-2/NEU+\nFor comparison, the previous biopsy S23-2313 (2023-04-11) was "
      "HER-2/NEU 3+.", INDETERMINATE),
+    ("her2 (sp3): +2.\nreflex fish to follow.\n\naddendum\nher2 gene status by sish: no\nher2 amplification.",
+     LOW),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
