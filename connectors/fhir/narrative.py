@@ -551,7 +551,15 @@ def _without_asides(clause: str) -> str:
 
     def blank(match: re.Match[str]) -> str:
         inner = match.group(0)
-        other = _CONTROL_WORD_RE.search(inner) or s.PRIOR_RE.search(inner) or _EARLIER_RE.search(inner)
+        before = clause[max(0, match.start() - 25) : match.start()]
+        # "(… 3+ …)" about control tissue, an earlier specimen, or right after "control" ("external positive
+        # control (breast carcinoma with known 3+ expression)").
+        other = (
+            _CONTROL_WORD_RE.search(inner)
+            or s.PRIOR_RE.search(inner)
+            or _EARLIER_RE.search(inner)
+            or re.search(r"\bcontrols?\s*$", before, re.IGNORECASE)
+        )
         if other and (g.SCORE_PLUS_RE.search(inner) or g.STATUS_RE.search(inner)):
             return " " * len(inner)
         # "Score 0 (defined as no staining or faint … in ≤10 %)": a definition beside the result.

@@ -91,7 +91,7 @@ _TITLE_WORD: Final = re.compile(r"^[A-Z][a-z]")
 _ENDS_ITEM: Final = re.compile(r"(?:\)|%|(?<![A-Za-z\d])(?<![A-Za-z]-)\d+(?:\.\d+)?\+?)\s*$")
 #: A line that opens with a word that cannot open a sentence continues the one before ("… 0%" / "of cells …").
 _CONTINUATION: Final = re.compile(
-    r"^(?:[/,;%+()]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
+    r"^(?:[/,;%+()=]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
     r"copies|cells|nuclei|elsewhere|remaining|remainder|"
     r"show|shows|showing|demonstrat\w*|exhibit\w*)\b"
     r"(?!\s*:))",

@@ -291,6 +291,10 @@ CASES = [
      "HER-2/NEU 3+.", INDETERMINATE),
     ("her2 (sp3): +2.\nreflex fish to follow.\n\naddendum\nher2 gene status by sish: no\nher2 amplification.",
      LOW),
+    ("HER two (ERBB2) FISH: HER two:CEP\nseventeen = two point six one; HER two three point seven signals "
+     "per nucleus. HER two IHC 2+. A blinded recount by a second observer gave the same result.", LOW),
+    ("her2 ish: negative (not amplified) (group 5) external positive control (breast carcinoma with known 3+ "
+     "expression) stained appropriately.\nher2 ihc: score 2+", LOW),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
