@@ -42,6 +42,7 @@ from connectors.fhir import narrative_grammar as g
 from connectors.fhir import narrative_sections as s
 from connectors.fhir.narrative_context import (
     CRITERION_RE,
+    HISTORICAL_RE,
     NOT_PERFORMED_RE,
     Assertion,
     AssertionReader,
@@ -95,6 +96,9 @@ _EARLIER_RE: Final = re.compile(
     r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside|primary|reported|referring)\b", re.IGNORECASE
 )
 _CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
+_HER2_LABEL_RE: Final = re.compile(
+    r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?(?:\s+(?:IHC|immunohistochemistry|\(\w+\)))*\s*:", re.IGNORECASE
+)
 #: HER2 testing as a whole (not one method, not a reflex) stated as not done on this specimen.
 _NOT_TESTED_RE: Final = re.compile(
     r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
@@ -559,6 +563,7 @@ def _without_asides(clause: str) -> str:
             or s.PRIOR_RE.search(inner)
             or _EARLIER_RE.search(inner)
             or re.search(r"\bcontrols?\s*$", before, re.IGNORECASE)
+            or HISTORICAL_RE.search(inner)
         )
         if other and (g.SCORE_PLUS_RE.search(inner) or g.STATUS_RE.search(inner)):
             return " " * len(inner)
@@ -595,9 +600,15 @@ def _without_in_situ(clause: str) -> str:
     """Drop the parts of a clause about DCIS/LCIS ("DCIS shows 3+ staining", "0 (invasive), 3+ (DCIS)")."""
     if not s.IN_SITU_RE.search(clause):
         return clause
-    kept = [
-        piece for piece in _segments(clause) if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece)
-    ]
+    kept: list[str] = []
+    for piece in _segments(clause):
+        if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece):
+            kept.append(piece)
+            continue
+        # "HER2 IHC: 3+ in the in-situ carcinoma, 0 in the invasive carcinoma": the label stays.
+        label = _HER2_LABEL_RE.match(piece)
+        if label is not None and not s.IN_SITU_RE.search(label.group(0)):
+            kept.append(label.group(0) + " " * (len(piece) - label.end()))
     return "".join(kept)
 
 

@@ -53,7 +53,11 @@ ELIGIBILITY_RE: Final = re.compile(
 )
 #: A quoted earlier result (no named specimen: a named one is a prior specimen, kept with provenance).
 HISTORICAL_RE: Final = re.compile(
-    r"^\W*(?:clinical\s+)?(?:history|hx|indication)\b|\bhistory\s+of\b|\bh/o\b|\bknown\s+(?:HER-?2|case|"
+    r"^\W*(?:clinical\s+)?(?:history|hx|indication|comparison|for\s+comparison)\b|\bhistory\s+of\b|"
+    # "the 2021 primary tumour was …", "HER2 (2019 primary): 3+": a specimen dated by an earlier year.
+    r"\b(?:19|20)\d\d\s+(?:primary|biopsy|specimen|tumou?r|resection|excision|core|mastectomy|lumpectomy)\b|"
+    r"\bHER-?2[^:;()]{0,20}\([^)]*(?:\b(?:19|20)\d\d\b|\b(?:previous|prior|earlier|original|outside|initial)\b)"
+    r"[^)]*\)\s*:|\bh/o\b|\bknown\s+(?:HER-?2|case|"
     r"to\s+be)|previously\s+(?:diagnosed|treated|reported|described|tested|shown|documented|known)|"
     r"\b(?:outside|referring|external|prior|previous|earlier|original|former)\s+"
     r"(?:HER-?2(?:/neu)?\s+(?:(?:IHC|ISH|FISH|SISH|DISH)\s+)?)?(?:report|result|"
@@ -175,6 +179,11 @@ _HER2_LABEL_RE: Final = re.compile(
     r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?(?:\s+(?:IHC|ISH|FISH|SISH|immunohistochemistry|\(\w+\)))*\s*:",
     _I,
 )
+_SCORED_CONTROL_RE: Final = re.compile(
+    r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?\s+(?:\(?[0-3]\s?\+\)?\s+)?(?:(?:positive|negative|external|"
+    r"internal|on-?slide|tissue|low|high|expressing|-)\s*)*controls?\b",
+    _I,
+)
 _TUMOUR_RESULT_RE: Final = re.compile(
     r"\d\s*\+|\+\s*\d|\bscore|positiv|negativ|equivocal|amplif|ratio|\d\.\d|\d\s*%", _I
 )
@@ -228,6 +237,8 @@ def _is_control_statement(clause: str) -> bool:
     match = CONTROL_RE.search(clause)
     if match is None:
         return False
+    if _SCORED_CONTROL_RE.match(clause):
+        return True  # "HER2 3+ control: satisfactory", "HER2 positive control (3+) stained as expected"
     label = _HER2_LABEL_RE.match(clause)
     if label is not None:
         # "HER2 IHC: external positive control (3+ tissue) stained appropriately": a label, then the

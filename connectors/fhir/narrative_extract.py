@@ -546,6 +546,7 @@ def _read_descriptions(masked: _Masked, facts: Her2Facts, priority: int) -> list
 def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """IHC scores: ranges first, then "n+", labelled scores and bare zeros."""
     priority = _score_priority(ctx)
+    masked.take(g.SCALE_RE)
     masked.take(g.SCORE_LIST_RE)
     for match in masked.take(g.RANGE_RE):
         low, high = g.WORD_SCORES[match.group(1)], g.WORD_SCORES[match.group(2)]

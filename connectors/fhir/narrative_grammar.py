@@ -216,6 +216,14 @@ GROUP_CHANGE_RE: Final = re.compile(r"from\s+(?:group\s*)?([1-5])\s+to\s+(?:grou
 # IHC scores
 
 _SCORE_DIGIT: Final = r"([0-3])"
+#: The scale a score is given on ("range 0-3+", "on a scale of 0 to 3+", "of 3+", "/ 3+ scale"): not a
+#: reading.
+SCALE_RE: Final = re.compile(
+    r"\(?\s*(?:range|scale)\s*(?:of\s*|:\s*)?0\s*\+?\s*(?:-|to)\s*3\s*\+?\s*\)?|"
+    r"\bon\s+a\s+(?:0\s*(?:-|to)\s*3\+?\s+)?scale(?:\s+of\s+0\s*(?:-|to)\s*3\s*\+?)?|"
+    r"(?<=[0-3]\+)\s*(?:of|out\s+of)\s+3\s*\+|(?<=[0-3]\+)\s*/\s*3\s*\+\s*scale",
+    _I,
+)
 #: Scores listed as categories ("IHC 0 and 1+ were distinguished", "0, 1+ and 2+"): not a reading.
 SCORE_LIST_RE: Final = re.compile(
     r"(?<![\w.+/])(?:IHC\s+)?[0-3]\+?(?:\s*,\s*(?:IHC\s+)?[0-3]\+?)*,?\s+and\s+(?:IHC\s+)?[0-3]\+(?![\d+])",

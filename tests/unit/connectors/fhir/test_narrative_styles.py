@@ -295,6 +295,15 @@ CASES = [
      "per nucleus. HER two IHC 2+. A blinded recount by a second observer gave the same result.", LOW),
     ("her2 ish: negative (not amplified) (group 5) external positive control (breast carcinoma with known 3+ "
      "expression) stained appropriately.\nher2 ihc: score 2+", LOW),
+    # The scale a score is given on, a control named by its score, an earlier result in a bracket or dated by
+    # its year, in situ carcinoma before the invasive result in one clause.
+    ("HER2 IHC score: 2+ (range 0-3+); FISH to follow.", EQUIVOCAL),
+    ("HER2: negative, score 1+ on a scale of 0 to 3+.", LOW),
+    ("HER2 IHC 0, no staining.\nHER2 3+ control: stained as expected.", NULL),
+    ("HER2 IHC: 1+ (was 3+ in 2020, outside laboratory).", LOW),
+    ("HER2 (current biopsy): 0; HER2 (2019 primary): 3+", ZERO),
+    ("HER2 IHC: 1+. For comparison: the 2021 primary tumour was HER2 3+.", LOW),
+    ("HER2 IHC: 3+ in the in-situ carcinoma, 1+ in the invasive carcinoma.", LOW),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
