@@ -80,6 +80,10 @@ HISTORY_NOTE: Final = (
 )
 CRITERIA_NOTE: Final = "guideline criteria quoted in the report were not read as a result"
 NOT_TESTED_NOTE: Final = "the report states that HER2 was not tested on this specimen"
+OTHER_METHOD_NOTE: Final = (
+    "HER2 measured by another method (sequencing, RNA or blood test) was not read: ASCO/CAP results are "
+    "tissue IHC and ISH"
+)
 _TEXT_LIMIT: Final = 200_000
 #: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
 _RESULT_VOCAB_RE: Final = re.compile(
@@ -457,9 +461,7 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         if not kept:
             return None
         clause, context = kept, state.assertions.clause(kept)
-    if Assertion.CRITERION in context:
-        state.notes.append(CRITERIA_NOTE)
-        state.reset_topic()
+    if _not_a_tissue_result(clause, context, state):
         return None
     if (
         Assertion.UNCERTAIN in context
@@ -485,6 +487,20 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         _control_or_failure(clause, state)
         return None
     return clause
+
+
+def _not_a_tissue_result(clause: str, context: frozenset[Assertion], state: _State) -> bool:
+    """Guideline criteria, and HER2 by a method other than tissue IHC or ISH (noted, not read)."""
+    if Assertion.CRITERION in context:
+        state.notes.append(CRITERIA_NOTE)
+        state.reset_topic()
+        return True
+    if Assertion.OTHER_METHOD in context:
+        if g.HER2_RE.search(clause) or state.topic is Topic.HER2:
+            state.notes.append(OTHER_METHOD_NOTE)
+        state.reset_topic()
+        return True
+    return False
 
 
 def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:

@@ -37,6 +37,7 @@ class Assertion(StrEnum):
     ELIGIBILITY = "eligibility"
     CONTROL = "control"
     NOT_PERFORMED = "not_performed"
+    OTHER_METHOD = "other_method"
 
 
 _I = re.IGNORECASE
@@ -197,6 +198,17 @@ NOT_PERFORMED_RE: Final = re.compile(
 )
 
 
+#: HER2 measured by a method that is not tissue IHC or ISH (sequencing, RNA assays, blood tests): not an
+#: ASCO/CAP result, whatever it says ("NGS: ERBB2 amplification detected", "HER2 RT-PCR: positive").
+OTHER_METHOD_RE: Final = re.compile(
+    r"\bNGS\b|next[-\s]generation\s+sequencing|\bsequencing\b|\bctDNA\b|\bcfDNA\b|liquid\s+biopsy|"
+    r"circulating\s+tumou?r|\bCTCs?\b|\bRT-?q?PCR\b|\bq?PCR\b|\bmRNA\b|\bRNA\b|Oncotype|MammaPrint|BluePrint|"
+    r"PAM50|Prosigna|intrinsic\s+subtype|gene\s+expression|\bserum\b|\bECD\b|extracellular\s+domain|ELISA|"
+    r"HER-?2[-\s]enriched",
+    _I,
+)
+
+
 class AssertionReader(Protocol):
     """Where the reader gets section kinds and the historical/hypothetical context of a clause."""
 
@@ -266,4 +278,6 @@ def domain_assertions(clause: str) -> frozenset[Assertion]:
         found.add(Assertion.CONTROL)
     if NOT_PERFORMED_RE.search(clause):
         found.add(Assertion.NOT_PERFORMED)
+    if OTHER_METHOD_RE.search(clause):
+        found.add(Assertion.OTHER_METHOD)
     return frozenset(found)

@@ -47,7 +47,10 @@ OTHER_MARKER: Final = (
     r"cytokeratins?|E-?cadherin|GATA-?3|TRPS1|SOX-?10|mammaglobin|GCDFP\S*|PD-?L1|TROP-?2|EGFR|Allred|"
     r"H-?score|quick\s?score|Nottingham|(?:histologic(?:al)?\s+|nuclear\s+|tumou?r\s+)?grade|tubules?|"
     r"tubule\s+formation|pleomorphism|mitotic|mitos[ie]s|margins?|lymphovascular|LVI|TILs?|"
-    r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d)(?![A-Za-z0-9])"
+    r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d|"
+    # Other genes tested by ISH or sequencing: their amplification is theirs.
+    r"(?-i:C?-?MYC|CCND1|FGFR[1-4]|TOP2A|PIK3CA|ESR1|BRCA[12]|PTEN|AKT1|CDK[46]|MDM2|ERBB3|ERBB4|MET|ALK|ROS1|"
+    r"KRAS|BRAF|NTRK[1-3]?|TP53|PALB2|CDH1))(?![A-Za-z0-9])"
 )
 
 HER2_RE: Final = re.compile(HER2, _I)

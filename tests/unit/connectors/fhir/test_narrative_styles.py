@@ -304,6 +304,14 @@ CASES = [
     ("HER2 (current biopsy): 0; HER2 (2019 primary): 3+", ZERO),
     ("HER2 IHC: 1+. For comparison: the 2021 primary tumour was HER2 3+.", LOW),
     ("HER2 IHC: 3+ in the in-situ carcinoma, 1+ in the invasive carcinoma.", LOW),
+    # Another gene's amplification, and HER2 by sequencing, RNA or blood tests: not a HER2 IHC/ISH result.
+    ("HER2 IHC 1+.\nCCND1 FISH: amplified (ratio 3.4).", LOW),
+    ("HER2 IHC 0, no staining.\nTOP2A FISH: amplified.", NULL),
+    ("HER2 IHC 2+; HER2 FISH to follow.\nMYC FISH: amplified.", EQUIVOCAL),
+    ("HER2 IHC 1+.\nTumour sequencing (NGS panel): ERBB2 amplification detected, copy number 9.", LOW),
+    ("HER2 IHC 1+. Plasma ctDNA: ERBB2 amplified.", LOW),
+    ("HER2 IHC 2+ (equivocal); HER2 mRNA by RT-qPCR: positive. FISH pending.", EQUIVOCAL),
+    ("Next-generation sequencing: ERBB2 amplification detected.", INDETERMINATE),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
