@@ -234,6 +234,10 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     _mask_revisions(masked)
     _read_answers(masked, facts, ctx)
     masked.take(g.NEGATED_SCORE_RE)
+    if masked.take(g.WEAK_THREE_RE):
+        # "3+ (weak)": not a reading; the specimen's result stays unread (a later addendum may settle it).
+        facts.hedged = ctx.bonus
+        facts.not_understood.append(text.strip())
     _read_technical_and_pending(masked, facts, ctx)
     ish_words = bool(g.ISH_WORD_RE.search(text))
     if ish_words:

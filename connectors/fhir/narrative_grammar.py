@@ -479,6 +479,13 @@ ANSWER_RE: Final = re.compile(
     r"(?P<bare>yes|no))\b(?!\s+(?:evidence|amplification|over-?expression|staining)\b)",
     _I,
 )
+#: A 3+ qualified as weak, faint or moderate ("3+ (weak)", "weak 3+"): 3+ is intense staining by definition,
+#: so the statement contradicts itself.
+WEAK_THREE_RE: Final = re.compile(
+    r"\b(?:weak|weakly|faint|faintly|moderate|moderately|barely\s+perceptible)\s*\(?\s*3\s?\+|"
+    r"(?<![\w.+])3\s?\+\s*\(?\s*(?:weak|weakly|faint|faintly|moderate|moderately)\b",
+    _I,
+)
 #: A score that is denied ("the tumour is not HER2 3+", "no 3+ staining"): not a reading.
 NEGATED_SCORE_RE: Final = re.compile(
     r"\b(?:not|no|never|nor|without|rather\s+than|instead\s+of)\s+(?:(?:intense|strong|complete|circumferential|"

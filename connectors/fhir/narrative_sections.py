@@ -136,7 +136,8 @@ PRIOR_RE: Final = re.compile(
     r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic|pre-?treatment|"
     r"pre-?therapy|pre-?neoadjuvant|pre-?chemotherapy|baseline)\s+"
     r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic|left|right)\s+)*"
-    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy)\b",
+    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy|"
+    r"tumou?rs?|carcinomas?|cancers?|lesions?|primary)\b",
     _I,
 )
 CURRENT_RE: Final = re.compile(

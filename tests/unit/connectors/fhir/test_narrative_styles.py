@@ -312,6 +312,11 @@ CASES = [
     ("HER2 IHC 1+. Plasma ctDNA: ERBB2 amplified.", LOW),
     ("HER2 IHC 2+ (equivocal); HER2 mRNA by RT-qPCR: positive. FISH pending.", EQUIVOCAL),
     ("Next-generation sequencing: ERBB2 amplification detected.", INDETERMINATE),
+    # A 3+ called weak contradicts itself; a tumour reported by a clinician is an earlier result.
+    ("HER2 IHC: 3+ (weak).", INDETERMINATE),
+    ("HER2: weak 3+ membrane staining.", INDETERMINATE),
+    ("HER2 IHC 0 (no staining). Comment: the oncologist reports that the previous tumour was HER2 amplified.",
+     NULL),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
