@@ -100,6 +100,8 @@ _EARLIER_RE: Final = re.compile(
     r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside|primary|reported|referring)\b", re.IGNORECASE
 )
 _CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
+#: A result placed on a specimen ("… on the excision (S26-…)", "in the metastasis (S24-…)", "see S24-…").
+_ON_SPECIMEN_RE: Final = re.compile(r"\b(?:on|in|from|of|see|for)\b[^.;]*$", re.IGNORECASE)
 _HER2_LABEL_RE: Final = re.compile(
     r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?(?:\s+(?:IHC|immunohistochemistry|\(\w+\)))*\s*:", re.IGNORECASE
 )
@@ -260,7 +262,8 @@ def _merge_parts(state: _State) -> None:
     stated = [
         (label, part, signature)
         for label, part in candidates
-        if (signature := _signature(part.facts, part.ref)) is not None
+        if (part.facts.has_result() or part.facts.not_understood)
+        and (signature := _signature(part.facts, part.ref)) is not None
     ]
     if not stated:
         return
@@ -642,7 +645,7 @@ def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | Non
     prior = s.PRIOR_RE.search(text)
     current = s.CURRENT_RE.search(text)
     if prior is None and current is None:
-        return None
+        return _other_accession(text, state)
     if prior is None or (current is not None and current.start() < prior.start()):
         return None, None
     accession = min(s.ACCESSION_RE.finditer(text), key=lambda m: abs(m.start() - prior.end()), default=None)
@@ -659,6 +662,21 @@ def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | Non
         except ValueError:
             collected = None
     return name, collected
+
+
+def _other_accession(text: str, state: _State) -> tuple[_Key, dt.date | None] | None:
+    """A result placed on another accession than the report's own ("FISH: amplified in the metastasis
+    (S24-1000)"): that specimen's, when the report's own accession is known and differs."""
+    own = state.current.id
+    if not own or not s.ACCESSION_RE.fullmatch(own):
+        return None  # the report's own accession is not known (a resource id is no accession)
+    for match in s.ACCESSION_RE.finditer(text):
+        name = match.group(1)
+        if name.upper() != own.upper() and _ON_SPECIMEN_RE.search(
+            text[max(0, match.start() - 60) : match.start()]
+        ):
+            return name, None
+    return None
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -317,6 +317,14 @@ CASES = [
     ("HER2: weak 3+ membrane staining.", INDETERMINATE),
     ("HER2 IHC 0 (no staining). Comment: the oncologist reports that the previous tumour was HER2 amplified.",
      NULL),
+    # A result placed on another accession than the report's own (S26-00042) is that specimen's.
+    ("Invasive carcinoma. HER2 IHC: equivocal (2+). HER2 FISH: amplified in the liver metastasis "
+     "(S24-1000).", EQUIVOCAL),
+    ("HER2 IHC 2+ on the core biopsy; FISH amplified (ratio 3.1, 7.4 copies) on this excision (S26-00042).",
+     POS),
+    # A part whose HER2 was not repeated does not conflict with the part that has the result.
+    ("HER2 IHC 1+.\nSpecimen B (axillary lymph node): metastatic carcinoma; HER2 not repeated.\n"
+     "Specimen A: see above.", LOW),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
