@@ -474,7 +474,9 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
         return nxt[:1].islower() or len(nxt) <= 25 or tight
     if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
         return False
-    if _DANGLING.search(text) or note or _CONDITIONAL.search(_last_sentence(text)):
+    # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too.
+    unclosed = text.count("(") > text.count(")") and not _LIST_ITEM.match(following)
+    if _DANGLING.search(text) or note or unclosed or _CONDITIONAL.search(_last_sentence(text)):
         return True
     # "gene status: no" / "HER2 amplification": the "no" is the article of the next line's noun.
     if (

@@ -325,6 +325,8 @@ CASES = [
     # A part whose HER2 was not repeated does not conflict with the part that has the result.
     ("HER2 IHC 1+.\nSpecimen B (axillary lymph node): metastatic carcinoma; HER2 not repeated.\n"
      "Specimen A: see above.", LOW),
+    ("her2 ihc 2+; her2 ddish: ratio 1.86; her2 4.4 signals/cell (group 4); recount (second\nobserver, "
+     "blinded): group 5.\noverall her2 result: negative", LOW),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
