@@ -207,6 +207,8 @@ def header_line(line: str) -> str | None:
         and not re.search(r"[.;!?](?:\s|$)", name)
         and not re.search(r"\d\.\d+\s*$", name)  # "CEP17 COPY NUMBER (MEAN PER CELL)   1.7": a value
     )
+    if match.group("colon") == ":" and re.search(r"[.;!?]\s", name):
+        return None  # "HER2 IHC 2+. The DCIS component shows 3+. HER2 FISH:": sentences, not a header
     if match.group("colon") == ":" or (shouting and len(name) <= 70):
         return name
     return None

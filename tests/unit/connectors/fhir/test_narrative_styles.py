@@ -327,6 +327,10 @@ CASES = [
      "Specimen A: see above.", LOW),
     ("her2 ihc 2+; her2 ddish: ratio 1.86; her2 4.4 signals/cell (group 4); recount (second\nobserver, "
      "blinded): group 5.\noverall her2 result: negative", LOW),
+    # A line of sentences that ends with a colon is not a section header (here: not an in situ section).
+    ("HER2 IHC 2+. The DCIS component shows 3+ staining. HER2 FISH:\nHER2:CEP17 = 1.61; HER2 4.8 signals per "
+     "nucleus;\naverage CEP17 3.0 signals/cell (group 4). A blinded recount by a second observer gave "
+     "group 5.", LOW),
     # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
     ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
     ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
