@@ -125,6 +125,30 @@ def _complete_ihc(coded: IhcResult, text: IhcResult | None, notes: list[str]) ->
     return ihc
 
 
+def _complete_ish(coded: IshResult, text: IshResult | None, notes: list[str]) -> IshResult:
+    """The coded ISH numbers with what the text adds about the same count: the stated group, the recount and
+    the laboratory's final ISH interpretation (only when the text's numbers are the coded ones)."""
+    if text is None or coded.probe is not text.probe:
+        return coded
+    pairs = ((coded.ratio, text.ratio), (coded.her2_per_cell, text.her2_per_cell))
+    if any(a is not None and b is not None and a != b for a, b in pairs) or all(
+        a is None or b is None for a, b in pairs
+    ):
+        return coded
+    ish = replace(
+        coded,
+        cep17_per_cell=coded.cep17_per_cell if coded.cep17_per_cell is not None else text.cep17_per_cell,
+        reported_group=coded.reported_group if coded.reported_group is not None else text.reported_group,
+        recount_confirmed=coded.recount_confirmed
+        if coded.recount_confirmed is not None
+        else text.recount_confirmed,
+        reported_final=coded.reported_final if coded.reported_final is not None else text.reported_final,
+    )
+    if ish != coded:
+        notes.append("ISH group, recount or final interpretation taken from the report text")
+    return ish
+
+
 def crosscheck(coded: Her2Result, narrative: Sequence[Her2Result]) -> Her2Result:
     """The coded result, not classified when the report's own text contradicts it, else completed from it.
 
@@ -163,6 +187,8 @@ def crosscheck(coded: Her2Result, narrative: Sequence[Her2Result]) -> Her2Result
     if ish is None and text.ish is not None:
         ish = text.ish
         notes.append("ISH result taken from the report text (not coded)")
+    elif ish is not None:
+        ish = _complete_ish(ish, text.ish, notes)
     specimen = coded.specimen
     if specimen.site is SpecimenSite.UNKNOWN and text.specimen.site is not SpecimenSite.UNKNOWN:
         specimen = replace(specimen, site=text.specimen.site)

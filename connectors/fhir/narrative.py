@@ -41,6 +41,9 @@ from typing import Final
 from connectors.fhir import narrative_grammar as g
 from connectors.fhir import narrative_sections as s
 from connectors.fhir.narrative_context import (
+    CRITERION_RE,
+    HISTORICAL_RE,
+    NOT_PERFORMED_RE,
     Assertion,
     AssertionReader,
     GrammarAssertions,
@@ -60,7 +63,7 @@ from connectors.fhir.narrative_html import html_to_text
 from connectors.fhir.narrative_results import build_her2_result
 from connectors.fhir.narrative_sections import Section
 from connectors.fhir.narrative_text import Line, report_lines, starts_new_item
-from rules.domain import Her2Result, Receptor, ReceptorResult, SourceRef, SpecimenRef
+from rules.domain import Her2Result, Receptor, ReceptorResult, ReportedStatus, SourceRef, SpecimenRef
 
 __all__ = ["AssertionReader", "NarrativeReading", "html_to_text", "parse_report_text"]
 
@@ -76,12 +79,18 @@ HISTORY_NOTE: Final = (
     "an earlier result quoted in the report (history) was not read as this specimen's result"
 )
 CRITERIA_NOTE: Final = "guideline criteria quoted in the report were not read as a result"
+NOT_TESTED_NOTE: Final = "the report states that HER2 was not tested on this specimen"
+OTHER_METHOD_NOTE: Final = (
+    "HER2 measured by another method (sequencing, RNA or blood test) was not read: ASCO/CAP results are "
+    "tissue IHC and ISH"
+)
 _TEXT_LIMIT: Final = 200_000
 #: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
 _RESULT_VOCAB_RE: Final = re.compile(
     r"positiv|negativ|equivocal|borderline|amplif|express|\d\s*\+|\bscore|\bratio|\bgroup\b|ultra|\blow\b|"
     r"\bzero\b|\bnull\b|indetermin|stain|\bplus\b|(?<![\w./-])[0-3](?![\w./-])|\bneg\b|\bpos\b|"
-    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d",
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\d\.\d|\(\s*\+\s*\)|(?<![\w+])\+(?![\w+])|"
+    r"(?<=[A-Za-z0-9])\+(?=[\s,;.)/|]|$)",
     re.IGNORECASE,
 )
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
@@ -91,6 +100,18 @@ _EARLIER_RE: Final = re.compile(
     r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside|primary|reported|referring)\b", re.IGNORECASE
 )
 _CLOSED_RE: Final = re.compile(r"[.!?]\s*$")
+#: A result placed on a specimen ("… on the excision (S26-…)", "in the metastasis (S24-…)", "see S24-…").
+_ON_SPECIMEN_RE: Final = re.compile(r"\b(?:on|in|from|of|see|for)\b[^.;]*$", re.IGNORECASE)
+_HER2_LABEL_RE: Final = re.compile(
+    r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?(?:\s+(?:IHC|immunohistochemistry|\(\w+\)))*\s*:", re.IGNORECASE
+)
+#: HER2 testing as a whole (not one method, not a reflex) stated as not done on this specimen.
+_NOT_TESTED_RE: Final = re.compile(
+    r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
+    r"\s*(?:not\s+)?(?:been\s+)?(?:not\s+)?(?:requested|repeated|performed|done|tested|ordered)\b|"
+    r"\bnot\s+(?:requested|repeated|tested)\b",
+    re.IGNORECASE,
+)
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
 
 
@@ -140,8 +161,17 @@ class _State:
     open_drop: bool = False
     method_assay: str | None = None
     notes: list[str] = field(default_factory=list)
+    part: str | None = None
+    parts: dict[str, _Specimen] = field(default_factory=dict)
+    multipart: bool = False
+    part_openings: dict[str, str] = field(default_factory=dict)
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
+        if key is None and self.part is not None:
+            # A multi-part report: each part's statements are kept apart until the parts are compared.
+            if self.part not in self.parts:
+                self.parts[self.part] = _Specimen(key=None, ref=self.current)
+            return self.parts[self.part]
         if key not in self.specimens:
             ref = self.current
             if key is not None:
@@ -174,13 +204,91 @@ def parse_report_text(
     state = _State(current=specimen or SpecimenRef(), assertions=reader)
     texts = [line.text for line in lines]
     legend = legend_lines(texts)
+    # Parts are told apart only in a report that names two or more ("A. Left breast …", "B. …").
+    state.multipart = len({label for text in texts for label in _part_labels(text)}) >= 2
     for index, (line, section) in enumerate(zip(lines, reader.sections(texts), strict=True)):
         if index in legend:
             state.notes.append(CRITERIA_NOTE)
             state.reset_topic()
             continue
         _read_line(line, section, state)
+    _merge_parts(state)
+    own = state.specimens.get(None)
+    if own is not None and own.facts.not_tested:
+        # The report says HER2 was not tested on its specimen: any result read for it is a quotation, and no
+        # other specimen's result stands in for it.
+        own.facts.notes.append(NOT_TESTED_NOTE)
+    if own is not None and own.facts.has_result() and s.in_situ_only("\n".join(texts)):
+        # A report of carcinoma in situ only: its HER2 result is the DCIS's, which is not scored (§2).
+        own.facts.in_situ_only = True
     return _reading(state, source=source, reported=reported)
+
+
+_PART_CURRENT_RE: Final = re.compile(
+    r"\bcurrent\b|\bthis\s+(?:specimen|accession|case)|\bpresent\s+specimen", re.IGNORECASE
+)
+_PART_EARLIER_RE: Final = re.compile(
+    r"\b(?:earlier|previous|prior|outside|original|initial|pre-?treatment|former)\b", re.IGNORECASE
+)
+
+
+def _part_labels(line: str) -> set[str]:
+    """The parts a report line opens (at its start or at the start of one of its sentences)."""
+    labels = {s.part_label(line.strip()), *(s.part_label(sentence) for sentence in _sentences(line.strip()))}
+    return {label for label in labels if label is not None}
+
+
+def _signature(facts: Her2Facts, ref: SpecimenRef) -> tuple[object, ...] | None:
+    """What one part's HER2 facts amount to (None when they state nothing)."""
+    built = build_her2_result(facts, specimen=ref, prior=False, source=None, reported=None)
+    if built is None:
+        return None
+    result = built.result
+    return (result.ihc, result.ish, result.reported_status, result.technical_failure, result.unparsed)
+
+
+def _merge_parts(state: _State) -> None:
+    """One result for the report's own specimen from a multi-part report ("A. Left breast core …", "B. …").
+
+    Parts that state the same HER2 result give it once; parts that state different results leave the
+    current specimen unclear: the occasion is not classified (never the highest of them), with the excerpts.
+    """
+    if not state.parts:
+        return
+    candidates = [(label, part) for label, part in state.parts.items()]
+    own = state.specimens.get(None)
+    if own is not None:
+        candidates.insert(0, ("(report)", own))
+    stated = [
+        (label, part, signature)
+        for label, part in candidates
+        if (part.facts.has_result() or part.facts.not_understood)
+        and (signature := _signature(part.facts, part.ref)) is not None
+    ]
+    if not stated:
+        return
+    # A part named the current one ("B. Lumpectomy (current, 03/2026)") is the report's specimen; parts
+    # named earlier ("A. Core (earlier accession)") are not.
+    current = [item for item in stated if _PART_CURRENT_RE.search(state.part_openings.get(item[0], ""))]
+    later = [item for item in stated if not _PART_EARLIER_RE.search(state.part_openings.get(item[0], ""))]
+    if len(current) == 1:
+        stated = current
+    elif later and len(later) < len(stated):
+        stated = later
+    if len({signature for _, _, signature in stated}) == 1:
+        state.specimens[None] = stated[0][1]
+        return
+    merged = _Specimen(key=None, ref=state.current)
+    for _, part, _ in stated:
+        for excerpt in [*part.facts.excerpts, *part.facts.not_understood]:
+            if excerpt not in merged.facts.not_understood:
+                merged.facts.not_understood.append(excerpt)
+    labels = ", ".join(label for label, _, _ in stated)
+    merged.facts.notes.append(
+        f"different HER2 results for parts {labels} of the report: which is the current specimen is not "
+        "stated; not classified"
+    )
+    state.specimens[None] = merged
 
 
 def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | None) -> NarrativeReading:
@@ -234,6 +342,11 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     state.open_drop = False
     state.last_dropped = False
     for number, sentence in enumerate(sentences):
+        part = s.part_label(stripped if number == 0 else sentence) if state.multipart else None
+        if part is not None and part != state.part:
+            state.part = part
+            state.part_openings.setdefault(part, stripped if number == 0 else sentence)
+            state.reset_topic()
         _read_sentence(sentence, state, carried=state.carried_cue if number == 0 else None)
     if re.search(r"[.;:!?]\s*$", stripped):
         state.carried_cue = None
@@ -351,9 +464,7 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         if not kept:
             return None
         clause, context = kept, state.assertions.clause(kept)
-    if Assertion.CRITERION in context:
-        state.notes.append(CRITERIA_NOTE)
-        state.reset_topic()
+    if _not_a_tissue_result(clause, context, state):
         return None
     if (
         Assertion.UNCERTAIN in context
@@ -373,13 +484,52 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
             state.notes.append(HISTORY_NOTE)
         state.reset_topic()
         return None
-    if Assertion.CONTROL in context or Assertion.NOT_PERFORMED in context:
-        if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
-            target = state.specimen(state.section_key)
-            target.facts.technical_failure = True
-            target.facts.excerpts.append(clause)
+    if Assertion.NOT_PERFORMED in context and Assertion.CONTROL not in context:
+        return _not_performed(clause, state, prior=prior)
+    if Assertion.CONTROL in context:
+        _control_or_failure(clause, state)
         return None
     return clause
+
+
+def _not_a_tissue_result(clause: str, context: frozenset[Assertion], state: _State) -> bool:
+    """Guideline criteria, and HER2 by a method other than tissue IHC or ISH (noted, not read)."""
+    if Assertion.CRITERION in context:
+        state.notes.append(CRITERIA_NOTE)
+        state.reset_topic()
+        return True
+    if Assertion.OTHER_METHOD in context:
+        if g.HER2_RE.search(clause) or state.topic is Topic.HER2:
+            state.notes.append(OTHER_METHOD_NOTE)
+        state.reset_topic()
+        return True
+    return False
+
+
+def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:
+    """A clause stating a test not done: the result written before it stands ("HER2: NEGATIVE (IHC score 1+)
+    - ISH not indicated"); HER2 testing as a whole not done on this specimen ("HER2 was not requested on this
+    specimen", "HER2 testing was not repeated on the residual tumour") is noted on the specimen."""
+    kept = _result_before(clause, NOT_PERFORMED_RE)
+    if kept:
+        return _result_clause(kept, state, prior=prior)
+    if (
+        not prior
+        and (g.HER2_RE.search(clause) or state.topic is Topic.HER2)
+        and not (g.ISH_WORD_RE.search(clause) and not g.IHC_WORD_RE.search(clause))
+        and _NOT_TESTED_RE.search(clause)
+    ):
+        state.specimen(state.section_key).facts.not_tested = True
+    _control_or_failure(clause, state)
+    return None
+
+
+def _control_or_failure(clause: str, state: _State) -> None:
+    """A control statement or a test not done is no result; a technical failure it states is recorded."""
+    if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
+        target = state.specimen(state.section_key)
+        target.facts.technical_failure = True
+        target.facts.excerpts.append(clause)
 
 
 def _result_before_comment(clause: str) -> str:
@@ -401,14 +551,43 @@ def _result_before_comment(clause: str) -> str:
     return prefix if g.SCORE_PLUS_RE.search(prefix) else ""
 
 
+def _result_before(clause: str, cue: re.Pattern[str]) -> str:
+    """The part of a clause before a cue ("… not performed") and its separator, when it states a HER2
+    result."""
+    match = cue.search(clause)
+    if match is None:
+        return ""
+    cut = max(clause.rfind(sep, 0, match.start()) for sep in (",", " - ", ":", "("))
+    prefix = clause[:cut].strip() if cut > 0 else ""
+    if prefix.count("(") > prefix.count(")"):
+        return ""
+    if not (g.HER2_RE.search(prefix) or g.HER2_ASSAY_RE.search(prefix)):
+        return ""
+    if g.SCORE_PLUS_RE.search(prefix) or g.STATUS_RE.search(prefix) or g.SCORE_LABELLED_RE.search(prefix):
+        return prefix
+    return ""
+
+
 def _without_asides(clause: str) -> str:
     """Blank out bracketed asides that name a score of something else: control tissue or an earlier
     specimen ("1+ (note: 3+ staining in the positive control tissue)", "1+ (previous core biopsy: 3+)")."""
 
     def blank(match: re.Match[str]) -> str:
         inner = match.group(0)
-        other = _CONTROL_WORD_RE.search(inner) or s.PRIOR_RE.search(inner) or _EARLIER_RE.search(inner)
-        return " " * len(inner) if other and g.SCORE_PLUS_RE.search(inner) else inner
+        before = clause[max(0, match.start() - 25) : match.start()]
+        # "(… 3+ …)" about control tissue, an earlier specimen, or right after "control" ("external positive
+        # control (breast carcinoma with known 3+ expression)").
+        other = (
+            _CONTROL_WORD_RE.search(inner)
+            or s.PRIOR_RE.search(inner)
+            or _EARLIER_RE.search(inner)
+            or re.search(r"\bcontrols?\s*$", before, re.IGNORECASE)
+            or HISTORICAL_RE.search(inner)
+        )
+        if other and (g.SCORE_PLUS_RE.search(inner) or g.STATUS_RE.search(inner)):
+            return " " * len(inner)
+        # "Score 0 (defined as no staining or faint … in ≤10 %)": a definition beside the result.
+        return " " * len(inner) if CRITERION_RE.search(inner) and inner != clause.strip() else inner
 
     return _ASIDE_RE.sub(blank, clause)
 
@@ -440,9 +619,15 @@ def _without_in_situ(clause: str) -> str:
     """Drop the parts of a clause about DCIS/LCIS ("DCIS shows 3+ staining", "0 (invasive), 3+ (DCIS)")."""
     if not s.IN_SITU_RE.search(clause):
         return clause
-    kept = [
-        piece for piece in _segments(clause) if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece)
-    ]
+    kept: list[str] = []
+    for piece in _segments(clause):
+        if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece):
+            kept.append(piece)
+            continue
+        # "HER2 IHC: 3+ in the in-situ carcinoma, 0 in the invasive carcinoma": the label stays.
+        label = _HER2_LABEL_RE.match(piece)
+        if label is not None and not s.IN_SITU_RE.search(label.group(0)):
+            kept.append(label.group(0) + " " * (len(piece) - label.end()))
     return "".join(kept)
 
 
@@ -460,7 +645,7 @@ def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | Non
     prior = s.PRIOR_RE.search(text)
     current = s.CURRENT_RE.search(text)
     if prior is None and current is None:
-        return None
+        return _other_accession(text, state)
     if prior is None or (current is not None and current.start() < prior.start()):
         return None, None
     accession = min(s.ACCESSION_RE.finditer(text), key=lambda m: abs(m.start() - prior.end()), default=None)
@@ -479,12 +664,28 @@ def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | Non
     return name, collected
 
 
+def _other_accession(text: str, state: _State) -> tuple[_Key, dt.date | None] | None:
+    """A result placed on another accession than the report's own ("FISH: amplified in the metastasis
+    (S24-1000)"): that specimen's, when the report's own accession is known and differs."""
+    own = state.current.id
+    if not own or not s.ACCESSION_RE.fullmatch(own):
+        return None  # the report's own accession is not known (a resource id is no accession)
+    for match in s.ACCESSION_RE.finditer(text):
+        name = match.group(1)
+        if name.upper() != own.upper() and _ON_SPECIMEN_RE.search(
+            text[max(0, match.start() - 60) : match.start()]
+        ):
+            return name, None
+    return None
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Statements
 
 
 _MARKERS: Final = (
     (g.HER2_RE, Topic.HER2),
+    (g.HER2_ASSAY_RE, Topic.HER2),
     (g.ER_RE, Topic.ER),
     (g.PR_RE, Topic.PR),
     (g.OTHER_MARKER_RE, Topic.OTHER),
@@ -546,6 +747,12 @@ def _statements(clause: str, inherited: Topic | None) -> list[tuple[Topic | None
 
 def _read_clause(clause: str, sentence: str, kind: SentenceKind, target: _Specimen, state: _State) -> None:
     pending_receptors: list[Receptor] = []
+    if g.TRIPLE_NEGATIVE_RE.search(clause):
+        # "Triple negative": ER, PR and HER2 negative, without a score: a legacy HER2 "negative" that any
+        # HER2 statement of the report outranks.
+        target.facts.statuses.append((state.bonus, ReportedStatus.NEGATIVE))
+        if sentence not in target.facts.excerpts:
+            target.facts.excerpts.append(sentence)
     for topic, text, named in _statements(clause, state.topic):
         if topic is None or not text.strip(" ,;"):
             continue
@@ -563,7 +770,10 @@ def _read_clause(clause: str, sentence: str, kind: SentenceKind, target: _Specim
 def _read_her2(
     text: str, sentence: str, kind: SentenceKind, target: _Specimen, state: _State, *, named: bool
 ) -> None:
-    ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus)
+    # A sentence about a signal recount ("Observer 2 recount: ratio 1.90; HER2 4.3"): its numbers are the
+    # second count's.
+    recount = any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(sentence))
+    ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount)
     found, state.mode = read_her2_statement(text, target.facts, ctx)
     if s.METASTASIS_RE.search(text) and not s.NO_METASTASIS_RE.search(text):
         target.facts.metastasis = True

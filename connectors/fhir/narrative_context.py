@@ -37,6 +37,7 @@ class Assertion(StrEnum):
     ELIGIBILITY = "eligibility"
     CONTROL = "control"
     NOT_PERFORMED = "not_performed"
+    OTHER_METHOD = "other_method"
 
 
 _I = re.IGNORECASE
@@ -53,7 +54,11 @@ ELIGIBILITY_RE: Final = re.compile(
 )
 #: A quoted earlier result (no named specimen: a named one is a prior specimen, kept with provenance).
 HISTORICAL_RE: Final = re.compile(
-    r"^\W*(?:clinical\s+)?(?:history|hx|indication)\b|\bhistory\s+of\b|\bh/o\b|\bknown\s+(?:HER-?2|case|"
+    r"^\W*(?:clinical\s+)?(?:history|hx|indication|comparison|for\s+comparison)\b|\bhistory\s+of\b|"
+    # "the 2021 primary tumour was …", "HER2 (2019 primary): 3+": a specimen dated by an earlier year.
+    r"\b(?:19|20)\d\d\s+(?:primary|biopsy|specimen|tumou?r|resection|excision|core|mastectomy|lumpectomy)\b|"
+    r"\bHER-?2[^:;()]{0,20}\([^)]*(?:\b(?:19|20)\d\d\b|\b(?:previous|prior|earlier|original|outside|initial)\b)"
+    r"[^)]*\)\s*:|\bh/o\b|\bknown\s+(?:HER-?2|case|"
     r"to\s+be)|previously\s+(?:diagnosed|treated|reported|described|tested|shown|documented|known)|"
     r"\b(?:outside|referring|external|prior|previous|earlier|original|former)\s+"
     r"(?:HER-?2(?:/neu)?\s+(?:(?:IHC|ISH|FISH|SISH|DISH)\s+)?)?(?:report|result|"
@@ -61,6 +66,16 @@ HISTORICAL_RE: Final = re.compile(
     r"\b(?:was|were)\s+(?:previously|originally|initially)\b|\breported\s+(?:elsewhere|previously|earlier)|"
     r"\bat\s+(?:an?\s+)?(?:outside|other|another|referring)\s+(?:hospital|institution|lab\w*|centre|center)|"
     r"\b(?:in|from|dated)\s+(?:19|20)\d\d\b(?=[^;]*\b(?:was|were|had)\b)|"
+    # "HER2 (outside): 3+", "per outside report", "the outside HER2 IHC": another laboratory's result quoted.
+    r"\(\s*outside(?:\s+(?:lab\w*|hospital|institution|report|result))?\s*\)|\bper\s+(?:the\s+)?outside\b|"
+    r"\boutside\s+(?:HER-?2|IHC|ISH|FISH|SISH|immuno\w*)\b|"
+    # "prior HER2+ by core", "known HER2-positive", "previously HER2 3+": an earlier result quoted.
+    r"\b(?:prior|previous|previously|earlier|original|originally|initial|initially|known)\s+(?:\w+\s+)?HER-?2\s*"
+    r"(?:[-+]|\(?[0-3]\s?\+|positiv|negativ|low|amplif|over)|"
+    # "see separate report for the left breast core biopsy (HER2 3+)": another report's result.
+    r"\bsee\s+(?:the\s+)?(?:separate|other|previous|prior|earlier|accompanying|companion|corresponding)\s+"
+    r"(?:pathology\s+)?reports?\b|\b(?:reported|described)\s+(?:separately|under|in\s+(?:the\s+)?(?:separate|"
+    r"other|previous|prior))\b|"
     r"\b(?:differs?|different)\s+from\b|\bin\s+contrast\s+(?:to|with)\b|\bcompared\s+(?:with|to)\b|\bunlike\b|"
     r"\bdiscordan\w*\s+(?:with|from)\b|"
     # "HER2 was positive (3+) in the 2019 primary": a past result dated by its year.
@@ -115,6 +130,8 @@ LEGEND_LINE_RE: Final = re.compile(
 )
 #: Several ISH groups or categories defined in one sentence ("group 1 (ratio ≥2.0) positive; group 5 …").
 _GROUP_NUMBER_RE: Final = re.compile(r"\bgroups?\s*([1-5]|I{1,3}|IV|V)\b", _I)
+#: "We agree with the outside HER2 3+": the result quoted is this report's own (a second opinion concurs).
+_CONCUR_RE: Final = re.compile(r"\b(?:we|I)\s+(?:agree|concur)\b|\b(?:agree|concur)\w*\s+with\s+the\b", _I)
 _RECOUNT_HINT_RE: Final = re.compile(r"re-?count|second|observer|adjudicat|changed|from\s+group", _I)
 
 
@@ -159,12 +176,35 @@ def legend_lines(lines: Sequence[str]) -> set[int]:
 
 
 _HER2_OPENING_RE: Final = re.compile(r"^\W*(?:HER-?2|ERBB2|c-?erb)", _I)
+_HER2_LABEL_RE: Final = re.compile(
+    r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?(?:\s+(?:IHC|ISH|FISH|SISH|immunohistochemistry|\(\w+\)))*\s*:",
+    _I,
+)
+_SCORED_CONTROL_RE: Final = re.compile(
+    r"^\W*(?:HER-?2|ERBB2|c-?erb\S*)(?:/neu)?\s+(?:\(?[0-3]\s?\+\)?\s+)?(?:(?:positive|negative|external|"
+    r"internal|on-?slide|tissue|low|high|expressing|-)\s*)*controls?\b",
+    _I,
+)
+_TUMOUR_RESULT_RE: Final = re.compile(
+    r"\d\s*\+|\+\s*\d|\bscore|positiv|negativ|equivocal|amplif|ratio|\d\.\d|\d\s*%", _I
+)
 #: Control tissue statements ("appropriate positive and negative controls"); only a failure is read.
 CONTROL_RE: Final = re.compile(r"\bcontrols?\b|\bcell\s+lines?\b|\bcontrol\s+tissue", _I)
 NOT_PERFORMED_RE: Final = re.compile(
     r"\bnot\s+(?:performed|done|carried\s+out|requested|repeated|indicated)\b|"
     r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|IHC|ISH|FISH|immunohistochemistry)\s+(?:was\s+)?"
     r"(?:performed|done|repeated)|(?:was|were)\s+not\s+(?:performed|repeated|tested|done)",
+    _I,
+)
+
+
+#: HER2 measured by a method that is not tissue IHC or ISH (sequencing, RNA assays, blood tests): not an
+#: ASCO/CAP result, whatever it says ("NGS: ERBB2 amplification detected", "HER2 RT-PCR: positive").
+OTHER_METHOD_RE: Final = re.compile(
+    r"\bNGS\b|next[-\s]generation\s+sequencing|\bsequencing\b|\bctDNA\b|\bcfDNA\b|liquid\s+biopsy|"
+    r"circulating\s+tumou?r|\bCTCs?\b|\bRT-?q?PCR\b|\bq?PCR\b|\bmRNA\b|\bRNA\b|Oncotype|MammaPrint|BluePrint|"
+    r"PAM50|Prosigna|intrinsic\s+subtype|gene\s+expression|\bserum\b|\bECD\b|extracellular\s+domain|ELISA|"
+    r"HER-?2[-\s]enriched",
     _I,
 )
 
@@ -190,7 +230,11 @@ class GrammarAssertions:
 
     def clause(self, clause: str) -> frozenset[Assertion]:
         found = set(domain_assertions(clause))
-        if HISTORICAL_RE.search(clause) and not _RECOUNT_HINT_RE.search(clause):
+        if (
+            HISTORICAL_RE.search(clause)
+            and not _RECOUNT_HINT_RE.search(clause)
+            and not _CONCUR_RE.search(clause)
+        ):
             found.add(Assertion.HISTORICAL)
         if HYPOTHETICAL_RE.search(clause):
             found.add(Assertion.HYPOTHETICAL)
@@ -203,7 +247,22 @@ def _is_control_statement(clause: str) -> bool:
     """A statement about control tissue: a control word among its first six words, and it does not open
     with a HER2 result ("HER2 IHC: 1+, external controls appropriate" is a result)."""
     match = CONTROL_RE.search(clause)
-    if match is None or _HER2_OPENING_RE.match(clause):
+    if match is None:
+        return False
+    if _SCORED_CONTROL_RE.match(clause):
+        return True  # "HER2 3+ control: satisfactory", "HER2 positive control (3+) stained as expected"
+    label = _HER2_LABEL_RE.match(clause)
+    if label is not None:
+        # "HER2 IHC: external positive control (3+ tissue) stained appropriately": a label, then the
+        # control, before any result of the tumour's.
+        before = re.sub(
+            r"(?:positive|negative|external|internal|tissue|and|on-?slide|,|\s)+$",
+            "",
+            clause[label.end() : match.start()],
+            flags=_I,
+        )
+        return len(before.split()) < 6 and not _TUMOUR_RESULT_RE.search(before)
+    if _HER2_OPENING_RE.match(clause):
         return False
     return len(clause[: match.start()].split()) < 6
 
@@ -219,4 +278,6 @@ def domain_assertions(clause: str) -> frozenset[Assertion]:
         found.add(Assertion.CONTROL)
     if NOT_PERFORMED_RE.search(clause):
         found.add(Assertion.NOT_PERFORMED)
+    if OTHER_METHOD_RE.search(clause):
+        found.add(Assertion.OTHER_METHOD)
     return frozenset(found)

@@ -104,6 +104,11 @@ class Her2Facts:
     metastasis: bool = False
     fields: dict[str, tuple[int, str]] = field(default_factory=dict)
     hedged: int | None = None
+    plus_sign: bool = False
+    in_situ_only: bool = False
+    not_tested: bool = False
+    nuclei: int | None = None
+    totals: dict[str, float] = field(default_factory=dict)
     excerpts: list[str] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -169,6 +174,7 @@ class StatementContext:
     start_mode: Mode
     kind: SentenceKind
     bonus: int
+    recount: bool = False
 
 
 class _Masked:
@@ -228,6 +234,10 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     _mask_revisions(masked)
     _read_answers(masked, facts, ctx)
     masked.take(g.NEGATED_SCORE_RE)
+    if masked.take(g.WEAK_THREE_RE):
+        # "3+ (weak)": not a reading; the specimen's result stays unread (a later addendum may settle it).
+        facts.hedged = ctx.bonus
+        facts.not_understood.append(text.strip())
     _read_technical_and_pending(masked, facts, ctx)
     ish_words = bool(g.ISH_WORD_RE.search(text))
     if ish_words:
@@ -310,13 +320,38 @@ def _paired(masked: _Masked) -> list[tuple[str, str]]:
 def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """Ratio, HER2 and CEP17 signals per cell, stated group and recount (§4, §5)."""
     priority = _score_priority(ctx)
+    if ctx.recount:
+        # "Blinded recount (observer 2): ratio 2.05, mean HER2 3.6": the second count's numbers; the first
+        # count's stand (the recount confirms or changes the group, read by :func:`_read_groups`).
+        priority -= 2
     for label, value in _paired(masked):
         rewritten = _Masked(f"{label} {value}")
         _read_ish_numbers_in(rewritten, facts, priority)
     _read_ish_numbers_in(masked, facts, priority)
 
 
+def _read_totals(masked: _Masked, facts: Her2Facts, priority: int) -> None:
+    """Signal totals over a stated number of nuclei ("signals counted in 40 nuclei: HER2 = 88, CEP17 = 52";
+    "total HER2 signals: 284"): the mean per cell is the total over the nuclei, and the ratio is the ratio
+    of the totals (exact counts, so it is computed only from them)."""
+    counted = g.NUCLEI_COUNT_RE.search(masked.original)
+    if counted is not None:
+        facts.nuclei = int(counted.group("n") or counted.group("n2") or counted.group("n3"))
+    patterns = [g.TOTAL_SIGNALS_RE] + ([g.PLAIN_TOTAL_RE] if counted is not None else [])
+    nuclei = facts.nuclei
+    if nuclei is None or nuclei < 2:
+        return
+    for pattern in patterns:
+        for match in masked.take(pattern):
+            total = float(match.group("total"))
+            probe = "cep17" if g.CEP17_WORD_RE.match(match.group("probe")) else "her2"
+            target = facts.cep17_per_cell if probe == "cep17" else facts.her2_per_cell
+            target.append((priority - 1, round(total / nuclei, 2)))
+            facts.totals[probe] = total
+
+
 def _read_ish_numbers_in(masked: _Masked, facts: Her2Facts, priority: int) -> None:
+    _read_totals(masked, facts, priority)
     for match in masked.take(g.SIGNAL_TOTAL_RE):
         # "HER2 signals: 113 in 20 nuclei": a total over the nuclei counted; its mean per cell (5.65) gives
         # way to a mean the report states (5.7).
@@ -515,6 +550,7 @@ def _read_descriptions(masked: _Masked, facts: Her2Facts, priority: int) -> list
 def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """IHC scores: ranges first, then "n+", labelled scores and bare zeros."""
     priority = _score_priority(ctx)
+    masked.take(g.SCALE_RE)
     masked.take(g.SCORE_LIST_RE)
     for match in masked.take(g.RANGE_RE):
         low, high = g.WORD_SCORES[match.group(1)], g.WORD_SCORES[match.group(2)]
@@ -523,7 +559,7 @@ def _read_scores(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
     for match in masked.take(g.SCORE_PLUS_RE):
         facts.scores.append((priority, _score_token(match.group(0)) if not match.group(2) else _word(match)))
     for match in masked.take(g.SCORE_LABELLED_RE):
-        facts.scores.append((priority, g.WORD_SCORES[next(x for x in match.groups() if x)]))
+        facts.scores.append((priority, g.WORD_SCORES[next(x for x in match.groups() if x).lower()]))
     for _ in masked.take(g.ZERO_BARE_RE):
         facts.scores.append((priority, IhcScore.ZERO))
 
@@ -537,9 +573,20 @@ def _read_statuses(
 ) -> None:
     """Status words, attributed to IHC, ISH or the overall result by the wording before them."""
     for match in masked.take(g.STATUS_RE):
-        token = (match.group(1) or match.group(2) or match.group(3) or "").lower()
+        token = (match.group(1) or match.group(2) or match.group(3) or match.group(4) or "").lower()
+        if "+" in (match.group(2), match.group(3), match.group(4)):
+            # "HER2 (+)", "c-erbB-2 +": a plus sign alone stands for "positive" in some laboratories and for
+            # 1+ in others (the "+/++/+++" convention); it is no basis for either (the safety rule).
+            facts.plus_sign = True
+            continue
         status = g.STATUS_WORDS[token]
         mode = _mode_at(events, match.start(), ctx.start_mode)
+        if g.DISEASE_LABEL_RE.match(masked.original, match.end()):
+            # "HER2-positive breast cancer", "HER2-negative disease": a label of the disease (often from the
+            # history), weaker than any test; a positive label is never a basis and is not read at all.
+            if status is not ReportedStatus.POSITIVE:
+                facts.statuses.append((ctx.bonus, status))
+            continue
         if ctx.kind is SentenceKind.NORMAL and mode is Mode.ISH:
             facts.ish_statuses.append((_status_priority(ctx, mode), status))
         else:

@@ -47,10 +47,15 @@ OTHER_MARKER: Final = (
     r"cytokeratins?|E-?cadherin|GATA-?3|TRPS1|SOX-?10|mammaglobin|GCDFP\S*|PD-?L1|TROP-?2|EGFR|Allred|"
     r"H-?score|quick\s?score|Nottingham|(?:histologic(?:al)?\s+|nuclear\s+|tumou?r\s+)?grade|tubules?|"
     r"tubule\s+formation|pleomorphism|mitotic|mitos[ie]s|margins?|lymphovascular|LVI|TILs?|"
-    r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d)(?![A-Za-z0-9])"
+    r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d|"
+    # Other genes tested by ISH or sequencing: their amplification is theirs.
+    r"(?-i:C?-?MYC|CCND1|FGFR[1-4]|TOP2A|PIK3CA|ESR1|BRCA[12]|PTEN|AKT1|CDK[46]|MDM2|ERBB3|ERBB4|MET|ALK|ROS1|"
+    r"KRAS|BRAF|NTRK[1-3]?|TP53|PALB2|CDH1))(?![A-Za-z0-9])"
 )
 
 HER2_RE: Final = re.compile(HER2, _I)
+#: HER2 antibodies and kits: a statement that names one is a HER2 statement ("HercepTest score 2+").
+HER2_ASSAY_RE: Final = re.compile(r"Hercep\s?Test|\b4B5\b|\bCB-?11\b|\bSP3\b|\bA0485\b", _I)
 ER_RE: Final = re.compile(ER, _I)
 PR_RE: Final = re.compile(PR, _I)
 OTHER_MARKER_RE: Final = re.compile(OTHER_MARKER, _I)
@@ -134,6 +139,28 @@ SIGNAL_TOTAL_RE: Final = re.compile(
     + _NUCLEI_COUNTED,
     _I,
 )
+#: The number of nuclei a count was made in: "signals counted in 40 tumour nuclei", "20 nuclei scored".
+NUCLEI_COUNT_RE: Final = re.compile(
+    r"(?:count\w*|scor\w*|enumerat\w*|evaluat\w*|assess\w*|analy[sz]\w*)\s+(?:in|over|from|on|across)\s+"
+    r"(?P<n>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\b|"
+    r"(?P<n2>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\s+(?:were\s+)?(?:count|scor|enumerat|evaluat)\w*|"
+    r"number\s+of\s+(?:\w+\s+)?(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat)\w*\s*[:=]?\s*(?P<n3>\d{1,3})\b",
+    _I,
+)
+#: A signal total: "total HER2 signals: 284"; after a nuclei count in the same statement also "HER2 = 88".
+TOTAL_SIGNALS_RE: Final = re.compile(
+    r"\btotal\s+(?:number\s+of\s+)?(?P<probe>"
+    + HER2
+    + "|"
+    + _CEP17
+    + r")\s+(?:signals?|cop(?:y|ies)|dots)\s*"
+    r"(?:[:=]\s*)?(?P<total>\d{1,4})\b(?!\.\d|[\d%])",
+    _I,
+)
+PLAIN_TOTAL_RE: Final = re.compile(
+    r"(?P<probe>" + HER2 + "|" + _CEP17 + r")(?:\s+signals?)?\s*[:=]\s*(?P<total>\d{2,4})\b(?!\.\d|[\d%+])",
+    _I,
+)
 #: "average HER2 copy number 2.4", "HER2 mean = 2.2", "average HER2/cell 3.8", "HER2 6.4 signals/cell".
 HER2_COPIES_RE: Final = re.compile(
     HER2
@@ -192,6 +219,14 @@ GROUP_CHANGE_RE: Final = re.compile(r"from\s+(?:group\s*)?([1-5])\s+to\s+(?:grou
 # IHC scores
 
 _SCORE_DIGIT: Final = r"([0-3])"
+#: The scale a score is given on ("range 0-3+", "on a scale of 0 to 3+", "of 3+", "/ 3+ scale"): not a
+#: reading.
+SCALE_RE: Final = re.compile(
+    r"\(?\s*(?:range|scale)\s*(?:of\s*|:\s*)?0\s*\+?\s*(?:-|to)\s*3\s*\+?\s*\)?|"
+    r"\bon\s+a\s+(?:0\s*(?:-|to)\s*3\+?\s+)?scale(?:\s+of\s+0\s*(?:-|to)\s*3\s*\+?)?|"
+    r"(?<=[0-3]\+)\s*(?:of|out\s+of)\s+3\s*\+|(?<=[0-3]\+)\s*/\s*3\s*\+\s*scale",
+    _I,
+)
 #: Scores listed as categories ("IHC 0 and 1+ were distinguished", "0, 1+ and 2+"): not a reading.
 SCORE_LIST_RE: Final = re.compile(
     r"(?<![\w.+/])(?:IHC\s+)?[0-3]\+?(?:\s*,\s*(?:IHC\s+)?[0-3]\+?)*,?\s+and\s+(?:IHC\s+)?[0-3]\+(?![\d+])",
@@ -251,6 +286,12 @@ SCORE_LABELLED_RE: Final = re.compile(
     + _SCORE_DIGIT
     + r"(?![\d%+]|[.,]\d|\s*%|\s*-\s*\d|\s*to\s+\d|\s*or\s+\d|\s+(?:blocks?|slides?|cores?|cells))|"
     r"(?<![\w./])([0-3])\s*/\s*3\b(?![.\d])|"
+    # "the HER2 immunostain is zero, negative", "is two, equivocal" (dictated).
+    r"\b(?:is|was)\s+(zero|one|two|three|[0-3])(?=\s*[(,-]?\s*(?:negative|equivocal|borderline|positive)\b)|"
+    r"\b(?:is|was)\s+(zero)(?=\s*(?:[.;]|$))|"
+    # "score one", "score of two", "IHC score: three" (numbers as words).
+    r"\b(?:score|IHC)\s*(?:of|=|:|was|is)?\s*\(?(zero|one|two|three)\b(?!\s*(?:of\s+(?:the\s+)?)?(?:blocks?|slides?|"
+    r"cores?|cells|specimens?|parts?|foci|areas?|nuclei|\d))|"
     # "Negative 0.", "positive, 3;": a digit right after its status word, ending the statement.
     r"(?:(?<=negative\s)|(?<=negative,\s)|(?<=positive\s)|(?<=positive,\s)|(?<=equivocal\s)|"
     r"(?<=equivocal,\s)|(?<=borderline\s)|(?<=borderline,\s))([0-3])(?=\s*(?:[(),;.]|$))",
@@ -307,7 +348,8 @@ QUANTITY_SHARES: Final = (
     ),
 )
 _CELLS: Final = (
-    r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer)\s+)*"
+    r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer|ductal|lobular|"
+    r"breast|mammary|metastatic)\s+)*"
     r"(?:cells?|nuclei)"
 )
 _DESCRIPTOR: Final = (
@@ -316,7 +358,8 @@ _DESCRIPTOR: Final = (
     r"barely|perceptible|uniform|homogeneous|heterogeneous|membrane|membranous|granular|linear|thick|thin|"
     r"and|to|or|but|any|focal|focally|HER-?2)"
 )
-_DESCRIPTORS: Final = r"(?P<desc>(?:\(?" + _DESCRIPTOR + r"\)?[\s,/-]+){1,9})"
+#: A descriptor, or a short aside among them ("moderate basolateral ("U-shaped") membrane staining").
+_DESCRIPTORS: Final = r"(?P<desc>(?:(?:\(?" + _DESCRIPTOR + r"\)?|\([^()\d]{1,25}\))[\s,/-]+){1,9})"
 _STAIN_NOUN: Final = (
     r"(?:staining|stain|immuno-?staining|immuno-?stain|reactivity|immunoreactivity|positivity|expression|"
     r"labell?ing)"
@@ -436,6 +479,13 @@ ANSWER_RE: Final = re.compile(
     r"(?P<bare>yes|no))\b(?!\s+(?:evidence|amplification|over-?expression|staining)\b)",
     _I,
 )
+#: A 3+ qualified as weak, faint or moderate ("3+ (weak)", "weak 3+"): 3+ is intense staining by definition,
+#: so the statement contradicts itself.
+WEAK_THREE_RE: Final = re.compile(
+    r"\b(?:weak|weakly|faint|faintly|moderate|moderately|barely\s+perceptible)\s*\(?\s*3\s?\+|"
+    r"(?<![\w.+])3\s?\+\s*\(?\s*(?:weak|weakly|faint|faintly|moderate|moderately)\b",
+    _I,
+)
 #: A score that is denied ("the tumour is not HER2 3+", "no 3+ staining"): not a reading.
 NEGATED_SCORE_RE: Final = re.compile(
     r"\b(?:not|no|never|nor|without|rather\s+than|instead\s+of)\s+(?:(?:intense|strong|complete|circumferential|"
@@ -448,6 +498,9 @@ NEGATED_SCORE_RE: Final = re.compile(
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".
 AMP_NEG_RE: Final = re.compile(
     r"(?:not|non|un|no)[-\s]?amplif\w*|negative\s+for\s+(?:gene\s+)?amplification|without\s+amplification|"
+    # German reports: "nicht amplifiziert", "keine (Gen-)Amplifikation".
+    r"nicht\s+amplifiziert|keine\s+(?:HER-?2[-\s]?)?(?:Gen-?)?amplifikation|"
+    r"not\s+(?:considered|regarded|deemed|classified\s+as|reported\s+as|called)\s+(?:as\s+)?amplified|"
     r"no\s+(?:evidence\s+of\s+)?(?:"
     + HER2
     + r"\s+)?(?:gene\s+)?amplification|amplification"
@@ -456,7 +509,7 @@ AMP_NEG_RE: Final = re.compile(
     _I,
 )
 AMP_POS_RE: Final = re.compile(
-    r"\bamplified\b|amplification"
+    r"\bamplified\b|\bamplifiziert\b|amplification"
     + _BY_METHOD
     + r"\s*(?::|is|was)?\s*(?:detected|present|identified|seen|observed|positive)|"
     r"positive\s+for\s+(?:gene\s+)?amplification|gene\s+amplification\s+(?:is\s+)?(?:present|detected)",
@@ -475,18 +528,20 @@ OVEREXP_POS_RE: Final = re.compile(
 )
 #: Status words; "weakly positive", "false negative" and the like are not statuses.
 STATUS_RE: Final = re.compile(
-    r"(?<!weakly\s)(?<!weak\s)(?<!false\s)(?<!false-)(?<!triple\s)(?<!triple-)"
-    r"\b(positive|negative|equivocal|borderline|indeterminate|uninterpretable|inconclusive|pos|neg)\b"
+    r"(?<!weakly\s)(?<!weak\s)(?<!false\s)(?<!false-)(?<!triple\s)(?<!triple-)(?<!schwach\s)"
+    r"\b(positiv|negativ|positive|negative|equivocal|borderline|indeterminate|uninterpretable|inconclusive|"
+    r"pos|neg)\b"
     r"(?!\s+(?:cells?|nuclei|tumou?r\s+cells|invasive\s+cells|staining|membranes?)\b)"
     r"(?!\s+(?:and\s+negative\s+)?controls?)(?!\s+for\s+(?:ER|PR|E-?cadherin|Ki))|"
     + HER2
-    + r"(?:\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)/]|$))",
+    + r"(?:\s*[:=]?\s*\(\s*([+-])\s*\)|([+-])(?=[\s,;.)/]|$)|\s*[:=]\s*([+-])(?=\s*(?:[,;.)/]|$)))",
     _I,
 )
 STATUS_WORDS: Final = {
     "positive": ReportedStatus.POSITIVE,
     "pos": ReportedStatus.POSITIVE,
-    "+": ReportedStatus.POSITIVE,
+    "positiv": ReportedStatus.POSITIVE,
+    "negativ": ReportedStatus.NEGATIVE,
     "negative": ReportedStatus.NEGATIVE,
     "neg": ReportedStatus.NEGATIVE,
     "-": ReportedStatus.NEGATIVE,
@@ -496,6 +551,18 @@ STATUS_WORDS: Final = {
     "uninterpretable": ReportedStatus.INDETERMINATE,
     "inconclusive": ReportedStatus.INDETERMINATE,
 }
+#: A status that names a kind of disease ("HER2-positive breast cancer", "HER2+ disease", "HER2-negative
+#: metastatic tumour"): a label of the patient's disease, often from the history, weaker than any test.
+DISEASE_LABEL_RE: Final = re.compile(
+    r"[\s)-]*(?:(?:metastatic|advanced|early|recurrent|residual|invasive|primary|locally\s+advanced|"
+    r"stage\s+[IV0-4]+[A-C]?|breast)[\s,]+)*(?:cancer|carcinoma|disease|MBC|mBC|BC|EBC|tumou?rs?|patients?|"
+    r"subtype|phenotype|neoplasm)\b",
+    _I,
+)
+#: "Triple negative" (ER, PR and HER2 negative): a HER2-negative statement without a score.
+TRIPLE_NEGATIVE_RE: Final = re.compile(
+    r"(?<!\bnot\s)(?<!\bnon-)(?<!\bnon\s)(?<!\bnor\s)\b(?:triple[-\s]?negative\b|TNBC\b)", _I
+)
 PENDING_RE: Final = re.compile(
     r"\bpending\b|to\s+follow|will\s+follow|(?:to|will)\s+be\s+(?:reported|issued|performed|sent|done)|"
     r"reported\s+separately|see\s+(?:the\s+)?(?:addendum|separate\s+report|supplement\w*)|sent\s+(?:out|to|for)|"

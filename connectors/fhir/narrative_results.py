@@ -14,7 +14,15 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
-from connectors.fhir.narrative_extract import PRIORITY_FINAL, PRIORITY_OVERALL, Her2Facts, Pattern, Share
+from connectors.fhir.narrative_extract import (
+    COMPONENT_PATTERN,
+    PRIORITY_ADDENDUM,
+    PRIORITY_FINAL,
+    PRIORITY_OVERALL,
+    Her2Facts,
+    Pattern,
+    Share,
+)
 from rules.domain import (
     Her2Result,
     IhcPercentages,
@@ -36,6 +44,14 @@ _DEFINITIVE: Final = frozenset(
     {ReportedStatus.POSITIVE, ReportedStatus.NEGATIVE, ReportedStatus.INDETERMINATE}
 )
 _T = TypeVar("_T")
+IN_SITU_ONLY_NOTE: Final = (
+    "the report describes carcinoma in situ and no invasive carcinoma: HER2 on carcinoma in situ is not "
+    "scored (ASCO/CAP scores the invasive carcinoma); not classified"
+)
+PLUS_SIGN_NOTE: Final = (
+    "HER2 given as a lone \u201c+\u201d sign was not read as a result: laboratories use it for "
+    "\u201cpositive\u201d and for 1+; the IHC score or ISH result is needed"
+)
 
 
 class _ConflictError(Exception):
@@ -137,6 +153,19 @@ def _zero_subtype(facts: Her2Facts, percentages: IhcPercentages | None, notes: l
 
 def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
     score = _pick("IHC scores", facts.scores)
+    if score is not None:
+        # A summary line outranks a single test's wording, but not a different score of the same text: "HER2
+        # IHC … (1+)" in the description and "HER2 POSITIVE (3+)" in the diagnosis contradict each other (an
+        # addendum, or a revision "from 1+ to 2+", is what changes a score).
+        level = max(p for p, _ in facts.scores) // PRIORITY_ADDENDUM
+        same_level = {value for p, value in facts.scores if p // PRIORITY_ADDENDUM == level}
+        # A heterogeneous read names a score per population ("20 % strong complete (3+), the remainder 1+"):
+        # not a conflict when the description shows a population with the score that stands.
+        supported = any(
+            share.pattern is COMPONENT_PATTERN[score] and share.percent != 0.0 for _, share in facts.shares
+        )
+        if len(same_level) > 1 and not supported:
+            raise _ConflictError("IHC scores", [str(v) for v in same_level])
     span = _pick("IHC score ranges", [(p, (low, high)) for p, low, high in facts.ranges])
     if score is not None and span is not None:
         score_top = max(p for p, _ in facts.scores)
@@ -172,6 +201,9 @@ def _ish(facts: Her2Facts) -> IshResult | None:
         ]
     final = _pick_status("ISH interpretations", finals)
     ratio = _pick("HER2/CEP17 ratios", facts.ratio)
+    if ratio is None and facts.totals.get("cep17") and "her2" in facts.totals:
+        # Signal totals over the same nuclei: the ratio of the means is the ratio of the totals.
+        ratio = round(facts.totals["her2"] / facts.totals["cep17"], 4)
     her2 = _pick("HER2 signals per cell", facts.her2_per_cell)
     cep17 = _pick("CEP17 signals per cell", facts.cep17_per_cell)
     group = facts.recount_group if facts.recount_group is not None else _pick("ISH groups", facts.groups)
@@ -198,7 +230,7 @@ def build_her2_result(
     report_notes: tuple[str, ...] = (),
 ) -> BuiltResult | None:
     """One :class:`Her2Result` for one specimen, or None when the text said nothing about HER2 on it."""
-    if not facts.has_result() and not facts.not_understood:
+    if not facts.has_result() and not facts.not_understood and not facts.not_tested:
         return None
     if facts.metastasis and specimen.site is SpecimenSite.UNKNOWN:
         specimen = replace(specimen, site=SpecimenSite.METASTASIS)
@@ -206,6 +238,8 @@ def build_her2_result(
     if prior:
         name = f" ({specimen.id})" if specimen.id else ""
         notes.append(f"result stated for a prior specimen{name}, not the report's own specimen")
+    if facts.plus_sign:
+        notes.append(PLUS_SIGN_NOTE)
     notes += [f"text not understood: {excerpt}" for excerpt in facts.not_understood]
     notes += report_notes
     excerpt = " ".join(dict.fromkeys([*facts.excerpts, *facts.not_understood]))
@@ -215,7 +249,9 @@ def build_her2_result(
     status: ReportedStatus | None = None
     # A hedge ("3+ cannot be excluded") leaves the occasion unclassified unless a later addendum settles it.
     hedged = facts.hedged is not None and facts.top_priority() <= facts.hedged + PRIORITY_FINAL
-    unparsed = not facts.has_result() or hedged
+    unparsed = not facts.has_result() or hedged or facts.in_situ_only or facts.not_tested
+    if facts.in_situ_only:
+        notes.insert(0, IN_SITU_ONLY_NOTE)
     if hedged:
         notes.insert(
             0, "hedged wording about HER2 (for example \u201ccannot be excluded\u201d): not classified"

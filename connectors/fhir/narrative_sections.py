@@ -66,6 +66,55 @@ IN_SITU_RE: Final = re.compile(
     _I,
 )
 INVASIVE_RE: Final = re.compile(r"\binvasive\b|\binfiltrating\b", _I)
+#: Words that name an invasive carcinoma (or its spread) in a report.
+INVASIVE_DISEASE_RE: Final = re.compile(
+    r"\b(?:micro-?)?invasi\w*|\binfiltrat\w*|\bIDC\b|\bILC\b|\bNST\b|no\s+special\s+type|metasta\w*|"
+    r"(?<!intraductal\s)(?<!papillary\s)\bcarcinoma\b(?!\s+in[-\s]situ)|\bT[1-4][a-d]?\b|\btumou?r\s+size\b",
+    _I,
+)
+#: Invasion denied: "no invasive carcinoma", "negative for invasion", "DCIS only", "no residual invasive …".
+NO_INVASION_RE: Final = re.compile(
+    r"\b(?:no|without|negative\s+for|free\s+of|absence\s+of)\s+(?:(?:evidence|definite|definitive|residual|"
+    r"stromal|of|any|an?)\s+)*(?:micro-?)?invasi\w*(?:\s+(?:ductal\s+|lobular\s+|mammary\s+)?carcinoma)?|"
+    r"\b(?:invasion|invasive\s+carcinoma)\s+(?:is\s+|was\s+)?(?:not\s+(?:seen|identified|present|observed)|"
+    r"absent)",
+    _I,
+)
+_IN_SITU_ONLY_RE: Final = re.compile(
+    r"\b(?:DCIS|LCIS|(?:carcinoma\s+)?in[-\s]situ)(?:\s+\w+){0,2}?\s+only\b|\bpure\s+(?:DCIS|LCIS)\b", _I
+)
+
+#: Carcinoma in situ named as part of, or beside, another lesion.
+_IN_SITU_BESIDE_RE: Final = re.compile(
+    r"\b(?:associated|adjacent|accompanying|background|surrounding|co-?existing|coexistent|concurrent|"
+    r"additional|admixed|also|with|and|plus)\s+(?:\w+\s+){0,2}?(?:DCIS|LCIS|(?:ductal\s+|lobular\s+)?carcinoma\s+"
+    r"in[-\s]situ|in[-\s]situ)|(?:DCIS|LCIS|in[-\s]situ)\s+(?:component|areas?|portion|foci|elements?)|"
+    r"\bextensive\s+intraductal\s+component",
+    _I,
+)
+
+
+def in_situ_only(text: str) -> bool:
+    """Whether a report describes carcinoma in situ and no invasive carcinoma (its HER2 is the DCIS's).
+
+    Every mention of invasive disease must be denied ("no invasive carcinoma identified"); a control
+    sentence naming a carcinoma, or any undenied invasive word, keeps the report's HER2 result.
+    """
+    if not IN_SITU_RE.search(text):
+        return False
+    stated = bool(NO_INVASION_RE.search(text) or _IN_SITU_ONLY_RE.search(text))
+    if not stated and _IN_SITU_BESIDE_RE.search(text):
+        return False  # "associated DCIS", "the in situ component": beside an invasive carcinoma
+    rest = NO_INVASION_RE.sub(" ", _IN_SITU_ONLY_RE.sub(" ", text))
+    in_situ = [match.span() for match in IN_SITU_RE.finditer(rest)]
+    for match in INVASIVE_DISEASE_RE.finditer(rest):
+        # "ductal carcinoma in situ", "intraductal carcinoma": the carcinoma named is the in-situ one.
+        near = [(a, b) for a, b in in_situ if a < match.end() + 2 and match.start() - 2 < b]
+        if not near:
+            return False
+    return True
+
+
 _HEADER_TEXT: Final = re.compile(
     r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z0-9 /&'(),.#+-]{0,78}?)\s*(?P<colon>[:=-])?\s*$"
 )
@@ -84,9 +133,11 @@ _ENDS_AT_BLANK: Final = frozenset({Section.HISTORY, Section.CRITERIA, Section.ME
 ACCESSION: Final = r"([A-Z]{1,4}-?\d{2,4}-\d{2,7})\b"
 ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
 PRIOR_RE: Final = re.compile(
-    r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic)\s+"
-    r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic)\s+)*"
-    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy)\b",
+    r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic|pre-?treatment|"
+    r"pre-?therapy|pre-?neoadjuvant|pre-?chemotherapy|baseline)\s+"
+    r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic|left|right)\s+)*"
+    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy|"
+    r"tumou?rs?|carcinomas?|cancers?|lesions?|primary)\b",
     _I,
 )
 CURRENT_RE: Final = re.compile(
@@ -109,6 +160,24 @@ SUMMARY_RE: Final = re.compile(
 ABBREVIATIONS: Final = frozenset(
     {"e.g", "i.e", "approx", "vs", "dr", "no", "fig", "ca", "cf", "nos", "min", "nb", "incl", "resp"}
 )
+
+
+#: A part of a multi-part report: "Part A", "Specimen 2:", "A. Left breast, core biopsy:", "(B) Right breast".
+PART_RE: Final = re.compile(
+    r"^[\s*#>-]*(?:(?:part|specimen|sample|container|jar)\s*(?:#|no\.?)?\s*(?P<named>[A-H]|\d{1,2})\b(?!\s*[+%.]\d)"
+    r"|\(?(?P<letter>[A-H])[.)]\s+(?=(?:[^.;:]{0,40}?)\b(?:left|right|breast|axilla\w*|(?:lymph\s+)?nodes?|"
+    r"core|biops\w*|excision|re-?excision|mastectomy|lumpectomy|resection|segmentectomy|quadrant|liver|bone|lung|"
+    r"skin|pleura\w*|brain|chest\s+wall|margin|o'?clock|sentinel)\b))",
+    re.IGNORECASE,
+)
+
+
+def part_label(sentence: str) -> str | None:
+    """The part a sentence opens ("A. Left breast, core biopsy: …" → "A"), or None."""
+    match = PART_RE.match(sentence)
+    if match is None:
+        return None
+    return (match.group("named") or match.group("letter")).upper()
 
 
 def section_of_name(name: str) -> Section | None:
@@ -138,6 +207,8 @@ def header_line(line: str) -> str | None:
         and not re.search(r"[.;!?](?:\s|$)", name)
         and not re.search(r"\d\.\d+\s*$", name)  # "CEP17 COPY NUMBER (MEAN PER CELL)   1.7": a value
     )
+    if match.group("colon") == ":" and re.search(r"[.;!?]\s", name):
+        return None  # "HER2 IHC 2+. The DCIS component shows 3+. HER2 FISH:": sentences, not a header
     if match.group("colon") == ":" or (shouting and len(name) <= 70):
         return name
     return None

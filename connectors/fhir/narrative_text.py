@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -70,6 +71,10 @@ _COMPARATORS: Final = ((re.compile(r">\s?="), "≥"), (re.compile(r"<\s?="), "�
 _ENTITY: Final = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _PERCENT_WORD: Final = re.compile(r"(?<=\d)[ \t]*(?:per[ \t]?cent|percent|pct)\b", re.IGNORECASE)
 _MIDDLE_DOT: Final = re.compile(r"(?<=\d)[·\u2219](?=\d)")
+#: Leaders between a field's name and its value ("HER2 IHC SCORE........1+", "Ratio ____ 2.3").
+_LEADER: Final = re.compile(r"(?<=\S)[ \t]*(?:\.{3,}|_{3,}|\.(?:[ \t]\.){2,})[ \t]*(?=\S)")
+#: Underscores joining the words of a laboratory system's field name ("HER2_IHC_SCORE=1").
+_UNDERSCORE: Final = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
 _THOUSANDS: Final = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d]|[.,]\d)")
 _DECIMAL_COMMA: Final = re.compile(r"(?<![\d.,])(\d{1,3}),(\d{1,2})(?![\d]|,\d)")
 _SEPARATOR_ROW: Final = re.compile(r"^[\s|:=+-]*$")
@@ -86,7 +91,7 @@ _TITLE_WORD: Final = re.compile(r"^[A-Z][a-z]")
 _ENDS_ITEM: Final = re.compile(r"(?:\)|%|(?<![A-Za-z\d])(?<![A-Za-z]-)\d+(?:\.\d+)?\+?)\s*$")
 #: A line that opens with a word that cannot open a sentence continues the one before ("… 0%" / "of cells …").
 _CONTINUATION: Final = re.compile(
-    r"^(?:[/,;%+()]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
+    r"^(?:[/,;%+()=]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
     r"copies|cells|nuclei|elsewhere|remaining|remainder|"
     r"show|shows|showing|demonstrat\w*|exhibit\w*)\b"
     r"(?!\s*:))",
@@ -117,10 +122,17 @@ _STAINING_NEXT: Final = re.compile(
     r"^(?:complete|incomplete|circumferential|partial|basolateral|lateral|membran\w*|staining|stained)\b(?!\s*:)",
     re.IGNORECASE,
 )
+_ENDS_NO: Final = re.compile(r"\bno\s*$", re.IGNORECASE)
+_NO_OBJECT: Final = re.compile(
+    r"^(?:(?:HER-?2|ERBB2)(?:/neu)?\s+)?(?:gene\s+)?(?:amplification|evidence|over-?expression|staining|"
+    r"membran\w*|immunoreactivity|signals?)\b",
+    re.IGNORECASE,
+)
 _ABBREVIATION_END: Final = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|incl|resp|no)\.\s*$", re.IGNORECASE)
 _DANGLING: Final = re.compile(
     r"\b(?:of|in|with|and|or|to|the|a|an|per|by|for|at|on|as|than|is|are|was|were|shows?|showing|but|"
     r"not|mean|average|group|score|ratio|number|approximately|about|barely|very|IHC|ISH|if|when|should|unless|"
+    r"gave|gives|yielded|yields|revealed|reveals|showed|demonstrated|demonstrates|"
     r"whether)\s*$|"
     r"[,(/]\s*$|\s-\s*$|"
     # "… shows no" / "staining": a verb's "no" dangles, a field's value ("AMPLIFIED  No") does not.
@@ -157,6 +169,87 @@ _MARKER_CELL: Final = re.compile(
 )
 
 
+# Dictated reports spell numbers and names out ("HER two", "CEP seventeen", "ninety percent", "one point
+# two").
+_UNITS: Final = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS: Final = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_UNIT_WORD: Final = "|".join(sorted(_UNITS, key=len, reverse=True))
+_TEN_WORD: Final = "|".join(_TENS)
+_DIGIT_WORD: Final = "zero|one|two|three|four|five|six|seven|eight|nine|oh"
+_SPOKEN_NUMBER: Final = (
+    rf"(?:(?:a|one)\s+hundred|(?:{_TEN_WORD})(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|"
+    rf"{_UNIT_WORD})"
+)
+_SPOKEN_DECIMAL_RE: Final = re.compile(
+    rf"\b(?P<whole>{_SPOKEN_NUMBER})\s+point\s+(?P<digits>(?:{_DIGIT_WORD})\b(?:\s+(?:{_DIGIT_WORD})\b)*)",
+    re.IGNORECASE,
+)
+_SPOKEN_PERCENT_RE: Final = re.compile(
+    rf"\b(?P<whole>{_SPOKEN_NUMBER})(?=\s*(?:%|per\s?cent|percent)\b)", re.IGNORECASE
+)
+_SPOKEN_NAMES: Final = (
+    (re.compile(r"\bHER[-\s]{0,3}two\b", re.IGNORECASE), "HER2"),
+    (re.compile(r"\b(CEP|CEN|chromosome)[-\s]{0,3}seventeen\b", re.IGNORECASE), r"\g<1>17"),
+    (re.compile(r"(?<=[A-Za-z0-9])\s+slash\s+(?=neu\b)", re.IGNORECASE), "/"),
+)
+_SPOKEN_SCORE_RE: Final = re.compile(r"\b(zero|one|two|three)[-\s]{1,3}plus\b", re.IGNORECASE)
+
+
+def _spoken_value(words: str) -> int:
+    """The value of a spelled-out number below 101 ("ninety", "twenty-five", "one hundred")."""
+    parts = re.split(r"[-\s]+", words.lower())
+    if "hundred" in parts:
+        return 100
+    return sum(_TENS.get(part, 0) + _UNITS.get(part, 0) for part in parts)
+
+
+def _keeping_lines(match: re.Match[str], replacement: str) -> str:
+    """A replacement that keeps the line breaks the spoken words spanned (the report's line structure, and
+    so its wrapping, stays that of the text as written)."""
+    return replacement + "\n" * match.group(0).count("\n")
+
+
+def _named(replacement: str) -> Callable[[re.Match[str]], str]:
+    def substitute(match: re.Match[str]) -> str:
+        return _keeping_lines(match, match.expand(replacement))
+
+    return substitute
+
+
+def _spoken_numbers(text: str) -> str:
+    if not re.search(
+        r"\b(?:point|per\s?cent|percent|HER[-\s]{0,3}two|seventeen|slash|plus)\b|%", text, re.IGNORECASE
+    ):
+        return text
+    # "two plus", "three-plus": the score as written ("2+").
+    text = _SPOKEN_SCORE_RE.sub(lambda m: _keeping_lines(m, f"{_UNITS[m.group(1).lower()]}+"), text)
+    for pattern, replacement in _SPOKEN_NAMES:
+        text = pattern.sub(_named(replacement), text)
+
+    def decimal(match: re.Match[str]) -> str:
+        digits = "".join(
+            "0" if word.lower() == "oh" else str(_UNITS[word.lower()])
+            for word in match.group("digits").split()
+        )
+        return _keeping_lines(match, f"{_spoken_value(match.group('whole'))}.{digits}")
+
+    text = _SPOKEN_DECIMAL_RE.sub(decimal, text)
+    return _SPOKEN_PERCENT_RE.sub(lambda m: _keeping_lines(m, str(_spoken_value(m.group("whole")))), text)
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One normalised report line; ``footnote``: the line opened with a footnote sign (``*``, ``†``)."""
@@ -173,17 +266,104 @@ def normalise(text: str) -> str:
     text = _ZERO_WIDTH.sub("", text)
     text = _THIN_THOUSANDS.sub("", text)
     text = _SPACES.sub(" ", _DASHES.sub("-", text.translate(_TRANSLATE)))
-    text = re.sub(r"[ \t]+", " ", text)
+    text = _spoken_numbers(re.sub(r"[ \t]+", " ", text))
     for pattern, sign in _COMPARATORS:
         text = pattern.sub(sign, text)
     text = _PERCENT_WORD.sub("%", text)
     text = _MIDDLE_DOT.sub(".", text)
+    text = _LEADER.sub(": ", text)
+    text = _UNDERSCORE.sub(" ", text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     return _DECIMAL_COMMA.sub(r"\1.\2", text)
 
 
+# ----------------------------------------------------------------------------------------------------
+# Forms and message dumps: checkboxes and HL7 v2 result segments
+
+#: A ticked box: "[x]", "(X)", "_x_", "☒", "☑", "✓".
+_CHECKED: Final = r"(?:\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\)|_+[xX✓✔]_+|[☒☑✓✔■▣])"
+#: An empty box: "[ ]", "(  )", "___", "☐", "□".
+_UNCHECKED: Final = r"(?:\[\s*\]|\(\s{1,3}\)|_{2,}|[☐□])"
+_BOX_RE: Final = re.compile(rf"(?P<checked>{_CHECKED})|(?P<unchecked>{_UNCHECKED})")
+_HL7_SEGMENT_RE: Final = re.compile(r"^\s*(?P<segment>[A-Z][A-Z0-9]{2})\|(?P<fields>.*)$")
+#: HL7 v2 segments that carry no result (message header, patient, visit, order): never read (PHI).
+_HL7_SKIPPED: Final = frozenset(
+    {"MSH", "PID", "PD1", "PV1", "PV2", "ORC", "OBR", "NK1", "IN1", "GT1", "EVN", "SPM"}
+)
+
+
+def _form_options(line: str) -> str | None:
+    """A form line with its empty boxes and their options removed ("[ ] 0 [x] 1+ [ ] 2+" → "1+",
+    "3+ [ ]  1+ [x]" → "1+"); None when nothing is ticked on a line that is only options (it is dropped).
+    Lines without a box are returned unchanged."""
+    boxes = list(_BOX_RE.finditer(line))
+    if not boxes:
+        return line
+    # A line that ends with a box and does not open with one writes each option before its box.
+    trailing = boxes[-1].end() >= len(line.rstrip()) and boxes[0].start() > len(line) - len(line.lstrip())
+    options: list[tuple[str, bool]] = []
+    label = ""
+    if trailing:
+        # "Negative (Score 1+) _X_": each option precedes its box; a label ends at the first colon.
+        previous = 0
+        for index, box in enumerate(boxes):
+            option = line[previous : box.start()]
+            if index == 0 and ":" in option:
+                label, option = option.split(":", 1)
+                label += ":"
+            options.append((option, bool(box.group("checked"))))
+            previous = box.end()
+    else:
+        label = line[: boxes[0].start()]
+        for index, box in enumerate(boxes):
+            end = boxes[index + 1].start() if index + 1 < len(boxes) else len(line)
+            options.append((line[box.end() : end], bool(box.group("checked"))))
+    ticked = [option.strip() for option, checked in options if checked and option.strip()]
+    if not ticked and not label.strip():
+        return None
+    return " ".join(part for part in [label.strip(), *ticked] if part)
+
+
+def _hl7_line(line: str) -> str | None:
+    """An HL7 v2 OBX segment as "observation: value" (NTE as its comment text); other segments dropped."""
+    match = _HL7_SEGMENT_RE.match(line)
+    if match is None:
+        return line
+    segment, fields = match.group("segment"), match.group("fields").split("|")
+    if segment == "NTE":
+        return fields[2] if len(fields) > 2 else ""
+    if segment != "OBX":
+        return None if segment in _HL7_SKIPPED else line
+    field = fields + [""] * (12 - len(fields))
+    identifier = [c for c in field[2].split("^") if c]
+    name = identifier[1] if len(identifier) > 1 else (identifier[0] if identifier else "")
+    value_parts = [c for c in field[4].split("^") if c]
+    # A coded value "LA6577-6^Negative^LN": its text; a plain value as written.
+    value = (
+        value_parts[1] if field[1] in ("CE", "CWE", "CNE") and len(value_parts) > 1 else " ".join(value_parts)
+    )
+    unit = field[5].split("^")[0] if "%" in field[5] else ""
+    # A preliminary result (status P) is hedged; "PENDING" with status P is simply pending.
+    preliminary = field[10].strip().upper() == "P" and not re.search(
+        r"pending|to\s+follow|ordered|in\s+progress|requested", value, re.IGNORECASE
+    )
+    status = " (preliminary)" if preliminary else ""
+    return f"{name}: {value}{unit}{status}" if value else None
+
+
+def _forms_and_messages(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        text = _hl7_line(line)
+        text = _form_options(text) if text is not None else None
+        if text is not None:
+            out.append(text)
+    return out
+
+
 def report_lines(text: str) -> list[Line]:
     """The report as normalised lines, with tables flattened and wrapped lines joined."""
+    text = "\n".join(_forms_and_messages(_NEWLINES.sub("\n", text).split("\n")))
     lines = [line.strip() for line in normalise(text).split("\n")]
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").
@@ -294,9 +474,16 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
         return nxt[:1].islower() or len(nxt) <= 25 or tight
     if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
         return False
-    if _DANGLING.search(text) or note or _CONDITIONAL.search(_last_sentence(text)):
+    # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too.
+    unclosed = text.count("(") > text.count(")") and not _LIST_ITEM.match(following)
+    if _DANGLING.search(text) or note or unclosed or _CONDITIONAL.search(_last_sentence(text)):
         return True
-    if _UNIT_CONTINUATION.match(nxt) or _QUALIFIER.match(nxt):
+    # "gene status: no" / "HER2 amplification": the "no" is the article of the next line's noun.
+    if (
+        _UNIT_CONTINUATION.match(nxt)
+        or _QUALIFIER.match(nxt)
+        or (_ENDS_NO.search(text) and _NO_OBJECT.match(nxt))
+    ):
         return True
     if _INTENSITY_END.search(text) and _STAINING_NEXT.match(nxt):
         return True

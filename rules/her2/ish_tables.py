@@ -252,17 +252,19 @@ ISH_DUAL: DecisionTable[IshFinal] = DecisionTable(
         *_group_rows(4, IshFinal.NEGATIVE, _COMMENT_4),
         Row(
             id="DL1",
-            when=(one_of("group", 2, 3, 4), eq("ihc", TWO), eq("lab_final", ReportedStatus.POSITIVE)),
+            when=(eq("group", 3), eq("ihc", TWO), eq("lab_final", ReportedStatus.POSITIVE)),
             then=IshFinal.POSITIVE,
-            ref=f"{ENGINE}: group 2–4, IHC 2+, no recount statement: laboratory's final",
-            caveat="No recount statement for ISH group 2–4 with IHC 2+: the laboratory's stated final "
+            ref=f"{ENGINE}: group 3, IHC 2+, no recount statement: laboratory's final (the guideline's "
+            "result)",
+            caveat="No recount statement for ISH group 3 with IHC 2+: the laboratory's stated final "
             "result is used.",
         ),
         Row(
             id="DL2",
-            when=(one_of("group", 2, 3, 4), eq("ihc", TWO), eq("lab_final", ReportedStatus.NEGATIVE)),
+            when=(one_of("group", 2, 4), eq("ihc", TWO), eq("lab_final", ReportedStatus.NEGATIVE)),
             then=IshFinal.NEGATIVE,
-            ref=f"{ENGINE}: group 2–4, IHC 2+, no recount statement: laboratory's final",
+            ref=f"{ENGINE}: group 2 or 4, IHC 2+, no recount statement: laboratory's final (the guideline's "
+            "result)",
             caveat="No recount statement for ISH group 2–4 with IHC 2+: the laboratory's stated final "
             "result is used.",
         ),
@@ -270,9 +272,10 @@ ISH_DUAL: DecisionTable[IshFinal] = DecisionTable(
             id="DR",
             when=(one_of("group", 2, 3, 4), eq("ihc", TWO)),
             then=IshFinal.NEEDS_REVIEW,
-            ref=f"{ENGINE}: group 2–4, IHC 2+, neither a recount nor a final result stated",
-            caveat="ISH group 2–4 with IHC 2+ but no recount and no final result stated: needs review by "
-            "the laboratory.",
+            ref=f"{ENGINE}: group 2–4, IHC 2+, neither a recount nor the guideline's final result stated",
+            caveat="ISH group 2–4 with IHC 2+ but no recount, and no final result or one the guideline does "
+            "not give for the group (positive for group 2 or 4, negative for group 3): needs review by the "
+            "laboratory.",
         ),
     ),
 )

@@ -11,12 +11,24 @@ own intensities, control statements and hypothetical reflex-testing sentences.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 from tests.corpus import phrases as p
 from tests.corpus.truth import Case, Ihc, Label, label
 
-STYLES = ("cap_synoptic", "pipe_table", "us_free_text", "uk", "eu", "short", "addendum", "lis_fields")
+STYLES = (
+    "cap_synoptic",
+    "pipe_table",
+    "us_free_text",
+    "uk",
+    "eu",
+    "short",
+    "addendum",
+    "lis_fields",
+    "dictated",
+    "checklist",
+)
 TRAPS = (
     "dcis",
     "eligibility",
@@ -270,9 +282,21 @@ def legacy_text(legacy: str, rng: random.Random) -> str:
                 "Receptor status: ER+, PR+, HER2-.",
                 "HER2 protein is not overexpressed.",
                 "HER2 negative by immunohistochemistry.",
+                "c-erbB-2 (-).",
+                "HER2: (-).",
+                "Immunophenotype: triple negative.",
             ]
         )
-    return rng.choice(["HER2: Positive.", "HER2/neu: POSITIVE.", "Receptor status: ER-, PR-, HER2+."])
+    # A bare positive, or a lone "+" sign (positive in some laboratories, 1+ in others): no basis either way.
+    return rng.choice(
+        [
+            "HER2: Positive.",
+            "HER2/neu: POSITIVE.",
+            "Receptor status: ER-, PR-, HER2+.",
+            "c-erbB-2 (+).",
+            "HER2: (+).",
+        ]
+    )
 
 
 def cap_ihc_block(ihc: Ihc, rng: random.Random, loc: p.Locale) -> list[str]:
@@ -435,7 +459,79 @@ def _fields(x: Parts) -> str:
     return "\n".join([*lines, *(["", *x.tail] if x.tail else [])])
 
 
+_SPOKEN = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_SPOKEN_TENS = ("", "ten", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_SPOKEN_TEENS = (
+    "ten", "eleven", "twelve", "thirteen", "fourteen",
+    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+
+
+def spoken(number: int) -> str:
+    """A whole number below 101 as a dictating pathologist says it."""
+    if number == 100:
+        return "one hundred"
+    if number < 10:
+        return _SPOKEN[number]
+    if number < 20:
+        return _SPOKEN_TEENS[number - 10]
+    tens, units = divmod(number, 10)
+    return _SPOKEN_TENS[tens] + (f"-{_SPOKEN[units]}" if units else "")
+
+
+def dictate(line: str) -> str:
+    """A result line as transcribed from dictation: names, scores, shares and decimals in words."""
+    line = re.sub(r"(?<![\d.])(\d{1,3})\s*%", lambda m: f"{spoken(int(m.group(1)))} percent", line)
+    line = re.sub(
+        r"(?<![\d.])(\d{1,2})[.,](\d{1,2})(?![\d.])",
+        lambda m: f"{spoken(int(m.group(1)))} point " + " ".join(_SPOKEN[int(d)] for d in m.group(2)),
+        line,
+    )
+    line = re.sub(r"(?<![\w+])([0-3])\s?\+(?![\d+])", lambda m: f"{_SPOKEN[int(m.group(1))]} plus", line)
+    line = re.sub(r"\bHER2\b", "HER two", line)
+    return re.sub(r"\bCEP17\b", "CEP seventeen", line)
+
+
+def _dictated(x: Parts) -> str:
+    """A transcribed dictation: the HER2 results spoken, receptor lines as typed."""
+    lines = [*x.head, "SURGICAL PATHOLOGY REPORT (dictated and transcribed)", *diagnosis(x.rng, x.loc), ""]
+    lines += ["Prognostic markers:", *x.markers, *(dictate(line) for line in x.body + x.ish), *x.extra]
+    return "\n".join([*lines, *(["", *x.tail] if x.tail else [])])
+
+
+_CHECKLIST_OPTIONS = ((0, "Negative (Score 0)"), (1, "Negative (Score 1+)"), (2, "Equivocal (Score 2+)"))
+
+
+def _checklist(x: Parts) -> str:
+    """A CAP-style checklist: every IHC category listed, the result's box ticked."""
+    ihc = x.case.ihc
+    if ihc is None or ihc.score is None or ihc.range_to is not None or ihc.components:
+        return _cap(x)
+    ticked, empty = x.rng.choice([("_X_", "___"), ("[x]", "[ ]"), ("(X)", "( )")])
+    options = [*_CHECKLIST_OPTIONS, (3, "Positive (Score 3+)")]
+    box_first = x.rng.random() < 0.5
+    rows = [
+        f"{ticked if score == ihc.score else empty} {text}"
+        if box_first
+        else f"{text} {ticked if score == ihc.score else empty}"
+        for score, text in options
+    ]
+    lines = ["SURGICAL PATHOLOGY REPORT", *x.head, "", *diagnosis(x.rng, x.loc), ""]
+    lines += ["BREAST BIOMARKER REPORTING TEMPLATE", *x.markers, "", "HER2 (ERBB2) by immunohistochemistry"]
+    if ihc.assay:
+        lines.append(f"Antibody: {p.assay_text(ihc.assay, x.rng)}")
+    lines += rows
+    if ihc.score == 0 and ihc.zero != "unstated":
+        lines.append(f"HER2 score 0{p.zero_detail(ihc, x.rng, x.loc)}.")
+    if x.ish:
+        lines += ["", *x.ish]
+    lines += [*x.extra, *(["", *x.tail] if x.tail else [])]
+    return "\n".join(lines)
+
+
 _BUILDERS = {
+    "dictated": _dictated,
+    "checklist": _checklist,
     "lis_fields": _fields,
     "cap_synoptic": _cap,
     "pipe_table": _table,

@@ -149,7 +149,9 @@ def _dual_final(ish: Ish, ihc: int | None) -> IshFinal:
         return "negative"
     if ish.recount is not None:
         return "positive" if group == 3 else "negative"
-    return ish.lab_final or "review"
+    # Without a recount, the laboratory's final is taken only when it is the guideline's result for the group.
+    guideline = "positive" if group == 3 else "negative"
+    return ish.lab_final if ish.lab_final == guideline else "review"
 
 
 def _single_final(ish: Ish, ihc: int | None) -> IshFinal:

@@ -152,6 +152,26 @@ CASES = [
     ),
     case(result(ihc(TWO), dual(1.7, 4.9, final=ReportedStatus.NEGATIVE)), NEG, C.HER2_LOW, "g4_2+_lab-neg"),
     case(result(ihc(TWO), dual(2.1, 3.6)), UNK, C.NEEDS_REVIEW, "g2_2+_no-recount_no-final→REVIEW"),
+    # A final the guideline does not give for the group (positive for 2 or 4, negative for 3) is no basis.
+    case(
+        result(ihc(TWO), dual(1.7, 4.9, final=ReportedStatus.POSITIVE)),
+        UNK,
+        C.NEEDS_REVIEW,
+        "g4_2+_lab-pos→REVIEW",
+    ),
+    case(
+        result(ihc(TWO), dual(2.3, 3.2, final=ReportedStatus.POSITIVE)),
+        UNK,
+        C.NEEDS_REVIEW,
+        "g2_2+_lab-pos→REVIEW",
+    ),
+    case(
+        result(ihc(TWO), dual(1.5, 6.4, final=ReportedStatus.NEGATIVE)),
+        UNK,
+        C.NEEDS_REVIEW,
+        "g3_2+_lab-neg→REVIEW",
+    ),
+    case(result(ihc(TWO), dual(2.3, 3.2, final=ReportedStatus.NEGATIVE)), NEG, C.HER2_LOW, "g2_2+_lab-neg"),
     case(result(None, dual(1.5, 6.4)), UNK, C.NEEDS_REVIEW, "g3_no-IHC→REVIEW"),
     case(
         result(None, dual(2.1, 3.6, final=ReportedStatus.NEGATIVE)), UNK, C.NEEDS_REVIEW, "g2_no-IHC→REVIEW"

@@ -201,6 +201,176 @@ CASES = [
     ("HER2 was positive (3+) in the 2019 primary; current metastasis HER2 IHC 2+, FISH not amplified (ratio "
      "1.1, HER2 2.0 copies per cell).", LOW),
     ("Criteria for HER2 positivity (IHC 3+ or ISH amplified) are not met. HER2 IHC 1+.", LOW),
+    # A lone "+" sign is "positive" in some laboratories and 1+ in others: no basis for either.
+    ("HER2 (+)", INDETERMINATE),
+    ("c-erbB-2 (+)", INDETERMINATE),
+    ("ER (+++), PR (++), c-erbB-2 (+)", INDETERMINATE),
+    ("HER2 (+); FISH: not amplified (ratio 1.2)", INDETERMINATE),
+    ("HER2 IHC 2+, FISH ratio 1.8, HER2 4.5 copies (group 4). HER2 (+)", INDETERMINATE),
+    ("HER2 (+), score 1+", LOW),
+    ("c-erbB-2 (-)", UNSCORED),
+    ("c-erbB-2: (+++)", POS),
+    # "Triple negative" states HER2 negative without a score; a HER2 score in the report outranks it.
+    ("Invasive ductal carcinoma, triple-negative phenotype.", UNSCORED),
+    ("Triple negative carcinoma of no special type. HER2 IHC 0, no membrane staining.", NULL),
+    ("Receptor profile: triple negative (ER 0%, PR 0%, HER2 1+).", LOW),
+    ("The tumour is not triple negative: ER 80%. HER2 2+, FISH to follow.", EQUIVOCAL),
+    ("History of triple-negative carcinoma of the other breast (2018). HER2 IHC 2+; ISH not amplified "
+     "(ratio 1.2, 2.3 copies per cell).", LOW),
+    # A disease named by its HER2 status is a label from the history, never this specimen's basis.
+    ("Patient with HER2-positive breast cancer. HER2 IHC 2+, FISH ratio 1.8, HER2 4.5 copies per cell "
+     "(group 4).", INDETERMINATE),
+    ("Metastatic HER2+ disease, liver biopsy. HER2 IHC 1+.", LOW),
+    ("Known HER2-positive breast cancer; liver biopsy. HER2 IHC 0 (no staining).", NULL),
+    ("Liver, core biopsy: metastatic HER2-positive breast carcinoma.", INDETERMINATE),
+    ("Residual tumour after neoadjuvant therapy (prior HER2+ by core). HER2 IHC on the residual tumour: 1+.",
+     LOW),
+    # A positive final for ISH group 2 or 4 (or a negative one for group 3) is not the guideline's result.
+    ("HER2 IHC 2+; FISH ratio 1.8, HER2 4.5 copies per cell (group 4). Final: HER2 positive.", INDETERMINATE),
+    ("HER2 IHC 2+; FISH ratio 2.4, HER2 3.4 copies per cell. Final: HER2 negative.", LOW),
+    # Scores as words, field leaders and system field names.
+    ("HER-2/neu (CB11): score one", LOW),
+    ("HER2 IHC score of three (positive)", POS),
+    ("HER2 IHC SCORE.........1+", LOW),
+    ("HER2_IHC_SCORE=0", ZERO),
+    ("HER2_IHC_RESULT=2+;HER2_ISH_RATIO=1.3;HER2_ISH_COPIES=2.6", LOW),
+    # Another laboratory's result quoted; a second opinion that concurs.
+    ("Consultation of outside slides. HER2 (outside): 3+", INDETERMINATE),
+    ("Consultation: HER2 IHC 3+ per outside report. Our HER2 IHC on block A3: 1+.", LOW),
+    ("Review of outside slides: we agree with the outside HER2 IHC 3+.", POS),
+    # Carcinoma in situ only: its HER2 is not scored.
+    ("Ductal carcinoma in situ, high nuclear grade; no invasive carcinoma identified. HER2 (4B5): 3+.",
+     INDETERMINATE),
+    ("DCIS, solid type. HER2 immunostain: positive (3+).", INDETERMINATE),
+    ("HER2 IHC 3+. Associated DCIS, cribriform type.", POS),
+    # Reports of several parts: the same result once; different results leave the current one unclear.
+    ("A. LEFT BREAST, CORE BIOPSY: Invasive carcinoma. FINAL HER2 STATUS: POSITIVE (IHC 3+).\n"
+     "B. RIGHT BREAST, CORE BIOPSY: Invasive carcinoma. HER2 IHC 1+.", INDETERMINATE),
+    ("Specimen A (left breast, excision): HER2 IHC 2+, FISH pending.\nSpecimen B (left breast, "
+     "re-excision): HER2 FISH amplified (ratio 3.4, 7.6 copies per cell).", INDETERMINATE),
+    ("A. Left breast, 2 o'clock, core: HER2 IHC 0.\nB. Left breast, 10 o'clock, core: HER2 IHC 0.", ZERO),
+    ("A. Left breast, core biopsy: invasive ductal carcinoma, grade 2.\nB. Left axillary lymph node, FNA: "
+     "metastatic carcinoma.\n\nBiomarkers (block A1): HER2 IHC 1+.", LOW),
+    ("HER2 IHC 2+ (equivocal), FISH to follow.\n\nADDENDUM:\nPart A: HER2 FISH amplified (ratio 3.1, 7.2 "
+     "copies per cell).", POS),
+    # Forms with boxes: only the ticked option is the result.
+    ("HER2 (ERBB2) by immunohistochemistry\n___ Negative (Score 0)\n_X_ Negative (Score 1+)\n"
+     "___ Equivocal (Score 2+)\n___ Positive (Score 3+)", LOW),
+    ("HER2 IHC: [ ] 0   [ ] 1+   [x] 2+   [ ] 3+\nReflex ISH: ordered", EQUIVOCAL),
+    ("HER2 IHC score:  3+ [ ]   2+ [ ]   1+ [X]   0 [ ]", LOW),
+    ("HER2 by IHC:\n☐ Negative (0)\n☐ Negative (1+)\n☐ Equivocal (2+)\n☒ Positive (3+)", POS),
+    ("HER2 by IHC: [ ] positive  [ ] negative  [ ] equivocal", INDETERMINATE),
+    ("HER2 IHC 2+\nHER2 gene amplified:  ( ) yes  (x) no\nRatio 1.3, HER2 2.4 signals per cell", LOW),
+    # HL7 v2 result segments pasted into a report.
+    ("OBX|1|CWE|85319-2^HER2 [Presence] in Breast cancer specimen by Immune stain^LN||LA6577-6^Negative^LN"
+     "||||||F\nOBX|2|NM|85318-4^HER2 IHC score^LN||1|{score}|||||F", LOW),
+    ("OBX|1|ST|HER2IHC^HER2 IHC^L||2+||||||F\nOBX|2|NM|HER2RAT^HER2/CEP17 ratio^L||1.4||||||F\n"
+     "OBX|3|NM|HER2CN^HER2 signals per cell^L||3.1||||||F\nNTE|1||Not amplified.", LOW),
+    ("OBX|1|ST|HER2IHC^HER2 IHC^L||3+||||||P", INDETERMINATE),
+    # Other languages' status words.
+    ("HER2: Score 2+ (schwach positiv); ISH: keine Amplifikation (Ratio 1,4)", LOW),
+    # Dictated reports: names and numbers spelled out.
+    ("Dictated: the HER two neu stain is one plus, with weak partial membrane staining in about thirty "
+     "percent of tumour cells.", LOW),
+    ("HER-two slash neu by IHC is zero, negative.", ZERO),
+    ("HER two is two plus. FISH is not amplified, HER two to CEP seventeen ratio of one point four, mean "
+     "of two point nine HER two signals per cell.", LOW),
+    ("HER two shows a score of zero with faint incomplete membrane staining in about three percent of the "
+     "invasive cells.", ULTRALOW),
+    ("Strong, complete, circumferential HER two membrane staining in approximately eighty percent of the "
+     "tumour cells (three-plus).", POS),
+    ("HER two (CB11): two plus in five percent of cells, one plus in the remaining cells.", LOW),
+    ("HER two: complete intense staining in fifteen percent of the tumour cells, one plus elsewhere.", POS),
+    ("HER  two  to  CEP   seventeen  ratio  two  point  four,  HER  two  five  point  one  signals per cell; "
+     "IHC 2+.", POS),
+    ("HER TWO DUAL ISH: RATIO ONE POINT\nSIX ONE; HER TWO FOUR POINT EIGHT SIGNALS PER NUCLEUS. A BLINDED "
+     "RECOUNT GAVE\nGROUP 5. HER TWO IHC SCORE TWO\nPLUS.", LOW),
+    # A sign after a marker name ("HER-2/neu+") keeps the report's own HER2 statement on file, unread: a
+    # prior specimen's result does not stand in for it.
+    ("Receptor status: ER-, PR-, HER-2/NEU+\nFor comparison, the previous biopsy S23-2313 (2023-04-11) was "
+     "HER-2/NEU 3+.", INDETERMINATE),
+    ("her2 (sp3): +2.\nreflex fish to follow.\n\naddendum\nher2 gene status by sish: no\nher2 amplification.",
+     LOW),
+    ("HER two (ERBB2) FISH: HER two:CEP\nseventeen = two point six one; HER two three point seven signals "
+     "per nucleus. HER two IHC 2+. A blinded recount by a second observer gave the same result.", LOW),
+    ("her2 ish: negative (not amplified) (group 5) external positive control (breast carcinoma with known 3+ "
+     "expression) stained appropriately.\nher2 ihc: score 2+", LOW),
+    # The scale a score is given on, a control named by its score, an earlier result in a bracket or dated by
+    # its year, in situ carcinoma before the invasive result in one clause.
+    ("HER2 IHC score: 2+ (range 0-3+); FISH to follow.", EQUIVOCAL),
+    ("HER2: negative, score 1+ on a scale of 0 to 3+.", LOW),
+    ("HER2 IHC 0, no staining.\nHER2 3+ control: stained as expected.", NULL),
+    ("HER2 IHC: 1+ (was 3+ in 2020, outside laboratory).", LOW),
+    ("HER2 (current biopsy): 0; HER2 (2019 primary): 3+", ZERO),
+    ("HER2 IHC: 1+. For comparison: the 2021 primary tumour was HER2 3+.", LOW),
+    ("HER2 IHC: 3+ in the in-situ carcinoma, 1+ in the invasive carcinoma.", LOW),
+    # Another gene's amplification, and HER2 by sequencing, RNA or blood tests: not a HER2 IHC/ISH result.
+    ("HER2 IHC 1+.\nCCND1 FISH: amplified (ratio 3.4).", LOW),
+    ("HER2 IHC 0, no staining.\nTOP2A FISH: amplified.", NULL),
+    ("HER2 IHC 2+; HER2 FISH to follow.\nMYC FISH: amplified.", EQUIVOCAL),
+    ("HER2 IHC 1+.\nTumour sequencing (NGS panel): ERBB2 amplification detected, copy number 9.", LOW),
+    ("HER2 IHC 1+. Plasma ctDNA: ERBB2 amplified.", LOW),
+    ("HER2 IHC 2+ (equivocal); HER2 mRNA by RT-qPCR: positive. FISH pending.", EQUIVOCAL),
+    ("Next-generation sequencing: ERBB2 amplification detected.", INDETERMINATE),
+    # A 3+ called weak contradicts itself; a tumour reported by a clinician is an earlier result.
+    ("HER2 IHC: 3+ (weak).", INDETERMINATE),
+    ("HER2: weak 3+ membrane staining.", INDETERMINATE),
+    ("HER2 IHC 0 (no staining). Comment: the oncologist reports that the previous tumour was HER2 amplified.",
+     NULL),
+    # A result placed on another accession than the report's own (S26-00042) is that specimen's.
+    ("Invasive carcinoma. HER2 IHC: equivocal (2+). HER2 FISH: amplified in the liver metastasis "
+     "(S24-1000).", EQUIVOCAL),
+    ("HER2 IHC 2+ on the core biopsy; FISH amplified (ratio 3.1, 7.4 copies) on this excision (S26-00042).",
+     POS),
+    # A part whose HER2 was not repeated does not conflict with the part that has the result.
+    ("HER2 IHC 1+.\nSpecimen B (axillary lymph node): metastatic carcinoma; HER2 not repeated.\n"
+     "Specimen A: see above.", LOW),
+    ("her2 ihc 2+; her2 ddish: ratio 1.86; her2 4.4 signals/cell (group 4); recount (second\nobserver, "
+     "blinded): group 5.\noverall her2 result: negative", LOW),
+    # A line of sentences that ends with a colon is not a section header (here: not an in situ section).
+    ("HER2 IHC 2+. The DCIS component shows 3+ staining. HER2 FISH:\nHER2:CEP17 = 1.61; HER2 4.8 signals per "
+     "nucleus;\naverage CEP17 3.0 signals/cell (group 4). A blinded recount by a second observer gave "
+     "group 5.", LOW),
+    # A HER2 antibody named without "HER2" makes the statement HER2's, not the receptor's before it.
+    ("ER 95%, PR 40%.\nHercepTest score 1+ (negative).", LOW),
+    ("ER: 0%. PR: 0%.\nCB11: 2+; SISH not amplified (ratio 1.1, 2.2 signals per nucleus).", LOW),
+    # A bare sign after a colon.
+    ("Receptor summary (legacy import): HER2: (-)", UNSCORED),
+    # Controls named after the HER2 label, before the tumour's result.
+    ("HER2 IHC: on-slide positive control (3+ carcinoma) and 1+ control reacted as expected.\nInvasive "
+     "tumour: HER2 0, no membrane staining.", NULL),
+    # The result before a test stated as not needed stands.
+    ("HER2 status: NEGATIVE (IHC 1+) - reflex ISH not indicated.", LOW),
+    ("HER2 (4B5): POSITIVE, 3+ - ISH not required.", POS),
+    # A definition written beside the score.
+    ("HER2 IHC: 0 (defined as no staining or faint incomplete staining in 10% or fewer of tumour cells). "
+     "Negative.", ZERO),
+    # Another report's or specimen's result, and HER2 not tested on this specimen.
+    ("Right breast excision: invasive carcinoma. HER2: see the separate report for the left breast biopsy "
+     "(HER2 3+); HER2 was not requested on this specimen.", INDETERMINATE),
+    ("Residual carcinoma after neoadjuvant therapy. Pre-treatment biopsy (S25-7781): HER2 3+. HER2 was "
+     "not repeated on the resection.", INDETERMINATE),
+    ("Pre-treatment core biopsy (S25-7781): HER2 IHC 3+.\nResection: HER2 IHC repeated on block B2: 1+.",
+     LOW),
+    # Parts named current and earlier.
+    ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
+     "excision (current): HER2 IHC 1+.", LOW),
+    # Two observers' counts: the first count stands, the recount confirms or changes the group.
+    ("HER2 IHC 2+.\nFirst observer: HER2/CEP17 ratio 2.3; HER2 3.3 signals per cell.\nSecond observer "
+     "(recount): ratio 2.1; HER2 3.6 signals per cell - group 2 unchanged.\nFinal: HER2 negative.", LOW),
+    ("HER2 IHC 2+. ISH first count: ratio 1.6, HER2 6.6 per cell. Blinded recount by a second observer: "
+     "ratio 1.7, HER2 6.2 per cell, group 3 confirmed. Final: HER2 positive.", POS),
+    # Signal totals over the nuclei counted.
+    ("HER2 IHC 1+.\nDual ISH, signals counted in 20 nuclei: HER2 = 46, CEP17 = 38.", LOW),
+    ("HER2 dual ISH\nNuclei counted: 30\ntotal HER2 signals ..... 246\ntotal CEP17 signals .... 60",
+     POS),
+    # Descriptions with an aside, in lobular carcinoma cells.
+    ("HER2: moderate lateral (\"U-shaped\") membrane staining in 50% of invasive lobular carcinoma cells. "
+     "ISH: not amplified (ratio 1.2, HER2 2.5 per cell).", LOW),
+    # A diagnosis line that contradicts the description's score is not a positive basis.
+    ("Microscopic: HER2 shows weak incomplete membrane staining in 40% of tumour cells (1+).\nFinal "
+     "diagnosis: invasive carcinoma, HER2 positive (3+).", INDETERMINATE),
+    ("HER2 IHC 2+; ISH group 4, recounted: not considered amplified. Final: HER2 negative.", LOW),
     # Addenda supersede the original text.
     ("HER2: 0\n\nADDENDUM: HER2 re-scored by a second pathologist: 1+ (previously reported as 0).", LOW),
     ("HER2 IHC 1+ (negative).\n\nADDENDUM: on review, HER2 IHC is revised from 1+ to 2+; FISH to follow.",

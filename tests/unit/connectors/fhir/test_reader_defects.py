@@ -171,3 +171,66 @@ def test_transaction_bundle_with_urn_uuid_references_is_read() -> None:
     assert patient_view.current is not None
     assert patient_view.current.result.specimen.collected == dt.date(2026, 1, 2)
     assert data.patient_ids == ("00000000-0000-4000-8000-000000000001",)
+
+
+def _coded_ish_bundle(text: str, *, ratio: float, copies: float, final: str) -> dict[str, Any]:
+    """A report with coded IHC 2+, ISH ratio and copies and a coded final call, and its narrative."""
+
+    def observation(ident: str, loinc: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "fullUrl": f"urn:uuid:00000000-0000-4000-8000-0000000001{ident}",
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "subject": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+                "effectiveDateTime": "2026-02-01",
+                "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+                **value,
+            },
+        }
+
+    observations = [
+        observation("01", "85319-2", {"valueCodeableConcept": {"text": "2+"}}),
+        observation("02", "49683-6", {"valueQuantity": {"value": ratio, "unit": "{ratio}"}}),
+        observation("03", "74860-8", {"valueQuantity": {"value": copies, "unit": "{copies}/{nucleus}"}}),
+        observation("04", "48676-1", {"valueCodeableConcept": {"text": final}}),
+    ]
+    report = {
+        "fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000003",
+        "resource": {
+            "resourceType": "DiagnosticReport",
+            "status": "final",
+            "code": {"text": "Surgical pathology"},
+            "subject": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+            "issued": "2026-02-02T10:00:00Z",
+            "result": [{"reference": o["fullUrl"]} for o in observations],
+            "conclusion": text,
+        },
+    }
+    patient = {
+        "fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+        "resource": {"resourceType": "Patient"},
+    }
+    return {"resourceType": "Bundle", "type": "collection", "entry": [patient, report, *observations]}
+
+
+def test_coded_ish_numbers_take_the_recount_and_final_from_their_own_report_text() -> None:
+    # Coded IHC 2+ and group 2 numbers; the text adds the blinded recount and the final call (ASCO/CAP 2018:
+    # group 2 with IHC 2+ and a confirming recount is negative, hence HER2-low).
+    text = (
+        "HER2 IHC 2+.\nFirst observer: HER2/CEP17 ratio 2.3, HER2 3.3 signals per cell (group 2).\n"
+        "Blinded recount (second observer): ratio 2.2, HER2 3.5 signals per cell - remains group 2.\n"
+        "Final: HER2 negative."
+    )
+    data = pathology_from_bundle(_coded_ish_bundle(text, ratio=2.3, copies=3.3, final="Negative"))
+    assert display_category(synthesize(data.her2, data.receptors).current) == "HER2-low"
+
+
+def test_coded_ish_numbers_are_not_completed_from_text_about_another_count() -> None:
+    text = (
+        "HER2 IHC 2+. ISH: ratio 1.6, HER2 6.6 signals per cell (group 3); recount confirmed. "
+        "Final: positive."
+    )
+    data = pathology_from_bundle(_coded_ish_bundle(text, ratio=2.3, copies=3.3, final="Positive"))
+    current = synthesize(data.her2, data.receptors).current
+    assert display_category(current) == "indeterminate"
