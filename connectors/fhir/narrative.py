@@ -41,9 +41,12 @@ from typing import Final
 from connectors.fhir import narrative_grammar as g
 from connectors.fhir import narrative_sections as s
 from connectors.fhir.narrative_context import (
+    AMPLIFICATION_RE,
     CRITERION_RE,
     HISTORICAL_RE,
+    ISH_METHOD_RE,
     NOT_PERFORMED_RE,
+    SEQUENCING_RE,
     Assertion,
     AssertionReader,
     GrammarAssertions,
@@ -165,6 +168,7 @@ class _State:
     parts: dict[str, _Specimen] = field(default_factory=dict)
     multipart: bool = False
     part_openings: dict[str, str] = field(default_factory=dict)
+    sequencing: bool = False
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
         if key is None and self.part is not None:
@@ -206,6 +210,8 @@ def parse_report_text(
     legend = legend_lines(texts)
     # Parts are told apart only in a report that names two or more ("A. Left breast …", "B. …").
     state.multipart = len({label for text in texts for label in _part_labels(text)}) >= 2
+    # A report that names a sequencing method: its amplification calls are read only where ISH is named.
+    state.sequencing = any(SEQUENCING_RE.search(text) for text in texts)
     for index, (line, section) in enumerate(zip(lines, reader.sections(texts), strict=True)):
         if index in legend:
             state.notes.append(CRITERIA_NOTE)
@@ -772,6 +778,10 @@ def _read_her2(
 ) -> None:
     # A sentence about a signal recount ("Observer 2 recount: ratio 1.90; HER2 4.3"): its numbers are the
     # second count's.
+    if _sequencing_call(text, sentence, state):
+        state.notes.append(OTHER_METHOD_NOTE)
+        state.reset_topic()
+        return
     recount = any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(sentence))
     ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount)
     found, state.mode = read_her2_statement(text, target.facts, ctx)
@@ -783,6 +793,18 @@ def _read_her2(
             target.facts.excerpts.append(sentence)
     elif explicit and _RESULT_VOCAB_RE.search(text) and sentence not in target.facts.not_understood:
         target.facts.not_understood.append(sentence)
+
+
+def _sequencing_call(text: str, sentence: str, state: _State) -> bool:
+    """An amplification call of a report that names a sequencing method, in a sentence that names neither
+    an ISH method nor IHC ("NGS panel … Findings: ERBB2 amplification detected (copy number 12)"): a
+    copy-number result, not an ASCO/CAP ISH result."""
+    return (
+        state.sequencing
+        and bool(AMPLIFICATION_RE.search(text))
+        and not ISH_METHOD_RE.search(sentence)
+        and not g.IHC_WORD_RE.search(text)
+    )
 
 
 def _read_receptor(

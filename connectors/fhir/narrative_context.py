@@ -209,6 +209,24 @@ OTHER_METHOD_RE: Final = re.compile(
 )
 
 
+#: A sequencing method named anywhere in a report: the report may be a molecular one, whose "ERBB2
+#: amplification detected" is a copy-number call, not an ISH result.
+SEQUENCING_RE: Final = re.compile(
+    r"\bNGS\b|next[-\s]generation\s+sequencing|\bsequencing\b|\bctDNA\b|\bcfDNA\b|liquid\s+biopsy|"
+    r"\bgene\s+panel\b|\bcomprehensive\s+genomic\b|\bgenomic\s+profil\w*",
+    _I,
+)
+#: An ISH method named in a sentence (not the result words that ISH shares with sequencing: "amplified",
+#: "copy number", "gene").
+ISH_METHOD_RE: Final = re.compile(
+    r"\b(?:F|S|C|D|DD|BD|IQ)?ISH\b|in[-\s]situ\s+hybridi[sz]ation|hybridi[sz]ation|\bprobes?\b|PathVysion|"
+    r"ZytoLight|\bINFORM\b|\bCEP\s?-?17|\bCEN\s?-?17|centromer\w*|\bsignals?\b|\bratio\b",
+    _I,
+)
+#: Amplification words, the result of ISH and of sequencing alike.
+AMPLIFICATION_RE: Final = re.compile(r"amplif\w*|copy[-\s]number", _I)
+
+
 class AssertionReader(Protocol):
     """Where the reader gets section kinds and the historical/hypothetical context of a clause."""
 

@@ -234,3 +234,26 @@ def test_coded_ish_numbers_are_not_completed_from_text_about_another_count() -> 
     data = pathology_from_bundle(_coded_ish_bundle(text, ratio=2.3, copies=3.3, final="Positive"))
     current = synthesize(data.her2, data.receptors).current
     assert display_category(current) == "indeterminate"
+
+
+# A sequencing report's copy-number call was read as ISH: "ERBB2 amplification detected" → HER2-positive.
+
+
+def test_a_sequencing_reports_amplification_is_not_an_ish_result() -> None:
+    text = (
+        "Comprehensive genomic profiling (NGS, 300-gene panel)\n"
+        "Specimen: liver metastasis, breast primary.\n"
+        "Findings: ERBB2 amplification detected (estimated copy number 11). PIK3CA H1047R.\n"
+        "HER2 protein and ISH status were not assessed by this assay."
+    )
+    assert category(text) == "indeterminate"
+
+
+def test_an_ish_result_in_a_report_that_also_names_sequencing_is_read() -> None:
+    text = (
+        "HER2 IHC (4B5): 2+.\nHER2 FISH: HER2/CEP17 ratio 3.1, mean HER2 copies 7.2 per cell; amplified.\n"
+        "Tumour sent for next-generation sequencing; results to follow."
+    )
+    assert category(text) == "HER2-positive"
+    bare = "HER2 IHC 2+.\nHER2 gene amplified.\nSequencing panel sent."
+    assert category(bare) != "HER2-positive"
