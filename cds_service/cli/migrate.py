@@ -33,24 +33,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from cds_service.storage.store import (
-        SchemaVersionError,
-        Storage,
-        StorageConfigError,
-        expected_schema_revision,
-    )
+    from cds_service.storage.store import SchemaVersionError, expected_schema_revision, open_storage
 
     database = DatabaseSettings.from_env(os.environ)
-    if database.database_url.startswith("sqlite:"):
-        try:
-            database.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            where = database.data_dir
-            raise SettingsError(f"HER2CDS_DATA_DIR: cannot create {where} ({exc.strerror})") from exc
-    try:
-        storage = Storage(database.database_url)
-    except StorageConfigError as exc:
-        raise SettingsError(f"HER2CDS_DATABASE_URL: {exc}") from exc
+    storage = open_storage(database.database_url, database.data_dir)
     try:
         if args.check:
             try:

@@ -348,18 +348,9 @@ def open_worker_storage(settings: Settings) -> Storage:
     cannot be opened (an unwritable data directory, a bad URL, an unreachable server) is a ``SettingsError``
     naming what to fix, so the command ends with one line and exit status 2, never a traceback."""
     from cds_service.settings import SettingsError
-    from cds_service.storage.store import Storage, StorageConfigError
+    from cds_service.storage.store import open_storage
 
-    if settings.database_url.startswith("sqlite:"):
-        try:
-            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            where = settings.data_dir
-            raise SettingsError(f"HER2CDS_DATA_DIR: cannot create {where} ({exc.strerror})") from exc
-    try:
-        storage = Storage(settings.database_url)
-    except StorageConfigError as exc:
-        raise SettingsError(f"HER2CDS_DATABASE_URL: {exc}") from exc
+    storage = open_storage(settings.database_url, settings.data_dir)
     try:
         storage.migrate()
     except Exception as exc:  # driver errors: unreachable server, bad credentials, read-only file

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, text
 
@@ -77,6 +78,7 @@ __all__ = [
     "SubscriptionRecord",
     "TokenUse",
     "expected_schema_revision",
+    "open_storage",
 ]
 
 
@@ -115,3 +117,20 @@ class Storage(
                 return bool(conn.execute(text("SELECT 1")).scalar_one() == 1)
         except Exception:  # readiness reports any failure as "not ready"
             return False
+
+
+def open_storage(database_url: str, data_dir: Path) -> Storage:
+    """The database of a command (``migrate``, ``receive``, ``sync``, ``alerts``), not yet migrated: the data
+    directory of a SQLite database is created (0700) and every way the URL cannot be used is a
+    ``SettingsError`` naming what to fix, so the command ends with one line and exit status 2."""
+    from cds_service.settings import SettingsError
+
+    if database_url.startswith("sqlite:"):
+        try:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"HER2CDS_DATA_DIR: cannot create {data_dir} ({exc.strerror})") from exc
+    try:
+        return Storage(database_url)
+    except StorageConfigError as exc:
+        raise SettingsError(f"HER2CDS_DATABASE_URL: {exc}") from exc

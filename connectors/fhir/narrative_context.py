@@ -198,10 +198,14 @@ NOT_PERFORMED_RE: Final = re.compile(
 )
 
 
+#: Sequencing methods (tissue or blood).
+_SEQUENCING: Final = (
+    r"\bNGS\b|next[-\s]generation\s+sequencing|\bsequencing\b|\bctDNA\b|\bcfDNA\b|liquid\s+biopsy"
+)
 #: HER2 measured by a method that is not tissue IHC or ISH (sequencing, RNA assays, blood tests): not an
 #: ASCO/CAP result, whatever it says ("NGS: ERBB2 amplification detected", "HER2 RT-PCR: positive").
 OTHER_METHOD_RE: Final = re.compile(
-    r"\bNGS\b|next[-\s]generation\s+sequencing|\bsequencing\b|\bctDNA\b|\bcfDNA\b|liquid\s+biopsy|"
+    _SEQUENCING + r"|"
     r"circulating\s+tumou?r|\bCTCs?\b|\bRT-?q?PCR\b|\bq?PCR\b|\bmRNA\b|\bRNA\b|Oncotype|MammaPrint|BluePrint|"
     r"PAM50|Prosigna|intrinsic\s+subtype|gene\s+expression|\bserum\b|\bECD\b|extracellular\s+domain|ELISA|"
     r"HER-?2[-\s]enriched",
@@ -212,7 +216,7 @@ OTHER_METHOD_RE: Final = re.compile(
 #: A sequencing method named anywhere in a report: the report may be a molecular one, whose "ERBB2
 #: amplification detected" is a copy-number call, not an ISH result.
 SEQUENCING_RE: Final = re.compile(
-    r"\bNGS\b|next[-\s]generation\s+sequencing|\bsequencing\b|\bctDNA\b|\bcfDNA\b|liquid\s+biopsy|"
+    _SEQUENCING + r"|"
     r"\bgene\s+panel\b|\bcomprehensive\s+genomic\b|\bgenomic\s+profil\w*",
     _I,
 )
