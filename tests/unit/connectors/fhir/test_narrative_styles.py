@@ -352,6 +352,13 @@ CASES = [
      "not repeated on the resection.", INDETERMINATE),
     ("Pre-treatment core biopsy (S25-7781): HER2 IHC 3+.\nResection: HER2 IHC repeated on block B2: 1+.",
      LOW),
+    ("Lumpectomy: residual invasive carcinoma, 6 mm.\nNote: the diagnostic core (S25-0912) was HER2 3+. No "
+     "HER2 testing has been performed on the lumpectomy.", INDETERMINATE),
+    ("Mastectomy: invasive lobular carcinoma.\nBreast biomarkers: not repeated. By the clinical notes, the "
+     "earlier biopsy at another hospital was HER2 positive (3+); that slide was not seen here.", INDETERMINATE),
+    ("Re-excision: no residual invasive tumour.\nNo HER2 studies were ordered on this material; the prior "
+     "excision had HER2 IHC 3+.", INDETERMINATE),
+
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
