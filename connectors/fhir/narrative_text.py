@@ -398,7 +398,7 @@ def _row_text(cells: list[str], header: list[str] | None) -> str:
         return f"{filled[0].rstrip(':')}: " + "; ".join(filled[1:])
     if _ROW_LABEL_HEADERS.match(header[0]):
         pairs = [
-            value if _GENERIC_HEADERS.match(name) else f"{name} {value}"
+            value if _GENERIC_HEADERS.match(name) else f"{name}: {value}"
             for name, value in zip(header[1:], cells[1:], strict=True)
             if value
         ]

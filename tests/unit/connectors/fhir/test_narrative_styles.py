@@ -359,6 +359,10 @@ CASES = [
     ("Re-excision: no residual invasive tumour.\nNo HER2 studies were ordered on this material; the prior "
      "excision had HER2 IHC 3+.", INDETERMINATE),
 
+    # A table whose columns are the earlier and the current specimen.
+    ("Test | Previous (2021, biopsy) | Present (2025, mastectomy)\nHER2 IHC | 2+ | 0\nHER2 FISH | negative "
+     "| not done", ZERO),
+    ("Test | Previous (2021, biopsy) | Present (2025, mastectomy)\nHER2 IHC | 1+ | 3+", POS),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
