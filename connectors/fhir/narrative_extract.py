@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Final
 
 from connectors.fhir import narrative_grammar as g
 from rules.domain import IhcScore, IhcZeroSubtype, ReportedStatus
@@ -420,6 +421,16 @@ def _read_phrases(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> N
         facts.statuses.append((ihc_priority, ReportedStatus.POSITIVE))
 
 
+#: A share of 1–99 % right after or before "no staining": a part of the cells, not the whole tumour.
+_PART_SHARE_AFTER_RE: Final = re.compile(
+    r"\s*(?:in|of|:|=|-|\()?\s*(?:<|>|≤|≥|about|approx\.?|~)?\s*[1-9]\d?(?:\.\d+)?\s*%", re.IGNORECASE
+)
+_PART_SHARE_BEFORE_RE: Final = re.compile(
+    r"(?<![\d.])[1-9]\d?(?:\.\d+)?\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells)?\s*(?:with|show\w*|:|=|-)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """Ultralow and null terms and cues (§8); "HER2-null" and "0+" also state the score 0."""
     priority = _score_priority(ctx)
@@ -434,6 +445,10 @@ def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) ->
     for match in g.NULL_RE.finditer(masked.text):
         if _ONLY_COMPLETE_RE.search(match.group(0)):
             continue  # "no complete membrane staining" leaves incomplete staining possible: not null
+        if _PART_SHARE_AFTER_RE.match(masked.text, match.end()) or _PART_SHARE_BEFORE_RE.search(
+            masked.text[max(0, match.start() - 30) : match.start()]
+        ):
+            continue  # "no staining 90%", "90% of cells: no staining": the other cells may stain, not null
         if not g.DEFINITION_ALTERNATIVE_RE.search(masked.text[max(0, match.start() - 8) : match.start()]):
             facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
             if _STAINING_WORD_RE.search(match.group(0)):

@@ -369,7 +369,7 @@ STAINING_PCT_RE: Final = re.compile(
     _DESCRIPTORS
     + _STAIN_NOUN
     + r"(?P<label>\s*\([^)]{0,12}\))?(?:\s+(?:is|was|are|were)?\s*(?:seen|observed|present|identified|noted|"
-    r"detected))?\s*(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
+    r"detected))?\s*(?:(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*)?(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
     _I,
 )
 #: "5% of tumour cells show faint incomplete staining", "the majority of cells show strong complete staining".

@@ -363,6 +363,12 @@ CASES = [
     ("Test | Previous (2021, biopsy) | Present (2025, mastectomy)\nHER2 IHC | 2+ | 0\nHER2 FISH | negative "
      "| not done", ZERO),
     ("Test | Previous (2021, biopsy) | Present (2025, mastectomy)\nHER2 IHC | 1+ | 3+", POS),
+    # Shares written after the description; "no staining" in a part of the cells is not null.
+    ("HER2 (4B5) distribution: strong complete staining 0 %; weak partial staining 8 %; unstained 92 %. IHC "
+     "score 0.", ULTRALOW),
+    ("HER2 IHC score 0. Distribution: faint incomplete membrane staining 5%, no staining 95%.", ULTRALOW),
+    ("HER2 IHC score 0: no staining 97 % of tumour cells, the rest not assessable.", ZERO),
+    ("HER2 IHC score 0; membrane staining absent (0 % of tumour cells).", NULL),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
