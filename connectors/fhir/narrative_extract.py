@@ -34,6 +34,13 @@ PRIORITY_ADDENDUM = 10
 
 _MASK = ";"
 _ONLY_COMPLETE_RE = re.compile(r"^(?!.*\b(?:incomplete|partial|any)\b).*\bcomplete\b", re.IGNORECASE)
+#: A pattern or intensity right before a null cue ("complete membrane staining: absent"): not all staining.
+_QUALIFIED_BEFORE_RE = re.compile(
+    r"\b(?:complete|circumferential|strong|strongly|intense|moderate|moderately)\s+"
+    r"(?:(?:membrane|membranous)\s+)?(?:(?:(?:immuno-?)?staining|reactivity)\s*(?:[:=-]|\bis\b|\bwas\b)?\s*)?$",
+    re.IGNORECASE,
+)
+_STAINING_FIRST_RE = re.compile(r"(?:membrane|membranous|immuno|staining|reactiv|absent|none)", re.IGNORECASE)
 _STAINING_WORD_RE = re.compile(r"stain|reactiv|labell?ing", re.IGNORECASE)
 
 
@@ -443,8 +450,13 @@ def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) ->
         facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
         facts.scores.append((priority, IhcScore.ZERO))
     for match in g.NULL_RE.finditer(masked.text):
-        if _ONLY_COMPLETE_RE.search(match.group(0)):
-            continue  # "no complete membrane staining" leaves incomplete staining possible: not null
+        if _ONLY_COMPLETE_RE.search(match.group(0)) or (
+            _STAINING_FIRST_RE.match(match.group(0))
+            and _QUALIFIED_BEFORE_RE.search(masked.text[max(0, match.start() - 40) : match.start()])
+        ):
+            # "no complete membrane staining", "complete membrane staining: absent" leave incomplete or
+            # weaker staining possible: not null
+            continue
         if _PART_SHARE_AFTER_RE.match(masked.text, match.end()) or _PART_SHARE_BEFORE_RE.search(
             masked.text[max(0, match.start() - 30) : match.start()]
         ):

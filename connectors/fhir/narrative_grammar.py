@@ -266,6 +266,7 @@ NULL_RE: Final = re.compile(
     r"(?:staining|immuno-?staining|immunoreactivity|reactivity|expression|labell?ing)(?!\s+or\b)"
     r"(?!\s+(?:of|in)\s+(?:the\s+)?DCIS)|"
     r"without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining|"
+    r"\bany\s+(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?:[:=?]|\s-\s)\s*(?:no|none)\b|"
     r"absen(?:ce|t)\s+(?:of\s+)?(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:(?:immuno-?)?staining|reactivity)|"
     r"(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|identified|"
     r"detected))\b|\babsent\b|completely\s+negative|\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
@@ -369,7 +370,13 @@ STAINING_PCT_RE: Final = re.compile(
     _DESCRIPTORS
     + _STAIN_NOUN
     + r"(?P<label>\s*\([^)]{0,12}\))?(?:\s+(?:is|was|are|were)?\s*(?:seen|observed|present|identified|noted|"
-    r"detected))?\s*(?:(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*)?(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
+    r"detected))?\s*(?:(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*)?(?:"
+    + PCT
+    + r"|"
+    + QUANTITY
+    + r"\s+"
+    + _CELLS
+    + r")",
     _I,
 )
 #: "5% of tumour cells show faint incomplete staining", "the majority of cells show strong complete staining".

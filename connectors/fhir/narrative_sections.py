@@ -132,9 +132,7 @@ _ENDS_AT_BLANK: Final = frozenset({Section.HISTORY, Section.CRITERIA, Section.ME
 
 ACCESSION: Final = r"([A-Z]{1,4}-?\d{2,4}-\d{2,7})\b"
 ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
-_SPECIMEN_IN_BRACKET: Final = (
-    r"\b(?:core|biops(?:y|ies)|excision|resection|specimen|sample|lumpectomy|mastectomy|block|(?:19|20)\d\d)\b"
-)
+_SPECIMEN_IN_BRACKET: Final = r"\b(?:core|biops(?:y|ies)|excision|resection|specimen|sample|lumpectomy|mastectomy|block|(?:19|20)\d\d)\b"
 PRIOR_RE: Final = re.compile(
     r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic|pre-?treatment|"
     r"pre-?therapy|pre-?neoadjuvant|pre-?chemotherapy|baseline)\s+"
@@ -142,7 +140,9 @@ PRIOR_RE: Final = re.compile(
     r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy|"
     r"tumou?rs?|carcinomas?|cancers?|lesions?|primary)\b|"
     # A column or row named by time with the specimen in brackets ("Prior (2022, core)").
-    r"\b(?:previous|prior|earlier|outside|original|initial|former)\s*\((?=[^()]*" + _SPECIMEN_IN_BRACKET + r")[^()]*\)",
+    r"\b(?:previous|prior|earlier|outside|original|initial|former)\s*\((?=[^()]*"
+    + _SPECIMEN_IN_BRACKET
+    + r")[^()]*\)",
     _I,
 )
 CURRENT_RE: Final = re.compile(

@@ -351,8 +351,46 @@ def _hl7_line(line: str) -> str | None:
     return f"{name}: {value}{unit}{status}" if value else None
 
 
+#: A header row of answer columns at the end of a line ("HER2 assessment      Yes   No").
+_ANSWER_HEADER_RE: Final = re.compile(
+    r"^(?P<label>.*?\S)?\s{2,}(?P<a>yes|present|positive)\s{2,}(?P<b>no|absent|negative)\s*$"
+    r"|^(?P<label2>.*?\S)?\s{2,}(?P<c>no|absent|negative)\s{2,}(?P<d>yes|present|positive)\s*$",
+    re.IGNORECASE,
+)
+#: A row under it: a label, then one mark in one of the columns.
+_MARK_ROW_RE: Final = re.compile(r"^(?P<label>\S.*?\S)\s{2,}(?P<mark>[xX✓✔☒■])\s*$")
+
+
+def _answer_columns(lines: list[str]) -> list[str]:
+    """Rows ticked under answer columns ("Any membrane staining      X" under "Yes   No") → "label: No"
+    by the column nearest the mark; a mark between the columns leaves the row unread (its label only)."""
+    out: list[str] = []
+    columns: list[tuple[int, str]] = []
+    for line in lines:
+        header = _ANSWER_HEADER_RE.match(line)
+        if header is not None:
+            names = ("a", "b") if header.group("a") else ("c", "d")
+            columns = [(header.start(n) + len(header.group(n)) / 2, header.group(n)) for n in names]
+            out.append(header.group("label") or header.group("label2") or "")  # the column names are no answer
+            continue
+        row = _MARK_ROW_RE.match(line) if columns else None
+        if row is None:
+            columns = [] if not line.strip() or not _MARK_ROW_RE.match(line) else columns
+            out.append(line)
+            continue
+        at = row.start("mark")
+        (first, name_a), (second, name_b) = columns
+        distance_a, distance_b = abs(at - first), abs(at - second)
+        if abs(distance_a - distance_b) < 1 or min(distance_a, distance_b) > 4:
+            out.append(row.group("label"))
+            continue
+        out.append(f"{row.group('label')}: {name_a if distance_a < distance_b else name_b}")
+    return out
+
+
 def _forms_and_messages(lines: list[str]) -> list[str]:
     out: list[str] = []
+    lines = _answer_columns(lines)
     for line in lines:
         text = _hl7_line(line)
         text = _form_options(text) if text is not None else None

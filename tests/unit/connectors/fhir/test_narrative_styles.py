@@ -369,6 +369,12 @@ CASES = [
     ("HER2 IHC score 0. Distribution: faint incomplete membrane staining 5%, no staining 95%.", ULTRALOW),
     ("HER2 IHC score 0: no staining 97 % of tumour cells, the rest not assessable.", ZERO),
     ("HER2 IHC score 0; membrane staining absent (0 % of tumour cells).", NULL),
+    # Answer columns with a mark under one of them; a pattern named before "absent" is not all staining.
+    ("HER2 (4B5) findings            Present   Absent\nAny membrane staining                    X\n"
+     "Circumferential staining                 X\nIHC score: 0", NULL),
+    ("HER2 (4B5) findings            Present   Absent\nAny membrane staining       X\n"
+     "Circumferential staining                 X\nIHC score: 0", ZERO),
+    ("HER2 IHC score 0. Complete membrane staining: absent.", ZERO),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
