@@ -132,7 +132,11 @@ _ENDS_AT_BLANK: Final = frozenset({Section.HISTORY, Section.CRITERIA, Section.ME
 
 ACCESSION: Final = r"([A-Z]{1,4}-?\d{2,4}-\d{2,7})\b"
 ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
-_SPECIMEN_IN_BRACKET: Final = r"\b(?:core|biops(?:y|ies)|excision|resection|specimen|sample|lumpectomy|mastectomy|block|(?:19|20)\d\d)\b"
+#: What a bracket after "Prior" / "Current" names when it names a specimen: its kind or its year.
+_SPECIMEN_IN_BRACKET: Final = (
+    r"\b(?:core|biops(?:y|ies)|excision|resection|specimen|sample|lumpectomy|mastectomy|block|"
+    r"(?:19|20)\d\d)\b"
+)
 PRIOR_RE: Final = re.compile(
     r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic|pre-?treatment|"
     r"pre-?therapy|pre-?neoadjuvant|pre-?chemotherapy|baseline)\s+"

@@ -371,7 +371,8 @@ def _answer_columns(lines: list[str]) -> list[str]:
         if header is not None:
             names = ("a", "b") if header.group("a") else ("c", "d")
             columns = [(header.start(n) + len(header.group(n)) / 2, header.group(n)) for n in names]
-            out.append(header.group("label") or header.group("label2") or "")  # the column names are no answer
+            # The column names are no answer: only the header's label is kept.
+            out.append(header.group("label") or header.group("label2") or "")
             continue
         row = _MARK_ROW_RE.match(line) if columns else None
         if row is None:

@@ -355,7 +355,8 @@ CASES = [
     ("Lumpectomy: residual invasive carcinoma, 6 mm.\nNote: the diagnostic core (S25-0912) was HER2 3+. No "
      "HER2 testing has been performed on the lumpectomy.", INDETERMINATE),
     ("Mastectomy: invasive lobular carcinoma.\nBreast biomarkers: not repeated. By the clinical notes, the "
-     "earlier biopsy at another hospital was HER2 positive (3+); that slide was not seen here.", INDETERMINATE),
+     "earlier biopsy at another hospital was HER2 positive (3+); that slide was not seen here.",
+     INDETERMINATE),
     ("Re-excision: no residual invasive tumour.\nNo HER2 studies were ordered on this material; the prior "
      "excision had HER2 IHC 3+.", INDETERMINATE),
 
