@@ -365,7 +365,7 @@ def _answer_columns(lines: list[str]) -> list[str]:
     """Rows ticked under answer columns ("Any membrane staining      X" under "Yes   No") → "label: No"
     by the column nearest the mark; a mark between the columns leaves the row unread (its label only)."""
     out: list[str] = []
-    columns: list[tuple[int, str]] = []
+    columns: list[tuple[float, str]] = []
     for line in lines:
         header = _ANSWER_HEADER_RE.match(line)
         if header is not None:
