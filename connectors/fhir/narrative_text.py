@@ -258,6 +258,12 @@ class Line:
     footnote: bool = False
 
 
+#: The number of cells counted, in brackets between a field's name and its value ("COPIES PER CELL (N=40):").
+_COUNT_ASIDE: Final = re.compile(
+    r"\s*\(\s*n\s*=\s*\d{1,4}(?:\s+(?:nuclei|cells))?\s*\)(?=\s*[:=])", re.IGNORECASE
+)
+
+
 def normalise(text: str) -> str:
     """One spelling of signs and numbers (see the module docstring); line structure is kept."""
     text = _NEWLINES.sub("\n", text)
@@ -272,6 +278,7 @@ def normalise(text: str) -> str:
     text = _PERCENT_WORD.sub("%", text)
     text = _MIDDLE_DOT.sub(".", text)
     text = _LEADER.sub(": ", text)
+    text = _COUNT_ASIDE.sub("", text)
     text = _UNDERSCORE.sub(" ", text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     return _DECIMAL_COMMA.sub(r"\1.\2", text)
@@ -389,9 +396,37 @@ def _answer_columns(lines: list[str]) -> list[str]:
     return out
 
 
+#: A column of reference values in a laboratory listing ("TEST   RESULT   REFERENCE RANGE").
+_REFERENCE_COLUMN_RE: Final = re.compile(
+    r"(?<=\S)\s{2,}(?P<column>(?:reference|ref\.?|normal|expected)\s+(?:range|interval|values?|results?)"
+    r"|reference)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _reference_columns(lines: list[str]) -> list[str]:
+    """A listing with a reference-range column keeps only the columns before it: the range ("NEGATIVE (0,
+    1+)", "<1% NEG") is what the laboratory expects, not the result. The block ends at a blank line."""
+    out: list[str] = []
+    start: int | None = None
+    for line in lines:
+        header = _REFERENCE_COLUMN_RE.search(line)
+        if header is not None:
+            start = header.start("column")
+            out.append(line[: header.start()])
+            continue
+        if start is not None and not line.strip():
+            start = None
+        if start is not None and len(line) > start and line[start - 1 : start] in (" ", "\t"):
+            out.append(line[:start].rstrip())
+            continue
+        out.append(line)
+    return out
+
+
 def _forms_and_messages(lines: list[str]) -> list[str]:
     out: list[str] = []
-    lines = _answer_columns(lines)
+    lines = _answer_columns(_reference_columns(lines))
     for line in lines:
         text = _hl7_line(line)
         text = _form_options(text) if text is not None else None

@@ -376,6 +376,13 @@ CASES = [
     ("HER2 (4B5) findings            Present   Absent\nAny membrane staining       X\n"
      "Circumferential staining                 X\nIHC score: 0", ZERO),
     ("HER2 IHC score 0. Complete membrane staining: absent.", ZERO),
+    # Laboratory listings: a reference-range column is no result; a cell count between a field and its value.
+    ("ANALYTE              VALUE           REF. RANGE\nHER2/NEU IHC         3+ POSITIVE     NEGATIVE (0-1+)\n"
+     "KI-67                30%             <14%", POS),
+    ("ANALYTE              VALUE           REF. RANGE\nHER2/NEU IHC         1+              NEGATIVE "
+     "(0-1+)", LOW),
+    ("HER2 FISH\nHER2/CEP17 RATIO (n=60): 1.3\nAVERAGE HER2 COPY NUMBER (n=60): 3.1\nHER2 IHC (same "
+     "block): 2+", LOW),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
