@@ -344,7 +344,9 @@ def _read_totals(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     of the totals (exact counts, so it is computed only from them)."""
     counted = g.NUCLEI_COUNT_RE.search(masked.original)
     if counted is not None:
-        facts.nuclei = int(counted.group("n") or counted.group("n2") or counted.group("n3"))
+        facts.nuclei = int(
+            counted.group("n") or counted.group("n2") or counted.group("n3") or counted.group("n4")
+        )
     patterns = [g.TOTAL_SIGNALS_RE] + ([g.PLAIN_TOTAL_RE] if counted is not None else [])
     nuclei = facts.nuclei
     if nuclei is None or nuclei < 2:

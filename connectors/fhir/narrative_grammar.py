@@ -144,7 +144,8 @@ NUCLEI_COUNT_RE: Final = re.compile(
     r"(?:count\w*|scor\w*|enumerat\w*|evaluat\w*|assess\w*|analy[sz]\w*)\s+(?:in|over|from|on|across)\s+"
     r"(?P<n>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\b|"
     r"(?P<n2>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\s+(?:were\s+)?(?:count|scor|enumerat|evaluat)\w*|"
-    r"number\s+of\s+(?:\w+\s+)?(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat)\w*\s*[:=]?\s*(?P<n3>\d{1,3})\b",
+    r"number\s+of\s+(?:\w+\s+)?(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat)\w*\s*[:=]?\s*(?P<n3>\d{1,3})\b|"
+    r"\b(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat|analy[sz])\w*\s*[:=]\s*(?P<n4>\d{1,3})\b",
     _I,
 )
 #: A signal total: "total HER2 signals: 284"; after a nuclei count in the same statement also "HER2 = 88".

@@ -383,6 +383,9 @@ CASES = [
      "(0-1+)", LOW),
     ("HER2 FISH\nHER2/CEP17 RATIO (n=60): 1.3\nAVERAGE HER2 COPY NUMBER (n=60): 3.1\nHER2 IHC (same "
      "block): 2+", LOW),
+    ("HER2 DUAL ISH\nCELLS SCORED: 40   HER2 SIGNALS: 96   CEP17 SIGNALS: 80\nMEAN HER2/CELL: 2.4   "
+     "RATIO: 1.2\n"
+     "HER2 IHC 1+", LOW),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
