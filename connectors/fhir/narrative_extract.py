@@ -240,6 +240,7 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     before = facts.count()
     masked = _Masked(text)
     _mask_revisions(masked)
+    category_field = _read_category_fields(masked, facts, ctx)
     _read_answers(masked, facts, ctx)
     masked.take(g.NEGATED_SCORE_RE)
     if masked.take(g.WEAK_THREE_RE):
@@ -263,7 +264,39 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
             facts.assay = name
     if g.SINGLE_PROBE_RE.search(text):
         facts.single_probe = True
-    return facts.count() > before, end_mode
+    # A category field answered "not evaluated" or "HER2-low: yes" is read (and says nothing new).
+    return facts.count() > before or category_field, end_mode
+
+
+#: A field answering whether the result is ultralow ("HER2 ultralow: absent", "Ultralow? No", "ultralow:
+#: not evaluated").
+_ULTRALOW_FIELD_RE = re.compile(
+    r"ultra[-\s]?low(?:\s+(?:status|category|staining))?\s*(?:[:=?]|\s-\s)\s*(?:(?P<yes>yes|present|positive)|"
+    r"(?P<no>no|absent|negative|none)|not\s+\w+|n/?a|unknown|-)(?![\w+])",
+    re.IGNORECASE,
+)
+#: A field answering whether the result is HER2-low ("HER2-low status: yes"): a summary of the score, which is
+#: read on its own; the answer is neither a score nor a status.
+_LOW_FIELD_RE = re.compile(
+    r"HER-?2[-\s]?low(?:\s+(?:status|category))?\s*(?:[:=?]|\s-\s)\s*"
+    r"(?:yes|no|present|absent|positive|negative|not\s+\w+|n/?a|unknown|-)(?![\w+])",
+    re.IGNORECASE,
+)
+
+
+def _read_category_fields(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> bool:
+    """Yes/no fields on ultralow and HER2-low: "ultralow: yes" is the ultralow term, "ultralow: no" means
+    no membrane staining at an IHC 0 (null), "not evaluated" says nothing; "HER2-low: yes/no" is not read."""
+    priority = _score_priority(ctx)
+    found = False
+    for match in masked.take(_ULTRALOW_FIELD_RE):
+        found = True
+        if match.group("yes"):
+            facts.zero_cues.append((priority, IhcZeroSubtype.ULTRALOW))
+            facts.scores.append((priority, IhcScore.ZERO))
+        elif match.group("no"):
+            facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
+    return bool(masked.take(_LOW_FIELD_RE)) or found
 
 
 def _status_priority(ctx: StatementContext, mode: Mode) -> int:

@@ -386,6 +386,11 @@ CASES = [
     ("HER2 DUAL ISH\nCELLS SCORED: 40   HER2 SIGNALS: 96   CEP17 SIGNALS: 80\nMEAN HER2/CELL: 2.4   "
      "RATIO: 1.2\n"
      "HER2 IHC 1+", LOW),
+    # Yes/no fields on ultralow and HER2-low.
+    ("HER2 IHC (4B5): 0\nHER2 ultralow: no", NULL),
+    ("HER2 IHC (4B5): 0\nUltralow staining: present", ULTRALOW),
+    ("HER2 IHC (4B5): 0\nHER2 ultralow: not assessed", ZERO),
+    ("HER2 IHC (4B5): 1+ (weak partial staining in 30 %)\nHER2-low category: yes", LOW),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
