@@ -271,8 +271,11 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
 #: A field answering whether the result is ultralow ("HER2 ultralow: absent", "Ultralow? No", "ultralow:
 #: not evaluated").
 _ULTRALOW_FIELD_RE = re.compile(
-    r"ultra[-\s]?low(?:\s+(?:status|category|staining))?\s*(?:[:=?]|\s-\s)\s*(?:(?P<yes>yes|present|positive)|"
-    r"(?P<no>no|absent|negative|none)|not\s+\w+|n/?a|unknown|-)(?![\w+])",
+    r"ultra[-\s]?low(?:\s+(?:status|category|staining))?(?:\s*(?:[:=?]|\s-\s)\s*(?:(?P<yes>yes|present|positive)|"
+    r"(?P<no>no|absent|negative|none)|not\s+\w+|n/?a|unknown|-)|"
+    # a fixed-column listing without a colon ("HER2 ultralow    Not evaluated"): worded answers only
+    r"\s+(?:(?P<yes2>present)|(?P<no2>absent)|not\s+(?:evaluated|assessed|reported|applicable|done|performed)|"
+    r"n/a))(?![\w+])",
     re.IGNORECASE,
 )
 #: A field answering whether the result is HER2-low ("HER2-low status: yes"): a summary of the score, which is
@@ -291,10 +294,10 @@ def _read_category_fields(masked: _Masked, facts: Her2Facts, ctx: StatementConte
     found = False
     for match in masked.take(_ULTRALOW_FIELD_RE):
         found = True
-        if match.group("yes"):
+        if match.group("yes") or match.group("yes2"):
             facts.zero_cues.append((priority, IhcZeroSubtype.ULTRALOW))
             facts.scores.append((priority, IhcScore.ZERO))
-        elif match.group("no"):
+        elif match.group("no") or match.group("no2"):
             facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
     return bool(masked.take(_LOW_FIELD_RE)) or found
 
