@@ -391,7 +391,8 @@ CASES = [
     ("HER2 IHC (4B5): 0\nUltralow staining: present", ULTRALOW),
     ("HER2 IHC (4B5): 0\nHER2 ultralow: not assessed", ZERO),
     ("HER2 IHC (4B5): 1+ (weak partial staining in 30 %)\nHER2-low category: yes", LOW),
-    ("Item             Result    Ref Range\nHER2 IHC score   0         0-1+ negative\nHER2 ultralow    Not assessed",
+    ("Item             Result    Ref Range\nHER2 IHC score   0         0-1+ negative\nHER2 ultralow    "
+     "Not assessed",
      ZERO),
     ("Item             Result\nHER2 IHC score   0\nHER2 ultralow    Absent", NULL),
     # Parts named current and earlier.
