@@ -168,6 +168,8 @@ class Her2Facts:
             + len(self.her2_per_cell)
             + len(self.cep17_per_cell)
             + len(self.groups)
+            + len(self.totals)
+            + int(self.nuclei is not None)
             + int(self.ish_pending)
             + int(self.technical_failure)
             + int(self.recount_group is not None)
@@ -374,6 +376,9 @@ def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) 
     _read_ish_numbers_in(masked, facts, priority)
 
 
+_PER_CELL_AFTER_RE = re.compile(r"\s*(?:signals?|cop(?:y|ies)|dots)?\s*(?:/|per)\s*(?:cell|nucle)", re.I)
+
+
 def _read_totals(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     """Signal totals over a stated number of nuclei ("signals counted in 40 nuclei: HER2 = 88, CEP17 = 52";
     "total HER2 signals: 284"): the mean per cell is the total over the nuclei, and the ratio is the ratio
@@ -383,9 +388,19 @@ def _read_totals(masked: _Masked, facts: Her2Facts, priority: int) -> None:
         facts.nuclei = int(
             counted.group("n") or counted.group("n2") or counted.group("n3") or counted.group("n4")
         )
-    patterns = [g.TOTAL_SIGNALS_RE] + ([g.PLAIN_TOTAL_RE] if counted is not None else [])
+        if counted.group("n4"):
+            masked.blank(*counted.span())  # "NUCLEI SCORED: 20" is a count of nuclei, not of signals
+    # "HER2 signals: 48" is a total when the nuclei counted are stated, in this statement or an earlier one.
+    patterns = [g.TOTAL_SIGNALS_RE] + ([g.PLAIN_TOTAL_RE] if facts.nuclei is not None else [])
     nuclei = facts.nuclei
     if nuclei is None or nuclei < 2:
+        # Without the nuclei counted, a whole number of 20 or more signals with no per-cell unit is a total
+        # that cannot be turned into a mean: it is not read as one.
+        for match in g.PLAIN_TOTAL_RE.finditer(masked.text):
+            if float(match.group("total")) >= 20 and not _PER_CELL_AFTER_RE.match(masked.text, match.end()):
+                probe = "cep17" if g.CEP17_WORD_RE.match(match.group("probe")) else "her2"
+                facts.totals[probe] = float(match.group("total"))
+                masked.blank(*match.span())
         return
     for pattern in patterns:
         for match in masked.take(pattern):

@@ -72,7 +72,8 @@ IHC_WORD: Final = (
 ISH_WORD: Final = (
     r"\b(?:F|S|C|D|DD|BD|IQ)?ISH\b|in[-\s]situ\s+hybridi[sz]ation|hybridi[sz]ation|\bprobes?\b|PathVysion|"
     r"ZytoLight|\bINFORM\b|\bCEP\s?-?17|\bCEN\s?-?17|\bchr(?:omosome)?\s?-?17|centromer\w*|\bratio\b|"
-    r"\bsignals?\b|\bcop(?:y|ies)\b|\bgroup\s*[1-5IV]|amplif\w*|\bgene\b"
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\bgroup\s*[1-5IV]|amplif\w*|\bgene\b|"
+    r"(?:/|\bper\s+)\s*(?:tumou?r\s+)?nucle(?:us|i)\b|\bHER-?2\s*/\s*cell\b"  # "average HER2/nucleus: 4.6"
 )
 IHC_WORD_RE: Final = re.compile(IHC_WORD, _I)
 ISH_WORD_RE: Final = re.compile(ISH_WORD, _I)

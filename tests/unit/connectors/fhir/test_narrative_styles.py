@@ -395,6 +395,11 @@ CASES = [
      "Not assessed",
      ZERO),
     ("Item             Result\nHER2 IHC score   0\nHER2 ultralow    Absent", NULL),
+    # Signal totals and means on separate fields; the nuclei counted stated earlier or not at all.
+    ("HER2 IHC (outside laboratory): 2+\nFISH: HER2 signals: 210\nCEP17 signals: 90\nHER2/CEP17 ratio: 2.33\n"
+     "Mean HER2/nucleus: 5.25\nMean CEP17/nucleus: 2.25", POS),
+    ("HER2 IHC 1+\nDual ISH: Cells scored: 30; HER2 signals: 66; CEP17 signals: 60; Mean HER2 per nucleus "
+     "2.2; ratio 1.1", LOW),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
