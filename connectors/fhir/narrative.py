@@ -405,6 +405,8 @@ def _sentences(line: str) -> list[str]:
             continue
         if line[match.start() - 1] == "?" and _ANSWER_START_RE.match(line, match.end()):
             continue  # "Amplified? No.": a form's question and its answer
+        if line[match.start() - 1] == "?" and re.search(r"(?:^|[:=(-])\s*\?$", line[start : match.start()]):
+            continue  # "Clinical question: ? HER2 amplified": a query mark opens the question
         sentences.append(line[start : match.start()].strip())
         start = match.end()
     sentences.append(line[start:].strip())

@@ -501,7 +501,11 @@ NEGATED_SCORE_RE: Final = re.compile(
     r"uniform|membrane|membranous|staining|IHC|score|of|an?|the|"
     + HER2
     + r")[\s,]+){0,4}\(?\s*[0-3]\s?\+\s*\)?"
-    r"(?![\d+])",
+    r"(?![\d+])|"
+    # "no membrane staining meeting criteria for 3+ (or 2+) was identified"
+    r"\b(?:no|not|without)\s+(?:\w+\s+){0,4}?(?:meeting|fulfill?ing|satisfying|reaching|qualifying\s+for)\s+"
+    r"(?:the\s+)?(?:criteria|criterion|threshold|definition|requirements?)?\s*(?:for|of)?\s*(?:an?\s+)?"
+    r"(?:score\s+(?:of\s+)?)?\(?\s*[0-3]\s?\+\s*\)?(?:\s*\(?\s*(?:or|nor|and)\s+[0-3]\s?\+\s*\)?)?(?![\d+])",
     _I,
 )
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".

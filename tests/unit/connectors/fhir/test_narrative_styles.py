@@ -400,6 +400,12 @@ CASES = [
      "Mean HER2/nucleus: 5.25\nMean CEP17/nucleus: 2.25", POS),
     ("HER2 IHC 1+\nDual ISH: Cells scored: 30; HER2 signals: 66; CEP17 signals: 60; Mean HER2 per nucleus "
      "2.2; ratio 1.1", LOW),
+    # Queries from the request are not results; a score named only as not met is not a score.
+    ("Indication: ? HER2 positive - for trastuzumab.\nHER2 IHC 1+ (faint partial staining in 20 % of cells).",
+     LOW),
+    ("Query HER2 3+ on the core.\nHER2 IHC: 0, no membrane staining.", NULL),
+    ("HER2 IHC: no staining fulfilling the criteria for 3+ (nor 2+) was seen; weak incomplete staining in "
+     "about 40 % of tumour cells. Score 1+.", LOW),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
