@@ -113,7 +113,9 @@ _NOT_TESTED_RE: Final = re.compile(
     r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
     r"\s*(?:not\s+)?(?:been\s+)?(?:not\s+)?(?:requested|repeated|performed|done|tested|ordered)\b|"
     r"\bnot\s+(?:requested|repeated|tested)\b|"
-    r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|tests?|studies|biomarkers?)\s+(?:(?:was|were|has|have)\s+)?"
+    # "No HER2 testing has been performed on this specimen" (not "no repeat testing": that adopts the earlier
+    # result the report gives with its specimen, as the published narrative-only example does)
+    r"\bno\s+(?:HER-?2\s+)?(?:testing|tests?|studies|biomarkers?)\s+(?:(?:was|were|has|have)\s+)?"
     r"(?:been\s+)?(?:performed|done|repeated|requested|ordered)\b",
     re.IGNORECASE,
 )
@@ -535,7 +537,9 @@ def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:
         and not (g.ISH_WORD_RE.search(clause) and not g.IHC_WORD_RE.search(clause))
         and _NOT_TESTED_RE.search(clause)
     ):
-        state.specimen(state.section_key).facts.not_tested = True
+        # Not a prior specimen's clause: the report's own specimen, even under a header naming a prior one
+        # ("COMMENT: 0 in the prior biopsy; no repeat HER2 testing performed on this excision").
+        state.specimen(None).facts.not_tested = True
     _control_or_failure(clause, state)
     return None
 
