@@ -10,6 +10,7 @@ into one :class:`Her2Result` and at most one :class:`ReceptorResult` per recepto
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,8 @@ class ObsReading:
     text: str
     method: str
     members: tuple[str, ...] = ()
+    #: The IHC 0 detail a component states ("membrane staining (faint incomplete, >0-10 %)": Absent).
+    zero_detail: IhcZeroSubtype | None = None
 
     @property
     def is_her2(self) -> bool:
@@ -151,7 +154,37 @@ def read_observation(observation: Any, kind: ObsKind) -> ObsReading:
         text=text,
         method=concept_text(getattr(observation, "method", None)),
         members=members,
+        zero_detail=_zero_detail(observation) if kind is ObsKind.HER2_IHC else None,
     )
+
+
+#: A component about weak or any membrane staining (or ultralow itself), not about complete staining.
+_STAINING_COMPONENT = re.compile(
+    r"ultra-?low|faint|weak|barely|incomplete|partial|\bany\b[^.;]*stain|^\W*(?:HER-?2\s+)?(?:membrane\s+)?staining\W*$",
+    re.IGNORECASE,
+)
+
+
+def _zero_detail(observation: Any) -> IhcZeroSubtype | None:
+    """Ultralow or null as a component states it: weak/any membrane staining present → ultralow, absent →
+    null; None when no component says, or when components disagree."""
+    found: set[IhcZeroSubtype] = set()
+    for component in getattr(observation, "component", None) or ():
+        name = concept_text(getattr(component, "code", None))
+        if not _STAINING_COMPONENT.search(name):
+            continue
+        concept = getattr(component, "valueCodeableConcept", None)
+        flag = getattr(component, "valueBoolean", None)
+        answer = coded_answer(concept)
+        if answer is None and flag is not None:
+            answer = Answer.POSITIVE if flag else Answer.NEGATIVE
+        if answer is None:
+            answer = text_answer(concept_text(concept) or (getattr(component, "valueString", None) or ""))
+        if answer is Answer.POSITIVE:
+            found.add(IhcZeroSubtype.ULTRALOW)
+        elif answer is Answer.NEGATIVE:
+            found.add(IhcZeroSubtype.NULL)
+    return found.pop() if len(found) == 1 else None
 
 
 def _number(kind: ObsKind, quantity: Any, value_string: str, value_integer: Any) -> float | None:
@@ -287,7 +320,13 @@ def _ihc(reading: ObsReading) -> IhcResult | None:
         return IhcResult(score=score_range[0], is_range=True, range_to=score_range[1], assay=assay)
     if score is None:
         return None
-    subtype = zero_subtype_from_text(reading.text) if score is IhcScore.ZERO else IhcZeroSubtype.UNSPECIFIED
+    subtype = IhcZeroSubtype.UNSPECIFIED
+    if score is IhcScore.ZERO:
+        stated = zero_subtype_from_text(reading.text)
+        detail = reading.zero_detail
+        # A component and the value text that disagree on ultralow and null leave the detail unstated.
+        if detail is None or stated in (detail, IhcZeroSubtype.UNSPECIFIED):
+            subtype = detail or stated
     return IhcResult(score=score, zero_subtype=subtype, assay=assay)
 
 

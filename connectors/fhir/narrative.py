@@ -112,7 +112,17 @@ _HER2_LABEL_RE: Final = re.compile(
 _NOT_TESTED_RE: Final = re.compile(
     r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
     r"\s*(?:not\s+)?(?:been\s+)?(?:not\s+)?(?:requested|repeated|performed|done|tested|ordered)\b|"
-    r"\bnot\s+(?:requested|repeated|tested)\b",
+    r"\bnot\s+(?:requested|repeated|tested)\b|"
+    # "No HER2 testing has been performed on this specimen" (not "no repeat testing": that adopts the earlier
+    # result the report gives with its specimen, as the published narrative-only example does)
+    r"\bno\s+(?:HER-?2\s+)?(?:testing|tests?|studies|biomarkers?)\s+(?:(?:was|were|has|have)\s+)?"
+    r"(?:been\s+)?(?:performed|done|repeated|requested|ordered)\b",
+    re.IGNORECASE,
+)
+#: A clause about the breast biomarker panel as a whole ("Biomarkers: not repeated"), which includes HER2.
+_PANEL_RE: Final = re.compile(
+    r"^\W*(?:(?:breast|tumou?r|prognostic|predictive)\s+)?(?:bio-?markers?|markers?\s+studies|receptor\s+studies|"
+    r"(?:prognostic|predictive)\s+markers?|ER\s*/\s*PR\s*/\s*HER-?2)\b",
     re.IGNORECASE,
 )
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
@@ -397,6 +407,8 @@ def _sentences(line: str) -> list[str]:
             continue
         if line[match.start() - 1] == "?" and _ANSWER_START_RE.match(line, match.end()):
             continue  # "Amplified? No.": a form's question and its answer
+        if line[match.start() - 1] == "?" and re.search(r"(?:^|[:=(-])\s*\?$", line[start : match.start()]):
+            continue  # "Clinical question: ? HER2 amplified": a query mark opens the question
         sentences.append(line[start : match.start()].strip())
         start = match.end()
     sentences.append(line[start:].strip())
@@ -521,11 +533,13 @@ def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:
         return _result_clause(kept, state, prior=prior)
     if (
         not prior
-        and (g.HER2_RE.search(clause) or state.topic is Topic.HER2)
+        and (g.HER2_RE.search(clause) or state.topic is Topic.HER2 or _PANEL_RE.search(clause))
         and not (g.ISH_WORD_RE.search(clause) and not g.IHC_WORD_RE.search(clause))
         and _NOT_TESTED_RE.search(clause)
     ):
-        state.specimen(state.section_key).facts.not_tested = True
+        # Not a prior specimen's clause: the report's own specimen, even under a header naming a prior one
+        # ("COMMENT: 0 in the prior biopsy; no repeat HER2 testing performed on this excision").
+        state.specimen(None).facts.not_tested = True
     _control_or_failure(clause, state)
     return None
 

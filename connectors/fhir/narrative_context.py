@@ -90,6 +90,13 @@ HYPOTHETICAL_RE: Final = re.compile(
     r"\bdifferential\s+diagnos\w*",
     _I,
 )
+#: A query from the request: "? HER2 amplified", "Clinical question: HER2 status?", "Query HER2 3+". It asks,
+#: it does not state (nor hedge) a result.
+QUERY_RE: Final = re.compile(
+    r"^\W*(?:(?:clinical\s+)?(?:question|query|queries|request|indication|reason\s+for\s+(?:request|referral))"
+    r"\s*[:=-]\s*)?\?\s*[A-Za-z]|^\W*(?:clinical\s+)?(?:question|query)\s*[:=-]|^\W*query\s+HER-?2\b",
+    _I,
+)
 _LABEL: Final = (
     r"(?:positive|negative|equivocal|borderline|indeterminate|amplified|not\s+amplified|non-?amplified|"
     r"HER-?2[-\s](?:low|ultralow|null|positive|negative|0)|(?:ISH\s+)?groups?\s*[1-5IV]+(?:\s*-\s*[1-5])?|"
@@ -192,8 +199,9 @@ _TUMOUR_RESULT_RE: Final = re.compile(
 CONTROL_RE: Final = re.compile(r"\bcontrols?\b|\bcell\s+lines?\b|\bcontrol\s+tissue", _I)
 NOT_PERFORMED_RE: Final = re.compile(
     r"\bnot\s+(?:performed|done|carried\s+out|requested|repeated|indicated)\b|"
-    r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|IHC|ISH|FISH|immunohistochemistry)\s+(?:was\s+)?"
-    r"(?:performed|done|repeated)|(?:was|were)\s+not\s+(?:performed|repeated|tested|done)",
+    r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|IHC|ISH|FISH|immunohistochemistry)\s+"
+    r"(?:(?:was|has|have)\s+)?(?:been\s+)?(?:performed|done|repeated)|"
+    r"(?:was|were)\s+not\s+(?:performed|repeated|tested|done)",
     _I,
 )
 
@@ -262,6 +270,9 @@ class GrammarAssertions:
             found.add(Assertion.HYPOTHETICAL)
         if UNCERTAIN_RE.search(clause):
             found.add(Assertion.UNCERTAIN)
+        if QUERY_RE.search(clause):
+            found.discard(Assertion.UNCERTAIN)
+            found.add(Assertion.HYPOTHETICAL)
         return frozenset(found)
 
 

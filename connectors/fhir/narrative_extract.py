@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Final
 
 from connectors.fhir import narrative_grammar as g
 from rules.domain import IhcScore, IhcZeroSubtype, ReportedStatus
@@ -33,6 +34,13 @@ PRIORITY_ADDENDUM = 10
 
 _MASK = ";"
 _ONLY_COMPLETE_RE = re.compile(r"^(?!.*\b(?:incomplete|partial|any)\b).*\bcomplete\b", re.IGNORECASE)
+#: A pattern or intensity right before a null cue ("complete membrane staining: absent"): not all staining.
+_QUALIFIED_BEFORE_RE = re.compile(
+    r"\b(?:complete|circumferential|strong|strongly|intense|moderate|moderately)\s+"
+    r"(?:(?:membrane|membranous)\s+)?(?:(?:(?:immuno-?)?staining|reactivity)\s*(?:[:=-]|\bis\b|\bwas\b)?\s*)?$",
+    re.IGNORECASE,
+)
+_STAINING_FIRST_RE = re.compile(r"(?:membrane|membranous|immuno|staining|reactiv|absent|none)", re.IGNORECASE)
 _STAINING_WORD_RE = re.compile(r"stain|reactiv|labell?ing", re.IGNORECASE)
 
 
@@ -160,6 +168,8 @@ class Her2Facts:
             + len(self.her2_per_cell)
             + len(self.cep17_per_cell)
             + len(self.groups)
+            + len(self.totals)
+            + int(self.nuclei is not None)
             + int(self.ish_pending)
             + int(self.technical_failure)
             + int(self.recount_group is not None)
@@ -232,6 +242,7 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     before = facts.count()
     masked = _Masked(text)
     _mask_revisions(masked)
+    category_field = _read_category_fields(masked, facts, ctx)
     _read_answers(masked, facts, ctx)
     masked.take(g.NEGATED_SCORE_RE)
     if masked.take(g.WEAK_THREE_RE):
@@ -255,7 +266,42 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
             facts.assay = name
     if g.SINGLE_PROBE_RE.search(text):
         facts.single_probe = True
-    return facts.count() > before, end_mode
+    # A category field answered "not evaluated" or "HER2-low: yes" is read (and says nothing new).
+    return facts.count() > before or category_field, end_mode
+
+
+#: A field answering whether the result is ultralow ("HER2 ultralow: absent", "Ultralow? No", "ultralow:
+#: not evaluated").
+_ULTRALOW_FIELD_RE = re.compile(
+    r"ultra[-\s]?low(?:\s+(?:status|category|staining))?(?:\s*(?:[:=?]|\s-\s)\s*(?:(?P<yes>yes|present|positive)|"
+    r"(?P<no>no|absent|negative|none)|not\s+\w+|n/?a|unknown|-)|"
+    # a fixed-column listing without a colon ("HER2 ultralow    Not evaluated"): worded answers only
+    r"\s+(?:(?P<yes2>present)|(?P<no2>absent)|not\s+(?:evaluated|assessed|reported|applicable|done|performed)|"
+    r"n/a))(?![\w+])",
+    re.IGNORECASE,
+)
+#: A field answering whether the result is HER2-low ("HER2-low status: yes"): a summary of the score, which is
+#: read on its own; the answer is neither a score nor a status.
+_LOW_FIELD_RE = re.compile(
+    r"HER-?2[-\s]?low(?:\s+(?:status|category))?\s*(?:[:=?]|\s-\s)\s*"
+    r"(?:yes|no|present|absent|positive|negative|not\s+\w+|n/?a|unknown|-)(?![\w+])",
+    re.IGNORECASE,
+)
+
+
+def _read_category_fields(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> bool:
+    """Yes/no fields on ultralow and HER2-low: "ultralow: yes" is the ultralow term, "ultralow: no" means
+    no membrane staining at an IHC 0 (null), "not evaluated" says nothing; "HER2-low: yes/no" is not read."""
+    priority = _score_priority(ctx)
+    found = False
+    for match in masked.take(_ULTRALOW_FIELD_RE):
+        found = True
+        if match.group("yes") or match.group("yes2"):
+            facts.zero_cues.append((priority, IhcZeroSubtype.ULTRALOW))
+            facts.scores.append((priority, IhcScore.ZERO))
+        elif match.group("no") or match.group("no2"):
+            facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
+    return bool(masked.take(_LOW_FIELD_RE)) or found
 
 
 def _status_priority(ctx: StatementContext, mode: Mode) -> int:
@@ -330,16 +376,31 @@ def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) 
     _read_ish_numbers_in(masked, facts, priority)
 
 
+_PER_CELL_AFTER_RE = re.compile(r"\s*(?:signals?|cop(?:y|ies)|dots)?\s*(?:/|per)\s*(?:cell|nucle)", re.I)
+
+
 def _read_totals(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     """Signal totals over a stated number of nuclei ("signals counted in 40 nuclei: HER2 = 88, CEP17 = 52";
     "total HER2 signals: 284"): the mean per cell is the total over the nuclei, and the ratio is the ratio
     of the totals (exact counts, so it is computed only from them)."""
     counted = g.NUCLEI_COUNT_RE.search(masked.original)
     if counted is not None:
-        facts.nuclei = int(counted.group("n") or counted.group("n2") or counted.group("n3"))
-    patterns = [g.TOTAL_SIGNALS_RE] + ([g.PLAIN_TOTAL_RE] if counted is not None else [])
+        facts.nuclei = int(
+            counted.group("n") or counted.group("n2") or counted.group("n3") or counted.group("n4")
+        )
+        if counted.group("n4"):
+            masked.blank(*counted.span())  # "NUCLEI SCORED: 20" is a count of nuclei, not of signals
+    # "HER2 signals: 48" is a total when the nuclei counted are stated, in this statement or an earlier one.
+    patterns = [g.TOTAL_SIGNALS_RE] + ([g.PLAIN_TOTAL_RE] if facts.nuclei is not None else [])
     nuclei = facts.nuclei
     if nuclei is None or nuclei < 2:
+        # Without the nuclei counted, a whole number of 20 or more signals with no per-cell unit is a total
+        # that cannot be turned into a mean: it is not read as one.
+        for match in g.PLAIN_TOTAL_RE.finditer(masked.text):
+            if float(match.group("total")) >= 20 and not _PER_CELL_AFTER_RE.match(masked.text, match.end()):
+                probe = "cep17" if g.CEP17_WORD_RE.match(match.group("probe")) else "her2"
+                facts.totals[probe] = float(match.group("total"))
+                masked.blank(*match.span())
         return
     for pattern in patterns:
         for match in masked.take(pattern):
@@ -420,6 +481,16 @@ def _read_phrases(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> N
         facts.statuses.append((ihc_priority, ReportedStatus.POSITIVE))
 
 
+#: A share of 1–99 % right after or before "no staining": a part of the cells, not the whole tumour.
+_PART_SHARE_AFTER_RE: Final = re.compile(
+    r"\s*(?:in|of|:|=|-|\()?\s*(?:<|>|≤|≥|about|approx\.?|~)?\s*[1-9]\d?(?:\.\d+)?\s*%", re.IGNORECASE
+)
+_PART_SHARE_BEFORE_RE: Final = re.compile(
+    r"(?<![\d.])[1-9]\d?(?:\.\d+)?\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells)?\s*(?:with|show\w*|:|=|-)?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """Ultralow and null terms and cues (§8); "HER2-null" and "0+" also state the score 0."""
     priority = _score_priority(ctx)
@@ -432,8 +503,17 @@ def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) ->
         facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
         facts.scores.append((priority, IhcScore.ZERO))
     for match in g.NULL_RE.finditer(masked.text):
-        if _ONLY_COMPLETE_RE.search(match.group(0)):
-            continue  # "no complete membrane staining" leaves incomplete staining possible: not null
+        if _ONLY_COMPLETE_RE.search(match.group(0)) or (
+            _STAINING_FIRST_RE.match(match.group(0))
+            and _QUALIFIED_BEFORE_RE.search(masked.text[max(0, match.start() - 40) : match.start()])
+        ):
+            # "no complete membrane staining", "complete membrane staining: absent" leave incomplete or
+            # weaker staining possible: not null
+            continue
+        if _PART_SHARE_AFTER_RE.match(masked.text, match.end()) or _PART_SHARE_BEFORE_RE.search(
+            masked.text[max(0, match.start() - 30) : match.start()]
+        ):
+            continue  # "no staining 90%", "90% of cells: no staining": the other cells may stain, not null
         if not g.DEFINITION_ALTERNATIVE_RE.search(masked.text[max(0, match.start() - 8) : match.start()]):
             facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
             if _STAINING_WORD_RE.search(match.group(0)):

@@ -72,7 +72,8 @@ IHC_WORD: Final = (
 ISH_WORD: Final = (
     r"\b(?:F|S|C|D|DD|BD|IQ)?ISH\b|in[-\s]situ\s+hybridi[sz]ation|hybridi[sz]ation|\bprobes?\b|PathVysion|"
     r"ZytoLight|\bINFORM\b|\bCEP\s?-?17|\bCEN\s?-?17|\bchr(?:omosome)?\s?-?17|centromer\w*|\bratio\b|"
-    r"\bsignals?\b|\bcop(?:y|ies)\b|\bgroup\s*[1-5IV]|amplif\w*|\bgene\b"
+    r"\bsignals?\b|\bcop(?:y|ies)\b|\bgroup\s*[1-5IV]|amplif\w*|\bgene\b|"
+    r"(?:/|\bper\s+)\s*(?:tumou?r\s+)?nucle(?:us|i)\b|\bHER-?2\s*/\s*cell\b"  # "average HER2/nucleus: 4.6"
 )
 IHC_WORD_RE: Final = re.compile(IHC_WORD, _I)
 ISH_WORD_RE: Final = re.compile(ISH_WORD, _I)
@@ -144,7 +145,8 @@ NUCLEI_COUNT_RE: Final = re.compile(
     r"(?:count\w*|scor\w*|enumerat\w*|evaluat\w*|assess\w*|analy[sz]\w*)\s+(?:in|over|from|on|across)\s+"
     r"(?P<n>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\b|"
     r"(?P<n2>\d{1,3})\s+(?:\w+\s+){0,2}?(?:nuclei|cells)\s+(?:were\s+)?(?:count|scor|enumerat|evaluat)\w*|"
-    r"number\s+of\s+(?:\w+\s+)?(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat)\w*\s*[:=]?\s*(?P<n3>\d{1,3})\b",
+    r"number\s+of\s+(?:\w+\s+)?(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat)\w*\s*[:=]?\s*(?P<n3>\d{1,3})\b|"
+    r"\b(?:nuclei|cells)\s+(?:count|scor|evaluat|enumerat|analy[sz])\w*\s*[:=]\s*(?P<n4>\d{1,3})\b",
     _I,
 )
 #: A signal total: "total HER2 signals: 284"; after a nuclei count in the same statement also "HER2 = 88".
@@ -266,6 +268,7 @@ NULL_RE: Final = re.compile(
     r"(?:staining|immuno-?staining|immunoreactivity|reactivity|expression|labell?ing)(?!\s+or\b)"
     r"(?!\s+(?:of|in)\s+(?:the\s+)?DCIS)|"
     r"without\s+(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining|"
+    r"\bany\s+(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?:[:=?]|\s-\s)\s*(?:no|none)\b|"
     r"absen(?:ce|t)\s+(?:of\s+)?(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:(?:immuno-?)?staining|reactivity)|"
     r"(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|identified|"
     r"detected))\b|\babsent\b|completely\s+negative|\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
@@ -369,7 +372,13 @@ STAINING_PCT_RE: Final = re.compile(
     _DESCRIPTORS
     + _STAIN_NOUN
     + r"(?P<label>\s*\([^)]{0,12}\))?(?:\s+(?:is|was|are|were)?\s*(?:seen|observed|present|identified|noted|"
-    r"detected))?\s*(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*(?:" + PCT + r"|" + QUANTITY + r"\s+" + _CELLS + r")",
+    r"detected))?\s*(?:(?:in|of|:|=|-|\(\s*(?:in\s+)?)\s*)?(?:"
+    + PCT
+    + r"|"
+    + QUANTITY
+    + r"\s+"
+    + _CELLS
+    + r")",
     _I,
 )
 #: "5% of tumour cells show faint incomplete staining", "the majority of cells show strong complete staining".
@@ -492,7 +501,11 @@ NEGATED_SCORE_RE: Final = re.compile(
     r"uniform|membrane|membranous|staining|IHC|score|of|an?|the|"
     + HER2
     + r")[\s,]+){0,4}\(?\s*[0-3]\s?\+\s*\)?"
-    r"(?![\d+])",
+    r"(?![\d+])|"
+    # "no membrane staining meeting criteria for 3+ (or 2+) was identified"
+    r"\b(?:no|not|without)\s+(?:\w+\s+){0,4}?(?:meeting|fulfill?ing|satisfying|reaching|qualifying\s+for)\s+"
+    r"(?:the\s+)?(?:criteria|criterion|threshold|definition|requirements?)?\s*(?:for|of)?\s*(?:an?\s+)?"
+    r"(?:score\s+(?:of\s+)?)?\(?\s*[0-3]\s?\+\s*\)?(?:\s*\(?\s*(?:or|nor|and)\s+[0-3]\s?\+\s*\)?)?(?![\d+])",
     _I,
 )
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".

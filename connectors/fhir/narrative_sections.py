@@ -132,17 +132,27 @@ _ENDS_AT_BLANK: Final = frozenset({Section.HISTORY, Section.CRITERIA, Section.ME
 
 ACCESSION: Final = r"([A-Z]{1,4}-?\d{2,4}-\d{2,7})\b"
 ACCESSION_RE: Final = re.compile(r"(?<![\w-])" + ACCESSION, _I)
+#: What a bracket after "Prior" / "Current" names when it names a specimen: its kind or its year.
+_SPECIMEN_IN_BRACKET: Final = (
+    r"\b(?:core|biops(?:y|ies)|excision|resection|specimen|sample|lumpectomy|mastectomy|block|"
+    r"(?:19|20)\d\d)\b"
+)
 PRIOR_RE: Final = re.compile(
     r"\b(?:previous|prior|earlier|outside|original|initial|preceding|former|diagnostic|pre-?treatment|"
     r"pre-?therapy|pre-?neoadjuvant|pre-?chemotherapy|baseline)\s+"
     r"(?:(?:core|needle|excisional|incisional|punch|surgical|breast|diagnostic|left|right)\s+)*"
     r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|case|material|lumpectomy|mastectomy|"
-    r"tumou?rs?|carcinomas?|cancers?|lesions?|primary)\b",
+    r"tumou?rs?|carcinomas?|cancers?|lesions?|primary)\b|"
+    # A column or row named by time with the specimen in brackets ("Prior (2022, core)").
+    r"\b(?:previous|prior|earlier|outside|original|initial|former)\s*\((?=[^()]*"
+    + _SPECIMEN_IN_BRACKET
+    + r")[^()]*\)",
     _I,
 )
 CURRENT_RE: Final = re.compile(
     r"\b(?:current|present|this|today'?s)\s+(?:(?:core|needle|excisional|surgical|breast)\s+)*"
-    r"(?:biopsy|specimen|sample|excision|resection|case|material|lumpectomy|mastectomy)\b",
+    r"(?:biopsy|specimen|sample|excision|resection|case|material|lumpectomy|mastectomy)\b|"
+    r"\b(?:current|present|today'?s)\s*\((?=[^()]*" + _SPECIMEN_IN_BRACKET + r")[^()]*\)",
     _I,
 )
 ISO_DATE_RE: Final = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")

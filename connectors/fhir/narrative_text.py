@@ -258,6 +258,12 @@ class Line:
     footnote: bool = False
 
 
+#: The number of cells counted, in brackets between a field's name and its value ("COPIES PER CELL (N=40):").
+_COUNT_ASIDE: Final = re.compile(
+    r"\s*\(\s*n\s*=\s*\d{1,4}(?:\s+(?:nuclei|cells))?\s*\)(?=\s*[:=])", re.IGNORECASE
+)
+
+
 def normalise(text: str) -> str:
     """One spelling of signs and numbers (see the module docstring); line structure is kept."""
     text = _NEWLINES.sub("\n", text)
@@ -272,6 +278,7 @@ def normalise(text: str) -> str:
     text = _PERCENT_WORD.sub("%", text)
     text = _MIDDLE_DOT.sub(".", text)
     text = _LEADER.sub(": ", text)
+    text = _COUNT_ASIDE.sub("", text)
     text = _UNDERSCORE.sub(" ", text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(",", ""), text)
     return _DECIMAL_COMMA.sub(r"\1.\2", text)
@@ -351,8 +358,75 @@ def _hl7_line(line: str) -> str | None:
     return f"{name}: {value}{unit}{status}" if value else None
 
 
+#: A header row of answer columns at the end of a line ("HER2 assessment      Yes   No").
+_ANSWER_HEADER_RE: Final = re.compile(
+    r"^(?P<label>.*?\S)?\s{2,}(?P<a>yes|present|positive)\s{2,}(?P<b>no|absent|negative)\s*$"
+    r"|^(?P<label2>.*?\S)?\s{2,}(?P<c>no|absent|negative)\s{2,}(?P<d>yes|present|positive)\s*$",
+    re.IGNORECASE,
+)
+#: A row under it: a label, then one mark in one of the columns.
+_MARK_ROW_RE: Final = re.compile(r"^(?P<label>\S.*?\S)\s{2,}(?P<mark>[xX✓✔☒■])\s*$")
+
+
+def _answer_columns(lines: list[str]) -> list[str]:
+    """Rows ticked under answer columns ("Any membrane staining      X" under "Yes   No") → "label: No"
+    by the column nearest the mark; a mark between the columns leaves the row unread (its label only)."""
+    out: list[str] = []
+    columns: list[tuple[float, str]] = []
+    for line in lines:
+        header = _ANSWER_HEADER_RE.match(line)
+        if header is not None:
+            names = ("a", "b") if header.group("a") else ("c", "d")
+            columns = [(header.start(n) + len(header.group(n)) / 2, header.group(n)) for n in names]
+            # The column names are no answer: only the header's label is kept.
+            out.append(header.group("label") or header.group("label2") or "")
+            continue
+        row = _MARK_ROW_RE.match(line) if columns else None
+        if row is None:
+            columns = [] if not line.strip() or not _MARK_ROW_RE.match(line) else columns
+            out.append(line)
+            continue
+        at = row.start("mark")
+        (first, name_a), (second, name_b) = columns
+        distance_a, distance_b = abs(at - first), abs(at - second)
+        if abs(distance_a - distance_b) < 1 or min(distance_a, distance_b) > 4:
+            out.append(row.group("label"))
+            continue
+        out.append(f"{row.group('label')}: {name_a if distance_a < distance_b else name_b}")
+    return out
+
+
+#: A column of reference values in a laboratory listing ("TEST   RESULT   REFERENCE RANGE").
+_REFERENCE_COLUMN_RE: Final = re.compile(
+    r"(?<=\S)\s{2,}(?P<column>(?:reference|ref\.?|normal|expected)\s+(?:range|interval|values?|results?)"
+    r"|reference)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _reference_columns(lines: list[str]) -> list[str]:
+    """A listing with a reference-range column keeps only the columns before it: the range ("NEGATIVE (0,
+    1+)", "<1% NEG") is what the laboratory expects, not the result. The block ends at a blank line."""
+    out: list[str] = []
+    start: int | None = None
+    for line in lines:
+        header = _REFERENCE_COLUMN_RE.search(line)
+        if header is not None:
+            start = header.start("column")
+            out.append(line[: header.start()])
+            continue
+        if start is not None and not line.strip():
+            start = None
+        if start is not None and len(line) > start and line[start - 1 : start] in (" ", "\t"):
+            out.append(line[:start].rstrip())
+            continue
+        out.append(line)
+    return out
+
+
 def _forms_and_messages(lines: list[str]) -> list[str]:
     out: list[str] = []
+    lines = _answer_columns(_reference_columns(lines))
     for line in lines:
         text = _hl7_line(line)
         text = _form_options(text) if text is not None else None
@@ -398,7 +472,7 @@ def _row_text(cells: list[str], header: list[str] | None) -> str:
         return f"{filled[0].rstrip(':')}: " + "; ".join(filled[1:])
     if _ROW_LABEL_HEADERS.match(header[0]):
         pairs = [
-            value if _GENERIC_HEADERS.match(name) else f"{name} {value}"
+            value if _GENERIC_HEADERS.match(name) else f"{name}: {value}"
             for name, value in zip(header[1:], cells[1:], strict=True)
             if value
         ]

@@ -437,3 +437,40 @@ def test_biopsied_site_code(chart: list[dict[str, Any]], site_code: str | None) 
     data = pathology_from_resources(chart)
     assert len(data.her2) == 1
     assert data.her2[0].specimen.site_code == site_code
+
+
+def _component(name: str, **value: Any) -> dict[str, Any]:
+    return {"code": {"text": name}, **value}
+
+
+_ABSENT = {"coding": [{"system": "http://snomed.info/sct", "code": "2667000", "display": "Absent"}]}
+_PRESENT = {"coding": [{"system": "http://snomed.info/sct", "code": "52101004", "display": "Present"}]}
+
+
+@pytest.mark.parametrize(
+    ("components", "expected"),
+    [
+        # Weak or any membrane staining stated absent: null; present: ultralow.
+        ([_component("Weak partial membrane staining (up to 10 %)", valueCodeableConcept=_ABSENT)], "null"),
+        ([_component("HER2 ultralow staining", valueCodeableConcept=_PRESENT)], "ultralow"),
+        ([_component("Any membrane staining", valueBoolean=False)], "null"),
+        ([_component("Membrane staining", valueString="present")], "ultralow"),
+        # Complete staining absent says nothing about weak incomplete staining.
+        ([_component("Complete membrane staining", valueCodeableConcept=_ABSENT)], "unspecified"),
+        # Two components that disagree leave the detail unstated.
+        (
+            [
+                _component("Faint incomplete staining", valueCodeableConcept=_ABSENT),
+                _component("Any membrane staining", valueCodeableConcept=_PRESENT),
+            ],
+            "unspecified",
+        ),
+    ],
+)
+def test_ihc_zero_detail_from_a_component(components: list[dict[str, Any]], expected: str) -> None:
+    zero = {"coding": [{"system": LOINC, "code": "LA6111-4", "display": "0"}], "text": "0"}
+    data = pathology_from_resources([_obs("z", "85319-2", valueCodeableConcept=zero, component=components)])
+    ihc = data.her2[0].ihc
+    assert ihc is not None
+    assert ihc.score is IhcScore.ZERO
+    assert ihc.zero_subtype.value == expected

@@ -352,6 +352,60 @@ CASES = [
      "not repeated on the resection.", INDETERMINATE),
     ("Pre-treatment core biopsy (S25-7781): HER2 IHC 3+.\nResection: HER2 IHC repeated on block B2: 1+.",
      LOW),
+    ("Lumpectomy: residual invasive carcinoma, 6 mm.\nNote: the diagnostic core (S25-0912) was HER2 3+. No "
+     "HER2 testing has been performed on the lumpectomy.", INDETERMINATE),
+    ("Mastectomy: invasive lobular carcinoma.\nBreast biomarkers: not repeated. By the clinical notes, the "
+     "earlier biopsy at another hospital was HER2 positive (3+); that slide was not seen here.",
+     INDETERMINATE),
+    ("Re-excision: no residual invasive tumour.\nNo HER2 studies were ordered on this material; the prior "
+     "excision had HER2 IHC 3+.", INDETERMINATE),
+
+    # A table whose columns are the earlier and the current specimen.
+    ("Test | Previous (2021, biopsy) | Present (2025, mastectomy)\nHER2 IHC | 2+ | 0\nHER2 FISH | negative "
+     "| not done", ZERO),
+    ("Test | Previous (2021, biopsy) | Present (2025, mastectomy)\nHER2 IHC | 1+ | 3+", POS),
+    # Shares written after the description; "no staining" in a part of the cells is not null.
+    ("HER2 (4B5) distribution: strong complete staining 0 %; weak partial staining 8 %; unstained 92 %. IHC "
+     "score 0.", ULTRALOW),
+    ("HER2 IHC score 0. Distribution: faint incomplete membrane staining 5%, no staining 95%.", ULTRALOW),
+    ("HER2 IHC score 0: no staining 97 % of tumour cells, the rest not assessable.", ZERO),
+    ("HER2 IHC score 0; membrane staining absent (0 % of tumour cells).", NULL),
+    # Answer columns with a mark under one of them; a pattern named before "absent" is not all staining.
+    ("HER2 (4B5) findings            Present   Absent\nAny membrane staining                    X\n"
+     "Circumferential staining                 X\nIHC score: 0", NULL),
+    ("HER2 (4B5) findings            Present   Absent\nAny membrane staining       X\n"
+     "Circumferential staining                 X\nIHC score: 0", ZERO),
+    ("HER2 IHC score 0. Complete membrane staining: absent.", ZERO),
+    # Laboratory listings: a reference-range column is no result; a cell count between a field and its value.
+    ("ANALYTE              VALUE           REF. RANGE\nHER2/NEU IHC         3+ POSITIVE     NEGATIVE (0-1+)\n"
+     "KI-67                30%             <14%", POS),
+    ("ANALYTE              VALUE           REF. RANGE\nHER2/NEU IHC         1+              NEGATIVE "
+     "(0-1+)", LOW),
+    ("HER2 FISH\nHER2/CEP17 RATIO (n=60): 1.3\nAVERAGE HER2 COPY NUMBER (n=60): 3.1\nHER2 IHC (same "
+     "block): 2+", LOW),
+    ("HER2 DUAL ISH\nCELLS SCORED: 40   HER2 SIGNALS: 96   CEP17 SIGNALS: 80\nMEAN HER2/CELL: 2.4   "
+     "RATIO: 1.2\n"
+     "HER2 IHC 1+", LOW),
+    # Yes/no fields on ultralow and HER2-low.
+    ("HER2 IHC (4B5): 0\nHER2 ultralow: no", NULL),
+    ("HER2 IHC (4B5): 0\nUltralow staining: present", ULTRALOW),
+    ("HER2 IHC (4B5): 0\nHER2 ultralow: not assessed", ZERO),
+    ("HER2 IHC (4B5): 1+ (weak partial staining in 30 %)\nHER2-low category: yes", LOW),
+    ("Item             Result    Ref Range\nHER2 IHC score   0         0-1+ negative\nHER2 ultralow    "
+     "Not assessed",
+     ZERO),
+    ("Item             Result\nHER2 IHC score   0\nHER2 ultralow    Absent", NULL),
+    # Signal totals and means on separate fields; the nuclei counted stated earlier or not at all.
+    ("HER2 IHC (outside laboratory): 2+\nFISH: HER2 signals: 210\nCEP17 signals: 90\nHER2/CEP17 ratio: 2.33\n"
+     "Mean HER2/nucleus: 5.25\nMean CEP17/nucleus: 2.25", POS),
+    ("HER2 IHC 1+\nDual ISH: Cells scored: 30; HER2 signals: 66; CEP17 signals: 60; Mean HER2 per nucleus "
+     "2.2; ratio 1.1", LOW),
+    # Queries from the request are not results; a score named only as not met is not a score.
+    ("Indication: ? HER2 positive - for trastuzumab.\nHER2 IHC 1+ (faint partial staining in 20 % of cells).",
+     LOW),
+    ("Query HER2 3+ on the core.\nHER2 IHC: 0, no membrane staining.", NULL),
+    ("HER2 IHC: no staining fulfilling the criteria for 3+ (nor 2+) was seen; weak incomplete staining in "
+     "about 40 % of tumour cells. Score 1+.", LOW),
     # Parts named current and earlier.
     ("A. Left breast core (earlier accession): HER2 IHC 2+, ISH pending at that time.\nB. Left breast "
      "excision (current): HER2 IHC 1+.", LOW),
