@@ -271,7 +271,11 @@ NULL_RE: Final = re.compile(
     r"\bany\s+(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?:[:=?]|\s-\s)\s*(?:no|none)\b|"
     r"absen(?:ce|t)\s+(?:of\s+)?(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:(?:immuno-?)?staining|reactivity)|"
     r"(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|identified|"
-    r"detected))\b|\babsent\b|completely\s+negative|\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
+    r"detected))\b|\babsent\b|completely\s+negative|"
+    # German: "keine membranständige Reaktion", "(komplett) fehlende Färbung": no membrane staining at all.
+    r"\bkeine\s+(?:membran\w*\s+)?(?:Reaktion|Reaktivität|Färbung|Anfärbung|Immunreaktion)\b|"
+    r"\bfehlende\s+(?:membran\w*\s+)?(?:Reaktion|Färbung|Anfärbung)\b|"
+    r"\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
     r"(?:with|showing|show)?\s*(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining(?!\s+(?:of|in)\b)",
     _I,
 )

@@ -431,6 +431,9 @@ CASES = [
      EQUIVOCAL),
     ("HER2 IHC: 2+ (equivocal); reflex FISH to follow.\n\nAddendum 2026-01-12: HER2 FISH not amplified "
      "(HER2/CEP17 1.2; HER2 2.4/cell).", LOW),
+    # German (translated) null wording: no membrane reaction at all.
+    ("HER2-Immunhistochemie: Score 0; keine membranöse Reaktion der Karzinomzellen.", NULL),
+    ("HER2/neu: 0 (vollständig fehlende Färbung des Tumors).", NULL),
 ]  # fmt: skip
 
 
