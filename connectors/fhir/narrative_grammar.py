@@ -327,7 +327,8 @@ REVISION_RE: Final = re.compile(
     r"(?:chang|revis|amend|correct|upgrad|downgrad|reclassif|re-?scor|updat|modif)\w*\s+(?:\w+\s+){0,3}?"
     r"from\s+(?P<old>[^;]{1,30}?)\s+to\b|"
     r"(?:previously|originally|initially|formerly)\s+(?:reported|scored|read|called|interpreted|given)\s+"
-    r"(?:as\s+)?(?P<quoted>[^;,.]{1,30})",
+    # "the previously reported case (IHC 2+)" names the case, not a superseded value.
+    r"(?!(?:case|specimen|block|tissue|sample|material)\b)(?:as\s+)?(?P<quoted>[^;,.]{1,30})",
     _I,
 )
 
