@@ -358,7 +358,7 @@ QUANTITY_SHARES: Final = (
 _CELLS: Final = (
     r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer|ductal|lobular|"
     r"breast|mammary|metastatic)\s+)*"
-    r"(?:cells?|nuclei)"
+    r"(?:cells?|nuclei|(?<=invasive\s)tumou?r\b|(?<=the\s)tumou?r\b)"
 )
 _DESCRIPTOR: Final = (
     r"(?:complete|incomplete|circumferential|entire|full|partial|basolateral|lateral|discontinuous|"
@@ -480,6 +480,21 @@ COMPONENT_REST_RES: Final = (
         r"\s*(?::|=|-|is|are|were|show\w*|with)?\s*(?:staining\s+)?" + _COMPONENT_SCORE + r"(?![\w+])",
         _I,
     ),
+    # "the remaining tumour shows faint incomplete staining (1+)": the rest described, its score in brackets.
+    re.compile(
+        r"\b(?:remaining|remainder|rest|residual)\b(?:\s+(?:of\s+(?:the\s+)?)?(?:\w+\s+)?(?:cells|tumou?r))?"
+        r"\s+(?:show\w*|has|have|had|with|exhibit\w*|demonstrat\w*|display\w*)\s+(?:[\w-]+\s+){0,5}?"
+        r"\(\s*" + _COMPONENT_SCORE + r"\s*\)",
+        _I,
+    ),
+)
+
+#: A score naming a region already described ("ISH on the 1+ area", "in the 3+ component"): a reference to a
+#: part of the tumour, not a score of its own.
+REGION_REFERENCE_RE: Final = re.compile(
+    r"\b(?:on|in|of|from|for|within)\s+the\s+" + _COMPONENT_SCORE
+    + r"\s+(?:areas?|regions?|components?|populations?|foc(?:us|i)|parts?|zones?)\b",
+    _I,
 )
 
 # ----------------------------------------------------------------------------------------------------------
