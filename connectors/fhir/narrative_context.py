@@ -140,8 +140,9 @@ _GROUP_NUMBER_RE: Final = re.compile(r"\bgroups?\s*([1-5]|I{1,3}|IV|V)\b", _I)
 #: "We agree with the outside HER2 3+": the result quoted is this report's own (a second opinion concurs).
 _CONCUR_RE: Final = re.compile(r"\b(?:we|I)\s+(?:agree|concur)\b|\b(?:agree|concur)\w*\s+with\s+the\b", _I)
 _RECOUNT_HINT_RE: Final = re.compile(r"re-?count|second|observer|adjudicat|changed|from\s+group", _I)
-#: An ISH test done on this same case and reported in its addendum ("FISH performed on the previously reported
-#: case (IHC 2+)", "ISH was carried out on the same block"): the same test occasion, not a quoted earlier result.
+#: An ISH test done on this same case and reported in its addendum ("FISH performed on the previously
+#: reported case (IHC 2+)", "ISH was carried out on the same block"): the same test occasion, not a quoted
+#: earlier result.
 #: A dated, outside or otherwise named earlier specimen is not matched and stays history.
 _SAME_CASE_ISH_RE: Final = re.compile(
     r"\b(?:F|S|C|D|DD|BD)?ISH\b[^.;]{0,60}?\b(?:performed|done|carried\s+out|undertaken)\s+on\s+(?:the\s+)?"

@@ -492,7 +492,8 @@ COMPONENT_REST_RES: Final = (
 #: A score naming a region already described ("ISH on the 1+ area", "in the 3+ component"): a reference to a
 #: part of the tumour, not a score of its own.
 REGION_REFERENCE_RE: Final = re.compile(
-    r"\b(?:on|in|of|from|for|within)\s+the\s+" + _COMPONENT_SCORE
+    r"\b(?:on|in|of|from|for|within)\s+the\s+"
+    + _COMPONENT_SCORE
     + r"\s+(?:areas?|regions?|components?|populations?|foc(?:us|i)|parts?|zones?)\b",
     _I,
 )

@@ -433,8 +433,9 @@ CASES = [
      "(HER2/CEP17 1.2; HER2 2.4/cell).", LOW),
     # Heterogeneous staining described per part of the tumour, the rest's score in brackets; a later mention
     # of one part by its score ("the 1+ area") is not a second score.
-    ("HER2 IHC: in about a quarter of the invasive tumour there is strong complete membrane staining (3+); the "
-     "rest of the tumour shows weak incomplete staining (1+). FISH of the 1+ region was not requested.", POS),
+    ("HER2 IHC: in about a quarter of the invasive tumour there is strong complete membrane staining (3+); "
+     "the rest of the tumour shows weak incomplete staining (1+). FISH of the 1+ region was not requested.",
+     POS),
     ("HER2 IHC: about 5% of the invasive tumour shows strong complete membrane staining (3+); the remainder "
      "shows weak incomplete staining (1+).", EQUIVOCAL),
     # An addendum's ISH on the same case after IHC 2+ is the same test occasion, not a quoted history;
