@@ -140,6 +140,19 @@ _GROUP_NUMBER_RE: Final = re.compile(r"\bgroups?\s*([1-5]|I{1,3}|IV|V)\b", _I)
 #: "We agree with the outside HER2 3+": the result quoted is this report's own (a second opinion concurs).
 _CONCUR_RE: Final = re.compile(r"\b(?:we|I)\s+(?:agree|concur)\b|\b(?:agree|concur)\w*\s+with\s+the\b", _I)
 _RECOUNT_HINT_RE: Final = re.compile(r"re-?count|second|observer|adjudicat|changed|from\s+group", _I)
+#: An ISH test done on this same case and reported in its addendum ("FISH performed on the previously
+#: reported case (IHC 2+)", "ISH was carried out on the same block"): the same test occasion, not a quoted
+#: earlier result.
+#: A dated, outside or otherwise named earlier specimen is not matched and stays history.
+_SAME_CASE_ISH_RE: Final = re.compile(
+    r"\b(?:F|S|C|D|DD|BD)?ISH\b[^.;]{0,60}?\b(?:performed|done|carried\s+out|undertaken)\s+on\s+(?:the\s+)?"
+    r"(?:previously\s+reported|same|present|current|this)\s+(?:case|specimen|block|tissue|sample|material)\b",
+    _I,
+)
+_EARLIER_SPECIMEN_RE: Final = re.compile(
+    r"\b(?:19|20)\d\d\b|outside|referring|external|another|other\s+(?:hospital|institution|lab)|\b[A-Z]{1,3}\d{2}-\d+",
+    _I,
+)
 
 
 def criterion_sentence(sentence: str) -> bool:
@@ -264,6 +277,7 @@ class GrammarAssertions:
             HISTORICAL_RE.search(clause)
             and not _RECOUNT_HINT_RE.search(clause)
             and not _CONCUR_RE.search(clause)
+            and not (_SAME_CASE_ISH_RE.search(clause) and not _EARLIER_SPECIMEN_RE.search(clause))
         ):
             found.add(Assertion.HISTORICAL)
         if HYPOTHETICAL_RE.search(clause):

@@ -570,6 +570,7 @@ def _read_staining(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> 
     """Shares per staining pattern, from descriptions and from scores tied to shares (components)."""
     priority = _score_priority(ctx)
     labels = _read_descriptions(masked, facts, priority)
+    masked.take(g.REGION_REFERENCE_RE)
     for pattern_re in g.COMPONENT_RES:
         for match in pattern_re.finditer(masked.text):
             share = _share(match)

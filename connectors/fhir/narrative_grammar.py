@@ -271,7 +271,11 @@ NULL_RE: Final = re.compile(
     r"\bany\s+(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?:[:=?]|\s-\s)\s*(?:no|none)\b|"
     r"absen(?:ce|t)\s+(?:of\s+)?(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:(?:immuno-?)?staining|reactivity)|"
     r"(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|identified|"
-    r"detected))\b|\babsent\b|completely\s+negative|\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
+    r"detected))\b|\babsent\b|completely\s+negative|"
+    # German: "keine membranständige Reaktion", "(komplett) fehlende Färbung": no membrane staining at all.
+    r"\bkeine\s+(?:membran\w*\s+)?(?:Reaktion|Reaktivität|Färbung|Anfärbung|Immunreaktion)\b|"
+    r"\bfehlende\s+(?:membran\w*\s+)?(?:Reaktion|Färbung|Anfärbung)\b|"
+    r"\b0\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells\s+)?"
     r"(?:with|showing|show)?\s*(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining(?!\s+(?:of|in)\b)",
     _I,
 )
@@ -323,7 +327,8 @@ REVISION_RE: Final = re.compile(
     r"(?:chang|revis|amend|correct|upgrad|downgrad|reclassif|re-?scor|updat|modif)\w*\s+(?:\w+\s+){0,3}?"
     r"from\s+(?P<old>[^;]{1,30}?)\s+to\b|"
     r"(?:previously|originally|initially|formerly)\s+(?:reported|scored|read|called|interpreted|given)\s+"
-    r"(?:as\s+)?(?P<quoted>[^;,.]{1,30})",
+    # "the previously reported case (IHC 2+)" names the case, not a superseded value.
+    r"(?!(?:case|specimen|block|tissue|sample|material)\b)(?:as\s+)?(?P<quoted>[^;,.]{1,30})",
     _I,
 )
 
@@ -353,7 +358,7 @@ QUANTITY_SHARES: Final = (
 _CELLS: Final = (
     r"(?:of\s+)?(?:the\s+)?(?:(?:invasive|infiltrating|tumou?r|carcinoma|neoplastic|malignant|cancer|ductal|lobular|"
     r"breast|mammary|metastatic)\s+)*"
-    r"(?:cells?|nuclei)"
+    r"(?:cells?|nuclei|(?<=invasive\s)tumou?r\b|(?<=the\s)tumou?r\b)"
 )
 _DESCRIPTOR: Final = (
     r"(?:complete|incomplete|circumferential|entire|full|partial|basolateral|lateral|discontinuous|"
@@ -475,6 +480,22 @@ COMPONENT_REST_RES: Final = (
         r"\s*(?::|=|-|is|are|were|show\w*|with)?\s*(?:staining\s+)?" + _COMPONENT_SCORE + r"(?![\w+])",
         _I,
     ),
+    # "the remaining tumour shows faint incomplete staining (1+)": the rest described, its score in brackets.
+    re.compile(
+        r"\b(?:remaining|remainder|rest|residual)\b(?:\s+(?:of\s+(?:the\s+)?)?(?:\w+\s+)?(?:cells|tumou?r))?"
+        r"\s+(?:show\w*|has|have|had|with|exhibit\w*|demonstrat\w*|display\w*)\s+(?:[\w-]+\s+){0,5}?"
+        r"\(\s*" + _COMPONENT_SCORE + r"\s*\)",
+        _I,
+    ),
+)
+
+#: A score naming a region already described ("ISH on the 1+ area", "in the 3+ component"): a reference to a
+#: part of the tumour, not a score of its own.
+REGION_REFERENCE_RE: Final = re.compile(
+    r"\b(?:on|in|of|from|for|within)\s+the\s+"
+    + _COMPONENT_SCORE
+    + r"\s+(?:areas?|regions?|components?|populations?|foc(?:us|i)|parts?|zones?)\b",
+    _I,
 )
 
 # ----------------------------------------------------------------------------------------------------------

@@ -431,6 +431,22 @@ CASES = [
      EQUIVOCAL),
     ("HER2 IHC: 2+ (equivocal); reflex FISH to follow.\n\nAddendum 2026-01-12: HER2 FISH not amplified "
      "(HER2/CEP17 1.2; HER2 2.4/cell).", LOW),
+    # Heterogeneous staining described per part of the tumour, the rest's score in brackets; a later mention
+    # of one part by its score ("the 1+ area") is not a second score.
+    ("HER2 IHC: in about a quarter of the invasive tumour there is strong complete membrane staining (3+); "
+     "the rest of the tumour shows weak incomplete staining (1+). FISH of the 1+ region was not requested.",
+     POS),
+    ("HER2 IHC: about 5% of the invasive tumour shows strong complete membrane staining (3+); the remainder "
+     "shows weak incomplete staining (1+).", EQUIVOCAL),
+    # An addendum's ISH on the same case after IHC 2+ is the same test occasion, not a quoted history;
+    # an earlier, dated or otherwise named specimen stays history.
+    ("Addendum: dual ISH was done on the previously reported specimen (HER2 IHC 2+): no amplification, "
+     "HER2/CEP17 ratio 1.3, 2.6 HER2 signals per nucleus. Final: HER2-negative (IHC 2+, ISH negative).", LOW),
+    ("Addendum: FISH performed on the previously reported case (2019, HER2 IHC 2+) shows HER2 amplification "
+     "(ratio 3.4).", INDETERMINATE),
+    # German (translated) null wording: no membrane reaction at all.
+    ("HER2-Immunhistochemie: Score 0; keine membranöse Reaktion der Karzinomzellen.", NULL),
+    ("HER2/neu: 0 (vollständig fehlende Färbung des Tumors).", NULL),
 ]  # fmt: skip
 
 
