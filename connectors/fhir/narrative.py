@@ -98,6 +98,10 @@ _RESULT_VOCAB_RE: Final = re.compile(
 )
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
 _ASIDE_RE: Final = re.compile(r"\([^()]*\)")
+#: A bracketed cut-off with its figure ("(below the 10% threshold for 1+)", "(cut-off > 10 %)").
+_CUT_OFF_ASIDE_RE: Final = re.compile(
+    r"\b(?:threshold|cut-?\s?off|cutoff)\b.*\d|\d.*\b(?:threshold|cut-?\s?off)\b", re.I
+)
 _CONTROL_WORD_RE: Final = re.compile(r"\bcontrols?\b", re.IGNORECASE)
 _EARLIER_RE: Final = re.compile(
     r"\b(?:previous(?:ly)?|prior|earlier|original(?:ly)?|outside|primary|reported|referring)\b", re.IGNORECASE
@@ -606,8 +610,10 @@ def _without_asides(clause: str) -> str:
         )
         if other and (g.SCORE_PLUS_RE.search(inner) or g.STATUS_RE.search(inner)):
             return " " * len(inner)
-        # "Score 0 (defined as no staining or faint … in ≤10 %)": a definition beside the result.
-        return " " * len(inner) if CRITERION_RE.search(inner) and inner != clause.strip() else inner
+        # "Score 0 (defined as no staining or faint … in ≤10 %)": a definition beside the result; "8 % of
+        # cells (below the 10 % threshold for 1+)": a cut-off beside the result, not a second percentage.
+        criterion = CRITERION_RE.search(inner) or _CUT_OFF_ASIDE_RE.search(inner)
+        return " " * len(inner) if criterion and inner != clause.strip() else inner
 
     return _ASIDE_RE.sub(blank, clause)
 

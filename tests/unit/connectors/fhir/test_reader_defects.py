@@ -257,3 +257,16 @@ def test_an_ish_result_in_a_report_that_also_names_sequencing_is_read() -> None:
     assert category(text) == "HER2-positive"
     bare = "HER2 IHC 2+.\nHER2 gene amplified.\nSequencing panel sent."
     assert category(bare) != "HER2-positive"
+
+
+# A cut-off in brackets was added to the staining: "5 % (under the 10 % threshold for 1+)" read as 15 % → 1+.
+
+
+def test_a_bracketed_cut_off_is_not_a_second_percentage() -> None:
+    text = (
+        "HER2 (4B5) IHC: 0. Faint, incomplete membrane staining in 5% of invasive tumour cells "
+        "(under the 10% threshold for a score of 1+)."
+    )
+    assert category(text) == "HER2-ultralow"
+    unscored = "HER2 (4B5): faint incomplete membrane staining in 6% of tumour cells (cut-off for 1+: >10%)."
+    assert category(unscored) == "HER2-ultralow"
