@@ -26,6 +26,7 @@ from typing import Any, Final, cast
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from cds_service.evidence.routes import capability_page_headers
 from cds_service.evidence.view import page_model
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 from cds_service.settings import Settings
@@ -40,16 +41,8 @@ DEFAULT_LINK_HOURS: Final = 12.0
 ALERT_EVIDENCE_DAYS_KEY: Final = "her2cds.alert-evidence-days"
 WORKLIST_HOURS_KEY: Final = "her2cds.alert-worklist-hours"
 
-_HEADERS: Final = {
-    "Cache-Control": "no-store, private",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-}
+_HEADERS: Final = capability_page_headers(form_action="'self'")
+"""As the evidence page, except that the page posts its own acknowledge/done forms."""
 
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:

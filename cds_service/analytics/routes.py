@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cds_service.analytics.render import period_label, report_json, to_png
 from cds_service.analytics.report import FeedbackReport, Period, build_report
+from cds_service.evidence.routes import capability_page_headers
 from cds_service.hooks.registry import EXTENSION_KEY, Components
 
 if TYPE_CHECKING:
@@ -34,17 +35,7 @@ REPORT_SALT: Final = "her2cds.feedback-report-link.v1"  # a public namespace, no
 
 bp = Blueprint("feedback_report", __name__)
 
-_PAGE_HEADERS: Final = {
-    "Cache-Control": "no-store, private",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
-    ),
-}
+_PAGE_HEADERS: Final = capability_page_headers()
 """As the evidence page: never cached, indexed or framed, the token never leaks through a Referer."""
 
 

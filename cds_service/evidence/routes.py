@@ -399,20 +399,29 @@ def evidence_link(storage: Storage, settings: Settings, payload: EvidencePayload
 
 bp = Blueprint("evidence", __name__)
 
-_PAGE_HEADERS: Final = {
-    "Cache-Control": "no-store, private",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
-    ),
-}
-"""Clinical content: never cached or indexed; the token never leaks through a Referer; no inline code; never
-shown inside another site's frame (``frame-ancestors 'none'``, and ``X-Frame-Options`` for older browsers),
-so a page holding the link cannot overlay or capture it."""
+
+def capability_page_headers(*, form_action: str = "'none'") -> dict[str, str]:
+    """Headers of a page opened by a capability link (evidence, feedback report, alert worklist).
+
+    Clinical content: never cached or indexed; the token never leaks through a Referer; no inline code; never
+    shown inside another site's frame (``frame-ancestors 'none'``, and ``X-Frame-Options`` for older
+    browsers), so a page holding the link cannot overlay or capture it. ``form_action`` is ``'self'`` for a
+    page that posts its own forms.
+    """
+    return {
+        "Cache-Control": "no-store, private",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Robots-Tag": "noindex, nofollow",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (
+            "default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; "
+            f"form-action {form_action}; frame-ancestors 'none'"
+        ),
+    }
+
+
+_PAGE_HEADERS: Final = capability_page_headers()
 
 
 def _components() -> Components:
