@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping, and_, or_, select, update
 
-from cds_service.storage.engine import StoragePart, changed_a_row
+from cds_service.storage.engine import StoragePart, changed_a_row, claim_lease_row
 from cds_service.storage.tables import (
     AlertState,
     AnalysisStatus,
@@ -355,30 +355,23 @@ class AlertStorage(StoragePart):
     # -- leases of background passes ------------------------------------------------------------------------
 
     def claim_lease(self, name: str, owner: str, *, min_gap_s: float, lease_s: float) -> bool:
-        """Take the lease of the next pass named ``name``; True when ``owner`` may run it now.
-
-        Claimable when no pass started within ``min_gap_s`` seconds (one pass per interval between all the
-        processes sharing the database) and none is running, or the running one's lease of ``lease_s``
-        seconds ran out (its process died). One conditional statement decides.
-        """
+        """Take the lease of the next pass named ``name``; True when ``owner`` may run it now
+        (:func:`~cds_service.storage.engine.claim_lease_row`)."""
         now = self._clock()
         col = leases.c
-        first = self._insert(
-            leases, values={"name": name, "owner": owner, "started_at": now}
-        ).on_conflict_do_nothing()  # type: ignore[attr-defined]
-        claim = (
-            update(leases)
-            .where(
-                col.name == name,
-                or_(col.started_at.is_(None), col.started_at < now - timedelta(seconds=min_gap_s)),
-                or_(col.owner.is_(None), col.started_at < now - timedelta(seconds=lease_s)),
-            )
-            .values(owner=owner, started_at=now)
-        )
+        first = self._insert(leases, values={"name": name, "owner": owner, "started_at": now})
         with self._write() as conn:
-            if changed_a_row(conn, first.returning(col.name)):
-                return True
-            return bool(conn.execute(claim).rowcount == 1)
+            return claim_lease_row(
+                conn,
+                first,
+                leases,
+                key=(col.name, name),
+                lease=(col.owner, col.started_at),
+                owner=owner,
+                now=now,
+                min_gap_s=min_gap_s,
+                lease_s=lease_s,
+            )
 
     def finish_lease(self, name: str, owner: str) -> None:
         """End ``owner``'s pass ``name`` (no-op when the lease was lost)."""

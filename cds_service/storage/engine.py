@@ -32,11 +32,11 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -156,6 +156,42 @@ def changed_a_row(conn: Connection, stmt: Any) -> bool:
     ``rowcount`` of an INSERT is not reliable across drivers (psycopg reports -1 through SQLAlchemy).
     """
     return conn.execute(stmt).first() is not None
+
+
+def claim_lease_row(
+    conn: Connection,
+    first: Insert,
+    table: Table,
+    *,
+    key: tuple[Column[Any], str],
+    lease: tuple[Column[Any], Column[Any]],
+    owner: str,
+    now: datetime,
+    min_gap_s: float,
+    lease_s: float,
+) -> bool:
+    """Take the lease held in one row of ``table`` for ``owner``; True when ``owner`` may run the pass now.
+
+    ``first`` inserts the row already leased to ``owner`` (the first pass ever); ``key`` is the row's key
+    column and value, ``lease`` its (owner, started-at) columns. Claimable when no pass started within
+    ``min_gap_s`` seconds (one pass per interval between all the processes sharing the database) and none is
+    running, or the running one's lease of ``lease_s`` seconds ran out (its process died). One conditional
+    statement decides, inside the caller's write transaction.
+    """
+    key_column, key_value = key
+    owner_column, started_column = lease
+    if changed_a_row(conn, first.on_conflict_do_nothing().returning(key_column)):  # type: ignore[attr-defined]
+        return True
+    claim = (
+        update(table)
+        .where(
+            key_column == key_value,
+            or_(started_column.is_(None), started_column < now - timedelta(seconds=min_gap_s)),
+            or_(owner_column.is_(None), started_column < now - timedelta(seconds=lease_s)),
+        )
+        .values({owner_column: owner, started_column: now})
+    )
+    return bool(conn.execute(claim).rowcount == 1)
 
 
 def insert_for(dialect: str, table: Any, values: Mapping[str, Any]) -> Insert:

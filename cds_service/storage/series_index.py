@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import RowMapping, bindparam, delete, or_, select, update
 
 from cds_service.storage.analyses import PetAnalysisRecord
-from cds_service.storage.engine import StoragePart
+from cds_service.storage.engine import StoragePart, claim_lease_row
 from cds_service.storage.tables import (
     AnalysisStatus,
     SeriesTriage,
@@ -238,32 +238,25 @@ class SeriesIndex(StoragePart):
         self._set_state(source, {"last_failure_at": self._clock(), "failure_reason": text})
 
     def claim_pass(self, source: str, owner: str, *, min_gap_s: float, lease_s: float) -> bool:
-        """Take the lease of the next pass over ``source``; True when ``owner`` may run it now.
-
-        Claimable when no pass started within ``min_gap_s`` seconds (one pass per interval between all the
-        processes) and none is running, or the running one's lease of ``lease_s`` seconds expired (its process
-        died). One atomic statement decides, as for analysis claims.
-        """
+        """Take the lease of the next pass over ``source``; True when ``owner`` may run it now
+        (:func:`~cds_service.storage.engine.claim_lease_row`)."""
         now = self._clock()
+        col = pet_source_state.c
         first = self._insert(
             pet_source_state, values={"source": source, "pass_owner": owner, "pass_started_at": now}
-        ).on_conflict_do_nothing()  # type: ignore[attr-defined]
-        col = pet_source_state.c
-        gap = now - dt.timedelta(seconds=min_gap_s)
-        expired = now - dt.timedelta(seconds=lease_s)
-        claim = (
-            update(pet_source_state)
-            .where(
-                col.source == source,
-                or_(col.pass_started_at.is_(None), col.pass_started_at < gap),
-                or_(col.pass_owner.is_(None), col.pass_started_at < expired),
-            )
-            .values(pass_owner=owner, pass_started_at=now)
         )
         with self._write() as conn:
-            if conn.execute(first.returning(col.source)).first() is not None:
-                return True
-            return bool(conn.execute(claim).rowcount == 1)
+            return claim_lease_row(
+                conn,
+                first,
+                pet_source_state,
+                key=(col.source, source),
+                lease=(col.pass_owner, col.pass_started_at),
+                owner=owner,
+                now=now,
+                min_gap_s=min_gap_s,
+                lease_s=lease_s,
+            )
 
     def finish_pass(self, source: str, owner: str) -> None:
         """End ``owner``'s pass over ``source`` (its outcome is recorded by ``record_success`` or
