@@ -17,10 +17,12 @@ trust decision follows CH-34, all steps required, in this order:
 6. ``tenant`` on the issuer's tenant list when one is configured;
 7. ``jti`` not seen before: the shared :class:`ReplayStore` (the service database) keeps (``iss``, ``jti``)
    until ``exp`` + leeway, across workers and replicas. ``verify(..., consume=True)`` records the pair at
-   once; with ``consume=False`` it only checks that the pair is not recorded (a read) and the caller records
-   it in its own single write (:attr:`VerifiedClient.replay_until` says until when), refusing the call
-   (:meth:`JwtVerifier.refuse`) when that write finds the pair taken by a concurrent call. Either way the
-   database's unique key decides, so a token is accepted once across workers and replicas.
+   once; with ``consume=False`` the caller records it in its own single write
+   (:attr:`VerifiedClient.replay_until` says until when), refusing the call (:meth:`JwtVerifier.refuse`)
+   when that write finds the pair taken. Either way the database's unique key decides, so a token is
+   accepted once across workers and replicas. Before that write, a pair this process has already been
+   shown is refused at once from memory (:class:`_PresentedTokens`, no database read on the hook path), so
+   a replayed token costs at most one hook's work per worker.
 
 Any failure raises :class:`AuthError` whose ``reason`` is an :class:`AuthFailure` code, for metrics and logs;
 the HTTP layer answers a bare 401 (CH-35). The ``jwt_rejected`` log line names what differed for a wrong
@@ -32,7 +34,9 @@ The token itself is never logged, stored or put in an exception message.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -154,6 +158,32 @@ def _loggable(value: object) -> str | None:
 
 class TrustedClientsError(ValueError):
     """The trusted-clients configuration is invalid; the message says which entry and what to fix."""
+
+
+class _PresentedTokens:
+    """The (``iss``, ``jti``) pairs shown to this process and not yet expired: a replay that reaches the same
+    worker again is refused before any work, without a database read. Not the replay protection itself
+    (the database's unique key is, at the endpoint's write); bounded, the oldest pair forgotten first."""
+
+    def __init__(self, max_pairs: int = 100_000) -> None:
+        self._max_pairs = max_pairs
+        self._until: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, iss: str, jti: str, until: float, now: float) -> bool:
+        """Remember the pair until ``until`` (epoch seconds); ``False`` when it is already remembered."""
+        key = (iss, jti)
+        with self._lock:
+            known = self._until.get(key)
+            if known is not None and known >= now:
+                return False
+            self._until[key] = until
+            self._until.move_to_end(key)
+            while self._until and (
+                len(self._until) > self._max_pairs or next(iter(self._until.values())) < now
+            ):
+                self._until.popitem(last=False)
+            return True
 
 
 class ReplayStore(Protocol):
@@ -410,6 +440,7 @@ class JwtVerifier:
         if len(self._clients) != len(clients):
             raise TrustedClientsError("an issuer is listed twice")
         self._replay_store = replay_store
+        self._presented = _PresentedTokens()
         self._leeway_s = leeway_s
         self._max_lifetime_s = max_lifetime_s
         self._clock = clock
@@ -513,8 +544,8 @@ class JwtVerifier:
     def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """Header and payload before any trust decision (only to pick the issuer and key)."""
         try:
-            header = jwt.get_unverified_header(token)
-            payload = jwt.decode(token, options={"verify_signature": False})
+            parts = jwt.decode_complete(token, options={"verify_signature": False})
+            header, payload = parts["header"], parts["payload"]
         except PyJWTError:
             raise AuthError(AuthFailure.MALFORMED) from None
         if not isinstance(payload, dict) or not isinstance(payload.get("iss"), str):
@@ -560,7 +591,7 @@ class JwtVerifier:
             if consume:
                 fresh = self._replay_store.check_and_store(client.iss, jti, replay_until)
             else:
-                fresh = not self._replay_store.seen(client.iss, jti)
+                fresh = self._presented.add(client.iss, jti, replay_until.timestamp(), now)
         except Exception as exc:  # fail closed: without the replay check no token is accepted
             _log.error("replay_store_unavailable", error_type=type(exc).__name__)
             raise AuthError(AuthFailure.REPLAY_STORE_UNAVAILABLE) from None

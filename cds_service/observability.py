@@ -75,6 +75,9 @@ _PATIENT_PARAM_RE = re.compile(
 #: A reference to a patient in a URL path or text (``/fhir/Patient/123``, ``subject: Patient/123``), as
 #: urllib3's retry warnings and exception messages write them: the FHIR id identifies the patient.
 _PATIENT_REFERENCE_RE = re.compile(r"\b((?:Patient|Person|RelatedPerson)/)(?!\[)[A-Za-z0-9.\-]{1,64}")
+#: What any of the patterns above needs somewhere in a text (a case-insensitive superset of their literal
+#: parts): most logged values (ids, outcomes, topics) hold none of it and are returned after one search.
+_MAYBE_SENSITIVE_RE = re.compile(r"(?i)eyJ|bearer|token|secret|password|=|person/|patient/")
 #: Keys whose values are never logged: credentials, prefetch bodies, and PHI (names, ids, contact, free text).
 #: Compared after lower-casing and removing ``_`` and ``-``.
 SENSITIVE_KEYS: frozenset[str] = frozenset(
@@ -123,6 +126,12 @@ def _normalise_key(key: object) -> str:
 def scrub_text(text: str) -> str:
     """Replace JWTs, bearer credentials, embedded ``access_token=…``-style secrets, patient-identifying
     URL parameters and patient references (``Patient/<id>``) in ``text``."""
+    if _MAYBE_SENSITIVE_RE.search(text) is None:
+        return text
+    return _all_patterns_scrubbed(text)
+
+
+def _all_patterns_scrubbed(text: str) -> str:
     text = _JWT_RE.sub(REDACTED, text)
     text = _PATIENT_PARAM_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _PATIENT_REFERENCE_RE.sub(lambda m: f"{m.group(1)}{REDACTED}", text)

@@ -93,29 +93,43 @@ def _too_many(limits: JsonLimits) -> JsonLimitError:
 
 
 def check_within(value: Any, limits: JsonLimits) -> None:
-    """Check a parsed document against ``limits`` (one iterative walk); :class:`JsonLimitError` otherwise."""
+    """Check a parsed document against ``limits`` (one walk, level by level); :class:`JsonLimitError`
+    otherwise. ``value`` is what :func:`json.loads` returns (plain dicts, lists, strings, numbers)."""
     if isinstance(value, str):
         _check_string(None, value, None, limits)
     entries = 0
     max_chars = limits.max_string_chars
-    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
         if depth > limits.max_depth:
             raise JsonLimitError(f"JSON nested deeper than {limits.max_depth} levels", kind=LimitKind.DEPTH)
-        if isinstance(node, dict):
-            entries += _bundle_entries(node)
-            if entries > limits.max_entries:
-                raise _too_many(limits)
-            items: Any = node.items()
-        else:
-            items = ((None, item) for item in node)
-        for key, item in items:
-            if isinstance(item, str):
-                if len(item) > max_chars:  # the common case, a short string, costs no call
-                    _check_string(key, item, node if key is not None else None, limits)
-            elif isinstance(item, dict | list):
-                stack.append((item, depth + 1))
+        below: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                if node.get("resourceType") == "Bundle":
+                    entries += _bundle_entries(node)
+                    if entries > limits.max_entries:
+                        raise _too_many(limits)
+                items: Any = node.values()
+            else:
+                items = node
+            for item in items:
+                if isinstance(item, str):
+                    if len(item) > max_chars:  # the common case, a short string, costs no call
+                        _check_long_string(node, item, limits)
+                elif isinstance(item, dict | list):
+                    below.append(item)
+        level = below
+        depth += 1
+
+
+def _check_long_string(owner: dict[str, Any] | list[Any], text: str, limits: JsonLimits) -> None:
+    if isinstance(owner, list):
+        _check_string(None, text, None, limits)
+        return
+    key = next(k for k, v in owner.items() if v is text)
+    _check_string(key, text, owner, limits)
 
 
 def _bundle_entries(node: dict[str, Any]) -> int:

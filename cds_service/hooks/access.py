@@ -1,11 +1,11 @@
 """Who may call: the CDS client JWT on every endpoint (``cds-hooks.md`` §9), as the routes use it.
 
 :class:`ClientAuth` wraps :class:`cds_service.auth.JwtVerifier`. An endpoint that writes (a hook call, the
-feedback call) verifies with ``consume=False``: the token id is checked by a read, and the
-:class:`~cds_service.hooks.service.CallerIdentity` carries the ``token_use`` the endpoint records in its one
-write before it answers; when that write finds the token id taken by a concurrent call, the endpoint refuses
-the call through :meth:`ClientAuth.refuse` (401, counted and logged as ``replayed_jti``). An endpoint that
-does not write (discovery) verifies with ``consume=True``. Every refusal is a bare 401 (CH-35).
+feedback call) verifies with ``consume=False``: no database read (a token id this process was already shown
+is refused from memory), and the :class:`~cds_service.hooks.service.CallerIdentity` carries the ``token_use``
+the endpoint records in its one write before it answers; when that write finds the token id taken, the
+endpoint refuses the call through :meth:`ClientAuth.refuse` (401, counted and logged as ``replayed_jti``).
+An endpoint that does not write (discovery) verifies with ``consume=True``. Every refusal is a bare 401 (CH-35).
 """
 
 from __future__ import annotations
