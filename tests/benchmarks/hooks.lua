@@ -1,7 +1,8 @@
 -- wrk script of the hook benchmark (tests/benchmarks/wrk.py): each request carries a client JWT used once,
 -- and every answer is checked. Arguments (after "--"):
 --   1 tokens file (one JWT per line, or "-" for none), 2 body file (or "-" for a GET), 3 number of wrk
---   threads, 4 run number, 5 card topic every 200 answer must carry (or "-").
+--   threads, 4 run number, 5 card topic every 200 answer must carry (or "-"), 6 and 7 the topic codes of the
+--   data-unavailable and analysis-pending cards (counted when an answer carries them).
 -- Thread k takes the tokens on lines k, k + n, k + 2n, ... so that no token is sent twice. A thread that
 -- runs out stops and counts it ("exhausted"); the harness then fails the row rather than replay a token.
 -- Every "@HOOK_INSTANCE@" of the body is replaced by a UUID unique per request (the hookInstance, and in the
@@ -25,6 +26,7 @@ local with_tokens = false
 local head, pieces = nil, nil
 local run, sequence = 0, 0
 local expect = nil
+local unavailable_topic, pending_topic = nil, nil
 
 local function read_file(path)
    local file = assert(io.open(path, "rb"))
@@ -39,6 +41,8 @@ function init(args)
    if args[5] ~= "-" then
       expect = '"' .. args[5] .. '"'
    end
+   unavailable_topic = '"' .. args[6] .. '"'
+   pending_topic = '"' .. args[7] .. '"'
    if args[1] ~= "-" then
       with_tokens = true
       local line_no = 0
@@ -99,10 +103,10 @@ function response(status, headers, body)
       return
    end
    counts.ok = counts.ok + 1
-   if body:find('"data-unavailable"', 1, true) then
+   if body:find(unavailable_topic, 1, true) then
       counts.unavailable = counts.unavailable + 1
    end
-   if body:find('"pet-analysis-pending"', 1, true) then
+   if body:find(pending_topic, 1, true) then
       counts.pending = counts.pending + 1
    end
    if expect ~= nil and not body:find(expect, 1, true) then

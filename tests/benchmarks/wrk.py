@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rules.display import TOPIC_CODES
+from rules.domain import CardScenario
 from tests.benchmarks.hook_world import tree_cpu_s
 
 SCRIPT = Path(__file__).with_name("hooks.lua")
@@ -112,6 +114,8 @@ def run_wrk(
         str(threads),
         str(run),
         expect_topic or "-",
+        TOPIC_CODES[CardScenario.DATA_UNAVAILABLE],
+        TOPIC_CODES[CardScenario.PET_ANALYSIS_PENDING],
     ]
     cpu_before = tree_cpu_s(server_pid)
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=False)
