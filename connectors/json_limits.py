@@ -98,30 +98,35 @@ def check_within(value: Any, limits: JsonLimits) -> None:
     if isinstance(value, str):
         _check_string(None, value, None, limits)
     entries = 0
-    max_chars = limits.max_string_chars
     level: list[Any] = [value] if isinstance(value, dict | list) else []
     depth = 1
     while level:
         if depth > limits.max_depth:
             raise JsonLimitError(f"JSON nested deeper than {limits.max_depth} levels", kind=LimitKind.DEPTH)
-        below: list[Any] = []
-        for node in level:
-            if isinstance(node, dict):
-                if node.get("resourceType") == "Bundle":
-                    entries += _bundle_entries(node)
-                    if entries > limits.max_entries:
-                        raise _too_many(limits)
-                items: Any = node.values()
-            else:
-                items = node
-            for item in items:
-                if isinstance(item, str):
-                    if len(item) > max_chars:  # the common case, a short string, costs no call
-                        _check_long_string(node, item, limits)
-                elif isinstance(item, dict | list):
-                    below.append(item)
-        level = below
+        entries, level = _next_level(level, entries, limits)
         depth += 1
+
+
+def _next_level(level: list[Any], entries: int, limits: JsonLimits) -> tuple[int, list[Any]]:
+    """Check the strings and Bundles of one level's containers; (entries so far, the containers below)."""
+    max_chars = limits.max_string_chars
+    below: list[Any] = []
+    for node in level:
+        if isinstance(node, dict):
+            if node.get("resourceType") == "Bundle":
+                entries += _bundle_entries(node)
+                if entries > limits.max_entries:
+                    raise _too_many(limits)
+            items: Any = node.values()
+        else:
+            items = node
+        for item in items:
+            if isinstance(item, str):
+                if len(item) > max_chars:  # the common case, a short string, costs no call
+                    _check_long_string(node, item, limits)
+            elif isinstance(item, dict | list):
+                below.append(item)
+    return entries, below
 
 
 def _check_long_string(owner: dict[str, Any] | list[Any], text: str, limits: JsonLimits) -> None:

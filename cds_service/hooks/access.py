@@ -5,7 +5,8 @@ feedback call) verifies with ``consume=False``: no database read (a token id thi
 is refused from memory), and the :class:`~cds_service.hooks.service.CallerIdentity` carries the ``token_use``
 the endpoint records in its one write before it answers; when that write finds the token id taken, the
 endpoint refuses the call through :meth:`ClientAuth.refuse` (401, counted and logged as ``replayed_jti``).
-An endpoint that does not write (discovery) verifies with ``consume=True``. Every refusal is a bare 401 (CH-35).
+An endpoint that does not write (discovery) verifies with ``consume=True``. Every refusal is a bare 401
+(CH-35).
 """
 
 from __future__ import annotations
