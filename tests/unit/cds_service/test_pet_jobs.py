@@ -547,3 +547,28 @@ def test_stored_document_of_a_done_analysis(pet_folder: Path, storage: Storage) 
     assert record is not None
     assert record.status is AnalysisStatus.DONE
     assert stored_document(record) == document
+
+
+def test_stored_document_decoded_once_per_row_version(pet_folder: Path, storage: Storage) -> None:
+    source = FilePetSource(pet_folder)
+    (ref,) = source.find_pet_series(patient_id=PATIENT)
+    jobs = PetJobs(source, storage)
+    try:
+        document = jobs.process(ref).document.result(timeout=WAIT_S)
+    finally:
+        jobs.shutdown()
+    record = storage.get_analysis(ref.series_uid)
+    assert record is not None
+    assert record.facts is not None
+    first = stored_document(record)
+    assert first == document
+    # The same row read again: the decoded document is reused, not rebuilt.
+    assert stored_document(storage.get_analysis(ref.series_uid)) is first
+    # A row written again (here: other facts under a later updated_at) is decoded afresh.
+    facts = json.loads(json.dumps(record.facts))
+    facts["picture"] = not facts.get("picture", False)
+    rewritten = replace(record, facts=facts, updated_at=record.updated_at + dt.timedelta(microseconds=1))
+    again = stored_document(rewritten)
+    assert first is not None
+    assert again is not None
+    assert again.picture is not first.picture
