@@ -130,7 +130,7 @@ def create_app(
     from cds_service.evidence import routes as evidence
     from cds_service.hooks import routes as hooks
     from cds_service.hooks.access import ClientAuth
-    from cds_service.hooks.mapping_cache import MappingCache
+    from cds_service.hooks.mapping_cache import AssessMemo, MappingCache
     from cds_service.hooks.prefetch import PrefetchResolver, fhir_client_factory, templates
     from cds_service.hooks.registry import EXTENSION_KEY, Components
     from cds_service.hooks.service import EvidenceLink, HookService
@@ -202,7 +202,9 @@ def create_app(
             max_entries=settings.mapping_cache_entries,
             ttl_s=settings.mapping_cache_ttl_s,
         ),
-        assess=assess,
+        assess=AssessMemo(
+            assess, max_entries=settings.mapping_cache_entries, ttl_s=settings.mapping_cache_ttl_s
+        ),
         pet_lookup=pet_lookup,
         embedded_prefetch=embedded_prefetch,
         evidence_link=evidence_link,

@@ -21,15 +21,16 @@ very same resources without changing any answer:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cds_service.memo import Memo
 from connectors.ports import PathologyData
+from rules.domain import AssessInputs, Assessment
 
 MapFn = Callable[[Iterable[Mapping[str, Any]]], PathologyData]
 
@@ -45,53 +46,54 @@ class MappingCache:
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_entries < 0 or ttl_s <= 0:
-            raise ValueError("max_entries must be >= 0 and ttl_s positive")
         self._map = map_fn
-        self._max = max_entries
-        self._ttl = ttl_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[bytes, tuple[float, PathologyData]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self._memo: Memo[PathologyData] = Memo(max_entries=max_entries, ttl_s=ttl_s, clock=clock)
+
+    @property
+    def hits(self) -> int:
+        return self._memo.hits
+
+    @property
+    def misses(self) -> int:
+        return self._memo.misses
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._memo)
 
     def __call__(self, resources: Iterable[Mapping[str, Any]]) -> PathologyData:
         items = list(resources)
-        key = _key(items) if self._max else None
+        key = _key(items) if self._memo.enabled else None
         if key is None:
             return self._map(items)
-        now = self._clock()
-        with self._lock:
-            self._drop_expired(now)
-            found = self._entries.get(key)
-            if found is not None:
-                self.hits += 1
-                return found[1]
-            self.misses += 1
-        result = self._map(items)
-        with self._lock:
-            self._entries.pop(key, None)
-            self._entries[key] = (now + self._ttl, result)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-        return result
-
-    def _drop_expired(self, now: float) -> None:
-        """Entries are kept in the order they were mapped, so the expired ones are at the front."""
-        while self._entries:
-            first = next(iter(self._entries.values()))
-            if first[0] > now:
-                return
-            self._entries.popitem(last=False)
+        return self._memo.get(key, lambda: self._map(items))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._memo.clear()
+
+
+class AssessMemo:
+    """``rules.assess.assess`` memoised by its inputs and the request's date: ``assess`` is pure and reads
+    ``now`` only as a date (the label-row check, future-dated data), so equal inputs on the same date give
+    the same assessment. Inputs that cannot be hashed are assessed without the memo."""
+
+    def __init__(
+        self,
+        assess_fn: Callable[[AssessInputs, dt.datetime], Assessment],
+        *,
+        max_entries: int,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._assess = assess_fn
+        self._memo: Memo[Assessment] = Memo(max_entries=max_entries, ttl_s=ttl_s, clock=clock)
+
+    def __call__(self, inputs: AssessInputs, now: dt.datetime) -> Assessment:
+        key = (inputs, now.date(), now.tzinfo is not None)
+        try:
+            hash(key)
+        except TypeError:
+            return self._assess(inputs, now)
+        return self._memo.get(key, lambda: self._assess(inputs, now))
 
 
 def _key(items: list[Mapping[str, Any]]) -> bytes | None:

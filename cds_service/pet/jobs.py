@@ -30,13 +30,13 @@ import secrets
 import socket
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from cds_service.memo import Memo
 from cds_service.observability import UpstreamTarget, default_metrics
 from cds_service.pet.codec import (
     ANALYSIS_VERSION,
@@ -94,32 +94,10 @@ def is_current(record: PetAnalysisRecord | None, ref: SeriesRef) -> bool:
     )
 
 
-class _DecodedDocuments:
-    """The last decoded documents by the stored row's identity (series, analysis version, ``updated_at``,
-    ``attempts``: every write of the row changes ``updated_at``), so that a hook does not rebuild the same
-    domain objects from the same row again. The documents are frozen; bounded, least recently used out."""
-
-    def __init__(self, max_entries: int = 512) -> None:
-        self._max = max_entries
-        self._entries: OrderedDict[tuple[object, ...], AnalysisDocument] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, record: PetAnalysisRecord, facts: Mapping[str, Any]) -> AnalysisDocument:
-        key = (record.series_instance_uid, record.analysis_version, record.updated_at, record.attempts)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        document = document_from_json(facts)
-        with self._lock:
-            self._entries[key] = document
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-        return document
-
-
-_DECODED = _DecodedDocuments()
+_DECODED: Memo[AnalysisDocument] = Memo(max_entries=512, ttl_s=3600.0)
+"""Decoded stored analyses by the row's identity (series, analysis version, ``updated_at``, ``attempts``:
+every write of the row changes ``updated_at``), so that a hook does not rebuild the same lesion objects from
+the same row again."""
 
 
 def stored_document(record: PetAnalysisRecord | None) -> AnalysisDocument | None:
@@ -130,7 +108,9 @@ def stored_document(record: PetAnalysisRecord | None) -> AnalysisDocument | None
     if not (record.analysis_version or "").startswith(ANALYSIS_VERSION):
         return None
     try:
-        return _DECODED.get(record, record.facts)
+        facts = record.facts
+        key = (record.series_instance_uid, record.analysis_version, record.updated_at, record.attempts)
+        return _DECODED.get(key, lambda: document_from_json(facts))
     except PetCodecError:
         log.warning("a stored PET analysis could not be decoded; it will be analysed again")
         return None

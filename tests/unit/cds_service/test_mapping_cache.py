@@ -3,15 +3,18 @@ keyed by content, bounded in size and time, never caching a failure."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
 
-from cds_service.hooks.mapping_cache import MappingCache
+from cds_service.hooks.mapping_cache import AssessMemo, MappingCache
 from connectors.errors import InvalidSourceDataError
 from connectors.fhir.mapping import pathology_from_resources
 from connectors.ports import PathologyData
+from rules.assess import assess
+from rules.domain import AssessInputs, Assessment, PetStatus
 
 
 def _report(patient: str, text: str) -> dict[str, Any]:
@@ -125,3 +128,67 @@ def test_resources_that_are_not_plain_json_are_mapped_every_time() -> None:
     cache(odd)
     cache(odd)
     assert counting.calls == 2
+
+
+def _inputs(text: str) -> AssessInputs:
+    pathology = pathology_from_resources([_report("p1", text)])
+    return AssessInputs(
+        her2_results=tuple(pathology.her2),
+        receptors=tuple(pathology.receptors),
+        context=pathology.context,
+        pet=None,
+        pet_status=PetStatus.NONE,
+    )
+
+
+def test_assess_memo_gives_what_assess_gives_per_inputs_and_date() -> None:
+    calls: list[dt.datetime] = []
+
+    def counting(inputs: AssessInputs, now: dt.datetime) -> Assessment:
+        calls.append(now)
+        return assess(inputs, now)
+
+    memo = AssessMemo(counting, max_entries=8, ttl_s=60.0)
+    morning = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    low, positive = _inputs("HER2 IHC 1+ (4B5)."), _inputs("HER2 IHC 3+ (4B5).")
+    first = memo(low, morning)
+    assert first == assess(low, morning)
+    # Equal inputs later the same day: the same assessment, not computed again.
+    assert memo(_inputs("HER2 IHC 1+ (4B5)."), morning + dt.timedelta(hours=9)) is first
+    assert len(calls) == 1
+    # Other inputs, or another date (the label-row check and future-dated data read the date): computed.
+    assert memo(positive, morning) == assess(positive, morning)
+    assert memo(positive, morning).her2.current != first.her2.current
+    memo(low, morning + dt.timedelta(days=1))
+    assert len(calls) == 3
+
+
+def test_assess_memo_off_and_unhashable_inputs_computed_each_time() -> None:
+    calls = 0
+
+    def counting(inputs: AssessInputs, now: dt.datetime) -> Assessment:
+        nonlocal calls
+        calls += 1
+        return assess(inputs, now)
+
+    now = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    off = AssessMemo(counting, max_entries=0, ttl_s=60.0)
+    off(_inputs("HER2 IHC 1+."), now)
+    off(_inputs("HER2 IHC 1+."), now)
+    assert calls == 2
+    memo = AssessMemo(counting, max_entries=8, ttl_s=60.0)
+    unhashable = _Unhashable(_inputs("HER2 IHC 1+."))
+    memo(unhashable, now)
+    memo(unhashable, now)
+    assert calls == 4
+
+
+class _Unhashable(AssessInputs):
+    """Inputs whose hash fails (as a mutable member would make it)."""
+
+    def __init__(self, inputs: AssessInputs) -> None:
+        for name in AssessInputs.__dataclass_fields__:
+            object.__setattr__(self, name, getattr(inputs, name))
+
+    def __hash__(self) -> int:
+        raise TypeError("unhashable")
