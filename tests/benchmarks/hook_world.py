@@ -33,11 +33,13 @@ from typing import Any
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from cds_service import create_app
 from cds_service.settings import AuthMode, Settings
 from cds_service.storage.store import Storage
 from connectors.dicom.phantom import write_phantom
+from tests.benchmarks.floor_app import SIGNED_FLOOR_PATH
 from tests.e2e.harness import PATIENT_VIEW, EhrKey, run_cli
 from tests.e2e.scenarios import BY_KEY, MRN_SYSTEM, SCENARIOS, Scenario, fhir_resources
 from tests.integration.fhir_server import FhirServer
@@ -328,10 +330,23 @@ def service_process(port: int, env: dict[str, str], workdir: Path) -> GunicornPr
     return GunicornProcess(command, port, env, workdir, ready_path="/healthz", log_prefix="service")
 
 
-def floor_process(port: int, workdir: Path) -> GunicornProcess:
-    """The trivial JSON endpoint (``tests/benchmarks/floor_app.py``) under the service's gunicorn settings."""
+def floor_process(port: int, workdir: Path, key: EhrKey | None = None) -> GunicornProcess:
+    """The floors (``tests/benchmarks/floor_app.py``) under the service's gunicorn settings; with ``key`` also
+    the signed floor (the EHR's public key, the endpoint's URL as audience, a SQLite file of its own)."""
     command = [sys.executable, "-m", "tests.benchmarks.floor_app", "--port", str(port)]
-    return GunicornProcess(command, port, worker_env(), workdir, ready_path=FLOOR_PATH, log_prefix="floor")
+    env = worker_env()
+    if key is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        pem = workdir / "ehr-public.pem"
+        pem.write_bytes(
+            key.private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        )
+        env |= {
+            "BENCH_FLOOR_PUBLIC_KEY": str(pem),
+            "BENCH_FLOOR_AUDIENCE": f"http://127.0.0.1:{port}{SIGNED_FLOOR_PATH}",
+            "BENCH_FLOOR_DATABASE": str(workdir / "floor-signed.db"),
+        }
+    return GunicornProcess(command, port, env, workdir, ready_path=FLOOR_PATH, log_prefix="floor")
 
 
 def tree_cpu_s(pid: int) -> float:

@@ -37,6 +37,7 @@ import requests
 from rules.display import TOPIC_CODES
 from rules.domain import CardScenario
 from tests.benchmarks import pyspy
+from tests.benchmarks.floor_app import SIGNED_FLOOR_PATH
 from tests.benchmarks.hook_world import (
     EXPECTED_TOPIC,
     FLOOR_PATH,
@@ -124,7 +125,7 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
     )
     load_before = os.getloadavg()
     service = service_process(service_port, env, workdir / "service")
-    floor = floor_process(floor_port, workdir / "floor")
+    floor = floor_process(floor_port, workdir / "floor", world.key)
     full = hook_body(prefetch=world.prefetch, fhir_base=world.fhir.base_url)
     absent = hook_body(prefetch=None, fhir_base=world.fhir.base_url)
     try:
@@ -174,7 +175,26 @@ def measurement(world: World, bench_dir: Path, request: pytest.FixtureRequest) -
                 )
 
         floor20 = floor_row(20)
+        signed_url = floor.url + SIGNED_FLOOR_PATH
+        signed20 = run_wrk(
+            wrk,
+            signed_url,
+            label="signed floor: JWT, JSON body, one row",
+            connections=20,
+            seconds=SECONDS,
+            workdir=workdir / "wrk",
+            server_pid=floor.pid,
+            body=full,
+            tokens=_tokens_for(world, signed_url, floor20),
+        )
+        result.rows.append((signed20, floor20))
         hook_row("patient-view, full prefetch", 20, full, floor20, profile=PROFILE)
+        hook20 = result.rows[-1][0]
+        result.notes.append(
+            f"patient-view, full prefetch, 20 conn = {100.0 * hook20.rps / signed20.rps:.1f} % of the signed "
+            f"floor ({signed20.rps:.0f} req/s, {signed20.server_cpu_ms:.2f} ms CPU/req: the work every hook "
+            "call must do: JWT check, JSON body, one committed row)"
+        )
         hook_row("patient-view, full prefetch, all distinct", 20, distinct_prefetch(full), floor20)
         floor1 = floor_row(1)
         hook_row("patient-view, full prefetch", 1, full, floor1)
