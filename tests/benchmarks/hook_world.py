@@ -54,8 +54,9 @@ EXPECTED_TOPIC = "her2-low-pet-avid"
 """The card the patient's chart and stored analysis call for (``tests/e2e/scenarios.py``)."""
 HOOK_PATH = f"/cds-services/{PATIENT_VIEW}"
 FLOOR_PATH = "/floor"
-WORKERS = "2"
-THREADS = "8"
+WORKERS = os.environ.get("BENCH_WORKERS", "2")
+THREADS = os.environ.get("BENCH_THREADS", "8")
+"""gunicorn workers and threads of the service and its floors (the deployment defaults unless set)."""
 TOKEN_LIFETIME_S = 1800
 """Client JWT lifetime: long enough for a whole benchmark run, within the service's 1 h limit."""
 START_TIMEOUT_S = 60.0
