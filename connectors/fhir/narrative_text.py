@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from connectors.fhir.narrative_lexicon import to_english
+
 _NEWLINES: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
 _ZERO_WIDTH: Final = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
@@ -272,7 +274,7 @@ def normalise(text: str) -> str:
     text = _ZERO_WIDTH.sub("", text)
     text = _THIN_THOUSANDS.sub("", text)
     text = _SPACES.sub(" ", _DASHES.sub("-", text.translate(_TRANSLATE)))
-    text = _spoken_numbers(re.sub(r"[ \t]+", " ", text))
+    text = to_english(_spoken_numbers(re.sub(r"[ \t]+", " ", text)))
     for pattern, sign in _COMPARATORS:
         text = pattern.sub(sign, text)
     text = _PERCENT_WORD.sub("%", text)
