@@ -66,7 +66,15 @@ from connectors.fhir.narrative_html import html_to_text
 from connectors.fhir.narrative_results import build_her2_result
 from connectors.fhir.narrative_sections import Section
 from connectors.fhir.narrative_text import Line, report_lines, starts_new_item
-from rules.domain import Her2Result, Receptor, ReceptorResult, ReportedStatus, SourceRef, SpecimenRef
+from rules.domain import (
+    Her2Result,
+    IhcScore,
+    Receptor,
+    ReceptorResult,
+    ReportedStatus,
+    SourceRef,
+    SpecimenRef,
+)
 
 __all__ = ["AssertionReader", "NarrativeReading", "html_to_text", "parse_report_text"]
 
@@ -150,6 +158,8 @@ class Topic(Enum):
 
 #: Specimen key: ``None`` for the report's own specimen, else the prior specimen's accession ("": unnamed).
 _Key = str | None
+#: Key prefix of a part of a multi-part report that is kept as its own specimen.
+_PART_KEY: Final = "\x00part:"
 
 
 @dataclass
@@ -298,6 +308,30 @@ def _merge_parts(state: _State) -> None:
     if len({signature for _, _, signature in stated}) == 1:
         state.specimens[None] = stated[0][1]
         return
+    parts = [item for item in stated if item[0] != "(report)"]
+    overall = next((item for item in stated if item[0] == "(report)"), None)
+    sides = {
+        side.lower()
+        for label, _, _ in parts
+        for side in re.findall(r"\b(left|right)\b", state.part_openings.get(label, ""), re.IGNORECASE)
+    }
+    if (
+        len(parts) >= 2
+        # Tumours of both breasts are two cancers, not parts of one: which one is current is not stated.
+        and len(sides) < 2
+        and (overall is None or _overall_agrees(overall[1], [part for _, part, _ in parts]))
+    ):
+        # Parts of one report (two foci, a breast tumour and its node, blocks of one tumour): each is its own
+        # specimen of the report's date, kept with its label; the rules take the highest of them (§6).
+        state.specimens.pop(None, None)
+        for label, part, _ in parts:
+            ref = replace(
+                state.current,
+                id=f"{state.current.id} part {label}" if state.current.id else f"part {label}",
+                description=f"part {label} of the report",
+            )
+            state.specimens[f"{_PART_KEY}{label}"] = _Specimen(key=f"{_PART_KEY}{label}", ref=ref, facts=part.facts)
+        return
     merged = _Specimen(key=None, ref=state.current)
     for _, part, _ in stated:
         for excerpt in [*part.facts.excerpts, *part.facts.not_understood]:
@@ -309,6 +343,42 @@ def _merge_parts(state: _State) -> None:
         "stated; not classified"
     )
     state.specimens[None] = merged
+
+
+def _states_positive(facts: Her2Facts, ref: SpecimenRef) -> bool:
+    """Whether a part's facts give an explicit positive basis (IHC 3+, ISH group 1 or amplified, or a
+    stated positive)."""
+    built = build_her2_result(facts, specimen=ref, prior=False, source=None, reported=None)
+    if built is None:
+        return False
+    result = built.result
+    ish = result.ish
+    return bool(
+        (result.ihc is not None and result.ihc.score is IhcScore.THREE_PLUS)
+        or result.reported_status is ReportedStatus.POSITIVE
+        or (
+            ish is not None
+            and (
+                ish.reported_final is ReportedStatus.POSITIVE
+                or ish.reported_group == 1
+                or (ish.ratio is not None and ish.ratio >= 2.0 and (ish.her2_per_cell or 0.0) >= 4.0)
+            )
+        )
+    )
+
+
+def _overall_agrees(overall: _Specimen, parts: list[_Specimen]) -> bool:
+    """Whether the report's own overall statement beside its parts agrees with them: an overall positive needs
+    a positive part, an overall negative allows none, and an overall statement with a score is not a summary
+    of the parts (then they are not told apart)."""
+    facts = overall.facts
+    if facts.scores or facts.ratio or facts.her2_per_cell or facts.not_understood:
+        return False
+    statuses = {status for _, status in facts.statuses}
+    any_positive = any(_states_positive(part.facts, part.ref) for part in parts)
+    if ReportedStatus.POSITIVE in statuses and not any_positive:
+        return False
+    return not (statuses - {ReportedStatus.POSITIVE} and any_positive)
 
 
 def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | None) -> NarrativeReading:
@@ -326,7 +396,7 @@ def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | Non
         built = build_her2_result(
             item.facts,
             specimen=item.ref,
-            prior=item.key is not None,
+            prior=item.key is not None and not item.key.startswith(_PART_KEY),
             source=source,
             reported=reported,
             report_notes=tuple(dict.fromkeys(state.notes)),
@@ -363,6 +433,10 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     state.last_dropped = False
     for number, sentence in enumerate(sentences):
         part = s.part_label(stripped if number == 0 else sentence) if state.multipart else None
+        if part is None and state.part is not None and _sentence_kind(sentence) is not SentenceKind.NORMAL:
+            # "Overall HER2 status: positive (focus A)" after the parts speaks for the report as a whole.
+            state.part = None
+            state.reset_topic()
         if part is not None and part != state.part:
             state.part = part
             state.part_openings.setdefault(part, stripped if number == 0 else sentence)
@@ -581,7 +655,7 @@ def _result_before(clause: str, cue: re.Pattern[str]) -> str:
     match = cue.search(clause)
     if match is None:
         return ""
-    cut = max(clause.rfind(sep, 0, match.start()) for sep in (",", " - ", ":", "("))
+    cut = max(clause.rfind(sep, 0, match.start()) for sep in (",", " - ", ":", "(", " / "))
     prefix = clause[:cut].strip() if cut > 0 else ""
     if prefix.count("(") > prefix.count(")"):
         return ""

@@ -161,7 +161,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 
 #: Words that only another language uses: their presence switches the lexicon on for the whole text.
 _FOREIGN_CUE_RE: Final = re.compile(
-    r"(?<![\w-])(?:"
+    r"(?<![\w\\-])(?:"
     + "|".join(
         pattern
         for english, patterns in _PHRASES
@@ -173,7 +173,7 @@ _FOREIGN_CUE_RE: Final = re.compile(
 )
 
 _WORD_RES: Final = tuple(
-    (english, re.compile(r"(?<![\w'-])(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE))
+    (english, re.compile(r"(?<![\w'\\-])(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE))
     for english, patterns in _PHRASES
 )
 _CASE_SENSITIVE: Final = frozenset({"ISH"})
@@ -198,9 +198,17 @@ def _reorder(match: re.Match[str]) -> str:
     return f"{descriptors} {match.group('noun')}"
 
 
+#: English words that some foreign spellings also match ("negative", "complete"): no cue of a language.
+_ENGLISH: Final = frozenset(
+    word
+    for english, _ in _PHRASES
+    for word in english.lower().split()
+) | {"negatives", "positives", "completes", "incompletes", "moderates", "intenses", "invasives", "circa"}
+
+
 def is_foreign(text: str) -> bool:
     """Whether a text uses result or staining words of another language."""
-    return _FOREIGN_CUE_RE.search(text) is not None
+    return any(m.group(0).lower() not in _ENGLISH for m in _FOREIGN_CUE_RE.finditer(text))
 
 
 def to_english(text: str) -> str:

@@ -175,6 +175,9 @@ ABBREVIATIONS: Final = frozenset(
 #: A part of a multi-part report: "Part A", "Specimen 2:", "A. Left breast, core biopsy:", "(B) Right breast".
 PART_RE: Final = re.compile(
     r"^[\s*#>-]*(?:(?:part|specimen|sample|container|jar)\s*(?:#|no\.?)?\s*(?P<named>[A-H]|\d{1,2})\b(?!\s*[+%.]\d)"
+    # The foci or blocks of one tumour: "Focus A (upper outer):", "Focus: B", "Tumour focus 2", "Block A3".
+    r"|(?:(?:tumou?r\s+)?(?:focus|foci|lesion|nodule)|block)\s*(?:#|no\.?|:)?\s*(?P<focus>[A-H]\d{0,2}|\d{1,2})"
+    r"(?![\w+%.])"
     r"|\(?(?P<letter>[A-H])[.)]\s+(?=(?:[^.;:]{0,40}?)\b(?:left|right|breast|axilla\w*|(?:lymph\s+)?nodes?|"
     r"core|biops\w*|excision|re-?excision|mastectomy|lumpectomy|resection|segmentectomy|quadrant|liver|bone|lung|"
     r"skin|pleura\w*|brain|chest\s+wall|margin|o'?clock|sentinel)\b))",
@@ -187,7 +190,7 @@ def part_label(sentence: str) -> str | None:
     match = PART_RE.match(sentence)
     if match is None:
         return None
-    return (match.group("named") or match.group("letter")).upper()
+    return (match.group("named") or match.group("focus") or match.group("letter")).upper()
 
 
 def section_of_name(name: str) -> Section | None:

@@ -426,9 +426,51 @@ def _reference_columns(lines: list[str]) -> list[str]:
     return out
 
 
+_ALIGNED_GAP: Final = re.compile(r"\t+\s*| {2,}")
+#: A column header of a space-aligned table names a column ("Focus", "HER2 IHC"), not a value.
+_HEADER_CELL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9 /()'-]{0,30}$")
+#: The first column of a table of specimens: its rows are parts, foci or blocks of the report.
+_SPECIMEN_COLUMN: Final = re.compile(
+    r"^(?:focus|foci|part|specimen|sample|block|lesion|tumou?r|site|nodule)s?\b", re.IGNORECASE
+)
+
+
+def _aligned_cells(line: str) -> list[str]:
+    return [cell.strip() for cell in _ALIGNED_GAP.split(line.strip()) if cell.strip()]
+
+
+def _aligned_tables(lines: list[str]) -> list[str]:
+    """Space- or tab-aligned tables of specimens as pipe tables: a header line of column names, the first
+    naming the specimen (focus, part, block), followed by rows with as many cells ("Focus   Size    HER2 IHC" over "A (12 o'clock)  22 mm   3+") become ``| … |`` rows, which
+    :func:`_flatten_tables` reads like any other table."""
+    out = list(lines)
+    index = 0
+    while index < len(out) - 1:
+        header = _aligned_cells(out[index])
+        width = len(header)
+        if (
+            width < 2
+            or "|" in out[index]
+            or not _SPECIMEN_COLUMN.match(header[0])
+            or not all(_HEADER_CELL.match(cell) and not re.search(r"\d\s*[+%]", cell) for cell in header)
+        ):
+            index += 1
+            continue
+        end = index + 1
+        while end < len(out) and "|" not in out[end] and len(_aligned_cells(out[end])) == width:
+            end += 1
+        if end - index < 2:
+            index += 1
+            continue
+        for row in range(index, end):
+            out[row] = "| " + " | ".join(_aligned_cells(out[row])) + " |"
+        index = end
+    return out
+
+
 def _forms_and_messages(lines: list[str]) -> list[str]:
     out: list[str] = []
-    lines = _answer_columns(_reference_columns(lines))
+    lines = _aligned_tables(_answer_columns(_reference_columns(lines)))
     for line in lines:
         text = _hl7_line(line)
         text = _form_options(text) if text is not None else None

@@ -1,7 +1,8 @@
 """Patient-level HER2 synthesis: one assessment per test occasion, the current one, and what earlier ones add.
 
 spec/clinical-logic.md §6: classify each specimen and keep its provenance; the most recent specimen by
-collection date is current; another specimen with a higher category adds a discordance line; a HER2-low result
+collection date is current (among specimens of the same date, such as two foci or a breast tumour and its node
+from one excision, the one with the highest category); another specimen with a higher category adds a discordance line; a HER2-low result
 from an earlier sample stays relevant when a later one reads 0 (ASCO/CAP 2023 asks to consider prior or
 concurrent samples before concluding IHC 0); amended reports and addenda replace earlier versions of the same
 specimen.
@@ -86,9 +87,26 @@ def _merge(versions: list[tuple[int, Her2Result]]) -> Her2Result:
     return replace(latest, notes=tuple(dict.fromkeys(notes)))
 
 
-def _newest_first_key(assessment: Her2Assessment) -> tuple[dt.date, dt.date]:
+def _same_date_priority(assessment: Her2Assessment) -> int:
+    """Which of several specimens collected on the same date counts (spec §6): the highest category.
+
+    A positive specimen counts first (a focus or block reading 3+ makes the tumour HER2-positive); then a
+    specimen that could not be ranked (pending, equivocal, unreadable: its category could be the highest);
+    then the ranked categories from LOW down to NULL.
+    """
+    rank = RANK.get(assessment.category)
+    if rank == RANK[TdxdCategory.HER2_POSITIVE]:
+        return len(RANK) + 1
+    return len(RANK) if rank is None else rank
+
+
+def _newest_first_key(assessment: Her2Assessment) -> tuple[dt.date, int, dt.date]:
+    """Newest collection date first; among specimens of the same known date, the highest category first;
+    then the newest report."""
     result = assessment.result
-    return (result.specimen.collected or _MIN, result.reported or _MIN)
+    collected = result.specimen.collected
+    priority = _same_date_priority(assessment) if collected is not None else 0
+    return (collected or _MIN, priority, result.reported or _MIN)
 
 
 def _describe(assessment: Her2Assessment) -> str:
@@ -134,8 +152,8 @@ def synthesize(results: Sequence[Her2Result], receptors: Sequence[ReceptorResult
     """Patient-level HER2 picture from all results and ER/PR results (spec/clinical-logic.md §6, §9).
 
     One assessment per test occasion (grouped by specimen id, else by collection date and source document; a
-    later report of the same occasion replaces the earlier one), newest first by collection date then report
-    date. ``current`` is the newest; ``highest`` the occasion with the highest category when it ranks above
+    later report of the same occasion replaces the earlier one), newest first by collection date, then (same
+    date) highest category first, then report date. ``current`` is the first; ``highest`` the occasion with the highest category when it ranks above
     the current one; ``prior_low`` the newest earlier HER2-low occasion; ``discordance`` lines when
     classifiable occasions differ.
     """
