@@ -61,7 +61,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     (
         "amplified",
-        (r"amplifi[ée]e?s?", r"amplifiziert", r"amplificad[oa]s?", r"amplificat[oaie]", r"geamplificeerd"),
+        (r"amplifi[ée]e?s?", r"amplifiziert(?:e[nrs]?)?", r"amplificad[oa]s?", r"amplificat[oaie]", r"geamplificeerd"),
     ),
     ("amplification", (r"amplificaci[oó]n", r"amplificazione", r"amplifica[cç][aã]o", r"amplifikation")),
     ("not required", (r"non\s+requise?s?", r"nicht\s+erforderlich", r"no\s+requerid[oa]", r"non\s+richiest[oa]")),
@@ -77,6 +77,22 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     ("pending", (r"en\s+attente", r"ausstehend", r"pendiente", r"in\s+corso", r"in\s+afwachting", r"pendente")),
+    ("weakly positive", (r"schwach\s+positiv", r"faiblement\s+positi(?:f|ve)s?", r"d[ée]bilmente\s+positiv[oa]")),
+    (
+        "no",
+        (
+            r"(?:vollst[äa]ndig|komplett)\s+fehlende",
+            r"fehlende",
+            r"keine?[nrs]?",
+            r"aucune?",
+            r"pas\s+de",
+            r"absence\s+de",
+            r"sin",
+            r"senza",
+            r"geen",
+            r"sem",
+        ),
+    ),
     ("positive", (r"positi(?:f|fs|ves)", r"positiv", r"positiv[oa]s?", r"positie[fv]e?")),
     ("negative", (r"n[ée]gati(?:f|fs|ves)", r"n[ée]gative", r"negativ", r"negativ[oa]s?", r"negatie[fv]e?")),
     (
@@ -117,12 +133,13 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"marca[cç][aã]o",
         ),
     ),
+    ("staining", (r"(?:immun)?reaktion(?:en)?", r"reaktivit[äa]t", r"immunreaktivit[äa]t")),
     (
         "membrane",
         (
             r"membranaires?",
-            r"membran[öo]s",
-            r"membranst[äa]ndig",
+            r"membran[öo]s(?:e[nrs]?)?",
+            r"membranst[äa]ndig(?:e[nrs]?)?",
             r"membranos[oa]s?",
             r"membranar",
             r"membraneus",
@@ -133,18 +150,18 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         "incomplete",
         (
             r"incompl[èe]te?s?",
-            r"unvollst[äa]ndig",
-            r"inkomplett",
+            r"unvollst[äa]ndig(?:e[nrs]?)?",
+            r"inkomplett(?:e[nrs]?)?",
             r"incomplet[oa]s?",
             r"onvolledig",
             r"incompleet",
         ),
     ),
-    ("complete", (r"compl[èe]te?s?", r"vollst[äa]ndig", r"komplett", r"complet[oa]s?", r"volledig", r"compleet")),
-    ("faint", (r"faibles?", r"schwach", r"d[ée]bil(?:es)?", r"debole", r"zwak", r"fracas?")),
-    ("moderate", (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig", r"moderad[oa]s?", r"moderat[oa]", r"matig")),
-    ("intense", (r"intens[oa]s?", r"kr[äa]e?ftig", r"intensief")),
-    ("strong", (r"forte?s?(?=\s)", r"stark", r"fuerte", r"sterk")),
+    ("complete", (r"compl[èe]te?s?", r"vollst[äa]ndig(?:e[nrs]?)?", r"komplett(?:e[nrs]?)?", r"complet[oa]s?", r"volledig", r"compleet")),
+    ("faint", (r"faibles?", r"schwach(?:e[nrs]?)?", r"d[ée]bil(?:es)?", r"debole", r"zwak", r"fracas?")),
+    ("moderate", (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?", r"moderad[oa]s?", r"moderat[oa]", r"matig")),
+    ("intense", (r"intens[oa]s?", r"kr[äa]e?ftig(?:e[nrs]?)?", r"intensief")),
+    ("strong", (r"forte?s?(?=\s)", r"stark(?:e[nrs]?)?", r"fuerte", r"sterk")),
     ("tumour cells", (r"cellules\s+tumorales", r"tumorzellen", r"c[ée]lulas\s+tumorales", r"cellule\s+tumorali")),
     ("cells", (r"cellules", r"zellen", r"c[ée]lulas", r"cellule", r"cellen")),
     ("nucleus", (r"noyau", r"zellkern", r"n[úu]cleo", r"nucleo", r"celkern")),
@@ -165,7 +182,7 @@ _FOREIGN_CUE_RE: Final = re.compile(
     + "|".join(
         pattern
         for english, patterns in _PHRASES
-        if english not in {"and", "of", "in", "per", "ISH", "strong", "intense", "nuclei", "invasive"}
+        if english not in {"and", "of", "in", "per", "no", "ISH", "strong", "intense", "invasive"}
         for pattern in patterns
     )
     + r")(?![\w-])",

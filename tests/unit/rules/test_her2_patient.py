@@ -63,8 +63,36 @@ def test_occasions_newest_first_by_collection_then_report_date() -> None:
     c = her2(IhcScore.ZERO, specimen="C", collected=D(2023, 5, 1), reported=D(2023, 5, 9))
     undated = her2(IhcScore.TWO_PLUS, specimen="D")
     patient = synthesize([a, undated, b, c], [])
-    assert [o.result.specimen.id for o in patient.occasions] == ["C", "B", "A", "D"]
+    # B and C were collected on the same date: the higher category (B, 3+) counts, whatever the report date.
+    assert [o.result.specimen.id for o in patient.occasions] == ["B", "C", "A", "D"]
     assert patient.current is patient.occasions[0]
+
+
+def test_same_date_specimens_highest_category_counts_with_a_discordance_line() -> None:
+    focus_1 = her2(IhcScore.ONE_PLUS, specimen="S1 part B", collected=D(2024, 2, 14), reported=D(2024, 2, 20))
+    focus_2 = her2(IhcScore.ZERO, specimen="S1 part A", collected=D(2024, 2, 14), reported=D(2024, 2, 14))
+    patient = synthesize([focus_2, focus_1], [])
+    assert patient.current is not None
+    assert patient.current.category is TdxdCategory.HER2_LOW
+    assert patient.highest is None
+    assert len(patient.discordance) == 1
+    assert "between specimens" in patient.discordance[0]
+
+
+def test_same_date_unreadable_specimen_outranks_a_lower_one_but_not_a_positive_one() -> None:
+    low = her2(IhcScore.ONE_PLUS, specimen="A", collected=D(2024, 2, 14))
+    pending = Her2Result(
+        specimen=SpecimenRef(id="B", collected=D(2024, 2, 14)), reported_status=ReportedStatus.PENDING
+    )
+    positive = her2(IhcScore.THREE_PLUS, specimen="C", collected=D(2024, 2, 14))
+    assert synthesize([low, pending], []).current.category is TdxdCategory.UNKNOWN  # type: ignore[union-attr]
+    assert synthesize([low, pending, positive], []).current.category is TdxdCategory.HER2_POSITIVE  # type: ignore[union-attr]
+
+
+def test_undated_specimens_keep_the_report_date_order() -> None:
+    older = her2(IhcScore.THREE_PLUS, specimen="A", reported=D(2023, 1, 1))
+    newer = her2(IhcScore.ZERO, specimen="B", reported=D(2024, 1, 1))
+    assert synthesize([older, newer], []).current.result.specimen.id == "B"  # type: ignore[union-attr]
 
 
 def test_addendum_of_the_same_specimen_replaces_and_completes_the_original() -> None:

@@ -243,11 +243,12 @@ CASES = [
      INDETERMINATE),
     ("DCIS, solid type. HER2 immunostain: positive (3+).", INDETERMINATE),
     ("HER2 IHC 3+. Associated DCIS, cribriform type.", POS),
-    # Reports of several parts: the same result once; different results leave the current one unclear.
+    # Reports of several parts: the same result once; tumours of both breasts with different results leave
+    # the current one unclear; parts of one side are specimens of one date, of which the highest counts.
     ("A. LEFT BREAST, CORE BIOPSY: Invasive carcinoma. FINAL HER2 STATUS: POSITIVE (IHC 3+).\n"
      "B. RIGHT BREAST, CORE BIOPSY: Invasive carcinoma. HER2 IHC 1+.", INDETERMINATE),
     ("Specimen A (left breast, excision): HER2 IHC 2+, FISH pending.\nSpecimen B (left breast, "
-     "re-excision): HER2 FISH amplified (ratio 3.4, 7.6 copies per cell).", INDETERMINATE),
+     "re-excision): HER2 FISH amplified (ratio 3.4, 7.6 copies per cell).", POS),
     ("A. Left breast, 2 o'clock, core: HER2 IHC 0.\nB. Left breast, 10 o'clock, core: HER2 IHC 0.", ZERO),
     ("A. Left breast, core biopsy: invasive ductal carcinoma, grade 2.\nB. Left axillary lymph node, FNA: "
      "metastatic carcinoma.\n\nBiomarkers (block A1): HER2 IHC 1+.", LOW),
