@@ -137,6 +137,12 @@ _PANEL_RE: Final = re.compile(
     r"(?:prognostic|predictive)\s+markers?|ER\s*/\s*PR\s*/\s*HER-?2)\b",
     re.IGNORECASE,
 )
+#: The earlier version of this report quoted by label ("ORIGINAL REPORT: …", "Original diagnosis -").
+_ORIGINAL_VERSION_RE: Final = re.compile(
+    r"^\W*(?:the\s+)?original(?:ly)?\s+(?:report(?:ed)?|diagnosis|result|interpretation)s?\s*(?:\([^)]*\))?\s*"
+    r"(?::|=|\s-\s)\s*",
+    re.IGNORECASE,
+)
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
 
 
@@ -522,6 +528,17 @@ def _read_sentence(
 ) -> None:
     """Read one sentence; ``carried`` is the specimen named by a sentence the previous line left open."""
     state.carried_cue = None
+    original = _ORIGINAL_VERSION_RE.match(sentence)
+    if original is not None and not s.PRIOR_RE.search(sentence[original.end() :]):
+        # An addendum or amended report quoting "ORIGINAL REPORT: HER2 IHC 2+ (equivocal); ISH pending": the
+        # earlier version of this specimen's report, read one level below the text around it, which outranks
+        # it (§6, §10), so that the addendum's ISH keeps the IHC it resolves.
+        bonus, state.bonus = state.bonus, state.bonus - PRIORITY_ADDENDUM
+        try:
+            _read_sentence(sentence[original.end() :], state, carried=carried)
+        finally:
+            state.bonus = bonus
+        return
     if criterion_sentence(sentence):
         state.notes.append(CRITERIA_NOTE)
         state.reset_topic()

@@ -111,6 +111,13 @@ UNCERTAIN_RE: Final = re.compile(
     r"\?(?!\s*(?:yes|no|none|absent|present|not)\b)",
     _I,
 )
+_NOT_FINAL_RE: Final = re.compile(r"preliminar\w*|provisional\w*", _I)
+#: A sentence saying that this report replaces an earlier result ("supersedes the provisional result").
+SUPERSEDED_RE: Final = re.compile(
+    r"\b(?:supersed(?:es|ed|ing)|replac(?:es|ed|ing)|overrid(?:es|ing))\s+(?:the\s+|an?\s+|all\s+|any\s+)?"
+    r"(?:[\w'\"-]+\s+){0,4}(?:results?|reports?|interpretations?|diagnos[ie]s|scores?|status)\b",
+    _I,
+)
 #: Guideline criteria quoted as a legend or definition.
 CRITERION_RE: Final = re.compile(
     r"defined\s+as|\bis\s+defined\b|\bare\s+defined\b|\bdefinitions?\b|\bcriteri(?:a|on)\s*[:=]|"
@@ -282,8 +289,20 @@ class GrammarAssertions:
             found.add(Assertion.HISTORICAL)
         if HYPOTHETICAL_RE.search(clause):
             found.add(Assertion.HYPOTHETICAL)
-        if UNCERTAIN_RE.search(clause):
+        uncertain = UNCERTAIN_RE.search(clause)
+        if uncertain and not (
+            # "PRELIMINARY HER2 ISH RESULT", "provisional FISH count": an ISH result not yet final is pending
+            # (§6: IHC 2+ without a final ISH is equivocal, pending), not hedged wording.
+            _NOT_FINAL_RE.fullmatch(uncertain.group(0))
+            and ISH_METHOD_RE.search(clause)
+            and not UNCERTAIN_RE.search(clause, uncertain.end())
+        ):
             found.add(Assertion.UNCERTAIN)
+        if SUPERSEDED_RE.search(clause):
+            # "This supersedes the provisional 'equivocal' result in the original report": about the replaced
+            # result, which is no result of its own.
+            found.discard(Assertion.UNCERTAIN)
+            found.add(Assertion.HISTORICAL)
         if QUERY_RE.search(clause):
             found.discard(Assertion.UNCERTAIN)
             found.add(Assertion.HYPOTHETICAL)

@@ -101,6 +101,9 @@ class Her2Facts:
     statuses: list[tuple[int, ReportedStatus]] = field(default_factory=list)
     ish_statuses: list[tuple[int, ReportedStatus]] = field(default_factory=list)
     ish_pending: bool = False
+    #: The addendum level (``StatementContext.bonus``) of the latest statement that the ISH counts are not
+    #: final ("preliminary", "recount pending", "final interpretation to follow"); -1 when none.
+    ish_not_final_level: int = -1
     ratio: list[tuple[int, float]] = field(default_factory=list)
     her2_per_cell: list[tuple[int, float]] = field(default_factory=list)
     cep17_per_cell: list[tuple[int, float]] = field(default_factory=list)
@@ -337,12 +340,21 @@ def _read_answers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> N
             facts.statuses.append((_status_priority(ctx, Mode.IHC), status))
 
 
+_NOT_FINAL_RE: Final = re.compile(
+    r"preliminar\w*|provisional\w*|re-?count\w*|second\s+(?:observer|reader|count)|"
+    r"\bfinal\b(?:\s+[\w/-]+){0,3}\s+(?:to\s+follow|pending|will\s+follow)",
+    re.IGNORECASE,
+)
+
+
 def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     if g.TECHNICAL_RE.search(masked.original):
         facts.technical_failure = True
     if masked.take(g.PENDING_RE):
         if g.ISH_WORD_RE.search(masked.original):
             facts.ish_pending = True
+            if _NOT_FINAL_RE.search(masked.original):
+                facts.ish_not_final_level = max(facts.ish_not_final_level, ctx.bonus)
         else:
             facts.statuses.append((_status_priority(ctx, Mode.OVERALL), ReportedStatus.PENDING))
 

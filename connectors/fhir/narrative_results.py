@@ -208,6 +208,15 @@ def _ish(facts: Her2Facts) -> IshResult | None:
     cep17 = _pick("CEP17 signals per cell", facts.cep17_per_cell)
     group = facts.recount_group if facts.recount_group is not None else _pick("ISH groups", facts.groups)
     resulted = any(v is not None for v in (final, ratio, her2, group))
+    # Counts written with "recount pending", "preliminary", "final to follow" and no final result, at the
+    # same report level or below it (not an addendum's counts after the original's "FISH pending"): the ISH
+    # is not final yet (§4: a recount stands; §6 rule 3: IHC 2+ without a final ISH is pending).
+    counted = [p for p, _ in [*facts.ratio, *facts.her2_per_cell, *facts.groups]]
+    not_final = (
+        final is None
+        and bool(counted)
+        and facts.ish_not_final_level >= max(p - p % PRIORITY_ADDENDUM for p in counted)
+    )
     return IshResult(
         probe=IshProbe.SINGLE if facts.single_probe else IshProbe.DUAL,
         ratio=ratio,
@@ -216,7 +225,7 @@ def _ish(facts: Her2Facts) -> IshResult | None:
         reported_group=group,
         recount_confirmed=facts.recount_confirmed,
         reported_final=final if final is not ReportedStatus.PENDING else None,
-        pending=facts.ish_pending and not resulted,
+        pending=facts.ish_pending and (not resulted or not_final),
     )
 
 
