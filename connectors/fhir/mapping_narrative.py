@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from striprtf.striprtf import rtf_to_text
 
 from connectors.fhir.codes import LOINC
 from connectors.fhir.mapping_values import codings, concept_text
@@ -21,7 +24,8 @@ from connectors.fhir.narrative import parse_report_text
 from connectors.fhir.narrative_html import html_to_report_text
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
-_TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml")
+_TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml", "text/rtf", "application/rtf")
+_RTF_RE = re.compile(r"^\s*\{\\rtf")
 #: LOINC document types and classes of pathology reports (FHIR DocumentReference.type/category).
 PATHOLOGY_DOCUMENT_CODES = frozenset(
     {
@@ -54,7 +58,10 @@ def decode_attachment(content_type: str, data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    return html_to_report_text(text) if kind != "text/plain" else text
+    if _RTF_RE.match(text):
+        # Laboratory systems send RTF bodies under a text type: "\par" is a line break, not report text.
+        return str(rtf_to_text(text, errors="ignore"))
+    return html_to_report_text(text) if kind not in ("text/plain", "text/rtf") else text
 
 
 def _content(data: Any) -> bytes | None:

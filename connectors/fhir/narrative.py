@@ -137,6 +137,21 @@ _PANEL_RE: Final = re.compile(
     r"(?:prognostic|predictive)\s+markers?|ER\s*/\s*PR\s*/\s*HER-?2)\b",
     re.IGNORECASE,
 )
+_CONCURRENT_IHC_RE: Final = re.compile(
+    r"^\W*(?:concurrent|concomitant|corresponding|accompanying)\s+(?:HER-?2\s+)?(?:IHC|immunohisto\w*)\b",
+    re.IGNORECASE,
+)
+#: A separately counted tumour population (ISH heterogeneity).
+_REGION_COUNT_RE: Final = re.compile(
+    r"\bseparate(?:ly)?\s+(?:count\w*|enumerat\w*|scor\w*)|\bsub-?population\b|\b(?:amplified|distinct)\s+"
+    r"(?:clone|population|area|region)|\bin\s+(?:that|this|the\s+(?:amplified|distinct))\s+(?:area|region|population|clone)",
+    re.IGNORECASE,
+)
+#: The share of the tumour a population makes up ("~15 % of the invasive tumour", "20% of tumour cells").
+_REGION_SHARE_RE: Final = re.compile(
+    r"(\d{1,3}(?:\.\d+)?)\s*%\s*of\s+(?:the\s+)?(?:invasive\s+)?(?:tumou?r|carcinoma|cells|tumou?r\s+cells)\b",
+    re.IGNORECASE,
+)
 #: The earlier version of this report quoted by label ("ORIGINAL REPORT: …", "Original diagnosis -").
 _ORIGINAL_VERSION_RE: Final = re.compile(
     r"^\W*(?:the\s+)?original(?:ly)?\s+(?:report(?:ed)?|diagnosis|result|interpretation)s?\s*(?:\([^)]*\))?\s*"
@@ -213,8 +228,10 @@ class _State:
             self.specimens[key] = _Specimen(key=key, ref=ref)
         return self.specimens[key]
 
+    default_topic: Topic | None = None
+
     def reset_topic(self) -> None:
-        self.topic, self.mode = None, Mode.OVERALL
+        self.topic, self.mode = self.default_topic, Mode.OVERALL
 
 
 def parse_report_text(
@@ -242,6 +259,10 @@ def parse_report_text(
     state.multipart = len({label for text in texts for label in _part_labels(text)}) >= 2
     # A report that names a sequencing method: its amplification calls are read only where ISH is named.
     state.sequencing = any(SEQUENCING_RE.search(text) for text in texts)
+    if _implicit_her2(texts):
+        # A report about one marker that it never names ("membrane staining … scored 2+ (equivocal). ISH
+        # recommended."): membrane scores 0–3+ and ISH are HER2's, so its statements are HER2 statements.
+        state.default_topic = state.topic = Topic.HER2
     for index, (line, section) in enumerate(zip(lines, reader.sections(texts), strict=True)):
         if index in legend:
             state.notes.append(CRITERIA_NOTE)
@@ -258,6 +279,15 @@ def parse_report_text(
         # A report of carcinoma in situ only: its HER2 result is the DCIS's, which is not scored (§2).
         own.facts.in_situ_only = True
     return _reading(state, source=source, reported=reported)
+
+
+def _implicit_her2(texts: list[str]) -> bool:
+    """Whether a report names no marker at all yet scores membrane staining 0–3+ or reports ISH."""
+    if any(_has_marker(text) for text in texts):
+        return False
+    joined = "\n".join(texts)
+    membrane_score = bool(re.search(r"membran", joined, re.IGNORECASE) and g.SCORE_PLUS_RE.search(joined))
+    return membrane_score or bool(ISH_METHOD_RE.search(joined) and AMPLIFICATION_RE.search(joined))
 
 
 _PART_CURRENT_RE: Final = re.compile(
@@ -539,6 +569,8 @@ def _read_sentence(
         finally:
             state.bonus = bonus
         return
+    if _region_count(sentence, state):
+        return
     if criterion_sentence(sentence):
         state.notes.append(CRITERIA_NOTE)
         state.reset_topic()
@@ -565,6 +597,28 @@ def _read_sentence(
         elif g.HER2_RE.search(kept):
             # "HER2: 3+ in the in situ component only; invasive carcinoma 1+": the next clause is HER2's.
             state.topic = Topic.HER2
+
+
+def _region_count(sentence: str, state: _State) -> bool:
+    """A separate ISH count of a distinct tumour population ("separate count of 20 nuclei in that area: ratio
+    3.4, mean HER2 7.8/cell"; ASCO/CAP 2018 heterogeneity): kept apart from the overall count, with the
+    population's share of the tumour when the sentence states it."""
+    if not _REGION_COUNT_RE.search(sentence) or not (g.ISH_WORD_RE.search(sentence) or state.topic is Topic.HER2):
+        return False
+    counts = Her2Facts()
+    ctx = StatementContext(start_mode=Mode.ISH, kind=SentenceKind.NORMAL, bonus=state.bonus)
+    read_her2_statement(sentence, counts, ctx)
+    ratio = counts.ratio[-1][1] if counts.ratio else None
+    her2 = counts.her2_per_cell[-1][1] if counts.her2_per_cell else None
+    if ratio is None and her2 is None:
+        return False
+    share = _REGION_SHARE_RE.search(sentence)
+    target = state.specimen(state.section_key)
+    target.facts.region_counts.append((float(share.group(1)) if share else None, ratio, her2))
+    if sentence not in target.facts.excerpts:
+        target.facts.excerpts.append(sentence)
+    state.topic = Topic.HER2
+    return True
 
 
 def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
@@ -841,7 +895,13 @@ def _statements(clause: str, inherited: Topic | None) -> list[tuple[Topic | None
             continue
         markers.append((start, end, topic))
     if not markers:
-        ish = g.ISH_WORD_RE.search(clause) or g.RECOUNT_RE.search(clause) or g.CEP17_WORD_RE.search(clause)
+        ish = (
+            g.ISH_WORD_RE.search(clause)
+            or g.RECOUNT_RE.search(clause)
+            or g.CEP17_WORD_RE.search(clause)
+            # "CONCURRENT IHC: 2+" in an ISH report: the IHC read with the ISH, HER2's.
+            or _CONCURRENT_IHC_RE.match(clause)
+        )
         own = Topic.HER2 if ish else inherited
         return [(own, clause, False)]
     statements: list[tuple[Topic | None, str, bool]] = []

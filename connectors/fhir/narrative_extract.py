@@ -118,6 +118,9 @@ class Her2Facts:
     plus_sign: bool = False
     in_situ_only: bool = False
     not_tested: bool = False
+    #: ISH counts of a separately counted tumour population (heterogeneity): (share of the tumour in %,
+    #: HER2/CEP17 ratio, HER2 signals per cell); share None when not stated.
+    region_counts: list[tuple[float | None, float | None, float | None]] = field(default_factory=list)
     nuclei: int | None = None
     totals: dict[str, float] = field(default_factory=dict)
     excerpts: list[str] = field(default_factory=list)
@@ -156,7 +159,12 @@ class Her2Facts:
     def has_ish(self) -> bool:
         """True when an ISH number, group or ISH status was read."""
         return bool(
-            self.ratio or self.her2_per_cell or self.cep17_per_cell or self.groups or self.ish_statuses
+            self.ratio
+            or self.her2_per_cell
+            or self.cep17_per_cell
+            or self.groups
+            or self.ish_statuses
+            or self.region_counts
         )
 
     def count(self) -> int:

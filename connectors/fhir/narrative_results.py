@@ -40,6 +40,8 @@ from rules.domain import (
 #: ASCO/CAP 2018 IHC percentage cut-off (§3): faint incomplete staining in >0 % and ≤10 % of cells with
 #: score 0 is the "IHC 0 with membrane staining" (ultralow) description of §8.
 _ULTRALOW_MAX_PERCENT: Final = 10.0
+#: ASCO/CAP 2018 ISH heterogeneity: a population in more than 10 % of the tumour is counted and reported.
+_REGION_MIN_SHARE: Final = 10.0
 _DEFINITIVE: Final = frozenset(
     {ReportedStatus.POSITIVE, ReportedStatus.NEGATIVE, ReportedStatus.INDETERMINATE}
 )
@@ -189,7 +191,7 @@ def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
     return IhcResult(score=score, zero_subtype=subtype, percentages=percentages, assay=facts.assay)
 
 
-def _ish(facts: Her2Facts) -> IshResult | None:
+def _ish(facts: Her2Facts, notes: list[str]) -> IshResult | None:
     if not (facts.has_ish() or facts.ish_pending or facts.recount_group is not None):
         return None
     finals = list(facts.ish_statuses)
@@ -206,6 +208,21 @@ def _ish(facts: Her2Facts) -> IshResult | None:
         ratio = round(facts.totals["her2"] / facts.totals["cep17"], 4)
     her2 = _pick("HER2 signals per cell", facts.her2_per_cell)
     cep17 = _pick("CEP17 signals per cell", facts.cep17_per_cell)
+    region = next((r for r in reversed(facts.region_counts) if r[0] is not None and r[0] > _REGION_MIN_SHARE), None)
+    if region is not None:
+        # ASCO/CAP 2018 heterogeneity: a contiguous population in more than 10 % of the tumour counted
+        # separately is reported on its own; its counts are the ones the result rests on.
+        notes.append(
+            f"heterogeneous ISH: a separately counted population ({region[0]:g} % of the tumour) is read "
+            f"(overall count: ratio {ratio if ratio is not None else 'not stated'}, HER2 "
+            f"{her2 if her2 is not None else 'not stated'}/cell)"
+        )
+        ratio, her2, cep17 = region[1], region[2], None
+    elif facts.region_counts:
+        notes.append(
+            "a separately counted tumour population whose share is not stated above 10 % was not read as the "
+            "result"
+        )
     group = facts.recount_group if facts.recount_group is not None else _pick("ISH groups", facts.groups)
     resulted = any(v is not None for v in (final, ratio, her2, group))
     # Counts written with "recount pending", "preliminary", "final to follow" and no final result, at the
@@ -268,8 +285,16 @@ def build_her2_result(
     if not unparsed:
         try:
             status = _pick_status("HER2 statuses", facts.statuses)
-            ihc = _ihc(facts, notes)
-            ish = _ish(facts)
+            ish = _ish(facts, notes)
+            try:
+                ihc = _ihc(facts, notes)
+            except _ConflictError as conflict:
+                if ish is None or ish.pending or not (ish.ratio is not None or ish.reported_group is not None):
+                    raise
+                # Different IHC scores on blocks or areas of the tumour beside an ISH count of the same
+                # tumour: the ISH is read without an IHC score, so that only a result that does not depend on
+                # the IHC (dual-probe group 1, §4) classifies; any other group stays unclassified.
+                notes.insert(0, f"{conflict}; the ISH result is read without an IHC score")
         except _ConflictError as conflict:
             notes.insert(0, str(conflict))
             ihc, ish, status, unparsed = None, None, None, True
