@@ -125,10 +125,17 @@ _NOT_TESTED_RE: Final = re.compile(
     r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
     r"\s*(?:not\s+)?(?:been\s+)?(?:not\s+)?(?:requested|repeated|performed|done|tested|ordered)\b|"
     r"\bnot\s+(?:requested|repeated|tested)\b|"
-    # "No HER2 testing has been performed on this specimen" (not "no repeat testing": that adopts the earlier
-    # result the report gives with its specimen, as the published narrative-only example does)
+    # "No HER2 testing has been performed on this specimen" ("not repeated" / "no repeat testing": see
+    # _NOT_REPEATED_RE)
     r"\bno\s+(?:HER-?2\s+)?(?:testing|tests?|studies|biomarkers?)\s+(?:(?:was|were|has|have)\s+)?"
     r"(?:been\s+)?(?:performed|done|repeated|requested|ordered)\b",
+    re.IGNORECASE,
+)
+#: HER2 not tested again on this specimen: the earlier result stands ("no repeat HER2 testing", "HER2 was not
+#: repeated on the resection", "biomarkers: not repeated").
+_NOT_REPEATED_RE: Final = re.compile(
+    r"\bnot\s+(?:been\s+)?repeated\b|\bno\s+(?:repeat(?:ed)?|further|additional)\s+(?:HER-?2\s+)?"
+    r"(?:testing|tests?|studies|biomarkers?|staining)\b|\bwithout\s+repeat",
     re.IGNORECASE,
 )
 #: A clause about the breast biomarker panel as a whole ("Biomarkers: not repeated"), which includes HER2.
@@ -188,6 +195,8 @@ class _Specimen:
     key: _Key
     ref: SpecimenRef
     facts: Her2Facts = field(default_factory=Her2Facts)
+    #: A prior specimen whose results the report gives under a header naming it (not quoted in a sentence).
+    reported_here: bool = False
 
 
 @dataclass
@@ -271,6 +280,22 @@ def parse_report_text(
         _read_line(line, section, state)
     _merge_parts(state)
     own = state.specimens.get(None)
+    if own is not None and own.facts.not_repeated and not own.facts.has_result():
+        # "No repeat HER2 testing on this excision" and "HER2 was not repeated on the resection" say the same:
+        # the earlier result stands only where the report reports it as its own biomarker results, under a
+        # header naming the earlier specimen ("BIOMARKER RESULTS (performed on prior core biopsy S25-…)"),
+        # with that specimen's provenance. An earlier result quoted in a sentence ("the pre-treatment biopsy
+        # (S25-…) was HER2 3+") is history: the report's own specimen is left unread, as when HER2 was not
+        # tested (only a prior result: indeterminate).
+        named = any(
+            key and not key.startswith(_PART_KEY) and item.reported_here and item.facts.has_result()
+            for key, item in state.specimens.items()
+        )
+        if named:
+            del state.specimens[None]
+            own = None
+        else:
+            own.facts.not_tested = True
     if own is not None and own.facts.not_tested:
         # The report says HER2 was not tested on its specimen: any result read for it is a quotation, and no
         # other specimen's result stands in for it.
@@ -589,6 +614,8 @@ def _read_sentence(
         state.last_dropped = kept is None
         if kept is None:
             continue
+        if sentence_key is None and key is not None:
+            state.specimen(key, collected).reported_here = True
         invasive = _without_in_situ(kept)
         if invasive != kept and _is_her2_in_situ_statement(kept):
             state.notes.append(IN_SITU_NOTE)
@@ -684,11 +711,13 @@ def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:
         not prior
         and (g.HER2_RE.search(clause) or state.topic is Topic.HER2 or _PANEL_RE.search(clause))
         and not (g.ISH_WORD_RE.search(clause) and not g.IHC_WORD_RE.search(clause))
-        and _NOT_TESTED_RE.search(clause)
     ):
         # Not a prior specimen's clause: the report's own specimen, even under a header naming a prior one
         # ("COMMENT: 0 in the prior biopsy; no repeat HER2 testing performed on this excision").
-        state.specimen(None).facts.not_tested = True
+        if _NOT_REPEATED_RE.search(clause):
+            state.specimen(None).facts.not_repeated = True
+        elif _NOT_TESTED_RE.search(clause):
+            state.specimen(None).facts.not_tested = True
     _control_or_failure(clause, state)
     return None
 

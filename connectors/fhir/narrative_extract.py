@@ -118,6 +118,10 @@ class Her2Facts:
     plus_sign: bool = False
     in_situ_only: bool = False
     not_tested: bool = False
+    #: The laboratory's own answer to "HER2-low?" (True: yes / "Category: HER2-low"), with its priority.
+    stated_low: list[tuple[int, bool]] = field(default_factory=list)
+    #: HER2 stated as not repeated on this specimen (the earlier result stands).
+    not_repeated: bool = False
     #: ISH counts of a separately counted tumour population (heterogeneity): (share of the tumour in %,
     #: HER2/CEP17 ratio, HER2 signals per cell); share None when not stated.
     region_counts: list[tuple[float | None, float | None, float | None]] = field(default_factory=list)
@@ -295,14 +299,17 @@ _ULTRALOW_FIELD_RE = re.compile(
 #: read on its own; the answer is neither a score nor a status.
 _LOW_FIELD_RE = re.compile(
     r"HER-?2[-\s]?low(?:\s+(?:status|category))?\s*(?:[:=?]|\s-\s)\s*"
-    r"(?:yes|no|present|absent|positive|negative|not\s+\w+|n/?a|unknown|-)(?![\w+])",
+    r"(?:(?P<yes>yes|present|positive)|(?P<no>no|absent|negative)|not\s+\w+|n/?a|unknown|-)(?![\w+])|"
+    # "Category: HER2-low", "HER2 classification = HER2-low"
+    r"(?:HER-?2\s+)?(?:category|classification)\s*(?:[:=]|\s-\s)\s*(?P<low>HER-?2[-\s]?low)\b(?![-\s]?(?:status|\?))",
     re.IGNORECASE,
 )
 
 
 def _read_category_fields(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> bool:
     """Yes/no fields on ultralow and HER2-low: "ultralow: yes" is the ultralow term, "ultralow: no" means
-    no membrane staining at an IHC 0 (null), "not evaluated" says nothing; "HER2-low: yes/no" is not read."""
+    no membrane staining at an IHC 0 (null), "not evaluated" says nothing; "HER2-low: yes/no" (or "Category:
+    HER2-low") is kept to be checked against the IHC score, never read as a score."""
     priority = _score_priority(ctx)
     found = False
     for match in masked.take(_ULTRALOW_FIELD_RE):
@@ -312,7 +319,13 @@ def _read_category_fields(masked: _Masked, facts: Her2Facts, ctx: StatementConte
             facts.scores.append((priority, IhcScore.ZERO))
         elif match.group("no") or match.group("no2"):
             facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
-    return bool(masked.take(_LOW_FIELD_RE)) or found
+    for match in masked.take(_LOW_FIELD_RE):
+        found = True
+        if match.group("yes") or match.group("low"):
+            facts.stated_low.append((priority, True))
+        elif match.group("no"):
+            facts.stated_low.append((priority, False))
+    return found
 
 
 def _status_priority(ctx: StatementContext, mode: Mode) -> int:

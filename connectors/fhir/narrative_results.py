@@ -191,6 +191,19 @@ def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
     return IhcResult(score=score, zero_subtype=subtype, percentages=percentages, assay=facts.assay)
 
 
+def _check_stated_low(facts: Her2Facts, ihc: IhcResult | None) -> None:
+    """A stated "HER2-low: yes" beside IHC 0 or 3+, or "HER2-low: no" beside IHC 1+, contradicts the score
+    across a treatment line: a conflict (both statements go to the evidence), never a silent choice."""
+    if not facts.stated_low or ihc is None or ihc.score is None or ihc.is_range:
+        return
+    stated = _pick("HER2-low statements", facts.stated_low)
+    low_scores = {IhcScore.ONE_PLUS}
+    not_low_scores = {IhcScore.ZERO, IhcScore.THREE_PLUS}
+    if (stated and ihc.score in not_low_scores) or (stated is False and ihc.score in low_scores):
+        answer = "HER2-low: yes" if stated else "HER2-low: no"
+        raise _ConflictError("HER2-low statement and IHC score", [answer, f"IHC {ihc.score}"])
+
+
 def _ish(facts: Her2Facts, notes: list[str]) -> IshResult | None:
     if not (facts.has_ish() or facts.ish_pending or facts.recount_group is not None):
         return None
@@ -288,6 +301,7 @@ def build_her2_result(
             ish = _ish(facts, notes)
             try:
                 ihc = _ihc(facts, notes)
+                _check_stated_low(facts, ihc)
             except _ConflictError as conflict:
                 if ish is None or ish.pending or not (ish.ratio is not None or ish.reported_group is not None):
                     raise

@@ -349,8 +349,21 @@ CASES = [
     # Another report's or specimen's result, and HER2 not tested on this specimen.
     ("Right breast excision: invasive carcinoma. HER2: see the separate report for the left breast biopsy "
      "(HER2 3+); HER2 was not requested on this specimen.", INDETERMINATE),
+    # "Not repeated" and "no repeat testing" alike: an earlier result quoted in a sentence is history (only a
+    # prior result: not classified); results the report gives under a header naming the earlier specimen
+    # stand, with that specimen's provenance.
     ("Residual carcinoma after neoadjuvant therapy. Pre-treatment biopsy (S25-7781): HER2 3+. HER2 was "
      "not repeated on the resection.", INDETERMINATE),
+    ("Residual carcinoma after neoadjuvant therapy. Pre-treatment biopsy (S25-7781): HER2 1+. No repeat "
+     "HER2 testing was performed on the resection.", INDETERMINATE),
+    ("Right breast, lumpectomy: invasive carcinoma.\nBIOMARKER RESULTS (performed on prior core biopsy "
+     "S25-00777):\nHER2 IHC: 1+\n\nCOMMENT: HER2 was not repeated on this excision.", LOW),
+    ("Right breast, lumpectomy: invasive carcinoma.\nBIOMARKER RESULTS (performed on prior core biopsy "
+     "S25-00777):\nHER2 IHC: 1+\n\nCOMMENT: no repeat HER2 testing performed on this excision.", LOW),
+    ("Residual carcinoma after neoadjuvant therapy. The pre-treatment biopsy was reportedly HER2 3+. HER2 "
+     "was not repeated on the resection.", INDETERMINATE),
+    ("Residual carcinoma after neoadjuvant therapy. The pre-treatment biopsy was reportedly HER2 3+. No "
+     "repeat HER2 testing was performed on the resection.", INDETERMINATE),
     ("Pre-treatment core biopsy (S25-7781): HER2 IHC 3+.\nResection: HER2 IHC repeated on block B2: 1+.",
      LOW),
     ("Lumpectomy: residual invasive carcinoma, 6 mm.\nNote: the diagnostic core (S25-0912) was HER2 3+. No "
