@@ -60,7 +60,7 @@ def decode_attachment(content_type: str, data: bytes) -> str | None:
         text = data.decode("latin-1")
     if _RTF_RE.match(text):
         # Laboratory systems send RTF bodies under a text type: "\par" is a line break, not report text.
-        return str(rtf_to_text(text, errors="ignore"))
+        return str(rtf_to_text(text, errors="ignore"))  # type: ignore[no-untyped-call]
     return html_to_report_text(text) if kind not in ("text/plain", "text/rtf") else text
 
 

@@ -341,8 +341,10 @@ def _signature(facts: Her2Facts, ref: SpecimenRef) -> tuple[object, ...] | None:
 def _merge_parts(state: _State) -> None:
     """One result for the report's own specimen from a multi-part report ("A. Left breast core …", "B. …").
 
-    Parts that state the same HER2 result give it once; parts that state different results leave the
-    current specimen unclear: the occasion is not classified (never the highest of them), with the excerpts.
+    Parts that state the same HER2 result give it once. Parts of one tumour that state different results
+    (two foci, a breast tumour and its node, blocks) are kept as specimens of the report's date (the rules
+    take the highest, §6); tumours of both breasts, or an overall statement that contradicts the parts,
+    leave the current specimen unclear: the occasion is not classified, with the excerpts.
     """
     if not state.parts:
         return
@@ -358,40 +360,11 @@ def _merge_parts(state: _State) -> None:
     ]
     if not stated:
         return
-    # A part named the current one ("B. Lumpectomy (current, 03/2026)") is the report's specimen; parts
-    # named earlier ("A. Core (earlier accession)") are not.
-    current = [item for item in stated if _PART_CURRENT_RE.search(state.part_openings.get(item[0], ""))]
-    later = [item for item in stated if not _PART_EARLIER_RE.search(state.part_openings.get(item[0], ""))]
-    if len(current) == 1:
-        stated = current
-    elif later and len(later) < len(stated):
-        stated = later
+    stated = _current_parts(state, stated)
     if len({signature for _, _, signature in stated}) == 1:
         state.specimens[None] = stated[0][1]
         return
-    parts = [item for item in stated if item[0] != "(report)"]
-    overall = next((item for item in stated if item[0] == "(report)"), None)
-    sides = {
-        side.lower()
-        for label, _, _ in parts
-        for side in re.findall(r"\b(left|right)\b", state.part_openings.get(label, ""), re.IGNORECASE)
-    }
-    if (
-        len(parts) >= 2
-        # Tumours of both breasts are two cancers, not parts of one: which one is current is not stated.
-        and len(sides) < 2
-        and (overall is None or _overall_agrees(overall[1], [part for _, part, _ in parts]))
-    ):
-        # Parts of one report (two foci, a breast tumour and its node, blocks of one tumour): each is its own
-        # specimen of the report's date, kept with its label; the rules take the highest of them (§6).
-        state.specimens.pop(None, None)
-        for label, part, _ in parts:
-            ref = replace(
-                state.current,
-                id=f"{state.current.id} part {label}" if state.current.id else f"part {label}",
-                description=f"part {label} of the report",
-            )
-            state.specimens[f"{_PART_KEY}{label}"] = _Specimen(key=f"{_PART_KEY}{label}", ref=ref, facts=part.facts)
+    if _kept_apart(state, stated):
         return
     merged = _Specimen(key=None, ref=state.current)
     for _, part, _ in stated:
@@ -404,6 +377,51 @@ def _merge_parts(state: _State) -> None:
         "stated; not classified"
     )
     state.specimens[None] = merged
+
+
+def _current_parts(
+    state: _State, stated: list[tuple[str, _Specimen, tuple[object, ...]]]
+) -> list[tuple[str, _Specimen, tuple[object, ...]]]:
+    """A part named the current one ("B. Lumpectomy (current, 03/2026)") is the report's specimen; parts
+    named earlier ("A. Core (earlier accession)") are not."""
+    current = [item for item in stated if _PART_CURRENT_RE.search(state.part_openings.get(item[0], ""))]
+    later = [item for item in stated if not _PART_EARLIER_RE.search(state.part_openings.get(item[0], ""))]
+    if len(current) == 1:
+        return current
+    if later and len(later) < len(stated):
+        return later
+    return stated
+
+
+def _kept_apart(state: _State, stated: list[tuple[str, _Specimen, tuple[object, ...]]]) -> bool:
+    """Keep the parts of one tumour with different results as specimens of their own (True when done)."""
+    parts = [item for item in stated if item[0] != "(report)"]
+    overall = next((item for item in stated if item[0] == "(report)"), None)
+    sides = {
+        side.lower()
+        for label, _, _ in parts
+        for side in re.findall(r"\b(left|right)\b", state.part_openings.get(label, ""), re.IGNORECASE)
+    }
+    if (
+        len(parts) < 2
+        # Tumours of both breasts are two cancers, not parts of one: which one is current is not stated.
+        or len(sides) >= 2
+        or (overall is not None and not _overall_agrees(overall[1], [part for _, part, _ in parts]))
+    ):
+        return False
+    # Parts of one report (two foci, a breast tumour and its node, blocks of one tumour): each is its own
+    # specimen of the report's date, kept with its label; the rules take the highest of them (§6).
+    state.specimens.pop(None, None)
+    for label, part, _ in parts:
+        ref = replace(
+            state.current,
+            id=f"{state.current.id} part {label}" if state.current.id else f"part {label}",
+            description=f"part {label} of the report",
+        )
+        state.specimens[f"{_PART_KEY}{label}"] = _Specimen(
+            key=f"{_PART_KEY}{label}", ref=ref, facts=part.facts
+        )
+    return True
 
 
 def _states_positive(facts: Her2Facts, ref: SpecimenRef) -> bool:
@@ -583,18 +601,7 @@ def _read_sentence(
 ) -> None:
     """Read one sentence; ``carried`` is the specimen named by a sentence the previous line left open."""
     state.carried_cue = None
-    original = _ORIGINAL_VERSION_RE.match(sentence)
-    if original is not None and not s.PRIOR_RE.search(sentence[original.end() :]):
-        # An addendum or amended report quoting "ORIGINAL REPORT: HER2 IHC 2+ (equivocal); ISH pending": the
-        # earlier version of this specimen's report, read one level below the text around it, which outranks
-        # it (§6, §10), so that the addendum's ISH keeps the IHC it resolves.
-        bonus, state.bonus = state.bonus, state.bonus - PRIORITY_ADDENDUM
-        try:
-            _read_sentence(sentence[original.end() :], state, carried=carried)
-        finally:
-            state.bonus = bonus
-        return
-    if _region_count(sentence, state):
+    if _original_version(sentence, state, carried) or _region_count(sentence, state):
         return
     if criterion_sentence(sentence):
         state.notes.append(CRITERIA_NOTE)
@@ -626,11 +633,28 @@ def _read_sentence(
             state.topic = Topic.HER2
 
 
+def _original_version(sentence: str, state: _State, carried: tuple[_Key, dt.date | None] | None) -> bool:
+    """An addendum or amended report quoting "ORIGINAL REPORT: HER2 IHC 2+ (equivocal); ISH pending": the
+    earlier version of this specimen's report, read one level below the text around it, which outranks it
+    (§6, §10), so that the addendum's ISH keeps the IHC it resolves (True when read)."""
+    original = _ORIGINAL_VERSION_RE.match(sentence)
+    if original is None or s.PRIOR_RE.search(sentence[original.end() :]):
+        return False
+    bonus, state.bonus = state.bonus, state.bonus - PRIORITY_ADDENDUM
+    try:
+        _read_sentence(sentence[original.end() :], state, carried=carried)
+    finally:
+        state.bonus = bonus
+    return True
+
+
 def _region_count(sentence: str, state: _State) -> bool:
     """A separate ISH count of a distinct tumour population ("separate count of 20 nuclei in that area: ratio
     3.4, mean HER2 7.8/cell"; ASCO/CAP 2018 heterogeneity): kept apart from the overall count, with the
     population's share of the tumour when the sentence states it."""
-    if not _REGION_COUNT_RE.search(sentence) or not (g.ISH_WORD_RE.search(sentence) or state.topic is Topic.HER2):
+    if not _REGION_COUNT_RE.search(sentence) or not (
+        g.ISH_WORD_RE.search(sentence) or state.topic is Topic.HER2
+    ):
         return False
     counts = Her2Facts()
     ctx = StatementContext(start_mode=Mode.ISH, kind=SentenceKind.NORMAL, bonus=state.bonus)

@@ -4,9 +4,9 @@ Pathology reports arrive in French, German, Spanish, Italian, Dutch and Portugue
 grammar (:mod:`connectors.fhir.narrative_grammar`) reads one spelling, so the words it needs are rewritten to
 English before anything else: results (positive, negative, equivocal, amplified, not amplified), the IHC
 vocabulary (score, staining, membrane, complete, incomplete, faint, moderate, intense, cells) and the ISH
-method names (``HIS``, ``hybridation in situ`` → ``ISH``, ``in situ hybridization``). Where a language puts the
-adjectives after the noun ("marquage membranaire faible et incomplet"), the staining phrase is put in English
-order ("faint and incomplete membrane staining") so that the staining grammar reads it.
+method names (``HIS``, ``hybridation in situ`` → ``ISH``, ``in situ hybridization``). Where a language puts
+the adjectives after the noun ("marquage membranaire faible et incomplet"), the staining phrase is put in
+English order ("faint and incomplete membrane staining") so that the staining grammar reads it.
 
 Only words that are not English words are listed (``positif``, ``Färbung``, ``tinción``); a text without any
 of them is returned unchanged, and words a language shares with English are left alone. Accented and
@@ -61,10 +61,19 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     (
         "amplified",
-        (r"amplifi[ée]e?s?", r"amplifiziert(?:e[nrs]?)?", r"amplificad[oa]s?", r"amplificat[oaie]", r"geamplificeerd"),
+        (
+            r"amplifi[ée]e?s?",
+            r"amplifiziert(?:e[nrs]?)?",
+            r"amplificad[oa]s?",
+            r"amplificat[oaie]",
+            r"geamplificeerd",
+        ),
     ),
     ("amplification", (r"amplificaci[oó]n", r"amplificazione", r"amplifica[cç][aã]o", r"amplifikation")),
-    ("not required", (r"non\s+requise?s?", r"nicht\s+erforderlich", r"no\s+requerid[oa]", r"non\s+richiest[oa]")),
+    (
+        "not required",
+        (r"non\s+requise?s?", r"nicht\s+erforderlich", r"no\s+requerid[oa]", r"non\s+richiest[oa]"),
+    ),
     (
         "not performed",
         (
@@ -76,8 +85,14 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"n[aã]o\s+realizad[oa]",
         ),
     ),
-    ("pending", (r"en\s+attente", r"ausstehend", r"pendiente", r"in\s+corso", r"in\s+afwachting", r"pendente")),
-    ("weakly positive", (r"schwach\s+positiv", r"faiblement\s+positi(?:f|ve)s?", r"d[ée]bilmente\s+positiv[oa]")),
+    (
+        "pending",
+        (r"en\s+attente", r"ausstehend", r"pendiente", r"in\s+corso", r"in\s+afwachting", r"pendente"),
+    ),
+    (
+        "weakly positive",
+        (r"schwach\s+positiv", r"faiblement\s+positi(?:f|ve)s?", r"d[ée]bilmente\s+positiv[oa]"),
+    ),
     (
         "no",
         (
@@ -110,7 +125,10 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     ("indeterminate", (r"ind[ée]termin[ée]e?", r"indeterminad[oa]", r"indeterminat[oa]", r"unbestimmt")),
     ("ultralow", (r"ultra[-\s]?faible", r"ultra[-\s]?bajo", r"ultra[-\s]?bass[oa]", r"ultra[-\s]?niedrig")),
-    ("final HER2 status", (r"statut\s+HER-?2\s+final", r"estado\s+HER-?2\s+final", r"stato\s+HER-?2\s+finale")),
+    (
+        "final HER2 status",
+        (r"statut\s+HER-?2\s+final", r"estado\s+HER-?2\s+final", r"stato\s+HER-?2\s+finale"),
+    ),
     ("status", (r"statut", r"estado", r"stato", r"estatuto")),
     ("score", (r"punteggio", r"puntuaci[oó]n", r"pontua[cç][aã]o")),
     # The IHC vocabulary.
@@ -157,19 +175,44 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"incompleet",
         ),
     ),
-    ("complete", (r"compl[èe]te?s?", r"vollst[äa]ndig(?:e[nrs]?)?", r"komplett(?:e[nrs]?)?", r"complet[oa]s?", r"volledig", r"compleet")),
+    (
+        "complete",
+        (
+            r"compl[èe]te?s?",
+            r"vollst[äa]ndig(?:e[nrs]?)?",
+            r"komplett(?:e[nrs]?)?",
+            r"complet[oa]s?",
+            r"volledig",
+            r"compleet",
+        ),
+    ),
     ("faint", (r"faibles?", r"schwach(?:e[nrs]?)?", r"d[ée]bil(?:es)?", r"debole", r"zwak", r"fracas?")),
-    ("moderate", (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?", r"moderad[oa]s?", r"moderat[oa]", r"matig")),
+    (
+        "moderate",
+        (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?", r"moderad[oa]s?", r"moderat[oa]", r"matig"),
+    ),
     ("intense", (r"intens[oa]s?", r"kr[äa]e?ftig(?:e[nrs]?)?", r"intensief")),
     ("strong", (r"forte?s?(?=\s)", r"stark(?:e[nrs]?)?", r"fuerte", r"sterk")),
-    ("tumour cells", (r"cellules\s+tumorales", r"tumorzellen", r"c[ée]lulas\s+tumorales", r"cellule\s+tumorali")),
+    (
+        "tumour cells",
+        (r"cellules\s+tumorales", r"tumorzellen", r"c[ée]lulas\s+tumorales", r"cellule\s+tumorali"),
+    ),
     ("cells", (r"cellules", r"zellen", r"c[ée]lulas", r"cellule", r"cellen")),
     ("nucleus", (r"noyau", r"zellkern", r"n[úu]cleo", r"nucleo", r"celkern")),
     ("nuclei", (r"noyaux", r"zellkerne", r"n[úu]cleos", r"celkernen")),
     ("invasive", (r"infiltrantes?", r"invasi[fv]e?s?")),
-    ("approximately", (r"environ", r"etwa", r"circa", r"aproximadamente", r"approssimativamente", r"ongeveer")),
-    ("estrogen receptors", (r"r[ée]cepteurs?\s+d'?\s*(?:o?estrog[èe]ne|œstrog[èe]ne)s?", r"[öo]strogenrezeptor(?:en)?")),
-    ("progesterone receptors", (r"r[ée]cepteurs?\s+de\s+(?:la\s+)?progest[ée]rone", r"progesteronrezeptor(?:en)?")),
+    (
+        "approximately",
+        (r"environ", r"etwa", r"circa", r"aproximadamente", r"approssimativamente", r"ongeveer"),
+    ),
+    (
+        "estrogen receptors",
+        (r"r[ée]cepteurs?\s+d'?\s*(?:o?estrog[èe]ne|œstrog[èe]ne)s?", r"[öo]strogenrezeptor(?:en)?"),
+    ),
+    (
+        "progesterone receptors",
+        (r"r[ée]cepteurs?\s+de\s+(?:la\s+)?progest[ée]rone", r"progesteronrezeptor(?:en)?"),
+    ),
     ("and", (r"et", r"und", r"y")),
     ("of", (r"des", r"der", r"de", r"del", r"della", r"delle", r"dei", r"van", r"do", r"da", r"dos", r"das")),
     ("in", (r"dans", r"im", r"nel", r"nelle", r"nei")),
@@ -195,7 +238,9 @@ _WORD_RES: Final = tuple(
 )
 _CASE_SENSITIVE: Final = frozenset({"ISH"})
 
-_DESCRIPTOR: Final = r"(?:membrane|faint|weak|moderate|strong|intense|complete|incomplete|circumferential|partial)"
+_DESCRIPTOR: Final = (
+    r"(?:membrane|faint|weak|moderate|strong|intense|complete|incomplete|circumferential|partial)"
+)
 #: "staining membrane faint and incomplete" (noun first, as written in the Romance languages) → English order.
 _NOUN_FIRST_RE: Final = re.compile(
     r"\b(?P<noun>staining)(?P<desc>(?:\s*,?\s+(?:and\s+|or\s+)?" + _DESCRIPTOR + r"\b)+)", re.IGNORECASE
@@ -216,11 +261,16 @@ def _reorder(match: re.Match[str]) -> str:
 
 
 #: English words that some foreign spellings also match ("negative", "complete"): no cue of a language.
-_ENGLISH: Final = frozenset(
-    word
-    for english, _ in _PHRASES
-    for word in english.lower().split()
-) | {"negatives", "positives", "completes", "incompletes", "moderates", "intenses", "invasives", "circa"}
+_ENGLISH: Final = frozenset(word for english, _ in _PHRASES for word in english.lower().split()) | {
+    "negatives",
+    "positives",
+    "completes",
+    "incompletes",
+    "moderates",
+    "intenses",
+    "invasives",
+    "circa",
+}
 
 
 def is_foreign(text: str) -> bool:

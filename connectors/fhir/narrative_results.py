@@ -191,6 +191,22 @@ def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
     return IhcResult(score=score, zero_subtype=subtype, percentages=percentages, assay=facts.assay)
 
 
+def _ihc_beside_ish(facts: Her2Facts, ish: IshResult | None, notes: list[str]) -> IhcResult | None:
+    """The IHC result; conflicting IHC scores beside an ISH count give none (the conflict is noted)."""
+    try:
+        ihc = _ihc(facts, notes)
+        _check_stated_low(facts, ihc)
+    except _ConflictError as conflict:
+        if ish is None or ish.pending or not (ish.ratio is not None or ish.reported_group is not None):
+            raise
+        # Different IHC scores on blocks or areas of the tumour beside an ISH count of the same tumour: the
+        # ISH is read without an IHC score, so that only a result that does not depend on the IHC
+        # (dual-probe group 1, §4) classifies; any other group stays unclassified.
+        notes.insert(0, f"{conflict}; the ISH result is read without an IHC score")
+        return None
+    return ihc
+
+
 def _check_stated_low(facts: Her2Facts, ihc: IhcResult | None) -> None:
     """A stated "HER2-low: yes" beside IHC 0 or 3+, or "HER2-low: no" beside IHC 1+, contradicts the score
     across a treatment line: a conflict (both statements go to the evidence), never a silent choice."""
@@ -221,7 +237,9 @@ def _ish(facts: Her2Facts, notes: list[str]) -> IshResult | None:
         ratio = round(facts.totals["her2"] / facts.totals["cep17"], 4)
     her2 = _pick("HER2 signals per cell", facts.her2_per_cell)
     cep17 = _pick("CEP17 signals per cell", facts.cep17_per_cell)
-    region = next((r for r in reversed(facts.region_counts) if r[0] is not None and r[0] > _REGION_MIN_SHARE), None)
+    region = next(
+        (r for r in reversed(facts.region_counts) if r[0] is not None and r[0] > _REGION_MIN_SHARE), None
+    )
     if region is not None:
         # ASCO/CAP 2018 heterogeneity: a contiguous population in more than 10 % of the tumour counted
         # separately is reported on its own; its counts are the ones the result rests on.
@@ -299,16 +317,7 @@ def build_her2_result(
         try:
             status = _pick_status("HER2 statuses", facts.statuses)
             ish = _ish(facts, notes)
-            try:
-                ihc = _ihc(facts, notes)
-                _check_stated_low(facts, ihc)
-            except _ConflictError as conflict:
-                if ish is None or ish.pending or not (ish.ratio is not None or ish.reported_group is not None):
-                    raise
-                # Different IHC scores on blocks or areas of the tumour beside an ISH count of the same
-                # tumour: the ISH is read without an IHC score, so that only a result that does not depend on
-                # the IHC (dual-probe group 1, §4) classifies; any other group stays unclassified.
-                notes.insert(0, f"{conflict}; the ISH result is read without an IHC score")
+            ihc = _ihc_beside_ish(facts, ish, notes)
         except _ConflictError as conflict:
             notes.insert(0, str(conflict))
             ihc, ish, status, unparsed = None, None, None, True

@@ -441,8 +441,9 @@ def _aligned_cells(line: str) -> list[str]:
 
 def _aligned_tables(lines: list[str]) -> list[str]:
     """Space- or tab-aligned tables of specimens as pipe tables: a header line of column names, the first
-    naming the specimen (focus, part, block), followed by rows with as many cells ("Focus   Size    HER2 IHC" over "A (12 o'clock)  22 mm   3+") become ``| … |`` rows, which
-    :func:`_flatten_tables` reads like any other table."""
+    naming the specimen (focus, part, block), followed by rows with as many cells ("Focus   Size   HER2
+    IHC" over "A (12 o'clock)   22 mm   3+") become ``| … |`` rows, which :func:`_flatten_tables` reads like
+    any other table."""
     out = list(lines)
     index = 0
     while index < len(out) - 1:

@@ -1,11 +1,11 @@
 """Patient-level HER2 synthesis: one assessment per test occasion, the current one, and what earlier ones add.
 
 spec/clinical-logic.md §6: classify each specimen and keep its provenance; the most recent specimen by
-collection date is current (among specimens of the same date, such as two foci or a breast tumour and its node
-from one excision, the one with the highest category); another specimen with a higher category adds a discordance line; a HER2-low result
-from an earlier sample stays relevant when a later one reads 0 (ASCO/CAP 2023 asks to consider prior or
-concurrent samples before concluding IHC 0); amended reports and addenda replace earlier versions of the same
-specimen.
+collection date is current (among specimens of the same date, such as two foci or a breast tumour and its
+node from one excision, the one with the highest category); another specimen with a higher category adds a
+discordance line; a HER2-low result from an earlier sample stays relevant when a later one reads 0 (ASCO/CAP
+2023 asks to consider prior or concurrent samples before concluding IHC 0); amended reports and addenda replace
+earlier versions of the same specimen.
 
 A later version of a specimen's report replaces the earlier one. When the later version states only part of
 the work-up (typically an ISH addendum to an IHC 2+ report), the earlier version's IHC or ISH is carried over,
@@ -153,9 +153,9 @@ def synthesize(results: Sequence[Her2Result], receptors: Sequence[ReceptorResult
 
     One assessment per test occasion (grouped by specimen id, else by collection date and source document; a
     later report of the same occasion replaces the earlier one), newest first by collection date, then (same
-    date) highest category first, then report date. ``current`` is the first; ``highest`` the occasion with the highest category when it ranks above
-    the current one; ``prior_low`` the newest earlier HER2-low occasion; ``discordance`` lines when
-    classifiable occasions differ.
+    date) highest category first, then report date. ``current`` is the first; ``highest`` the occasion with
+    the highest category when it ranks above the current one; ``prior_low`` the newest earlier HER2-low
+    occasion; ``discordance`` lines when classifiable occasions differ.
     """
     groups: dict[tuple[str, ...], list[tuple[int, Her2Result]]] = {}
     for index, result in enumerate(results):
