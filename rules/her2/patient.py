@@ -3,9 +3,9 @@
 spec/clinical-logic.md §6: classify each specimen and keep its provenance; the most recent specimen by
 collection date is current (among specimens of the same date, such as two foci or a breast tumour and its
 node from one excision, the one with the highest category); another specimen with a higher category adds a
-discordance line; a HER2-low result from an earlier sample stays relevant when a later one reads 0 (ASCO/CAP
-2023 asks to consider prior or concurrent samples before concluding IHC 0); amended reports and addenda replace
-earlier versions of the same specimen.
+discordance line; a HER2-low result from an earlier sample stays relevant when a later one reads 0
+(ASCO/CAP 2023 asks to consider prior or concurrent samples before concluding IHC 0); amended reports and
+addenda replace earlier versions of the same specimen.
 
 A later version of a specimen's report replaces the earlier one. When the later version states only part of
 the work-up (typically an ISH addendum to an IHC 2+ report), the earlier version's IHC or ISH is carried over,
