@@ -361,9 +361,11 @@ def _read_answers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> N
             facts.statuses.append((_status_priority(ctx, Mode.IHC), status))
 
 
+#: The laboratory says its ISH result is not final yet ("preliminary", "final interpretation to follow"); a
+#: recount merely requested is not such a statement (§4: groups 2–4 with IHC 2+ and no recount → review).
 _NOT_FINAL_RE: Final = re.compile(
-    r"preliminar\w*|provisional\w*|re-?count\w*|second\s+(?:observer|reader|count)|"
-    r"\bfinal\b(?:\s+[\w/-]+){0,3}\s+(?:to\s+follow|pending|will\s+follow)",
+    r"preliminar\w*|provisional\w*|\bfinal\b(?:\s+[\w/-]+){0,3}\s+(?:to\s+follow|pending|will\s+follow)|"
+    r"before\s+(?:a|the)\s+final\s+(?:result|interpretation|report)",
     re.IGNORECASE,
 )
 
@@ -372,7 +374,11 @@ def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: Statemen
     if g.TECHNICAL_RE.search(masked.original):
         facts.technical_failure = True
     if masked.take(g.PENDING_RE):
-        if g.ISH_WORD_RE.search(masked.original):
+        if (
+            g.ISH_WORD_RE.search(masked.original)
+            or g.RECOUNT_RE.search(masked.original)
+            or (ctx.start_mode is Mode.ISH and _NOT_FINAL_RE.search(masked.original))
+        ):
             facts.ish_pending = True
             if _NOT_FINAL_RE.search(masked.original):
                 facts.ish_not_final_level = max(facts.ish_not_final_level, ctx.bonus)

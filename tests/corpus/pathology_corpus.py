@@ -2,11 +2,12 @@
 
 Usage::
 
-    python -m tests.corpus.pathology_corpus OUT [--seed 20260109] [--count 720]
+    python -m tests.corpus.pathology_corpus OUT [--seed 20260109] [--count 720] [--per-cause 8]
     her2-cds eval-pathology OUT
 
 ``OUT`` receives one FHIR JSON file per report, the report texts under ``texts/``, and ``labels.tsv``
-(columns ``id``, ``file``, ``label``, ``style``, ``shape``, ``traps``). Classes are drawn in turn so that each
+(columns ``id``, ``file``, ``label``, ``style``, ``shape``, ``traps``); the reports in the shapes of outside
+laboratories (:mod:`tests.corpus.outside`, style ``outside:<cause>``) follow the main ones. Classes are drawn in turn so that each
 has about ``count / 9`` reports; styles, distractors and FHIR shapes are drawn at random from the seed,
 so one seed always gives the same corpus. Labels come from :func:`tests.corpus.truth.label` applied to the
 case each report was written from (a contradiction between a coded value and the report's own text is labelled
@@ -25,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.corpus import fhir_shapes, reports, scenarios
+from tests.corpus import fhir_shapes, outside, reports, scenarios
 from tests.corpus.truth import Case, Ihc, Label
 
 DEFAULT_SEED = 20260109
 DEFAULT_COUNT = 720
+#: Reports per outside cause (:mod:`tests.corpus.outside`) added after the main ones.
+DEFAULT_PER_CAUSE = 8
 MANIFEST = "labels.tsv"
 _SHAPE_WEIGHTS = {
     "conclusion": 10,
@@ -98,14 +101,42 @@ def _item(number: int, target: Label, rng: random.Random) -> Item:
     )
 
 
-def generate(seed: int = DEFAULT_SEED, count: int = DEFAULT_COUNT) -> list[Item]:
-    """``count`` labelled reports, deterministic for a given seed."""
+def _outside_item(number: int, cause: str, rng: random.Random) -> Item:
+    text, truth = outside.BUILDERS[cause](rng)
+    shape = rng.choice(["conclusion", "presented_plain", "presented_plain", "transaction"])
+    if "   " in text:
+        shape = "presented_plain"  # a space-aligned table keeps its columns only as plain text
+    resource = fhir_shapes.shape(shape, text, Case(), rng)
+    return Item(
+        id=f"r{number:04d}",
+        label=truth,
+        style=f"outside:{cause}",
+        shape=shape,
+        traps=(),
+        text=text,
+        resource=resource,
+    )
+
+
+def generate(
+    seed: int = DEFAULT_SEED, count: int = DEFAULT_COUNT, per_cause: int = DEFAULT_PER_CAUSE
+) -> list[Item]:
+    """``count`` labelled reports in the main styles, then ``per_cause`` reports per outside cause;
+    deterministic for a given seed (the outside reports draw from their own generator, so the main ones do
+    not change with them)."""
     rng = random.Random(seed)
     classes = list(Label)
-    return [_item(number, classes[number % len(classes)], rng) for number in range(1, count + 1)]
+    items = [_item(number, classes[number % len(classes)], rng) for number in range(1, count + 1)]
+    other = random.Random(seed + 1)
+    for cause in outside.CAUSES:
+        for _ in range(per_cause):
+            items.append(_outside_item(len(items) + 1, cause, other))
+    return items
 
 
-def write_corpus(folder: Path, seed: int = DEFAULT_SEED, count: int = DEFAULT_COUNT) -> Path:
+def write_corpus(
+    folder: Path, seed: int = DEFAULT_SEED, count: int = DEFAULT_COUNT, per_cause: int = DEFAULT_PER_CAUSE
+) -> Path:
     """Write the corpus to ``folder`` (created if needed) and return the manifest's path."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "texts").mkdir(exist_ok=True)
@@ -113,7 +144,7 @@ def write_corpus(folder: Path, seed: int = DEFAULT_SEED, count: int = DEFAULT_CO
     with manifest.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["id", "file", "label", "style", "shape", "traps"])
-        for item in generate(seed, count):
+        for item in generate(seed, count, per_cause):
             name = f"{item.id}.json"
             (folder / name).write_text(json.dumps(item.resource, indent=1), encoding="utf-8")
             (folder / "texts" / f"{item.id}.txt").write_text(item.text, encoding="utf-8")
@@ -128,9 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="output folder")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
+    parser.add_argument("--per-cause", type=int, default=DEFAULT_PER_CAUSE, help="reports per outside cause")
     args = parser.parse_args(argv)
-    manifest = write_corpus(args.folder, args.seed, args.count)
-    print(f"wrote {args.count} reports and {manifest}")
+    manifest = write_corpus(args.folder, args.seed, args.count, args.per_cause)
+    total = args.count + args.per_cause * len(outside.CAUSES)
+    print(f"wrote {total} reports and {manifest}")
     return 0
 
 

@@ -213,3 +213,23 @@ def label(case: Case) -> Label:
         return Label.UNSCORED
     # A bare "positive", a failed test, ISH without IHC (negative, or groups 2–4), a pending test alone.
     return Label.INDETERMINATE
+
+
+#: Order for "highest" among specimens of one date (spec §6): positive first; then a specimen whose category is
+#: open (equivocal, indeterminate: it could be the highest); then HER2-low, ultralow, IHC 0 unspecified, null.
+_SAME_DATE_ORDER = (
+    Label.POSITIVE,
+    Label.EQUIVOCAL,
+    Label.INDETERMINATE,
+    Label.LOW_2,
+    Label.LOW_1,
+    Label.ULTRALOW,
+    Label.ZERO,
+    Label.NULL,
+    Label.UNSCORED,
+)
+
+
+def highest(labels: list[Label]) -> Label:
+    """The class of several specimens of one date (two foci, a tumour and its node): the highest category."""
+    return min(labels, key=_SAME_DATE_ORDER.index)

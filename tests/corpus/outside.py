@@ -1,0 +1,375 @@
+"""Reports in the shapes laboratories outside the main styles send (seeded variants, labelled from their cases).
+
+Each cause is a way real reports are written that the main styles do not cover:
+
+- ``foci``: two foci, a breast tumour and its node, or the blocks of one excision, each with its own HER2
+  result (the specimens of one date: the highest category counts, ASCO/CAP 2023 / spec §6);
+- ``language``: French, German, Spanish, Italian, Dutch and Portuguese wording ("HER2 : positif (score 3+)",
+  "HIS non amplifié ; ratio 1,5");
+- ``ish_not_final``: IHC 2+ with a first ISH count whose recount or final interpretation is still pending
+  (equivocal: no final ISH);
+- ``original_quoted``: an addendum's ISH with the original report's IHC 2+ quoted under "ORIGINAL REPORT:";
+- ``rtf``: an upper-case laboratory listing sent as RTF under ``text/plain``;
+- ``heterogeneous``: an overall ISH count below the thresholds and a separately counted amplified population
+  in more than 10 % of the tumour, reported amplified (ASCO/CAP 2018 heterogeneity);
+- ``blocks``: different IHC scores on two blocks of one tumour with a group 1 ISH on one of them;
+- ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
+- ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
+  naming the earlier specimen (they stand) or quoted in a sentence (only a prior result: indeterminate);
+- ``stated_low``: a stated "HER2-low: yes/no" contradicting the IHC score (indeterminate).
+
+Labels come from :func:`tests.corpus.truth.label` of the case each text states, or
+:func:`tests.corpus.truth.highest` for several specimens of one date.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from tests.corpus.scenarios import dual_numbers
+from tests.corpus.truth import Case, Ihc, Ish, Label, highest, label
+
+CAUSES = (
+    "foci",
+    "language",
+    "ish_not_final",
+    "original_quoted",
+    "rtf",
+    "heterogeneous",
+    "blocks",
+    "unnamed_marker",
+    "not_repeated",
+    "stated_low",
+)
+
+Variant = tuple[str, Label]
+
+
+def _fmt(value: float, comma: bool = False) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.1f}"
+    return text.replace(".", ",") if comma else text
+
+
+_SCORE_TEXT = {
+    0: ("0", "no membrane staining"),
+    1: ("1+", "faint incomplete membrane staining in {pct}% of tumour cells"),
+    3: ("3+", "complete intense membrane staining in {pct}% of tumour cells"),
+}
+
+
+def _ihc_line(score: int, rng: random.Random) -> str:
+    token, detail = _SCORE_TEXT[score]
+    pct = rng.choice([20, 30, 40, 60, 80, 90])
+    if rng.random() < 0.5:
+        return f"HER2 IHC {token} ({detail.format(pct=pct)})"
+    return f"HER2 IHC {token}"
+
+
+def _foci(rng: random.Random) -> Variant:
+    high, low = rng.choice([(3, 1), (3, 0), (1, 0), (2, 1), (2, 0)])
+    cases = [Case(ihc=Ihc(score=high, zero="null")), Case(ihc=Ihc(score=low, zero="null"))]
+    truth = highest([label(c) for c in cases])
+    first, second = (high, low) if rng.random() < 0.5 else (low, high)
+
+    def result(score: int) -> str:
+        return "HER2 IHC 2+ (equivocal); ISH to follow" if score == 2 else _ihc_line(score, rng)
+
+    form = rng.randrange(3)
+    if form == 0:
+        head = rng.choice(["Multifocal invasive carcinoma, right breast.", "Left mastectomy: two foci."])
+        text = "\n".join(
+            [
+                head,
+                f"Focus A (upper outer, {rng.randint(12, 30)} mm): {result(first)}.",
+                f"Focus B (lower inner, {rng.randint(4, 11)} mm): {result(second)}.",
+            ]
+        )
+    elif form == 1:
+        text = "\n".join(
+            [
+                "A. Right breast, mass excision: invasive ductal carcinoma. " + result(first) + ".",
+                "B. Right axillary sentinel node, metastatic carcinoma: " + result(second) + ".",
+                "Both tested on the same day (same accession).",
+            ]
+        )
+    else:
+        cells = {
+            0: "0 (no staining)",
+            1: "1+ (faint incomplete)",
+            2: "2+ (equivocal)",
+            3: "3+ (complete intense)",
+        }
+        text = "\n".join(
+            [
+                "Multifocal invasive carcinoma.",
+                "Focus      Size      HER2 IHC",
+                f"A          {rng.randint(12, 30)} mm     {cells[first]}",
+                f"B          {rng.randint(4, 11)} mm      {cells[second]}",
+            ]
+        )
+    return text, truth
+
+
+_LANGUAGES = {
+    "fr": {
+        "pos": "positif",
+        "neg": "négatif",
+        "equiv": "équivoque",
+        "ish": "HIS (hybridation in situ)",
+        "notamp": "non amplifié",
+        "amp": "amplifié",
+        "stain": "marquage membranaire {a} et {b} dans {pct} % des cellules tumorales",
+        "faint": "faible",
+        "incomplete": "incomplet",
+        "complete": "complet",
+        "intense": "intense",
+        "ratio": "ratio",
+    },
+    "de": {
+        "pos": "positiv",
+        "neg": "negativ",
+        "equiv": "grenzwertig",
+        "ish": "ISH (In-situ-Hybridisierung)",
+        "notamp": "nicht amplifiziert",
+        "amp": "amplifiziert",
+        "stain": "{a}e und {b}e Membranfärbung in {pct} % der Tumorzellen",
+        "faint": "schwach",
+        "incomplete": "unvollständig",
+        "complete": "vollständig",
+        "intense": "kräftig",
+        "ratio": "Ratio",
+    },
+    "es": {
+        "pos": "positivo",
+        "neg": "negativo",
+        "equiv": "equívoco",
+        "ish": "hibridación in situ",
+        "notamp": "no amplificado",
+        "amp": "amplificado",
+        "stain": "tinción de membrana {a} e {b} en el {pct} % de las células tumorales",
+        "faint": "débil",
+        "incomplete": "incompleta",
+        "complete": "completa",
+        "intense": "intensa",
+        "ratio": "ratio",
+    },
+    "it": {
+        "pos": "positivo",
+        "neg": "negativo",
+        "equiv": "dubbio",
+        "ish": "ibridazione in situ",
+        "notamp": "non amplificato",
+        "amp": "amplificato",
+        "stain": "colorazione di membrana {a} e {b} nel {pct} % delle cellule tumorali",
+        "faint": "debole",
+        "incomplete": "incompleta",
+        "complete": "completa",
+        "intense": "intensa",
+        "ratio": "rapporto",
+    },
+    "nl": {
+        "pos": "positief",
+        "neg": "negatief",
+        "equiv": "twijfelachtig",
+        "ish": "in situ hybridisatie",
+        "notamp": "niet geamplificeerd",
+        "amp": "geamplificeerd",
+        "stain": "{a} {b} membraankleuring in {pct} % van de tumorcellen",
+        "faint": "zwakke",
+        "incomplete": "onvolledige",
+        "complete": "volledige",
+        "intense": "sterke",
+        "ratio": "ratio",
+    },
+    "pt": {
+        "pos": "positivo",
+        "neg": "negativo",
+        "equiv": "duvidoso",
+        "ish": "hibridização in situ",
+        "notamp": "não amplificado",
+        "amp": "amplificado",
+        "stain": "marcação membranar {a} e {b} em {pct} % das células tumorais",
+        "faint": "fraca",
+        "incomplete": "incompleta",
+        "complete": "completa",
+        "intense": "intensa",
+        "ratio": "ratio",
+    },
+}
+
+
+def _language(rng: random.Random) -> Variant:
+    words = _LANGUAGES[rng.choice(sorted(_LANGUAGES))]
+    kind = rng.choice(["3", "1", "0low", "2neg", "2amp"])
+    if kind == "3":
+        stain = words["stain"].format(a=words["complete"], b=words["intense"], pct=rng.choice([60, 80, 95]))
+        return f"HER2 : {words['pos']} (score 3+) - {stain}.", Label.POSITIVE
+    if kind == "1":
+        stain = words["stain"].format(a=words["faint"], b=words["incomplete"], pct=rng.choice([20, 40, 70]))
+        return f"HER2 : {words['neg']} (score 1+) - {stain}.", Label.LOW_1
+    if kind == "0low":
+        stain = words["stain"].format(a=words["faint"], b=words["incomplete"], pct=rng.choice([2, 5, 8]))
+        return f"HER2 : {words['neg']} (score 0 ; {stain}).", Label.ULTRALOW
+    group = 5 if kind == "2neg" else 1
+    ratio, her2, _ = dual_numbers(rng, group)
+    result = words["notamp"] if group == 5 else words["amp"]
+    text = "\n".join(
+        [
+            f"HER2 (IHC) : {words['equiv']} (score 2+)",
+            f"{words['ish']} HER2/CEP17 : {result} ; {words['ratio']} {_fmt(ratio, True)} ; HER2 "
+            f"{_fmt(her2, True)} / noyau.",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
+def _ish_not_final(rng: random.Random) -> Variant:
+    group = rng.choice([2, 3, 4])
+    ratio, her2, _ = dual_numbers(rng, group)
+    pending = rng.choice(
+        [
+            "recount by a second observer pending; final interpretation to follow.",
+            "Per protocol a blinded recount by a second observer is required before a final result is issued.",
+            "Final HER2 ISH interpretation to follow after the second observer's count.",
+        ]
+    )
+    title = rng.choice(["PRELIMINARY HER2 ISH RESULT", "HER2 FISH (preliminary)", "HER2 dual ISH"])
+    text = "\n".join(
+        [
+            title,
+            "Concurrent IHC: 2+.",
+            f"ISH observer 1: ratio {_fmt(ratio)}, HER2 {_fmt(her2)} signals/cell (group {group} range); {pending}",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2)))
+
+
+def _original_quoted(rng: random.Random) -> Variant:
+    group = rng.choice([1, 5])
+    ratio, her2, _ = dual_numbers(rng, group)
+    word = "AMPLIFIED" if group == 1 else "NOT AMPLIFIED"
+    final = "POSITIVE" if group == 1 else "NEGATIVE"
+    text = "\n".join(
+        [
+            f"ADDENDUM #1: HER2 DUAL ISH RESULT ON BLOCK A1 - {word}. HER2/CEP17 RATIO {_fmt(ratio)}; "
+            f"MEAN HER2 {_fmt(her2)}/CELL (GROUP {group}).",
+            "ORIGINAL REPORT: HER2 IHC 2+ (EQUIVOCAL); ISH PENDING.",
+            f"FINAL HER2 STATUS: {final}.",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
+def _rtf(rng: random.Random) -> Variant:
+    score = rng.choice([0, 1, 3])
+    words = {
+        0: "0 NEGATIVE. NO MEMBRANE STAINING",
+        1: "1+ NEGATIVE. FAINT INCOMPLETE MEMBRANE STAINING IN 40% OF TUMOR CELLS",
+        3: "3+ POSITIVE. COMPLETE INTENSE MEMBRANE STAINING IN >50% OF TUMOR CELLS",
+    }[score]
+    lines = [
+        "MERCY VALLEY HOSPITAL PATHOLOGY",
+        "SPECIMEN: RIGHT ILIAC BONE, CORE BIOPSY, METASTATIC CARCINOMA",
+        f"HER2 IHC (4B5) RESULT: {words}.",
+    ]
+    if rng.random() < 0.5:
+        lines += [
+            "DISCLAIMER: SPECIMEN DECALCIFIED (EDTA). DECALCIFICATION MAY ADVERSELY AFFECT",
+            "IMMUNOREACTIVITY; NEGATIVE RESULTS SHOULD BE INTERPRETED WITH CAUTION.",
+        ]
+    body = "\\par\n".join(lines)
+    text = "{\\rtf1\\ansi\\deff0 {\\fonttbl{\\f0 Courier New;}}\\f0\\fs18 " + body + "\\par\n}"
+    return text, label(Case(ihc=Ihc(score=score, zero="null")))
+
+
+def _heterogeneous(rng: random.Random) -> Variant:
+    overall_ratio, overall_her2, _ = dual_numbers(rng, 5)
+    ratio, her2, _ = dual_numbers(rng, 1)
+    share = rng.choice([12, 15, 20, 30, 40])
+    text = "\n".join(
+        [
+            "HER2 FISH - heterogeneous case",
+            f"Overall count, 60 nuclei: HER2/CEP17 {_fmt(overall_ratio)}, mean HER2 {_fmt(overall_her2)}/cell.",
+            f"A contiguous, morphologically distinct subpopulation (~{share} % of the invasive tumour) shows "
+            f"clustered signals; separate count of 20 nuclei in that area: ratio {_fmt(ratio)}, mean HER2 "
+            f"{_fmt(her2)}/cell.",
+            "Because the amplified subpopulation exceeds 10 % of tumour cells, the case is reported as HER2 "
+            "AMPLIFIED (heterogeneous). Concurrent IHC: 2+.",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
+def _blocks(rng: random.Random) -> Variant:
+    ratio, her2, _ = dual_numbers(rng, 1)
+    first, second = rng.choice([(1, 2), (0, 2), (2, 1)])
+    text = (
+        f"HER2 IHC was {first}+ on block A1 and {second}+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: "
+        f"ratio {_fmt(ratio)}, HER2 {_fmt(her2)}/cell, group 1. Overall HER2 status: POSITIVE (amplified)."
+    ).replace("0+", "0")
+    return text, label(Case(ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
+def _unnamed_marker(rng: random.Random) -> Variant:
+    score = rng.choice([1, 2])
+    if score == 2:
+        text = (
+            f"Moderate, incomplete (basolateral) membrane staining in ~{rng.choice([30, 40, 60])}% of cells; "
+            "per ASCO/CAP this unusual pattern is scored 2+ (equivocal). ISH recommended."
+        )
+    else:
+        text = (
+            f"Faint, incomplete membrane staining in {rng.choice([20, 40, 70])}% of invasive tumour cells; "
+            "score 1+ (negative)."
+        )
+    return text, label(Case(ihc=Ihc(score=score)))
+
+
+def _not_repeated(rng: random.Random) -> Variant:
+    score = rng.choice([0, 1, 3])
+    shown = {0: "0 (no membrane staining)", 1: "1+", 3: "3+"}[score]
+    wording = rng.choice(
+        ["HER2 was not repeated on this excision.", "No repeat HER2 testing was performed on this excision."]
+    )
+    if rng.random() < 0.5:
+        text = "\n".join(
+            [
+                "Right breast, lumpectomy: residual invasive carcinoma.",
+                "BREAST BIOMARKER RESULTS (performed on prior core biopsy S25-00777, block A2):",
+                f"HER2 IHC: {shown}",
+                "",
+                f"COMMENT: {wording}",
+            ]
+        )
+        return text, label(Case(ihc=Ihc(score=score, zero="null")))
+    text = "\n".join(
+        [
+            "Residual invasive carcinoma after neoadjuvant therapy.",
+            f"Pre-treatment core biopsy (S25-30211) was HER2 IHC {shown}.",
+            wording.replace("this excision", "the residual tumour"),
+        ]
+    )
+    return text, Label.INDETERMINATE
+
+
+def _stated_low(rng: random.Random) -> Variant:
+    if rng.random() < 0.5:
+        text = f"HER2 IHC: 0 (no membrane staining)\nHER2-low status: {rng.choice(['yes', 'Yes', 'YES'])}"
+    else:
+        text = f"HER2 IHC: 1+ (faint incomplete staining in 30% of cells)\nHER2-low status: {rng.choice(['no', 'No'])}"
+    return text, Label.INDETERMINATE
+
+
+BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
+    "foci": _foci,
+    "language": _language,
+    "ish_not_final": _ish_not_final,
+    "original_quoted": _original_quoted,
+    "rtf": _rtf,
+    "heterogeneous": _heterogeneous,
+    "blocks": _blocks,
+    "unnamed_marker": _unnamed_marker,
+    "not_repeated": _not_repeated,
+    "stated_low": _stated_low,
+}
