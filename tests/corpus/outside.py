@@ -1,4 +1,4 @@
-"""Reports in the shapes laboratories outside the main styles send (seeded variants, labelled from their cases).
+"""Reports in the shapes laboratories outside the main styles send (seeded variants, labelled from cases).
 
 Each cause is a way real reports are written that the main styles do not cover:
 
@@ -230,7 +230,8 @@ def _ish_not_final(rng: random.Random) -> Variant:
     pending = rng.choice(
         [
             "recount by a second observer pending; final interpretation to follow.",
-            "Per protocol a blinded recount by a second observer is required before a final result is issued.",
+            "Per protocol a blinded recount by a second observer is required before a final result is "
+            "issued.",
             "Final HER2 ISH interpretation to follow after the second observer's count.",
         ]
     )
@@ -239,7 +240,8 @@ def _ish_not_final(rng: random.Random) -> Variant:
         [
             title,
             "Concurrent IHC: 2+.",
-            f"ISH observer 1: ratio {_fmt(ratio)}, HER2 {_fmt(her2)} signals/cell (group {group} range); {pending}",
+            f"ISH observer 1: ratio {_fmt(ratio)}, HER2 {_fmt(her2)} signals/cell (group {group} range); "
+            + pending,
         ]
     )
     return text, label(Case(ihc=Ihc(score=2)))
@@ -278,6 +280,15 @@ def _rtf(rng: random.Random) -> Variant:
             "DISCLAIMER: SPECIMEN DECALCIFIED (EDTA). DECALCIFICATION MAY ADVERSELY AFFECT",
             "IMMUNOREACTIVITY; NEGATIVE RESULTS SHOULD BE INTERPRETED WITH CAUTION.",
         ]
+    # The scoring legend, wrapped at a fixed width as the laboratory system prints it.
+    lines += [
+        "HER2 IHC INTERPRETED PER 2018 ASCO/CAP GUIDELINE, AFFIRMED 2023.",
+        "SCORE 0: NO STAINING OR FAINT INCOMPLETE STAINING IN <=10% OF",
+        "INVASIVE TUMOR CELLS; 1+: FAINT INCOMPLETE MEMBRANE STAINING IN",
+        ">10%; 2+: WEAK TO MODERATE COMPLETE STAINING IN >10%",
+        "(EQUIVOCAL); 3+: COMPLETE INTENSE CIRCUMFERENTIAL STAINING IN",
+        ">10% (POSITIVE).",
+    ]
     body = "\\par\n".join(lines)
     text = "{\\rtf1\\ansi\\deff0 {\\fonttbl{\\f0 Courier New;}}\\f0\\fs18 " + body + "\\par\n}"
     return text, label(Case(ihc=Ihc(score=score, zero="null")))
@@ -290,7 +301,8 @@ def _heterogeneous(rng: random.Random) -> Variant:
     text = "\n".join(
         [
             "HER2 FISH - heterogeneous case",
-            f"Overall count, 60 nuclei: HER2/CEP17 {_fmt(overall_ratio)}, mean HER2 {_fmt(overall_her2)}/cell.",
+            f"Overall count, 60 nuclei: HER2/CEP17 {_fmt(overall_ratio)}, mean HER2 "
+            f"{_fmt(overall_her2)}/cell.",
             f"A contiguous, morphologically distinct subpopulation (~{share} % of the invasive tumour) shows "
             f"clustered signals; separate count of 20 nuclei in that area: ratio {_fmt(ratio)}, mean HER2 "
             f"{_fmt(her2)}/cell.",
@@ -305,7 +317,8 @@ def _blocks(rng: random.Random) -> Variant:
     ratio, her2, _ = dual_numbers(rng, 1)
     first, second = rng.choice([(1, 2), (0, 2), (2, 1)])
     text = (
-        f"HER2 IHC was {first}+ on block A1 and {second}+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: "
+        f"HER2 IHC was {first}+ on block A1 and {second}+ on A3 (heterogeneous). Reflex dual-probe ISH on "
+        "A3: "
         f"ratio {_fmt(ratio)}, HER2 {_fmt(her2)}/cell, group 1. Overall HER2 status: POSITIVE (amplified)."
     ).replace("0+", "0")
     return text, label(Case(ish=Ish(kind="dual", ratio=ratio, her2=her2)))
@@ -357,7 +370,8 @@ def _stated_low(rng: random.Random) -> Variant:
     if rng.random() < 0.5:
         text = f"HER2 IHC: 0 (no membrane staining)\nHER2-low status: {rng.choice(['yes', 'Yes', 'YES'])}"
     else:
-        text = f"HER2 IHC: 1+ (faint incomplete staining in 30% of cells)\nHER2-low status: {rng.choice(['no', 'No'])}"
+        answer = rng.choice(["no", "No"])
+        text = f"HER2 IHC: 1+ (faint incomplete staining in 30% of cells)\nHER2-low status: {answer}"
     return text, Label.INDETERMINATE
 
 

@@ -7,11 +7,11 @@ Usage::
 
 ``OUT`` receives one FHIR JSON file per report, the report texts under ``texts/``, and ``labels.tsv``
 (columns ``id``, ``file``, ``label``, ``style``, ``shape``, ``traps``); the reports in the shapes of outside
-laboratories (:mod:`tests.corpus.outside`, style ``outside:<cause>``) follow the main ones. Classes are drawn in turn so that each
-has about ``count / 9`` reports; styles, distractors and FHIR shapes are drawn at random from the seed,
-so one seed always gives the same corpus. Labels come from :func:`tests.corpus.truth.label` applied to the
-case each report was written from (a contradiction between a coded value and the report's own text is labelled
-indeterminate, the spec's rule for such an occasion).
+laboratories (:mod:`tests.corpus.outside`, style ``outside:<cause>``) follow the main ones. Classes are
+drawn in turn so that each has about ``count / 9`` reports; styles, distractors and FHIR shapes are drawn at
+random from the seed, so one seed always gives the same corpus. Labels come from
+:func:`tests.corpus.truth.label` applied to the case each report was written from (a contradiction between a
+coded value and the report's own text is labelled indeterminate, the spec's rule for such an occasion).
 """
 
 from __future__ import annotations

@@ -215,8 +215,9 @@ def label(case: Case) -> Label:
     return Label.INDETERMINATE
 
 
-#: Order for "highest" among specimens of one date (spec §6): positive first; then a specimen whose category is
-#: open (equivocal, indeterminate: it could be the highest); then HER2-low, ultralow, IHC 0 unspecified, null.
+#: Order for "highest" among specimens of one date (spec §6): positive first; then a specimen whose
+#: category is open (equivocal, indeterminate: it could be the highest); then HER2-low, ultralow, IHC 0
+#: unspecified, null.
 _SAME_DATE_ORDER = (
     Label.POSITIVE,
     Label.EQUIVOCAL,

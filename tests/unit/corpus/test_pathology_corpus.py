@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import fhir_shapes, reports, scenarios
+from tests.corpus import fhir_shapes, outside, reports, scenarios
 from tests.corpus.pathology_corpus import generate
-from tests.corpus.truth import Case, Ihc, Ish, Label, Staining, dual_group, label
+from tests.corpus.truth import Case, Ihc, Ish, Label, Staining, dual_group, highest, label
 
 CORPUS_PACKAGE = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -30,7 +30,7 @@ def test_every_class_style_and_shape_is_covered() -> None:
     items = generate()
     assert len(items) >= 500
     assert min(Counter(i.label for i in items).values()) >= 50
-    assert {i.style for i in items} == set(reports.STYLES)
+    assert {i.style for i in items} == set(reports.STYLES) | {f"outside:{c}" for c in outside.CAUSES}
     assert {i.shape for i in items} == set(fhir_shapes.SHAPES)
     assert {t for i in items for t in i.traps} == set(reports.TRAPS)
 
@@ -103,3 +103,25 @@ def test_dual_groups_at_the_thresholds() -> None:
         4,
         5,
     ]
+
+
+def test_outside_reports_follow_the_main_ones_unchanged() -> None:
+    main_only = generate(seed=11, count=40, per_cause=0)
+    both = generate(seed=11, count=40, per_cause=2)
+    assert [i.text for i in both[:40]] == [i.text for i in main_only]
+    assert len(both) == 40 + 2 * len(outside.CAUSES)
+    assert Counter(i.style for i in both[40:]) == {f"outside:{c}": 2 for c in outside.CAUSES}
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ([Label.LOW_1, Label.POSITIVE], Label.POSITIVE),
+        ([Label.NULL, Label.LOW_1], Label.LOW_1),
+        ([Label.LOW_1, Label.EQUIVOCAL], Label.EQUIVOCAL),
+        ([Label.ZERO, Label.ULTRALOW], Label.ULTRALOW),
+        ([Label.INDETERMINATE, Label.POSITIVE], Label.POSITIVE),
+    ],
+)
+def test_same_date_specimens_take_the_highest_class(labels: list[Label], expected: Label) -> None:
+    assert highest(labels) is expected

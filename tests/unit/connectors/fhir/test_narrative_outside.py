@@ -1,0 +1,156 @@
+"""Reports in the shapes outside laboratories send: several foci or parts of one excision, other languages,
+ISH not yet final, addenda quoting the original report, RTF bodies, ISH heterogeneity, IHC per block,
+one-marker reports that never name HER2, "not repeated", and a stated HER2-low contradicting the score."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connectors.fhir.mapping_narrative import decode_attachment
+from connectors.fhir.narrative import parse_report_text
+from connectors.fhir.narrative_lexicon import is_foreign, to_english
+from rules.domain import SpecimenRef, SpecimenSite
+from rules.her2 import synthesize
+from rules.her2.classify import display_category
+
+SPECIMEN = SpecimenRef(id="S26-00042", collected=dt.date(2026, 1, 5), site=SpecimenSite.PRIMARY)
+POS, LOW, EQUIVOCAL = "HER2-positive", "HER2-low", "HER2-equivocal"
+ULTRALOW, NULL, ZERO = "HER2-ultralow", "HER2-null", "HER2-0"
+INDETERMINATE = "indeterminate"
+
+
+def category(text: str) -> str:
+    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
+    return display_category(synthesize(reading.her2, reading.receptors).current)
+
+
+CASES = [
+    # Foci, a tumour and its node, blocks of one excision: specimens of one date, the highest counts.
+    ("Right breast mastectomy, multifocal invasive carcinoma.\nFocus A (upper outer, 27 mm): HER2 3+ "
+     "(positive).\nFocus B (lower inner, 8 mm): HER2 1+ (negative/low).\nSummary: at least one invasive focus "
+     "is HER2 positive.", POS),
+    ("Multifocal invasive carcinoma, right breast.\nFocus   Size    HER2 IHC\nA (12 o'clock)  22 mm   3+ "
+     "(complete intense, 70%)\nB (9 o'clock)   6 mm    1+ (faint incomplete, 30%)\nOverall HER2 status: "
+     "positive (focus A).", POS),
+    ("A. Right breast mass excision: HER2 IHC 0 (no staining).\nB. Right axillary sentinel node, metastatic "
+     "carcinoma: HER2 IHC 1+ (faint incomplete staining, 25% of cells).", LOW),
+    ("Focus 1: HER2 IHC 1+.\nFocus 2: HER2 IHC 2+ (equivocal); ISH to follow.", EQUIVOCAL),
+    # ... but not tumours of both breasts, nor an overall statement that contradicts the parts.
+    ("A. Left breast, 2 o'clock, core: HER2 IHC 3+.\nB. Right breast, 10 o'clock, core: HER2 IHC 1+.",
+     INDETERMINATE),
+    ("Focus A: HER2 IHC 3+.\nFocus B: HER2 IHC 1+.\nOverall HER2 status: negative.", INDETERMINATE),
+    # Other languages.
+    ("HER2 : positif (score 3+) - marquage membranaire complet et intense dans > 90 % des cellules tumorales "
+     "infiltrantes.\nHybridation in situ (HIS) : non requise.", POS),
+    ("HER2 (IHC) : équivoque (score 2+)\nHIS (hybridation in situ double sonde, HER2/CEP17) : non amplifié ; "
+     "ratio 1,5 ; nombre moyen de copies HER2 : 2,9 par noyau.\nStatut HER2 final : négatif.", LOW),
+    ("HER2 : négatif (score 0 ; marquage membranaire faible et incomplet dans environ 5 % des cellules "
+     "tumorales infiltrantes).", ULTRALOW),
+    ("HER2: negativo (score 1+), tinción de membrana débil e incompleta en el 40 % de las células tumorales.",
+     LOW),
+    ("HER2: positivo (punteggio 3+), colorazione di membrana completa e intensa nel 90 % delle cellule.", POS),
+    ("HER2: negatief (score 0), geen membraankleuring.", NULL),
+    ("HER2: Score 2+, ISH: nicht amplifiziert (Ratio 1,3; 2,4 Signale pro Zellkern).", LOW),
+    # ISH counts whose recount or final interpretation is still pending: IHC 2+ without a final ISH.
+    ("PRELIMINARY HER2 ISH RESULT\nConcurrent IHC: 2+.\nISH observer 1: ratio 1.7, HER2 4.9 signals/cell "
+     "(group 4 range).\nFinal HER2 status to follow.", EQUIVOCAL),
+    ("HER2 FISH\nRatio: 1.58\nAverage HER2/nucleus: 4.9\nInterpretation: ASCO/CAP Group 4 - recount by "
+     "second observer pending; final interpretation to follow.\nConcurrent IHC: 2+", EQUIVOCAL),
+    ("HER2 IHC (4B5): 2+.\nDual-probe ISH: HER2/CEP17 1.5; average HER2 copy number 6.8 per cell, group 3."
+     "\nRecount by a second observer has been requested.", INDETERMINATE),
+    # An addendum's ISH resolving the original report's IHC 2+.
+    ("ADDENDUM #1: HER2 DUAL ISH RESULT ON BLOCK A1 - NOT AMPLIFIED. HER2/CEP17 RATIO 1.05; MEAN HER2 "
+     "2.1/CELL (GROUP 5).\nORIGINAL REPORT: HER2 IHC 2+ (EQUIVOCAL); ISH PENDING.\nFINAL HER2 STATUS: "
+     "NEGATIVE.", LOW),
+    ("ADDENDUM (amended): HER2 SISH performed on block B2 because the IHC was 2+. Ratio 2.6, average HER2 "
+     "copy number 5.4 per nucleus (20 nuclei). Group 1. FINAL HER2 STATUS: POSITIVE. This supersedes the "
+     "provisional 'equivocal' result in the original report.", POS),
+    # ISH heterogeneity: a separately counted population in more than 10 % of the tumour.
+    ("HER2 FISH\nOverall count, 60 nuclei: HER2/CEP17 1.7, mean HER2 3.1/cell.\nA contiguous, distinct "
+     "subpopulation (~15 % of the invasive tumour) shows clustered signals; separate count of 20 nuclei in "
+     "that area: ratio 3.4, mean HER2 7.8/cell.\nReported as HER2 AMPLIFIED (heterogeneous). Concurrent "
+     "IHC: 2+.", POS),
+    ("HER2 FISH\nOverall count, 60 nuclei: HER2/CEP17 1.7, mean HER2 3.1/cell.\nA subpopulation (~5 % of "
+     "the invasive tumour); separate count of 20 nuclei in that area: ratio 3.4, mean HER2 7.8/cell.\n"
+     "Reported as HER2 AMPLIFIED (heterogeneous). Concurrent IHC: 2+.", INDETERMINATE),
+    # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
+    ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 2.4, "
+     "HER2 4.6/cell, group 1. Overall HER2 status: POSITIVE (amplified).", POS),
+    ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 1.2, "
+     "HER2 2.4/cell, group 5.", INDETERMINATE),
+    ("HER2 IHC 1+ ... on review 3+.", INDETERMINATE),
+    # A one-marker report that never names HER2.
+    ("Moderate, incomplete (basolateral) membrane staining in ~40% of cells; per ASCO/CAP this unusual "
+     "pattern is scored 2+ (equivocal). ISH recommended.", EQUIVOCAL),
+    ("Ki-67: 20%. Moderate membrane staining, scored 2+.", INDETERMINATE),
+    # A test stated as not done after the result.
+    ("HER2: IHC 1+ / ISH not performed (not required)", LOW),
+    # A stated HER2-low contradicting the IHC score.
+    ("HER2 IHC: 0 (no membrane staining)\nHER2-low status: yes", INDETERMINATE),
+    ("HER2 IHC: 1+\nHER2-low status: no", INDETERMINATE),
+    ("HER2 IHC: 1+\nHER2-low status: yes", LOW),
+    ("HER2 IHC 0. Category: HER2-low.", INDETERMINATE),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[f"{n:02d}" for n in range(len(CASES))])
+def test_outside_report_is_classified_as_the_guideline_says(text: str, expected: str) -> None:
+    assert category(text) == expected
+
+
+def test_parts_keep_their_labels_and_the_lower_one_is_a_discordance() -> None:
+    text = "Focus A: HER2 IHC 3+.\nFocus B: HER2 IHC 1+."
+    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
+    assert sorted(r.specimen.id or "" for r in reading.her2) == ["S26-00042 part A", "S26-00042 part B"]
+    assert {r.specimen.collected for r in reading.her2} == {SPECIMEN.collected}
+    patient = synthesize(reading.her2, reading.receptors)
+    assert patient.current is not None and patient.current.result.specimen.id == "S26-00042 part A"
+    assert len(patient.discordance) == 1 and "between specimens" in patient.discordance[0]
+
+
+def test_a_stated_low_conflict_keeps_both_statements() -> None:
+    reading = parse_report_text("HER2 IHC: 0 (no membrane staining)\nHER2-low status: yes", specimen=SPECIMEN)
+    (result,) = reading.her2
+    assert result.unparsed
+    assert "HER2-low: yes" in result.notes[0] and "IHC 0" in result.notes[0]
+    assert "HER2-low status: yes" in result.excerpt and "no membrane staining" in result.excerpt
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("HER2 : positif (score 3+)", "HER2 : positive (score 3+)"),
+        ("HIS : NON AMPLIFIÉ", "ISH : NOT AMPLIFIED"),
+        ("marquage membranaire faible et incomplet", "membrane faint and incomplete staining"),
+        ("Färbung: schwach positiv", "staining: weakly positive"),
+        ("HER2: negatief", "HER2: negative"),
+    ],
+)
+def test_lexicon_rewrites_foreign_words(text: str, english: str) -> None:
+    assert to_english(text) == english
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HER2 IHC 3+ POSITIVE. COMPLETE INTENSE MEMBRANE STAINING; NEGATIVE RESULTS WITH CAUTION.",
+        "Intense complete staining in 90% of cells; e.g. the control. Fort Worth lab, des Moines.",
+    ],
+)
+def test_english_text_is_left_alone(text: str) -> None:
+    assert not is_foreign(text)
+    assert to_english(text) == text
+
+
+def test_rtf_body_is_read_as_text() -> None:
+    rtf = (
+        b"{\\rtf1\\ansi\\deff0 {\\fonttbl{\\f0 Courier New;}}\\f0\\fs18 HER2 IHC (4B5) RESULT: 3+ POSITIVE.\\par\n"
+        b"SCORE 0: NO STAINING OR FAINT INCOMPLETE STAINING IN <=10% OF\\par\nINVASIVE TUMOR CELLS.\\par\n}"
+    )
+    text = decode_attachment("text/plain", rtf)
+    assert text is not None
+    assert "\\par" not in text and "\\rtf" not in text
+    assert text.splitlines()[0].strip() == "HER2 IHC (4B5) RESULT: 3+ POSITIVE."
+    assert decode_attachment("text/rtf", rtf) == text
