@@ -601,7 +601,8 @@ PENDING_RE: Final = re.compile(
     r"\bpending\b|to\s+follow|will\s+follow|(?:to|will)\s+be\s+(?:reported|issued|performed|sent|done)|"
     r"reported\s+separately|see\s+(?:the\s+)?(?:addendum|separate\s+report|supplement\w*)|sent\s+(?:out|to|for)|"
     r"in\s+progress|\bordered\b|\brequested\b|\bawait\w*|forthcoming|not\s+yet\s+(?:available|resulted|reported)|"
-    r"has\s+been\s+(?:ordered|requested|initiated)|\bpreliminar\w*|\bprovisional\w*",
+    r"has\s+been\s+(?:ordered|requested|initiated)|\bpreliminar\w*|\bprovisional\w*|"
+    r"before\s+(?:a|the)\s+final\s+(?:result|interpretation|report)",
     _I,
 )
 #: Pre-analytic or technical failure (§3 "indeterminate").

@@ -171,7 +171,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"unvollst[äa]ndig(?:e[nrs]?)?",
             r"inkomplett(?:e[nrs]?)?",
             r"incomplet[oa]s?",
-            r"onvolledig",
+            r"onvolledige?",
             r"incompleet",
         ),
     ),
@@ -182,20 +182,27 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"vollst[äa]ndig(?:e[nrs]?)?",
             r"komplett(?:e[nrs]?)?",
             r"complet[oa]s?",
-            r"volledig",
+            r"volledige?",
             r"compleet",
         ),
     ),
-    ("faint", (r"faibles?", r"schwach(?:e[nrs]?)?", r"d[ée]bil(?:es)?", r"debole", r"zwak", r"fracas?")),
+    ("faint", (r"faibles?", r"schwach(?:e[nrs]?)?", r"d[ée]bil(?:es)?", r"debole", r"zwakk?e?", r"fracas?")),
     (
         "moderate",
-        (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?", r"moderad[oa]s?", r"moderat[oa]", r"matig"),
+        (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?", r"moderad[oa]s?", r"moderat[oa]", r"matige?"),
     ),
     ("intense", (r"intens[oa]s?", r"kr[äa]e?ftig(?:e[nrs]?)?", r"intensief")),
-    ("strong", (r"forte?s?(?=\s)", r"stark(?:e[nrs]?)?", r"fuerte", r"sterk")),
+    ("strong", (r"forte?s?(?=\s)", r"stark(?:e[nrs]?)?", r"fuerte", r"sterke?")),
     (
         "tumour cells",
-        (r"cellules\s+tumorales", r"tumorzellen", r"c[ée]lulas\s+tumorales", r"cellule\s+tumorali"),
+        (
+            r"cellules\s+tumorales",
+            r"tumorzellen",
+            r"c[ée]lulas\s+tumorales",
+            r"cellule\s+tumorali",
+            r"c[ée]lulas\s+tumorais",
+            r"tumorcellen",
+        ),
     ),
     ("cells", (r"cellules", r"zellen", r"c[ée]lulas", r"cellule", r"cellen")),
     ("nucleus", (r"noyau", r"zellkern", r"n[úu]cleo", r"nucleo", r"celkern")),
@@ -213,9 +220,10 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         "progesterone receptors",
         (r"r[ée]cepteurs?\s+de\s+(?:la\s+)?progest[ée]rone", r"progesteronrezeptor(?:en)?"),
     ),
-    ("and", (r"et", r"und", r"y")),
+    ("and", (r"et", r"und", r"y", r"e(?!\.)")),
+    ("of the", (r"van\s+de", r"de\s+la", r"de\s+las?", r"de\s+los")),
     ("of", (r"des", r"der", r"de", r"del", r"della", r"delle", r"dei", r"van", r"do", r"da", r"dos", r"das")),
-    ("in", (r"dans", r"im", r"nel", r"nelle", r"nei")),
+    ("in", (r"dans", r"im", r"nel", r"nelle", r"nei", r"em")),
     ("per", (r"par", r"pro", r"por")),
 )
 
@@ -225,7 +233,7 @@ _FOREIGN_CUE_RE: Final = re.compile(
     + "|".join(
         pattern
         for english, patterns in _PHRASES
-        if english not in {"and", "of", "in", "per", "no", "ISH", "strong", "intense", "invasive"}
+        if english not in {"and", "of", "of the", "in", "per", "no", "ISH", "strong", "intense", "invasive"}
         for pattern in patterns
     )
     + r")(?![\w-])",
