@@ -148,6 +148,11 @@ _CONCURRENT_IHC_RE: Final = re.compile(
     r"^\W*(?:concurrent|concomitant|corresponding|accompanying)\s+(?:HER-?2\s+)?(?:IHC|immunohisto\w*)\b",
     re.IGNORECASE,
 )
+_PERFORMED_ON_RE: Final = re.compile(
+    r"\b(?:performed|tested|done|carried\s+out|assessed|run)\s+on\s+(?:the\s+)?(?:prior|previous|earlier|"
+    r"pre-?treatment|diagnostic|original|initial)\b",
+    re.IGNORECASE,
+)
 #: A separately counted tumour population (ISH heterogeneity).
 _REGION_COUNT_RE: Final = re.compile(
     r"\bseparate(?:ly)?\s+(?:count\w*|enumerat\w*|scor\w*)|\bsub-?population\b|\b(?:amplified|distinct)\s+"
@@ -238,6 +243,7 @@ class _State:
         return self.specimens[key]
 
     default_topic: Topic | None = None
+    region_share: float | None = None
 
     def reset_topic(self) -> None:
         self.topic, self.mode = self.default_topic, Mode.OVERALL
@@ -610,18 +616,24 @@ def _read_sentence(
         return
     sentence_kind = _sentence_kind(sentence)
     sentence_key: tuple[_Key, dt.date | None] | None = carried
+    # A specimen named by a heading (a header, or a line ending in ":" whose cue carries to this line) gives
+    # the results below it; a specimen named in the sentence itself quotes its result.
+    heading = True
     for clause in _clauses(sentence):
         kind = sentence_kind if sentence_kind is not SentenceKind.NORMAL else _sentence_kind(clause)
         cue = _specimen_cue(clause, state)
         if cue is not None:
             sentence_key = cue
             state.carried_cue = cue
+            # "Biomarker results (performed on prior core biopsy S25-…): HER2 IHC 1+": the report's own tests,
+            # done on the earlier block, not a quotation of an earlier result.
+            heading = bool(_PERFORMED_ON_RE.search(clause))
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
         kept = _result_clause(_without_asides(clause), state, prior=key is not None)
         state.last_dropped = kept is None
         if kept is None:
             continue
-        if sentence_key is None and key is not None:
+        if heading and key is not None:
             state.specimen(key, collected).reported_here = True
         invasive = _without_in_situ(kept)
         if invasive != kept and _is_her2_in_situ_statement(kept):
@@ -661,11 +673,15 @@ def _region_count(sentence: str, state: _State) -> bool:
     read_her2_statement(sentence, counts, ctx)
     ratio = counts.ratio[-1][1] if counts.ratio else None
     her2 = counts.her2_per_cell[-1][1] if counts.her2_per_cell else None
+    share_match = _REGION_SHARE_RE.search(sentence)
+    share = float(share_match.group(1)) if share_match else None
     if ratio is None and her2 is None:
+        # The population described before its count ("a distinct subpopulation (~15 % of the tumour) …;"
+        # then "separate count in that area: …"): its share is kept for the count.
+        state.region_share = share if share is not None else state.region_share
         return False
-    share = _REGION_SHARE_RE.search(sentence)
     target = state.specimen(state.section_key)
-    target.facts.region_counts.append((float(share.group(1)) if share else None, ratio, her2))
+    target.facts.region_counts.append((share if share is not None else state.region_share, ratio, her2))
     if sentence not in target.facts.excerpts:
         target.facts.excerpts.append(sentence)
     state.topic = Topic.HER2

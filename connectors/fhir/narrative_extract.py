@@ -298,10 +298,10 @@ _ULTRALOW_FIELD_RE = re.compile(
 #: A field answering whether the result is HER2-low ("HER2-low status: yes"): a summary of the score, which is
 #: read on its own; the answer is neither a score nor a status.
 _LOW_FIELD_RE = re.compile(
-    r"HER-?2[-\s]?low(?:\s+(?:status|category))?\s*(?:[:=?]|\s-\s)\s*"
+    r"HER-?2(?:/neu)?[-\s]?low(?:\s+(?:status|category))?\s*(?:[:=?]|\s-\s)\s*"
     r"(?:(?P<yes>yes|present|positive)|(?P<no>no|absent|negative)|not\s+\w+|n/?a|unknown|-)(?![\w+])|"
     # "Category: HER2-low", "HER2 classification = HER2-low"
-    r"(?:HER-?2\s+)?(?:category|classification)\s*(?:[:=]|\s-\s)\s*(?P<low>HER-?2[-\s]?low)\b(?![-\s]?(?:status|\?))",
+    r"(?:HER-?2\s+)?(?:category|classification)\s*(?:[:=]|\s-\s)\s*(?P<low>HER-?2(?:/neu)?[-\s]?low)\b(?![-\s]?(?:status|\?))",
     re.IGNORECASE,
 )
 

@@ -29,8 +29,8 @@ def category(text: str) -> str:
 CASES = [
     # Foci, a tumour and its node, blocks of one excision: specimens of one date, the highest counts.
     ("Right breast mastectomy, multifocal invasive carcinoma.\nFocus A (upper outer, 27 mm): HER2 3+ "
-     "(positive).\nFocus B (lower inner, 8 mm): HER2 1+ (negative/low).\nSummary: at least one invasive focus "
-     "is HER2 positive.", POS),
+     "(positive).\nFocus B (lower inner, 8 mm): HER2 1+ (negative/low).\nSummary: at least one invasive "
+     "focus is HER2 positive.", POS),
     ("Multifocal invasive carcinoma, right breast.\nFocus   Size    HER2 IHC\nA (12 o'clock)  22 mm   3+ "
      "(complete intense, 70%)\nB (9 o'clock)   6 mm    1+ (faint incomplete, 30%)\nOverall HER2 status: "
      "positive (focus A).", POS),
@@ -50,7 +50,8 @@ CASES = [
      "tumorales infiltrantes).", ULTRALOW),
     ("HER2: negativo (score 1+), tinción de membrana débil e incompleta en el 40 % de las células tumorales.",
      LOW),
-    ("HER2: positivo (punteggio 3+), colorazione di membrana completa e intensa nel 90 % delle cellule.", POS),
+    ("HER2: positivo (punteggio 3+), colorazione di membrana completa e intensa nel 90 % delle cellule.",
+     POS),
     ("HER2: negatief (score 0), geen membraankleuring.", NULL),
     ("HER2: Score 2+, ISH: nicht amplifiziert (Ratio 1,3; 2,4 Signale pro Zellkern).", LOW),
     # ISH counts whose recount or final interpretation is still pending: IHC 2+ without a final ISH.
@@ -106,16 +107,20 @@ def test_parts_keep_their_labels_and_the_lower_one_is_a_discordance() -> None:
     assert sorted(r.specimen.id or "" for r in reading.her2) == ["S26-00042 part A", "S26-00042 part B"]
     assert {r.specimen.collected for r in reading.her2} == {SPECIMEN.collected}
     patient = synthesize(reading.her2, reading.receptors)
-    assert patient.current is not None and patient.current.result.specimen.id == "S26-00042 part A"
-    assert len(patient.discordance) == 1 and "between specimens" in patient.discordance[0]
+    assert patient.current is not None
+    assert patient.current.result.specimen.id == "S26-00042 part A"
+    assert len(patient.discordance) == 1
+    assert "between specimens" in patient.discordance[0]
 
 
 def test_a_stated_low_conflict_keeps_both_statements() -> None:
     reading = parse_report_text("HER2 IHC: 0 (no membrane staining)\nHER2-low status: yes", specimen=SPECIMEN)
     (result,) = reading.her2
     assert result.unparsed
-    assert "HER2-low: yes" in result.notes[0] and "IHC 0" in result.notes[0]
-    assert "HER2-low status: yes" in result.excerpt and "no membrane staining" in result.excerpt
+    assert "HER2-low: yes" in result.notes[0]
+    assert "IHC 0" in result.notes[0]
+    assert "HER2-low status: yes" in result.excerpt
+    assert "no membrane staining" in result.excerpt
 
 
 @pytest.mark.parametrize(
@@ -146,11 +151,13 @@ def test_english_text_is_left_alone(text: str) -> None:
 
 def test_rtf_body_is_read_as_text() -> None:
     rtf = (
-        b"{\\rtf1\\ansi\\deff0 {\\fonttbl{\\f0 Courier New;}}\\f0\\fs18 HER2 IHC (4B5) RESULT: 3+ POSITIVE.\\par\n"
+        b"{\\rtf1\\ansi\\deff0 {\\fonttbl{\\f0 Courier New;}}\\f0\\fs18 "
+        b"HER2 IHC (4B5) RESULT: 3+ POSITIVE.\\par\n"
         b"SCORE 0: NO STAINING OR FAINT INCOMPLETE STAINING IN <=10% OF\\par\nINVASIVE TUMOR CELLS.\\par\n}"
     )
     text = decode_attachment("text/plain", rtf)
     assert text is not None
-    assert "\\par" not in text and "\\rtf" not in text
+    assert "\\par" not in text
+    assert "\\rtf" not in text
     assert text.splitlines()[0].strip() == "HER2 IHC (4B5) RESULT: 3+ POSITIVE."
     assert decode_attachment("text/rtf", rtf) == text
