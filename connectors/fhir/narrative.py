@@ -63,6 +63,7 @@ from connectors.fhir.narrative_extract import (
     read_receptor_statement,
 )
 from connectors.fhir.narrative_html import html_to_text
+from connectors.fhir.narrative_lexicon import is_foreign
 from connectors.fhir.narrative_results import build_her2_result
 from connectors.fhir.narrative_sections import Section
 from connectors.fhir.narrative_text import Line, report_lines, starts_new_item
@@ -94,6 +95,10 @@ NOT_TESTED_NOTE: Final = "the report states that HER2 was not tested on this spe
 OTHER_METHOD_NOTE: Final = (
     "HER2 measured by another method (sequencing, RNA or blood test) was not read: ASCO/CAP results are "
     "tissue IHC and ISH"
+)
+FOREIGN_NOTE: Final = (
+    "the report is written in another language: its result and staining words were read in English (the "
+    "excerpt shows them so)"
 )
 _TEXT_LIMIT: Final = 200_000
 #: Words that say a statement carries a result, used to tell an unreadable result from a passing mention.
@@ -268,6 +273,8 @@ def parse_report_text(
     lines = report_lines(text[:_TEXT_LIMIT])
     reader = assertions or GrammarAssertions()
     state = _State(current=specimen or SpecimenRef(), assertions=reader)
+    if is_foreign(text[:_TEXT_LIMIT]):
+        state.notes.append(FOREIGN_NOTE)
     texts = [line.text for line in lines]
     legend = legend_lines(texts)
     # Parts are told apart only in a report that names two or more ("A. Left breast …", "B. …").

@@ -222,7 +222,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     ("and", (r"et", r"und", r"y", r"e(?!\.)")),
     ("of the", (r"van\s+de", r"de\s+la", r"de\s+las?", r"de\s+los")),
-    ("of", (r"des", r"der", r"de", r"del", r"della", r"delle", r"dei", r"van", r"do", r"da", r"dos", r"das")),
+    ("of", (r"des", r"der", r"de", r"del", r"della", r"delle", r"dei", r"van", r"da", r"das")),
     ("in", (r"dans", r"im", r"nel", r"nelle", r"nei", r"em")),
     ("per", (r"par", r"pro", r"por")),
 )

@@ -343,10 +343,13 @@ ISH_SINGLE: DecisionTable[IshFinal] = DecisionTable(
 
 ISH_STATEMENT: DecisionTable[IshFinal] = DecisionTable(
     id="ish-statement",
-    title="ISH reported without counts or group",
-    purpose="When a report states only the ISH interpretation (e.g. “FISH not amplified”) or that ISH is "
-    "pending.",
-    facts=(Fact("pending", "ISH ordered, not resulted"), Fact("lab_final", "laboratory's ISH result")),
+    title="ISH reported without counts or group, or not final",
+    purpose="When a report states only the ISH interpretation (e.g. “FISH not amplified”), that ISH is "
+    "pending, or that its counts are not final yet (“preliminary”, “final interpretation to follow”).",
+    facts=(
+        Fact("pending", "ISH ordered, not resulted or not final"),
+        Fact("lab_final", "laboratory's ISH result"),
+    ),
     rows=(
         Row(
             id="L1",

@@ -149,6 +149,13 @@ def test_english_text_is_left_alone(text: str) -> None:
     assert to_english(text) == text
 
 
+def test_a_report_in_another_language_says_so_in_its_notes() -> None:
+    (result,) = parse_report_text("HER2 : positif (score 3+).", specimen=SPECIMEN).her2
+    assert any("another language" in note for note in result.notes)
+    (english,) = parse_report_text("HER2: positive (score 3+).", specimen=SPECIMEN).her2
+    assert not any("another language" in note for note in english.notes)
+
+
 def test_rtf_body_is_read_as_text() -> None:
     rtf = (
         b"{\\rtf1\\ansi\\deff0 {\\fonttbl{\\f0 Courier New;}}\\f0\\fs18 "
