@@ -132,14 +132,16 @@ _NOT_TESTED_RE: Final = re.compile(
     r"\bnot\s+(?:requested|repeated|tested)\b|"
     # "No HER2 testing has been performed on this specimen" ("not repeated" / "no repeat testing": see
     # _NOT_REPEATED_RE)
-    r"\bno\s+(?:HER-?2\s+)?(?:testing|tests?|studies|biomarkers?)\s+(?:(?:was|were|has|have)\s+)?"
+    r"\bno\s+(?:(?:HER-?2(?:/neu)?|ERBB2|c-?erbB-?2)\s+)?(?:testing|tests?|studies|biomarkers?)\s+"
+    r"(?:(?:was|were|has|have)\s+)?"
     r"(?:been\s+)?(?:performed|done|repeated|requested|ordered)\b",
     re.IGNORECASE,
 )
 #: HER2 not tested again on this specimen: the earlier result stands ("no repeat HER2 testing", "HER2 was not
 #: repeated on the resection", "biomarkers: not repeated").
 _NOT_REPEATED_RE: Final = re.compile(
-    r"\bnot\s+(?:been\s+)?repeated\b|\bno\s+(?:repeat(?:ed)?|further|additional)\s+(?:HER-?2\s+)?"
+    r"\bnot\s+(?:been\s+)?repeated\b|\bno\s+(?:repeat(?:ed)?|further|additional)\s+"
+    r"(?:(?:HER-?2(?:/neu)?|ERBB2|c-?erbB-?2)\s+)?"
     r"(?:testing|tests?|studies|biomarkers?|staining)\b|\bwithout\s+repeat",
     re.IGNORECASE,
 )
@@ -338,7 +340,10 @@ _PART_EARLIER_RE: Final = re.compile(
 
 def _part_labels(line: str) -> set[str]:
     """The parts a report line opens (at its start or at the start of one of its sentences)."""
-    labels = {s.part_label(line.strip()), *(s.part_label(sentence) for sentence in _sentences(line.strip()))}
+    labels = {
+        s.part_label(line.strip()),
+        *(s.part_label(clause) for sentence in _sentences(line.strip()) for clause in _clauses(sentence)),
+    }
     return {label for label in labels if label is not None}
 
 
@@ -626,7 +631,9 @@ def _read_sentence(
     # A specimen named by a heading (a header, or a line ending in ":" whose cue carries to this line) gives
     # the results below it; a specimen named in the sentence itself quotes its result.
     heading = True
-    for clause in _clauses(sentence):
+    for number, clause in enumerate(_clauses(sentence)):
+        if number > 0:
+            _clause_part(clause, state)
         kind = sentence_kind if sentence_kind is not SentenceKind.NORMAL else _sentence_kind(clause)
         cue = _specimen_cue(clause, state)
         if cue is not None:
@@ -650,6 +657,15 @@ def _read_sentence(
         elif g.HER2_RE.search(kept):
             # "HER2: 3+ in the in situ component only; invasive carcinoma 1+": the next clause is HER2's.
             state.topic = Topic.HER2
+
+
+def _clause_part(clause: str, state: _State) -> None:
+    """A part opened after a semicolon ("Focus A: HER2 3+; focus B: HER2 1+")."""
+    part = s.part_label(clause) if state.multipart else None
+    if part is not None and part != state.part:
+        state.part = part
+        state.part_openings.setdefault(part, clause)
+        state.reset_topic()
 
 
 def _original_version(sentence: str, state: _State, carried: tuple[_Key, dt.date | None] | None) -> bool:

@@ -219,7 +219,8 @@ _TUMOUR_RESULT_RE: Final = re.compile(
 CONTROL_RE: Final = re.compile(r"\bcontrols?\b|\bcell\s+lines?\b|\bcontrol\s+tissue", _I)
 NOT_PERFORMED_RE: Final = re.compile(
     r"\bnot\s+(?:performed|done|carried\s+out|requested|repeated|indicated)\b|"
-    r"\bno\s+(?:repeat\s+)?(?:HER-?2\s+)?(?:testing|IHC|ISH|FISH|immunohistochemistry)\s+"
+    r"\bno\s+(?:repeat\s+)?(?:(?:HER-?2(?:/neu)?|ERBB2|c-?erbB-?2)\s+)?(?:testing|IHC|ISH|FISH|"
+    r"immunohistochemistry)\s+"
     r"(?:(?:was|has|have)\s+)?(?:been\s+)?(?:performed|done|repeated)|"
     r"(?:was|were)\s+not\s+(?:performed|repeated|tested|done)",
     _I,

@@ -178,6 +178,8 @@ PART_RE: Final = re.compile(
     # The foci or blocks of one tumour: "Focus A (upper outer):", "Focus: B", "Tumour focus 2", "Block A3".
     r"|(?:(?:tumou?r\s+)?(?:focus|foci|lesion|nodule)|block)\s*(?:#|no\.?|:)?\s*(?P<focus>[A-H]\d{0,2}|\d{1,2})"
     r"(?![\w+%.])"
+    # "Tumour 1 (12 mm):", "Tumor #2:" (not "tumour 2 cm", "tumour 3+")
+    r"|tumou?r\s*(?:#|no\.?)?\s*(?P<tumour>[1-9])(?![\w+%.,])(?!\s*(?:cm|mm|\+))"
     r"|\(?(?P<letter>[A-H])[.)]\s+(?=(?:[^.;:]{0,40}?)\b(?:left|right|breast|axilla\w*|(?:lymph\s+)?nodes?|"
     r"core|biops\w*|excision|re-?excision|mastectomy|lumpectomy|resection|segmentectomy|quadrant|liver|bone|lung|"
     r"skin|pleura\w*|brain|chest\s+wall|margin|o'?clock|sentinel)\b))",
@@ -190,7 +192,9 @@ def part_label(sentence: str) -> str | None:
     match = PART_RE.match(sentence)
     if match is None:
         return None
-    return (match.group("named") or match.group("focus") or match.group("letter")).upper()
+    return (
+        match.group("named") or match.group("focus") or match.group("tumour") or match.group("letter")
+    ).upper()
 
 
 def section_of_name(name: str) -> Section | None:

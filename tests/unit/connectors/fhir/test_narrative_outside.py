@@ -37,6 +37,11 @@ CASES = [
     ("A. Right breast mass excision: HER2 IHC 0 (no staining).\nB. Right axillary sentinel node, metastatic "
      "carcinoma: HER2 IHC 1+ (faint incomplete staining, 25% of cells).", LOW),
     ("Focus 1: HER2 IHC 1+.\nFocus 2: HER2 IHC 2+ (equivocal); ISH to follow.", EQUIVOCAL),
+    ("Focus A: HER2 3+; focus B: HER2 1+.", POS),
+    ("Tumour 1 (12 mm): HER2 IHC 1+.\nTumour 2 (5 mm): HER2 IHC 0.", LOW),
+    ("Tumour 2 cm, grade 2. HER2 IHC 1+.", LOW),
+    ("Residual carcinoma. Pre-treatment core biopsy (S25-30211) was HER-2/neu IHC 1+. No repeat HER-2/neu "
+     "testing was performed on the residual tumour.", INDETERMINATE),
     # ... but not tumours of both breasts, nor an overall statement that contradicts the parts.
     ("A. Left breast, 2 o'clock, core: HER2 IHC 3+.\nB. Right breast, 10 o'clock, core: HER2 IHC 1+.",
      INDETERMINATE),
