@@ -649,14 +649,19 @@ def _read_sentence(
             continue
         if heading and key is not None:
             state.specimen(key, collected).reported_here = True
-        invasive = _without_in_situ(kept)
-        if invasive != kept and _is_her2_in_situ_statement(kept):
-            state.notes.append(IN_SITU_NOTE)
-        if invasive.strip():
-            _read_clause(invasive, sentence, kind, state.specimen(key, collected), state)
-        elif g.HER2_RE.search(kept):
-            # "HER2: 3+ in the in situ component only; invasive carcinoma 1+": the next clause is HER2's.
-            state.topic = Topic.HER2
+        _read_invasive(kept, sentence, kind, state.specimen(key, collected), state)
+
+
+def _read_invasive(kept: str, sentence: str, kind: SentenceKind, target: _Specimen, state: _State) -> None:
+    """Read a result clause without its carcinoma in situ segments."""
+    invasive = _without_in_situ(kept)
+    if invasive != kept and _is_her2_in_situ_statement(kept):
+        state.notes.append(IN_SITU_NOTE)
+    if invasive.strip():
+        _read_clause(invasive, sentence, kind, target, state)
+    elif g.HER2_RE.search(kept):
+        # "HER2: 3+ in the in situ component only; invasive carcinoma 1+": the next clause is HER2's.
+        state.topic = Topic.HER2
 
 
 def _clause_part(clause: str, state: _State) -> None:
