@@ -48,6 +48,7 @@ from connectors.fhir.mapping_narrative import (
 from connectors.fhir.mapping_observations import (
     ObservationMismatchError,
     ObsReading,
+    component_readings,
     her2_from_readings,
     observation_kind,
     read_observation,
@@ -235,18 +236,25 @@ def _note_patient(index: _Index, model: Any) -> None:
             index.patients.add(ref.split("/", 1)[1])
 
 
-def _readings(index: _Index) -> tuple[dict[str, ObsReading], set[str]]:
-    """Normalised pathology Observations by id, and the ids any report or panel claims."""
-    readings: dict[str, ObsReading] = {}
+def _readings(index: _Index) -> tuple[dict[str, list[ObsReading]], set[str]]:
+    """Normalised pathology Observations by id (the Observation's own value, then its coded components),
+    and the ids any report or panel claims."""
+    readings: dict[str, list[ObsReading]] = {}
     for observation in index.of_type("Observation"):
         kind = observation_kind(observation)
-        if kind is None:
-            continue
-        try:
-            readings[observation.id] = read_observation(observation, kind)
-        except (ObservationMismatchError, ValueError, TypeError, AttributeError) as exc:
-            index.skip(f"Observation/{observation.id}", str(exc) or type(exc).__name__)
-    claimed = {m for r in readings.values() for m in r.members}
+        found: list[ObsReading] = []
+        if kind is not None:
+            try:
+                found.append(read_observation(observation, kind))
+            except (ObservationMismatchError, ValueError, TypeError, AttributeError) as exc:
+                index.skip(f"Observation/{observation.id}", str(exc) or type(exc).__name__)
+        from_components, reasons = component_readings(observation, kind)
+        found.extend(from_components)
+        for reason in reasons:
+            index.skip(f"Observation/{observation.id}", reason)
+        if found:
+            readings[observation.id] = found
+    claimed = {m for group in readings.values() for r in group for m in r.members}
     for report in index.of_type("DiagnosticReport"):
         claimed.update(_report_observations(report, index))
     return readings, claimed
@@ -278,7 +286,7 @@ def _specimen(index: _Index, specimen_id: str | None, fallback_date: Any) -> Spe
 def _map_report(
     report: Any,
     index: _Index,
-    readings: Mapping[str, ObsReading],
+    readings: Mapping[str, Sequence[ObsReading]],
     occasions: list[_Occasion],
     receptors: list[tuple[str | None, str, ReceptorResult]],
 ) -> None:
@@ -290,15 +298,12 @@ def _map_report(
     reported = to_date(report.issued) or to_date(report.effectiveDateTime)
     report_specimen = next((reference_id(s, "Specimen") for s in report.specimen or ()), None)
     observation_ids = _report_observations(report, index)
-    members = [readings[i] for i in observation_ids if i in readings]
+    members = [reading for i in observation_ids for reading in readings.get(i, ())]
     site_code = _report_site_code(report, [index.get("Observation", i) for i in observation_ids])
-    groups: dict[str | None, list[ObsReading]] = {}
-    for reading in members:
-        groups.setdefault(reading.specimen_id or report_specimen, []).append(reading)
     structured_her2 = False
     structured_receptors: set[str] = set()
-    for specimen_id, group in groups.items():
-        specimen = _with_site(_specimen(index, specimen_id, report.effectiveDateTime), site_code)
+    for (specimen_id, collected), group in _occasion_groups(members, report_specimen).items():
+        specimen = _with_site(_specimen(index, specimen_id, collected or report.effectiveDateTime), site_code)
         result = her2_from_readings(group, specimen=specimen, source=source, reported=reported)
         if result is not None:
             structured_her2 = True
@@ -322,6 +327,29 @@ def _map_report(
     for receptor in narrative_receptors:
         if receptor.receptor.value not in structured_receptors:
             receptors.append((receptor.specimen.id or report_specimen, issued_key, receptor))
+
+
+def _occasion_groups(
+    members: Sequence[ObsReading], report_specimen: str | None
+) -> dict[tuple[str | None, dt.date | None], list[ObsReading]]:
+    """A report's Observations by specimen. Those naming no Specimen stay one occasion, unless the same test
+    is given on different days (a cumulative summary: "2025 core IHC 0", "2026 node metastasis 1+"): then
+    each of those days is an occasion, and the other Observations join the latest such day not after their
+    own (test dates of one work-up differ; collection days of the repeated test do not)."""
+    groups: dict[tuple[str | None, dt.date | None], list[ObsReading]] = {}
+    loose = [r for r in members if r.specimen_id is None]
+    days_by_kind: dict[object, set[dt.date]] = {}
+    for reading in loose:
+        day = to_date(reading.effective)
+        if day is not None:
+            days_by_kind.setdefault(reading.kind, set()).add(day)
+    anchors = sorted({day for days in days_by_kind.values() if len(days) > 1 for day in days})
+    for reading in members:
+        day = to_date(reading.effective) if reading.specimen_id is None and anchors else None
+        if day is not None:
+            day = max((a for a in anchors if a <= day), default=anchors[0])
+        groups.setdefault((reading.specimen_id or report_specimen, day), []).append(reading)
+    return groups
 
 
 def _report_site_code(report: Any, observations: Sequence[Any]) -> str | None:
@@ -405,19 +433,22 @@ def _map_document(
 
 def _map_loose(
     index: _Index,
-    readings: Mapping[str, ObsReading],
+    readings: Mapping[str, Sequence[ObsReading]],
     claimed: set[str],
     occasions: list[_Occasion],
     receptors: list[tuple[str | None, str, ReceptorResult]],
 ) -> None:
     """Observations outside any report: grouped by specimen, else by effective date (one occasion each)."""
     groups: dict[str, list[ObsReading]] = {}
-    for obs_id, reading in readings.items():
+    for obs_id, found in readings.items():
         if obs_id in claimed:
             continue
-        date = to_date(reading.effective)
-        key = f"s:{reading.specimen_id}" if reading.specimen_id else f"d:{date}" if date else f"o:{obs_id}"
-        groups.setdefault(key, []).append(reading)
+        for reading in found:
+            date = to_date(reading.effective)
+            key = (
+                f"s:{reading.specimen_id}" if reading.specimen_id else f"d:{date}" if date else f"o:{obs_id}"
+            )
+            groups.setdefault(key, []).append(reading)
     for group in groups.values():
         first = group[0]
         specimen = _specimen(index, first.specimen_id, first.effective)

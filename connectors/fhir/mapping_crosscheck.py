@@ -153,13 +153,15 @@ def crosscheck(coded: Her2Result, narrative: Sequence[Her2Result]) -> Her2Result
     """The coded result, not classified when the report's own text contradicts it, else completed from it.
 
     ``narrative`` holds the results read from the report's text; results attributed to another (prior)
-    specimen are not compared.
+    specimen are not compared, and of several results of the report's own parts the one the coded result
+    agrees with is used.
     """
-    text = next(
-        (r for r in narrative if not r.unparsed and r.specimen.description != PRIOR_SPECIMEN_NOTE), None
-    )
-    if text is None:
+    candidates = [r for r in narrative if not r.unparsed and r.specimen.description != PRIOR_SPECIMEN_NOTE]
+    if not candidates:
         return coded
+    # A text with several parts or specimens of its own ("Specimen 1: … 0", "Specimen 2: … 1+"): the coded
+    # result is compared with the part it agrees with; it is a contradiction only when it agrees with none.
+    text = next((r for r in candidates if not contradicts(coded, r)), candidates[0])
     if contradicts(coded, text):
         note = (
             f"the coded result ({describe(coded)}) and the report's own text ({describe(text)}) disagree "

@@ -132,6 +132,8 @@ def read_observation(observation: Any, kind: ObsKind) -> ObsReading:
         for t in (value_text, *(concept_text(i) for i in interpretation or ()), notes_text(observation.note))
         if t
     )
+    if kind is ObsKind.HER2_IHC:
+        text = " ".join(t for t in (_local_score_code(concept), text) if t)
     number = _number(kind, quantity, value_string, getattr(observation, "valueInteger", None))
     answer = coded_answer(concept) or interpretation_answer(interpretation)
     if answer is None and kind not in (ObsKind.HER2_IHC, ObsKind.ER_PERCENT, ObsKind.PR_PERCENT):
@@ -156,6 +158,64 @@ def read_observation(observation: Any, kind: ObsKind) -> ObsReading:
         members=members,
         zero_detail=_zero_detail(observation) if kind is ObsKind.HER2_IHC else None,
     )
+
+
+#: A local code that is itself an IHC score (an HL7 v2 CWE "0^Negative" or "3+^Positive" converted to FHIR).
+_SCORE_CODE_RE = re.compile(r"0|[0-3]\+")
+_SCORE_POLARITY = {"0": Answer.NEGATIVE, "1+": Answer.NEGATIVE, "2+": Answer.EQUIVOCAL, "3+": Answer.POSITIVE}
+
+
+def _local_score_code(concept: Any) -> str:
+    """The IHC score a non-LOINC coding carries as its code ("0", "1+"…), when the concept's text does not
+    say otherwise ("3+" displayed "Negative" is not a score); "" when there is none."""
+    found = {
+        code for system, code, _ in codings(concept) if system != LOINC and _SCORE_CODE_RE.fullmatch(code)
+    }
+    if len(found) != 1:
+        return ""
+    code = found.pop()
+    stated = text_answer(concept_text(concept))
+    return code if stated in (None, _SCORE_POLARITY[code]) else ""
+
+
+#: What an Observation component carries (``Observation.component`` has these elements).
+_COMPONENT_VALUES = (
+    "valueCodeableConcept",
+    "valueQuantity",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+    "interpretation",
+)
+
+
+def component_readings(observation: Any, kind: ObsKind | None) -> tuple[list[ObsReading], list[str]]:
+    """Pathology results coded as components of an Observation ("Breast biomarker panel" with a HER2 IHC
+    component coded 1+): each component with a known LOINC code other than the Observation's own is read as
+    an Observation of its own (same specimen, dates and method, the parent's reference). Returns the
+    readings and the reasons for components that do not fit their code."""
+    readings: list[ObsReading] = []
+    reasons: list[str] = []
+    if (getattr(observation, "status", None) or "") in ("entered-in-error", "cancelled"):
+        return readings, reasons
+    for number, component in enumerate(getattr(observation, "component", None) or ()):
+        component_kind = observation_kind(component)
+        if component_kind is None or component_kind is kind:
+            continue
+        update: dict[str, Any] = {name: getattr(component, name, None) for name in _COMPONENT_VALUES}
+        update.update(code=component.code, component=None, hasMember=None, note=None)
+        view = observation.model_copy(update=update)
+        try:
+            readings.append(read_observation(view, component_kind))
+        except (ObservationMismatchError, ValueError, TypeError, AttributeError) as exc:
+            reasons.append(f"component {number + 1}: {exc or type(exc).__name__}")
+    return readings, reasons
 
 
 #: A component about weak or any membrane staining (or ultralow itself), not about complete staining.

@@ -16,7 +16,7 @@ from connectors.fhir.codes import ANSWER_CODES, INTERPRETATION_CODES, SNOMED, An
 from rules.domain import IhcScore, IhcZeroSubtype, SpecimenRef, SpecimenSite
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_IHC_TEXT = re.compile(r"(?<![\d.])([0-3])\s*(\+)?(?![\d.%])")
+_IHC_TEXT = re.compile(r"(?<![\w.])([0-3])\s*(\+)?(?![\d.%])")
 _IHC_RANGE = re.compile(r"(?<![\d.])([0-3])\+?\s*(?:-|–|to)\s*([1-3])\+")
 _ULTRALOW = re.compile(
     r"ultra-?low|\b0\+|>\s*0\s*(?:%\s*)?(?:and\s*)?<\s*1\+|with membrane staining|faint[^.;]*incomplete",

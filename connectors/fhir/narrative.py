@@ -90,6 +90,11 @@ IN_SITU_NOTE: Final = (
 HISTORY_NOTE: Final = (
     "an earlier result quoted in the report (history) was not read as this specimen's result"
 )
+NO_RESIDUAL_NOTE: Final = (
+    "no residual invasive carcinoma in this specimen: a HER2 result quoted for an earlier specimen is not "
+    "this specimen's result"
+)
+IN_ERROR_NOTE: Final = "a value the report states was issued in error was not read; the corrected value was"
 CRITERIA_NOTE: Final = "guideline criteria quoted in the report were not read as a result"
 NOT_TESTED_NOTE: Final = "the report states that HER2 was not tested on this specimen"
 OTHER_METHOD_NOTE: Final = (
@@ -110,7 +115,7 @@ _RESULT_VOCAB_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
-_ASIDE_RE: Final = re.compile(r"\([^()]*\)")
+_ASIDE_RE: Final = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 #: A bracketed cut-off with its figure ("(below the 10% threshold for 1+)", "(cut-off > 10 %)").
 _CUT_OFF_ASIDE_RE: Final = re.compile(
     r"\b(?:threshold|cut-?\s?off|cutoff)\b.*\d|\d.*\b(?:threshold|cut-?\s?off)\b", re.I
@@ -130,6 +135,10 @@ _NOT_TESTED_RE: Final = re.compile(
     r"\b(?:HER-?2|testing|biomarkers?|receptors?)\b[^;]{0,40}\b(?:was|were|is|are|has\s+not\s+been|have\s+not\s+been)"
     r"\s*(?:not\s+)?(?:been\s+)?(?:not\s+)?(?:requested|repeated|performed|done|tested|ordered)\b|"
     r"\bnot\s+(?:requested|repeated|tested)\b|"
+    # "Biomarkers: not performed on this specimen (no residual invasive tumour)"
+    r"\b(?:HER-?2|testing|biomarkers?|receptors?|markers?)\b(?:(?!\b(?:IHC|[A-Z]{0,2}ISH)\b)[^;]){0,40}"
+    r"\bnot\s+(?:performed|done|carried\s+out)\s+(?:on|for)\s+(?:this|the\s+(?:current|present|residual|"
+    r"resection|surgical|excision))\b|"
     # "No HER2 testing has been performed on this specimen" ("not repeated" / "no repeat testing": see
     # _NOT_REPEATED_RE)
     r"\bno\s+(?:(?:HER-?2(?:/neu)?|ERBB2|c-?erbB-?2)\s+)?(?:testing|tests?|studies|biomarkers?)\s+"
@@ -175,6 +184,16 @@ _REGION_SHARE_RE: Final = re.compile(
 _ORIGINAL_VERSION_RE: Final = re.compile(
     r"^\W*(?:the\s+)?original(?:ly)?\s+(?:report(?:ed)?|diagnosis|result|interpretation)s?\s*(?:\([^)]*\))?\s*"
     r"(?::|=|\s-\s)\s*",
+    re.IGNORECASE,
+)
+_PROBE_RE: Final = re.compile(r"\b(single|dual)[-\s]?(?:probe|colou?r)\b", re.IGNORECASE)
+#: A laboratory declaring its result unusable (not a general caution about decalcification or fixation).
+_UNRELIABLE_RE: Final = re.compile(
+    r"\b(?:this|the\s+(?:above|present|current))\s+(?:HER-?2\s+)?(?:(?:IHC|ISH|FISH)\s+)?"
+    r"(?:result|finding|staining|score|test)?\s*(?:is|was)\s+(?:considered\s+)?"
+    r"(?:not\s+reliable|unreliable|invalid|not\s+valid)\b|"
+    r"\b(?:this|the\s+(?:above|present|current))\s+(?:HER-?2\s+)?(?:result|finding|score)\s+(?:\w+\s+){0,3}?"
+    r"should\s+not\s+be\s+used\s+(?:for|in|to\s+guide)\s+(?:treatment|therap\w*|clinical|management)",
     re.IGNORECASE,
 )
 _SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
@@ -235,6 +254,8 @@ class _State:
     multipart: bool = False
     part_openings: dict[str, str] = field(default_factory=dict)
     sequencing: bool = False
+    #: The ISH probe the line last named ("single" or "dual"): the probe of the counts that follow it.
+    probe: str | None = None
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
         if key is None and self.part is not None:
@@ -295,6 +316,7 @@ def parse_report_text(
         _read_line(line, section, state)
     _merge_parts(state)
     own = state.specimens.get(None)
+    adopted = False
     if own is not None and own.facts.not_repeated and not own.facts.has_result():
         # "No repeat HER2 testing on this excision" and "HER2 was not repeated on the resection" say the same:
         # the earlier result stands only where the report reports it as its own biomarker results, under a
@@ -309,8 +331,20 @@ def parse_report_text(
         if named:
             del state.specimens[None]
             own = None
+            adopted = True
         else:
             own.facts.not_tested = True
+    if (
+        not adopted
+        and (own is None or not own.facts.has_result())
+        and any(key is not None and item.facts.has_result() for key, item in state.specimens.items())
+        and any(s.NO_RESIDUAL_RE.search(text) for text in texts)
+    ):
+        # "No residual invasive carcinoma (ypT0) … Pre-treatment core: HER2 3+": the specimen in hand has no
+        # invasive tumour to test; the earlier result is a quotation and does not stand in for it.
+        own = state.specimens.setdefault(None, _Specimen(key=None, ref=state.current))
+        own.facts.not_tested = True
+        own.facts.notes.append(NO_RESIDUAL_NOTE)
     if own is not None and own.facts.not_tested:
         # The report says HER2 was not tested on its specimen: any result read for it is a quotation, and no
         # other specimen's result stands in for it.
@@ -522,6 +556,7 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
         state.reset_topic()
     if _skipped_line(stripped, section, state):
         return
+    state.probe = None
     sentences = _sentences(stripped)
     if state.open_drop and sentences and not starts_new_item(stripped):
         # The line before ended inside a sentence that is not a result (criteria, a comment, history…).
@@ -718,6 +753,13 @@ def _region_count(sentence: str, state: _State) -> bool:
 
 def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
     """The part of a clause that states a result, or None when its context says it is not one."""
+    her2 = bool(g.HER2_RE.search(clause)) or state.topic is Topic.HER2
+    if _UNRELIABLE_RE.search(clause) and not prior and her2:
+        # "This result is NOT RELIABLE and should not be used for treatment decisions": the laboratory
+        # withdraws its own result (whatever it read); the occasion stays on file, unclassified.
+        state.specimen(state.section_key).facts.unreliable = True
+        state.reset_topic()
+        return None
     context = state.assertions.clause(clause)
     if Assertion.ELIGIBILITY in context:
         state.notes.append(ELIGIBILITY_NOTE)
@@ -741,10 +783,7 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
             target.facts.not_understood.append(clause)
         state.reset_topic()
         return None
-    if Assertion.HYPOTHETICAL in context or (Assertion.HISTORICAL in context and not prior):
-        if Assertion.HISTORICAL in context and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
-            state.notes.append(HISTORY_NOTE)
-        state.reset_topic()
+    if _not_this_result(clause, context, state, prior=prior):
         return None
     if Assertion.NOT_PERFORMED in context and Assertion.CONTROL not in context:
         return _not_performed(clause, state, prior=prior)
@@ -752,6 +791,22 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         _control_or_failure(clause, state)
         return None
     return clause
+
+
+def _not_this_result(clause: str, context: frozenset[Assertion], state: _State, *, prior: bool) -> bool:
+    """A value stated as issued in error, a hypothetical, or quoted history (noted, not read)."""
+    her2 = bool(g.HER2_RE.search(clause)) or state.topic is Topic.HER2
+    if Assertion.IN_ERROR in context:
+        if her2 or g.SCORE_PLUS_RE.search(clause):
+            state.notes.append(IN_ERROR_NOTE)
+        state.reset_topic()
+        return True
+    if Assertion.HYPOTHETICAL in context or (Assertion.HISTORICAL in context and not prior):
+        if Assertion.HISTORICAL in context and her2:
+            state.notes.append(HISTORY_NOTE)
+        state.reset_topic()
+        return True
+    return False
 
 
 def _not_a_tissue_result(clause: str, context: frozenset[Assertion], state: _State) -> bool:
@@ -1052,7 +1107,16 @@ def _read_her2(
         return
     recount = any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(sentence))
     ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount)
+    probes = [m.group(1).lower() for m in _PROBE_RE.finditer(text)]
+    probe = probes[0] if probes else state.probe
+    counts = len(target.facts.her2_per_cell)
     found, state.mode = read_her2_statement(text, target.facts, ctx)
+    if probe == "single" and len(target.facts.her2_per_cell) > counts:
+        # "Single-probe SISH: mean 4.5 signals/cell … reflexed to dual-probe ISH": kept apart from the
+        # dual-probe count, which settles it.
+        target.facts.single_counts += target.facts.her2_per_cell[counts:]
+        del target.facts.her2_per_cell[counts:]
+    state.probe = probes[-1] if probes else state.probe
     if s.METASTASIS_RE.search(text) and not s.NO_METASTASIS_RE.search(text):
         target.facts.metastasis = True
     explicit = named or bool(g.ISH_WORD_RE.search(text))

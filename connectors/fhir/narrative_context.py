@@ -11,7 +11,9 @@ names those contexts; the reader (:mod:`connectors.fhir.narrative`) drops or re-
   "3+ = complete intense staining in >10 % of cells", "defined as");
 - ``ELIGIBILITY``: therapy and eligibility comments (the 2023 reporting comment, ``spec`` §7: never a result);
 - ``CONTROL``: statements about control tissue;
-- ``NOT_PERFORMED``: a test stated as not done.
+- ``NOT_PERFORMED``: a test stated as not done;
+- ``IN_ERROR``: a value the report says was issued in error ("the original report incorrectly listed 1+",
+  "se informó por error HER2 3+", "RETRACTED"); the corrected value, stated elsewhere, is the result.
 
 Marker attribution (ER/PR, E-cadherin …), carcinoma in situ and prior specimens are handled by the reader
 itself. The :class:`AssertionReader` protocol lets another implementation (medspaCy's ConText and
@@ -38,6 +40,7 @@ class Assertion(StrEnum):
     CONTROL = "control"
     NOT_PERFORMED = "not_performed"
     OTHER_METHOD = "other_method"
+    IN_ERROR = "in_error"
 
 
 _I = re.IGNORECASE
@@ -78,8 +81,33 @@ HISTORICAL_RE: Final = re.compile(
     r"other|previous|prior))\b|"
     r"\b(?:differs?|different)\s+from\b|\bin\s+contrast\s+(?:to|with)\b|\bcompared\s+(?:with|to)\b|\bunlike\b|"
     r"\bdiscordan\w*\s+(?:with|from)\b|"
+    # Earlier results quoted in the report languages: "im Vorbefund", "précédemment", "previamente informado".
+    r"\bVorbefund\w*|\bvorbekannt\w*|\bpr[ée]c[ée]demment\b|\bant[ée]rieurement\b|\bpreviamente\b|"
+    r"\bprecedentemente\b|\banteriormente\b|\beerder\s+(?:gerapporteerd|bepaald|vastgesteld)\b|"
+    # "HER2 on that primary was reported as 1+": the earlier specimen the sentence before named.
+    r"\b(?:on|in|of|for|from)\s+(?:that|the\s+(?:original|earlier|initial|index))\s+(?:primary|specimen|biopsy|"
+    r"tumou?r|core|resection|excision|lesion|sample)\b|"
     # "HER2 was positive (3+) in the 2019 primary": a past result dated by its year.
     r"\b(?:was|were|had\s+been)\b[^;]*\bin\s+(?:the\s+|an?\s+)?(?:19|20)\d\d\b",
+    _I,
+)
+#: A value declared wrong: issued in error, retracted or withdrawn (the report languages read).
+IN_ERROR_RE: Final = re.compile(
+    r"\bincorrect(?:ly)?\b|\berroneous(?:ly)?\b|\b(?:in|by)\s+error\b|\bby\s+mistake\b|\bmistaken(?:ly)?\b|"
+    r"\btranscription(?:al)?\s+error\b|\bretracted\b|\bwithdrawn\b|\bno\s+longer\s+valid\b|"
+    r"\b(?:por|per|par|by)\s+(?:error|erreur|errore|equivocaci[oó]n|engano|mistake)\b|\berr[oó]neamente\b|"
+    r"\berror(?:e|es)?\s+(?:de|di|of)\s+(?:transcripci[oó]n|trascrizione|transcription|transcripción)|"
+    r"\berron[ée]e?s?\b|\berroneamente\b|"
+    r"\bf(?:ä|ae)lschlich\w*|\birrt(?:ü|ue)mlich\w*|\bÜbertragungsfehler\b|\babusievelijk\b|\bfoutief\b",
+    _I,
+)
+_BRACKETS_RE: Final = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+#: The corrected value beside it ("the correct score is 3+", "should read", "el valor correcto es").
+CORRECTED_VALUE_RE: Final = re.compile(
+    r"\b(?:correct|corrected|right|actual|amended|revised|valid)\s+(?:HER-?2\s+)?(?:IHC\s+)?"
+    r"(?:score|result|value|reading|interpretation)\b|\b(?:now|should)\s+reads?\b|"
+    r"\bvalor\s+correcto\b|\bvalore\s+corretto\b|\bvaleur\s+correcte\b|\brichtige[rn]?\s+Wert\b|"
+    r"\bjuiste\s+waarde\b|\bvalor\s+correto\b",
     _I,
 )
 #: Conditional and future wording.
@@ -133,7 +161,9 @@ CRITERION_RE: Final = re.compile(
     r"(?:group\s*[1-5]|ISH)\s+(?:with|and)\s+(?:concurrent\s+)?IHC\s+[0-3]\+?\s*(?:-|to|or|/)\s*[0-3]\+|"
     r"(?:^|[;.:(]\s*)" + _LABEL + r"\s*=\s*\S|"
     r"\b(?:tumou?rs|cases|results|carcinomas|cancers|patients|specimens|samples|scores)\s+(?:with|showing|that|"
-    r"which|whose)\b",
+    r"which|whose)\b|"
+    # "HER2 IHC results of 1+, or 2+ with a negative ISH result, are HER2-negative": a class of results.
+    r"\b(?:results?|scores?)\s+of\s+(?:IHC\s+)?[0-3]\s?\+?\s*,?\s+(?:or|and)\s+(?:IHC\s+)?[0-3]\s?\+",
     _I,
 )
 #: A legend line: a bare category label, a colon, then criteria (a range, a comparison, a list).
@@ -290,6 +320,12 @@ class GrammarAssertions:
             found.add(Assertion.HISTORICAL)
         if HYPOTHETICAL_RE.search(clause):
             found.add(Assertion.HYPOTHETICAL)
+        # An error named only in brackets ("1+ (repeated: the incorrect block was stained first)") is about
+        # the work-up, not about the value the clause states.
+        whole = _BRACKETS_RE.fullmatch(clause.strip(" .;:"))
+        unbracketed = clause if whole else _BRACKETS_RE.sub(" ", clause)
+        if IN_ERROR_RE.search(unbracketed) and not CORRECTED_VALUE_RE.search(unbracketed):
+            found.add(Assertion.IN_ERROR)
         uncertain = UNCERTAIN_RE.search(clause)
         if uncertain and not (
             # "PRELIMINARY HER2 ISH RESULT", "provisional FISH count": an ISH result not yet final is pending

@@ -108,6 +108,8 @@ class Her2Facts:
     her2_per_cell: list[tuple[int, float]] = field(default_factory=list)
     cep17_per_cell: list[tuple[int, float]] = field(default_factory=list)
     single_probe: bool = False
+    #: HER2 signals per cell of a single-probe count, kept apart from a dual-probe count of the same report.
+    single_counts: list[tuple[int, float]] = field(default_factory=list)
     groups: list[tuple[int, int]] = field(default_factory=list)
     recount_group: int | None = None
     recount_confirmed: bool | None = None
@@ -125,6 +127,8 @@ class Her2Facts:
     #: ISH counts of a separately counted tumour population (heterogeneity): (share of the tumour in %,
     #: HER2/CEP17 ratio, HER2 signals per cell); share None when not stated.
     region_counts: list[tuple[float | None, float | None, float | None]] = field(default_factory=list)
+    #: The laboratory declares its own result unreliable ("NOT RELIABLE; should not be used for treatment").
+    unreliable: bool = False
     nuclei: int | None = None
     totals: dict[str, float] = field(default_factory=dict)
     excerpts: list[str] = field(default_factory=list)
@@ -141,6 +145,7 @@ class Her2Facts:
             or self.ish_pending
             or self.ratio
             or self.her2_per_cell
+            or self.single_counts
             or self.cep17_per_cell
             or self.groups
             or self.recount_group is not None
@@ -158,6 +163,7 @@ class Her2Facts:
         priorities += (
             [p for p, _ in self.ratio] + [p for p, _ in self.her2_per_cell] + [p for p, _ in self.groups]
         )
+        priorities += [p for p, _ in self.single_counts]
         return max(priorities, default=0)
 
     def has_ish(self) -> bool:
@@ -165,6 +171,7 @@ class Her2Facts:
         return bool(
             self.ratio
             or self.her2_per_cell
+            or self.single_counts
             or self.cep17_per_cell
             or self.groups
             or self.ish_statuses
@@ -181,6 +188,7 @@ class Her2Facts:
             + len(self.ish_statuses)
             + len(self.ratio)
             + len(self.her2_per_cell)
+            + len(self.single_counts)
             + len(self.cep17_per_cell)
             + len(self.groups)
             + len(self.totals)
@@ -257,6 +265,7 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     before = facts.count()
     masked = _Masked(text)
     _mask_revisions(masked)
+    masked.take(g.CUT_OFF_RE)
     category_field = _read_category_fields(masked, facts, ctx)
     _read_answers(masked, facts, ctx)
     masked.take(g.NEGATED_SCORE_RE)

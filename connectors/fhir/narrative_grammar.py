@@ -307,6 +307,9 @@ SCORE_LABELLED_RE: Final = re.compile(
 #: "(0)", "IHC 0", ": 0", "HER2-0", "HER2 zero", "HER2-zero".
 ZERO_BARE_RE: Final = re.compile(
     r"(?:\bIHC|\(|:|=|" + HER2 + r"[-\s]*)\s*0(?![\d%+]|[.,]\d|\s*%|\s*(?:-|to|or)\s*[1-3])|"
+    # "HER2 (4B5) 0, negative": the clone in brackets between the marker and its score.
+    r"" + HER2 + r"\s*\((?![^()]*\b(?:19|20)\d\d\b)[^()]{1,40}\)\s*"
+    r"0(?![\d%+]|[.,]\d|\s*%|\s*(?:-|to|or)\s*[1-3])|"
     r"(?:" + HER2 + r"|\bIHC|\bscore(?:\s+of)?)[-\s:]*zero\b",
     _I,
 )
@@ -322,6 +325,15 @@ WORD_SCORES: Final = {
     "++": IhcScore.TWO_PLUS,
     "+++": IhcScore.THREE_PLUS,
 }
+#: A scoring cut-off named beside a result ("does not exceed the >10% threshold for 1+", "cut-off of 10 %"):
+#: a criterion, not a share of cells.
+CUT_OFF_RE: Final = re.compile(
+    r"(?:(?:the\s+)?[<>≤≥]?\s*\d{1,3}(?:\.\d+)?\s*%\s+(?:threshold|cut-?\s?off|cutoff|limit)\b|"
+    r"\b(?:threshold|cut-?\s?off|cutoff)\s+(?:of\s+|at\s+)?[<>≤≥]?\s*\d{1,3}(?:\.\d+)?\s*%)"
+    # "… threshold for 1+", "… cut-off for a score of 1+": the score the cut-off defines.
+    r"(?:\s+(?:for|of)\s+(?:an?\s+)?(?:(?:IHC\s+)?score\s+(?:of\s+)?)?(?:IHC\s+)?[0-3]\s?\+)?",
+    _I,
+)
 #: A revision inside one sentence: "revised from 1+ to 2+" (the first score is the superseded one).
 REVISION_RE: Final = re.compile(
     r"(?:chang|revis|amend|correct|upgrad|downgrad|reclassif|re-?scor|updat|modif)\w*\s+(?:\w+\s+){0,3}?"
@@ -526,7 +538,10 @@ NEGATED_SCORE_RE: Final = re.compile(
     # "no membrane staining meeting criteria for 3+ (or 2+) was identified"
     r"\b(?:no|not|without)\s+(?:\w+\s+){0,4}?(?:meeting|fulfill?ing|satisfying|reaching|qualifying\s+for)\s+"
     r"(?:the\s+)?(?:criteria|criterion|threshold|definition|requirements?)?\s*(?:for|of)?\s*(?:an?\s+)?"
-    r"(?:score\s+(?:of\s+)?)?\(?\s*[0-3]\s?\+\s*\)?(?:\s*\(?\s*(?:or|nor|and)\s+[0-3]\s?\+\s*\)?)?(?![\d+])",
+    r"(?:score\s+(?:of\s+)?)?\(?\s*[0-3]\s?\+\s*\)?(?:\s*\(?\s*(?:or|nor|and)\s+[0-3]\s?\+\s*\)?)?(?![\d+])|"
+    # "This comment does not indicate a positive HER2 result": a status denied, not stated.
+    r"\b(?:does|do|did|should|must|is|are)\s+not\s+(?:\w+\s+){0,2}?(?:an?\s+)?(?:positive|negative|equivocal)\s+"
+    r"(?:HER-?2\s+)?(?:results?|status|findings?|call|interpretation)\b",
     _I,
 )
 #: ISH-negative phrases, tried before :data:`AMP_POS_RE` so that "not amplified" never reads as "amplified".

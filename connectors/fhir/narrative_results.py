@@ -235,8 +235,15 @@ def _ish(facts: Her2Facts, notes: list[str]) -> IshResult | None:
     if ratio is None and facts.totals.get("cep17") and "her2" in facts.totals:
         # Signal totals over the same nuclei: the ratio of the means is the ratio of the totals.
         ratio = round(facts.totals["her2"] / facts.totals["cep17"], 4)
-    her2 = _pick("HER2 signals per cell", facts.her2_per_cell)
     cep17 = _pick("CEP17 signals per cell", facts.cep17_per_cell)
+    # A single-probe count and a dual-probe count in one report: the dual-probe ISH is the reflex test that
+    # settles the single-probe result (ASCO/CAP 2018: single-probe 4–<6 signals/cell → dual-probe ISH).
+    reflexed = bool(facts.single_counts) and (ratio is not None or cep17 is not None)
+    if reflexed:
+        notes.append("single-probe count superseded by the dual-probe ISH of the same report")
+    counts = facts.her2_per_cell if reflexed else facts.her2_per_cell + facts.single_counts
+    her2 = _pick("HER2 signals per cell", counts)
+    single = not reflexed and (facts.single_probe or bool(facts.single_counts))
     region = next(
         (r for r in reversed(facts.region_counts) if r[0] is not None and r[0] > _REGION_MIN_SHARE), None
     )
@@ -266,7 +273,7 @@ def _ish(facts: Her2Facts, notes: list[str]) -> IshResult | None:
         and facts.ish_not_final_level >= max(p - p % PRIORITY_ADDENDUM for p in counted)
     )
     return IshResult(
-        probe=IshProbe.SINGLE if facts.single_probe else IshProbe.DUAL,
+        probe=IshProbe.SINGLE if single else IshProbe.DUAL,
         ratio=ratio,
         her2_per_cell=her2,
         cep17_per_cell=cep17,
@@ -275,6 +282,12 @@ def _ish(facts: Her2Facts, notes: list[str]) -> IshResult | None:
         reported_final=final if final is not ReportedStatus.PENDING else None,
         pending=facts.ish_pending and (not resulted or not_final),
     )
+
+
+UNRELIABLE_NOTE = (
+    "the report states that its HER2 result is not reliable (not to be used for treatment decisions): "
+    "not classified; retest on other tissue"
+)
 
 
 def build_her2_result(
@@ -287,7 +300,7 @@ def build_her2_result(
     report_notes: tuple[str, ...] = (),
 ) -> BuiltResult | None:
     """One :class:`Her2Result` for one specimen, or None when the text said nothing about HER2 on it."""
-    if not facts.has_result() and not facts.not_understood and not facts.not_tested:
+    if not facts.has_result() and not facts.not_understood and not facts.not_tested and not facts.unreliable:
         return None
     if facts.metastasis and specimen.site is SpecimenSite.UNKNOWN:
         specimen = replace(specimen, site=SpecimenSite.METASTASIS)
@@ -306,7 +319,9 @@ def build_her2_result(
     status: ReportedStatus | None = None
     # A hedge ("3+ cannot be excluded") leaves the occasion unclassified unless a later addendum settles it.
     hedged = facts.hedged is not None and facts.top_priority() <= facts.hedged + PRIORITY_FINAL
-    unparsed = not facts.has_result() or hedged or facts.in_situ_only or facts.not_tested
+    unparsed = not facts.has_result() or hedged or facts.in_situ_only or facts.not_tested or facts.unreliable
+    if facts.unreliable:
+        notes.insert(0, UNRELIABLE_NOTE)
     if facts.in_situ_only:
         notes.insert(0, IN_SITU_ONLY_NOTE)
     if hedged:

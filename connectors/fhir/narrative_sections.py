@@ -47,7 +47,13 @@ _SECTION_NAMES: Final = (
         r"(?:(?:relevant|pertinent|clinical|past|medical|oncologic)\s+)*(?:history|hx|anamnesis)|"
         r"clinical(?:\s+(?:information|info|data|details|notes?|indication|presentation|summary))?|"
         r"indications?|reason\s+for\s+(?:referral|request|biopsy|testing)|previous\s+(?:results|history)|"
-        r"background",
+        r"background|(?:outside|external|referring)\s+(?:(?:pathology|HER-?2)\s+)?"
+        r"(?:diagnosis|report|results?|findings|interpretation|pathology)|"
+        # The same sections in the report languages read (es/pt, fr, de, it, nl).
+        r"antecedentes?(?:\s+(?:cl[ií]nicos?|personales|oncol[oó]gicos?))?|historia\s+cl[ií]nica|datos\s+cl[ií]nicos|"
+        r"hist[oó]ria\s+cl[ií]nica|ant[ée]c[ée]dents?|renseignements\s+cliniques|anamnese|vorgeschichte|"
+        r"klinische\s+angaben|anamnesi|notizie\s+cliniche|storia\s+clinica|voorgeschiedenis|"
+        r"klinische\s+gegevens",
     ),
     (
         Section.CRITERIA,
@@ -146,7 +152,12 @@ PRIOR_RE: Final = re.compile(
     # A column or row named by time with the specimen in brackets ("Prior (2022, core)").
     r"\b(?:previous|prior|earlier|outside|original|initial|former)\s*\((?=[^()]*"
     + _SPECIMEN_IN_BRACKET
-    + r")[^()]*\)",
+    + r")[^()]*\)|"
+    # "la biopsia previa", "biopsie antérieure", "Vorbiopsie", "biopsia precedente", "eerdere biopsie".
+    r"\b(?:biops[iy]a|biopsie|biópsia|muestra|pi[eè]ce|prélèvement|campione|preparaat)\s+"
+    r"(?:previa|anterior|inicial|original|pr[ée]c[ée]dente|ant[ée]rieure|initiale|precedente|iniziale|pr[ée]via)\b|"
+    r"\bVorbiops\w*|\b(?:vorherig|früher|frueher|ursprünglich)\w*\s+(?:Biopsie|Stanz\w*|Probe|Befund)|"
+    r"\b(?:eerdere|vorige|oorspronkelijke)\s+(?:biopsie|preparaat|naaldbiopt\w*)",
     _I,
 )
 CURRENT_RE: Final = re.compile(
@@ -157,6 +168,17 @@ CURRENT_RE: Final = re.compile(
 )
 ISO_DATE_RE: Final = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 METASTASIS_RE: Final = re.compile(r"\bmetasta(?:tic|sis|ses)\b", _I)
+#: No invasive carcinoma left in the specimen after neoadjuvant therapy (pathological complete response):
+#: there is nothing of its own to test for HER2.
+NO_RESIDUAL_RE: Final = re.compile(
+    r"\bno\s+(?:residual|remaining|viable)\s+(?:invasive\s+|infiltrating\s+)?(?:carcinoma|tumou?r|cancer|disease)\b|"
+    r"\bno\s+(?:invasive|infiltrating)\s+(?:carcinoma|tumou?r)\s+(?:remains|is\s+(?:left|identified|seen))|"
+    r"\bypT0\b|(?<!\bno\s)(?<!\bnot\s)(?<!\bnon-)(?<!\bwithout\s)(?<!\bnot\sa\s)"
+    r"(?:\bpathologic(?:al)?\s+complete\s+(?:response|remission)\b|\bpCR\b)|\bRCB[-\s]*(?:class\s*)?(?:0|zero)\b|"
+    r"\b(?:sin|sans|senza|sem|zonder|ohne)\s+(?:\w+\s+){0,2}r[ée]sidu\w*|\bkein\w*\s+(?:\w+\s+){0,2}Resttumor\w*|"
+    r"\bkein\w*\s+(?:\w+\s+){0,2}residu\w*",
+    _I,
+)
 NO_METASTASIS_RE: Final = re.compile(r"\b(?:no|negative\s+for|without|free\s+of)\s+(?:\w+\s+)?metasta", _I)
 #: A "FINAL HER2 STATUS" / "Final:" / "Overall result:" statement: preferred over the rest of the report.
 FINAL_RE: Final = re.compile(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from connectors.fhir.narrative_lexicon import to_english
+from connectors.fhir.narrative_markup import plain_text
 
 _NEWLINES: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
@@ -482,6 +483,7 @@ def _forms_and_messages(lines: list[str]) -> list[str]:
 
 def report_lines(text: str) -> list[Line]:
     """The report as normalised lines, with tables flattened and wrapped lines joined."""
+    text = plain_text(text)
     text = "\n".join(_forms_and_messages(_NEWLINES.sub("\n", text).split("\n")))
     lines = [line.strip() for line in normalise(text).split("\n")]
     raw = _NEWLINES.sub("\n", text).split("\n")

@@ -1,7 +1,8 @@
 """FHIR R4 shapes a pathology report arrives in, built as plain JSON (no FHIR library, no project code).
 
-Shapes: a DiagnosticReport with the text in ``conclusion``; in ``presentedForm`` as text/plain or text/html;
-behind a ``Binary``; a DocumentReference; coded Observations (LOINC HER2 codes and LA answers) with or
+Shapes: a DiagnosticReport with the text in ``conclusion`` (also with HL7 v2 escapes, as v2 interfaces
+convert it); in ``presentedForm`` as text/plain, text/html or RTF; behind a ``Binary``; a DocumentReference;
+coded Observations (LOINC HER2 codes and LA answers, alone or as components of one panel Observation) with or
 without the narrative; a coded value contradicted by the report's own text; and a transaction Bundle whose
 entries refer to each other by ``urn:uuid:`` full URLs (as Synthea and many EHR exports write them).
 """
@@ -28,6 +29,8 @@ SHAPES = (
     "coded",
     "coded_narrative",
     "coded_contradiction",
+    "presented_rtf",
+    "conclusion_v2",
 )
 IHC_ANSWERS = {0: ("LA6111-4", "0"), 1: ("LA11841-6", "1+"), 2: ("LA11842-4", "2+"), 3: ("LA11843-2", "3+")}
 PRESENCE = {True: ("LA6576-8", "Positive"), False: ("LA6577-6", "Negative")}
@@ -224,9 +227,49 @@ def coded(case: Case, ids: Ids) -> list[Json]:
 # Shapes
 
 
+def to_rtf(text: str, rng: random.Random) -> str:
+    """The text as an RTF document (one paragraph per line; non-ASCII as \\u escapes)."""
+
+    def escape(line: str) -> str:
+        line = line.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}")
+        return "".join(c if ord(c) < 128 else f"\\u{ord(c)}?" for c in line)
+
+    font = rng.choice(["Arial", "Times New Roman", "Courier New"])
+    body = "\\par\n".join(escape(line) for line in text.split("\n"))
+    return "{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 " + font + ";}}\\f0\\fs20 " + body + "\\par\n}"
+
+
+def to_v2(text: str) -> str:
+    """The text with HL7 v2 escapes, as an interface converting a v2 OBX keeps it (lines as \\.br\\)."""
+    escapes = {"\\": "\\E\\", "&": "\\T\\", "|": "\\F\\", "^": "\\S\\", "~": "\\R\\"}
+    escaped = "".join(escapes.get(c, c) for c in text)
+    return escaped.replace("\n", "\\.br\\")
+
+
+def panel(ids: Ids, observations: list[Json]) -> Json:
+    """One panel Observation carrying the coded results as its components."""
+    components = []
+    for observation in observations:
+        component = {"code": observation["code"]}
+        component.update({k: v for k, v in observation.items() if k.startswith("value")})
+        components.append(component)
+    return {
+        "resourceType": "Observation",
+        "id": new_id(random.Random(f"{ids.report}panel")),
+        "status": "final",
+        "code": {"text": "Breast cancer biomarker panel"},
+        "subject": {"reference": f"Patient/{ids.patient}"},
+        "specimen": {"reference": f"Specimen/{ids.specimen}"},
+        "effectiveDateTime": ids.collected,
+        "component": components,
+    }
+
+
 def presented(text: str, kind: str, rng: random.Random) -> Json:
     if kind == "text/html":
         return {"contentType": "text/html", "data": b64(to_html(text, rng))}
+    if kind == "application/rtf":
+        return {"contentType": "application/rtf", "data": b64(to_rtf(text, rng))}
     return {"contentType": "text/plain; charset=utf-8", "data": b64(text)}
 
 
@@ -237,6 +280,13 @@ def shape(name: str, text: str, case: Case, rng: random.Random, *, coded_case: C
     if name == "conclusion":
         dr = report(ids, conclusion=text)
         return dr if rng.random() < 0.5 else collection(*base, dr)
+    if name == "conclusion_v2":
+        return collection(*base, report(ids, conclusion=to_v2(text)))
+    if name == "presented_rtf":
+        # RTF as a document type, or pasted into a text/plain body.
+        kind = rng.choice(["application/rtf", "text/plain"])
+        form = {"contentType": kind, "data": b64(to_rtf(text, rng))}
+        return collection(*base, report(ids, presentedForm=[form]))
     if name in ("presented_plain", "presented_html"):
         dr = report(
             ids, presentedForm=[presented(text, "text/html" if name.endswith("html") else "text/plain", rng)]
@@ -253,6 +303,8 @@ def shape(name: str, text: str, case: Case, rng: random.Random, *, coded_case: C
     if name == "transaction":
         return transaction(ids, text, rng)
     observations = coded(coded_case or case, ids)
+    if rng.random() < 0.3:
+        observations = [panel(ids, observations)]
     refs = [{"reference": f"Observation/{o['id']}"} for o in observations]
     if name == "coded":
         dr = report(ids, result=refs)

@@ -44,7 +44,13 @@ _SHAPE_WEIGHTS = {
     "coded": 8,
     "coded_narrative": 8,
     "coded_contradiction": 6,
+    "presented_rtf": 6,
+    "conclusion_v2": 6,
 }
+#: Item variants beside the traps: a resection without residual invasive carcinoma that only quotes the
+#: pre-treatment core's result (labelled indeterminate: the specimen has no result of its own).
+VARIANTS = ("post_neoadjuvant",)
+_POST_NEOADJUVANT_SHARE = 0.04
 _TRAP_COUNTS = (0, 1, 1, 2, 2, 3)
 #: A coded IHC score and a score in the report's own text on the other side of a T-DXd category line.
 _CONTRADICTING = {0: (1, 3), 1: (3,), 3: (0, 1)}
@@ -88,15 +94,23 @@ def _item(number: int, target: Label, rng: random.Random) -> Item:
         other = rng.choice(_CONTRADICTING[case.ihc.score])
         written_case = Case(ihc=Ihc(score=other, assay=case.ihc.assay))
         coded_case, label = case, Label.INDETERMINATE
-    written = reports.render(written_case, style, traps, rng)
-    resource = fhir_shapes.shape(shape, written.text, case, rng, coded_case=coded_case)
+    text = reports.render(written_case, style, traps, rng).text
+    if (
+        rng.random() < _POST_NEOADJUVANT_SHARE
+        and coded_case is None
+        and case.ihc is not None
+        and case.ihc.score is not None
+        and not shape.startswith("coded")
+    ):
+        text, label, traps = reports.post_neoadjuvant(case, rng), Label.INDETERMINATE, (*traps, *VARIANTS)
+    resource = fhir_shapes.shape(shape, text, case, rng, coded_case=coded_case)
     return Item(
         id=f"r{number:04d}",
         label=label,
         style=style,
         shape=shape,
         traps=traps,
-        text=written.text,
+        text=text,
         resource=resource,
     )
 

@@ -40,6 +40,8 @@ TRAPS = (
     "control",
     "hypothetical",
     "denial",
+    "amended",
+    "outside_quote",
 )
 
 
@@ -170,6 +172,72 @@ def prior_specimen(rng: random.Random, score: int) -> str:
             f"For comparison, previous biopsy S23-{rng.randrange(1000, 9999)} (2023-04-11) was HER2 {other}.",
         ]
     )
+
+
+def _other_score(score: int) -> str:
+    """A score on the other side of a T-DXd category line."""
+    return {0: "3+", 1: "3+", 2: "0", 3: "1+"}[score]
+
+
+def amended(rng: random.Random, score: int) -> str:
+    """An amendment note naming the value issued in error (the report's result is the corrected one)."""
+    other = _other_score(score)
+    return rng.choice(
+        [
+            f"AMENDED REPORT: the HER2 IHC score was incorrectly reported as {other} in the original report; "
+            "the corrected result is given below.",
+            f"Correction: the HER2 result first issued ({other}) was reported in error.",
+            f"Reason for amendment: transcription error; the original report erroneously gave HER2 {other}.",
+        ]
+    )
+
+
+def outside_quote(rng: random.Random, score: int) -> str:
+    """An outside or earlier laboratory's result quoted before this report's own."""
+    other = _other_score(score)
+    return rng.choice(
+        [
+            f"OUTSIDE DIAGNOSIS: invasive carcinoma, grade 2; HER2 IHC {other}.",
+            f"History of breast carcinoma (2019, S19-{rng.randrange(1000, 9999)}). "
+            f"HER2 on that primary was reported as {other}.",
+            f"Clinical history: carcinoma of the left breast 2020, HER2 {other} at the referring hospital.",
+        ]
+    )
+
+
+def post_neoadjuvant(case: Case, rng: random.Random) -> str:
+    """A resection after neoadjuvant therapy without residual invasive carcinoma, quoting the case's result
+    as the pre-treatment core's: no result of its own (the quoted one does not stand in for it)."""
+    assert case.ihc is not None
+    assert case.ihc.score is not None
+    score = "0" if case.ihc.score == 0 else f"{case.ihc.score}+"
+    accession = f"S25-{rng.randrange(1000, 9999)}"
+    lines = [
+        rng.choice(
+            [
+                "Specimen: left mastectomy and sentinel nodes following neoadjuvant chemotherapy.",
+                "Specimen: right wide local excision after neoadjuvant systemic therapy.",
+            ]
+        ),
+        rng.choice(
+            [
+                "No residual invasive carcinoma. Residual DCIS, 4 mm. ypT0(is) ypN0.",
+                "Pathological complete response: no residual invasive tumour (RCB class 0).",
+                "No residual invasive carcinoma identified; tumour bed with fibrosis. ypT0 ypN0.",
+            ]
+        ),
+    ]
+    if rng.random() < 0.5:
+        lines.append("Biomarkers: not performed on this specimen (no invasive tumour).")
+    lines.append(
+        rng.choice(
+            [
+                f"Pre-treatment core biopsy ({accession}): HER2 {score}, ER positive.",
+                f"For reference, the pre-treatment core biopsy {accession} was HER2 {score}.",
+            ]
+        )
+    )
+    return "\n".join(lines)
 
 
 def control(rng: random.Random) -> str:
@@ -357,8 +425,12 @@ def render(case: Case, style: str, traps: tuple[str, ...], rng: random.Random) -
     truth = label(case)
     score = case.ihc.score if case.ihc is not None and case.ihc.score is not None else 1
     head: list[str] = []
+    if "amended" in pending:
+        head.append(amended(rng, score))
     if "history" in pending:
         head.append(history(rng))
+    if "outside_quote" in pending:
+        head.append(outside_quote(rng, score))
     body = _ihc_lines(case, rng, loc, style, pending)
     ish = ish_parts(case, rng, loc, style)
     extra = _extra_lines(pending, score, rng)
