@@ -153,6 +153,10 @@ PRIOR_RE: Final = re.compile(
     r"\b(?:previous|prior|earlier|outside|original|initial|former)\s*\((?=[^()]*"
     + _SPECIMEN_IN_BRACKET
     + r")[^()]*\)|"
+    # "Previously performed on core biopsy S26-…": a test done earlier, on another specimen.
+    r"\b(?:previously|earlier|originally|formerly)\s+(?:performed|done|tested|carried\s+out|assessed|reported)\s+"
+    r"on\s+(?:the\s+|a\s+)?(?:(?:core|needle|excisional|incisional|diagnostic|breast|left|right)\s+)*"
+    r"(?:biops(?:y|ies)|specimens?|samples?|cores?|excisions?|resections?|blocks?)\b|"
     # "la biopsia previa", "biopsie antérieure", "Vorbiopsie", "biopsia precedente", "eerdere biopsie".
     r"\b(?:biops[iy]a|biopsie|biópsia|muestra|pi[eè]ce|prélèvement|campione|preparaat)\s+"
     r"(?:previa|anterior|inicial|original|pr[ée]c[ée]dente|ant[ée]rieure|initiale|precedente|iniziale|pr[ée]via)\b|"

@@ -377,3 +377,13 @@ def test_an_earlier_result_quoted_in_another_language_is_history(quote: str) -> 
     assert category(f"{quote}\nHER2 (4B5): 3+, complete intense membrane staining in 80% of cells.") == (
         "HER2-positive"
     )
+
+
+def test_a_result_previously_performed_on_another_specimen_is_a_quotation() -> None:
+    text = (
+        "LEFT BREAST, EXCISION: invasive lobular carcinoma, 1.8 cm.\n"
+        "Biomarkers: previously performed on core biopsy S26-3310 (01/2026): ER positive, HER2 POSITIVE "
+        "(3+). Not repeated on this specimen."
+    )
+    resources = [report(presentedForm=[{"contentType": "text/plain", "data": b64(text)}])]
+    assert mapped_category(resources) == "indeterminate"
