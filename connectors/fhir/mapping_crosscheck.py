@@ -126,8 +126,9 @@ def _complete_ihc(coded: IhcResult, text: IhcResult | None, notes: list[str]) ->
 
 
 def _complete_ish(coded: IshResult, text: IshResult | None, notes: list[str]) -> IshResult:
-    """The coded ISH numbers with what the text adds about the same count: the stated group, the recount and
-    the laboratory's final ISH interpretation (only when the text's numbers are the coded ones)."""
+    """The coded ISH numbers with what the text adds about the same count: the stated group, the recount, the
+    laboratory's final ISH interpretation and whether it is still pending (only when the text's numbers are
+    the coded ones)."""
     if text is None or coded.probe is not text.probe:
         return coded
     pairs = ((coded.ratio, text.ratio), (coded.her2_per_cell, text.her2_per_cell))
@@ -143,6 +144,8 @@ def _complete_ish(coded: IshResult, text: IshResult | None, notes: list[str]) ->
         if coded.recount_confirmed is not None
         else text.recount_confirmed,
         reported_final=coded.reported_final if coded.reported_final is not None else text.reported_final,
+        # The text saying these counts are not final yet (recount outstanding, "preliminary") holds for them.
+        pending=coded.pending or (text.pending and coded.reported_final is None),
     )
     if ish != coded:
         notes.append("ISH group, recount or final interpretation taken from the report text")

@@ -379,9 +379,26 @@ _NOT_FINAL_RE: Final = re.compile(
 )
 
 
+def recount_not_done(sentence: str) -> bool:
+    """A recount (second observer, second count) named as not done yet, in any wording: "blinded recount
+    still pending", "a second count … is now being performed", "the recount is in progress; the final status
+    will be issued in an addendum". A recount that "confirmed" or "changed" something is done."""
+    recount = g.RECOUNT_RE.search(sentence)
+    return (
+        recount is not None
+        and g.NOT_DONE_RE.search(sentence) is not None
+        and not g.CONFIRM_RE.search(sentence[recount.start() :])
+        and not g.GROUP_CHANGE_RE.search(sentence)
+    )
+
+
 def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     if g.TECHNICAL_RE.search(masked.original):
         facts.technical_failure = True
+    if recount_not_done(masked.original):
+        # §4/§6 rule 3: the ISH counts are not final while their recount is outstanding.
+        facts.ish_pending = True
+        facts.ish_not_final_level = max(facts.ish_not_final_level, ctx.bonus)
     if masked.take(g.PENDING_RE):
         if (
             g.ISH_WORD_RE.search(masked.original)
@@ -492,7 +509,9 @@ def _group_number(token: str) -> int:
 
 def _read_groups(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     """Stated ISH group; after a recount cue the group named is the recount's; the new group stands (§4)."""
-    recount = g.RECOUNT_RE.search(masked.original)
+    # A recount still to be done names no group of its own ("a second count is required for group 4 … and is
+    # now being performed").
+    recount = None if recount_not_done(masked.original) else g.RECOUNT_RE.search(masked.original)
     change = g.GROUP_CHANGE_RE.search(masked.original)
     groups = masked.take(g.GROUP_RE)
     if recount is None:

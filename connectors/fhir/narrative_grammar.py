@@ -207,6 +207,19 @@ RECOUNT_RE: Final = re.compile(
     r"number\s+of\s+observers\s*[:=]?\s*(?:[2-9]|two|three)",
     _I,
 )
+#: Words that a recount, a second observer's count or the final interpretation is not done yet ("recount
+#: pending", "is now being performed", "still to be done", "to follow", "awaited", "will be issued in an
+#: addendum"); other languages' spellings arrive in English through the lexicon. A recount only "requested"
+#: or "ordered" is not such a statement (§4: groups 2–4 with IHC 2+ and no recount → review).
+NOT_DONE_RE: Final = re.compile(
+    r"\bpending\b|\bin\s+progress\b|under\s*way|\bongoing\b|(?:is|are)\s+(?:now\s+)?being\s+(?:performed|done|"
+    r"carried\s+out|counted|undertaken)|still\s+to\s+be\s+(?:done|performed|carried\s+out|counted)|"
+    r"not\s+yet\s+(?:done|performed|completed|available|resulted|reported)|(?:to|will)\s+follow|"
+    r"\bawait\w*|has\s+been\s+initiated|"
+    r"(?:to|will)\s+be\s+(?:reported|issued|performed|done|sent|provided|given)|in\s+an?\s+(?:addendum|"
+    r"supplement\w*|amended\s+report)",
+    _I,
+)
 #: The recount agreed with the first count.
 CONFIRM_RE: Final = re.compile(
     r"confirm\w*|agree\w*|concordan\w*|\bsame\b|unchanged|consistent|identical|reproduc\w*|verified|"

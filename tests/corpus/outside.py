@@ -233,6 +233,17 @@ def _ish_not_final(rng: random.Random) -> Variant:
             "Per protocol a blinded recount by a second observer is required before a final result is "
             "issued.",
             "Final HER2 ISH interpretation to follow after the second observer's count.",
+            "A second blinded count is required for this group with IHC 2+ and is now being performed.",
+            "The blinded recount is in progress; the final HER2 status will be issued in an addendum.",
+            "Blinded recount still pending.",
+            "Recount by a second observer awaited.",
+            "Second observer count still to be done.",
+            "Nachzählung durch einen zweiten Beobachter ausstehend.",
+            "Le recomptage par un second observateur est en cours.",
+            "Recuento por un segundo observador en curso.",
+            "Riconteggio da parte di un secondo osservatore in corso.",
+            "Hertelling door een tweede waarnemer wordt nog uitgevoerd.",
+            "Recontagem por um segundo observador em andamento.",
         ]
     )
     title = rng.choice(["PRELIMINARY HER2 ISH RESULT", "HER2 FISH (preliminary)", "HER2 dual ISH"])

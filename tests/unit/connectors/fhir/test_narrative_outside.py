@@ -66,6 +66,20 @@ CASES = [
      "second observer pending; final interpretation to follow.\nConcurrent IHC: 2+", EQUIVOCAL),
     ("HER2 IHC (4B5): 2+.\nDual-probe ISH: HER2/CEP17 1.5; average HER2 copy number 6.8 per cell, group 3."
      "\nRecount by a second observer has been requested.", INDETERMINATE),
+    # A recount outstanding in any wording: the first count is not final (§6 rule 3), whatever group it gives.
+    ("HER2 IHC (4B5): 2+.\nHER2 ISH (dual probe), first count (20 nuclei): ratio 1,8; mean HER2 4,6 "
+     "signals/cell; mean CEN17 2,6 (ASCO/CAP group 4).\nAccording to ASCO/CAP 2018 a second blinded count "
+     "is required for group 4 with IHC 2+ and is now being performed.", EQUIVOCAL),
+    ("HER2 IHC 2+. HER2 ISH: ratio 1.8, HER2 4.9 signals/cell, ASCO/CAP ISH group 4.\nThe recount is in "
+     "progress; the final HER2 status will be issued in an addendum.", EQUIVOCAL),
+    ("HER2 IHC 2+. Dual ISH group 4 (ratio 1.7, HER2 5.0/cell). Blinded recount still to be done.",
+     EQUIVOCAL),
+    ("HER2 IHC 2+. Dual ISH group 4 (ratio 1.7, HER2 5.0/cell). Second observer count awaited.", EQUIVOCAL),
+    ("HER2 IHC 2+. Duale ISH: Ratio 1,7; HER2 5,0 Signale pro Zellkern (Gruppe 4). Nachzählung durch einen "
+     "zweiten Beobachter ausstehend.", EQUIVOCAL),
+    ("HER2 IHC 2+. HIS : ratio 1,7 ; HER2 5,0 / noyau (groupe 4). Recomptage en cours.", EQUIVOCAL),
+    ("HER2 IHC 2+. Dual ISH group 4 (ratio 1.7, HER2 5.0/cell). Blinded recount by a second observer: "
+     "group 4 confirmed.", LOW),
     # An addendum's ISH resolving the original report's IHC 2+.
     ("ADDENDUM #1: HER2 DUAL ISH RESULT ON BLOCK A1 - NOT AMPLIFIED. HER2/CEP17 RATIO 1.05; MEAN HER2 "
      "2.1/CELL (GROUP 5).\nORIGINAL REPORT: HER2 IHC 2+ (EQUIVOCAL); ISH PENDING.\nFINAL HER2 STATUS: "
