@@ -850,6 +850,8 @@ def _control_or_failure(clause: str, state: _State) -> None:
     if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
         target = state.specimen(state.section_key)
         target.facts.technical_failure = True
+        if g.FAILURE_RE.search(clause) and not g.ISH_WORD_RE.search(clause):
+            target.facts.stain_failed = True
         target.facts.excerpts.append(clause)
 
 

@@ -114,6 +114,9 @@ class Her2Facts:
     recount_group: int | None = None
     recount_confirmed: bool | None = None
     technical_failure: bool = False
+    #: The stain itself stated as failed or not evaluable (``g.FAILURE_RE``), not about ISH: staining words
+    #: without a stated score describe the failed run.
+    stain_failed: bool = False
     metastasis: bool = False
     fields: dict[str, tuple[int, str]] = field(default_factory=dict)
     hedged: int | None = None
@@ -395,6 +398,8 @@ def recount_not_done(sentence: str) -> bool:
 def _read_technical_and_pending(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     if g.TECHNICAL_RE.search(masked.original):
         facts.technical_failure = True
+    if g.FAILURE_RE.search(masked.original) and not g.ISH_WORD_RE.search(masked.original):
+        facts.technical_failure = facts.stain_failed = True
     if recount_not_done(masked.original):
         # §4/§6 rule 3: the ISH counts are not final while their recount is outstanding.
         facts.ish_pending = True

@@ -639,12 +639,29 @@ TECHNICAL_RE: Final = re.compile(
     r"(?:cannot|could\s+not)\s+be\s+(?:reliably\s+)?(?:interpreted|evaluated|assessed|scored|determined|"
     r"reported|performed)|(?:IHC|ISH|FISH|stain(?:ing)?|test(?:ing)?|assay|hybridi[sz]ation)\s+failed|"
     r"failed\s+(?:hybridi[sz]ation|staining|assay)|hybridi[sz]ation\s+failure|no\s+(?:interpretable\s+)?signals|"
-    r"insufficient\s+signals|crush(?:ing)?\s+artefact|crush(?:ing)?\s+artifact|"
+    r"insufficient\s+signals|crush(?:ing)?\s+arte?facts?|no\s+staining\s+(?:of|in)\s+(?:the\s+)?(?:internal\s+|"
+    r"external\s+|positive\s+)?controls?|"
     r"(?:failed|inadequate|unsatisfactory)\s+(?:internal\s+|external\s+)?controls?|controls?\s+(?:failed|did\s+not\s+"
     r"(?:stain|work|perform))|(?:insufficient|inadequate|scant|limited)\s+(?:invasive\s+)?(?:tumou?r|tissue|"
     r"material|cells|cellularity|carcinoma|sample)|inadequate\s+for\s+(?:HER-?2\s+)?(?:testing|evaluation)|"
     r"fixation\s+arte?fact|(?:poor|inadequate|prolonged|delayed)\s+fixation|decalcifi\w*|edge\s+arte?fact|"
     r"technical(?:ly)?\s+(?:failure|unsatisfactory|inadequate)|not\s+evaluable|unevaluable|inconclusive",
+    _I,
+)
+#: A stated failure of the stain itself (not a caution about it): "not evaluable", "uninterpretable", failed
+#: or unstained controls, crush artefact, fixation that makes the stain unreliable. Staining words in such a
+#: run ("absent membrane staining") describe the failure, not a score.
+FAILURE_RE: Final = re.compile(
+    r"not\s+(?:evaluable|interpretable|assessable|scorable)|un(?:evaluable|interpretable|assessable|scorable)|"
+    r"non-?(?:evaluable|interpretable|assessable|diagnostic)|"
+    r"(?:cannot|could\s+not)\s+be\s+(?:reliably\s+)?(?:interpreted|evaluated|assessed|scored)|"
+    r"(?:IHC|stain(?:ing)?|test(?:ing)?|assay)\s+(?:has\s+|have\s+)?failed|failed\s+(?:staining|assay|run)|"
+    r"(?:failed|inadequate|unsatisfactory)\s+(?:internal\s+|external\s+|positive\s+|on-?slide\s+)?controls?|"
+    r"controls?\s+(?:(?:has|have)\s+)?(?:failed|did\s+not\s+(?:stain|work|perform))|"
+    r"no\s+staining\s+(?:of|in)\s+(?:the\s+)?(?:internal\s+|external\s+|positive\s+|on-?slide\s+)?controls?|"
+    r"crush(?:ing)?\s+arte?facts?|technical(?:ly)?\s+(?:failure|unsatisfactory)|"
+    r"(?:delayed|prolonged|poor|inadequate)\s+(?:cold\s+ischa?emi\w*|fixation)[^.;]{0,80}?"
+    r"(?:unreliable|not\s+reliable|invalid|cannot|could\s+not)",
     _I,
 )
 #: "not performed", "no repeat HER2 testing performed": the statement reports no result.

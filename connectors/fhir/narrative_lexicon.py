@@ -86,6 +86,46 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     (
+        "not evaluable",
+        (
+            r"nicht\s+(?:beurteilbar|auswertbar|bewertbar)",
+            r"non\s+[ée]valuable",
+            r"no\s+(?:valorable|evaluable)",
+            r"non\s+valutabile",
+            r"niet\s+(?:beoordeelbaar|evalueerbaar)",
+            r"n[aã]o\s+avali[aá]vel",
+        ),
+    ),
+    (
+        "not interpretable",
+        (
+            r"nicht\s+interpretierbar",
+            r"non\s+interpr[ée]table",
+            r"no\s+interpretable",
+            r"non\s+interpretabile",
+            r"niet\s+interpreteerbaar",
+            r"n[aã]o\s+interpret[aá]vel",
+        ),
+    ),
+    (
+        "crush artefact",
+        (
+            r"Quetsch(?:ungs)?artefakt(?:e|en)?",
+            r"artefacts?\s+d'[ée]crasement",
+            r"artefactos?\s+de\s+aplastamiento",
+            r"artefatti\s+da\s+schiacciamento",
+            r"crush-?artefact(?:en)?",
+            r"artefatos?\s+de\s+esmagamento",
+        ),
+    ),
+    ("control", (r"Kontrolle", r"contr[ôo]le", r"controllo")),
+    ("internal", (r"interne[nrs]?", r"intern[oa]")),
+    ("external", (r"externe[nrs]?", r"extern[oa]")),
+    (
+        "failed",
+        (r"fehlgeschlagen", r"ausgefallen", r"[ée]chou[ée]e?", r"fallid[oa]", r"fallit[oa]", r"mislukt"),
+    ),
+    (
         "pending",
         (
             r"en\s+attente",

@@ -178,6 +178,11 @@ def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
             span = None
         else:
             score = None
+    if score is None and span is None and facts.stain_failed:
+        # "HER2: not evaluable (crush artefact, no staining of the external control)": the staining words
+        # describe a failed run, not a null or a score (§3: technical failure → indeterminate).
+        notes.append("the stain is stated as failed or not evaluable: its staining description is no score")
+        return None
     percentages = _percentages(facts)
     if span is not None:
         return IhcResult(

@@ -16,7 +16,10 @@ Each cause is a way real reports are written that the main styles do not cover:
 - ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
 - ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
   naming the earlier specimen (they stand) or quoted in a sentence (only a prior result: indeterminate);
-- ``stated_low``: a stated "HER2-low: yes/no" contradicting the IHC score (indeterminate).
+- ``stated_low``: a stated "HER2-low: yes/no" contradicting the IHC score (indeterminate);
+- ``stain_failed``: the stain stated as failed or not evaluable (failed controls, crush artefact, fixation
+  making it unreliable; six languages) with the staining words of the failed run (indeterminate), or a failed
+  ISH beside a scored IHC (the IHC stands).
 
 Labels come from :func:`tests.corpus.truth.label` of the case each text states, or
 :func:`tests.corpus.truth.highest` for several specimens of one date.
@@ -41,6 +44,7 @@ CAUSES = (
     "unnamed_marker",
     "not_repeated",
     "stated_low",
+    "stain_failed",
 )
 
 Variant = tuple[str, Label]
@@ -386,6 +390,28 @@ def _stated_low(rng: random.Random) -> Variant:
     return text, Label.INDETERMINATE
 
 
+_FAILED_STAIN = (
+    "HER2 IHC: not evaluable - failed internal control. Absent membrane staining in tumour cells.",
+    "HER2 IHC uninterpretable due to crush artefact; no membrane staining seen.",
+    "HER2 IHC: prolonged fixation (> 72 h) renders the stain unreliable; no membrane staining.",
+    "HER2: nicht beurteilbar (ausgeprägte Quetschartefakte, keine Färbung der externen Kontrolle).",
+    "HER2: no valorable (artefactos de aplastamiento); ausencia de tinción de membrana.",
+    "HER2 : non évaluable (contrôle externe échoué), absence de marquage membranaire.",
+    "HER2: non valutabile, controllo interno fallito; nessuna colorazione.",
+    "HER2: niet beoordeelbaar, geen membraankleuring.",
+    "HER2: não avaliável; sem marcação membranar.",
+)
+
+
+def _stain_failed(rng: random.Random) -> Variant:
+    if rng.random() < 0.7:
+        return rng.choice(_FAILED_STAIN), Label.INDETERMINATE
+    score = rng.choice([0, 1])
+    failure = rng.choice(["FISH failed: no signals.", "ISH not evaluable (no signals)."])
+    stain = "HER2 IHC 0 (no membrane staining)" if score == 0 else _ihc_line(score, rng)
+    return f"{stain}. {failure}", label(Case(ihc=Ihc(score=score, zero="null")))
+
+
 BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "foci": _foci,
     "language": _language,
@@ -397,4 +423,5 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "unnamed_marker": _unnamed_marker,
     "not_repeated": _not_repeated,
     "stated_low": _stated_low,
+    "stain_failed": _stain_failed,
 }

@@ -80,6 +80,22 @@ CASES = [
     ("HER2 IHC 2+. HIS : ratio 1,7 ; HER2 5,0 / noyau (groupe 4). Recomptage en cours.", EQUIVOCAL),
     ("HER2 IHC 2+. Dual ISH group 4 (ratio 1.7, HER2 5.0/cell). Blinded recount by a second observer: "
      "group 4 confirmed.", LOW),
+    # A failure statement beats the staining words of the failed run (§3: technical failure).
+    ("HER2: nicht beurteilbar (ausgeprägte Quetschartefakte, keine Färbung der externen Kontrolle).",
+     INDETERMINATE),
+    ("HER2 IHC: not evaluable - failed internal control. Absent membrane staining in tumour cells.",
+     INDETERMINATE),
+    ("HER2 IHC uninterpretable due to crush artefact; no membrane staining seen.", INDETERMINATE),
+    ("HER2: no valorable (artefactos de aplastamiento); ausencia de tinción de membrana.", INDETERMINATE),
+    ("HER2 : non évaluable (contrôle externe échoué), absence de marquage membranaire.", INDETERMINATE),
+    ("HER2: non valutabile, controllo interno fallito.", INDETERMINATE),
+    ("HER2: niet beoordeelbaar, geen membraankleuring.", INDETERMINATE),
+    ("HER2: não avaliável; sem marcação membranar.", INDETERMINATE),
+    ("HER2 IHC: prolonged fixation (> 72 h) renders the stain unreliable; no membrane staining.",
+     INDETERMINATE),
+    # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
+    ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
+    ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
     # An addendum's ISH resolving the original report's IHC 2+.
     ("ADDENDUM #1: HER2 DUAL ISH RESULT ON BLOCK A1 - NOT AMPLIFIED. HER2/CEP17 RATIO 1.05; MEAN HER2 "
      "2.1/CELL (GROUP 5).\nORIGINAL REPORT: HER2 IHC 2+ (EQUIVOCAL); ISH PENDING.\nFINAL HER2 STATUS: "
