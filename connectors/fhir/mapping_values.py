@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Final
 
 from connectors.fhir.codes import ANSWER_CODES, INTERPRETATION_CODES, SNOMED, Answer
 from rules.domain import IhcScore, IhcZeroSubtype, SpecimenRef, SpecimenSite
@@ -236,6 +236,10 @@ def snomed_site_code(concept: Any) -> str | None:
     return next((code for system, code, _d in codings(concept) if system == SNOMED and code), None)
 
 
+#: A specimen type text opening with its part label: "A: Left breast", "Part B - sentinel node", "2) Node".
+_PART_RE: Final = re.compile(r"\s*(?:part\s+|specimen\s+)?([A-Za-z]|\d{1,2})\s*[:.)\-–]\s+\S", re.IGNORECASE)
+
+
 def specimen_ref(specimen: Any, fallback_id: str | None, fallback_date: dt.date | None) -> SpecimenRef:
     """A :class:`SpecimenRef` from a FHIR Specimen (collection date, site, description, SNOMED CT body site).
 
@@ -254,6 +258,11 @@ def specimen_ref(specimen: Any, fallback_id: str | None, fallback_date: dt.date 
     texts.append(notes_text(getattr(specimen, "note", None)))
     accession = getattr(getattr(specimen, "accessionIdentifier", None), "value", None)
     description = concept_text(body_site) or concept_text(getattr(specimen, "type", None)) or None
+    # The parts of one accession ("A: Left breast, lumpectomy", "B: Left axillary sentinel node") are
+    # separate specimens of one date; they are named as the report text names its parts.
+    part = _PART_RE.match(concept_text(getattr(specimen, "type", None)) or "")
+    if accession and part:
+        accession = f"{accession} part {part.group(1).upper()}"
     return SpecimenRef(
         id=accession or specimen.id or fallback_id,
         collected=collected or fallback_date,

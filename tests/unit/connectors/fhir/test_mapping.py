@@ -26,6 +26,8 @@ from rules.domain import (
     ReportedStatus,
     SpecimenSite,
 )
+from rules.her2 import synthesize
+from rules.her2.classify import display_category
 
 SYNTHETIC = Path("fhir/synthetic")
 LOINC = "http://loinc.org"
@@ -474,3 +476,36 @@ def test_ihc_zero_detail_from_a_component(components: list[dict[str, Any]], expe
     assert ihc is not None
     assert ihc.score is IhcScore.ZERO
     assert ihc.zero_subtype.value == expected
+
+
+def test_parts_of_one_accession_are_separate_specimens_and_the_highest_counts() -> None:
+    """Two Specimens sharing an accession ("A: Left breast", "B: sentinel node"), one date: separate
+    specimens (the highest category counts, §6), not one specimen's report versions."""
+
+    def specimen(spec_id: str, text: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Specimen",
+            "id": spec_id,
+            "accessionIdentifier": {"value": "SP25-21188"},
+            "type": {"text": text},
+            "collection": {"collectedDateTime": "2025-09-03"},
+        }
+
+    def on(spec_id: str) -> dict[str, Any]:
+        return {"specimen": {"reference": f"Specimen/{spec_id}"}}
+
+    two_plus = {"coding": [{"system": LOINC, "code": "LA11842-4"}]}
+    three_plus = {"coding": [{"system": LOINC, "code": "LA11843-2"}]}
+    resources = [
+        specimen("spA", "A: Left breast, lumpectomy"),
+        specimen("spB", "B: Left axillary sentinel lymph node #1"),
+        _obs("ihcA", "85319-2", valueCodeableConcept=two_plus, **on("spA")),
+        _obs("ratioA", "49683-6", valueQuantity={"value": 1.2}, **on("spA")),
+        _obs("copiesA", "74860-8", valueQuantity={"value": 2.5}, **on("spA")),
+        _obs("ihcB", "85319-2", valueCodeableConcept=three_plus, **on("spB")),
+    ]
+    data = pathology_from_resources(resources)
+    assert sorted(r.specimen.id or "" for r in data.her2) == ["SP25-21188 part A", "SP25-21188 part B"]
+    patient = synthesize(data.her2, data.receptors)
+    assert patient.current is not None
+    assert display_category(patient.current) == "HER2-positive"
