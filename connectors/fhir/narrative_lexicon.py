@@ -38,7 +38,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     (
         "in situ hybridization",
         (
-            r"hybridation\s+in\s+situ",
+            r"(?:d'\s*)?hybridation\s+in\s+situ",
             r"hibridaci[oó]n\s+in\s+situ",
             r"ibridazione\s+in\s+situ",
             r"in[-\s]situ[-\s]hybridisierung",
@@ -85,6 +85,35 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"n[aã]o\s+realizad[oa]",
         ),
     ),
+    (
+        "no membrane staining",
+        (
+            r"ausencia\s+(?:total\s+)?de\s+tinci[oó]n\s+(?:de\s+|en\s+la\s+)?membrana",
+            r"aus[êe]ncia\s+(?:total\s+)?de\s+(?:marca[cç][aã]o|colora[cç][aã]o)\s+(?:de\s+)?membran(?:a|ar)",
+            r"assenza\s+(?:totale\s+)?di\s+colorazione\s+(?:di\s+)?membrana",
+            r"sin\s+tinci[oó]n\s+(?:de\s+)?membrana",
+            r"sem\s+(?:marca[cç][aã]o|colora[cç][aã]o)\s+(?:de\s+)?membran(?:a|ar)",
+        ),
+    ),
+    (
+        "membrane staining",
+        (
+            r"tinci[oó]n\s+(?:de\s+)?membrana",
+            r"(?:marca[cç][aã]o|colora[cç][aã]o)\s+(?:de\s+)?membran(?:a|ar)",
+            r"colorazione\s+(?:di\s+)?membrana",
+        ),
+    ),
+    (
+        "HER2/CEP17 ratio",
+        (r"HER-?2\s*/\s*CE[NP]\s*-?17[-\s](?:Quotient|Verh[äa]ltnis)",),
+    ),
+    ("ratio", (r"Quotient", r"Verh[äa]ltnis", r"rapport(?=\s+HER)", r"raz[aã]o", r"rapporto", r"verhouding")),
+    (
+        "copy number",
+        (r"Kopienzahl", r"nombre\s+de\s+copies", r"n[úu]mero\s+de\s+copias", r"numero\s+di\s+copie"),
+    ),
+    ("mean", (r"mittlere[nrs]?", r"moyenn?e?", r"promedio", r"m[ée]dia", r"gemiddelde")),
+    ("group", (r"Gruppe", r"groupe", r"grupo", r"gruppo", r"groep")),
     (
         "not evaluable",
         (
@@ -201,7 +230,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         (r"statut\s+HER-?2\s+final", r"estado\s+HER-?2\s+final", r"stato\s+HER-?2\s+finale"),
     ),
     ("status", (r"statut", r"estado", r"stato", r"estatuto")),
-    ("score", (r"punteggio", r"puntuaci[oó]n", r"pontua[cç][aã]o")),
+    ("score", (r"punteggio", r"puntuaci[oó]n", r"pontua[cç][aã]o", r"escore")),
     # The IHC vocabulary.
     (
         "membrane staining",
@@ -298,15 +327,14 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("per", (r"par", r"pro", r"por")),
 )
 
+#: Rows whose foreign spellings are also words of English text ("media", "rapport"): no cue of a language.
+_NO_CUE: Final = frozenset(
+    {"and", "of", "of the", "in", "per", "no", "ISH", "strong", "intense", "invasive", "mean", "ratio"}
+)
 #: Words that only another language uses: their presence switches the lexicon on for the whole text.
 _FOREIGN_CUE_RE: Final = re.compile(
     r"(?<![\w\\-])(?:"
-    + "|".join(
-        pattern
-        for english, patterns in _PHRASES
-        if english not in {"and", "of", "of the", "in", "per", "no", "ISH", "strong", "intense", "invasive"}
-        for pattern in patterns
-    )
+    + "|".join(pattern for english, patterns in _PHRASES if english not in _NO_CUE for pattern in patterns)
     + r")(?![\w-])",
     re.IGNORECASE,
 )

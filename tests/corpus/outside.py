@@ -203,9 +203,24 @@ _LANGUAGES = {
 }
 
 
+#: "No membrane staining" and the score word as each language writes them (IHC 0, null).
+_NULL_WORDS = {
+    "fr": ("absence de marquage membranaire", "score"),
+    "de": ("keine Membranfärbung", "Score"),
+    "es": ("ausencia de tinción de membrana", "puntuación"),
+    "it": ("assenza di colorazione di membrana", "punteggio"),
+    "nl": ("geen membraankleuring", "score"),
+    "pt": ("ausência de marcação membranar", "escore"),
+}
+
+
 def _language(rng: random.Random) -> Variant:
-    words = _LANGUAGES[rng.choice(sorted(_LANGUAGES))]
-    kind = rng.choice(["3", "1", "0low", "2neg", "2amp"])
+    language = rng.choice(sorted(_LANGUAGES))
+    words = _LANGUAGES[language]
+    kind = rng.choice(["3", "1", "0low", "0null", "2neg", "2amp"])
+    if kind == "0null":
+        absent, score_word = _NULL_WORDS.get(language, ("no membrane staining", "score"))
+        return f"HER2 (4B5): {score_word} 0 ({words['neg']}) - {absent}.", Label.NULL
     if kind == "3":
         stain = words["stain"].format(a=words["complete"], b=words["intense"], pct=rng.choice([60, 80, 95]))
         return f"HER2 : {words['pos']} (score 3+) - {stain}.", Label.POSITIVE

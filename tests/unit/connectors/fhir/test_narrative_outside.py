@@ -59,6 +59,14 @@ CASES = [
      POS),
     ("HER2: negatief (score 0), geen membraankleuring.", NULL),
     ("HER2: Score 2+, ISH: nicht amplifiziert (Ratio 1,3; 2,4 Signale pro Zellkern).", LOW),
+    ("HER2 (4B5): 0 (ausencia de tinción de membrana en las células tumorales).", NULL),
+    ("HER2 (4B5): escore 0 (negativo); ausência de marcação membranar.", NULL),
+    ("HER2 (clone 4B5): escore 0 (negativo).", ZERO),
+    ("HER2 IHC Score 2+. HER2-Dual-ISH: mittlere HER2-Kopienzahl: 2,9 pro Zellkern; mittlere "
+     "CEN17-Kopienzahl: 2,1 pro Zellkern; HER2/CEN17-Quotient: 1,4 (ASCO/CAP-Gruppe 5).", LOW),
+    ("Rapport d'hybridation in situ / In situ hybridization report\nIHC HER2 : 2+ (équivoque)\nMoyenne HER2 "
+     "par cellule / mean HER2 per cell: 3,4\nRapport HER2/CEP17 / ratio: 1,85\nRésultat : non amplifié "
+     "(groupe 5)", LOW),
     # ISH counts whose recount or final interpretation is still pending: IHC 2+ without a final ISH.
     ("PRELIMINARY HER2 ISH RESULT\nConcurrent IHC: 2+.\nISH observer 1: ratio 1.7, HER2 4.9 signals/cell "
      "(group 4 range).\nFinal HER2 status to follow.", EQUIVOCAL),
