@@ -416,7 +416,7 @@ def _merge_parts(state: _State) -> None:
     if len({signature for _, _, signature in stated}) == 1:
         state.specimens[None] = stated[0][1]
         return
-    if _kept_apart(state, stated):
+    if _kept_apart(state, stated) or _one_part_summarised(state, stated):
         return
     merged = _Specimen(key=None, ref=state.current)
     for _, part, _ in stated:
@@ -496,6 +496,21 @@ def _states_positive(facts: Her2Facts, ref: SpecimenRef) -> bool:
             )
         )
     )
+
+
+def _one_part_summarised(state: _State, stated: list[tuple[str, _Specimen, tuple[object, ...]]]) -> bool:
+    """One part with HER2 results and the report's overall status that agrees with it ("FINAL HER2 (residual
+    disease): POSITIVE" after part A's IHC and ISH): the part is the report's specimen, its overall status
+    read with it (True when done)."""
+    parts = [item for item in stated if item[0] != "(report)"]
+    overall = next((item[1] for item in stated if item[0] == "(report)"), None)
+    if len(parts) != 1 or overall is None or not _overall_agrees(overall, [parts[0][1]]):
+        return False
+    part = parts[0][1]
+    part.facts.statuses.extend(overall.facts.statuses)
+    part.facts.excerpts.extend(e for e in overall.facts.excerpts if e not in part.facts.excerpts)
+    state.specimens[None] = part
+    return True
 
 
 def _overall_agrees(overall: _Specimen, parts: list[_Specimen]) -> bool:
@@ -579,6 +594,12 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     state.open_drop = state.last_dropped and not _CLOSED_RE.search(stripped)
 
 
+#: A header naming one of the report's parts by its block or part label ("(block A4)", "part B").
+_HEADER_PART_RE: Final = re.compile(
+    r"\b(?:block|part|specimen|container)\s*([A-H])(?:\d{1,2})?\b", re.IGNORECASE
+)
+
+
 def _skipped_line(stripped: str, section: Section, state: _State) -> bool:
     """Whether a line carries no result: history, criteria, carcinoma in situ, methods (assay only), or a
     header without a marker or result wording."""
@@ -596,6 +617,12 @@ def _skipped_line(stripped: str, section: Section, state: _State) -> bool:
     if s.header_line(stripped) is not None:
         key = _specimen_cue(stripped, state)
         state.section_key = key[0] if key is not None else None
+        named = _HEADER_PART_RE.search(stripped) if state.multipart else None
+        if named is not None and named.group(1).upper() in state.part_openings:
+            # "BIOMARKERS ON RESIDUAL INVASIVE CARCINOMA (block A4):" after parts A and B: what follows is
+            # part A's, not the last part's read before the header.
+            state.part = named.group(1).upper()
+            state.reset_topic()
         if (
             not _has_marker(stripped)
             and not _RESULT_VOCAB_RE.search(stripped)

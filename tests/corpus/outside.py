@@ -19,7 +19,9 @@ Each cause is a way real reports are written that the main styles do not cover:
 - ``stated_low``: a stated "HER2-low: yes/no" contradicting the IHC score (indeterminate);
 - ``stain_failed``: the stain stated as failed or not evaluable (failed controls, crush artefact, fixation
   making it unreliable; six languages) with the staining words of the failed run (indeterminate), or a failed
-  ISH beside a scored IHC (the IHC stands).
+  ISH beside a scored IHC (the IHC stands);
+- ``residual_retested``: residual disease after neoadjuvant therapy retested under a header naming part A's
+  block, with a node part and the final status after it.
 
 Labels come from :func:`tests.corpus.truth.label` of the case each text states, or
 :func:`tests.corpus.truth.highest` for several specimens of one date.
@@ -45,6 +47,7 @@ CAUSES = (
     "not_repeated",
     "stated_low",
     "stain_failed",
+    "residual_retested",
 )
 
 Variant = tuple[str, Label]
@@ -427,6 +430,26 @@ def _stain_failed(rng: random.Random) -> Variant:
     return f"{stain}. {failure}", label(Case(ihc=Ihc(score=score, zero="null")))
 
 
+def _residual_retested(rng: random.Random) -> Variant:
+    group = rng.choice([1, 5])
+    ratio, her2, _ = dual_numbers(rng, group)
+    word, final = ("AMPLIFIED", "POSITIVE") if group == 1 else ("NOT AMPLIFIED", "NEGATIVE")
+    block = f"A{rng.randint(1, 6)}"
+    text = "\n".join(
+        [
+            "A. LEFT BREAST, LUMPECTOMY: RESIDUAL INVASIVE DUCTAL CARCINOMA, 0.9 cm tumor bed.",
+            "B. SENTINEL LYMPH NODE #1: ONE LYMPH NODE, NEGATIVE (0/1), with treatment effect.",
+            "",
+            f"BIOMARKERS ON RESIDUAL INVASIVE CARCINOMA (block {block}):",
+            "HER2 IHC (4B5): 2+ (equivocal)",
+            f"HER2 FISH: HER2/CEP17 ratio {_fmt(ratio)}; average HER2 copies per cell {_fmt(her2)} "
+            f"(60 cells) - {word}, Group {group}",
+            f"FINAL HER2 (residual disease): {final}",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
 BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "foci": _foci,
     "language": _language,
@@ -439,4 +462,5 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "not_repeated": _not_repeated,
     "stated_low": _stated_low,
     "stain_failed": _stain_failed,
+    "residual_retested": _residual_retested,
 }

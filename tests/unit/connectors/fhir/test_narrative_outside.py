@@ -88,6 +88,15 @@ CASES = [
     ("HER2 IHC 2+. HIS : ratio 1,7 ; HER2 5,0 / noyau (groupe 4). Recomptage en cours.", EQUIVOCAL),
     ("HER2 IHC 2+. Dual ISH group 4 (ratio 1.7, HER2 5.0/cell). Blinded recount by a second observer: "
      "group 4 confirmed.", LOW),
+    # Residual disease retested after neoadjuvant therapy, under a header naming part A's block.
+    ("A. LEFT BREAST, LUMPECTOMY: RESIDUAL INVASIVE DUCTAL CARCINOMA, 0.9 cm.\nB. SENTINEL LYMPH NODE "
+     "#1: ONE LYMPH NODE, NEGATIVE (0/1), with treatment effect.\n\nBIOMARKERS ON RESIDUAL INVASIVE "
+     "CARCINOMA (block A4):\nHER2 IHC (4B5): 2+ (equivocal)\nHER2 FISH: HER2/CEP17 ratio 2.2; average "
+     "HER2 copies per cell 4.4 (60 cells) - AMPLIFIED, Group 1\nFINAL HER2 (residual disease): POSITIVE",
+     POS),
+    ("A. LEFT BREAST, LUMPECTOMY: RESIDUAL INVASIVE DUCTAL CARCINOMA, 0.9 cm.\nB. SENTINEL LYMPH NODE "
+     "#1: ONE LYMPH NODE, NEGATIVE (0/1).\n\nBIOMARKERS ON RESIDUAL INVASIVE CARCINOMA (block A4):\n"
+     "HER2 IHC (4B5): 1+\nFINAL HER2 (residual disease): POSITIVE", INDETERMINATE),
     # A failure statement beats the staining words of the failed run (§3: technical failure).
     ("HER2: nicht beurteilbar (ausgeprägte Quetschartefakte, keine Färbung der externen Kontrolle).",
      INDETERMINATE),
