@@ -196,7 +196,7 @@ _UNRELIABLE_RE: Final = re.compile(
     r"should\s+not\s+be\s+used\s+(?:for|in|to\s+guide)\s+(?:treatment|therap\w*|clinical|management)",
     re.IGNORECASE,
 )
-_SEGMENT_SPLIT_RE: Final = re.compile(r",|;|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
+_SEGMENT_SPLIT_RE: Final = re.compile(r",|;|/(?=\s)|\bwhile\b|\bwhereas\b|\bbut\b|\band\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

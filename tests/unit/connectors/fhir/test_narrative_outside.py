@@ -134,6 +134,12 @@ CASES = [
     ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 1.2, "
      "HER2 2.4/cell, group 5.", INDETERMINATE),
     ("HER2 IHC 1+ ... on review 3+.", INDETERMINATE),
+    # Heterogeneous IHC: complete intense staining in more than 10 % of cells is 3+ (ASCO/CAP 2018); the
+    # in situ component is not scored.
+    ("HER2 IHC: heterogeneous staining: 3+ in ~20 % of cells, the rest 1+.", POS),
+    ("HER2 IHC: 3+ in approximately 20% of tumour cells, 1+ in the remainder.", POS),
+    ("HER2 IHC: DCIS 3+ / invasive 1+.", LOW),
+    ("HER2: DCIS component 3+; invasive carcinoma 1+.", LOW),
     # A one-marker report that never names HER2.
     ("Moderate, incomplete (basolateral) membrane staining in ~40% of cells; per ASCO/CAP this unusual "
      "pattern is scored 2+ (equivocal). ISH recommended.", EQUIVOCAL),
