@@ -198,9 +198,10 @@ ABBREVIATIONS: Final = frozenset(
 )
 
 
-#: A part of a multi-part report: "Part A", "Specimen 2:", "A. Left breast, core biopsy:", "(B) Right breast".
+#: A part of a multi-part report: "Part A", "Specimen 2:", "A. Left breast, core biopsy:", "(B) Right breast";
+#: "Teil A", "Partie B", "Parte A", "Deel B" in the report languages.
 PART_RE: Final = re.compile(
-    r"^[\s*#>-]*(?:(?:part|specimen|sample|container|jar)\s*(?:#|no\.?)?\s*(?P<named>[A-H]|\d{1,2})\b(?!\s*[+%.]\d)"
+    r"^[\s*#>-]*(?:(?:part|specimen|sample|container|jar|teil|partie|parte|deel)\s*(?:#|no\.?)?\s*(?P<named>[A-H]|\d{1,2})\b(?!\s*[+%.]\d)"
     # The foci or blocks of one tumour: "Focus A (upper outer):", "Focus: B", "Tumour focus 2", "Block A3".
     r"|(?:(?:tumou?r\s+)?(?:focus|foci|lesion|nodule)|block)\s*(?:#|no\.?|:)?\s*(?P<focus>[A-H]\d{0,2}|\d{1,2})"
     r"(?![\w+%.])"

@@ -93,10 +93,11 @@ def _foci(rng: random.Random) -> Variant:
             ]
         )
     elif form == 1:
+        a, b = rng.choice([("A. ", "B. "), ("Teil A: ", "Teil B: "), ("Partie A : ", "Partie B : ")])
         text = "\n".join(
             [
-                "A. Right breast, mass excision: invasive ductal carcinoma. " + result(first) + ".",
-                "B. Right axillary sentinel node, metastatic carcinoma: " + result(second) + ".",
+                f"{a}Right breast, mass excision: invasive ductal carcinoma. " + result(first) + ".",
+                f"{b}Right axillary sentinel node, metastatic carcinoma: " + result(second) + ".",
                 "Both tested on the same day (same accession).",
             ]
         )

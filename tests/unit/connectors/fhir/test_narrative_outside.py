@@ -40,6 +40,11 @@ CASES = [
     ("Focus A: HER2 3+; focus B: HER2 1+.", POS),
     ("Tumour 1 (12 mm): HER2 IHC 1+.\nTumour 2 (5 mm): HER2 IHC 0.", LOW),
     ("Tumour 2 cm, grade 2. HER2 IHC 1+.", LOW),
+    ("Teil A: Mamma rechts, Segmentresektat\n  HER2 (Klon 4B5): Score 1+ (negativ).\n\nTeil B: "
+     "Sentinel-Lymphknoten axillär rechts (1/1)\n  HER2 (Klon 4B5) an der Lymphknotenmetastase: Score 3+ "
+     "(positiv).", POS),
+    ("Partie A : sein droit, tumorectomie : HER2 score 1+.\nPartie B : ganglion sentinelle : HER2 score 0.",
+     LOW),
     ("Residual carcinoma. Pre-treatment core biopsy (S25-30211) was HER-2/neu IHC 1+. No repeat HER-2/neu "
      "testing was performed on the residual tumour.", INDETERMINATE),
     # ... but not tumours of both breasts, nor an overall statement that contradicts the parts.
