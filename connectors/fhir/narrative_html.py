@@ -13,6 +13,8 @@ import re
 from html.parser import HTMLParser
 from typing import Final
 
+from connectors.fhir.narrative_sections import part_label
+
 _BLOCK_TAGS: Final = frozenset(
     {
         "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "div", "dl", "dt",
@@ -99,10 +101,35 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
+def _by_part(rows: list[list[str]]) -> list[str] | None:
+    """A table whose columns are the report's parts (header "| | Focus 1 | Focus 2 |", then rows such as
+    "| HER2 IHC | 1+ | 3+ |"): one line per part and row ("Focus 1: HER2 IHC: 1+"), so that each result
+    stays with its part; None when the header row does not name two or more parts."""
+    header = [cell.strip() for cell in rows[0]]
+    if len(header) < 3 or header[0] or not all(part_label(cell) for cell in header[1:]):
+        return None
+    return [
+        f"{part}: {row[0].strip()}: {row[column].strip()}"
+        for column, part in enumerate(header[1:], start=1)
+        for row in rows[1:]
+        if len(row) > column and row[0].strip() and row[column].strip()
+    ]
+
+
 def html_to_report_text(html: str) -> str:
     """Like :func:`html_to_text`, with table rows written as pipe rows (``| HER2 | 2+ |``), the form the
-    narrative reader reads as a table (a tab in plain text is only whitespace)."""
-    return "\n".join(
-        "| " + " | ".join(cell.strip() for cell in line.split("\t")) + " |" if "\t" in line else line
-        for line in html_to_text(html).split("\n")
-    )
+    narrative reader reads as a table (a tab in plain text is only whitespace); a table whose columns are
+    the report's parts is written one line per part and row."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    for line in [*html_to_text(html).split("\n"), ""]:
+        if "\t" in line:
+            table.append(line.split("\t"))
+            continue
+        if table:
+            parts = _by_part(table)
+            piped = ["| " + " | ".join(c.strip() for c in r) + " |" for r in table]
+            out += parts if parts is not None else piped
+            table = []
+        out.append(line)
+    return "\n".join(out[:-1])

@@ -10,6 +10,7 @@ import pytest
 
 from connectors.fhir.mapping_narrative import decode_attachment
 from connectors.fhir.narrative import parse_report_text
+from connectors.fhir.narrative_html import html_to_report_text
 from connectors.fhir.narrative_lexicon import is_foreign, to_english
 from rules.domain import SpecimenRef, SpecimenSite
 from rules.her2 import synthesize
@@ -231,3 +232,18 @@ def test_rtf_body_is_read_as_text() -> None:
     assert "\\rtf" not in text
     assert text.splitlines()[0].strip() == "HER2 IHC (4B5) RESULT: 3+ POSITIVE."
     assert decode_attachment("text/rtf", rtf) == text
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [("1+ (negative)", "3+ (positive)", POS), ("1+", "0", LOW), ("3+", "1+", POS)],
+)
+def test_html_table_with_a_column_per_part_keeps_each_result_with_its_part(
+    first: str, second: str, expected: str
+) -> None:
+    html = (
+        "<table><thead><tr><th></th><th>Focus 1 (12 o'clock)</th><th>Focus 2 (3 o'clock)</th></tr></thead>"
+        "<tbody><tr><td>Size</td><td>2.1 cm</td><td>0.8 cm</td></tr>"
+        f"<tr><td>HER2 IHC (4B5)</td><td>{first}</td><td>{second}</td></tr></tbody></table>"
+    )
+    assert category(html_to_report_text(html)) == expected
