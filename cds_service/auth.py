@@ -163,9 +163,10 @@ class TrustedClientsError(ValueError):
 class _PresentedTokens:
     """The (``iss``, ``jti``) pairs shown to this process and not yet expired: a replay that reaches the same
     worker again is refused before any work, without a database read. Not the replay protection itself
-    (the database's unique key is, at the endpoint's write); bounded, the oldest pair forgotten first."""
+    (the database's unique key is, at the endpoint's write); bounded (about 5 MB at 20,000 pairs, the ids
+    included), the oldest pair forgotten first."""
 
-    def __init__(self, max_pairs: int = 100_000) -> None:
+    def __init__(self, max_pairs: int = 20_000) -> None:
         self._max_pairs = max_pairs
         self._until: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
