@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -72,6 +73,20 @@ class PodRun:
     @property
     def drop_privileges(self) -> bool:
         return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+    def check_reachable(self, program: Path) -> None:
+        """Fail with what to do when the pod's user could not reach ``program`` (the project's environment or
+        checkout): a checkout under a private folder (``mktemp -d`` makes it 0700) runs as root, not as the
+        pod's user."""
+        if not self.drop_privileges:
+            return
+        for folder in program.absolute().parents:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH and not (mode & stat.S_IXGRP and folder.stat().st_gid == self.gid):
+                raise RuntimeError(
+                    f"{folder} is not traversable by the pods' user (uid {self.uid}), which runs "
+                    f"{program}: chmod o+x {folder}, or run the tests from another folder"
+                )
 
     def _materialise(self, volume: Mapping[str, Any], where: Path) -> Path:
         where.mkdir(parents=True)
@@ -164,6 +179,9 @@ class PodRun:
             if self.drop_privileges
             else []
         )
+        if prefix:
+            self.check_reachable(Path(sys.prefix) / "bin")  # the project's environment and its scripts
+            self.check_reachable(Path(__file__).resolve().parents[2] / "pyproject.toml")  # the checkout
         return [*prefix, *words]
 
     def run(
