@@ -16,12 +16,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from striprtf.striprtf import rtf_to_text
-
 from connectors.fhir.codes import LOINC
 from connectors.fhir.mapping_values import codings, concept_text
 from connectors.fhir.narrative import parse_report_text
 from connectors.fhir.narrative_html import html_to_report_text
+from connectors.fhir.narrative_markup import plain_text
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
 _TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml", "text/rtf", "application/rtf")
@@ -60,7 +59,7 @@ def decode_attachment(content_type: str, data: bytes) -> str | None:
         text = data.decode("latin-1")
     if _RTF_RE.match(text):
         # Laboratory systems send RTF bodies under a text type: "\par" is a line break, not report text.
-        return str(rtf_to_text(text, errors="ignore"))  # type: ignore[no-untyped-call]
+        return plain_text(text)
     return html_to_report_text(text) if kind not in ("text/plain", "text/rtf") else text
 
 
