@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping, and_, or_, select, update
 
-from cds_service.storage.engine import StoragePart, changed_a_row, claim_lease_row
+from cds_service.storage.engine import StoragePart, changed_a_row
 from cds_service.storage.tables import (
     AlertState,
     AnalysisStatus,
@@ -356,22 +356,16 @@ class AlertStorage(StoragePart):
 
     def claim_lease(self, name: str, owner: str, *, min_gap_s: float, lease_s: float) -> bool:
         """Take the lease of the next pass named ``name``; True when ``owner`` may run it now
-        (:func:`~cds_service.storage.engine.claim_lease_row`)."""
-        now = self._clock()
+        (:meth:`~cds_service.storage.engine.StoragePart._claim_lease`)."""
         col = leases.c
-        first = self._insert(leases, values={"name": name, "owner": owner, "started_at": now})
-        with self._write() as conn:
-            return claim_lease_row(
-                conn,
-                first,
-                leases,
-                key=(col.name, name),
-                lease=(col.owner, col.started_at),
-                owner=owner,
-                now=now,
-                min_gap_s=min_gap_s,
-                lease_s=lease_s,
-            )
+        return self._claim_lease(
+            leases,
+            key=(col.name, name),
+            lease=(col.owner, col.started_at),
+            owner=owner,
+            min_gap_s=min_gap_s,
+            lease_s=lease_s,
+        )
 
     def finish_lease(self, name: str, owner: str) -> None:
         """End ``owner``'s pass ``name`` (no-op when the lease was lost)."""

@@ -158,42 +158,6 @@ def changed_a_row(conn: Connection, stmt: Any) -> bool:
     return conn.execute(stmt).first() is not None
 
 
-def claim_lease_row(
-    conn: Connection,
-    first: Insert,
-    table: Table,
-    *,
-    key: tuple[Column[Any], str],
-    lease: tuple[Column[Any], Column[Any]],
-    owner: str,
-    now: datetime,
-    min_gap_s: float,
-    lease_s: float,
-) -> bool:
-    """Take the lease held in one row of ``table`` for ``owner``; True when ``owner`` may run the pass now.
-
-    ``first`` inserts the row already leased to ``owner`` (the first pass ever); ``key`` is the row's key
-    column and value, ``lease`` its (owner, started-at) columns. Claimable when no pass started within
-    ``min_gap_s`` seconds (one pass per interval between all the processes sharing the database) and none is
-    running, or the running one's lease of ``lease_s`` seconds ran out (its process died). One conditional
-    statement decides, inside the caller's write transaction.
-    """
-    key_column, key_value = key
-    owner_column, started_column = lease
-    if changed_a_row(conn, first.on_conflict_do_nothing().returning(key_column)):  # type: ignore[attr-defined]
-        return True
-    claim = (
-        update(table)
-        .where(
-            key_column == key_value,
-            or_(started_column.is_(None), started_column < now - timedelta(seconds=min_gap_s)),
-            or_(owner_column.is_(None), started_column < now - timedelta(seconds=lease_s)),
-        )
-        .values({owner_column: owner, started_column: now})
-    )
-    return bool(conn.execute(claim).rowcount == 1)
-
-
 def insert_for(dialect: str, table: Any, values: Mapping[str, Any]) -> Insert:
     """A dialect-specific INSERT that supports ``ON CONFLICT`` (both backends spell it the same way)."""
     if dialect == "postgresql":
@@ -296,3 +260,42 @@ class StoragePart:
     def _insert(self, table: Any, *, values: Mapping[str, Any]) -> Insert:
         """A dialect-specific INSERT supporting ``ON CONFLICT``."""
         return insert_for(self.dialect, table, values)
+
+    def _claim_lease(
+        self,
+        table: Table,
+        *,
+        key: tuple[Column[Any], str],
+        lease: tuple[Column[Any], Column[Any]],
+        owner: str,
+        min_gap_s: float,
+        lease_s: float,
+    ) -> bool:
+        """Take the lease held in one row of ``table`` for ``owner``; True when ``owner`` may run now.
+
+        ``key`` is the row's key column and value, ``lease`` its (owner, started-at) columns; the first pass
+        ever inserts the row already leased to ``owner``. Claimable when no pass started within ``min_gap_s``
+        seconds (one pass per interval between all the processes sharing the database) and none is running,
+        or the running one's lease of ``lease_s`` seconds ran out (its process died). One conditional
+        statement decides, in one short write transaction.
+        """
+        now = self._clock()
+        key_column, key_value = key
+        owner_column, started_column = lease
+        first = self._insert(
+            table,
+            values={key_column.name: key_value, owner_column.name: owner, started_column.name: now},
+        )
+        claim = (
+            update(table)
+            .where(
+                key_column == key_value,
+                or_(started_column.is_(None), started_column < now - timedelta(seconds=min_gap_s)),
+                or_(owner_column.is_(None), started_column < now - timedelta(seconds=lease_s)),
+            )
+            .values({owner_column: owner, started_column: now})
+        )
+        with self._write() as conn:
+            if changed_a_row(conn, first.on_conflict_do_nothing().returning(key_column)):  # type: ignore[attr-defined]
+                return True
+            return bool(conn.execute(claim).rowcount == 1)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import RowMapping, bindparam, delete, or_, select, update
 
 from cds_service.storage.analyses import PetAnalysisRecord
-from cds_service.storage.engine import StoragePart, claim_lease_row
+from cds_service.storage.engine import StoragePart
 from cds_service.storage.tables import (
     AnalysisStatus,
     SeriesTriage,
@@ -239,24 +239,16 @@ class SeriesIndex(StoragePart):
 
     def claim_pass(self, source: str, owner: str, *, min_gap_s: float, lease_s: float) -> bool:
         """Take the lease of the next pass over ``source``; True when ``owner`` may run it now
-        (:func:`~cds_service.storage.engine.claim_lease_row`)."""
-        now = self._clock()
+        (:meth:`~cds_service.storage.engine.StoragePart._claim_lease`)."""
         col = pet_source_state.c
-        first = self._insert(
-            pet_source_state, values={"source": source, "pass_owner": owner, "pass_started_at": now}
+        return self._claim_lease(
+            pet_source_state,
+            key=(col.source, source),
+            lease=(col.pass_owner, col.pass_started_at),
+            owner=owner,
+            min_gap_s=min_gap_s,
+            lease_s=lease_s,
         )
-        with self._write() as conn:
-            return claim_lease_row(
-                conn,
-                first,
-                pet_source_state,
-                key=(col.source, source),
-                lease=(col.pass_owner, col.pass_started_at),
-                owner=owner,
-                now=now,
-                min_gap_s=min_gap_s,
-                lease_s=lease_s,
-            )
 
     def finish_pass(self, source: str, owner: str) -> None:
         """End ``owner``'s pass over ``source`` (its outcome is recorded by ``record_success`` or
