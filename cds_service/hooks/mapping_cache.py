@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from cds_service.memo import Memo
@@ -88,12 +88,28 @@ class AssessMemo:
         self._memo: Memo[Assessment] = Memo(max_entries=max_entries, ttl_s=ttl_s, clock=clock)
 
     def __call__(self, inputs: AssessInputs, now: dt.datetime) -> Assessment:
-        key = (inputs, now.date(), now.tzinfo is not None)
         try:
-            hash(key)
+            key = _HashedKey((inputs, now.date(), now.tzinfo is not None))
         except TypeError:
             return self._assess(inputs, now)
         return self._memo.get(key, lambda: self._assess(inputs, now))
+
+
+class _HashedKey:
+    """A key whose hash is computed once: the inputs are nested frozen dataclasses, whose hash walks them all
+    (the memo's dictionary would otherwise hash them again after the check that they can be hashed)."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: Hashable) -> None:
+        self.value = value
+        self._hash = hash(value)  # raises TypeError when a part cannot be hashed
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _HashedKey) and self._hash == other._hash and self.value == other.value
 
 
 def _key(items: list[Mapping[str, Any]]) -> bytes | None:
