@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from connectors.fhir.codes import ANSWER_CODES, INTERPRETATION_CODES, SNOMED, Answer
+from connectors.fhir.narrative_text import normalise
 from rules.domain import IhcScore, IhcZeroSubtype, SpecimenRef, SpecimenSite
 
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![^\W\d_]|[\d.])[-+]?\d+(?:\.\d+)?")
 _IHC_TEXT = re.compile(r"(?<![\w.])([0-3])\s*(\+)?(?![\d.%])")
 _IHC_RANGE = re.compile(r"(?<![\d.])([0-3])\+?\s*(?:-|–|to)\s*([1-3])\+")
 _ULTRALOW = re.compile(
@@ -27,7 +28,11 @@ _GROUP = re.compile(r"\bgroup\s*([1-5])\b", re.IGNORECASE)
 _RECOUNT = re.compile(r"recount[^.;]*?\b(confirm\w*|chang\w*|differ\w*)", re.IGNORECASE)
 _ASSAYS = re.compile(r"\b(4B5|CB11|HercepTest|A0485|SP3|PATHWAY)\b", re.IGNORECASE)
 _POSITIVE = re.compile(r"\b(positive|amplified|present|detected)\b", re.IGNORECASE)
-_NEGATIVE = re.compile(r"\b(negative|not amplified|non-amplified|absent|not detected)\b", re.IGNORECASE)
+_NEGATIVE = re.compile(
+    r"\b(negative|not amplified|non[-\s]?amplified|unamplified|no amplification|absent|not detected"
+    r"|not present)\b",
+    re.IGNORECASE,
+)
 _EQUIVOCAL = re.compile(r"\bequivocal\b", re.IGNORECASE)
 _INDETERMINATE = re.compile(r"\b(indeterminate|inconclusive|technical failure|failed)\b", re.I)
 _METASTASIS_SITE = re.compile(
@@ -116,6 +121,13 @@ def to_sort_key(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def flat_text(text: str) -> str:
+    """A short value text in the one spelling the readers match: the narrative's normalisation (signs,
+    decimal commas, spoken numbers, report languages) on one line with single spaces, so that
+    ``"Not\tamplified"`` or ``"ratio 2,3"`` read as ``"Not amplified"`` and ``2.3``."""
+    return " ".join(normalise(text).split())
+
+
 def coded_answer(concept: Any) -> Answer | None:
     """The first recognised answer code of a CodeableConcept (LOINC LA…, SNOMED CT qualifiers)."""
     for system, code, _display in codings(concept):
@@ -136,6 +148,7 @@ def interpretation_answer(interpretations: Iterable[Any] | None) -> Answer | Non
 
 def text_answer(text: str) -> Answer | None:
     """A presence answer read from free text; negative wins over positive ('not amplified')."""
+    text = flat_text(text)
     if _INDETERMINATE.search(text):
         return Answer.INDETERMINATE
     if _EQUIVOCAL.search(text):
@@ -149,6 +162,7 @@ def text_answer(text: str) -> Answer | None:
 
 def ihc_score_from_text(text: str) -> IhcScore | None:
     """An IHC score stated in short text (``"2+ (Equivocal)"``, ``"Score 1+"``, ``"0"``); None if absent."""
+    text = flat_text(text)
     match = _IHC_TEXT.search(text)
     if match is None:
         return None
@@ -162,6 +176,7 @@ def ihc_score_from_text(text: str) -> IhcScore | None:
 
 def ihc_range_from_text(text: str) -> tuple[IhcScore, IhcScore] | None:
     """A score range such as ``"0-1+"`` or ``"1–2+"`` (ASCO/CAP: needs review)."""
+    text = flat_text(text)
     match = _IHC_RANGE.search(text)
     if match is None:
         return None
@@ -172,6 +187,7 @@ def ihc_range_from_text(text: str) -> tuple[IhcScore, IhcScore] | None:
 
 def zero_subtype_from_text(text: str) -> IhcZeroSubtype:
     """For IHC 0: ultralow when membrane staining is stated, null when its absence is stated (spec §8)."""
+    text = flat_text(text)
     if _ULTRALOW.search(text):
         return IhcZeroSubtype.ULTRALOW
     if _NULL.search(text):
@@ -181,6 +197,7 @@ def zero_subtype_from_text(text: str) -> IhcZeroSubtype:
 
 def assay_from_text(text: str) -> str | None:
     """The antibody clone or kit named in a method text (``4B5``, ``HercepTest``, ``CB11``…)."""
+    text = flat_text(text)
     match = _ASSAYS.search(text)
     if match is None:
         return None
@@ -190,12 +207,14 @@ def assay_from_text(text: str) -> str | None:
 
 def ish_group_from_text(text: str) -> int | None:
     """An ASCO/CAP dual-probe ISH group 1–5 stated in text (``"ISH group 3"``)."""
+    text = flat_text(text)
     match = _GROUP.search(text)
     return int(match.group(1)) if match else None
 
 
 def recount_from_text(text: str) -> bool | None:
     """True when a recount confirmed the group, False when it changed it, None when not stated."""
+    text = flat_text(text)
     match = _RECOUNT.search(text)
     if match is None:
         return None
@@ -203,13 +222,16 @@ def recount_from_text(text: str) -> bool | None:
 
 
 def number_from_text(text: str) -> float | None:
-    """The first decimal number in a string (``"6.8"``, ``"ratio 1.30"``)."""
+    """The first decimal number in a string (``"6.8"``, ``"ratio 1.30"``, ``"HER2/CEP17 1,85"``); digits
+    that end a word (``HER2``, ``CEP17``) are part of a name, not a number."""
+    text = flat_text(text)
     match = _NUMBER.search(text)
     return float(match.group(0)) if match else None
 
 
 def percent_from_text(text: str) -> float | None:
     """A percentage written as ``"80%"`` / ``"80 % of tumor nuclei"``; ``"<1%"`` reads as 0."""
+    text = flat_text(text)
     if re.search(r"<\s*1\s*%", text):
         return 0.0
     match = re.search(r"(\d+(?:\.\d+)?)\s*%", text)
