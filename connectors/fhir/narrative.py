@@ -976,11 +976,23 @@ def _without_in_situ(clause: str) -> str:
         if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece):
             kept.append(piece)
             continue
+        if kept and not g.SCORE_PLUS_RE.search(piece) and _describes_previous_score(kept[-1]):
+            # "HER2 (4B5): 3+, strong complete membranous staining in DCIS cells": the staining described is
+            # the score's, so the score is the in-situ carcinoma's too.
+            previous = kept.pop()
+            label = _HER2_LABEL_RE.match(previous)
+            kept.append(label.group(0) if label is not None else "")
+            continue
         # "HER2 IHC: 3+ in the in-situ carcinoma, 0 in the invasive carcinoma": the label stays.
         label = _HER2_LABEL_RE.match(piece)
         if label is not None and not s.IN_SITU_RE.search(label.group(0)):
             kept.append(label.group(0) + " " * (len(piece) - label.end()))
     return "".join(kept)
+
+
+def _describes_previous_score(piece: str) -> bool:
+    """Whether ``piece`` states a score with nothing after it that places it (no invasive word)."""
+    return bool(g.SCORE_PLUS_RE.search(piece)) and not s.INVASIVE_RE.search(piece)
 
 
 def _is_her2_in_situ_statement(text: str) -> bool:

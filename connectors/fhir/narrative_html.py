@@ -26,14 +26,18 @@ _CELL_TAGS: Final = frozenset({"td", "th"})
 _SKIP_TAGS: Final = frozenset({"script", "style", "head", "template"})
 _SPACES_RE: Final = re.compile(r"[ \t\f\v\r\n]+")
 _TAG_RE: Final = re.compile(r"<[^>]*>")
+#: Separates the cells of a table row on their way to pipe rows: a control character no report text holds
+#: (a tab can be in the text itself: in ``<pre>`` blocks, "not<tab>amplified" is one cell, not two).
+_CELL_MARK: Final = "\x1f"
 _BLOCK_TAG_RE: Final = re.compile(r"</?(?:br|p|div|tr|li|h[1-6]|pre|table)\b[^>]*>", re.IGNORECASE)
 
 
 class _TextCollector(HTMLParser):
     """Collects text runs and line breaks; whitespace outside ``<pre>`` is collapsed as a browser would."""
 
-    def __init__(self) -> None:
+    def __init__(self, cell_separator: str) -> None:
         super().__init__(convert_charrefs=True)
+        self.cell_separator = cell_separator
         self.parts: list[str] = []
         self._pre_depth = 0
         self._skip_depth = 0
@@ -44,7 +48,7 @@ class _TextCollector(HTMLParser):
             self._skip_depth += 1
         elif tag in _CELL_TAGS:
             if self._row_has_cell:
-                self.parts.append("\t")
+                self.parts.append(self.cell_separator)
             self._row_has_cell = True
         elif tag in _BLOCK_TAGS:
             self._break(explicit=tag == "br")
@@ -68,6 +72,7 @@ class _TextCollector(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip_depth:
             return
+        data = data.replace(_CELL_MARK, " ")
         if self._pre_depth:
             self.parts.append(data)
             return
@@ -83,19 +88,25 @@ class _TextCollector(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML document, one line per block element (``<br>``, ``<p>``, ``<tr>``, ``<li>``, …).
+    """Plain text of an HTML document, one line per block element (``<br>``, ``<p>``, ``<tr>``, ``<li>``, …),
+    the cells of a table row separated by a tab.
 
     Runs of blank lines are reduced to one, and spaces at line ends are trimmed. Malformed HTML never raises:
     the standard-library parser is lenient and whatever text it sees is kept.
     """
-    collector = _TextCollector()
+    return _collected_text(html, "\t")
+
+
+def _collected_text(html: str, cell_separator: str) -> str:
+    collector = _TextCollector(cell_separator)
     try:
         collector.feed(html)
         collector.close()
     except AssertionError:
         # The standard-library scanner asserts on some malformed declarations ("<![0"); fall back to removing
         # tags with a pattern, block tags becoming line breaks.
-        collector.parts = [html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub("\n", html)))]
+        plain = html_lib.unescape(_TAG_RE.sub("", _BLOCK_TAG_RE.sub("\n", html)))
+        collector.parts = [plain.replace(_CELL_MARK, " ")]
     lines = [line.strip(" ") for line in "".join(collector.parts).replace("\r\n", "\n").split("\n")]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
@@ -122,9 +133,9 @@ def html_to_report_text(html: str) -> str:
     the report's parts is written one line per part and row."""
     out: list[str] = []
     table: list[list[str]] = []
-    for line in [*html_to_text(html).split("\n"), ""]:
-        if "\t" in line:
-            table.append(line.split("\t"))
+    for line in [*_collected_text(html, _CELL_MARK).split("\n"), ""]:
+        if _CELL_MARK in line:
+            table.append(line.split(_CELL_MARK))
             continue
         if table:
             parts = _by_part(table)

@@ -85,6 +85,8 @@ _LIST_ITEM: Final = re.compile(r"^\s*(?:[-*]\s|\d{1,2}[.)]\s|\(?[a-hA-H][.)]\s)"
 _KEY_VALUE: Final = re.compile(r"^[A-Za-z][^:.;]{0,40}:\s")
 _CONTINUES: Final = re.compile(r"^[a-z0-9(%+/,]")
 _ENDS_SENTENCE: Final = re.compile(r"[.;:!?]\s*$")
+#: A line that is itself a ``label: value`` item ("er: negative (0%)", "KI-67: 15%").
+_LABELLED_ITEM: Final = re.compile(r"^[A-Za-z][A-Za-z0-9 /()'-]{0,40}:\s*\S")
 _SECTION_LABEL: Final = re.compile(
     r"^(?:(?:clinical|relevant|pertinent)\s+)?(?:history|information|indication|notes?|comments?|diagnosis|"
     r"final\s+diagnosis|addendum|criteria|interpretive\s+criteria|methods?|specimens?|gross|microscopic)\b",
@@ -589,10 +591,7 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
     first_word = nxt.split(" ", 1)[0]
     tight = physical + 1 + len(first_word) > width
     if text.endswith(":"):
-        if _SECTION_LABEL.match(text.strip(" -*#")) or (cased and not _CONTINUES.match(nxt)):
-            return False
-        # "Average number of HER2 signals per cell:" / "9.7": a label and its value on the next line.
-        return nxt[:1].islower() or len(nxt) <= 25 or tight
+        return _label_takes_next(text, nxt, cased=cased, tight=tight)
     if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
         return False
     # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too.
@@ -613,6 +612,18 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
     if cased:
         return _continues_cased(text, nxt, tight=tight)
     return _continues_uncased(text, nxt, tight=tight)
+
+
+def _label_takes_next(text: str, nxt: str, *, cased: bool, tight: bool) -> bool:
+    """Whether a line ending in a colon takes the next line as its value."""
+    if _SECTION_LABEL.match(text.strip(" -*#")) or (cased and not _CONTINUES.match(nxt)):
+        return False
+    if not cased and (_NEW_ITEM.match(nxt) or _LABELLED_ITEM.match(nxt)):
+        # All one case: "immunohistochemistry (on dcis):" over "er: negative (0%)" is a heading over its
+        # items, as it is in mixed case — not a label over its value.
+        return False
+    # "Average number of HER2 signals per cell:" / "9.7": a label and its value on the next line.
+    return nxt[:1].islower() or len(nxt) <= 25 or tight
 
 
 def _continues_cased(text: str, nxt: str, *, tight: bool) -> bool:

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.fhir.narrative import NarrativeReading, html_to_text, parse_report_text
+from connectors.fhir.narrative_html import html_to_report_text
 from rules.domain import (
     Her2Result,
     IhcScore,
@@ -681,6 +682,21 @@ def test_html_pre_keeps_its_line_breaks() -> None:
     assert html_to_text("<pre>ER: 90%\n  PR: 5%</pre>after").split("\n") == ["ER: 90%", "PR: 5%", "after"]
 
 
+@pytest.mark.parametrize("gap", ["\t", " \t ", "\t\t"])
+def test_a_tab_inside_pre_text_is_no_table_cell(gap: str) -> None:
+    # A tab between "not" and "amplified" in a <pre> block once split them into two table cells, and the
+    # cell "amplified" read as a positive ISH (a prior 2+ became the current result: HER2-positive).
+    html = (
+        "<pre>Marker  | Prior (2022, core) | Current (2024, excision)\n"
+        f"HER2 IHC | 2+ {gap}  | 0\n"
+        f"HER2{gap}ISH | not{gap}amplified | -</pre>"
+    )
+    text = html_to_report_text(html)
+    assert "not amplified" in " ".join(text.split())
+    result = the_current(read(text))
+    assert result.ish is None or result.ish.reported_final is not ReportedStatus.POSITIVE
+
+
 def test_html_table_report_is_read() -> None:
     html = (
         "<table><tr><td>HER2 (4B5)</td><td>2+ (equivocal)</td></tr>"
@@ -877,3 +893,52 @@ def test_html_with_a_malformed_declaration_falls_back_to_tag_removal() -> None:
     # The standard-library scanner raises on "<![0"; the text around it is still returned.
     text = html_to_text("<p>HER2 &gt;0 &lt;1+</p><br>ER 90% <![0 y")
     assert text.split("\n") == ["HER2 >0 <1+", "", "ER 90% <![0 y"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Outside reports rewritten in one case, or with a staining description placing the score in the DCIS
+
+_DCIS_ONLY = """Diagnosis:
+Breast, left, VAB:
+  Ductal carcinoma in situ, high nuclear grade, comedo type.
+  No invasive carcinoma is identified (p63 and calponin confirm intact myoepithelial layer).
+Immunohistochemistry (on DCIS):
+ER: negative (0%)
+PR: negative (0%)
+HER2 (4B5): 3+, strong complete membranous staining in DCIS cells
+Note: HER2 status of DCIS is for research purposes; HER2 should be reassessed on any invasive carcinoma."""
+
+
+@pytest.mark.parametrize("case", [str, str.lower, str.upper])
+def test_a_heading_over_items_stays_a_heading_in_a_report_of_one_case(case: Any) -> None:
+    # Lower-cased, "immunohistochemistry (on dcis):" took "er: negative (0%)" as its value, the DCIS heading
+    # was lost, and the DCIS 3+ read as the invasive carcinoma's: HER2-positive.
+    reading = read(case(_DCIS_ONLY))
+    assert not any(r.ihc is not None and r.ihc.score is IhcScore.THREE_PLUS for r in reading.her2)
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        (
+            "Invasive ductal carcinoma, grade 2.\n"
+            "HER2 (4B5): 3+, strong complete membranous staining in DCIS cells",
+            None,
+        ),
+        ("Invasive ductal carcinoma, grade 2.\nHER2 (4B5): 1+, DCIS 3+", IhcScore.ONE_PLUS),
+        (
+            "Invasive ductal carcinoma.\nHER2 (4B5): 0 in the invasive carcinoma, 3+ in the DCIS",
+            IhcScore.ZERO,
+        ),
+        (
+            "Invasive ductal carcinoma.\n"
+            "HER2 IHC: 2+, weak to moderate complete staining, also seen in adjacent DCIS",
+            IhcScore.TWO_PLUS,
+        ),
+    ],
+)
+def test_a_score_whose_staining_is_placed_in_the_dcis_is_the_dcis_score(
+    text: str, score: IhcScore | None
+) -> None:
+    scores = {r.ihc.score for r in read(text).her2 if r.ihc is not None}
+    assert scores == ({score} if score is not None else set())
