@@ -874,7 +874,8 @@ def _not_performed(clause: str, state: _State, *, prior: bool) -> str | None:
 
 def _control_or_failure(clause: str, state: _State) -> None:
     """A control statement or a test not done is no result; a technical failure it states is recorded."""
-    if g.TECHNICAL_RE.search(clause) and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
+    failure = g.TECHNICAL_RE.search(clause) or g.FAILURE_RE.search(clause)
+    if failure and (g.HER2_RE.search(clause) or state.topic is Topic.HER2):
         target = state.specimen(state.section_key)
         target.facts.technical_failure = True
         if g.FAILURE_RE.search(clause) and not g.ISH_WORD_RE.search(clause):

@@ -657,11 +657,22 @@ FAILURE_RE: Final = re.compile(
     r"(?:cannot|could\s+not)\s+be\s+(?:reliably\s+)?(?:interpreted|evaluated|assessed|scored)|"
     r"(?:IHC|stain(?:ing)?|test(?:ing)?|assay)\s+(?:has\s+|have\s+)?failed|failed\s+(?:staining|assay|run)|"
     r"(?:failed|inadequate|unsatisfactory)\s+(?:internal\s+|external\s+|positive\s+|on-?slide\s+)?controls?|"
-    r"controls?\s+(?:(?:has|have)\s+)?(?:failed|did\s+not\s+(?:stain|work|perform))|"
+    r"controls?(?:\s+(?:cores?|tissues?|slides?|sections?|blocks?|samples?))?(?:\s*\([^()]{0,30}\))?\s+"
+    r"(?:(?:has|have|had|also|all|both|each|again)\s+)*(?:failed|did\s+not\s+(?:stain|work|perform)|"
+    r"(?:stained|performed|reacted)\s+(?:inappropriately|unexpectedly|abnormally|aberrantly|outside)|"
+    r"(?:was|were)\s+(?:inappropriate|unacceptable|invalid|out\s+of\s+range|negative))|"
+    r"(?:inappropriate|unacceptable|aberrant|invalid)\s+(?:\w+\s+)?control|"
     r"no\s+staining\s+(?:of|in)\s+(?:the\s+)?(?:internal\s+|external\s+|positive\s+|on-?slide\s+)?controls?|"
     r"crush(?:ing)?\s+arte?facts?|technical(?:ly)?\s+(?:failure|unsatisfactory)|"
+    r"(?:IHC|immunohistochemistry|HER-?2)\b[^.;:]{0,30}:\s*(?:indeterminate|invalid|failed)\b|"
+    r"\binvalid\s+(?:run|stain\w*|assay|test|result)|(?:run|stain\w*|assay|result)\s+(?:is|was|deemed)\s+invalid|"
+    r"repeat\w*(?:\s+(?:testing|staining|IHC))?\s+on\s+(?:another|a\s+different|a\s+new|an\s+alternative)\s+"
+    r"block|"
     r"(?:delayed|prolonged|poor|inadequate)\s+(?:cold\s+ischa?emi\w*|fixation)[^.;]{0,80}?"
-    r"(?:unreliable|not\s+reliable|invalid|cannot|could\s+not)",
+    r"(?:unreliable|not\s+reliable|invalid|cannot|could\s+not)|"
+    r"(?:cold\s+ischa?emi\w*|fixation)(?:\s+time)?[^.;]{0,40}?(?:out(?:side)?\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:recommended\s+|accepted\s+|validated\s+|ASCO/CAP\s+)?(?:range|limits?|guidelines?))[^.;]{0,80}?"
+    r"(?:unreliable|not\s+reliable|invalid|cannot|could\s+not|indeterminate)",
     _I,
 )
 #: "not performed", "no repeat HER2 testing performed": the statement reports no result.

@@ -419,6 +419,11 @@ _FAILED_STAIN = (
     "HER2: non valutabile, controllo interno fallito; nessuna colorazione.",
     "HER2: niet beoordeelbaar, geen membraankleuring.",
     "HER2: não avaliável; sem marcação membranar.",
+    "HER2 IHC (4B5): INDETERMINATE. Absent membrane staining in tumour cells, but the on-slide control cores "
+    "(1+ and 3+) also failed to stain as expected.",
+    "HER2 IHC: no membrane staining in tumour cells; the external controls stained inappropriately.",
+    "HER2 IHC: invalid run. No membrane staining of tumour cells.",
+    "HER2 IHC: no membrane staining seen. Repeat on another block recommended.",
 )
 
 

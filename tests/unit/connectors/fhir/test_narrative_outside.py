@@ -116,6 +116,16 @@ CASES = [
     ("HER2: não avaliável; sem marcação membranar.", INDETERMINATE),
     ("HER2 IHC: prolonged fixation (> 72 h) renders the stain unreliable; no membrane staining.",
      INDETERMINATE),
+    # A failed or invalid run in other wordings: the run's staining words are no score, whatever follows.
+    ("HER2 IHC (4B5): INDETERMINATE. Absent membrane staining in tumour cells, but the on-slide control "
+     "cores (1+ and 3+) also failed to stain as expected.\nHER2 ISH (dual probe): FAILED - no signals.",
+     INDETERMINATE),
+    ("HER2 IHC: no membrane staining in tumour cells; the external controls stained inappropriately.",
+     INDETERMINATE),
+    ("HER2 IHC: cold ischaemia time outside the recommended range, the stain is unreliable. No membrane "
+     "staining.", INDETERMINATE),
+    ("HER2 IHC: invalid run. No membrane staining of tumour cells.", INDETERMINATE),
+    ("HER2 IHC: no membrane staining seen. Repeat on another block recommended.", INDETERMINATE),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
