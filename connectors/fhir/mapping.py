@@ -294,9 +294,23 @@ def _map_report(
     if (report.status or "") in ("entered-in-error", "cancelled"):
         index.skip(source.reference, f"status {report.status}")
         return
+    report_specimen = next((reference_id(s, "Specimen") for s in report.specimen or ()), None)
+    first_new = len(occasions)
+    _map_report_results(report, index, readings, occasions, receptors, report_specimen, source)
+    _key_by_report_version(report, occasions, first_new)
+
+
+def _map_report_results(
+    report: Any,
+    index: _Index,
+    readings: Mapping[str, Sequence[ObsReading]],
+    occasions: list[_Occasion],
+    receptors: list[tuple[str | None, str, ReceptorResult]],
+    report_specimen: str | None,
+    source: SourceRef,
+) -> None:
     issued_key = to_sort_key(report.issued) or to_sort_key(report.effectiveDateTime)
     reported = to_date(report.issued) or to_date(report.effectiveDateTime)
-    report_specimen = next((reference_id(s, "Specimen") for s in report.specimen or ()), None)
     observation_ids = _report_observations(report, index)
     members = [reading for i in observation_ids for reading in readings.get(i, ())]
     site_code = _report_site_code(report, [index.get("Observation", i) for i in observation_ids])
@@ -327,6 +341,40 @@ def _map_report(
     for receptor in narrative_receptors:
         if receptor.receptor.value not in structured_receptors:
             receptors.append((receptor.specimen.id or report_specimen, issued_key, receptor))
+
+
+#: Report statuses that mark a later version of a report (FHIR R4 ``DiagnosticReport.status``).
+_REVISED_STATUSES = ("amended", "corrected", "appended")
+
+
+def _report_version_keys(report: Any) -> list[str]:
+    """What names one report across its versions: its identifiers (accession) and the orders it is based
+    on. An amended, corrected or appended version keeps them."""
+    keys = [
+        f"id:{identifier.system or ''}|{identifier.value}"
+        for identifier in report.identifier or ()
+        if identifier.value
+    ]
+    keys += [f"order:{based.reference}" for based in report.basedOn or () if based.reference]
+    return keys
+
+
+def _key_by_report_version(report: Any, occasions: list[_Occasion], first_new: int) -> None:
+    """A report that names no Specimen and gives one HER2 occasion is keyed by its identifier or order, so
+    that a later version of the same report (amended, corrected, appended, or simply issued later with the
+    same accession) replaces it, with what the later version lacks carried over. Reports with several
+    occasions (parts, foci) keep theirs apart."""
+    new = occasions[first_new:]
+    keys = _report_version_keys(report)
+    if len(new) != 1 or new[0].specimen_key is not None or not keys:
+        return
+    occasion = new[0]
+    specimen = occasion.result.specimen
+    where = f"{specimen.site.value}|{specimen.description or ''}|{specimen.collected or ''}"
+    revised = "1" if (report.status or "") in _REVISED_STATUSES else "0"
+    occasions[first_new] = _Occasion(
+        occasion.result, f"report:{keys[0]}|{where}", f"{occasion.issued_key}|{revised}"
+    )
 
 
 def _occasion_groups(

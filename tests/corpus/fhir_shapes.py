@@ -4,7 +4,8 @@ Shapes: a DiagnosticReport with the text in ``conclusion`` (also with HL7 v2 esc
 convert it); in ``presentedForm`` as text/plain, text/html or RTF; behind a ``Binary``; a DocumentReference;
 coded Observations (LOINC HER2 codes and LA answers, alone or as components of one panel Observation) with or
 without the narrative; a coded value contradicted by the report's own text; and a transaction Bundle whose
-entries refer to each other by ``urn:uuid:`` full URLs (as Synthea and many EHR exports write them).
+entries refer to each other by ``urn:uuid:`` full URLs (as Synthea and many EHR exports write them); and
+a searchset holding two versions of one report (:func:`report_versions`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SHAPES = (
     "coded_contradiction",
     "presented_rtf",
     "conclusion_v2",
+    "report_versions",
 )
 IHC_ANSWERS = {0: ("LA6111-4", "0"), 1: ("LA11841-6", "1+"), 2: ("LA11842-4", "2+"), 3: ("LA11843-2", "3+")}
 PRESENCE = {True: ("LA6576-8", "Positive"), False: ("LA6577-6", "Negative")}
@@ -357,3 +359,35 @@ def transaction(ids: Ids, text: str, rng: random.Random) -> Json:
             }
         )
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def report_versions(original: str, later: str, rng: random.Random) -> Json:
+    """A searchset with two versions of one report naming no Specimen: the original (final) and a later
+    version (amended, corrected, appended, or final issued later) sharing its accession number or order."""
+    ids = Ids(rng)
+    accession = f"S26-{rng.randint(10000, 99999)}"
+    link: Json = (
+        {"identifier": [{"system": "urn:oid:2.16.840.1.113883.3.0000.1", "value": accession}]}
+        if rng.random() < 0.7
+        else {"basedOn": [{"reference": f"ServiceRequest/{new_id(rng)}"}]}
+    )
+    first = report(ids, presentedForm=[presented(original, "text/plain", rng)], **link)
+    first.pop("specimen")
+    second = report(
+        ids, presentedForm=[presented(later, rng.choice(["text/plain", "text/html"]), rng)], **link
+    )
+    second.pop("specimen")
+    second["id"] = new_id(rng)
+    second["status"] = rng.choice(["amended", "corrected", "appended", "final"])
+    day = int(ids.issued[8:10])
+    second["issued"] = f"2026-02-{day:02d}T09:00:00Z"
+    versions = [first, second]
+    rng.shuffle(versions)
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"fullUrl": f"https://ehr.example.org/fhir/{r['resourceType']}/{r['id']}", "resource": r}
+            for r in (patient(ids), *versions)
+        ],
+    }

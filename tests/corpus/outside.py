@@ -21,7 +21,10 @@ Each cause is a way real reports are written that the main styles do not cover:
   making it unreliable; six languages) with the staining words of the failed run (indeterminate), or a failed
   ISH beside a scored IHC (the IHC stands);
 - ``residual_retested``: residual disease after neoadjuvant therapy retested under a header naming part A's
-  block, with a node part and the final status after it.
+  block, with a node part and the final status after it;
+- ``report_versions``: an original report (IHC 2+, ISH pending) and a later version of it (amended,
+  corrected, appended or issued later, same accession) adding the ISH result: the later version stands, its
+  ISH completing the 2+ (the two texts are joined by :data:`VERSION_BREAK`, sent as two reports).
 
 Labels come from :func:`tests.corpus.truth.label` of the case each text states, or
 :func:`tests.corpus.truth.highest` for several specimens of one date.
@@ -48,7 +51,10 @@ CAUSES = (
     "stated_low",
     "stain_failed",
     "residual_retested",
+    "report_versions",
 )
+#: Between the original and the later version of a ``report_versions`` text (each sent as its own report).
+VERSION_BREAK = "\n\f\n"
 
 Variant = tuple[str, Label]
 
@@ -456,6 +462,32 @@ def _residual_retested(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
 
 
+def _report_versions(rng: random.Random) -> Variant:
+    group = rng.choice([1, 5])
+    ratio, her2, _ = dual_numbers(rng, group)
+    word, final = ("AMPLIFIED", "POSITIVE") if group == 1 else ("NOT AMPLIFIED", "NEGATIVE")
+    original = rng.choice(
+        [
+            "HER2 IHC (4B5): 2+ (equivocal). Reflex HER2 ISH pending; an addendum will follow.",
+            "Invasive ductal carcinoma, grade 2.\nHER2 IHC: 2+ (equivocal)\nHER2 ISH: to follow.",
+        ]
+    )
+    ish = (
+        f"HER2 dual-probe ISH (block A1): HER2/CEP17 ratio {_fmt(ratio)}, average HER2 copy number "
+        f"{_fmt(her2)} signals/cell (Group {group}). {word}."
+    )
+    later = rng.choice(
+        [
+            f"AMENDED REPORT\n{ish}\nFinal HER2 status: {final} (IHC 2+, ISH {word.lower()}).",
+            f"ADDENDUM: {ish}",
+            f"{ish}\nFinal HER2 status: {final}.",
+        ]
+    )
+    return original + VERSION_BREAK + later, label(
+        Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2))
+    )
+
+
 BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "foci": _foci,
     "language": _language,
@@ -469,4 +501,5 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "stated_low": _stated_low,
     "stain_failed": _stain_failed,
     "residual_retested": _residual_retested,
+    "report_versions": _report_versions,
 }

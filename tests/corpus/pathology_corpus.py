@@ -117,10 +117,14 @@ def _item(number: int, target: Label, rng: random.Random) -> Item:
 
 def _outside_item(number: int, cause: str, rng: random.Random) -> Item:
     text, truth = outside.BUILDERS[cause](rng)
-    shape = rng.choice(["conclusion", "presented_plain", "presented_plain", "transaction"])
-    if "   " in text:
-        shape = "presented_plain"  # a space-aligned table keeps its columns only as plain text
-    resource = fhir_shapes.shape(shape, text, Case(), rng)
+    if outside.VERSION_BREAK in text:
+        original, later = text.split(outside.VERSION_BREAK)
+        shape, resource = "report_versions", fhir_shapes.report_versions(original, later, rng)
+    else:
+        shape = rng.choice(["conclusion", "presented_plain", "presented_plain", "transaction"])
+        if "   " in text:
+            shape = "presented_plain"  # a space-aligned table keeps its columns only as plain text
+        resource = fhir_shapes.shape(shape, text, Case(), rng)
     return Item(
         id=f"r{number:04d}",
         label=truth,

@@ -286,6 +286,66 @@ def test_amended_report_replaces_earlier_version_per_specimen(testdata: Path) ->
     assert any("replaces" in note for note in result.notes)
 
 
+def _text_report(report_id: str, text: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": report_id,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "60567-5"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2025-09-09",
+        "issued": "2025-09-12T16:20:00Z",
+        "conclusion": text,
+        **fields,
+    }
+
+
+ORIGINAL_2PLUS = "HER2 IHC (4B5): 2+ (equivocal). Reflex HER2 ISH pending; an addendum will follow."
+LATER_ISH = (
+    "HER2 dual-probe ISH: HER2/CEP17 ratio 1.1, average HER2 2.2 signals/cell (Group 5). NOT AMPLIFIED."
+)
+ACCESSION = {"identifier": [{"system": "urn:oid:1.2.3", "value": "S25-33019"}]}
+
+
+@pytest.mark.parametrize(
+    "later_fields",
+    [
+        pytest.param({"status": "amended", **ACCESSION}, id="amended-same-accession"),
+        pytest.param({"status": "final", "issued": "2025-09-19T11:00:00Z", **ACCESSION}, id="later-issued"),
+        pytest.param(
+            {"status": "corrected", "basedOn": [{"reference": "ServiceRequest/o1"}]},
+            id="corrected-same-order",
+        ),
+    ],
+)
+def test_later_version_of_a_report_without_specimen_replaces_the_original(
+    later_fields: dict[str, Any],
+) -> None:
+    original_fields = dict(ACCESSION) if "identifier" in later_fields else dict(later_fields, status="final")
+    original_fields.pop("issued", None)
+    later = {"issued": "2025-09-19T11:00:00Z", **later_fields}
+    resources = [
+        _text_report("late", LATER_ISH, **later),
+        _text_report("orig", ORIGINAL_2PLUS, **original_fields),
+    ]
+    data = pathology_from_resources(resources)
+    assert len(data.her2) == 1
+    result = data.her2[0]
+    assert result.source is not None
+    assert result.source.reference == "DiagnosticReport/late"
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.TWO_PLUS, "IHC carried over"
+    assert display_category(synthesize(data.her2, data.receptors).current) == "HER2-low"
+
+
+def test_reports_with_different_accessions_stay_apart() -> None:
+    resources = [
+        _text_report("a", "HER2 IHC: 1+.", identifier=[{"value": "S25-1"}]),
+        _text_report("b", "HER2 IHC: 3+.", identifier=[{"value": "S25-2"}], status="amended"),
+    ]
+    assert len(pathology_from_resources(resources).her2) == 2
+
+
 def test_load_fhir_file_rejects_unreadable_input(tmp_path: Path) -> None:
     bad_json = tmp_path / "bad.json"
     bad_json.write_text("{not json")
