@@ -683,6 +683,10 @@ def _read_sentence(
     state.carried_cue = None
     if _original_version(sentence, state, carried) or _region_count(sentence, state):
         return
+    if _compares_parts(sentence, state):
+        state.notes.append("a sentence comparing the report's parts is no result of its own")
+        state.last_dropped = True
+        return
     if criterion_sentence(sentence):
         state.notes.append(CRITERIA_NOTE)
         state.reset_topic()
@@ -724,6 +728,26 @@ def _read_invasive(kept: str, sentence: str, kind: SentenceKind, target: _Specim
     elif g.HER2_RE.search(kept):
         # "HER2: 3+ in the in situ component only; invasive carcinoma 1+": the next clause is HER2's.
         state.topic = Topic.HER2
+
+
+#: A sentence comparing results: "Discordant HER2 between primary tumour (1+) and nodal metastasis (3+)".
+_COMPARISON_RE: Final = re.compile(
+    r"\b(?:discordan\w*|concordan\w*|differ\w*|compar\w*|heterogene\w*\s+between)\b", re.IGNORECASE
+)
+
+
+_BRACKETED_ZERO_RE: Final = re.compile(r"\(\s*(?:score\s+)?0\s*\)", re.IGNORECASE)
+
+
+def _compares_parts(sentence: str, state: _State) -> bool:
+    """After two or more parts, a sentence that names two different IHC scores and compares them ("discordant
+    … between the primary (1+) and the node (3+)") restates the parts' results: no result of its own."""
+    if len(state.part_openings) < 2 or not _COMPARISON_RE.search(sentence):
+        return False
+    scores = {m.group(0).replace(" ", "") for m in g.SCORE_PLUS_RE.finditer(sentence)}
+    if _BRACKETED_ZERO_RE.search(sentence):
+        scores.add("0")
+    return len(scores) >= 2
 
 
 def _clause_part(clause: str, state: _State) -> None:

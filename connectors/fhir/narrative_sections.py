@@ -209,7 +209,11 @@ PART_RE: Final = re.compile(
     r"|tumou?r\s*(?:#|no\.?)?\s*(?P<tumour>[1-9])(?![\w+%.,])(?!\s*(?:cm|mm|\+))"
     r"|\(?(?P<letter>[A-H])[.)]\s+(?=(?:[^.;:]{0,40}?)\b(?:left|right|breast|axilla\w*|(?:lymph\s+)?nodes?|"
     r"core|biops\w*|excision|re-?excision|mastectomy|lumpectomy|resection|segmentectomy|quadrant|liver|bone|lung|"
-    r"skin|pleura\w*|brain|chest\s+wall|margin|o'?clock|sentinel)\b))",
+    r"skin|pleura\w*|brain|chest\s+wall|margin|o'?clock|sentinel)\b)"
+    # "A (primary tumour, block A4):", "B (nodal metastasis):": a letter, then what the part is, in brackets.
+    r"|(?P<bracketed>[A-H])\s*\((?=[^()]{0,60}\)\s*:)(?=[^()]{0,60}?\b(?:primary|tumou?r|nodal|nodes?|"
+    r"metasta\w*|breast|left|right|axilla\w*|core|biops\w*|excision|mastectomy|lumpectomy|resection|"
+    r"sentinel)\b))",
     re.IGNORECASE,
 )
 
@@ -220,7 +224,11 @@ def part_label(sentence: str) -> str | None:
     if match is None:
         return None
     return (
-        match.group("named") or match.group("focus") or match.group("tumour") or match.group("letter")
+        match.group("named")
+        or match.group("focus")
+        or match.group("tumour")
+        or match.group("letter")
+        or match.group("bracketed")
     ).upper()
 
 

@@ -88,8 +88,26 @@ def _foci(rng: random.Random) -> Variant:
     def result(score: int) -> str:
         return "HER2 IHC 2+ (equivocal); ISH to follow" if score == 2 else _ihc_line(score, rng)
 
-    form = rng.randrange(3)
-    if form == 0:
+    form = rng.randrange(4)
+    if form == 3:
+        block = rng.randint(1, 6)
+        text = "\n".join(
+            [
+                "DIAGNOSIS:",
+                " A. Left breast, mastectomy: invasive carcinoma of no special type, grade 3.",
+                " B. Left axillary lymph nodes: metastatic carcinoma in 3 of 15 lymph nodes.",
+                "",
+                "BIOMARKERS:",
+                f" A (primary tumour, block A{block}): ER positive 20% weak; PR negative; HER2 (4B5) "
+                f"{result(first)}.",
+                f" B (nodal metastasis, block B{block}): ER positive 10% weak; PR negative; HER2 (4B5) "
+                f"{result(second)}.",
+                "",
+                f"COMMENT: {rng.choice(['Discordant', 'Different'])} HER2 between primary tumour ({first}+) "
+                f"and nodal metastasis ({second}+).",
+            ]
+        )
+    elif form == 0:
         head = rng.choice(["Multifocal invasive carcinoma, right breast.", "Left mastectomy: two foci."])
         text = "\n".join(
             [

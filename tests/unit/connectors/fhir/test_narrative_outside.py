@@ -39,6 +39,12 @@ CASES = [
      "carcinoma: HER2 IHC 1+ (faint incomplete staining, 25% of cells).", LOW),
     ("Focus 1: HER2 IHC 1+.\nFocus 2: HER2 IHC 2+ (equivocal); ISH to follow.", EQUIVOCAL),
     ("Focus A: HER2 3+; focus B: HER2 1+.", POS),
+    ("BIOMARKERS:\n A (primary tumour, block A4): ER positive 20% weak; PR negative; HER2 (4B5) 1+.\n"
+     " B (nodal metastasis, block B2): ER positive 10% weak; PR negative; HER2 (4B5) 3+ (strong complete "
+     "membrane staining in ~60% of metastatic tumour cells).\n\nCOMMENT: Discordant HER2 between primary "
+     "tumour (1+) and nodal metastasis (3+). The nodal metastasis is HER2 positive.", POS),
+    ("A (primary tumour): HER2 IHC 0.\nB (sentinel node metastasis): HER2 IHC 1+.\nCOMMENT: HER2 differs "
+     "between the primary (0) and the node (1+).", LOW),
     ("Tumour 1 (12 mm): HER2 IHC 1+.\nTumour 2 (5 mm): HER2 IHC 0.", LOW),
     ("Tumour 2 cm, grade 2. HER2 IHC 1+.", LOW),
     ("Teil A: Mamma rechts, Segmentresektat\n  HER2 (Klon 4B5): Score 1+ (negativ).\n\nTeil B: "
