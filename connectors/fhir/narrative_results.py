@@ -153,8 +153,37 @@ def _zero_subtype(facts: Her2Facts, percentages: IhcPercentages | None, notes: l
     return IhcZeroSubtype.UNSPECIFIED
 
 
+#: ASCO/CAP 2018: a staining pattern in more than 10 % of the invasive cells gives its score.
+_POPULATION_MIN_PERCENT = 10.0
+_SCORE_ORDER = (IhcScore.THREE_PLUS, IhcScore.TWO_PLUS, IhcScore.ONE_PLUS, IhcScore.ZERO)
+
+
+def _pick_score(facts: Her2Facts, notes: list[str]) -> IhcScore | None:
+    """The stated IHC score; two scores of one text are a heterogeneity description, not a conflict, when
+    the highest of them has its staining pattern stated in more than 10 % of the invasive cells ("3+
+    (POSITIVE). Heterogeneous: strong complete staining in ~20 %; the remaining tumour 1+"): ASCO/CAP scores
+    a tumour by its highest pattern above 10 %."""
+    try:
+        return _pick("IHC scores", facts.scores)
+    except _ConflictError:
+        top = max(priority for priority, _ in facts.scores)
+        distinct = {value for priority, value in facts.scores if priority == top}
+        highest = next(score for score in _SCORE_ORDER if score in distinct)
+        population = any(
+            share.pattern is COMPONENT_PATTERN[highest]
+            and share.percent is not None
+            and share.percent > _POPULATION_MIN_PERCENT
+            for _, share in facts.shares
+        )
+        if not population:
+            raise
+        others = ", ".join(str(v) for v in _SCORE_ORDER if v in distinct and v is not highest)
+        notes.append(f"heterogeneous staining: IHC {highest} in more than 10 % of cells; {others} elsewhere")
+        return highest
+
+
 def _ihc(facts: Her2Facts, notes: list[str]) -> IhcResult | None:
-    score = _pick("IHC scores", facts.scores)
+    score = _pick_score(facts, notes)
     if score is not None:
         # A summary line outranks a single test's wording, but not a different score of the same text: "HER2
         # IHC … (1+)" in the description and "HER2 POSITIVE (3+)" in the diagnosis contradict each other (an

@@ -12,6 +12,9 @@ Each cause is a way real reports are written that the main styles do not cover:
 - ``rtf``: an upper-case laboratory listing sent as RTF under ``text/plain``;
 - ``heterogeneous``: an overall ISH count below the thresholds and a separately counted amplified population
   in more than 10 % of the tumour, reported amplified (ASCO/CAP 2018 heterogeneity);
+- ``ihc_heterogeneous``: a stated overall IHC score followed by a heterogeneity description ("3+ (POSITIVE).
+  Heterogeneous staining: strong complete staining in ~20 % …; the remaining tumour shows 1+"): the stated
+  score stands when its pattern is in more than 10 % of cells, else the two scores conflict (indeterminate);
 - ``blocks``: different IHC scores on two blocks of one tumour with a group 1 ISH on one of them;
 - ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
 - ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
@@ -45,6 +48,7 @@ CAUSES = (
     "original_quoted",
     "rtf",
     "heterogeneous",
+    "ihc_heterogeneous",
     "blocks",
     "unnamed_marker",
     "not_repeated",
@@ -371,6 +375,31 @@ def _heterogeneous(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
 
 
+def _ihc_heterogeneous(rng: random.Random) -> Variant:
+    high = rng.choice([3, 3, 2])
+    share = rng.choice([5, 8, 15, 20, 40, 60])
+    rest = rng.choice([0, 1]) if high == 3 else 1
+    pattern = (
+        rng.choice(["strong, complete, circumferential", "intense complete", "strong complete"])
+        if high == 3
+        else "weak to moderate complete"
+    )
+    stated = {3: "3+ (POSITIVE)", 2: "2+ (EQUIVOCAL)"}[high]
+    rest_score = f"{rest}+" if rest else "0"
+    text = "\n".join(
+        [
+            "PREDICTIVE MARKERS (block A5):",
+            f"  HER2 IHC (4B5): {stated}",
+            f"    Heterogeneous staining: {pattern} membrane staining in approximately {share}% of the "
+            f"invasive tumour cells; the remaining invasive tumour shows {rest_score} staining.",
+            "  HER2 ISH: to follow." if high == 2 else "  HER2 SISH: not required.",
+        ]
+    )
+    if share <= 10:
+        return text, Label.INDETERMINATE
+    return text, label(Case(ihc=Ihc(score=high)))
+
+
 def _blocks(rng: random.Random) -> Variant:
     ratio, her2, _ = dual_numbers(rng, 1)
     first, second = rng.choice([(1, 2), (0, 2), (2, 1)])
@@ -513,6 +542,7 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "original_quoted": _original_quoted,
     "rtf": _rtf,
     "heterogeneous": _heterogeneous,
+    "ihc_heterogeneous": _ihc_heterogeneous,
     "blocks": _blocks,
     "unnamed_marker": _unnamed_marker,
     "not_repeated": _not_repeated,

@@ -150,6 +150,14 @@ CASES = [
     ("HER2 FISH\nOverall count, 60 nuclei: HER2/CEP17 1.7, mean HER2 3.1/cell.\nA subpopulation (~5 % of "
      "the invasive tumour); separate count of 20 nuclei in that area: ratio 3.4, mean HER2 7.8/cell.\n"
      "Reported as HER2 AMPLIFIED (heterogeneous). Concurrent IHC: 2+.", INDETERMINATE),
+    # A stated IHC score with a heterogeneity description: the score of a pattern in > 10 % of cells stands.
+    ("HER2 IHC (4B5): 3+ (POSITIVE)\n  Heterogeneous staining: strong, complete, circumferential membrane "
+     "staining in\n  approximately 20% of the invasive tumour cells, forming a discrete cluster at the\n  "
+     "tumour edge; the remaining invasive tumour shows 1+ staining.", POS),
+    ("HER2 IHC 2+ (equivocal). Heterogeneous: weak to moderate complete membrane staining in 30% of invasive "
+     "cells; the remaining tumour shows 1+ staining. ISH to follow.", EQUIVOCAL),
+    ("HER2 IHC: 3+. Strong complete membrane staining in about 8% of the invasive tumour cells; the "
+     "remaining tumour shows 1+ staining.", INDETERMINATE),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
     ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 2.4, "
      "HER2 4.6/cell, group 1. Overall HER2 status: POSITIVE (amplified).", POS),
