@@ -966,7 +966,20 @@ def _without_asides(clause: str) -> str:
         criterion = CRITERION_RE.search(inner) or _CUT_OFF_ASIDE_RE.search(inner)
         return " " * len(inner) if criterion and inner != clause.strip() else inner
 
-    return _ASIDE_RE.sub(blank, clause)
+    return _SCORE_QUESTION_RE.sub(lambda m: " " * len(m.group(0)), _ASIDE_RE.sub(blank, clause))
+
+
+#: Two scores named as a question, not a result: "(0 vs 1+ distinction)", "0 versus 1+", "the 0/1+ cut-off",
+#: "distinguishing 0 from 1+", "1+ or 2+ borderline".
+_SCORE_QUESTION_RE: Final = re.compile(
+    r"(?:\b(?:distinguish\w*|distinction|discriminat\w*|separat\w*)\s+(?:between\s+)?(?:IHC\s+|score\s+)?)?"
+    r"(?<![\w.+/])(?:0|[1-3]\s?\+)\s*(?:vs\.?|versus|/|from|and|or)\s*(?:0|[1-3]\s?\+)(?![\w+])"
+    r"(?=\s*(?:distinction|discriminat\w*|cut-?off|threshold|boundary|border\w*|question|categor\w*\s+"
+    r"distinction|call|decision)\b)"
+    r"|\b(?:distinguish\w*|distinction|discriminat\w*|separat\w*)\s+(?:between\s+)?(?:IHC\s+|score\s+)?"
+    r"(?:0|[1-3]\s?\+)\s*(?:vs\.?|versus|from|and)\s*(?:0|[1-3]\s?\+)(?![\w+])",
+    re.IGNORECASE,
+)
 
 
 def _segments(clause: str) -> list[str]:

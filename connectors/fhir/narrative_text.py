@@ -30,6 +30,7 @@ from typing import Final
 
 from connectors.fhir.narrative_lexicon import to_english
 from connectors.fhir.narrative_markup import plain_text
+from connectors.fhir.narrative_sections import part_label
 
 _NEWLINES: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
@@ -617,6 +618,9 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
 def _label_takes_next(text: str, nxt: str, *, cased: bool, tight: bool) -> bool:
     """Whether a line ending in a colon takes the next line as its value."""
     if _SECTION_LABEL.match(text.strip(" -*#")) or (cased and not _CONTINUES.match(nxt)):
+        return False
+    if part_label(nxt) is not None:
+        # "BIOMARKERS:" / "a (primary tumour): …": a part opening under the heading starts anew, in any case.
         return False
     if not cased and (_NEW_ITEM.match(nxt) or _LABELLED_ITEM.match(nxt)):
         # All one case: "immunohistochemistry (on dcis):" over "er: negative (0%)" is a heading over its

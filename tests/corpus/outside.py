@@ -15,6 +15,8 @@ Each cause is a way real reports are written that the main styles do not cover:
 - ``ihc_heterogeneous``: a stated overall IHC score followed by a heterogeneity description ("3+ (POSITIVE).
   Heterogeneous staining: strong complete staining in ~20 % …; the remaining tumour shows 1+"): the stated
   score stands when its pattern is in more than 10 % of cells, else the two scores conflict (indeterminate);
+- ``score_question``: a second review named by the two scores it decided between ("(0 vs 1+ distinction):
+  concurs", "the 0/1+ cut-off", "distinguishing 0 from 1+"): a question, not a second score;
 - ``blocks``: different IHC scores on two blocks of one tumour with a group 1 ISH on one of them;
 - ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
 - ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
@@ -49,6 +51,7 @@ CAUSES = (
     "rtf",
     "heterogeneous",
     "ihc_heterogeneous",
+    "score_question",
     "blocks",
     "unnamed_marker",
     "not_repeated",
@@ -83,6 +86,10 @@ def _ihc_line(score: int, rng: random.Random) -> str:
     return f"HER2 IHC {token}"
 
 
+def _plus(score: int) -> str:
+    return f"{score}+" if score else "0"
+
+
 def _foci(rng: random.Random) -> Variant:
     high, low = rng.choice([(3, 1), (3, 0), (1, 0), (2, 1), (2, 0)])
     cases = [Case(ihc=Ihc(score=high, zero="null")), Case(ihc=Ihc(score=low, zero="null"))]
@@ -107,8 +114,8 @@ def _foci(rng: random.Random) -> Variant:
                 f" B (nodal metastasis, block B{block}): ER positive 10% weak; PR negative; HER2 (4B5) "
                 f"{result(second)}.",
                 "",
-                f"COMMENT: {rng.choice(['Discordant', 'Different'])} HER2 between primary tumour ({first}+) "
-                f"and nodal metastasis ({second}+).",
+                f"COMMENT: {rng.choice(['Discordant', 'Different'])} HER2 between primary tumour "
+                f"({_plus(first)}) and nodal metastasis ({_plus(second)}).",
             ]
         )
     elif form == 0:
@@ -385,7 +392,7 @@ def _ihc_heterogeneous(rng: random.Random) -> Variant:
         else "weak to moderate complete"
     )
     stated = {3: "3+ (POSITIVE)", 2: "2+ (EQUIVOCAL)"}[high]
-    rest_score = f"{rest}+" if rest else "0"
+    rest_score = _plus(rest)
     text = "\n".join(
         [
             "PREDICTIVE MARKERS (block A5):",
@@ -398,6 +405,25 @@ def _ihc_heterogeneous(rng: random.Random) -> Variant:
     if share <= 10:
         return text, Label.INDETERMINATE
     return text, label(Case(ihc=Ihc(score=high)))
+
+
+def _score_question(rng: random.Random) -> Variant:
+    score = rng.choice([0, 1])
+    result = (
+        "HER2 (PATHWAY 4B5): NEGATIVE, score 0 (HER2-null).\n  No membrane staining identified in invasive "
+        "tumour cells at 40x magnification."
+        if score == 0
+        else _ihc_line(1, rng) + "."
+    )
+    review = rng.choice(
+        [
+            "Reviewed by a second pathologist (0 vs 1+ distinction): concurs.",
+            "Second review for the 0 versus 1+ distinction: agreed.",
+            "Slide reviewed by a second pathologist for distinguishing 0 from 1+: concurs.",
+            "The 0/1+ cut-off was confirmed by a second observer.",
+        ]
+    )
+    return f"{result}\n  {review}", label(Case(ihc=Ihc(score=score, zero="null")))
 
 
 def _blocks(rng: random.Random) -> Variant:
@@ -543,6 +569,7 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "rtf": _rtf,
     "heterogeneous": _heterogeneous,
     "ihc_heterogeneous": _ihc_heterogeneous,
+    "score_question": _score_question,
     "blocks": _blocks,
     "unnamed_marker": _unnamed_marker,
     "not_repeated": _not_repeated,

@@ -43,6 +43,7 @@ CASES = [
      " B (nodal metastasis, block B2): ER positive 10% weak; PR negative; HER2 (4B5) 3+ (strong complete "
      "membrane staining in ~60% of metastatic tumour cells).\n\nCOMMENT: Discordant HER2 between primary "
      "tumour (1+) and nodal metastasis (3+). The nodal metastasis is HER2 positive.", POS),
+    ("biomarkers:\n a (primary tumour): her2 ihc 3+.\n b (nodal metastasis): her2 ihc 0.", POS),
     ("A (primary tumour): HER2 IHC 0.\nB (sentinel node metastasis): HER2 IHC 1+.\nCOMMENT: HER2 differs "
      "between the primary (0) and the node (1+).", LOW),
     ("Tumour 1 (12 mm): HER2 IHC 1+.\nTumour 2 (5 mm): HER2 IHC 0.", LOW),
@@ -158,6 +159,15 @@ CASES = [
      "cells; the remaining tumour shows 1+ staining. ISH to follow.", EQUIVOCAL),
     ("HER2 IHC: 3+. Strong complete membrane staining in about 8% of the invasive tumour cells; the "
      "remaining tumour shows 1+ staining.", INDETERMINATE),
+    # Two scores naming the question a second review decided, not a second score.
+    ("HER2 (PATHWAY 4B5): NEGATIVE, score 0 (HER2-null).\n   No membrane staining identified in invasive "
+     "tumour cells at 40x magnification.\n   Reviewed by a second pathologist (0 vs 1+ distinction): "
+     "concurs.", NULL),
+    ("HER2 IHC: 1+ (faint incomplete staining in 20% of cells). Second review for the 0 versus 1+ "
+     "distinction: agreed.", LOW),
+    ("HER2 IHC 0 (no staining). Reviewed for distinguishing 0 from 1+: concurs.", NULL),
+    ("HER2 IHC 1+. The 0/1+ cut-off was confirmed by a second observer.", LOW),
+    ("HER2 IHC: 1+ versus 2+ (borderline); ISH to follow.", INDETERMINATE),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
     ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 2.4, "
      "HER2 4.6/cell, group 1. Overall HER2 status: POSITIVE (amplified).", POS),
