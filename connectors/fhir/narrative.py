@@ -1005,10 +1005,18 @@ def _segments(clause: str) -> list[str]:
     return pieces
 
 
+#: A short label opening a clause ("DCIS component   :", "In-situ carcinoma -"), in group 1.
+_LABEL_RE: Final = re.compile(r"\s*([^:;,.()]{2,40}?)\s*(?::|\s[-–]\s)")
+
+
 def _without_in_situ(clause: str) -> str:
     """Drop the parts of a clause about DCIS/LCIS ("DCIS shows 3+ staining", "0 (invasive), 3+ (DCIS)")."""
     if not s.IN_SITU_RE.search(clause):
         return clause
+    label = _LABEL_RE.match(clause)
+    if label is not None and s.IN_SITU_RE.search(label.group(1)) and not s.INVASIVE_RE.search(clause):
+        # "DCIS component: ER (-), PR (-), HER2 3+": everything under an in-situ label is the in-situ's.
+        return ""
     kept: list[str] = []
     for piece in _segments(clause):
         if not s.IN_SITU_RE.search(piece) or s.INVASIVE_RE.search(piece):

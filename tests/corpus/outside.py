@@ -17,6 +17,8 @@ Each cause is a way real reports are written that the main styles do not cover:
   score stands when its pattern is in more than 10 % of cells, else the two scores conflict (indeterminate);
 - ``score_question``: a second review named by the two scores it decided between ("(0 vs 1+ distinction):
   concurs", "the 0/1+ cut-off", "distinguishing 0 from 1+"): a question, not a second score;
+- ``in_situ_component``: receptor lines per component, the invasive carcinoma's and the DCIS component's
+  ("DCIS component   : ER (-), PR (-), HER2 3+"): only the invasive result counts;
 - ``blocks``: different IHC scores on two blocks of one tumour with a group 1 ISH on one of them;
 - ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
 - ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
@@ -52,6 +54,7 @@ CAUSES = (
     "heterogeneous",
     "ihc_heterogeneous",
     "score_question",
+    "in_situ_component",
     "blocks",
     "unnamed_marker",
     "not_repeated",
@@ -426,6 +429,21 @@ def _score_question(rng: random.Random) -> Variant:
     return f"{result}\n  {review}", label(Case(ihc=Ihc(score=score, zero="null")))
 
 
+def _in_situ_component(rng: random.Random) -> Variant:
+    invasive, in_situ = rng.choice([(1, 3), (0, 3), (0, 2), (1, 2), (3, 0)])
+    word = {0: "negative", 1: "negative", 2: "equivocal", 3: "positive"}[invasive]
+    label_text = rng.choice(["DCIS component   :", "DCIS component:", "In-situ component:", "DCIS -"])
+    lines = [
+        "IMMUNOHISTOCHEMISTRY:",
+        f"   Invasive carcinoma: ER (+, 70%, moderate), PR (+, 10%, weak), HER2 {_plus(invasive)} ({word}), "
+        "Ki-67 15%.",
+        f"   {label_text} ER (-), PR (-), HER2 {_plus(in_situ)}.",
+    ]
+    if invasive == 2:
+        lines.append("   HER2 ISH on the invasive carcinoma to follow.")
+    return "\n".join(lines), label(Case(ihc=Ihc(score=invasive)))
+
+
 def _blocks(rng: random.Random) -> Variant:
     ratio, her2, _ = dual_numbers(rng, 1)
     first, second = rng.choice([(1, 2), (0, 2), (2, 1)])
@@ -570,6 +588,7 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "heterogeneous": _heterogeneous,
     "ihc_heterogeneous": _ihc_heterogeneous,
     "score_question": _score_question,
+    "in_situ_component": _in_situ_component,
     "blocks": _blocks,
     "unnamed_marker": _unnamed_marker,
     "not_repeated": _not_repeated,

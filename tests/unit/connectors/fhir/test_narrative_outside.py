@@ -168,6 +168,10 @@ CASES = [
     ("HER2 IHC 0 (no staining). Reviewed for distinguishing 0 from 1+: concurs.", NULL),
     ("HER2 IHC 1+. The 0/1+ cut-off was confirmed by a second observer.", LOW),
     ("HER2 IHC: 1+ versus 2+ (borderline); ISH to follow.", INDETERMINATE),
+    # A component's line under an in-situ label is the in-situ's: the invasive result stands alone.
+    ("IMMUNOHISTOCHEMISTRY:\n   Invasive carcinoma: ER (+, 70%, moderate), PR (+, 10%, weak), HER2 1+ "
+     "(negative), Ki-67 15%.\n   DCIS component   : ER (-), PR (-), HER2 3+.", LOW),
+    ("Invasive carcinoma: HER2 0 (negative).\nIn-situ component: ER (-), HER2 3+.", ZERO),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
     ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 2.4, "
      "HER2 4.6/cell, group 1. Overall HER2 status: POSITIVE (amplified).", POS),
