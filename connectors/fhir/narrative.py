@@ -683,6 +683,10 @@ def _read_sentence(
     state.carried_cue = None
     if _original_version(sentence, state, carried) or _region_count(sentence, state):
         return
+    if _REASON_RE.match(sentence) and not g.SCORE_PLUS_RE.search(sentence):
+        # "Reason for correction: HER2 IHC score revised after review": why the report changed, no result.
+        state.reset_topic()
+        return
     if _compares_parts(sentence, state):
         state.notes.append("a sentence comparing the report's parts is no result of its own")
         state.last_dropped = True
@@ -800,6 +804,14 @@ def _region_count(sentence: str, state: _State) -> bool:
         target.facts.excerpts.append(sentence)
     state.topic = Topic.HER2
     return True
+
+
+#: The reason a report was corrected, amended or added to ("Reason for correction: …").
+_REASON_RE: Final = re.compile(
+    r"\W*reason\s+for\s+(?:the\s+)?(?:correction|amendment|revision|addendum|change|re-?issue|"
+    r"supplement\w*)\b",
+    re.IGNORECASE,
+)
 
 
 def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:

@@ -60,6 +60,8 @@ HISTORICAL_RE: Final = re.compile(
     r"^\W*(?:clinical\s+)?(?:history|hx|indication|comparison|for\s+comparison)\b|\bhistory\s+of\b|"
     # "the 2021 primary tumour was …", "HER2 (2019 primary): 3+": a specimen dated by an earlier year.
     r"\b(?:19|20)\d\d\s+(?:primary|biopsy|specimen|tumou?r|resection|excision|core|mastectomy|lumpectomy)\b|"
+    # ... but not the dated revision of this report's result ("REVISED HER2 RESULT (10/29/2025): IHC 1+").
+    r"(?<!revised\s)(?<!corrected\s)(?<!amended\s)(?<!updated\s)(?<!current\s)(?<!final\s)"
     r"\bHER-?2[^:;()]{0,20}\([^)]*(?:\b(?:19|20)\d\d\b|\b(?:previous|prior|earlier|original|outside|initial)\b)"
     r"[^)]*\)\s*:|\bh/o\b|\bknown\s+(?:HER-?2|case|"
     r"to\s+be)|previously\s+(?:diagnosed|treated|reported|described|tested|shown|documented|known)|"

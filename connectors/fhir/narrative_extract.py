@@ -267,7 +267,7 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     end_mode = _mode_at(events, len(text), ctx.start_mode)
     before = facts.count()
     masked = _Masked(text)
-    _mask_revisions(masked)
+    _mask_revisions(masked, facts, ctx)
     masked.take(g.CUT_OFF_RE)
     category_field = _read_category_fields(masked, facts, ctx)
     _read_answers(masked, facts, ctx)
@@ -352,11 +352,28 @@ def _score_priority(ctx: StatementContext) -> int:
     return (PRIORITY_FINAL if ctx.kind is SentenceKind.FINAL else PRIORITY_TEST) + ctx.bonus
 
 
-def _mask_revisions(masked: _Masked) -> None:
-    """ "Revised from 1+ to 2+", "previously reported as 1+": the superseded value is not read."""
+#: The new score right after a revision's "from … to" ("to 0", "to a score of 1+", "to IHC 2+").
+_REVISED_TO_RE: Final = re.compile(
+    r"\s*(?:an?\s+)?(?:(?:IHC\s+)?score\s+(?:of\s+)?)?(?:IHC\s+)?(?P<new>0|[1-3]\s?\+)(?![\w+.,]\d|[\w+%])",
+    re.IGNORECASE,
+)
+
+
+_ZERO_SCORE_RE: Final = re.compile(r"(?:(?:IHC\s+)?score\s+(?:of\s+)?)?(?:IHC\s+)?0", re.IGNORECASE)
+
+
+def _mask_revisions(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
+    """ "Revised from 1+ to 2+", "previously reported as 1+": the superseded value is not read; the score a
+    revision "from X to Y" names is the current one ("changed from 1+ to 0": IHC 0)."""
     for match in g.REVISION_RE.finditer(masked.text):
         group = "old" if match.group("old") is not None else "quoted"
         masked.blank(*match.span(group))
+        old = match.group("old")
+        if old is not None and (g.SCORE_PLUS_RE.search(old) or _ZERO_SCORE_RE.fullmatch(old.strip())):
+            new = _REVISED_TO_RE.match(masked.text, match.end())
+            if new is not None:
+                facts.scores.append((_score_priority(ctx), _score_token(new.group("new"))))
+                masked.blank(*new.span("new"))
 
 
 def _read_answers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:

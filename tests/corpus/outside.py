@@ -19,6 +19,8 @@ Each cause is a way real reports are written that the main styles do not cover:
   concurs", "the 0/1+ cut-off", "distinguishing 0 from 1+"): a question, not a second score;
 - ``in_situ_component``: receptor lines per component, the invasive carcinoma's and the DCIS component's
   ("DCIS component   : ER (-), PR (-), HER2 3+"): only the invasive result counts;
+- ``score_revised``: a corrected report revising the IHC score ("ORIGINAL HER2 RESULT (date): IHC 0",
+  "REVISED HER2 RESULT (date): IHC 1+", "score changed from 1+ to 0"): the revised score stands;
 - ``blocks``: different IHC scores on two blocks of one tumour with a group 1 ISH on one of them;
 - ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
 - ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
@@ -55,6 +57,7 @@ CAUSES = (
     "ihc_heterogeneous",
     "score_question",
     "in_situ_component",
+    "score_revised",
     "blocks",
     "unnamed_marker",
     "not_repeated",
@@ -444,6 +447,29 @@ def _in_situ_component(rng: random.Random) -> Variant:
     return "\n".join(lines), label(Case(ihc=Ihc(score=invasive)))
 
 
+def _score_revised(rng: random.Random) -> Variant:
+    old, new = rng.choice([(0, 1), (1, 0), (1, 2), (2, 1), (0, 2)])
+    day = rng.randint(10, 28)
+    if rng.random() < 0.5:
+        lines = [
+            "*** CORRECTED REPORT ***",
+            "Reason for correction: HER2 IHC score revised after intradepartmental review.",
+            "Diagnosis: Invasive ductal carcinoma, Nottingham grade 2.",
+            f"ORIGINAL HER2 RESULT (10/{day - 6:02d}/2025): IHC {_plus(old)}.",
+            f"REVISED HER2 RESULT (10/{day:02d}/2025): IHC {_plus(new)}.",
+        ]
+    else:
+        verb = rng.choice(["revised", "changed", "amended", "corrected"])
+        lines = [
+            "AMENDED REPORT",
+            "Invasive carcinoma of no special type.",
+            f"HER2 IHC score {verb} from {_plus(old)} to {_plus(new)} after second pathologist review.",
+        ]
+    if new == 2:
+        lines.append("HER2 ISH to follow.")
+    return "\n".join(lines), label(Case(ihc=Ihc(score=new)))
+
+
 def _blocks(rng: random.Random) -> Variant:
     ratio, her2, _ = dual_numbers(rng, 1)
     first, second = rng.choice([(1, 2), (0, 2), (2, 1)])
@@ -589,6 +615,7 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "ihc_heterogeneous": _ihc_heterogeneous,
     "score_question": _score_question,
     "in_situ_component": _in_situ_component,
+    "score_revised": _score_revised,
     "blocks": _blocks,
     "unnamed_marker": _unnamed_marker,
     "not_repeated": _not_repeated,

@@ -172,6 +172,13 @@ CASES = [
     ("IMMUNOHISTOCHEMISTRY:\n   Invasive carcinoma: ER (+, 70%, moderate), PR (+, 10%, weak), HER2 1+ "
      "(negative), Ki-67 15%.\n   DCIS component   : ER (-), PR (-), HER2 3+.", LOW),
     ("Invasive carcinoma: HER2 0 (negative).\nIn-situ component: ER (-), HER2 3+.", ZERO),
+    # A revised score: the new score is the current one, the old one history.
+    ("*** CORRECTED REPORT ***\nReason for correction: HER2 IHC score revised after intradepartmental review."
+     "\nORIGINAL HER2 RESULT (10/23/2025): IHC 0 (negative).\nREVISED HER2 RESULT (10/29/2025): IHC 1+ "
+     "(negative, HER2-low).", LOW),
+    ("HER2 IHC score revised from 0 to 1+ after second pathologist review.", LOW),
+    ("HER2 IHC: score changed from 1+ to 0 on review.", ZERO),
+    ("HER2 (2019 primary): 3+.", INDETERMINATE),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
     ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 2.4, "
      "HER2 4.6/cell, group 1. Overall HER2 status: POSITIVE (amplified).", POS),
