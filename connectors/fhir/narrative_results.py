@@ -153,16 +153,15 @@ def _zero_subtype(facts: Her2Facts, percentages: IhcPercentages | None, notes: l
     return IhcZeroSubtype.UNSPECIFIED
 
 
-#: ASCO/CAP 2018: a staining pattern in more than 10 % of the invasive cells gives its score.
-_POPULATION_MIN_PERCENT = 10.0
 _SCORE_ORDER = (IhcScore.THREE_PLUS, IhcScore.TWO_PLUS, IhcScore.ONE_PLUS, IhcScore.ZERO)
 
 
 def _pick_score(facts: Her2Facts, notes: list[str]) -> IhcScore | None:
     """The stated IHC score; two scores of one text are a heterogeneity description, not a conflict, when
-    the highest of them has its staining pattern stated in more than 10 % of the invasive cells ("3+
-    (POSITIVE). Heterogeneous: strong complete staining in ~20 %; the remaining tumour 1+"): ASCO/CAP scores
-    a tumour by its highest pattern above 10 %."""
+    the highest of them has the share of its staining pattern stated ("3+ (POSITIVE). Heterogeneous: strong
+    complete staining in ~20 %; the remaining tumour 1+"): the highest stands, and the stated shares then
+    check it as for any stated score (ASCO/CAP scores a tumour by its highest pattern above 10 %; intense
+    complete staining in 10 % or less is 2+)."""
     try:
         return _pick("IHC scores", facts.scores)
     except _ConflictError:
@@ -170,15 +169,13 @@ def _pick_score(facts: Her2Facts, notes: list[str]) -> IhcScore | None:
         distinct = {value for priority, value in facts.scores if priority == top}
         highest = next(score for score in _SCORE_ORDER if score in distinct)
         population = any(
-            share.pattern is COMPONENT_PATTERN[highest]
-            and share.percent is not None
-            and share.percent > _POPULATION_MIN_PERCENT
+            share.pattern is COMPONENT_PATTERN[highest] and share.percent is not None and share.percent > 0.0
             for _, share in facts.shares
         )
         if not population:
             raise
         others = ", ".join(str(v) for v in _SCORE_ORDER if v in distinct and v is not highest)
-        notes.append(f"heterogeneous staining: IHC {highest} in more than 10 % of cells; {others} elsewhere")
+        notes.append(f"heterogeneous staining: IHC {highest} in a stated share of cells; {others} elsewhere")
         return highest
 
 

@@ -14,7 +14,7 @@ Each cause is a way real reports are written that the main styles do not cover:
   in more than 10 % of the tumour, reported amplified (ASCO/CAP 2018 heterogeneity);
 - ``ihc_heterogeneous``: a stated overall IHC score followed by a heterogeneity description ("3+ (POSITIVE).
   Heterogeneous staining: strong complete staining in ~20 % …; the remaining tumour shows 1+"): the stated
-  score stands when its pattern is in more than 10 % of cells, else the two scores conflict (indeterminate);
+  score stands, checked by its stated share (intense complete staining in 10 % or less is 2+);
 - ``score_question``: a second review named by the two scores it decided between ("(0 vs 1+ distinction):
   concurs", "the 0/1+ cut-off", "distinguishing 0 from 1+"): a question, not a second score;
 - ``in_situ_component``: receptor lines per component, the invasive carcinoma's and the DCIS component's
@@ -390,7 +390,7 @@ def _heterogeneous(rng: random.Random) -> Variant:
 
 def _ihc_heterogeneous(rng: random.Random) -> Variant:
     high = rng.choice([3, 3, 2])
-    share = rng.choice([5, 8, 15, 20, 40, 60])
+    share = rng.choice([5, 8, 15, 20, 40, 60]) if high == 3 else rng.choice([15, 30, 60])
     rest = rng.choice([0, 1]) if high == 3 else 1
     pattern = (
         rng.choice(["strong, complete, circumferential", "intense complete", "strong complete"])
@@ -408,9 +408,8 @@ def _ihc_heterogeneous(rng: random.Random) -> Variant:
             "  HER2 ISH: to follow." if high == 2 else "  HER2 SISH: not required.",
         ]
     )
-    if share <= 10:
-        return text, Label.INDETERMINATE
-    return text, label(Case(ihc=Ihc(score=high)))
+    # ASCO/CAP 2018: intense complete staining in 10 % of cells or less is 2+ (equivocal).
+    return text, label(Case(ihc=Ihc(score=high if share > 10 else 2)))
 
 
 def _score_question(rng: random.Random) -> Variant:

@@ -151,14 +151,16 @@ CASES = [
     ("HER2 FISH\nOverall count, 60 nuclei: HER2/CEP17 1.7, mean HER2 3.1/cell.\nA subpopulation (~5 % of "
      "the invasive tumour); separate count of 20 nuclei in that area: ratio 3.4, mean HER2 7.8/cell.\n"
      "Reported as HER2 AMPLIFIED (heterogeneous). Concurrent IHC: 2+.", INDETERMINATE),
-    # A stated IHC score with a heterogeneity description: the score of a pattern in > 10 % of cells stands.
+    # A stated IHC score with a heterogeneity description: the highest stands, checked by its stated share
+    # (intense complete staining in 10 % or less is 2+, ASCO/CAP 2018).
     ("HER2 IHC (4B5): 3+ (POSITIVE)\n  Heterogeneous staining: strong, complete, circumferential membrane "
      "staining in\n  approximately 20% of the invasive tumour cells, forming a discrete cluster at the\n  "
      "tumour edge; the remaining invasive tumour shows 1+ staining.", POS),
     ("HER2 IHC 2+ (equivocal). Heterogeneous: weak to moderate complete membrane staining in 30% of invasive "
      "cells; the remaining tumour shows 1+ staining. ISH to follow.", EQUIVOCAL),
     ("HER2 IHC: 3+. Strong complete membrane staining in about 8% of the invasive tumour cells; the "
-     "remaining tumour shows 1+ staining.", INDETERMINATE),
+     "remaining tumour shows 1+ staining.", EQUIVOCAL),
+    ("HER2 IHC: 3+ and 1+ in different areas.", INDETERMINATE),
     # Two scores naming the question a second review decided, not a second score.
     ("HER2 (PATHWAY 4B5): NEGATIVE, score 0 (HER2-null).\n   No membrane staining identified in invasive "
      "tumour cells at 40x magnification.\n   Reviewed by a second pathologist (0 vs 1+ distinction): "
