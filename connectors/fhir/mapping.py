@@ -143,6 +143,7 @@ def pathology_from_resources(
     for document in index.of_type("DocumentReference"):
         _map_document(document, index, occasions, receptors)
     _map_loose(index, readings, claimed, occasions, receptors)
+    _map_text_observations(index, readings, claimed, occasions, receptors)
     medications = {m.id: m for m in index.of_type("Medication") if m.id}
     context = clinical_context(context_facts(index.resources.values(), medications))
     return PathologyData(
@@ -326,6 +327,10 @@ def _map_report_results(
             structured_receptors.add(receptor.receptor.value)
             receptors.append((specimen_id, issued_key, receptor))
     texts = report_texts(report, index.get, index.skip, max_chars=index.max_narrative_chars)
+    if not texts and not structured_her2:
+        # A report whose results are text values under local codes (an HL7 v2 message, one OBX per line).
+        values = _values_text([index.get("Observation", i) for i in observation_ids if i not in readings])
+        texts = [values] if values else []
     if not texts:
         return
     # Without a collection date, the report's own specimen is dated by the report: a prior specimen the
@@ -510,6 +515,54 @@ def _map_loose(
             occasions.append(_Occasion(result, first.specimen_id, issued_key))
         for receptor in receptors_from_readings(group, specimen=specimen, reported=reported):
             receptors.append((first.specimen_id, issued_key, receptor))
+
+
+def _values_text(observations: Sequence[Any]) -> str:
+    """The text values of Observations and their notes, one line each, in their order (empty when none)."""
+    lines: list[str] = []
+    for observation in observations:
+        value = getattr(observation, "valueString", None) if observation is not None else None
+        if not value or not value.strip():
+            continue
+        lines.append(value.strip())
+        lines.extend(note.text.strip() for note in observation.note or () if note.text and note.text.strip())
+    return "\n".join(lines)
+
+
+def _map_text_observations(
+    index: _Index,
+    readings: Mapping[str, Sequence[ObsReading]],
+    claimed: set[str],
+    occasions: list[_Occasion],
+    receptors: list[tuple[str | None, str, ReceptorResult]],
+) -> None:
+    """Observations outside any report whose codes are local and whose values are text (an HL7 v2 result
+    message converted one OBX line per Observation: "HER2 IHC SCORE 2+", "HER2/CEP17 RATIO 2.26", notes
+    beside them): the values and notes of one specimen or date are read as one report text, in their order.
+    A group whose date or specimen already has a coded HER2 result is left to it."""
+    coded = {(o.specimen_key, o.result.specimen.collected) for o in occasions}
+    groups: dict[str, list[Any]] = {}
+    for observation in index.of_type("Observation"):
+        if observation.id in readings or observation.id in claimed or not observation.valueString:
+            continue
+        specimen_id = reference_id(observation.specimen, "Specimen") if observation.specimen else None
+        date = to_date(observation.effectiveDateTime) or to_date(observation.issued)
+        key = f"s:{specimen_id}" if specimen_id else f"d:{date}" if date else f"o:{observation.id}"
+        groups.setdefault(key, []).append(observation)
+    for group in groups.values():
+        first = group[0]
+        specimen_id = reference_id(first.specimen, "Specimen") if first.specimen else None
+        specimen = _specimen(index, specimen_id, first.effectiveDateTime or first.issued)
+        if (specimen_id, specimen.collected) in coded:
+            continue
+        reported = to_date(first.issued) or to_date(first.effectiveDateTime)
+        issued_key = to_sort_key(first.issued) or to_sort_key(first.effectiveDateTime)
+        source = SourceRef(system="fhir", reference=f"Observation/{first.id}")
+        her2, found = texts_to_results(
+            [_values_text(group)], source=source, specimen=specimen, reported=reported
+        )
+        occasions.extend(_Occasion(r, r.specimen.id or specimen_id, issued_key) for r in her2)
+        receptors.extend((r.specimen.id or specimen_id, issued_key, r) for r in found)
 
 
 def _latest_per_specimen(occasions: Sequence[_Occasion]) -> tuple[Her2Result, ...]:

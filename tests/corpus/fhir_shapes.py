@@ -5,7 +5,8 @@ convert it); in ``presentedForm`` as text/plain, text/html or RTF; behind a ``Bi
 coded Observations (LOINC HER2 codes and LA answers, alone or as components of one panel Observation) with or
 without the narrative; a coded value contradicted by the report's own text; and a transaction Bundle whose
 entries refer to each other by ``urn:uuid:`` full URLs (as Synthea and many EHR exports write them); and
-a searchset holding two versions of one report (:func:`report_versions`).
+a searchset holding two versions of one report (:func:`report_versions`); and an HL7 v2 result message
+converted one OBX line per Observation (:func:`v2_observations`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SHAPES = (
     "presented_rtf",
     "conclusion_v2",
     "report_versions",
+    "v2_observations",
 )
 IHC_ANSWERS = {0: ("LA6111-4", "0"), 1: ("LA11841-6", "1+"), 2: ("LA11842-4", "2+"), 3: ("LA11843-2", "3+")}
 PRESENCE = {True: ("LA6576-8", "Positive"), False: ("LA6577-6", "Negative")}
@@ -391,3 +393,37 @@ def report_versions(original: str, later: str, rng: random.Random) -> Json:
             for r in (patient(ids), *versions)
         ],
     }
+
+
+def v2_observations(text: str, rng: random.Random) -> Json:
+    """The report as an HL7 v2 result message converted to FHIR: one Observation per text line, under local
+    codes, with the line as ``valueString``; a line starting "Note:" becomes the previous Observation's NTE
+    note. A DiagnosticReport without text lists them, or (sometimes) they come without a report."""
+    ids = Ids(rng)
+    system = "urn:oid:2.16.840.1.113883.2.1.3.2.4.17.1042"
+    observations: list[Json] = []
+    for number, line in enumerate(x.strip() for x in text.split("\n") if x.strip()):
+        if line.lower().startswith("note:") and observations:
+            observations[-1].setdefault("note", []).append({"text": line})
+            continue
+        code = f"L{number + 1:02d}"
+        observations.append(
+            {
+                "resourceType": "Observation",
+                "id": new_id(rng),
+                "status": "final",
+                "code": {"coding": [{"system": system, "code": code, "display": code}], "text": code},
+                "subject": {"reference": f"Patient/{ids.patient}"},
+                "effectiveDateTime": ids.collected,
+                "issued": ids.issued,
+                "valueString": line,
+            }
+        )
+    if rng.random() < 0.3:
+        return collection(patient(ids), *observations)
+    refs = [{"reference": f"Observation/{o['id']}"} for o in observations]
+    dr = report(
+        ids, result=refs, identifier=[{"system": f"{system}.1", "value": f"H26.{rng.randint(10000, 99999)}"}]
+    )
+    dr.pop("specimen")
+    return collection(patient(ids), dr, *observations)

@@ -121,10 +121,15 @@ def _outside_item(number: int, cause: str, rng: random.Random) -> Item:
         original, later = text.split(outside.VERSION_BREAK)
         shape, resource = "report_versions", fhir_shapes.report_versions(original, later, rng)
     else:
-        shape = rng.choice(["conclusion", "presented_plain", "presented_plain", "transaction"])
+        shape = rng.choice(
+            ["conclusion", "presented_plain", "presented_plain", "transaction", "v2_observations"]
+        )
         if "   " in text:
             shape = "presented_plain"  # a space-aligned table keeps its columns only as plain text
-        resource = fhir_shapes.shape(shape, text, Case(), rng)
+        if shape == "v2_observations":
+            resource = fhir_shapes.v2_observations(text, rng)
+        else:
+            resource = fhir_shapes.shape(shape, text, Case(), rng)
     return Item(
         id=f"r{number:04d}",
         label=truth,

@@ -346,6 +346,69 @@ def test_reports_with_different_accessions_stay_apart() -> None:
     assert len(pathology_from_resources(resources).her2) == 2
 
 
+V2_LINES = (
+    ("HISTYPE", "Invasive carcinoma, no special type", None),
+    ("ERSCR", "ER ALLRED 0/8 - NEGATIVE", None),
+    ("HER2SCR", "HER2 IHC SCORE 2+ (BORDERLINE)", None),
+    ("HER2ISHR", "HER2/CEP17 RATIO 2.26", None),
+    ("HER2CN", "MEAN HER2 COPY NO 4.8 PER NUCLEUS", None),
+    ("HER2STAT", "HER2 STATUS POSITIVE (AMPLIFIED)", "ISH performed at the referral laboratory on block A2."),
+)
+
+
+def _v2_observations() -> list[dict[str, Any]]:
+    """One Observation per OBX line of an HL7 v2 result, under local codes, with text values and notes."""
+    observations = []
+    for code, value, note in V2_LINES:
+        observation: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": code.lower(),
+            "status": "final",
+            "code": {"coding": [{"system": "urn:oid:1.2.3.4", "code": code}], "text": code},
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2024-07-22T10:05:00+01:00",
+            "issued": "2024-08-01T09:40:00+01:00",
+            "valueString": value,
+        }
+        if note:
+            observation["note"] = [{"text": note}]
+        observations.append(observation)
+    return observations
+
+
+@pytest.mark.parametrize("with_report", [True, False], ids=["report-without-text", "loose"])
+def test_text_values_under_local_codes_are_read_as_the_report_text(with_report: bool) -> None:
+    observations = _v2_observations()
+    resources = list(observations)
+    if with_report:
+        refs = [{"reference": f"Observation/{o['id']}"} for o in observations]
+        resources.insert(0, _text_report("v2", "", result=refs) | {"conclusion": None})
+    data = pathology_from_resources(resources)
+    assert len(data.her2) == 1
+    result = data.her2[0]
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.TWO_PLUS
+    assert result.ish is not None
+    assert result.ish.ratio == pytest.approx(2.26)
+    assert display_category(synthesize(data.her2, data.receptors).current) == "HER2-positive"
+
+
+def test_text_values_beside_a_coded_result_of_the_same_date_are_left_to_it() -> None:
+    coded = {
+        "resourceType": "Observation",
+        "id": "coded",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85319-2"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-07-22T10:05:00+01:00",
+        "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA11841-6"}], "text": "1+"},
+    }
+    data = pathology_from_resources([coded, *_v2_observations()])
+    assert len(data.her2) == 1
+    assert data.her2[0].ihc is not None
+    assert data.her2[0].ihc.score is IhcScore.ONE_PLUS
+
+
 def test_load_fhir_file_rejects_unreadable_input(tmp_path: Path) -> None:
     bad_json = tmp_path / "bad.json"
     bad_json.write_text("{not json")
