@@ -71,11 +71,26 @@ IN_SITU_RE: Final = re.compile(
     r"areas?|part)|intraductal|\bin[-\s]situ\b(?!\s+hybridi[sz]ation)",
     _I,
 )
-INVASIVE_RE: Final = re.compile(r"\binvasive\b|\binfiltrating\b", _I)
-#: Words that name an invasive carcinoma (or its spread) in a report.
+#: "Invasive" in the report languages: invasive/infiltrating, invasif/infiltrant(e), invasivo/infiltrante,
+#: invasor, invasiv/infiltrierend, invasief/infiltrerend.
+INVASIVE_RE: Final = re.compile(
+    r"\binvasi(?:ve|f|ves|ivo|va|vos|vas|v|ven?|ver|ves|ef|eve)\b|\binvasor(?:a|es|as)?\b|"
+    r"\binfiltra(?:ting|nte?s?|tivo|tiva|tive|tief|tieve)\b|\binfiltrierend\w*|\binfiltrerend\w*",
+    _I,
+)
+#: Words that name an invasive carcinoma (or its spread) in a report, in the report languages.
 INVASIVE_DISEASE_RE: Final = re.compile(
-    r"\b(?:micro-?)?invasi\w*|\binfiltrat\w*|\bIDC\b|\bILC\b|\bNST\b|no\s+special\s+type|metasta\w*|"
-    r"(?<!intraductal\s)(?<!papillary\s)\bcarcinoma\b(?!\s+in[-\s]situ)|\bT[1-4][a-d]?\b|\btumou?r\s+size\b",
+    r"\b(?:micro-?)?invasi\w*|\binfiltra\w*|\bIDC\b|\bILC\b|\bNST\b|no\s+special\s+type|"
+    r"type\s+non\s+sp[ée]cifique|metasta\w*|m[ée]tasta\w*|"
+    r"(?<!intraductal\s)(?<!papillary\s)\b(?:carcinoma|carcinome|karzinom|carcinoom)\b(?!\s+in[-\s]situ)|"
+    r"\bT[1-4][a-d]?\b|\btumou?r\s+size\b",
+    _I,
+)
+#: Carcinoma in situ denied: "no in situ component", "absence de composante in situ", "kein DCIS".
+NO_IN_SITU_RE: Final = re.compile(
+    r"\b(?:no|without|absence\s+(?:of|de|d')|absent|sans|pas\s+de|kein\w*|ohne|sin|senza|assenza\s+di|geen|"
+    r"zonder|sem|aus[eê]ncia\s+de)\s+(?:(?!invasi|infiltra)\w+\s+){0,3}?(?:DCIS|LCIS|in[-\s]situ|intraductal\w*)"
+    r"(?:\s+(?:component|composante|componente|Komponente|areas?|carcinoma|carcinome))?",
     _I,
 )
 #: Invasion denied: "no invasive carcinoma", "negative for invasion", "DCIS only", "no residual invasive …".
@@ -106,6 +121,7 @@ def in_situ_only(text: str) -> bool:
     Every mention of invasive disease must be denied ("no invasive carcinoma identified"); a control
     sentence naming a carcinoma, or any undenied invasive word, keeps the report's HER2 result.
     """
+    text = NO_IN_SITU_RE.sub(" ", text)
     if not IN_SITU_RE.search(text):
         return False
     stated = bool(NO_INVASION_RE.search(text) or _IN_SITU_ONLY_RE.search(text))

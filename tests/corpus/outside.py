@@ -5,7 +5,8 @@ Each cause is a way real reports are written that the main styles do not cover:
 - ``foci``: two foci, a breast tumour and its node, or the blocks of one excision, each with its own HER2
   result (the specimens of one date: the highest category counts, ASCO/CAP 2023 / spec §6);
 - ``language``: French, German, Spanish, Italian, Dutch and Portuguese wording ("HER2 : positif (score 3+)",
-  "HIS non amplifié ; ratio 1,5");
+  "HIS non amplifié ; ratio 1,5"), sometimes after a diagnosis naming the invasive carcinoma in that language
+  and denying carcinoma in situ ("Carcinome infiltrant …. Absence de composante in situ.");
 - ``ish_not_final``: IHC 2+ with a first ISH count whose recount or final interpretation is still pending
   (equivocal: no final ISH);
 - ``original_quoted``: an addendum's ISH with the original report's IHC 2+ quoted under "ORIGINAL REPORT:";
@@ -259,8 +260,26 @@ _NULL_WORDS = {
 }
 
 
+#: A diagnosis line naming the invasive carcinoma and denying carcinoma in situ, per language.
+_DIAGNOSES = {
+    "fr": "Carcinome infiltrant de type non spécifique, grade 2. Absence de composante in situ.",
+    "de": "Invasives Karzinom (NST), Grad 2. Keine In-situ-Komponente.",
+    "es": "Carcinoma ductal infiltrante, grado 2. Sin componente in situ.",
+    "it": "Carcinoma infiltrante di tipo non speciale, grado 2. Assenza di componente in situ.",
+    "nl": "Invasief carcinoom, graad 2. Geen in-situ component.",
+    "pt": "Carcinoma invasivo de tipo não especial, grau 2. Ausência de componente in situ.",
+}
+
+
 def _language(rng: random.Random) -> Variant:
     language = rng.choice(sorted(_LANGUAGES))
+    text, truth = _language_result(language, rng)
+    if rng.random() < 0.5:
+        text = f"{_DIAGNOSES[language]}\n{text}"
+    return text, truth
+
+
+def _language_result(language: str, rng: random.Random) -> Variant:
     words = _LANGUAGES[language]
     kind = rng.choice(["3", "1", "0low", "0null", "2neg", "2amp"])
     if kind == "0null":

@@ -71,6 +71,12 @@ CASES = [
     ("HER2: positivo (punteggio 3+), colorazione di membrana completa e intensa nel 90 % delle cellule.",
      POS),
     ("HER2: negatief (score 0), geen membraankleuring.", NULL),
+    # Invasive carcinoma named in the report languages, carcinoma in situ denied: the HER2 result stands.
+    ("Carcinome infiltrant of type non spécifique. Absence de composante in situ. HER2 positive (score 3+). "
+     "Surexpression of the protéine HER2.", POS),
+    ("Carcinoma ductal infiltrante. Sin componente in situ. HER2: score 1+.", LOW),
+    ("Invasief carcinoom, graad 2. Geen in-situ component. HER2: score 0, geen membraankleuring.", NULL),
+    ("Ductal carcinoma in situ, high grade. No invasive carcinoma identified. HER2 IHC 3+.", INDETERMINATE),
     ("HER2: Score 2+, ISH: nicht amplifiziert (Ratio 1,3; 2,4 Signale pro Zellkern).", LOW),
     ("HER2 (4B5): 0 (ausencia de tinción de membrana en las células tumorales).", NULL),
     ("HER2 (4B5): escore 0 (negativo); ausência de marcação membranar.", NULL),
