@@ -270,6 +270,27 @@ _COUNT_ASIDE: Final = re.compile(
 )
 
 
+#: Characters an OCR engine reads for the digits of an IHC score, in a score position only (after a HER2,
+#: IHC or score label): "l+", "I+", "|+" for 1+, and "O"/"o" for 0. Only repairs that cannot raise a category
+#: are made (never a 2+ or 3+, nor a positive word).
+_OCR_SCORE: Final = re.compile(
+    r"(?P<lead>(?i:\b(?:HER-?2|c-?erb-?B-?2|IHC|score)\b)[^:\n|]{0,30}?[:=]\s*|(?i:\bscore)\s+)"
+    r"(?P<token>[lI|]\s?\+|[Oo])(?=\s*(?:\(|[.,;]|$))",
+    re.MULTILINE,
+)
+#: OCR spellings of "negative" ("Negatlve", "Negatíve", "Neg4tive"): only the negative word is repaired.
+_OCR_NEGATIVE: Final = re.compile(r"\b([Nn])eg[a4]t[l1I|í]ve\b|\b(NEG)[A4]T[L1I|]VE\b")
+
+
+def _ocr_repaired(text: str) -> str:
+    """OCR confusions repaired where they can only lower a reading ("HER2 : l+ (Negatlve)": 1+, negative)."""
+    text = _OCR_SCORE.sub(
+        lambda m: m.group("lead") + ("0" if m.group("token") in "Oo" else "1+"),
+        text,
+    )
+    return _OCR_NEGATIVE.sub(lambda m: "NEGATIVE" if m.group(2) else f"{m.group(1)}egative", text)
+
+
 def normalise(text: str) -> str:
     """One spelling of signs and numbers (see the module docstring); line structure is kept."""
     text = _NEWLINES.sub("\n", text)
@@ -278,6 +299,7 @@ def normalise(text: str) -> str:
     text = _ZERO_WIDTH.sub("", text)
     text = _THIN_THOUSANDS.sub("", text)
     text = _SPACES.sub(" ", _DASHES.sub("-", text.translate(_TRANSLATE)))
+    text = _ocr_repaired(text)
     text = to_english(_spoken_numbers(re.sub(r"[ \t]+", " ", text)))
     for pattern, sign in _COMPARATORS:
         text = pattern.sub(sign, text)

@@ -22,6 +22,8 @@ Each cause is a way real reports are written that the main styles do not cover:
   ("DCIS component   : ER (-), PR (-), HER2 3+"): only the invasive result counts;
 - ``score_revised``: a corrected report revising the IHC score ("ORIGINAL HER2 RESULT (date): IHC 0",
   "REVISED HER2 RESULT (date): IHC 1+", "score changed from 1+ to 0"): the revised score stands;
+- ``ocr``: a scanned report read by OCR ("l+" with the letter l, "Negatlve", O for 0 in the score and
+  elsewhere): a confused score token is read only as 1+ or 0 (never anything higher);
 - ``blocks``: different IHC scores on two blocks of one tumour with a group 1 ISH on one of them;
 - ``unnamed_marker``: a one-marker report that never names HER2 but scores membrane staining 0–3+;
 - ``not_repeated``: "no repeat HER2 testing" / "HER2 not repeated" beside results given under a header
@@ -59,6 +61,7 @@ CAUSES = (
     "score_question",
     "in_situ_component",
     "score_revised",
+    "ocr",
     "blocks",
     "unnamed_marker",
     "not_repeated",
@@ -488,6 +491,23 @@ def _score_revised(rng: random.Random) -> Variant:
     return "\n".join(lines), label(Case(ihc=Ihc(score=new)))
 
 
+def _ocr(rng: random.Random) -> Variant:
+    score = rng.choice([0, 1])
+    token = rng.choice(["l+", "I+", "|+"]) if score else rng.choice(["O", "o"])
+    negative = rng.choice(["Negatlve", "Negative", "NEGATlVE", "Neg4tive"])
+    label_text = rng.choice(["HER2 (c-erbB-2)     :", "HER2 IHC score:", "HER2 :"])
+    lines = [
+        "HlSTOPATHOLOGY REP0RT                    Lab No : HP 23/1O882",
+        "DIAGN0SIS :",
+        " lnvasive carcinoma of no specia1 type, grade 2. Tumour size 2l mm.",
+        "IMMUN0HISTOCHEMISTRY :",
+        " Oestrogen Recept0r  : Posltive (9O%, strong)",
+        f" {label_text} {token} ({negative})",
+        " Ki-67               : 1O%",
+    ]
+    return "\n".join(lines), label(Case(ihc=Ihc(score=score)))
+
+
 def _blocks(rng: random.Random) -> Variant:
     ratio, her2, _ = dual_numbers(rng, 1)
     first, second = rng.choice([(1, 2), (0, 2), (2, 1)])
@@ -634,6 +654,7 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "score_question": _score_question,
     "in_situ_component": _in_situ_component,
     "score_revised": _score_revised,
+    "ocr": _ocr,
     "blocks": _blocks,
     "unnamed_marker": _unnamed_marker,
     "not_repeated": _not_repeated,

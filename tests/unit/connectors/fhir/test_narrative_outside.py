@@ -187,6 +187,12 @@ CASES = [
     ("HER2 IHC score revised from 0 to 1+ after second pathologist review.", LOW),
     ("HER2 IHC: score changed from 1+ to 0 on review.", ZERO),
     ("HER2 (2019 primary): 3+.", INDETERMINATE),
+    # OCR confusions in a score position are read only where they cannot raise a category.
+    ("IMMUN0HISTOCHEMISTRY :\n Oestrogen Recept0r  : Posltive (9O%, strong)\n HER2 (c-erbB-2)     : l+ "
+     "(Negatlve)\n Ki-67               : 1O%", LOW),
+    ("HER2 IHC score: O (Negative).", ZERO),
+    ("HER2 IHC: I+ (faint incomplete staining in 20% of cells).", LOW),
+    ("HER2 IHC: lll+", INDETERMINATE),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
     ("HER2 IHC was 1+ on block A1 and 2+ on A3 (heterogeneous). Reflex dual-probe ISH on A3: ratio 2.4, "
      "HER2 4.6/cell, group 1. Overall HER2 status: POSITIVE (amplified).", POS),
