@@ -12,7 +12,7 @@ from typing import Final
 
 from rules.domain import Tracer
 
-RULES_VERSION: Final = "1.6.0"
+RULES_VERSION: Final = "1.7.0"
 """Semantic version of the clinical rules; bump on any change of a constant or decision table."""
 
 GUIDELINE: Final = "ASCO/CAP HER2 2018 (Wolff, JCO 2018;36:2105), affirmed 2023 (Wolff, JCO 2023;41:3867)"
