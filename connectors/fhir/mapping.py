@@ -518,11 +518,13 @@ def _map_loose(
 
 
 def _values_text(observations: Sequence[Any]) -> str:
-    """The text values of Observations and their notes, one line each, in their order (empty when none)."""
+    """The text values of Observations and their notes, one line each, in their order (empty when none).
+    Observations of a known HER2/ER/PR code are left out: a coded value that failed its checks stays
+    unread."""
     lines: list[str] = []
     for observation in observations:
         value = getattr(observation, "valueString", None) if observation is not None else None
-        if not value or not value.strip():
+        if not value or not value.strip() or observation_kind(observation) is not None:
             continue
         lines.append(value.strip())
         lines.extend(note.text.strip() for note in observation.note or () if note.text and note.text.strip())
