@@ -191,6 +191,7 @@ CASES = [
     ("IMMUN0HISTOCHEMISTRY :\n Oestrogen Recept0r  : Posltive (9O%, strong)\n HER2 (c-erbB-2)     : l+ "
      "(Negatlve)\n Ki-67               : 1O%", LOW),
     ("HER2 IHC score: O (Negative).", ZERO),
+    ("HER2 (C-ERBB-2) : L+ (NEGATLVE)", LOW),
     ("HER2 IHC: I+ (faint incomplete staining in 20% of cells).", LOW),
     ("HER2 IHC: lll+", INDETERMINATE),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
