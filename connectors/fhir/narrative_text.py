@@ -271,11 +271,11 @@ _COUNT_ASIDE: Final = re.compile(
 
 
 #: Characters an OCR engine reads for the digits of an IHC score, in a score position only (after a HER2,
-#: IHC or score label): "l+", "L+", "I+", "|+" for 1+, and "O"/"o" for 0. Only repairs that cannot raise a
-#: category are made (never a 2+ or 3+, nor a positive word).
+#: IHC or score label): "l+", "L+", "I+", "i+", "|+" for 1+, and "O"/"o" for 0. Only repairs that cannot
+#: raise a category are made (never a 2+ or 3+, nor a positive word).
 _OCR_SCORE: Final = re.compile(
     r"(?P<lead>(?i:\b(?:HER-?2|c-?erb-?B-?2|IHC|score)\b)[^:\n|]{0,30}?[:=]\s*|(?i:\bscore)\s+)"
-    r"(?P<token>[lLI|]\s?\+|[Oo])(?=\s*(?:\(|[.,;]|$))",
+    r"(?P<token>[lLiI|]\s?\+|[Oo])(?=\s*(?:\(|[.,;]|$))",
     re.MULTILINE,
 )
 #: OCR spellings of "negative" ("Negatlve", "Negatíve", "Neg4tive"): only the negative word is repaired.

@@ -124,8 +124,9 @@ def _outside_item(number: int, cause: str, rng: random.Random) -> Item:
         shape = rng.choice(
             ["conclusion", "presented_plain", "presented_plain", "transaction", "v2_observations"]
         )
-        if "   " in text:
-            shape = "presented_plain"  # a space-aligned table keeps its columns only as plain text
+        if "   " in text or (shape == "v2_observations" and text.startswith("{\\rtf")):
+            # A space-aligned table keeps its columns only as plain text; an RTF body is a document.
+            shape = "presented_plain"
         if shape == "v2_observations":
             resource = fhir_shapes.v2_observations(text, rng)
         else:

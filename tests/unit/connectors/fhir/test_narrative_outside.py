@@ -192,6 +192,7 @@ CASES = [
      "(Negatlve)\n Ki-67               : 1O%", LOW),
     ("HER2 IHC score: O (Negative).", ZERO),
     ("HER2 (C-ERBB-2) : L+ (NEGATLVE)", LOW),
+    ("her2 (c-erbb-2) : i+ (negatlve)", LOW),
     ("HER2 IHC: I+ (faint incomplete staining in 20% of cells).", LOW),
     ("HER2 IHC: lll+", INDETERMINATE),
     # IHC per block beside an ISH of the same tumour: only a group 1 classifies without the IHC.
