@@ -7,17 +7,17 @@ discordance line; a HER2-low result from an earlier sample stays relevant when a
 (ASCO/CAP 2023 asks to consider prior or concurrent samples before concluding IHC 0); amended reports and
 addenda replace earlier versions of the same specimen.
 
-A later version of a specimen's report replaces the earlier one. When the later version states only part of
-the work-up (typically an ISH addendum to an IHC 2+ report), the earlier version's IHC or ISH is carried over,
-with a caveat, so that "IHC 2+ with negative ISH" is not lost between the original report and its addendum.
+Versions of one report are resolved where the versions are known, before the results reach these rules: the
+FHIR mapping (``connectors.fhir.mapping``) keeps the latest version of each specimen's report — by Specimen,
+else by the report's accession or order and its status (amended, corrected, appended) and issue time — and
+carries over the IHC or ISH that only an earlier version states (an ISH addendum to an IHC 2+ report), with a
+note. Each result given to :func:`synthesize` is therefore one test occasion.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 from rules.domain import (
     Evidence,
@@ -47,44 +47,6 @@ _IHC_ZERO = frozenset(
 )
 
 _MIN = dt.date.min
-
-
-def _occasion_key(index: int, result: Her2Result) -> tuple[str, ...]:
-    """The test occasion of a result: its specimen id, else its collection date and source document."""
-    if result.specimen.id:
-        return ("specimen", result.specimen.id.strip().lower())
-    if result.specimen.collected is None and result.source is None:
-        return ("input", str(index))
-    document = ""
-    if result.source is not None:
-        document = re.split(r"[#]|/_history/", result.source.reference, maxsplit=1)[0]
-    collected = result.specimen.collected.isoformat() if result.specimen.collected else ""
-    return ("date+source", collected, document)
-
-
-def _version_key(item: tuple[int, Her2Result]) -> tuple[dt.date, int]:
-    index, result = item
-    return (result.reported or _MIN, index)
-
-
-def _merge(versions: list[tuple[int, Her2Result]]) -> Her2Result:
-    """The latest version of an occasion's report, completed with IHC/ISH only an earlier version states."""
-    ordered = sorted(versions, key=_version_key)
-    latest = ordered[-1][1]
-    notes = list(latest.notes)
-    for _, earlier in reversed(ordered[:-1]):
-        when = earlier.reported.isoformat() if earlier.reported else "an earlier date"
-        if latest.ihc is None and earlier.ihc is not None:
-            latest = replace(latest, ihc=earlier.ihc)
-            notes.append(f"IHC carried over from the earlier report of this specimen ({when}).")
-        if latest.ish is None and earlier.ish is not None:
-            latest = replace(latest, ish=earlier.ish)
-            notes.append(f"ISH carried over from the earlier report of this specimen ({when}).")
-    if len(ordered) > 1:
-        notes.append(
-            f"{len(ordered) - 1} earlier version(s) of this specimen's report replaced by the latest."
-        )
-    return replace(latest, notes=tuple(dict.fromkeys(notes)))
 
 
 def _same_date_priority(assessment: Her2Assessment) -> int:
@@ -151,16 +113,13 @@ def _discordance(occasions: Sequence[Her2Assessment]) -> tuple[str, ...]:
 def synthesize(results: Sequence[Her2Result], receptors: Sequence[ReceptorResult]) -> PatientHer2:
     """Patient-level HER2 picture from all results and ER/PR results (spec/clinical-logic.md §6, §9).
 
-    One assessment per test occasion (grouped by specimen id, else by collection date and source document; a
-    later report of the same occasion replaces the earlier one), newest first by collection date, then (same
-    date) highest category first, then report date. ``current`` is the first; ``highest`` the occasion with
-    the highest category when it ranks above the current one; ``prior_low`` the newest earlier HER2-low
-    occasion; ``discordance`` lines when classifiable occasions differ.
+    One assessment per result — each result is one test occasion, as the source delivers it (the FHIR
+    mapping keeps the latest version of each report, see the module docstring) — newest first by collection
+    date, then (same date) highest category first, then report date. ``current`` is the first; ``highest``
+    the occasion with the highest category when it ranks above the current one; ``prior_low`` the newest
+    earlier HER2-low occasion; ``discordance`` lines when classifiable occasions differ.
     """
-    groups: dict[tuple[str, ...], list[tuple[int, Her2Result]]] = {}
-    for index, result in enumerate(results):
-        groups.setdefault(_occasion_key(index, result), []).append((index, result))
-    assessed = [classify(_merge(versions)) for versions in groups.values()]
+    assessed = [classify(result) for result in results]
     occasions = tuple(sorted(assessed, key=_newest_first_key, reverse=True))
     current = occasions[0] if occasions else None
 

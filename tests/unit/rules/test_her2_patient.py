@@ -95,49 +95,18 @@ def test_undated_specimens_keep_the_report_date_order() -> None:
     assert synthesize([older, newer], []).current.result.specimen.id == "B"  # type: ignore[union-attr]
 
 
-def test_addendum_of_the_same_specimen_replaces_and_completes_the_original() -> None:
-    original = her2(
-        IhcScore.TWO_PLUS,
-        specimen="S1",
-        collected=D(2024, 3, 1),
-        reported=D(2024, 3, 4),
-        ish=IshResult(pending=True),
-    )
-    addendum = Her2Result(
-        specimen=SpecimenRef(id="S1", collected=D(2024, 3, 1)),
-        ish=IshResult(ratio=1.2, her2_per_cell=2.4),
-        reported=D(2024, 3, 12),
-        source=SourceRef(system="fhir", reference="DiagnosticReport/2"),
-    )
-    patient = synthesize([addendum, original], [])
-    assert len(patient.occasions) == 1
-    current = patient.current
-    assert current is not None
-    assert current.category is TdxdCategory.HER2_LOW
-    assert current.result.source == addendum.source
-    assert any("IHC carried over" in c for c in current.caveats)
-
-
-def test_amended_report_replaces_the_earlier_score() -> None:
+def test_each_result_is_one_test_occasion() -> None:
+    # Versions of a report are resolved by the FHIR mapping, which knows them (status, accession, issue
+    # time; tests/unit/connectors/fhir/test_mapping.py): the rules merge nothing, so two results of one
+    # specimen and date are two occasions, and the same-date rule (highest first) orders them.
     first = her2(IhcScore.ZERO, specimen="S1", collected=D(2024, 1, 1), reported=D(2024, 1, 3))
-    amended = her2(IhcScore.ONE_PLUS, specimen="S1", collected=D(2024, 1, 1), reported=D(2024, 2, 1))
-    patient = synthesize([amended, first], [])
-    assert [o.category for o in patient.occasions] == [TdxdCategory.HER2_LOW]
-
-
-def test_without_specimen_id_occasions_are_collection_date_and_document() -> None:
-    same_doc_v1 = her2(
-        IhcScore.ZERO, collected=D(2024, 1, 1), reported=D(2024, 1, 2), ref="DiagnosticReport/7"
-    )
-    same_doc_v2 = her2(
-        IhcScore.ONE_PLUS,
-        collected=D(2024, 1, 1),
-        reported=D(2024, 1, 5),
-        ref="DiagnosticReport/7/_history/2",
-    )
-    other_doc = her2(IhcScore.ONE_PLUS, collected=D(2024, 1, 1), ref="DiagnosticReport/8")
-    patient = synthesize([same_doc_v1, same_doc_v2, other_doc], [])
-    assert len(patient.occasions) == 2
+    other = her2(IhcScore.ONE_PLUS, specimen="S1", collected=D(2024, 1, 1), reported=D(2024, 2, 1))
+    patient = synthesize([first, other], [])
+    assert [o.category for o in patient.occasions] == [
+        TdxdCategory.HER2_LOW,
+        TdxdCategory.HER2_ZERO_UNSPECIFIED,
+    ]
+    assert [o.result for o in patient.occasions] == [other, first]
 
 
 def test_prior_low_primary_and_null_metastasis_are_discordant() -> None:
