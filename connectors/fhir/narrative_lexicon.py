@@ -1,17 +1,23 @@
 """Report words of other languages → the English words the phrase grammar reads (pure).
 
-Pathology reports arrive in French, German, Spanish, Italian, Dutch and Portuguese as well as English. The
-grammar (:mod:`connectors.fhir.narrative_grammar`) reads one spelling, so the words it needs are rewritten to
-English before anything else: results (positive, negative, equivocal, amplified, not amplified), the IHC
-vocabulary (score, staining, membrane, complete, incomplete, faint, moderate, intense, cells) and the ISH
-method names (``HIS``, ``hybridation in situ`` → ``ISH``, ``in situ hybridization``). Where a language puts
-the adjectives after the noun ("marquage membranaire faible et incomplet"), the staining phrase is put in
-English order ("faint and incomplete membrane staining") so that the staining grammar reads it.
+Pathology reports arrive in French, German, Spanish, Italian, Dutch, Portuguese, Polish, Czech, Slovak,
+Romanian, Hungarian, Swedish, Norwegian, Danish and Finnish as well as English. The grammar
+(:mod:`connectors.fhir.narrative_grammar`) reads one spelling, so the words it needs are rewritten to English
+before anything else: results (result, positive, negative, equivocal, amplified, not amplified, pending, not
+performed), the IHC vocabulary (score, staining, membrane, complete, incomplete, partial, faint, moderate,
+strong, intense, intensity, cells), the ISH vocabulary (ratio, mean, copies, copy number, signals, nucleus,
+probe, dual and single probe, group) and method names (``HIS``, ``hybridation in situ`` → ``ISH``, ``in situ
+hybridization``), invasive, recounts (recount, second observer, blinded, confirmed), failures (not evaluable,
+insufficient, failed) and the words that mark a comment as one (note, benefit, anti-HER2 therapy, in the
+absence of). Where a language puts the adjectives after the noun ("marquage membranaire faible et incomplet",
+"barwienie błonowe słabe i niepełne"), the staining phrase is put in English order ("faint and incomplete
+membrane staining"); the conjunction between two staining words ("słabe i niepełne", "svag och
+ofullständig") becomes "and", and a percentage's case ending ("30 %-ában", "30 %:ssa") is dropped.
 
-Only words that are not English words are listed (``positif``, ``Färbung``, ``tinción``); a text without any
-of them is returned unchanged, and words a language shares with English are left alone. Accented and
-unaccented spellings are both listed, upper-case text stays upper case. Decimal commas ("ratio 1,5") are
-handled by :mod:`connectors.fhir.narrative_text`.
+Only words that are not English words are listed (``positif``, ``Färbung``, ``tinción``, ``ujemny``); a text
+without any of them is returned unchanged (:func:`is_foreign`), and words a language shares with English are
+left alone. Accented and unaccented spellings are both listed, upper-case text stays upper case. Decimal
+commas ("ratio 1,5") are handled by :mod:`connectors.fhir.narrative_text`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"fluoreszenz[-\s]in[-\s]situ[-\s]hybridisierung",
             r"fluorescentie\s+in\s+situ\s+hybridisatie",
             r"hibridiza[cç][aã]o\s+in\s+situ\s+(?:por\s+)?fluoresc[eê]ncia",
+            r"fluorescencyjn[aąe]\s+hybrydyzacj[aęi]\s+in\s+situ",
+            r"fluorescen[čc]n[íi]\s+in\s+situ\s+hybridizac[ei]",
+            r"fluorescen[čc]n[áa]\s+in\s+situ\s+hybridiz[áa]cia",
+            r"hibridizare(?:a)?\s+in\s+situ\s+(?:cu\s+)?fluorescen[țţt][ăa]",
+            r"fluoreszcens\s+in\s+situ\s+hibridiz[áa]ci[óo]",
+            r"fluorescens[-\s]in[-\s]situ[-\s]hybridisering",
+            r"fluoresenssi[-\s]in[-\s]situ[-\s]hybridisaatio",
         ),
     ),
     (
@@ -44,6 +57,13 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"in[-\s]situ[-\s]hybridisierung",
             r"in\s+situ\s+hybridisatie",
             r"hibridiza[cç][aã]o\s+in\s+situ",
+            r"hybrydyzacj[aęi]\s+in\s+situ",
+            r"hybridizac[ei]\s+in\s+situ",
+            r"in\s+situ\s+hybridiz(?:ac[ei]|[áa]ci[ae])",
+            r"hibridizare(?:a)?\s+in\s+situ",
+            r"in\s+situ\s+hibridiz[áa]ci[óo]",
+            r"in[-\s]situ[-\s]hybridisering(?:en)?",
+            r"in[-\s]situ\s*-?\s*hybridisaatio",
         ),
     ),
     ("ISH", (r"HIS", r"HIB", r"HISF")),
@@ -57,6 +77,14 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"non\s+amplificat[oaie]",
             r"niet[-\s]geamplificeerd",
             r"n[aã]o\s+amplificad[oa]s?",
+            r"nie\s*(?:za)?amplifikowan(?:y|a|e|ych|ego)",
+            r"neamplifikov[aá]n(?:[yýaáoéeií]|[ée]ho)?",
+            r"ne[-\s]?amplificat(?:[ăaei]|ul)?",
+            r"nem\s+amplifik[aá]l(?:t|[óo]dott)",
+            r"(?:icke|inte|ej)[-\s]+amplifierad(?:e|t)?",
+            r"ikke[-\s]+amplifi(?:sert|ceret|cerede)e?",
+            r"ei\s+(?:monistunut|amplifikoitunut|monistumaa|amplifikaatiota)",
+            r"monistumaton",
         ),
     ),
     (
@@ -67,9 +95,31 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"amplificad[oa]s?",
             r"amplificat[oaie]",
             r"geamplificeerd",
+            r"(?:za)?amplifikowan(?:y|a|e|ych|ego)",
+            r"amplifikov[aá]n(?:[yýaáoéeií]|[ée]ho)?",
+            r"amplificat(?:ă|ul)?",
+            r"amplifik[aá]l(?:t|[óo]dott)",
+            r"amplifierad(?:e|t)?",
+            r"amplifi(?:sert|ceret|cerede)e?",
+            r"monistunut",
+            r"amplifikoitunut",
         ),
     ),
     ("amplification", (r"amplificaci[oó]n", r"amplificazione", r"amplifica[cç][aã]o", r"amplifikation")),
+    (
+        "amplification",
+        (
+            r"amplifikacj[aęi]",
+            r"amplifikac[ei]",
+            r"amplifik[aá]ci[ea]",
+            r"amplificar(?:e|ea|ii)",
+            r"amplifik[aá]ci[oó](?:t|ja)?",
+            r"amplifiering(?:en)?",
+            r"amplifikasjon(?:en)?",
+            r"amplifikaatio(?:ta)?",
+            r"monistum(?:a|aa)",
+        ),
+    ),
     (
         "not required",
         (r"non\s+requise?s?", r"nicht\s+erforderlich", r"no\s+requerid[oa]", r"non\s+richiest[oa]"),
@@ -83,6 +133,88 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"non\s+eseguit[oa]",
             r"niet\s+uitgevoerd",
             r"n[aã]o\s+realizad[oa]",
+            r"nie\s*wykonan(?:y|a|e|o)",
+            r"nie\s+wykonano",
+            r"nie\s+przeprowadzon(?:y|a|e|o)",
+            r"neproveden(?:[oaáýy]|[ée])?",
+            r"nebyl[oa]?\s+proveden[oaé]?",
+            r"nevykonan(?:[ýyéeáa]|[ée])",
+            r"nebol[oa]?\s+vykonan[ée]",
+            r"neefectuat(?:[ăa])?",
+            r"nu\s+s-a\s+efectuat",
+            r"nem\s+(?:t[öo]rt[ée]nt|k[ée]sz[üu]lt|v[ée]gezt[üu]k)",
+            r"(?:ej|inte)\s+utf[öo]rd(?:a|t)?",
+            r"ikke\s+(?:utf[øo]rt|udf[øo]rt)",
+            r"ei\s+tehty",
+        ),
+    ),
+    ("performed by", (r"eseguit[oaie]\s+da", r"r[ée]alis[ée]e?s?\s+par", r"realizad[oa]s?\s+por")),
+    (
+        "performed",
+        (
+            r"eseguit[oaie]",
+            r"wykonan(?:y|a|e|o)",
+            r"proveden(?:[oaáýy]|[ée])",
+            r"vykonan(?:[ýyéeáa]|[ée])",
+            r"efectuat(?:[ăa])?",
+            r"elv[ée]gezve",
+            r"utf[öo]rd(?:a|es)?",
+            r"utf[øo]rt",
+            r"udf[øo]rt",
+        ),
+    ),
+    (
+        "confirmed",
+        (
+            r"confirm[ée]e?s?",
+            r"best[äa]tigt",
+            r"confirmad[oa]s?",
+            r"confermat[oaie]",
+            r"bevestigd",
+            r"potwierdz(?:ony|ona|one|ono)",
+            r"potvrzen(?:[oaáýy]|[ée])?",
+            r"potvrden(?:[ýyéeáa]|[ée])",
+            r"confirmat(?:[ăa])?",
+            r"meger[őo]s[íi]t(?:ve|ett)",
+            r"bekr[äa]ftad(?:e|es)?",
+            r"bekreftet",
+            r"bekr[æa]ftet",
+            r"vahvistettu",
+        ),
+    ),
+    (
+        "second observer",
+        (
+            r"(?:second|deuxi[èe]me)\s+observateur",
+            r"zweite[nrm]?\s+(?:Beobachter|Untersucher|Befunder|Auswerter)",
+            r"segundo\s+observador",
+            r"second[oa]\s+osservat(?:ore|rice)",
+            r"tweede\s+(?:waarnemer|beoordelaar|observator)",
+            r"drugi(?:ego|m)?\s+(?:obserwator(?:a|em)?|patolog(?:a|iem)?)",
+            r"druh[ýy](?:m)?\s+(?:hodnotitel(?:em)?|pozorovatel(?:em)?)",
+            r"druh[ýy](?:m)?\s+(?:hodnotite[lľ](?:om)?|pozorovate[lľ](?:om)?)",
+            r"(?:un\s+)?al\s+doilea\s+observator",
+            r"m[áa]sodik\s+(?:megfigyel[őo]|[ée]rt[ée]kel[őo])",
+            r"andra\s+(?:bed[öo]mare|observat[öo]r)",
+            r"(?:annen|andre|anden)\s+observat[øo]r",
+            r"toinen\s+(?:arvioija|havainnoija)",
+        ),
+    ),
+    ("blinded", (r"in\s+cieco", r"en\s+aveugle", r"a\s+ciegas", r"verblindet", r"[śs]lepo")),
+    (
+        "in the absence of",
+        (
+            r"in\s+assenza\s+di",
+            r"en\s+(?:l'\s*)?absence\s+d[e']",
+            r"bei\s+fehlende[rnm]?",
+            r"en\s+ausencia\s+de",
+            r"na\s+aus[êe]ncia\s+de",
+            r"bij\s+afwezigheid\s+van",
+            r"przy\s+braku",
+            r"p[řr]i\s+absenci",
+            r"[îi]n\s+absen[țţt]a",
+            r"i\s+fr[åa]nvaro\s+av",
+            r"i\s+frav[æa]r\s+a[vf]",
         ),
     ),
     (
@@ -93,6 +225,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"assenza\s+(?:totale\s+)?di\s+colorazione\s+(?:di\s+)?membrana",
             r"sin\s+tinci[oó]n\s+(?:de\s+)?membrana",
             r"sem\s+(?:marca[cç][aã]o|colora[cç][aã]o)\s+(?:de\s+)?membran(?:a|ar)",
+            r"ei\s+(?:solu)?kalvov[äa]rj[äa]ytymist[äa]",
         ),
     ),
     (
@@ -109,11 +242,86 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     ("ratio", (r"Quotient", r"Verh[äa]ltnis", r"rapport(?=\s+HER)", r"raz[aã]o", r"rapporto", r"verhouding")),
     (
+        "ratio",
+        (
+            r"stosun(?:ek|ku)",
+            r"pom[ěe]r(?:u)?",
+            r"pomer(?:u)?",
+            r"raport(?:ul)?(?=\s+(?:HER|de\s+HER)|\s*[:=]?\s*\d)",
+            r"ar[áa]ny(?:a)?",
+            r"kvot(?:en)?",
+            r"forhold(?:et)?(?=\s+HER|\s*[:=]?\s*\d)",
+            r"suhde",
+        ),
+    ),
+    (
         "copy number",
-        (r"Kopienzahl", r"nombre\s+de\s+copies", r"n[úu]mero\s+de\s+copias", r"numero\s+di\s+copie"),
+        (
+            r"Kopienzahl",
+            r"nombre\s+de\s+copies",
+            r"n[úu]mero\s+de\s+copias",
+            r"numero\s+di\s+copie",
+            r"liczb[aęy]\s+kopii",
+            r"po[čc]et\s+k[óo]?pi[íi]",
+            r"num[ăa]r(?:ul)?\s+de\s+copii",
+            r"k[óo]piasz[áa]m",
+            r"kopie(?:tal|antal)",
+            r"kopi(?:tall|antal|tal)",
+            r"kopio(?:luku|m[äa][äa]r[äa])",
+        ),
+    ),
+    (
+        "copies",
+        (
+            r"Kopien",
+            r"copias",
+            r"copie",
+            r"kopie[eë]n",
+            r"c[óo]pias",
+            r"kopii",
+            r"k[óo]?pi[íi]",
+            r"copii(?:le)?",
+            r"k[óo]pia",
+            r"kopior",
+            r"kopier",
+            r"kopio(?:ta|t)",
+        ),
+    ),
+    (
+        "signals",
+        (
+            r"signaux",
+            r"Signale(?:n)?",
+            r"se[ñn]ales",
+            r"segnali",
+            r"signalen",
+            r"sinais",
+            r"sygna[łl](?:[óo]w|y)",
+            r"sign[áa]l(?:[ůu]|y|ov)",
+            r"semnal(?:e|ele|elor)",
+            r"jel(?:ek|et)",
+            r"signal(?:er|erna|ene|erne)",
+            r"signaali(?:a|t|en)",
+        ),
     ),
     ("mean", (r"mittlere[nrs]?", r"moyenn?e?", r"promedio", r"m[ée]dia", r"gemiddelde")),
+    (
+        "mean",
+        (
+            r"[śs]redni(?:a|ej|ą)",
+            r"pr[ůu]m[ěe]r(?:n[áaýyéé])?",
+            r"priemer(?:n[ýyáaé])?",
+            r"medi(?:a|e|u)",
+            r"[áa]tlag(?:os)?",
+            r"medel(?:v[äa]rde|tal|antal)?",
+            r"gjennomsnitt(?:lig)?",
+            r"gennemsnit(?:lig)?",
+            r"keskiarvo",
+            r"keskim[äa][äa]rin",
+        ),
+    ),
     ("group", (r"Gruppe", r"groupe", r"grupo", r"gruppo", r"groep")),
+    ("group", (r"grup(?:a|y|ie|ul)", r"skupin(?:a|y|[ěe])", r"csoport", r"grupp(?:en)?", r"ryhm[äa]")),
     (
         "not evaluable",
         (
@@ -123,6 +331,17 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"non\s+valutabile",
             r"niet\s+(?:beoordeelbaar|evalueerbaar)",
             r"n[aã]o\s+avali[aá]vel",
+            r"nie\s+(?:do\s+oceny|podlega\s+ocenie)",
+            r"niemo[żz]liw(?:y|a|e)\s+do\s+oceny",
+            r"nieocenialn(?:y|a|e)",
+            r"nehodnotite[lľ]n(?:[yýaáeé]|[ée]ho)",
+            r"ne[-\s]?evaluabil(?:[ăa])?",
+            r"nu\s+(?:este\s+)?evaluabil(?:[ăa])?",
+            r"nem\s+[ée]rt[ée]kelhet[őo]",
+            r"(?:ej|inte)\s+bed[öo]mbar(?:t|a)?",
+            r"ikke\s+(?:vurderbar|evaluerbar)t?",
+            r"ei\s+arvioitavissa",
+            r"arvioimiskelvoton",
         ),
     ),
     (
@@ -137,6 +356,27 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     (
+        "insufficient",
+        (
+            r"insuffisante?s?",
+            r"unzureichende?[nrs]?",
+            r"ungen[üu]gende?[nrs]?",
+            r"insuficientes?",
+            r"insufficienti?",
+            r"onvoldoende",
+            r"niewystarczaj[ąa]c(?:y|a|e|ych)",
+            r"niedostateczn(?:y|a|e|ych)",
+            r"nedostate[čc]n(?:[yýaáeé]|[ée]ho)",
+            r"nedostato[čc]n(?:[yýaáeé]|[ée]ho)",
+            r"insuficient(?:[ăae])?",
+            r"el[ée]gtelen",
+            r"nem\s+elegend[őo]",
+            r"otillr[äa]cklig(?:t|a)?",
+            r"utilstr(?:e|[æa])kkelig(?:e|t)?",
+            r"riitt[äa]m[äa]t[öo]n",
+        ),
+    ),
+    (
         "crush artefact",
         (
             r"Quetsch(?:ungs)?artefakt(?:e|en)?",
@@ -147,12 +387,65 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"artefatos?\s+de\s+esmagamento",
         ),
     ),
+    (
+        "anti-HER2 therapy",
+        (
+            r"(?:terapi[ae]|th[ée]rapie|traitement|Therapie|Behandlung|therapie|behandeling|tratamiento|"
+            r"tratamento|trattamento|leczenie|l[ée][čc]ba|ter[áa]pi[aá]|terapi|behandling|hoito)\s+anti-?HER-?2",
+        ),
+    ),
+    (
+        "benefit",
+        (
+            r"benefici[oa]",
+            r"benef[íi]cio",
+            r"b[ée]n[ée]fice",
+            r"Nutzen",
+            r"korzy[śs][ćc]i?",
+            r"p[řr][íi]nos(?:u)?",
+            r"benefici(?:ul|u)",
+            r"nytt(?:a|e)n?",
+            r"hy[öo]ty",
+        ),
+    ),
+    (
+        "note",
+        (
+            r"nota(?=\s*[:.])",
+            r"remarque",
+            r"Anmerkung",
+            r"opmerking",
+            r"uwaga",
+            r"pozn[áa]mka",
+            r"not[ăa](?=\s*[:.])",
+            r"megjegyz[ée]s",
+            r"anm[äa]rkning",
+            r"merknad",
+            r"bem[æa]rkning",
+            r"huomautus",
+        ),
+    ),
     ("control", (r"Kontrolle", r"contr[ôo]le", r"controllo")),
     ("internal", (r"interne[nrs]?", r"intern[oa]")),
     ("external", (r"externe[nrs]?", r"extern[oa]")),
     (
         "failed",
-        (r"fehlgeschlagen", r"ausgefallen", r"[ée]chou[ée]e?", r"fallid[oa]", r"fallit[oa]", r"mislukt"),
+        (
+            r"fehlgeschlagen",
+            r"ausgefallen",
+            r"[ée]chou[ée]e?",
+            r"fallid[oa]",
+            r"fallit[oa]",
+            r"mislukt",
+            r"nieudan(?:y|a|e)",
+            r"ne[úu]sp[ěe][šs]n(?:[yýaáeé]|[ée]ho)",
+            r"ne[úu]spe[šs]n(?:[yýaáeé]|[ée]ho)",
+            r"e[șşs]uat(?:[ăa])?",
+            r"sikertelen",
+            r"misslyckad(?:es|e)?",
+            r"mislyk(?:tes|kedes)",
+            r"ep[äa]onnistui",
+        ),
     ),
     (
         "pending",
@@ -169,6 +462,19 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"wordt\s+(?:nog\s+)?uitgevoerd",
             r"pendente",
             r"em\s+(?:curso|andamento)",
+            r"w\s+(?:toku|trakcie|realizacji)",
+            r"oczekiwan(?:y|a|e)",
+            r"prob[íi]h[áa]",
+            r"bude\s+dopln[ěe]n[oaý]?",
+            r"prebieha",
+            r"bude\s+doplnen(?:[ýyéeáa])?",
+            r"[îi]n\s+(?:curs(?:\s+de\s+(?:efectuare|desf[ăa][șşs]urare))?|lucru|a[șşs]teptare)",
+            r"folyamatban",
+            r"p[åa]g[åa]r",
+            r"(?:inv[äa]ntas|avventes|afvent(?:er|es))",
+            r"kesken",
+            r"tulossa",
+            r"odotetaan",
         ),
     ),
     (
@@ -187,6 +493,16 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"tweede\s+telling",
             r"recontagem",
             r"segunda\s+contagem",
+            r"ponowne\s+(?:liczenie|zliczenie|policzenie)",
+            r"p[řr]epo[čc][íi]t[áa]n[íi]",
+            r"prepo[čc][íi]tanie",
+            r"opakovan[ée]\s+po[čc][íi]t[áa]n[íi]e?",
+            r"renum[ăa]r[ăa]re(?:a)?",
+            r"[úu]jrasz[áa]m(?:l[áa]l|ol)[áa]s",
+            r"omr[äa]kning(?:en)?",
+            r"omtelling(?:en)?",
+            r"gent[æa]lling(?:en)?",
+            r"uu(?:delleen|sinta)laskenta",
         ),
     ),
     (
@@ -206,10 +522,43 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"senza",
             r"geen",
             r"sem",
+            r"brak",
+            r"bez",
+            r"f[ăa]r[ăa]",
+            r"ingen",
+            r"inget",
+            r"inga",
+            r"uten",
+            r"uden",
+            r"nincs",
         ),
     ),
     ("positive", (r"positi(?:f|fs|ves)", r"positiv", r"positiv[oa]s?", r"positie[fv]e?")),
     ("negative", (r"n[ée]gati(?:f|fs|ves)", r"n[ée]gative", r"negativ", r"negativ[oa]s?", r"negatie[fv]e?")),
+    (
+        "positive",
+        (
+            r"dodatni(?:a|e|ch|m)?",
+            r"pozytywn(?:y|a|e|ych)",
+            r"pozit[íi]vn(?:[íiyýaáeéu]|ych|ých|ho)",
+            r"pozitiv(?:[ăaei]|ul)?",
+            r"pozit[íi]v",
+            r"positiivi(?:nen|sia|set|sta)",
+            r"positivt?",
+        ),
+    ),
+    (
+        "negative",
+        (
+            r"ujemn(?:y|a|e|ych|ym)",
+            r"negatywn(?:y|a|e|ych)",
+            r"negat[íi]vn(?:[íiyýaáeéu]|ych|ých|ho)",
+            r"negativ(?:[ăaei]|ul)?",
+            r"negat[íi]v",
+            r"negatiivi(?:nen|sia|set|sta)",
+            r"negativt",
+        ),
+    ),
     (
         "equivocal",
         (
@@ -221,6 +570,20 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"twijfelachtig",
             r"equivocaal",
             r"duvidos[oa]",
+            r"niejednoznaczn(?:y|a|e|ych)",
+            r"graniczn(?:y|a|e|ych)",
+            r"w[ąa]tpliw(?:y|a|e)",
+            r"hrani[čc]n(?:[íiyýaáeé]|[ée]ho)",
+            r"nejednozna[čc]n(?:[yýaáeéií]|[ée]ho)",
+            r"echivoc(?:[ăa]|e)?",
+            r"k[ée]tes",
+            r"hat[áa]r[ée]rt[ée]k(?:ű|u)?",
+            r"gr[äa]nsfall",
+            r"tvetydig(?:t|a|e)?",
+            r"gr(?:e|[æa])nse(?:tilfelle|tilf[æa]lde)",
+            r"ep[äa]selv[äa]",
+            r"rajatapaus",
+            r"raja-?arvoinen",
         ),
     ),
     ("indeterminate", (r"ind[ée]termin[ée]e?", r"indeterminad[oa]", r"indeterminat[oa]", r"unbestimmt")),
@@ -231,10 +594,86 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     ("status", (r"statut", r"estado", r"stato", r"estatuto")),
     ("score", (r"punteggio", r"puntuaci[oó]n", r"pontua[cç][aã]o", r"escore")),
+    (
+        "score",
+        (r"sk[óo]re", r"scor(?:ul)?", r"punktacj[aię]", r"pontsz[áa]m", r"pistem[äa][äa]r[äa]", r"pisteet"),
+    ),
+    (
+        "result",
+        (
+            r"wynik(?:i)?",
+            r"v[ýy]sled(?:ek|ky|ok)",
+            r"rezultat(?:ul)?",
+            r"eredm[ée]ny",
+            r"resultat(?:et)?",
+            r"tulos",
+        ),
+    ),
+    (
+        "intensity",
+        (
+            r"intensit[ée]",
+            r"Intensit[äa]t",
+            r"intensidad(?:e)?",
+            r"intensit[àa]",
+            r"intensiteit",
+            r"intensywno[śs][ćc]",
+            r"intenzit(?:a|y|ou)",
+            r"intensitate(?:a)?",
+            r"intenzit[áa]s(?:a)?",
+            r"intensitet(?:en)?",
+            r"intensiteetti",
+        ),
+    ),
+    (
+        "dual probe",
+        (
+            r"sonde\s+double",
+            r"double\s+sonde",
+            r"(?:Dual|Doppel)[-\s]?Sonde",
+            r"sonda\s+(?:dual|doble|doppia|duale|dupla)",
+            r"(?:doble|doppia|duplice|dupla)\s+sonda",
+            r"(?:podw[óo]jn[aąe]|dwubarwn[aąe])\s+sond[aąy]",
+            r"sond[aąy]\s+(?:podw[óo]jn[aąe]|dwubarwn[aąe])",
+            r"(?:dvojit|du[áa]ln)(?:[áa]|ou|[íi])\s+sond(?:a|ou|y)",
+            r"sond[ăa]\s+dubl[ăa]",
+            r"dubl[ăa]\s+sond[ăa]",
+            r"kett[őo]s\s+pr[óo]ba",
+            r"dubbel(?:prob|sond)",
+            r"dobbelt?\s*probe",
+            r"kaksois(?:v[äa]ri)?koetin",
+        ),
+    ),
+    (
+        "single probe",
+        (
+            r"sonde\s+unique",
+            r"Einzelsonde",
+            r"sonda\s+(?:[úu]nica|simple|singola|singular)",
+            r"pojedyncz[aąe]\s+sond[aąy]",
+            r"jednoduch(?:[áa]|ou)\s+sond(?:a|ou|y)",
+            r"sond[ăa]\s+(?:simpl[ăa]|unic[ăa])",
+            r"egyszeres\s+pr[óo]ba",
+            r"enkel(?:prob|sond)",
+            r"enkelt?\s*probe",
+            r"yksitt[äa]inen\s+koetin",
+        ),
+    ),
+    ("probe", (r"Sonde", r"sond(?:a|y|ą|ă|ou)", r"pr[óo]ba", r"koetin")),
+    ("gene", (r"genu", r"gen(?:ei|ului)", r"g[ée]nje", r"geeni(?:n)?")),
     # The IHC vocabulary.
     (
         "membrane staining",
-        (r"membranf[äa]e?rbung", r"membraankleuring", r"membraanaankleuring"),
+        (
+            r"membranf[äa]e?rbung",
+            r"membraankleuring",
+            r"membraanaankleuring",
+            r"membr[áa]nfest[őo]d[ée]s(?:e|t)?",
+            r"membranf[äa]rgning(?:en)?",
+            r"membranfarging(?:en)?",
+            r"membranfarvning(?:en)?",
+            r"(?:solu)?kalvov[äa]rj[äa]ytyminen",
+        ),
     ),
     (
         "staining",
@@ -249,6 +688,19 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"kleuring(?:en)?",
             r"colora[cç][aã]o",
             r"marca[cç][aã]o",
+            r"barwieni(?:e|a|u)",
+            r"odczyn(?:u)?",
+            r"barven[íi]",
+            r"farben(?:ie|ia)",
+            r"colora[țţt]i(?:e|a|ei)",
+            r"colorare(?:a)?",
+            r"marcaj(?:ul)?",
+            r"fest[őo]d[ée]s(?:e|t)?",
+            r"f[äa]rgning(?:en)?",
+            r"farging(?:en)?",
+            r"farvning(?:en)?",
+            r"v[äa]rj[äa]ytyminen",
+            r"v[äa]rj[äa]ys",
         ),
     ),
     ("staining", (r"(?:immun)?reaktion(?:en)?", r"reaktivit[äa]t", r"immunreaktivit[äa]t")),
@@ -262,6 +714,13 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"membranar",
             r"membraneus",
             r"membraan",
+            r"b[łl]onow(?:y|a|e|ych|ym|ą|ego)",
+            r"membr[áa]nov(?:[yýaáeé]|ou|[ée]ho)",
+            r"membranar(?:[ăae])?",
+            r"membr[áa]n",
+            r"membran[öø]s(?:a|t|e)?",
+            r"membraaninen",
+            r"(?:solu)?kalvo(?:n)?",
         ),
     ),
     (
@@ -273,6 +732,17 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"incomplet[oa]s?",
             r"onvolledige?",
             r"incompleet",
+            r"niepe[łl]n(?:y|a|e|ych)",
+            r"niekompletn(?:y|a|e|ych)",
+            r"nekompletn(?:[íiýyáaé]|[íi]ho)",
+            r"ne[úu]pln(?:[yýaáeé]|ou|[ée]ho)",
+            r"incomplet(?:[ăa]|e)?",
+            r"nem\s+teljes",
+            r"ofullst[äa]ndig(?:t|a)?",
+            r"ufull?st(?:e|[æa])ndig(?:e|t)?",
+            r"ufuldst[æa]ndig(?:e|t)?",
+            r"inkomplet(?:t|te)?",
+            r"ep[äa]t[äa]ydellinen",
         ),
     ),
     (
@@ -284,14 +754,73 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"complet[oa]s?",
             r"volledige?",
             r"compleet",
+            r"pe[łl]n(?:y|a|e|ych)",
+            r"ca[łl]kowit(?:y|a|e)",
+            r"kompletn(?:[íiýyáaé]|[íi]ho)",
+            r"[úu]pln(?:[yýaáeé]|ou|[ée]ho)",
+            r"complet(?:[ăa]|e)?",
+            r"teljes",
+            r"fullst(?:e|[äa])ndig(?:e|t|a)?",
+            r"fuldst[æa]ndig(?:e|t)?",
+            r"komplet",
+            r"t[äa]ydellinen",
+            r"kokonainen",
         ),
     ),
     ("faint", (r"faibles?", r"schwach(?:e[nrs]?)?", r"d[ée]bil(?:es)?", r"debole", r"zwakk?e?", r"fracas?")),
     (
+        "partial",
+        (r"cz[ęe][śs]ciow(?:y|a|e)", r"[čc][áa]ste[čc]n(?:[yýaáeé]|ou)", r"r[ée]szleges", r"osittainen"),
+    ),
+    (
+        "faint",
+        (
+            r"s[łl]ab(?:y|a|e|ych|ą)",
+            r"slab(?:[yýaáeé]|ou|[ăa])",
+            r"gyenge",
+            r"svag(?:t|a|e)?",
+            r"svak(?:t|e)?",
+            r"heikko",
+            r"heikosti",
+        ),
+    ),
+    (
         "moderate",
-        (r"mod[ée]r[ée]e?s?", r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?", r"moderad[oa]s?", r"moderat[oa]", r"matige?"),
+        (
+            r"mod[ée]r[ée]e?s?",
+            r"m[äa]e?(?:ss|ß)ig(?:e[nrs]?)?",
+            r"moderad[oa]s?",
+            r"moderat[oa]",
+            r"matige?",
+            r"umiarkowan(?:y|a|e|ych)",
+            r"st[řr]edn[ěe]\s+siln(?:[yýaáeé]|ou)",
+            r"stredne\s+siln(?:[yýaáeé]|ou)",
+            r"st[řr]edn[íi]",
+            r"stredn(?:[ýyáaé])",
+            r"moderat(?:[ăae])?",
+            r"k[öo]zepes",
+            r"m[ée]rs[ée]kelt",
+            r"m[åa]ttlig(?:t|a)?",
+            r"middels",
+            r"kohtalai(?:nen|sesti)",
+            r"keskivahva",
+        ),
     ),
     ("intense", (r"intens[oa]s?", r"kr[äa]e?ftig(?:e[nrs]?)?", r"intensief")),
+    ("intense", (r"intens(?:[ăe]|iv(?:t|e)?)?",)),
+    (
+        "strong",
+        (
+            r"siln(?:y|a|e|ych|ą|[ýáé]|ou)",
+            r"puternic(?:[ăa]|e)?",
+            r"er[őo]s",
+            r"stark(?:t|a)",
+            r"sterk(?:t)?",
+            r"st[æa]rk(?:t|e)?",
+            r"voimaka(?:s|sti)",
+            r"vahva",
+        ),
+    ),
     ("strong", (r"forte?s?(?=\s)", r"stark(?:e[nrs]?)?", r"fuerte", r"sterke?")),
     (
         "tumour cells",
@@ -302,12 +831,79 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"cellule\s+tumorali",
             r"c[ée]lulas\s+tumorais",
             r"tumorcellen",
+            r"kom[óo]r(?:ek|ki|kach)\s+nowotworow(?:ych|e)",
+            r"kom[óo]rek\s+raka",
+            r"n[áa]dorov(?:[ýy]ch|[ée])\s+bun[ěe]k",
+            r"n[áa]dorov[ýy]ch\s+buniek",
+            r"celul(?:e|ele|elor)\s+tumoral(?:e|ă)",
+            r"tumorsejt(?:ek|ekben|ekben)?",
+            r"daganatsejt(?:ek|ekben)?",
+            r"tum[öo]rcell(?:er|erna)",
+            r"tumorcell(?:er|ene|erne)",
+            r"(?:kasvain|sy[öo]p[äa])solu(?:t|ja|ista|jen|issa)?",
         ),
     ),
     ("cells", (r"cellules", r"zellen", r"c[ée]lulas", r"cellule", r"cellen")),
+    (
+        "cells",
+        (
+            r"kom[óo]r(?:ek|ki|kach)",
+            r"bun[ěe]k",
+            r"bu[ňn]k(?:y|ách)",
+            r"buniek",
+            r"bunk(?:y|ách)",
+            r"celul(?:e|ele|elor)",
+            r"sejt(?:ek|ekben)?",
+            r"cell(?:er|erna|ene|erne)",
+            r"solu(?:t|ja|ista|jen|issa|a)",
+        ),
+    ),
     ("nucleus", (r"noyau", r"zellkern", r"n[úu]cleo", r"nucleo", r"celkern")),
     ("nuclei", (r"noyaux", r"zellkerne", r"n[úu]cleos", r"celkernen")),
+    (
+        "nuclei",
+        (
+            r"j[ąa]der",
+            r"j[ąa]drach",
+            r"jader",
+            r"j[áa]drech",
+            r"jadier",
+            r"nucle(?:e|ilor)",
+            r"sejtmag(?:ok|okban)",
+            r"(?:cell)?k[äa]rnor",
+            r"(?:celle)?kjerner",
+            r"(?:celle)?kerner",
+            r"tuma(?:a|t|ista)",
+        ),
+    ),
+    (
+        "nucleus",
+        (
+            r"j[ąa]dr[oa]",
+            r"j[áa]dr[oa]",
+            r"jadr[oa]",
+            r"nucleu(?:l)?",
+            r"sejtmag(?:ban)?",
+            r"(?:cell)?k[äa]rna",
+            r"(?:celle)?kjerne",
+            r"(?:celle)?kerne",
+            r"tuma",
+        ),
+    ),
     ("invasive", (r"infiltrantes?", r"invasi[fv]e?s?")),
+    (
+        "invasive",
+        (
+            r"naciekaj[ąa]c(?:y|a|e|ego|ym)",
+            r"inwazyjn(?:y|a|e|ego|ym)",
+            r"inva?z[íi]vn(?:[íiyýaáeé]|[íi]ho|eho)",
+            r"invaziv(?:[ăa])?",
+            r"inv[áa]z[íi]v",
+            r"invasiivinen",
+            r"infiltroiva",
+            r"invasivt?",
+        ),
+    ),
     (
         "approximately",
         (r"environ", r"etwa", r"circa", r"aproximadamente", r"approssimativamente", r"ongeveer"),
@@ -322,14 +918,57 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ),
     ("and", (r"et", r"und", r"y", r"e(?!\.)")),
     ("of the", (r"van\s+de", r"de\s+la", r"de\s+las?", r"de\s+los")),
-    ("of", (r"des", r"der", r"de", r"del", r"della", r"delle", r"dei", r"van", r"da", r"das")),
-    ("in", (r"dans", r"im", r"nel", r"nelle", r"nei", r"em")),
+    (
+        "of",
+        (
+            r"(?<=%\s)(?:a[fv]|din)",
+            r"des",
+            r"der",
+            r"de",
+            r"del",
+            r"della",
+            r"delle",
+            r"dei",
+            r"van",
+            r"da",
+            r"das",
+        ),
+    ),
+    (
+        "in",
+        (
+            r"dans",
+            r"im",
+            r"nel",
+            r"nelle",
+            r"nei",
+            r"em",
+            r"în",
+            r"en\s+el",
+            r"en(?=\s+\d)",
+            r"[wvi](?=\s+\d)",
+        ),
+    ),
     ("per", (r"par", r"pro", r"por")),
 )
 
 #: Rows whose foreign spellings are also words of English text ("media", "rapport"): no cue of a language.
 _NO_CUE: Final = frozenset(
-    {"and", "of", "of the", "in", "per", "no", "ISH", "strong", "intense", "invasive", "mean", "ratio"}
+    {
+        "and",
+        "of",
+        "of the",
+        "in",
+        "per",
+        "no",
+        "ISH",
+        "strong",
+        "intense",
+        "invasive",
+        "mean",
+        "ratio",
+        "gene",
+    }
 )
 #: Words that only another language uses: their presence switches the lexicon on for the whole text.
 _FOREIGN_CUE_RE: Final = re.compile(
@@ -348,10 +987,20 @@ _CASE_SENSITIVE: Final = frozenset({"ISH"})
 _DESCRIPTOR: Final = (
     r"(?:membrane|faint|weak|moderate|strong|intense|complete|incomplete|circumferential|partial)"
 )
+#: "faint i incomplete" (the conjunction of Polish, Czech and Slovak, Romanian, Hungarian, the Nordic
+#: languages and Finnish between two staining words) → "faint and incomplete".
+_CONJUNCTION_RE: Final = re.compile(
+    rf"\b(?P<first>{_DESCRIPTOR})\s+(?:i|a|[șşs]i|[ée]s|och|og|ja)\s+(?={_DESCRIPTOR}\b)", re.IGNORECASE
+)
 #: "staining membrane faint and incomplete" (noun first, as written in the Romance languages) → English order.
 _NOUN_FIRST_RE: Final = re.compile(
-    r"\b(?P<noun>staining)(?P<desc>(?:\s*,?\s+(?:and\s+|or\s+)?" + _DESCRIPTOR + r"\b)+)", re.IGNORECASE
+    r"\b(?P<noun>(?:membrane\s+)?staining)(?P<desc>(?:\s*,?\s+(?:and\s+|or\s+)?" + _DESCRIPTOR + r"\b)+)",
+    re.IGNORECASE,
 )
+
+
+#: A case ending on a percentage ("30 %-ában", "30 %:ssa": in 30 % of) → the percentage alone.
+_PERCENT_CASE_RE: Final = re.compile(r"%(?:-?(?:[áa]ban|[ée]ben)|:ss[aä])(?!\w)")
 
 
 def _english(match: re.Match[str], english: str) -> str:
@@ -364,6 +1013,10 @@ def _english(match: re.Match[str], english: str) -> str:
 
 def _reorder(match: re.Match[str]) -> str:
     descriptors = re.sub(r"^\s*,?\s*", "", match.group("desc"))
+    # "staining membrane faint and incomplete" → "faint and incomplete membrane staining".
+    membrane = re.match(r"(membrane)\s*,?\s+(?!and\b|or\b)", descriptors, re.IGNORECASE)
+    if membrane:
+        descriptors = f"{descriptors[membrane.end() :]} {membrane.group(1)}"
     return f"{descriptors} {match.group('noun')}"
 
 
@@ -394,4 +1047,5 @@ def to_english(text: str) -> str:
             text = re.sub(r"(?<![\w-])(?:HIS|HIB|HISF)(?![\w-])", english, text)
             continue
         text = pattern.sub(functools.partial(_english, english=english), text)
+    text = _PERCENT_CASE_RE.sub("%", _CONJUNCTION_RE.sub(r"\g<first> and ", text))
     return _NOUN_FIRST_RE.sub(_reorder, text)

@@ -13,6 +13,11 @@ this module turns the many ways laboratories type the same thing into that one s
 - tables: rows of a pipe table (``| HER2 | 2+ |``; HTML tables arrive in this form) become ``HER2: 2+``;
   under a header row, each cell is prefixed by its column header
   (``| Ratio | HER2/cell |`` over ``| 1,6 | 5,7 |`` → ``Ratio: 1.6; HER2/cell: 5.7``);
+- dictation: spoken numbers and names ("one point two", "CEP seventeen"); "her 2", "her two", "her 2 new",
+  "HER 2 NEU" → ``HER2`` where HER2 words follow (not the pronoun: "her 2 sisters"); a spelled score ("three
+  plus", "three+") → ``3+`` only where HER2 is the last marker named before it (an ER "strong three plus
+  intensity" stays words); a long dictated line without punctuation gets a full stop before each marker or
+  method it moves on to ("… of cells fish not performed ki 67 …");
 - wrapped lines: a line broken in the middle of a sentence (fixed-width report text) is joined to the next
   one when the next line plainly continues it (starts in lower case or with a number, and is neither a
   ``label: value`` line nor a list item).
@@ -25,7 +30,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from connectors.fhir.narrative_lexicon import to_english
@@ -206,12 +211,42 @@ _SPOKEN_DECIMAL_RE: Final = re.compile(
 _SPOKEN_PERCENT_RE: Final = re.compile(
     rf"\b(?P<whole>{_SPOKEN_NUMBER})(?=\s*(?:%|per\s?cent|percent)\b)", re.IGNORECASE
 )
+#: What follows a spoken HER2 ("her 2 is …", "her two by FISH …"); "her two sisters" is the pronoun.
+_HER2_FOLLOWS: Final = (
+    r"(?=\s*(?:[:(=]|\b(?:is|was|are|were|by|status|results?|ihc|immuno\w*|fish|ish|sish|cish|score[sd]?|"
+    r"protein|gene|test\w*|stain\w*|membrane|expression|over-?expression|equivocal|negative|positive|"
+    r"borderline|amplif\w*|non-?amplif\w*|not|signals?|cop(?:y|ies)|to\s+cep|cep|in\s+situ|dual|single|"
+    r"hybridi[sz]ation|zero|one|two|three|"
+    r"\d+\+?(?![\d.]*\s*(?:year|month|week|day|prior|previous|sister|child|daughter|son|cm|mm)))\b))"
+)
 _SPOKEN_NAMES: Final = (
-    (re.compile(r"\bHER[-\s]{0,3}two\b", re.IGNORECASE), "HER2"),
+    # "HER2/neu" dictated: "her 2 new", "HER 2 NEU", "her two slash neu".
+    (
+        re.compile(
+            r"\bher(?:[-\s]{0,3}(?:two|2))(?:\s*(?:[-/]|\s+slash\s+)?\s*(?:neu|new))\b",
+            re.IGNORECASE,
+        ),
+        "HER2",
+    ),
+    (re.compile(r"\b(?-i:HER)[-\s]{0,3}two\b", re.IGNORECASE), "HER2"),
+    (re.compile(rf"\b(?-i:her|Her)(?:[-\s]{{0,3}}two|\s+2)\b{_HER2_FOLLOWS}", re.IGNORECASE), "HER2"),
+    (re.compile(r"\bhercep[-\s]?t[-\s]?test\b", re.IGNORECASE), "HercepTest"),
     (re.compile(r"\b(CEP|CEN|chromosome)[-\s]{0,3}seventeen\b", re.IGNORECASE), r"\g<1>17"),
     (re.compile(r"(?<=[A-Za-z0-9])\s+slash\s+(?=neu\b)", re.IGNORECASE), "/"),
 )
-_SPOKEN_SCORE_RE: Final = re.compile(r"\b(zero|one|two|three)[-\s]{1,3}plus\b", re.IGNORECASE)
+_SPOKEN_SCORE_RE: Final = re.compile(
+    r"(?<![\w.])(zero|one|two|three|[0-3])(?:[-\s]{1,3}plus\b|\+)(?![\w+])", re.IGNORECASE
+)
+_SCORE_DIGITS: Final = {"zero": 0, "one": 1, "two": 2, "three": 3, "0": 0, "1": 1, "2": 2, "3": 3}
+#: The markers whose score a spelled "three plus" can be: HER2 (and its assays), or another marker.
+_SCORE_OWNER_RE: Final = re.compile(
+    r"(?P<her2>\bHER[-\s]?2\b|\bHER[-\s]?two\b|ERBB-?2|c-?erb-?B-?2|HercepTest|\b4B5\b)|"
+    r"(?P<other>\b(?:ER|PR|PgR|AR|er|pr)\b|o?estrogen|progesterone|androgen|Ki-?\s?67|\bki\s+67\b|"
+    r"e-?\s?cadherin|\bp53\b|\bCK\s?5/6\b|GATA-?3|PD-?L1|intensity)",
+    re.IGNORECASE,
+)
+#: How far back the marker of a spelled score is looked for (a dictated report runs its markers together).
+_SCORE_OWNER_SPAN: Final = 160
 
 
 def _spoken_value(words: str) -> int:
@@ -235,15 +270,29 @@ def _named(replacement: str) -> Callable[[re.Match[str]], str]:
     return substitute
 
 
+def _spoken_score(match: re.Match[str]) -> str:
+    """A spelled score ("two plus", "three+", "1 plus") as written ("2+") where it is HER2's: the last marker
+    named before it is HER2 (or no marker is named); another marker's "three plus" intensity stays words."""
+    if match.group(0)[-1] == "+" and match.group(1).isdigit():
+        return match.group(0)
+    before = match.string[max(0, match.start() - _SCORE_OWNER_SPAN) : match.start()]
+    owners = list(_SCORE_OWNER_RE.finditer(before))
+    if owners and owners[-1].group("other"):
+        return match.group(0)
+    return _keeping_lines(match, f"{_SCORE_DIGITS[match.group(1).lower()]}+")
+
+
 def _spoken_numbers(text: str) -> str:
     if not re.search(
-        r"\b(?:point|per\s?cent|percent|HER[-\s]{0,3}two|seventeen|slash|plus)\b|%", text, re.IGNORECASE
+        r"\b(?:point|per\s?cent|percent|her[-\s]{0,3}(?:two|2)|seventeen|slash|plus|hercep\w*)\b|%|[a-z]\+",
+        text,
+        re.IGNORECASE,
     ):
         return text
-    # "two plus", "three-plus": the score as written ("2+").
-    text = _SPOKEN_SCORE_RE.sub(lambda m: _keeping_lines(m, f"{_UNITS[m.group(1).lower()]}+"), text)
     for pattern, replacement in _SPOKEN_NAMES:
         text = pattern.sub(_named(replacement), text)
+    # "two plus", "three-plus", "three+": the score as written ("2+"), where it is HER2's.
+    text = _SPOKEN_SCORE_RE.sub(_spoken_score, text)
 
     def decimal(match: re.Match[str]) -> str:
         digits = "".join(
@@ -254,6 +303,58 @@ def _spoken_numbers(text: str) -> str:
 
     text = _SPOKEN_DECIMAL_RE.sub(decimal, text)
     return _SPOKEN_PERCENT_RE.sub(lambda m: _keeping_lines(m, str(_spoken_value(m.group("whole")))), text)
+
+
+#: A dictated line: many words and no punctuation between them (speech recognition without spoken stops).
+_STOP_RE: Final = re.compile(r"[.;:,!?](?!\d)|[|()\[\]=]")
+#: Words after which a marker's name continues the sentence ("positive for her 2", "ratio of HER2 to …").
+_RUNS_ON: Final = frozenset(
+    {
+        "for",
+        "of",
+        "and",
+        "or",
+        "with",
+        "by",
+        "to",
+        "in",
+        "on",
+        "the",
+        "a",
+        "is",
+        "was",
+        "than",
+        "per",
+        "no",
+        "not",
+    }
+)
+_DICTATED_WORDS: Final = 12
+#: What opens a new statement in dictation: a marker, a method or a comment.
+_DICTATED_OPENER_RE: Final = re.compile(
+    r"(?<=[\w%+])\s+(?=(?:HER2|(?-i:ER|PR)|fish|ish|sish|cish|ki[-\s]?67|e[-\s]?cadherin|"
+    r"o?estrogen\s+receptors?|progesterone\s+receptors?|androgen\s+receptors?|comments?|addendum|"
+    r"interpretation|impression)\b)",
+    re.IGNORECASE,
+)
+
+
+def _dictated_stops(text: str) -> str:
+    """Full stops where a dictated, unpunctuated line moves on to the next marker or method ("… 30% of cells
+    fish not performed ki 67 is 10%" → "… 30% of cells. fish not performed. ki 67 is 10%"), so that one
+    marker's words are not read as another's."""
+    return "\n".join(
+        _DICTATED_OPENER_RE.sub(_stop, line) if _dictated(line) else line for line in text.split("\n")
+    )
+
+
+def _stop(match: re.Match[str]) -> str:
+    before = match.string[: match.start()].split()
+    return match.group(0) if before and before[-1].lower() in _RUNS_ON else ". "
+
+
+def _dictated(line: str) -> bool:
+    return len(line.split()) >= _DICTATED_WORDS and not _STOP_RE.search(line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,7 +615,9 @@ def report_lines(text: str) -> list[Line]:
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").
     sizes = [len(" ".join(r.split())) for r in raw] if len(raw) == len(lines) else [len(x) for x in lines]
-    return _flatten_tables(_unwrap(lines, sizes))
+    # A dictated line is judged once its wrapped lines are joined (speech recognition wraps at any width).
+    unwrapped = [replace(line, text=_dictated_stops(line.text)) for line in _unwrap(lines, sizes)]
+    return _flatten_tables(unwrapped)
 
 
 # ----------------------------------------------------------------------------------------------------

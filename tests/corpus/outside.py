@@ -7,6 +7,10 @@ Each cause is a way real reports are written that the main styles do not cover:
 - ``language``: French, German, Spanish, Italian, Dutch and Portuguese wording ("HER2 : positif (score 3+)",
   "HIS non amplifié ; ratio 1,5"), sometimes after a diagnosis naming the invasive carcinoma in that language
   and denying carcinoma in situ ("Carcinome infiltrant …. Absence de composante in situ.");
+- ``language_central``, ``language_nordic``: the same in Polish, Czech, Slovak, Romanian and Hungarian, and
+  in Swedish, Norwegian, Danish and Finnish, each language in turn;
+- ``dictated``: US dictated reports as speech recognition writes them ("her 2 new immunohistochemistry one
+  plus negative", "her two", "fish not amplified", no punctuation), with an ER intensity spoken as a score;
 - ``ish_not_final``: IHC 2+ with a first ISH count whose recount or final interpretation is still pending
   (equivocal: no final ISH);
 - ``original_quoted``: an addendum's ISH with the original report's IHC 2+ quoted under "ORIGINAL REPORT:";
@@ -45,6 +49,7 @@ Labels come from :func:`tests.corpus.truth.label` of the case each text states, 
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Callable
 
 from tests.corpus.scenarios import dual_numbers
@@ -53,6 +58,9 @@ from tests.corpus.truth import Case, Ihc, Ish, Label, highest, label
 CAUSES = (
     "foci",
     "language",
+    "language_central",
+    "language_nordic",
+    "dictated",
     "ish_not_final",
     "original_quoted",
     "rtf",
@@ -249,6 +257,141 @@ _LANGUAGES = {
         "intense": "intensa",
         "ratio": "ratio",
     },
+    "pl": {
+        "pos": "dodatni",
+        "neg": "ujemny",
+        "equiv": "niejednoznaczny",
+        "ish": "hybrydyzacja in situ",
+        "notamp": "nieamplifikowany",
+        "amp": "amplifikowany",
+        "stain": "barwienie błonowe {a} i {b} w {pct} % komórek nowotworowych",
+        "faint": "słabe",
+        "incomplete": "niepełne",
+        "complete": "pełne",
+        "intense": "silne",
+        "ratio": "stosunek",
+        "nucleus": "jądro",
+    },
+    "cs": {
+        "pos": "pozitivní",
+        "neg": "negativní",
+        "equiv": "hraniční",
+        "ish": "in situ hybridizace",
+        "notamp": "neamplifikován",
+        "amp": "amplifikován",
+        "stain": "{a} a {b} membránové barvení v {pct} % nádorových buněk",
+        "faint": "slabé",
+        "incomplete": "neúplné",
+        "complete": "kompletní",
+        "intense": "silné",
+        "ratio": "poměr",
+        "nucleus": "jádro",
+    },
+    "sk": {
+        "pos": "pozitívny",
+        "neg": "negatívny",
+        "equiv": "hraničný",
+        "ish": "in situ hybridizácia",
+        "notamp": "neamplifikovaný",
+        "amp": "amplifikovaný",
+        "stain": "{a} a {b} membránové farbenie v {pct} % nádorových buniek",
+        "faint": "slabé",
+        "incomplete": "neúplné",
+        "complete": "kompletné",
+        "intense": "silné",
+        "ratio": "pomer",
+        "nucleus": "jadro",
+    },
+    "ro": {
+        "pos": "pozitiv",
+        "neg": "negativ",
+        "equiv": "echivoc",
+        "ish": "hibridizare in situ",
+        "notamp": "neamplificat",
+        "amp": "amplificat",
+        "stain": "colorație membranară {a} și {b} în {pct} % din celulele tumorale",
+        "faint": "slabă",
+        "incomplete": "incompletă",
+        "complete": "completă",
+        "intense": "intensă",
+        "ratio": "raport",
+        "nucleus": "nucleu",
+    },
+    "hu": {
+        "pos": "pozitív",
+        "neg": "negatív",
+        "equiv": "kétes",
+        "ish": "in situ hibridizáció",
+        "notamp": "nem amplifikált",
+        "amp": "amplifikált",
+        "stain": "{a} és {b} membránfestődés a tumorsejtek {pct} %-ában",
+        "faint": "gyenge",
+        "incomplete": "inkomplett",
+        "complete": "komplett",
+        "intense": "erős",
+        "ratio": "arány",
+        "nucleus": "sejtmag",
+    },
+    "sv": {
+        "pos": "positiv",
+        "neg": "negativ",
+        "equiv": "gränsfall",
+        "ish": "in situ-hybridisering",
+        "notamp": "inte amplifierad",
+        "amp": "amplifierad",
+        "stain": "{a} och {b} membranfärgning i {pct} % av tumörcellerna",
+        "faint": "svag",
+        "incomplete": "ofullständig",
+        "complete": "fullständig",
+        "intense": "stark",
+        "ratio": "kvot",
+        "nucleus": "cellkärna",
+    },
+    "no": {
+        "pos": "positiv",
+        "neg": "negativ",
+        "equiv": "tvetydig",
+        "ish": "in situ-hybridisering",
+        "notamp": "ikke amplifisert",
+        "amp": "amplifisert",
+        "stain": "{a} og {b} membranfarging i {pct} % av tumorcellene",
+        "faint": "svak",
+        "incomplete": "ufullstendig",
+        "complete": "komplett",
+        "intense": "sterk",
+        "ratio": "ratio",
+        "nucleus": "cellekjerne",
+    },
+    "da": {
+        "pos": "positiv",
+        "neg": "negativ",
+        "equiv": "tvetydig",
+        "ish": "in situ-hybridisering",
+        "notamp": "ikke amplificeret",
+        "amp": "amplificeret",
+        "stain": "{a} og {b} membranfarvning i {pct} % af tumorcellerne",
+        "faint": "svag",
+        "incomplete": "inkomplet",
+        "complete": "komplet",
+        "intense": "stærk",
+        "ratio": "ratio",
+        "nucleus": "cellekerne",
+    },
+    "fi": {
+        "pos": "positiivinen",
+        "neg": "negatiivinen",
+        "equiv": "rajatapaus",
+        "ish": "in situ -hybridisaatio",
+        "notamp": "ei monistunut",
+        "amp": "monistunut",
+        "stain": "{a} ja {b} kalvovärjäytyminen {pct} %:ssa kasvainsoluista",
+        "faint": "heikko",
+        "incomplete": "epätäydellinen",
+        "complete": "täydellinen",
+        "intense": "voimakas",
+        "ratio": "suhde",
+        "nucleus": "tuma",
+    },
 }
 
 
@@ -260,7 +403,33 @@ _NULL_WORDS = {
     "it": ("assenza di colorazione di membrana", "punteggio"),
     "nl": ("geen membraankleuring", "score"),
     "pt": ("ausência de marcação membranar", "escore"),
+    "pl": ("brak barwienia błonowego", "punktacja"),
+    "cs": ("bez membránového barvení", "skóre"),
+    "sk": ("bez membránového farbenia", "skóre"),
+    "ro": ("fără colorație membranară", "scor"),
+    "hu": ("nincs membránfestődés", "pontszám"),
+    "sv": ("ingen membranfärgning", "score"),
+    "no": ("ingen membranfarging", "score"),
+    "da": ("ingen membranfarvning", "score"),
+    "fi": ("ei kalvovärjäytymistä", "pisteet"),
 }
+
+
+#: The languages of the ``language`` cause (western Europe), and of ``language_central`` and
+#: ``language_nordic``, which take their languages in turn so that each one is written.
+_WESTERN = ("de", "es", "fr", "it", "nl", "pt")
+_CENTRAL = ("cs", "hu", "pl", "ro", "sk")
+_NORDIC = ("da", "fi", "no", "sv")
+#: How many reports each generator has written per language group (the turn is the generator's own, so a
+#: corpus stays the same for the same seed).
+_TURNS: weakref.WeakKeyDictionary[random.Random, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _in_turn(rng: random.Random, languages: tuple[str, ...]) -> str:
+    turns = _TURNS.setdefault(rng, {})
+    turn = turns.get(languages[0], 0)
+    turns[languages[0]] = turn + 1
+    return languages[turn % len(languages)]
 
 
 #: A diagnosis line naming the invasive carcinoma and denying carcinoma in situ, per language.
@@ -275,7 +444,7 @@ _DIAGNOSES = {
 
 
 def _language(rng: random.Random) -> Variant:
-    language = rng.choice(sorted(_LANGUAGES))
+    language = rng.choice(_WESTERN)
     text, truth = _language_result(language, rng)
     if rng.random() < 0.5:
         text = f"{_DIAGNOSES[language]}\n{text}"
@@ -304,10 +473,74 @@ def _language_result(language: str, rng: random.Random) -> Variant:
         [
             f"HER2 (IHC) : {words['equiv']} (score 2+)",
             f"{words['ish']} HER2/CEP17 : {result} ; {words['ratio']} {_fmt(ratio, True)} ; HER2 "
-            f"{_fmt(her2, True)} / noyau.",
+            f"{_fmt(her2, True)} / {words.get('nucleus', 'noyau')}.",
         ]
     )
     return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
+def _language_central(rng: random.Random) -> Variant:
+    return _language_result(_in_turn(rng, _CENTRAL), rng)
+
+
+def _language_nordic(rng: random.Random) -> Variant:
+    return _language_result(_in_turn(rng, _NORDIC), rng)
+
+
+_SPOKEN_SCORES = ("zero", "one", "two", "three")
+#: How speech recognition writes HER2/neu.
+_SPOKEN_HER2 = ("her 2 new", "her two", "her 2", "HER 2 NEU", "her-2/neu", "her two neu")
+
+
+def _spoken_decimal(value: float) -> str:
+    whole, tenths = divmod(round(value * 10), 10)
+    digits = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    return f"{digits[whole] if whole < 10 else whole} point {digits[tenths]}"
+
+
+def _dictated(rng: random.Random) -> Variant:
+    """A US dictated report as speech recognition writes it: lower case, no punctuation, spelled scores
+    ("one plus", "three+"), HER2 as "her 2 new" or "her two", "fish" for FISH, and the ER intensity spoken
+    as a score ("strong three plus intensity") before the HER2 result; one run-on line or one per item."""
+    her2 = rng.choice(_SPOKEN_HER2)
+    kind = rng.choice(["0null", "1", "2neg", "2amp", "3"])
+    score = int(kind[0])
+    spoken = rng.choice([f"{_SPOKEN_SCORES[score]} plus", f"{_SPOKEN_SCORES[score]}+", f"{score} plus"])
+    if score == 0:
+        spoken = "zero"
+    lines = [
+        "final diagnosis left breast needle core biopsy invasive ductal carcinoma grade 2",
+        f"estrogen receptor positive {rng.choice([80, 90, 95])} percent with strong three plus intensity "
+        f"progesterone receptor positive {rng.choice([30, 60])} percent",
+    ]
+    if kind == "0null":
+        lines.append(f"{her2} immunohistochemistry is {spoken} negative with no membrane staining")
+        truth = Label.NULL
+    elif kind == "1":
+        lines.append(
+            f"{her2} is {spoken} negative by hercept test faint incomplete membrane staining in about "
+            f"{rng.choice([20, 30, 50])} percent of tumor cells fish not performed"
+        )
+        truth = Label.LOW_1
+    elif kind == "3":
+        lines.append(
+            f"{her2} immunohistochemistry {spoken} positive complete strong membrane staining in "
+            f"{rng.choice([80, 90, 100])} percent of tumor cells"
+        )
+        truth = Label.POSITIVE
+    else:
+        group = 5 if kind == "2neg" else 1
+        ratio, copies, _ = dual_numbers(rng, group)
+        word = "not amplified" if group == 5 else "amplified"
+        lines += [
+            f"{her2} immunohistochemistry {spoken} equivocal",
+            f"fish {word} her two to cep seventeen ratio {_spoken_decimal(ratio)} average her two copies "
+            f"{_spoken_decimal(copies)} per cell",
+        ]
+        ratio, copies = round(ratio, 1), round(copies, 1)
+        truth = label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=copies)))
+    lines.append(f"ki 67 approximately {rng.choice([5, 10, 20])} percent")
+    return (" " if rng.random() < 0.5 else "\n").join(lines), truth
 
 
 def _ish_not_final(rng: random.Random) -> Variant:
@@ -646,6 +879,9 @@ def _report_versions(rng: random.Random) -> Variant:
 BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "foci": _foci,
     "language": _language,
+    "language_central": _language_central,
+    "language_nordic": _language_nordic,
+    "dictated": _dictated,
     "ish_not_final": _ish_not_final,
     "original_quoted": _original_quoted,
     "rtf": _rtf,

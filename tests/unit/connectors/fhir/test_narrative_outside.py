@@ -253,7 +253,7 @@ def test_a_stated_low_conflict_keeps_both_statements() -> None:
     [
         ("HER2 : positif (score 3+)", "HER2 : positive (score 3+)"),
         ("HIS : NON AMPLIFIÉ", "ISH : NOT AMPLIFIED"),
-        ("marquage membranaire faible et incomplet", "membrane faint and incomplete staining"),
+        ("marquage membranaire faible et incomplet", "faint and incomplete membrane staining"),
         ("Färbung: schwach positiv", "staining: weakly positive"),
         ("HER2: negatief", "HER2: negative"),
     ],
