@@ -91,6 +91,7 @@ _LIST_ITEM: Final = re.compile(r"^\s*(?:[-*]\s|\d{1,2}[.)]\s|\(?[a-hA-H][.)]\s)"
 _KEY_VALUE: Final = re.compile(r"^[A-Za-z][^:.;]{0,40}:\s")
 _CONTINUES: Final = re.compile(r"^[a-z0-9(%+/,]")
 _ENDS_SENTENCE: Final = re.compile(r"[.;:!?]\s*$")
+_SOFT_END: Final = re.compile(r"[;,]\s*$")
 #: A line that is itself a ``label: value`` item ("er: negative (0%)", "KI-67: 15%").
 _LABELLED_ITEM: Final = re.compile(r"^[A-Za-z][A-Za-z0-9 /()'-]{0,40}:\s*\S")
 _SECTION_LABEL: Final = re.compile(
@@ -615,6 +616,7 @@ def report_lines(text: str) -> list[Line]:
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").
     sizes = [len(" ".join(r.split())) for r in raw] if len(raw) == len(lines) else [len(x) for x in lines]
+    lines, sizes = _rejoin_rows(lines, sizes)
     # A dictated line is judged once its wrapped lines are joined (speech recognition wraps at any width).
     unwrapped = [replace(line, text=_dictated_stops(line.text)) for line in _unwrap(lines, sizes)]
     return _flatten_tables(unwrapped)
@@ -630,6 +632,43 @@ def _cells(line: str) -> list[str] | None:
     if line.count("|") >= 2 or (line.count("|") == 1 and line.strip().startswith("|")):
         return [cell.strip() for cell in line.strip().strip("|").split("|")]
     return None
+
+
+def _is_broken_row(line: str, following: str, neighbour: str) -> bool:
+    """Whether a table row was broken across two lines: it ends in a separator its neighbouring row does not
+    end in ("Marker | Prior (2022) |" / "Current (2024)" over "HER2 IHC | 2+ | 0"), and with the next
+    line it has as many separators as that row."""
+    row = line.rstrip()
+    return (
+        row.endswith("|")
+        and not row.lstrip().startswith("|")
+        and not neighbour.rstrip().endswith("|")
+        and bool(following.strip())
+        and "|" not in following
+        and row.count("|") == neighbour.count("|")
+    )
+
+
+def _rejoin_rows(lines: list[str], sizes: list[int]) -> tuple[list[str], list[int]]:
+    """Table rows broken across lines (fixed-width wrapping) joined again."""
+    out: list[str] = []
+    out_sizes: list[int] = []
+    index = 0
+    while index < len(lines):
+        line, size = lines[index], sizes[index]
+        if _cells(line) is not None and index + 1 < len(lines):
+            before = out[-1] if out and _cells(out[-1]) is not None else None
+            after = lines[index + 2] if index + 2 < len(lines) else ""
+            neighbour = before if before is not None else after
+            if _cells(neighbour) is not None and _is_broken_row(line, lines[index + 1], neighbour):
+                out.append(f"{line.rstrip()} {lines[index + 1].strip()}")
+                out_sizes.append(size + 1 + sizes[index + 1])
+                index += 2
+                continue
+        out.append(line)
+        out_sizes.append(size)
+        index += 1
+    return out, out_sizes
 
 
 def _is_header(cells: list[str]) -> bool:
@@ -718,6 +757,10 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
     tight = physical + 1 + len(first_word) > width
     if text.endswith(":"):
         return _label_takes_next(text, nxt, cased=cased, tight=tight)
+    # "OUTSIDE DIAGNOSIS: invasive carcinoma, grade 2;" / "HER2 IHC 3+.": a full line ending in a clause
+    # separator was broken by greedy wrapping; what follows stays in the sentence (and its context).
+    if _SOFT_END.search(text) and tight and not _LIST_ITEM.match(following):
+        return True
     if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
         return False
     # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too.

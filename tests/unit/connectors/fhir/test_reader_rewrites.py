@@ -1,0 +1,64 @@
+"""No rewrite of a report's wording moves it to another HER2 category.
+
+Each test below is one cause found by ``tests.tools.perturb_corpus``: the report as a laboratory wrote it
+and the same report re-wrapped, re-spaced or re-cased must be read alike (or, when the rewrite really
+destroys a structure, as indeterminate — never as another category). The last test rewrites a whole
+generated corpus.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from connectors.fhir.narrative import parse_report_text
+from rules.domain import SpecimenRef
+from rules.her2 import synthesize
+from rules.her2.classify import display_category
+from tests.corpus.perturbations import rewrap
+
+SPECIMEN = SpecimenRef(id="S26-00123", collected=dt.date(2026, 1, 5))
+
+
+def category(text: str) -> str:
+    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
+    return display_category(synthesize(reading.her2, reading.receptors).current)
+
+
+# A full line ending in ";" was a sentence's end: "OUTSIDE DIAGNOSIS: …, grade 2;" wrapped before "HER2 IHC
+# 3+." left the outside 3+ on a line of its own, read as the current result (a false HER2-positive).
+_OUTSIDE_3_PLUS = (
+    "SURGICAL PATHOLOGY REPORT\n"
+    "OUTSIDE DIAGNOSIS: invasive carcinoma, grade 2; HER2 IHC 3+.\n\n"
+    "FINAL DIAGNOSIS:\n"
+    "RIGHT BREAST, LUMPECTOMY:\n"
+    "  - INVASIVE DUCTAL CARCINOMA, NOTTINGHAM GRADE 2 (3+2+2=7).\n\n"
+    "HER2 staining pattern: ~62% of invasive tumor cells show moderate complete membrane staining.\n\n"
+    "HER2 (ERBB2) BY IN SITU HYBRIDIZATION\n"
+    "Probe type: Dual probe (HER2/CEP17)\n"
+    "Average number of HER2 signals per cell: 3.8\n"
+    "Average number of CEP17 signals per cell: 2.1\n"
+    "HER2/CEP17 ratio: 1.79\n"
+)
+
+
+def test_a_wrapped_outside_diagnosis_keeps_its_3_plus_outside() -> None:
+    wrapped = rewrap(_OUTSIDE_3_PLUS, 50)
+    assert "grade 2;\nHER2 IHC 3+." in wrapped
+    assert category(_OUTSIDE_3_PLUS) == category(wrapped)
+    assert category(wrapped) != "HER2-positive"
+
+
+# A pipe table's header row wrapped after its second column: the rows lost their header, "HER2 IHC | 2+ | 0"
+# became "2+; 0" and the prior 2+ (not amplified) was read as the current result.
+_PRIOR_AND_CURRENT_TABLE = (
+    "Marker  | Prior (2022, core) | Current (2024, excision)\n"
+    "HER2 IHC | 2+                | 0\n"
+    "HER2 ISH | not amplified     | -\n"
+)
+
+
+def test_a_table_row_broken_by_wrapping_keeps_its_columns() -> None:
+    wrapped = rewrap(_PRIOR_AND_CURRENT_TABLE, 34)
+    assert "(2022, core) |\nCurrent" in wrapped
+    assert category(_PRIOR_AND_CURRENT_TABLE) == "HER2-0"
+    assert category(wrapped) == "HER2-0"
