@@ -24,7 +24,7 @@ from connectors.fhir.narrative_markup import plain_text
 from rules.domain import Her2Result, ReceptorResult, SourceRef, SpecimenRef
 
 _TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml", "text/rtf", "application/rtf")
-_RTF_RE = re.compile(r"^\s*\{\\rtf")
+_RTF_RE = re.compile(r"^\s*\{\\rtf", re.IGNORECASE)
 #: LOINC document types and classes of pathology reports (FHIR DocumentReference.type/category).
 PATHOLOGY_DOCUMENT_CODES = frozenset(
     {

@@ -62,13 +62,18 @@ def respace(text: str, rng: random.Random) -> str:
 
 
 def rewrap(text: str, width: int) -> str:
-    """Fixed-width wrapping: lines longer than ``width`` are broken at spaces (never inside a word)."""
+    """Fixed-width wrapping: lines longer than ``width`` are broken at spaces (never inside a word).
+
+    In an RTF document a line break of the source is not one of the text (the space it replaces would be
+    lost): there the break is written as the ``\\line`` control word it stands for."""
+    rtf = re.match(r"\s*\{\\rtf", text, re.IGNORECASE) is not None
     out: list[str] = []
     for line in text.split("\n"):
         if len(line) <= width or line.lstrip().startswith("|"):
             out.append(line)
             continue
-        out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False))
+        pieces = textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False)
+        out.extend([piece + "\\line" for piece in pieces[:-1]] + pieces[-1:] if rtf else pieces)
     return "\n".join(out)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from connectors.fhir.mapping_narrative import decode_attachment
 from connectors.fhir.narrative import parse_report_text
 from rules.domain import SpecimenRef
 from rules.her2 import synthesize
@@ -62,3 +63,34 @@ def test_a_table_row_broken_by_wrapping_keeps_its_columns() -> None:
     assert "(2022, core) |\nCurrent" in wrapped
     assert category(_PRIOR_AND_CURRENT_TABLE) == "HER2-0"
     assert category(wrapped) == "HER2-0"
+
+
+# Markup in another case: an HL7 v2 text upper-cased (\.BR\ for \.br\) was no longer unescaped, and the
+# checklist's "HER2 SCORE 0 - NULL." ran into the line before it; an RTF document upper-cased ({\RTF1, \PAR)
+# was read as plain text with its control words.
+_V2_CHECKLIST = (
+    r"HER2 (ERBB2) by immunohistochemistry\.br\Antibody: 4B5\.br\_X_ Negative (Score 0)\.br\___ Negative "
+    r"(Score 1+)\.br\___ Equivocal (Score 2+)\.br\___ Positive (Score 3+)\.br\HER2 score 0 - null."
+)
+_RTF_REPORT = (
+    "{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times New Roman;}}\\f0\\fs20 Invasive ductal carcinoma, grade 2. "
+    "ER: positive (5%, strong); PR: positive (80%, moderate); HER2 status (IHC): equivocal, score 2+; HER2 "
+    "dual-probe ISH: HER2:CEP17 = 1.81; average HER2 copy number 4.5 signals/cell (group 4).\\par\n"
+    "HER2 on the prior core biopsy (S24-8624): 0.\\par\n"
+    "Should the IHC result be 2+, FISH will be performed automatically.\\par\n}"
+)
+
+
+def test_hl7_v2_escapes_are_read_in_any_case() -> None:
+    assert category(_V2_CHECKLIST) == "HER2-null"
+    assert category(_V2_CHECKLIST.upper()) == "HER2-null"
+    assert category(_V2_CHECKLIST.lower()) == "HER2-null"
+
+
+def test_an_rtf_document_is_read_in_any_case() -> None:
+    # Group 4 with IHC 2+ needs a recount the report does not give: indeterminate, in either case.
+    for text in (_RTF_REPORT, _RTF_REPORT.upper()):
+        decoded = decode_attachment("application/rtf", text.encode())
+        assert decoded is not None
+        assert "\\PAR" not in decoded.upper()
+        assert category(decoded) == "indeterminate"
