@@ -583,6 +583,7 @@ _PART_SHARE_BEFORE_RE: Final = re.compile(
 def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> None:
     """Ultralow and null terms and cues (§8); "HER2-null" and "0+" also state the score 0."""
     priority = _score_priority(ctx)
+    masked.take(g.NOT_ULTRALOW_RE)  # "ultralow criteria not met": the term, denied
     if masked.take(g.ULTRALOW_RE):
         facts.zero_cues.append((priority, IhcZeroSubtype.ULTRALOW))
         facts.scores.append((priority, IhcScore.ZERO))

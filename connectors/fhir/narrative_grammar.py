@@ -48,8 +48,11 @@ OTHER_MARKER: Final = (
     r"H-?score|quick\s?score|Nottingham|(?:histologic(?:al)?\s+|nuclear\s+|tumou?r\s+)?grade|tubules?|"
     r"tubule\s+formation|pleomorphism|mitotic|mitos[ie]s|margins?|lymphovascular|LVI|TILs?|"
     r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d|"
-    # Other genes tested by ISH or sequencing: their amplification is theirs.
-    r"(?-i:C?-?MYC|CCND1|FGFR[1-4]|TOP2A|PIK3CA|ESR1|BRCA[12]|PTEN|AKT1|CDK[46]|MDM2|ERBB3|ERBB4|MET|ALK|ROS1|"
+    # Other genes tested by ISH or sequencing: their amplification is theirs. In a report written in capitals
+    # "MET" after a negation, a verb or "criteria" is the verb ("ULTRALOW CRITERIA NOT MET"), not the gene.
+    r"(?-i:C?-?MYC|CCND1|FGFR[1-4]|TOP2A|PIK3CA|ESR1|BRCA[12]|PTEN|AKT1|CDK[46]|MDM2|ERBB3|ERBB4|"
+    r"(?<!NOT\s)(?<!BE\s)(?<!IS\s)(?<!ARE\s)(?<!WAS\s)(?<!WERE\s)(?<!BEEN\s)(?<!CRITERIA\s)(?<!CRITERION\s)"
+    r"(?<!FULLY\s)(?<!ALL\s)MET|ALK|ROS1|"
     r"KRAS|BRAF|NTRK[1-3]?|TP53|PALB2|CDH1))(?![A-Za-z0-9])"
 )
 
@@ -261,6 +264,16 @@ ULTRALOW_RE: Final = re.compile(
     r"ultra[-\s]?low|>\s*0\s*%?\s*(?:but|and|,|to|-)?\s*<\s*1\s*\+|(?<![\w.+])0\s?\+(?![\d+])|"
     r"(?<![\w.])0\s*\(?\s*with\s+(?:(?:faint|weak|incomplete|partial|barely\s+perceptible|membrane|membranous|"
     r"minimal|focal|some|any)[\s,]+)*(?:(?:immuno-?)?staining|reactivity|expression)",
+    _I,
+)
+#: Ultralow denied ("not ultralow", "ultralow criteria not met", "does not meet the criteria for ultralow"):
+#: no ultralow cue.
+NOT_ULTRALOW_RE: Final = re.compile(
+    r"\b(?:not|no|non)[-\s]+(?:HER-?2[-\s]+)?ultra[-\s]?low|"
+    r"\b(?:does|do|did)\s+not\s+(?:meet|fulfil+|satisfy|reach)\s+(?:the\s+)?(?:criteri(?:a|on)\s+(?:for|of)\s+)?"
+    r"(?:HER-?2[-\s]+)?ultra[-\s]?low|"
+    r"ultra[-\s]?low\s+(?:criteri(?:a|on)|definition|threshold)\s+(?:(?:is|are|was|were)\s+)?"
+    r"(?:not\s+(?:met|fulfil+ed|satisfied|reached)|unmet)",
     _I,
 )
 #: "with membrane staining" after an IHC 0 (§8 "0 with membrane staining"): the ultralow description.

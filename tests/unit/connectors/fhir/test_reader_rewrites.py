@@ -94,3 +94,29 @@ def test_an_rtf_document_is_read_in_any_case() -> None:
         assert decoded is not None
         assert "\\PAR" not in decoded.upper()
         assert category(decoded) == "indeterminate"
+
+
+# Case and negation: in capitals "ULTRALOW CRITERIA NOT MET (NO STAINING)" held "MET", the gene, which ended
+# the HER2 statement (its null lost); and in any case a denied ultralow ("ultralow criteria not met") was
+# read as the ultralow term.
+_ULTRALOW_NOT_MET = (
+    "Digital image analysis (Visiopharm): 0.0 % tumour cells with any membrane staining.\n"
+    "HER2 IHC score: 0\n"
+    "Ultralow evaluation performed per 2023 practice; ultralow criteria not met (no staining).\n"
+)
+
+
+def test_criteria_not_met_in_capitals_is_no_gene() -> None:
+    assert category(_ULTRALOW_NOT_MET) == "HER2-null"
+    assert category(_ULTRALOW_NOT_MET.upper()) == "HER2-null"
+    assert category(_ULTRALOW_NOT_MET.lower()) == "HER2-null"
+
+
+def test_a_denied_ultralow_is_not_ultralow() -> None:
+    for denied in (
+        "HER2 IHC score: 0\nUltralow criteria not met.",
+        "HER2 IHC score: 0 (not ultralow).",
+        "HER2 IHC score: 0; the tumour does not meet the criteria for HER2-ultralow.",
+    ):
+        assert category(denied) == "HER2-0", denied
+    assert category("HER2 IHC score: 0 (ultralow).") == "HER2-ultralow"
