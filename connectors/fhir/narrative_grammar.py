@@ -38,12 +38,13 @@ HER2: Final = (
     r"(?<![A-Za-z0-9])(?:(?-i:HER|Her)[-\s]?2(?:\s*[/(-]?\s*neu\)?)?|(?-i:her)-?2(?:\s*[/(-]?\s*neu\)?)?|"
     r"Her2neu|c-?erb-?\s?B-?2|erb-?B-?2|ERBB2)(?!\d)"
 )
-#: Estrogen and progesterone receptors ("er"/"pr" only as whole words).
-ER: Final = r"(?<![A-Za-z0-9])(?:ER(?:-?alpha)?|o?estrogen[\s-]+receptors?(?:[\s-]+alpha)?)(?![A-Za-z0-9])"
-PR: Final = r"(?<![A-Za-z0-9])(?:PR|PgR|progesterone[\s-]+receptors?)(?![A-Za-z0-9])"
+#: Estrogen and progesterone receptors ("er"/"pr" only as whole words: a word boundary counts accented
+#: letters, so "PRÓXIMO" holds no PR and "METÁSTASIS" no MET).
+ER: Final = r"(?<!\w)(?:ER(?:-?alpha)?|o?estrogen[\s-]+receptors?(?:[\s-]+alpha)?)(?!\w)"
+PR: Final = r"(?<!\w)(?:PR|PgR|progesterone[\s-]+receptors?)(?!\w)"
 #: Markers and report items whose mention ends a HER2 statement (their scores and intensities are theirs).
 OTHER_MARKER: Final = (
-    r"(?<![A-Za-z0-9])(?:Ki-?67|MIB-?1|(?-i:AR)|androgen\s+receptors?|p53|p63|p120|CK\s?5/6|CK\s?\d+|"
+    r"(?<!\w)(?:Ki-?67|MIB-?1|(?-i:AR)|androgen\s+receptors?|p53|p63|p120|CK\s?5/6|CK\s?\d+|"
     r"cytokeratins?|E-?cadherin|GATA-?3|TRPS1|SOX-?10|mammaglobin|GCDFP\S*|PD-?L1|TROP-?2|EGFR|Allred|"
     r"H-?score|quick\s?score|Nottingham|(?:histologic(?:al)?\s+|nuclear\s+|tumou?r\s+)?grade|tubules?|"
     r"tubule\s+formation|pleomorphism|mitotic|mitos[ie]s|margins?|lymphovascular|LVI|TILs?|"
@@ -53,7 +54,7 @@ OTHER_MARKER: Final = (
     r"(?-i:C?-?MYC|CCND1|FGFR[1-4]|TOP2A|PIK3CA|ESR1|BRCA[12]|PTEN|AKT1|CDK[46]|MDM2|ERBB3|ERBB4|"
     r"(?<!NOT\s)(?<!BE\s)(?<!IS\s)(?<!ARE\s)(?<!WAS\s)(?<!WERE\s)(?<!BEEN\s)(?<!CRITERIA\s)(?<!CRITERION\s)"
     r"(?<!FULLY\s)(?<!ALL\s)MET|ALK|ROS1|"
-    r"KRAS|BRAF|NTRK[1-3]?|TP53|PALB2|CDH1))(?![A-Za-z0-9])"
+    r"KRAS|BRAF|NTRK[1-3]?|TP53|PALB2|CDH1))(?!\w)"
 )
 
 HER2_RE: Final = re.compile(HER2, _I)

@@ -120,3 +120,17 @@ def test_a_denied_ultralow_is_not_ultralow() -> None:
     ):
         assert category(denied) == "HER2-0", denied
     assert category("HER2 IHC score: 0 (ultralow).") == "HER2-ultralow"
+
+
+# A marker name ends at any letter, accented ones too: in capitals "METÁSTASIS" began with "MET", the gene,
+# and the metastasis's 3+ was dropped (the other part's 1+ left alone: HER2-low instead of a review).
+_TWO_PARTS_ES = (
+    "A) Mama izquierda, tumorectomía: carcinoma infiltrante. HER2 (4B5): 1+.\n"
+    "B) Ganglio: metástasis de carcinoma.\n"
+    "    HER2 (4B5) en la metástasis: 3+ (positivo).\n"
+)
+
+
+def test_an_accented_word_in_capitals_names_no_marker() -> None:
+    assert category(_TWO_PARTS_ES) == category(_TWO_PARTS_ES.upper())
+    assert category(_TWO_PARTS_ES.upper()) != "HER2-low"
