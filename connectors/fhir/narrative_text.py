@@ -35,7 +35,7 @@ from typing import Final
 
 from connectors.fhir.narrative_lexicon import to_english
 from connectors.fhir.narrative_markup import plain_text
-from connectors.fhir.narrative_sections import part_label
+from connectors.fhir.narrative_sections import PART_RE, part_label
 
 _NEWLINES: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
@@ -755,12 +755,11 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
         return False
     first_word = nxt.split(" ", 1)[0]
     tight = physical + 1 + len(first_word) > width
+    settled = _settled_by_shape(text, following, tight=tight)
+    if settled is not None:
+        return settled
     if text.endswith(":"):
         return _label_takes_next(text, nxt, cased=cased, tight=tight)
-    # "OUTSIDE DIAGNOSIS: invasive carcinoma, grade 2;" / "HER2 IHC 3+.": a full line ending in a clause
-    # separator was broken by greedy wrapping; what follows stays in the sentence (and its context).
-    if _SOFT_END.search(text) and tight and not _LIST_ITEM.match(following):
-        return True
     if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
         return False
     # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too.
@@ -781,6 +780,19 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
     if cased:
         return _continues_cased(text, nxt, tight=tight)
     return _continues_uncased(text, nxt, tight=tight)
+
+
+def _settled_by_shape(text: str, following: str, *, tight: bool) -> bool | None:
+    """Breaks any case and spacing leave alone: a part's opening starts anew; a full line ending in a
+    clause separator continues. None when the shape does not settle it."""
+    nxt = following.strip()
+    if PART_RE.match(nxt) and not _DANGLING.search(text):
+        return False  # "Part A (block A4, right): …" opens a part of the report, in any case
+    # "OUTSIDE DIAGNOSIS: invasive carcinoma, grade 2;" / "HER2 IHC 3+.": a full line ending in a clause
+    # separator was broken by greedy wrapping; what follows stays in the sentence (and its context).
+    if _SOFT_END.search(text) and tight and not _LIST_ITEM.match(following):
+        return True
+    return None
 
 
 def _label_takes_next(text: str, nxt: str, *, cased: bool, tight: bool) -> bool:

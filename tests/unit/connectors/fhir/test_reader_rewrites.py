@@ -134,3 +134,26 @@ _TWO_PARTS_ES = (
 def test_an_accented_word_in_capitals_names_no_marker() -> None:
     assert category(_TWO_PARTS_ES) == category(_TWO_PARTS_ES.upper())
     assert category(_TWO_PARTS_ES.upper()) != "HER2-low"
+
+
+# A part's opening after a heading ending in a colon: in lower case "biomarkers (…):" took "part a (block a4,
+# right): … her2 ihc 1+" as its value, so the 1+ went to the part read before (d, the left node) and the two
+# left parts gave HER2-positive where the report leaves the current one of two cancers unstated.
+_BILATERAL = (
+    "A. RIGHT BREAST, LUMPECTOMY:\n"
+    "   - INVASIVE DUCTAL CARCINOMA, NOTTINGHAM GRADE 2, 1.1 CM.\n"
+    "C. LEFT BREAST, LUMPECTOMY:\n"
+    "   - INVASIVE DUCTAL CARCINOMA, NOTTINGHAM GRADE 3, 2.3 CM.\n"
+    "D. LEFT AXILLARY SENTINEL LYMPH NODE #1, EXCISION:\n"
+    "   - METASTATIC CARCINOMA IN ONE LYMPH NODE (1/1), 3.5 MM.\n\n"
+    "BIOMARKERS (performed on invasive carcinoma):\n"
+    " Part A (block A4, right):  ER 95% strong; HER2 IHC 1+ (negative)\n"
+    " Part C (block C6, left):   ER <1% (negative); HER2 IHC 3+ (POSITIVE), complete intense membranous "
+    "staining in 80% of tumor cells\n"
+)
+
+
+def test_a_part_opening_starts_anew_in_any_case() -> None:
+    assert category(_BILATERAL) == "indeterminate"
+    assert category(_BILATERAL.lower()) == "indeterminate"
+    assert category(_BILATERAL.upper()) == "indeterminate"
