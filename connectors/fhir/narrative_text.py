@@ -495,15 +495,18 @@ _ANSWER_HEADER_RE: Final = re.compile(
     re.IGNORECASE,
 )
 #: A row under it: a label, then one mark in one of the columns.
-_MARK_ROW_RE: Final = re.compile(r"^(?P<label>\S.*?\S)\s{2,}(?P<mark>[xX✓✔☒■])\s*$")
+_MARK_ROW_RE: Final = re.compile(r"^\s*(?P<label>\S.*?\S)\s{2,}(?P<mark>[xX✓✔☒■])\s*$")
 
 
 def _answer_columns(lines: list[str]) -> list[str]:
     """Rows ticked under answer columns ("Any membrane staining      X" under "Yes   No") → "label: No"
-    by the column nearest the mark; a mark between the columns leaves the row unread (its label only)."""
+    by the column nearest the mark; a mark under neither column is an answer that cannot be told
+    ("label: ?")."""
     out: list[str] = []
     columns: list[tuple[float, str]] = []
-    for line in lines:
+    for written in lines:
+        # Columns are read at tab stops of 8, as a fixed-width text shows them.
+        line = written.expandtabs()
         header = _ANSWER_HEADER_RE.match(line)
         if header is not None:
             names = ("a", "b") if header.group("a") else ("c", "d")
@@ -514,13 +517,15 @@ def _answer_columns(lines: list[str]) -> list[str]:
         row = _MARK_ROW_RE.match(line) if columns else None
         if row is None:
             columns = [] if not line.strip() or not _MARK_ROW_RE.match(line) else columns
-            out.append(line)
+            out.append(written)
             continue
         at = row.start("mark")
         (first, name_a), (second, name_b) = columns
         distance_a, distance_b = abs(at - first), abs(at - second)
         if abs(distance_a - distance_b) < 1 or min(distance_a, distance_b) > 4:
-            out.append(row.group("label"))
+            # A mark under neither column (the alignment lost to tabs or re-spacing): an answer was given
+            # and cannot be told, which is not the same as no answer.
+            out.append(f"{row.group('label')}: ?")
             continue
         out.append(f"{row.group('label')}: {name_a if distance_a < distance_b else name_b}")
     return out

@@ -384,11 +384,12 @@ CASES = [
     ("HER2 IHC score 0. Distribution: faint incomplete membrane staining 5%, no staining 95%.", ULTRALOW),
     ("HER2 IHC score 0: no staining 97 % of tumour cells, the rest not assessable.", ZERO),
     ("HER2 IHC score 0; membrane staining absent (0 % of tumour cells).", NULL),
-    # Answer columns with a mark under one of them; a pattern named before "absent" is not all staining.
+    # Answer columns with a mark under one of them; a pattern named before "absent" is not all staining. A
+    # mark under neither column is an answer that cannot be told (ultralow or null): for review.
     ("HER2 (4B5) findings            Present   Absent\nAny membrane staining                    X\n"
      "Circumferential staining                 X\nIHC score: 0", NULL),
     ("HER2 (4B5) findings            Present   Absent\nAny membrane staining       X\n"
-     "Circumferential staining                 X\nIHC score: 0", ZERO),
+     "Circumferential staining                 X\nIHC score: 0", INDETERMINATE),
     ("HER2 IHC score 0. Complete membrane staining: absent.", ZERO),
     # Laboratory listings: a reference-range column is no result; a cell count between a field and its value.
     ("ANALYTE              VALUE           REF. RANGE\nHER2/NEU IHC         3+ POSITIVE     NEGATIVE (0-1+)\n"

@@ -162,6 +162,32 @@ def test_a_part_opening_starts_anew_in_any_case() -> None:
     assert category(_BILATERAL.upper()) == "indeterminate"
 
 
+# Answer columns re-spaced: an indented row was no longer a ticked row (its "No" lost: null read as IHC 0),
+# and a tab counted as one column put a mark under "Yes". Columns are now read at tab stops, and a mark under
+# neither column is an answer that cannot be told.
+_ANSWERS = (
+    "HER2 assessment          Yes   No\n"
+    "Any membrane staining            X\n"
+    "Complete staining                X\n"
+    "Score: 0"
+)
+_ANSWERS_RESPACED = (
+    "    HER2 assessment            \t   Yes    No  \n"
+    "\tAny   membrane staining\t   \t         \tX\n"
+    "  Complete  staining\t   \t               \t   X\n"
+    "\tScore:  0"
+)
+
+
+def test_answer_columns_are_read_at_tab_stops_or_not_at_all() -> None:
+    assert category(_ANSWERS) == "HER2-null"
+    assert category("\n".join("  " + line for line in _ANSWERS.split("\n"))) == "HER2-null"
+    assert category(_ANSWERS_RESPACED) == "indeterminate"
+    assert (
+        category(_ANSWERS.replace("staining            X", "staining                   X")) == "indeterminate"
+    )
+
+
 def test_no_rewrite_of_a_generated_corpus_moves_a_report_to_another_category(tmp_path: Path) -> None:
     """About 120 generated reports (the main styles and one per outside cause), each rewritten by case,
     spacing, wrapping, synonyms and decimal commas: a change to indeterminate loses an answer, any other
