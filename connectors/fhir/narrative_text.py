@@ -849,8 +849,16 @@ def _last_sentence(text: str) -> str:
 
 
 def _wrap_width(lines: list[str], sizes: list[int]) -> int:
-    """The width the report's text fills: its longest line of three words or more."""
-    return max((size for line, size in zip(lines, sizes, strict=True) if len(line.split()) >= 3), default=0)
+    """The width the report's text fills: its longest line of three words or more (a table row is no
+    wrapped text: it is as wide as its cells)."""
+    return max(
+        (
+            size
+            for line, size in zip(lines, sizes, strict=True)
+            if len(line.split()) >= 3 and _cells(line) is None
+        ),
+        default=0,
+    )
 
 
 def _unwrap(lines: list[str], sizes: list[int] | None = None) -> list[Line]:

@@ -52,6 +52,29 @@ def test_a_wrapped_outside_diagnosis_keeps_its_3_plus_outside() -> None:
     assert category(wrapped) != "HER2-positive"
 
 
+# The same wrapped outside statement above a pipe table: the table's long rows made the report's width, the
+# wrapped line was never "full" and the outside 0 stood as a current result beside the 2+ (for review).
+_OUTSIDE_0_AND_TABLE = (
+    "OUTSIDE DIAGNOSIS: invasive carcinoma, grade 2; HER2 IHC 0.\n"
+    "IMMUNOHISTOCHEMISTRY AND ISH\n\n"
+    "| Marker | Result |\n"
+    "|---|---|\n"
+    "| ER | POSITIVE (60%, strong) |\n"
+    "| HER2 status (IHC) | EQUIVOCAL, score +2 |\n"
+    "| HER2 dual ISH | HER2:CEP17 = 1.22; HER2 7.0 signals per nucleus; average CEP17 5.7 signals/cell "
+    "(40 nuclei scored) (group 3) |\n"
+    "| Second observer count | unchanged (group 3) |\n\n"
+    "Final HER2 result - positive\n"
+)
+
+
+def test_a_table_row_does_not_set_the_width_text_was_wrapped_at() -> None:
+    wrapped = rewrap(_OUTSIDE_0_AND_TABLE, 50)
+    assert "grade 2;\nHER2 IHC 0." in wrapped
+    assert category(_OUTSIDE_0_AND_TABLE) == "HER2-positive"
+    assert category(wrapped) == "HER2-positive"
+
+
 # A pipe table's header row wrapped after its second column: the rows lost their header, "HER2 IHC | 2+ | 0"
 # became "2+; 0" and the prior 2+ (not amplified) was read as the current result.
 _PRIOR_AND_CURRENT_TABLE = (
