@@ -36,6 +36,10 @@ _I = re.IGNORECASE
 #: HER2 and its aliases; ``HER2/CEP17`` starts with a HER2 mention, which is fine (it is a HER2 statement).
 HER2: Final = (
     r"(?<![A-Za-z0-9])(?:(?-i:HER|Her)[-\s]?2(?:\s*[/(-]?\s*neu\)?)?|(?-i:her)-?2(?:\s*[/(-]?\s*neu\)?)?|"
+    # A report in lower case spells "her 2" (the pronoun "her 2 sisters" is followed by no HER2 word).
+    r"(?-i:her)\s2(?:\s*[/(-]?\s*neu\)?)?(?=\s*(?:by|ihc|ish|fish|sish|cish|ddish|status|score|result|protein|"
+    r"gene|immuno\w*|test\w*|expression|positive|negative|equivocal|borderline|amplif\w*|not\s+amplif|"
+    r"is\s+(?:zero|one|two|three|[0-3]\b)|zero|[0-3]\s*\+|[:=(]))|"
     r"Her2neu|c-?erb-?\s?B-?2|erb-?B-?2|ERBB2)(?!\d)"
 )
 #: Estrogen and progesterone receptors ("er"/"pr" only as whole words: a word boundary counts accented

@@ -756,8 +756,8 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
       ``LABEL: value`` item following a sentence with its own colon.
     """
     text, nxt = current.rstrip(), following.strip()
-    if not text.strip() or not nxt or text.lstrip().startswith("|") or nxt.startswith("|"):
-        return False
+    if not text.strip() or not nxt or _cells(text) is not None or _cells(nxt) is not None:
+        return False  # a table row is no wrapped sentence, nor a line's continuation (in any case)
     first_word = nxt.split(" ", 1)[0]
     tight = physical + 1 + len(first_word) > width
     settled = _settled_by_shape(text, following, tight=tight)

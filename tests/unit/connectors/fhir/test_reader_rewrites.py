@@ -211,6 +211,34 @@ def test_answer_columns_are_read_at_tab_stops_or_not_at_all() -> None:
     )
 
 
+# Case in tables and names: in lower case a pipe row ("test | prior core … | current excision …") was joined
+# to the title before it as a wrapped sentence (its header lost: the prior 1+ beside the current 3+), and a
+# dictated report in lower case spells HER2 "her 2".
+_COMPARISON = (
+    "HER2 comparison table\n"
+    "Test           | Prior core (S23-4411) | Current excision (S24-0912)\n"
+    "IHC score      | 1+                    | 3+\n"
+    "Interpretation | Negative (low)        | Positive\n"
+)
+_DICTATED = (
+    "Right breast 9 oclock core biopsy invasive ductal carcinoma grade 2 ER positive 70 percent PR positive "
+    "20 percent HER 2 by IHC zero negative Ki 67 15 percent see comment"
+)
+
+
+def test_a_table_row_is_never_joined_as_wrapped_text() -> None:
+    assert category(_COMPARISON) == "HER2-positive"
+    assert category(_COMPARISON.lower()) == "HER2-positive"
+    assert category(_COMPARISON.upper()) == "HER2-positive"
+
+
+def test_her_2_in_lower_case_is_her2_only_before_a_her2_word() -> None:
+    assert category(_DICTATED) == "HER2-0"
+    assert category(_DICTATED.lower()) == "HER2-0"
+    pronoun = "invasive ductal carcinoma. her2 ihc 1+.\nshe says her 2 sisters had breast cancer at 40."
+    assert category(pronoun) == "HER2-low"
+
+
 def test_no_rewrite_of_a_generated_corpus_moves_a_report_to_another_category(tmp_path: Path) -> None:
     """About 120 generated reports (the main styles and one per outside cause), each rewritten by case,
     spacing, wrapping, synonyms and decimal commas: a change to indeterminate loses an answer, any other
