@@ -40,6 +40,8 @@ from connectors.fhir.narrative_sections import PART_RE, part_label
 _NEWLINES: Final = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d]")
 _ZERO_WIDTH: Final = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+#: The dot a Turkish capital İ leaves on the "i" of a report lower-cased ("i̇n si̇tu"): no letter of its own.
+_DOTTED_I: Final = re.compile(r"(?<=[iI])\u0307")
 _THIN_THOUSANDS: Final = re.compile(r"(?<=\d)[\u2009\u202f'](?=\d{3}(?!\d))")
 _SPACES: Final = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000\f\v]")
 _TRANSLATE: Final = str.maketrans(
@@ -398,7 +400,7 @@ def normalise(text: str) -> str:
     text = _NEWLINES.sub("\n", text)
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)
-    text = _ZERO_WIDTH.sub("", text)
+    text = _DOTTED_I.sub("", _ZERO_WIDTH.sub("", text))
     text = _THIN_THOUSANDS.sub("", text)
     text = _SPACES.sub(" ", _DASHES.sub("-", text.translate(_TRANSLATE)))
     text = _ocr_repaired(text)
@@ -544,6 +546,7 @@ def _reference_columns(lines: list[str]) -> list[str]:
     1+)", "<1% NEG") is what the laboratory expects, not the result. The block ends at a blank line."""
     out: list[str] = []
     start: int | None = None
+    open_cell = False  # the range cut last ended inside brackets ("NEGATIVE (0,")
     for line in lines:
         header = _REFERENCE_COLUMN_RE.search(line)
         if header is not None:
@@ -553,8 +556,15 @@ def _reference_columns(lines: list[str]) -> list[str]:
         if start is not None and not line.strip():
             start = None
         if start is not None and len(line) > start and line[start - 1 : start] in (" ", "\t"):
+            open_cell = line[start:].count("(") > line[start:].count(")")
             out.append(line[:start].rstrip())
             continue
+        if start is not None and open_cell and line.count(")") > line.count("("):
+            # "NEGATIVE (0," / "1+)": the range wrapped onto a line of its own is the range still.
+            open_cell = False
+            out.append("")
+            continue
+        open_cell = False
         out.append(line)
     return out
 

@@ -23,6 +23,7 @@ import random
 import re
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,23 @@ def _rewrite_data(data: str, content_type: Any, rewrite: Callable[[str], str]) -
         text = base64.b64decode(data, validate=False).decode(encoding)
     except (binascii.Error, UnicodeDecodeError, LookupError):
         return data
-    return base64.b64encode(rewrite(text).encode(encoding, "replace")).decode("ascii")
+    rewritten = rewrite(text)
+    try:
+        data = rewritten.encode(encoding)
+    except UnicodeEncodeError:
+        # Lower-cased, a Turkish "İ" is "i" and a combining dot a one-byte charset may not hold: the dot
+        # goes, not the letter (a "?" in its place would be a question the report never asked).
+        rewritten = "".join(c for c in rewritten if not unicodedata.combining(c) or _holds(encoding, c))
+        data = rewritten.encode(encoding, "replace")
+    return base64.b64encode(data).decode("ascii")
+
+
+def _holds(encoding: str, char: str) -> bool:
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def rewrite_texts(node: Any, rewrite: Callable[[str], str]) -> None:

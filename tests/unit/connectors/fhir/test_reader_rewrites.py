@@ -13,6 +13,7 @@ from pathlib import Path
 
 from connectors.fhir.mapping_narrative import decode_attachment
 from connectors.fhir.narrative import parse_report_text
+from connectors.fhir.narrative_text import report_lines
 from rules.domain import SpecimenRef
 from rules.her2 import synthesize
 from rules.her2.classify import display_category
@@ -237,6 +238,28 @@ def test_her_2_in_lower_case_is_her2_only_before_a_her2_word() -> None:
     assert category(_DICTATED.lower()) == "HER2-0"
     pronoun = "invasive ductal carcinoma. her2 ihc 1+.\nshe says her 2 sisters had breast cancer at 40."
     assert category(pronoun) == "HER2-low"
+
+
+# A reference-range column whose header and cells were wrapped: "NEGATIVE (0," / "1+)" left a stray "1+)"
+# beside the 3+ (for review). The rest of a range cut inside brackets is the range still.
+_LISTING = (
+    "TEST                 RESULT          REFERENCE\n"
+    "RANGE\n"
+    "HER2 (4B5) IHC       3+  POSITIVE    NEGATIVE (0,\n"
+    "1+)\n"
+    "ER (SP1)             95% STRONG      <1% NEG\n"
+)
+
+
+def test_a_wrapped_reference_range_stays_out_of_the_result() -> None:
+    assert category(_LISTING) == "HER2-positive"
+
+
+def test_a_lower_cased_turkish_capital_i_is_an_i() -> None:
+    text = "GÜMÜŞ İN SİTU HİBRİDİZASYON (SISH): HER2/CEP17 RATIO 1.62; MEAN HER2 3.4 PER CELL.\nHER2 IHC: 2+"
+    lowered = text.lower()
+    assert "\u0307" in lowered
+    assert next(line.text for line in report_lines(lowered)).startswith("gümüş in situ hibridizasyon")
 
 
 def test_no_rewrite_of_a_generated_corpus_moves_a_report_to_another_category(tmp_path: Path) -> None:
