@@ -664,6 +664,19 @@ def _is_broken_row(line: str, following: str, neighbour: str) -> bool:
     )
 
 
+def _is_cut_row(line: str, following: str, after: str) -> bool:
+    """Whether a table row's last cell was wrapped onto the next line: a line without separators between
+    two rows with as many ("Test | Prior core (S23-4411) | Current" / "excision (S24-0912)" / "IHC score |
+    1+ | 3+")."""
+    return (
+        bool(following.strip())
+        and "|" not in following
+        and not line.rstrip().endswith("|")
+        and _cells(after) is not None
+        and after.count("|") == line.count("|")
+    )
+
+
 def _rejoin_rows(lines: list[str], sizes: list[int]) -> tuple[list[str], list[int]]:
     """Table rows broken across lines (fixed-width wrapping) joined again."""
     out: list[str] = []
@@ -675,7 +688,9 @@ def _rejoin_rows(lines: list[str], sizes: list[int]) -> tuple[list[str], list[in
             before = out[-1] if out and _cells(out[-1]) is not None else None
             after = lines[index + 2] if index + 2 < len(lines) else ""
             neighbour = before if before is not None else after
-            if _cells(neighbour) is not None and _is_broken_row(line, lines[index + 1], neighbour):
+            if (_cells(neighbour) is not None and _is_broken_row(line, lines[index + 1], neighbour)) or (
+                _is_cut_row(line, lines[index + 1], after)
+            ):
                 out.append(f"{line.rstrip()} {lines[index + 1].strip()}")
                 out_sizes.append(size + 1 + sizes[index + 1])
                 index += 2

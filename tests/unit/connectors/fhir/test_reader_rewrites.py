@@ -229,6 +229,10 @@ _DICTATED = (
 
 def test_a_table_row_is_never_joined_as_wrapped_text() -> None:
     assert category(_COMPARISON) == "HER2-positive"
+    # Its last cell wrapped onto a line between two rows is the row's still.
+    wrapped = rewrap(_COMPARISON, 50)
+    assert "| Current\nexcision" in wrapped
+    assert category(wrapped) == "HER2-positive"
     assert category(_COMPARISON.lower()) == "HER2-positive"
     assert category(_COMPARISON.upper()) == "HER2-positive"
 
