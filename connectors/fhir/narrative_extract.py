@@ -699,7 +699,7 @@ def _read_fields(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
 def _read_descriptions(masked: _Masked, facts: Her2Facts, priority: int) -> list[IhcScore]:
     """Staining descriptions with a share of cells; returns the score labels written inside them."""
     labels: list[IhcScore] = []
-    for pattern_re in (g.STAINING_PCT_RE, g.PCT_STAINING_RE):
+    for pattern_re in (g.STAINING_PCT_RE, g.PCT_STAINING_RE, g.CELLS_PCT_STAINING_RE):
         for match in pattern_re.finditer(masked.text):
             before = masked.text[max(0, match.start() - 8) : match.start()]
             if g.DEFINITION_ALTERNATIVE_RE.search(before) or re.match(r"\s*or\s", match.group("desc")):

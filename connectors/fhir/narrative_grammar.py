@@ -442,6 +442,17 @@ PCT_STAINING_RE: Final = re.compile(
     + _STAIN_NOUN,
     _I,
 )
+#: "Rare tumour cells (<5 %) show faint incomplete staining": the share in brackets after the cells.
+CELLS_PCT_STAINING_RE: Final = re.compile(
+    r"(?:(?:a\s+)?(?:few|rare|occasional|scattered|isolated|some)\s+)?"
+    + _CELLS
+    + r"\s*\(\s*"
+    + PCT
+    + r"\s*\)\s*(?:with|show\w*|demonstrat\w*|exhibit\w*|display\w*|had|have|having|are|were)?\s*"
+    + _DESCRIPTORS
+    + _STAIN_NOUN,
+    _I,
+)
 #: A staining description given as separate fields ("Intensity: weak", "Completeness: incomplete",
 #: "Percentage of positive cells: 40%"), as some laboratory systems lay out their IHC result.
 FIELD_RES: Final = (

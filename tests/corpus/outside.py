@@ -40,7 +40,10 @@ Each cause is a way real reports are written that the main styles do not cover:
   block, with a node part and the final status after it;
 - ``report_versions``: an original report (IHC 2+, ISH pending) and a later version of it (amended,
   corrected, appended or issued later, same accession) adding the ISH result: the later version stands, its
-  ISH completing the 2+ (the two texts are joined by :data:`VERSION_BREAK`, sent as two reports).
+  ISH completing the 2+ (the two texts are joined by :data:`VERSION_BREAK`, sent as two reports);
+- ``quoted_wordings``: wordings around the report's own result that quote other scores or shares: a share in
+  brackets after the cells it counts ("rare tumour cells (<5 %) show faint … staining": ultralow), and
+  eligibility or criteria comments naming scores over more than one clause.
 
 Labels come from :func:`tests.corpus.truth.label` of the case each text states, or
 :func:`tests.corpus.truth.highest` for several specimens of one date.
@@ -77,6 +80,7 @@ CAUSES = (
     "stain_failed",
     "residual_retested",
     "report_versions",
+    "quoted_wordings",
 )
 #: Between the original and the later version of a ``report_versions`` text (each sent as its own report).
 VERSION_BREAK = "\n\f\n"
@@ -876,6 +880,23 @@ def _report_versions(rng: random.Random) -> Variant:
     )
 
 
+def _bracketed_share(rng: random.Random) -> Variant:
+    share = rng.choice(["<5%", "approx. 5%", "~8%", "3%"])
+    cells = rng.choice(["Rare tumor cells", "Tumour cells", "Occasional tumor cells"])
+    text = (
+        f"HER2 IHC (4B5): 0 (negative). {cells} ({share}) {rng.choice(['show', 'with', 'display'])} faint, "
+        "barely perceptible, incomplete membrane staining."
+    )
+    return text, label(Case(ihc=Ihc(score=0, zero="ultralow")))
+
+
+_QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (_bracketed_share,)
+
+
+def _quoted_wordings(rng: random.Random) -> Variant:
+    return rng.choice(_QUOTED_WORDINGS)(rng)
+
+
 BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "foci": _foci,
     "language": _language,
@@ -898,4 +919,5 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "stain_failed": _stain_failed,
     "residual_retested": _residual_retested,
     "report_versions": _report_versions,
+    "quoted_wordings": _quoted_wordings,
 }

@@ -139,6 +139,10 @@ CASES = [
      "staining.", INDETERMINATE),
     ("HER2 IHC: invalid run. No membrane staining of tumour cells.", INDETERMINATE),
     ("HER2 IHC: no membrane staining seen. Repeat on another block recommended.", INDETERMINATE),
+    # A share in brackets after the cells it counts: the faint staining of an IHC 0 (ultralow).
+    ("HER2 IHC (4B5): 0 (negative). Rare tumor cells (<5%) show faint, barely perceptible, incomplete "
+     "membrane staining.", ULTRALOW),
+    ("HER2 IHC: 0. Tumour cells (approx. 8%) with faint incomplete membrane staining.", ULTRALOW),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
