@@ -256,6 +256,8 @@ class _State:
     sequencing: bool = False
     #: The ISH probe the line last named ("single" or "dual"): the probe of the counts that follow it.
     probe: str | None = None
+    #: A clause of the sentence was a therapy-eligibility comment: its later clauses continue the comment.
+    in_comment: bool = False
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
         if key is None and self.part is not None:
@@ -681,6 +683,7 @@ def _read_sentence(
 ) -> None:
     """Read one sentence; ``carried`` is the specimen named by a sentence the previous line left open."""
     state.carried_cue = None
+    state.in_comment = False
     if _original_version(sentence, state, carried) or _region_count(sentence, state):
         return
     if _REASON_RE.match(sentence) and not g.SCORE_PLUS_RE.search(sentence):
@@ -823,14 +826,10 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         state.specimen(state.section_key).facts.unreliable = True
         state.reset_topic()
         return None
-    context = state.assertions.clause(clause)
-    if Assertion.ELIGIBILITY in context:
-        state.notes.append(ELIGIBILITY_NOTE)
-        state.reset_topic()  # what follows continues the comment
-        kept = _result_before_comment(clause)
-        if not kept:
-            return None
-        clause, context = kept, state.assertions.clause(kept)
+    kept = _without_comment(clause, state)
+    if kept is None:
+        return None
+    clause, context = kept, state.assertions.clause(kept)
     if _not_a_tissue_result(clause, context, state):
         return None
     if (
@@ -854,6 +853,23 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         _control_or_failure(clause, state)
         return None
     return clause
+
+
+def _without_comment(clause: str, state: _State) -> str | None:
+    """The clause without a therapy-eligibility comment, or None when all of it is comment."""
+    if state.in_comment and not g.HER2_RE.match(clause):
+        # "HER2 IHC 0 results are not eligible for HER2-low directed therapy; 1+ or 2+/ISH-negative results
+        # may be.": the comment goes on after the semicolon.
+        return None
+    if Assertion.ELIGIBILITY not in state.assertions.clause(clause):
+        return clause
+    state.notes.append(ELIGIBILITY_NOTE)
+    state.reset_topic()  # what follows continues the comment
+    kept = _result_before_comment(clause)
+    if not kept:
+        state.in_comment = True
+        return None
+    return kept
 
 
 def _not_this_result(clause: str, context: frozenset[Assertion], state: _State, *, prior: bool) -> bool:

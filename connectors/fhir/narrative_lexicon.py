@@ -505,6 +505,23 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"uu(?:delleen|sinta)laskenta",
         ),
     ),
+    # Comment wording: criteria quoted as a class of results ("se consideran", "correspondería a").
+    ("however", (r"sin\s+embargo", r"no\s+obstante")),
+    ("eligible", (r"elegibles?", r"[ée]ligibles?", r"eleggibil[ei]")),
+    ("targeted therapies", (r"terapias\s+dirigidas", r"th[ée]rapies\s+cibl[ée]es", r"terapie\s+mirate")),
+    (
+        "are considered",
+        (
+            r"se\s+consideran",
+            r"sont\s+consid[ée]r[ée]e?s",
+            r"sono\s+considerat[ie]",
+            r"s[ãa]o\s+considerad[oa]s",
+        ),
+    ),
+    (
+        "would correspond to",
+        (r"corresponder[íi]a\s+a", r"correspondrait\s+[àa]", r"corrisponderebbe\s+a"),
+    ),
     (
         "weakly positive",
         (r"schwach\s+positiv", r"faiblement\s+positi(?:f|ve)s?", r"d[ée]bilmente\s+positiv[oa]"),

@@ -890,7 +890,24 @@ def _bracketed_share(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=0, zero="ultralow")))
 
 
-_QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (_bracketed_share,)
+def _eligibility_clauses(rng: random.Random) -> Variant:
+    score = rng.choice([0, 1])
+    if score == 0:
+        text = (
+            "HER2 by IHC: Negative (Score 0)\nComment: HER2 IHC 0 results are not eligible for HER2-low "
+            f"directed therapy; 1+ or 2+/ISH-negative results {rng.choice(['may be', 'might be'])}."
+        )
+        return text, label(Case(ihc=Ihc(score=0)))
+    text = (
+        "HER2/neu (clona 4B5): 1+ - NEGATIVO.\nComentario: Los resultados HER2 IHQ 1+ o 2+ con ISH negativa "
+        "se consideran negativos para sobreexpresión; sin embargo, estas pacientes pueden ser elegibles para "
+        "terapias dirigidas a HER2 no amplificado. Un resultado IHQ 3+ o ISH positivo correspondería a HER2 "
+        "positivo."
+    )
+    return text, label(Case(ihc=Ihc(score=1)))
+
+
+_QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (_bracketed_share, _eligibility_clauses)
 
 
 def _quoted_wordings(rng: random.Random) -> Variant:

@@ -143,6 +143,13 @@ CASES = [
     ("HER2 IHC (4B5): 0 (negative). Rare tumor cells (<5%) show faint, barely perceptible, incomplete "
      "membrane staining.", ULTRALOW),
     ("HER2 IHC: 0. Tumour cells (approx. 8%) with faint incomplete membrane staining.", ULTRALOW),
+    # An eligibility comment naming scores goes on after its semicolon; criteria quoted in Spanish.
+    ("HER2 by IHC: Negative (Score 0)\nComment: HER2 IHC 0 results are not eligible for HER2-low directed "
+     "therapy; 1+ or 2+/ISH-negative results may be.", ZERO),
+    ("HER2/neu (clona 4B5): 1+ - NEGATIVO.\nComentario: Los resultados HER2 IHQ 1+ o 2+ con ISH negativa "
+     "se consideran negativos para sobreexpresión; sin embargo, estas pacientes pueden ser elegibles para "
+     "terapias dirigidas a HER2 no amplificado. Un resultado IHQ 3+ o ISH positivo correspondería a HER2 "
+     "positivo.", LOW),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
