@@ -506,6 +506,11 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     # Comment wording: criteria quoted as a class of results ("se consideran", "correspondería a").
+    # "discordancia con el tumor primario de 2025 (HER2 3+)": a comparison with an earlier tumour.
+    (
+        "discordant with",
+        (r"discordancia\s+con", r"discordance\s+avec", r"discordanza\s+con", r"discord[âa]ncia\s+com"),
+    ),
     ("however", (r"sin\s+embargo", r"no\s+obstante")),
     ("eligible", (r"elegibles?", r"[ée]ligibles?", r"eleggibil[ei]")),
     ("targeted therapies", (r"terapias\s+dirigidas", r"th[ée]rapies\s+cibl[ée]es", r"terapie\s+mirate")),

@@ -907,7 +907,21 @@ def _eligibility_clauses(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=1)))
 
 
-_QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (_bracketed_share, _eligibility_clauses)
+def _earlier_compared(rng: random.Random) -> Variant:
+    year = rng.choice([2019, 2023, 2025])
+    earlier = rng.choice(["HER2 3+", "HER2 0", "HER2 positivo"])
+    text = (
+        "HER2 (4B5): 1+ (negativo; tinción de membrana débil e incompleta en el 30 % de las células).\n"
+        f"Comentario: discordancia con el tumor primario de {year} ({earlier})."
+    )
+    return text, label(Case(ihc=Ihc(score=1)))
+
+
+_QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
+    _bracketed_share,
+    _eligibility_clauses,
+    _earlier_compared,
+)
 
 
 def _quoted_wordings(rng: random.Random) -> Variant:

@@ -150,6 +150,9 @@ CASES = [
      "se consideran negativos para sobreexpresión; sin embargo, estas pacientes pueden ser elegibles para "
      "terapias dirigidas a HER2 no amplificado. Un resultado IHQ 3+ o ISH positivo correspondería a HER2 "
      "positivo.", LOW),
+    # A comparison with an earlier tumour in Spanish quotes its result.
+    ("HER2 (4B5): 1+ (negativo; tinción de membrana débil e incompleta en el 30 % de las células).\n"
+     "Comentario: discordancia con el tumor primario de 2025 (HER2 3+).", LOW),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
