@@ -581,7 +581,7 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     state.open_drop = False
     state.last_dropped = False
     for number, sentence in enumerate(sentences):
-        part = s.part_label(stripped if number == 0 else sentence) if state.multipart else None
+        part = _part_of(stripped if number == 0 else sentence, state)
         if part is None and state.part is not None and _sentence_kind(sentence) is not SentenceKind.NORMAL:
             # "Overall HER2 status: positive (focus A)" after the parts speaks for the report as a whole.
             state.part = None
@@ -594,6 +594,21 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     if re.search(r"[.;:!?]\s*$", stripped):
         state.carried_cue = None
     state.open_drop = state.last_dropped and not _CLOSED_RE.search(stripped)
+
+
+#: A letter label opening a line ("A) Carcinoma infiltrante …", "B. Metastatic carcinoma …").
+_LETTER_LABEL_RE: Final = re.compile(r"[\s*#>-]*\(?([A-H])[.)]\s+\S")
+
+
+def _part_of(text: str, state: _State) -> str | None:
+    """The part a line or sentence opens; a letter label of a part already named ("A) Mama izquierda …" in
+    the list of specimens, then "A) Carcinoma infiltrante …" in the diagnosis) opens that part again."""
+    if not state.multipart:
+        return None
+    part = s.part_label(text)
+    if part is None and (again := _LETTER_LABEL_RE.match(text)) and again.group(1) in state.part_openings:
+        part = again.group(1)
+    return part
 
 
 #: A header naming one of the report's parts by its block or part label ("(block A4)", "part B").

@@ -506,6 +506,12 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     # Comment wording: criteria quoted as a class of results ("se consideran", "correspondería a").
+    # What a part of the report is ("A) Mama izquierda", "B) Ganglio centinela axilar izquierdo").
+    ("left", (r"izquierd[oa]", r"gauche", r"sinistr[oa]", r"esquerd[oa]")),
+    ("right", (r"derech[oa]", r"droite?", r"destr[oa]", r"direit[oa]")),
+    ("sentinel", (r"centinela", r"sentinelle", r"sentinella")),
+    ("lymph node", (r"ganglio\s+linf[áa]tico", r"ganglio", r"ganglion\s+lymphatique", r"linfonodo")),
+    ("breast", (r"mama", r"sein", r"seno")),
     # "discordancia con el tumor primario de 2025 (HER2 3+)": a comparison with an earlier tumour.
     (
         "discordant with",

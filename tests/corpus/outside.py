@@ -917,10 +917,28 @@ def _earlier_compared(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=1)))
 
 
+def _parts_listed_first(rng: random.Random) -> Variant:
+    breast, node = rng.choice([(1, 3), (0, 1), (1, 0), (2, 3)])
+    text = "\n".join(
+        [
+            "Muestras:",
+            " A) Mama izquierda, tumorectomía.",
+            " B) Ganglio centinela axilar izquierdo.",
+            "Diagnóstico:",
+            " A) Carcinoma infiltrante de tipo no especial, grado 2, 19 mm.",
+            f"    HER2 (4B5): {_plus(breast)}.",
+            " B) Metástasis de carcinoma en 1 de 1 ganglio (macrometástasis 6 mm).",
+            f"    HER2 (4B5) en la metástasis: {_plus(node)}.",
+        ]
+    )
+    return text, highest([label(Case(ihc=Ihc(score=breast))), label(Case(ihc=Ihc(score=node)))])
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
     _earlier_compared,
+    _parts_listed_first,
 )
 
 

@@ -55,6 +55,17 @@ CASES = [
      LOW),
     ("Residual carcinoma. Pre-treatment core biopsy (S25-30211) was HER-2/neu IHC 1+. No repeat HER-2/neu "
      "testing was performed on the residual tumour.", INDETERMINATE),
+    # Parts listed first, then diagnosed under their letters again (Spanish): breast 1+ and node 3+ of one
+    # excision, the highest counts.
+    ("Muestras:\n A) Mama izquierda, tumorectomía.\n B) Ganglio centinela axilar izquierdo.\nDiagnóstico:\n"
+     " A) Carcinoma infiltrante de tipo no especial, grado 2, 19 mm.\n"
+     "    HER2 (4B5): 1+ (negativo, HER2-bajo).\n"
+     " B) Metástasis de carcinoma en 1 de 1 ganglio (macrometástasis 6 mm).\n"
+     "    HER2 (4B5) en la metástasis: 3+ (positivo), tinción de membrana completa e intensa en el 60 % "
+     "de las células.", POS),
+    ("Specimens:\n A) Left breast, lumpectomy.\n B) Left axillary sentinel node.\nDiagnosis:\n A) Invasive "
+     "carcinoma NST, grade 2.\n    HER2 IHC: 0.\n B) Metastatic carcinoma in 1 of 1 node.\n    HER2 IHC: 1+.",
+     LOW),
     # ... but not tumours of both breasts, nor an overall statement that contradicts the parts.
     ("A. Left breast, 2 o'clock, core: HER2 IHC 3+.\nB. Right breast, 10 o'clock, core: HER2 IHC 1+.",
      INDETERMINATE),
