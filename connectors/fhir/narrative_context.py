@@ -157,6 +157,8 @@ CRITERION_RE: Final = re.compile(
     r"\bgroups\b|"
     # "The guideline recommends distinguishing IHC 0 from 1+", "HER2-low includes 1+ and 2+/ISH-negative".
     r"\bguidelines?\s+(?:recommend|state|require|define|suggest|advise)\w*|"
+    # "HER2 staining of DCIS is not used for HER2 status of invasive carcinoma": what it is not used for.
+    r"\b(?:is|are)\s+not\s+used\s+(?:for|to\s+(?:determine|assign|guide))\b|"
     r"\bdistinguish\w*\s+(?:between\s+)?(?:IHC\s+)?[0-3]\+?\s+(?:from|and|vs\.?|versus)\s+(?:IHC\s+)?[0-3]\+|"
     r"HER-?2[-\s](?:low|ultralow|null|positive|negative|0)\s+(?:includes?|including|comprises?|encompass\w*|"
     r"consists?\s+of|refers?\s+to|means?)\b|"

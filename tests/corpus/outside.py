@@ -934,11 +934,28 @@ def _parts_listed_first(rng: random.Random) -> Variant:
     return text, highest([label(Case(ihc=Ihc(score=breast))), label(Case(ihc=Ihc(score=node)))])
 
 
+def _in_situ_part(rng: random.Random) -> Variant:
+    invasive, in_situ = rng.choice([0, 1]), rng.choice([2, 3])
+    text = "\n".join(
+        [
+            "A. RIGHT BREAST, 10:00, CORE BIOPSY: INVASIVE DUCTAL CARCINOMA, GRADE 2.",
+            f"   ER POSITIVE (90%), PR POSITIVE (70%), HER2 IHC: {_plus(invasive)} (NEGATIVE).",
+            "B. LEFT BREAST, 2:00, STEREOTACTIC CORE BIOPSY: DUCTAL CARCINOMA IN SITU, HIGH NUCLEAR GRADE.",
+            "   NO INVASIVE CARCINOMA IDENTIFIED.",
+            f"   HER2 performed on DCIS per study protocol: {in_situ}+ (see note).",
+            "NOTE: HER2 staining of DCIS is not used for HER2 status of invasive carcinoma "
+            "and is reported for research purposes only.",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=invasive)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
     _earlier_compared,
     _parts_listed_first,
+    _in_situ_part,
 )
 
 

@@ -66,6 +66,12 @@ CASES = [
     ("Specimens:\n A) Left breast, lumpectomy.\n B) Left axillary sentinel node.\nDiagnosis:\n A) Invasive "
      "carcinoma NST, grade 2.\n    HER2 IHC: 0.\n B) Metastatic carcinoma in 1 of 1 node.\n    HER2 IHC: 1+.",
      LOW),
+    # A part with carcinoma in situ only, its HER2 done for a study, and a note on what DCIS HER2 is not used
+    # for: only the invasive part's result counts.
+    ("A. RIGHT BREAST, 10:00, CORE BIOPSY: INVASIVE DUCTAL CARCINOMA, GRADE 2.\n   ER POSITIVE (90%), HER2 "
+     "IHC: 0 (NEGATIVE).\nB. LEFT BREAST, 2:00, CORE BIOPSY: DUCTAL CARCINOMA IN SITU, HIGH NUCLEAR GRADE.\n"
+     "   NO INVASIVE CARCINOMA IDENTIFIED.\n   HER2 performed on DCIS per study protocol: 2+ (see note).\n"
+     "NOTE: HER2 staining of DCIS is not used for HER2 status of invasive carcinoma.", ZERO),
     # ... but not tumours of both breasts, nor an overall statement that contradicts the parts.
     ("A. Left breast, 2 o'clock, core: HER2 IHC 3+.\nB. Right breast, 10 o'clock, core: HER2 IHC 1+.",
      INDETERMINATE),
