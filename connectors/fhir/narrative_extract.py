@@ -498,7 +498,13 @@ def _read_totals(masked: _Masked, facts: Her2Facts, priority: int) -> None:
             facts.totals[probe] = total
 
 
+#: A threshold a count is compared with ("copy number exceeds 6.0 signals/nucleus", "≥ 6.0 per nucleus"):
+#: the criterion, not a second count.
+_THRESHOLD_RE = re.compile(r"(?:\bexceed(?:s|ed|ing)?\s+(?:the\s+)?|≥\s*|>=\s*)\d{1,2}(?:\.\d+)?", re.I)
+
+
 def _read_ish_numbers_in(masked: _Masked, facts: Her2Facts, priority: int) -> None:
+    masked.take(_THRESHOLD_RE)
     _read_totals(masked, facts, priority)
     for match in masked.take(g.SIGNAL_TOTAL_RE):
         # "HER2 signals: 113 in 20 nuclei": a total over the nuclei counted; its mean per cell (5.65) gives

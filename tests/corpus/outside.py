@@ -950,12 +950,29 @@ def _in_situ_part(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=invasive)))
 
 
+def _threshold_quoted(rng: random.Random) -> Variant:
+    copies = rng.choice([6.4, 7.2, 9.8, 12.5])
+    comparison = rng.choice(
+        ["exceeds 6.0 signals/nucleus", "is ≥ 6.0 per nucleus", "exceeds the 6.0 cut-off"]
+    )
+    text = "\n".join(
+        [
+            "HER2 IHC (4B5): score 2+ (equivocal)",
+            f"HER2 SISH (single-probe): mean HER2 copy number {_fmt(copies)} per nucleus (60 nuclei counted)",
+            "HER2 final status: POSITIVE.",
+            f"Comment: Dual-probe confirmation was not required as HER2 copy number {comparison}.",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="single", her2=copies)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
     _earlier_compared,
     _parts_listed_first,
     _in_situ_part,
+    _threshold_quoted,
 )
 
 

@@ -170,6 +170,11 @@ CASES = [
     # A comparison with an earlier tumour in Spanish quotes its result.
     ("HER2 (4B5): 1+ (negativo; tinción de membrana débil e incompleta en el 30 % de las células).\n"
      "Comentario: discordancia con el tumor primario de 2025 (HER2 3+).", LOW),
+    # A single-probe count and the threshold it is compared with: the threshold is no second count.
+    ("HER2 IHC (4B5): score 2+ (equivocal)\nHER2 SISH (single-probe): mean HER2 copy number 7.2 per nucleus "
+     "(60 nuclei counted)\nHER2 final status: POSITIVE (mean HER2 copy number >= 6.0 per nucleus, single "
+     "probe).\nComment: Dual-probe confirmation was not required as HER2 copy number exceeds 6.0 "
+     "signals/nucleus.", POS),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
