@@ -136,7 +136,10 @@ _LABEL: Final = (
 UNCERTAIN_RE: Final = re.compile(
     r"cannot\s+be\s+(?:excluded|ruled\s+out)|can(?:not|'t)\s+(?:exclude|rule\s+out)|not\s+(?:be\s+)?excluded|"
     r"\bpossib(?:le|ly)\b|\bprobabl[ey]\b|\blikely\b|\bsuspicious\s+(?:for|of)\b|\bquestionabl[ey]\b|"
-    r"\buncertain\b|\bquery\b|\b(?:could|may|might)\s+(?:represent|be)\b|\bpreliminar\w*|\bprovisional\w*|"
+    r"\buncertain\b|\bquery\b|"
+    # "could be 3+" hedges; "FISH may be requested" offers a further test and hedges nothing.
+    r"\b(?:could|may|might)\s+(?:represent|be)\b(?!\s+(?:requested|ordered|performed|done|sent|obtained|"
+    r"repeated|added|pursued|arranged|helpful|useful)\b)|\bpreliminar\w*|\bprovisional\w*|"
     r"\btentative\w*|\bpresumptive\w*|\bsuggest(?:s|ed|ing|ive)?\b|"
     r"\?(?!\s*(?:yes|no|none|absent|present|not)\b)",
     _I,

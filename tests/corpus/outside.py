@@ -966,6 +966,20 @@ def _threshold_quoted(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="single", her2=copies)))
 
 
+def _test_offered(rng: random.Random) -> Variant:
+    score = rng.choice([1, 3])
+    offer = rng.choice(
+        [
+            "HER2 FISH on the same block is not required but may be requested.",
+            "HER2 ISH may be requested if clinically indicated.",
+        ]
+    )
+    text = f"{_ihc_line(score, rng)}.\n{offer}"
+    if rng.random() < 0.5:
+        text = text.upper()
+    return text, label(Case(ihc=Ihc(score=score)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -973,6 +987,7 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _parts_listed_first,
     _in_situ_part,
     _threshold_quoted,
+    _test_offered,
 )
 
 

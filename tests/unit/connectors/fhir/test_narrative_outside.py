@@ -175,6 +175,12 @@ CASES = [
      "(60 nuclei counted)\nHER2 final status: POSITIVE (mean HER2 copy number >= 6.0 per nucleus, single "
      "probe).\nComment: Dual-probe confirmation was not required as HER2 copy number exceeds 6.0 "
      "signals/nucleus.", POS),
+    # A further test offered ("may be requested") hedges nothing.
+    ("HER2/NEU BY IHC: POSITIVE, SCORE 3+\n   HETEROGENEOUS STAINING IS NOTED: A DISCRETE SUBPOPULATION "
+     "(APPROXIMATELY 30% OF INVASIVE TUMOR CELLS) SHOWS COMPLETE INTENSE MEMBRANE STAINING (3+); THE "
+     "REMAINING TUMOR CELLS SHOW FAINT INCOMPLETE (1+) STAINING.\n   HER2 FISH ON THE SAME BLOCK IS NOT "
+     "REQUIRED BUT MAY BE REQUESTED TO CHARACTERIZE HETEROGENEITY.", POS),
+    ("HER2 IHC: score 1+. HER2 FISH is not required but may be requested.", LOW),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
