@@ -193,6 +193,15 @@ _SAME_CASE_ISH_RE: Final = re.compile(
     r"(?:previously\s+reported|same|present|current|this)\s+(?:case|specimen|block|tissue|sample|material)\b",
     _I,
 )
+#: A test repeated by this laboratory on another laboratory's material ("repeat IHC on outside block A2",
+#: "HER2 IHC performed in-house on the outside slides"): this report's own test, not a quoted result.
+_RETESTED_HERE_RE: Final = re.compile(
+    r"\brepeat(?:ed)?\s+(?:HER-?2\s+)?(?:IHC|ISH|FISH|SISH|immuno\w*|stain\w*|testing)\s+(?:\w+\s+){0,2}?on\s+"
+    r"(?:the\s+)?outside\s+(?:block|slides?|material|tissue|paraffin)|"
+    r"\b(?:performed|done|stained|repeated)\s+(?:here|in[-\s]house|at\s+(?:our|this)\s+(?:institution|"
+    r"laboratory|lab|hospital|department))\b",
+    _I,
+)
 _EARLIER_SPECIMEN_RE: Final = re.compile(
     r"\b(?:19|20)\d\d\b|outside|referring|external|another|other\s+(?:hospital|institution|lab)|\b[A-Z]{1,3}\d{2}-\d+",
     _I,
@@ -322,6 +331,7 @@ class GrammarAssertions:
             HISTORICAL_RE.search(clause)
             and not _RECOUNT_HINT_RE.search(clause)
             and not _CONCUR_RE.search(clause)
+            and not _RETESTED_HERE_RE.search(clause)
             and not (_SAME_CASE_ISH_RE.search(clause) and not _EARLIER_SPECIMEN_RE.search(clause))
         ):
             found.add(Assertion.HISTORICAL)

@@ -980,6 +980,20 @@ def _test_offered(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=score)))
 
 
+def _consult_repeat(rng: random.Random) -> Variant:
+    outside, ours = rng.choice([(2, 3), (3, 1), (1, 0), (2, 1)])
+    where = rng.choice(["performed at UCC", "performed in-house", "4B5, performed at our laboratory"])
+    text = "\n".join(
+        [
+            f"OUTSIDE DIAGNOSIS: Invasive ductal carcinoma, grade 2. HER2 IHC {_plus(outside)}.",
+            "",
+            f"HER2 (repeat IHC on outside block A2, {where}):",
+            f"  Score {_plus(ours)}.",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=ours)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -988,6 +1002,7 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _in_situ_part,
     _threshold_quoted,
     _test_offered,
+    _consult_repeat,
 )
 
 

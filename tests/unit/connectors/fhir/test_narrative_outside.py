@@ -181,6 +181,11 @@ CASES = [
      "REMAINING TUMOR CELLS SHOW FAINT INCOMPLETE (1+) STAINING.\n   HER2 FISH ON THE SAME BLOCK IS NOT "
      "REQUIRED BUT MAY BE REQUESTED TO CHARACTERIZE HETEROGENEITY.", POS),
     ("HER2 IHC: score 1+. HER2 FISH is not required but may be requested.", LOW),
+    # A consultation repeating the stain on the outside block: its own result, the outside one quoted.
+    ("OUTSIDE DIAGNOSIS: Invasive ductal carcinoma. HER2 IHC 2+ (equivocal); FISH pending.\n\nHER2 (repeat "
+     "IHC on outside block A2, 4B5, performed at UCC):\n  Score 3+ (POSITIVE): complete, intense "
+     "circumferential membrane staining in approximately 60% of invasive tumor cells.", POS),
+    ("HER2 IHC (outside): 3+.\nHER2 (repeat IHC on the outside block, performed in-house): 1+.", LOW),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
