@@ -561,12 +561,17 @@ def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | Non
 # Lines, sentences, clauses
 
 
+#: The heading of a numbered later addendum ("ADDENDUM 2 (08/09/2024) - HER2 ISH recount", "Addendum #3:").
+_NEXT_ADDENDUM_RE: Final = re.compile(r"\W*addendum\s*(?:#|no\.?)?\s*(?:[2-9]|II|III|IV)\b", re.IGNORECASE)
+
+
 def _read_line(line: Line, section: Section, state: _State) -> None:
     stripped = line.text.strip()
     if not stripped:
         state.reset_topic()
         return
-    if section is Section.ADDENDUM and not state.in_addendum:
+    if section is Section.ADDENDUM and (not state.in_addendum or _NEXT_ADDENDUM_RE.match(stripped)):
+        # Each addendum supersedes the text before it, a later addendum the earlier ones ("ADDENDUM 2 …").
         state.bonus += PRIORITY_ADDENDUM
     state.in_addendum = section is Section.ADDENDUM
     if line.footnote:
@@ -596,6 +601,17 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     state.open_drop = state.last_dropped and not _CLOSED_RE.search(stripped)
 
 
+#: A score or status stated in a line (not only named: "change in HER2 score" states none).
+_STATED_RE: Final = re.compile(
+    r"\d\s*\+|positiv|negativ|equivocal|amplif|\bratio\b|\bgroup\s*[1-5]|(?<![\w./#-])[0-3](?![\w./%-])",
+    re.IGNORECASE,
+)
+#: A labelled earlier value in a HER2 block ("Previously reported: 0 (negative)"): the block goes on after it.
+_HISTORY_LABEL_RE: Final = re.compile(
+    r"\W*(?:(?:previously|originally|initially)\s+reported|(?:original|previous|prior|initial)\s+"
+    r"(?:result|score|report))\s*[:=]",
+    re.IGNORECASE,
+)
 #: A letter label opening a line ("A) Carcinoma infiltrante …", "B. Metastatic carcinoma …").
 _LETTER_LABEL_RE: Final = re.compile(r"[\s*#>-]*\(?([A-H])[.)]\s+\S")
 
@@ -631,7 +647,12 @@ def _skipped_line(stripped: str, section: Section, state: _State) -> bool:
     if section is Section.METHOD:
         state.method_assay = state.method_assay or next((n for n, p in g.ASSAYS if p.search(stripped)), None)
         return True
-    if s.header_line(stripped) is not None:
+    name = s.header_line(stripped)
+    if name is not None and s.section_of_name(name) is Section.ADDENDUM and not _STATED_RE.search(stripped):
+        # "*** AMENDED REPORT *** (Amendment #1, 09/20/2024 - change in HER2 score)": why the report changed.
+        state.reset_topic()
+        return True
+    if name is not None:
         key = _specimen_cue(stripped, state)
         state.section_key = key[0] if key is not None else None
         named = _HEADER_PART_RE.search(stripped) if state.multipart else None
@@ -898,7 +919,8 @@ def _not_this_result(clause: str, context: frozenset[Assertion], state: _State, 
     if Assertion.HYPOTHETICAL in context or (Assertion.HISTORICAL in context and not prior):
         if Assertion.HISTORICAL in context and her2:
             state.notes.append(HISTORY_NOTE)
-        state.reset_topic()
+        if not (state.topic is Topic.HER2 and _HISTORY_LABEL_RE.match(clause)):
+            state.reset_topic()
         return True
     return False
 

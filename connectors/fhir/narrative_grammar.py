@@ -212,7 +212,9 @@ RECOUNT_RE: Final = re.compile(
     r"scoring|reading|review\w*)|"
     r"count\w*\s+(?:was\s+|were\s+)?(?:repeated|performed\s+again|redone)|repeat(?:ed)?\s+(?:count|enumeration|scoring)|"
     r"counted\s+(?:independently\s+)?by\s+(?:two|2|a\s+second)|(?:two|2)\s+(?:independent\s+)?observers|"
-    r"number\s+of\s+observers\s*[:=]?\s*(?:[2-9]|two|three)",
+    r"number\s+of\s+observers\s*[:=]?\s*(?:[2-9]|two|three)|"
+    # "Observer 2 (blinded, 20 different nuclei): HER2 4.5/cell": the second observer's count.
+    r"\bobserver\s*(?:#|no\.?)?\s*[2-9]\b",
     _I,
 )
 #: Words that a recount, a second observer's count or the final interpretation is not done yet ("recount

@@ -141,8 +141,10 @@ _HEADER_TEXT: Final = re.compile(
     r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z0-9 /&'(),.#+-]{0,78}?)\s*(?P<colon>[:=-])?\s*$"
 )
 _KNOWN_HEADER: Final = re.compile(
-    r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z /&']{0,40}?)\s*(?:\([^)]{0,40}\)|#?\d+|\s-\s[\w\s/.,-]{0,30}|"
-    r"\d{4}-\d{2}-\d{2})?\s*:?\s*$"
+    # The name, then up to three of: a bracket, a number, " - what it is", a date ("ADDENDUM 2 (08/09/2024) -
+    # HER2 ISH recount", "*** AMENDED REPORT *** (Amendment #1, 09/20/2024 - change in HER2 score)").
+    r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z /&']{0,40}?)[\s*=]*"
+    r"(?:\s*(?:\([^)]{0,60}\)|#?\d+|\s-\s[\w\s/.,-]{0,40}|\d{4}-\d{2}-\d{2})){0,3}\s*:?\s*$"
 )
 _INLINE_LABEL: Final = re.compile(
     r"^[\s*#>-]*(?P<name>[A-Za-z][A-Za-z /&'-]{0,40}?)\s*(?:\([^)]{0,30}\))?\s*:\s*\S"

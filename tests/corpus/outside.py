@@ -994,6 +994,43 @@ def _consult_repeat(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=ours)))
 
 
+def _addenda_in_sequence(rng: random.Random) -> Variant:
+    group = rng.choice([1, 3])
+    ratio, her2 = (2.39, 4.3) if group == 1 else (2.1, 3.2)
+    text = "\n".join(
+        [
+            "FINAL DIAGNOSIS",
+            "HER2 IHC (4B5): 2+ (equivocal). Reflex ISH ordered.",
+            "",
+            "ADDENDUM 1 (08/01/2024) - HER2 dual-probe ISH, block A1",
+            " Observer 1: 20 nuclei; HER2 3.8/cell; CEP17 1.7/cell; ratio 2.24 (ASCO/CAP group 2).",
+            " HER2 status: pending recount.",
+            "",
+            f"ADDENDUM {rng.choice(['2', '#2'])} (08/09/2024) - HER2 ISH recount and adjudication",
+            " Observer 2 (blinded, 20 different nuclei): HER2 4.5/cell; CEP17 1.8/cell; ratio 2.50.",
+            f" Adjudicated with a third count (20 nuclei: HER2 {_fmt(her2)}/cell; ratio {_fmt(ratio)}).",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=2), ish=Ish(kind="dual", ratio=ratio, her2=her2)))
+
+
+def _amended_banner(rng: random.Random) -> Variant:
+    before, after = rng.choice([(0, 1), (1, 0), (1, 2)])
+    detail = {0: "no membrane staining", 1: "faint incomplete membrane staining in ~15% of tumor cells"}
+    shown = f"{_plus(after)} ({detail[after]})" if after in detail else f"{_plus(after)} (equivocal)"
+    text = "\n".join(
+        [
+            "*** AMENDED REPORT ***  (Amendment #1, 09/20/2024 - change in HER2 score)",
+            "BIOMARKERS (block A2):",
+            " HER2 (4B5) IHC:",
+            f"   Previously reported: {_plus(before)}",
+            f"   AMENDED RESULT:      {shown}",
+        ]
+    )
+    zero = "null" if after == 0 else "unstated"
+    return text, label(Case(ihc=Ihc(score=after, zero=zero)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1003,6 +1040,8 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _threshold_quoted,
     _test_offered,
     _consult_repeat,
+    _addenda_in_sequence,
+    _amended_banner,
 )
 
 

@@ -186,6 +186,16 @@ CASES = [
      "IHC on outside block A2, 4B5, performed at UCC):\n  Score 3+ (POSITIVE): complete, intense "
      "circumferential membrane staining in approximately 60% of invasive tumor cells.", POS),
     ("HER2 IHC (outside): 3+.\nHER2 (repeat IHC on the outside block, performed in-house): 1+.", LOW),
+    # Numbered addenda in sequence: the later addendum's adjudicated count is the result.
+    ("FINAL DIAGNOSIS\nHER2 IHC (4B5): 2+ (equivocal). Reflex ISH ordered.\n\nADDENDUM 1 (08/01/2024) - HER2 "
+     "dual-probe ISH, block A1\n Observer 1: 20 nuclei; HER2 3.8/cell; CEP17 1.7/cell; ratio 2.24 (ASCO/CAP "
+     "group 2).\n HER2 status: pending recount.\n\nADDENDUM 2 (08/09/2024) - HER2 ISH recount and "
+     "adjudication\n Observer 2 (blinded, 20 different nuclei): HER2 4.5/cell; CEP17 1.8/cell; ratio 2.50.\n"
+     " Adjudicated with a third count (20 nuclei: HER2 4.3/cell; ratio 2.39). Final ISH group: 1.", POS),
+    # An amended report: its banner names the change, the earlier value is labelled, the amended one stands.
+    ("*** AMENDED REPORT ***  (Amendment #1, 09/20/2024 - change in HER2 score)\nBIOMARKERS (block A2):\n"
+     " HER2 (4B5) IHC:\n   Previously reported: 0 (negative)\n   AMENDED RESULT:      1+ (negative), faint "
+     "incomplete membrane staining in ~15% of invasive tumor cells", LOW),
     # ... but an ISH failure leaves the IHC read, and a stated score stands (with its caveat).
     ("HER2 IHC: no membrane staining (score 0). FISH failed: no signals.", NULL),
     ("HER2 IHC 1+ (faint incomplete staining in 30% of cells). ISH not evaluable (no signals).", LOW),
