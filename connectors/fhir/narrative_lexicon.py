@@ -511,7 +511,7 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("right", (r"derech[oa]", r"droite?", r"destr[oa]", r"direit[oa]")),
     ("sentinel", (r"centinela", r"sentinelle", r"sentinella")),
     ("lymph node", (r"ganglio\s+linf[áa]tico", r"ganglio", r"ganglion\s+lymphatique", r"linfonodo")),
-    ("breast", (r"mama", r"sein", r"seno")),
+    ("breast", (r"mama", r"seno")),
     # "discordancia con el tumor primario de 2025 (HER2 3+)": a comparison with an earlier tumour.
     (
         "discordant with",
