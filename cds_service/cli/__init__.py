@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 EXIT_CONFIGURATION = 2
 """Exit status of every command whose ``HER2CDS_*`` configuration is unusable (one line on stderr)."""
+EXIT_BROKEN_PIPE = 141
+"""Exit status when standard output was closed by its reader (128 + SIGPIPE, as a shell reports it)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,4 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"her2-cds {args.command}: configuration error: {message}", file=sys.stderr)
         return EXIT_CONFIGURATION
+    except BrokenPipeError:
+        # The reader of our output went away ("her2-cds eval-pathology DIR | head"): stop quietly, as Unix
+        # tools do, instead of a traceback (and keep the interpreter's final flush from raising again).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code

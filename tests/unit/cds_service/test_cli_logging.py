@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.cli import receive, sync
+from cds_service.cli import EXIT_BROKEN_PIPE, receive, sync
 from cds_service.storage.store import Storage
 from connectors.dicom.ports import SeriesRef
 from tests.conftest import free_port
@@ -217,3 +217,19 @@ def test_the_wsgi_entry_point_reports_a_configuration_error_in_one_line(tmp_path
         "her2-cds: configuration error: HER2CDS_PUBLIC_URL is required when HER2CDS_AUTH=jwt (JWT aud is "
         "built from it)"
     ]
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly() -> None:
+    # "her2-cds rules-doc | head -1": the reader goes away; the command stops with the shell's SIGPIPE status
+    # and no traceback on standard error.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cds_service.cli", "rules-doc"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE
+    assert "Traceback" not in stderr
