@@ -998,10 +998,154 @@ _NO_CUE: Final = frozenset(
         "gene",
     }
 )
+
+
+# ----------------------------------------------------------------------------------------------------
+# One scan for the cue words, by first letter
+#
+# The cue pattern is an alternation of some 700 fragments; the regular-expression engine tries them one after
+# another at every word start, which cost about 2 µs per character of report text. Grouped by the letters a
+# fragment can begin with, behind a one-letter look-ahead, only the fragments of the word's first letter are
+# tried (in their listed order, so the match found is the same): about nine times faster.
+
+
+def _class_letters(body: str) -> set[str] | None:
+    """The characters of a bracket class's body ("oó", "a-z"); None for a negated class or a class escape."""
+    if body.startswith("^"):
+        return None
+    letters: set[str] = set()
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            if body[index + 1 : index + 2] in tuple("sSwWdD"):
+                return None
+            letters.add(body[index + 1])
+            index += 2
+        elif index + 2 < len(body) and body[index + 1] == "-":
+            letters.update(chr(code) for code in range(ord(char), ord(body[index + 2]) + 1))
+            index += 3
+        else:
+            letters.add(char)
+            index += 1
+    return letters
+
+
+def _skip_class(fragment: str, index: int) -> int:
+    """The index after the bracket class opening at ``index`` (a "]" first in the class is a member)."""
+    return fragment.index("]", index + 2 if fragment[index + 1 : index + 2] == "]" else index + 1) + 1
+
+
+def _group_end(fragment: str, start: int) -> int:
+    """The index of the ")" closing the group that opens at ``start``."""
+    depth, index = 0, start
+    while index < len(fragment):
+        char = fragment[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            index = _skip_class(fragment, index)
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index
+        index += 1
+    raise ValueError(f"unbalanced group in {fragment!r}")
+
+
+def _alternatives(body: str) -> list[str]:
+    """The top-level alternatives of a group's body."""
+    parts, depth, start, index = [], 0, 0, 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            index = _skip_class(body, index)
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            parts.append(body[start:index])
+            start = index + 1
+        index += 1
+    return [*parts, body[start:]]
+
+
+def _first_letters(fragment: str) -> set[str] | None:
+    """The lower-case characters a match of ``fragment`` can begin with; None when any could (``\\w``, ``.``).
+
+    Reads the pattern syntax the lexicon uses: literals, escapes, bracket classes, ``(?:…)`` groups with
+    alternatives, and ``?``/``*`` after any of them (then what follows can begin the match too)."""
+    if not fragment:
+        return set()
+    head = _head(fragment)
+    if head is None:
+        return None
+    letters, rest, optional = head
+    if optional:
+        after = _first_letters(rest)
+        if after is None:
+            return None
+        letters |= after
+    return {letter.lower() for letter in letters}
+
+
+def _head(fragment: str) -> tuple[set[str], str, bool] | None:
+    """The first element of a fragment: (the letters it can begin with, what follows it, whether it may be
+    absent); None when it could begin with any character."""
+    if fragment.startswith("(?:") or (fragment.startswith("(") and not fragment.startswith("(?")):
+        end = _group_end(fragment, 0)
+        options = _alternatives(fragment[3 if fragment.startswith("(?:") else 1 : end])
+        letters: set[str] = set()
+        for option in options:
+            found = _first_letters(option)
+            if found is None:
+                return None
+            letters |= found
+        rest, empty = fragment[end + 1 :], "" in options
+    elif fragment.startswith("(") or fragment[0] in ".^$":
+        return None
+    else:
+        if fragment[0] == "[":
+            end = _skip_class(fragment, 0)
+            class_letters = _class_letters(fragment[1 : end - 1])
+        elif fragment[0] == "\\":
+            end = 2
+            class_letters = None if fragment[1] in "sSwWdDbB" else {fragment[1]}
+        else:
+            end, class_letters = 1, {fragment[0]}
+        if class_letters is None:
+            return None
+        letters, rest, empty = class_letters, fragment[end:], False
+    repeat = rest[:1] in ("?", "*")
+    rest = rest[1:].lstrip("?") if repeat else rest
+    return letters, rest, repeat or empty
+
+
+def _by_first_letter(fragments: list[str]) -> str:
+    """``fragments`` as one alternation, grouped behind a look-ahead of their first letter (case-insensitive
+    patterns only); fragments whose first letter cannot be told are tried last, at every word start."""
+    groups: dict[str, list[str]] = {}
+    anywhere: list[str] = []
+    for fragment in fragments:
+        letters = _first_letters(fragment)
+        if letters is None:
+            anywhere.append(fragment)
+            continue
+        for letter in sorted(letters):
+            groups.setdefault(letter, []).append(fragment)
+    parts = [f"(?=[{re.escape(letter)}])(?:{'|'.join(group)})" for letter, group in sorted(groups.items())]
+    return "|".join(parts + anywhere)
+
+
 #: Words that only another language uses: their presence switches the lexicon on for the whole text.
 _FOREIGN_CUE_RE: Final = re.compile(
     r"(?<![\w\\-])(?:"
-    + "|".join(pattern for english, patterns in _PHRASES if english not in _NO_CUE for pattern in patterns)
+    + _by_first_letter(
+        [pattern for english, patterns in _PHRASES if english not in _NO_CUE for pattern in patterns]
+    )
     + r")(?![\w-])",
     re.IGNORECASE,
 )
