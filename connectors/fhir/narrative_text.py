@@ -90,6 +90,8 @@ _THOUSANDS: Final = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d]|[.,]\d
 _DECIMAL_COMMA: Final = re.compile(r"(?<![\d.,])(\d{1,3}),(\d{1,2})(?![\d]|,\d)")
 _SEPARATOR_ROW: Final = re.compile(r"^[\s|:=+-]*$")
 _LIST_ITEM: Final = re.compile(r"^\s*(?:[-*]\s|\d{1,2}[.)]\s|\(?[a-hA-H][.)]\s)")
+#: A next line whose first word ends in the ")" of a bracket the line before left open ("h) renders").
+_CLOSES_BRACKET: Final = re.compile(r"^[^\s()]{1,12}\)\s")
 _KEY_VALUE: Final = re.compile(r"^[A-Za-z][^:.;]{0,40}:\s")
 _CONTINUES: Final = re.compile(r"^[a-z0-9(%+/,]")
 _ENDS_SENTENCE: Final = re.compile(r"[.;:!?]\s*$")
@@ -586,7 +588,8 @@ def _aligned_tables(lines: list[str]) -> list[str]:
     """Space- or tab-aligned tables of specimens as pipe tables: a header line of column names, the first
     naming the specimen (focus, part, block), followed by rows with as many cells ("Focus   Size   HER2
     IHC" over "A (12 o'clock)   22 mm   3+") become ``| … |`` rows, which :func:`_flatten_tables` reads like
-    any other table."""
+    any other table. A line that continues a sentence broken on the line before ("… 4% of the" / "tumor
+    cells show faint<TAB>incomplete") is no header, whatever its spacing."""
     out = list(lines)
     index = 0
     while index < len(out) - 1:
@@ -595,6 +598,7 @@ def _aligned_tables(lines: list[str]) -> list[str]:
         if (
             width < 2
             or "|" in out[index]
+            or (index > 0 and _DANGLING.search(" ".join(out[index - 1].split())) is not None)
             or not _SPECIMEN_COLUMN.match(header[0])
             or not all(_HEADER_CELL.match(cell) and not re.search(r"\d\s*[+%]", cell) for cell in header)
         ):
@@ -792,8 +796,12 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
         return _label_takes_next(text, nxt, cased=cased, tight=tight)
     if _ENDS_SENTENCE.search(text) and not _ABBREVIATION_END.search(text):
         return False
-    # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too.
-    unclosed = text.count("(") > text.count(")") and not _LIST_ITEM.match(following)
+    # A bracket left open ("… recount (second" / "observer, blinded): group 5") continues too, also when
+    # the next line's first word closes it ("fixation (> 72" / "h) renders …": the bracket's own ")", not a
+    # list item "h)").
+    unclosed = text.count("(") > text.count(")") and (
+        not _LIST_ITEM.match(following) or _CLOSES_BRACKET.match(nxt) is not None
+    )
     if _DANGLING.search(text) or note or unclosed or _CONDITIONAL.search(_last_sentence(text)):
         return True
     # "gene status: no" / "HER2 amplification": the "no" is the article of the next line's noun.

@@ -266,6 +266,40 @@ def test_a_lower_cased_turkish_capital_i_is_an_i() -> None:
     assert next(line.text for line in report_lines(lowered)).startswith("gümüş in situ hibridizasyon")
 
 
+# A bracket wrapped open with its closing word on the next line ("fixation (> 72" / "h) renders …"): the "h)"
+# closes the bracket, it opens no list item. Read as an item, the failure stood apart from its stain, and
+# "no membrane staining" was read as a null result of a stain the report calls unreliable.
+_UNRELIABLE = "HER2 IHC: prolonged fixation (> 72 h) renders the stain unreliable; no membrane staining."
+
+
+def test_a_bracket_closed_on_the_next_line_is_no_list_item() -> None:
+    wrapped = "HER-2/NEU IHC: prolonged fixation (> 72\nh) renders the stain unreliable; no\nmembrane staining."
+    assert category(_UNRELIABLE) == "indeterminate"
+    assert category(wrapped) == "indeterminate"
+    # A list item after a line that closed its brackets starts anew.
+    items = report_lines("HER2 by block (A1 and A2)\na) IHC 1+\nb) ISH not amplified")
+    assert [line.text for line in items] == ["HER2 by block (A1 and A2)", "a) IHC 1+", "b) ISH not amplified"]
+
+
+# A sentence wrapped with tabs between its words ("… 4% of the" / "<TAB>tumor cells show faint<TAB>incomplete"
+# / "<TAB>membrane<TAB>immunostaining."): the two tab-spaced lines, the first opening with "tumor", were read
+# as a table of tumours ("tumor cells show faint: membrane"), the share was lost and the ultralow report was
+# read as unscored. A line that continues a sentence broken on the line before is no table header.
+_TABBED = (
+    "Membrane immunostaining for HER-2/NEU\n(Dako   HercepTest):\t4 percent  of the\n"
+    "\ttumor cells show faint\tincomplete  \n\tmembrane\timmunostaining. \n"
+)
+
+
+def test_a_tab_spaced_sentence_continuation_is_no_table() -> None:
+    lines = [line.text for line in report_lines(_TABBED)]
+    assert lines[0].endswith("4% of the tumor cells show faint incomplete membrane immunostaining.")
+    assert category(_TABBED) == category(" ".join(_TABBED.split()))
+    # A specimen table after a sentence that ended is still a table.
+    table = "HER2 results by focus.\nFocus\tSize\tHER2 IHC\nA\t22 mm\t3+\nB\t8 mm\t3+\n"
+    assert category(table) == "HER2-positive"
+
+
 def test_no_rewrite_of_a_generated_corpus_moves_a_report_to_another_category(tmp_path: Path) -> None:
     """About 120 generated reports (the main styles and one per outside cause), each rewritten by case,
     spacing, wrapping, synonyms and decimal commas: a change to indeterminate loses an answer, any other
