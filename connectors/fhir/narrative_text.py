@@ -358,8 +358,12 @@ def _stop(match: re.Match[str]) -> str:
     return match.group(0) if before and before[-1].lower() in _RUNS_ON else ". "
 
 
+#: An abbreviation's point ("approx. 20%", "vs. 2+") is no sentence stop: a dictated line may hold one.
+_ABBREVIATION_POINT: Final = re.compile(r"\b(?:approx|ca|e\.g|i\.e|vs|cf|incl|resp)\.(?=\s)", re.IGNORECASE)
+
+
 def _dictated(line: str) -> bool:
-    return len(line.split()) >= _DICTATED_WORDS and not _STOP_RE.search(line)
+    return len(line.split()) >= _DICTATED_WORDS and not _STOP_RE.search(_ABBREVIATION_POINT.sub(" ", line))
 
 
 @dataclass(frozen=True, slots=True)

@@ -300,6 +300,22 @@ def test_a_tab_spaced_sentence_continuation_is_no_table() -> None:
     assert category(table) == "HER2-positive"
 
 
+# An all-lower-case dictated report whose last words are "ki 67 approx. 20 percent": the abbreviation's
+# point made the joined line look punctuated, no stops were set between its markers, and the Ki-67 share
+# stood in the HER2 statement (indeterminate instead of HER2-low).
+_DICTATED_APPROX = (
+    "final diagnosis left breast needle core biopsy invasive ductal carcinoma grade 2\n"
+    "her two neu is one plus negative by hercept test faint incomplete membrane staining in about 20 percent "
+    "of tumor cells fish not performed\n"
+    "ki 67 approx. 20 percent"
+)
+
+
+def test_an_abbreviation_point_leaves_a_dictated_line_dictated() -> None:
+    assert category(_DICTATED_APPROX.replace("approx.", "approximately")) == "HER2-low"
+    assert category(_DICTATED_APPROX) == "HER2-low"
+
+
 def test_no_rewrite_of_a_generated_corpus_moves_a_report_to_another_category(tmp_path: Path) -> None:
     """About 120 generated reports (the main styles and one per outside cause), each rewritten by case,
     spacing, wrapping, synonyms and decimal commas: a change to indeterminate loses an answer, any other
