@@ -1179,7 +1179,15 @@ def _english(match: re.Match[str], english: str) -> str:
     written = match.group(0)
     letters = [c for c in written if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 1:
-        return english.upper()
+        english = english.upper()
+    return _keeping_lines(written, english)
+
+
+def _keeping_lines(written: str, english: str) -> str:
+    """A phrase written over two lines ("no" / "amplificado") stays on as many lines ("not" / "amplified"):
+    the report's line structure, by which its wrapping is judged, is that of the text as written."""
+    for _ in range(written.count("\n")):
+        english = english.replace(" ", "\n", 1) if " " in english else english + "\n"
     return english
 
 

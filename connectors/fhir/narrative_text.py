@@ -107,7 +107,7 @@ _TITLE_WORD: Final = re.compile(r"^[A-Z][a-z]")
 _ENDS_ITEM: Final = re.compile(r"(?:\)|%|(?<![A-Za-z\d])(?<![A-Za-z]-)\d+(?:\.\d+)?\+?)\s*$")
 #: A line that opens with a word that cannot open a sentence continues the one before ("… 0%" / "of cells …").
 _CONTINUATION: Final = re.compile(
-    r"^(?:[/,;%+()=]|(?:in\b(?!\s+situ)|of|and|or|with|to|than|per|which|whereas|percent|per\s?cent|staining|signals|"
+    r"^(?:[/,;%+()=]|(?:in\b(?!\s+situ)|of|and|or|with|to|from|than|per|which|whereas|percent|per\s?cent|staining|signals|"
     r"copies|cells|nuclei|elsewhere|remaining|remainder|"
     r"show|shows|showing|demonstrat\w*|exhibit\w*)\b"
     r"(?!\s*:))",
@@ -638,10 +638,14 @@ def report_lines(text: str) -> list[Line]:
     lines = [line.strip() for line in normalise(text).split("\n")]
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").
-    sizes = [len(" ".join(r.split())) for r in raw] if len(raw) == len(lines) else [len(x) for x in lines]
-    lines, sizes = _rejoin_rows(lines, sizes)
+    # So is the first word a full line left for the next one ("… 3+ o ISH positivo" / "correspondería a …",
+    # not the shorter "would" it became in English).
+    written = raw if len(raw) == len(lines) else lines
+    sizes = [len(" ".join(r.split())) for r in written]
+    openers = [len(r.split()[0]) if r.split() else 0 for r in written]
+    lines, sizes, openers = _rejoin_rows(lines, sizes, openers)
     # A dictated line is judged once its wrapped lines are joined (speech recognition wraps at any width).
-    unwrapped = [replace(line, text=_dictated_stops(line.text)) for line in _unwrap(lines, sizes)]
+    unwrapped = [replace(line, text=_dictated_stops(line.text)) for line in _unwrap(lines, sizes, openers)]
     return _flatten_tables(unwrapped)
 
 
@@ -685,10 +689,13 @@ def _is_cut_row(line: str, following: str, after: str) -> bool:
     )
 
 
-def _rejoin_rows(lines: list[str], sizes: list[int]) -> tuple[list[str], list[int]]:
+def _rejoin_rows(
+    lines: list[str], sizes: list[int], openers: list[int]
+) -> tuple[list[str], list[int], list[int]]:
     """Table rows broken across lines (fixed-width wrapping) joined again."""
     out: list[str] = []
     out_sizes: list[int] = []
+    out_openers: list[int] = []
     index = 0
     while index < len(lines):
         line, size = lines[index], sizes[index]
@@ -701,12 +708,14 @@ def _rejoin_rows(lines: list[str], sizes: list[int]) -> tuple[list[str], list[in
             ):
                 out.append(f"{line.rstrip()} {lines[index + 1].strip()}")
                 out_sizes.append(size + 1 + sizes[index + 1])
+                out_openers.append(openers[index])
                 index += 2
                 continue
         out.append(line)
         out_sizes.append(size)
+        out_openers.append(openers[index])
         index += 1
-    return out, out_sizes
+    return out, out_sizes, out_openers
 
 
 def _is_header(cells: list[str]) -> bool:
@@ -770,11 +779,21 @@ def _flatten_tables(items: list[Line]) -> list[Line]:
 # Wrapped lines
 
 
-def _joins(current: str, following: str, width: int, *, physical: int, note: bool, cased: bool) -> bool:
+def _joins(
+    current: str,
+    following: str,
+    width: int,
+    *,
+    physical: int,
+    note: bool,
+    cased: bool,
+    opener: int | None = None,
+) -> bool:
     """Whether ``following`` continues the sentence ``current`` was broken in (fixed-width wrapping).
 
     ``current`` is the text joined so far, ``physical`` the length of the last line as the report wrote
-    it (a line's fullness is judged on the physical line, before "per cent" became "%").
+    it (a line's fullness is judged on the physical line, before "per cent" became "%"), ``opener`` the length
+    of the next line's first word as written (default: as it reads now).
 
     - A label ending in a colon takes a value on the next line ("…signals per cell:" / "9.7").
     - A line that ends a sentence never continues; one that dangles ("… of", "… if", "… group"), an open
@@ -791,8 +810,8 @@ def _joins(current: str, following: str, width: int, *, physical: int, note: boo
     text, nxt = current.rstrip(), following.strip()
     if not text.strip() or not nxt or _cells(text) is not None or _cells(nxt) is not None:
         return False  # a table row is no wrapped sentence, nor a line's continuation (in any case)
-    first_word = nxt.split(" ", 1)[0]
-    tight = physical + 1 + len(first_word) > width
+    first_word = len(nxt.split(" ", 1)[0]) if opener is None else opener
+    tight = physical + 1 + first_word > width
     settled = _settled_by_shape(text, following, tight=tight)
     if settled is not None:
         return settled
@@ -898,18 +917,24 @@ def _wrap_width(lines: list[str], sizes: list[int]) -> int:
     )
 
 
-def _unwrap(lines: list[str], sizes: list[int] | None = None) -> list[Line]:
-    """Join wrapped lines; ``sizes`` are the lengths of the lines as written (default: their lengths)."""
+def _unwrap(lines: list[str], sizes: list[int] | None = None, openers: list[int] | None = None) -> list[Line]:
+    """Join wrapped lines; ``sizes`` are the lengths of the lines as written (default: their lengths),
+    ``openers`` those of their first words as written (default: as they read)."""
     sizes = sizes if sizes is not None else [len(line) for line in lines]
+    openers = (
+        openers if openers is not None else [len(line.split()[0]) if line.split() else 0 for line in lines]
+    )
     width = _wrap_width(lines, sizes)
     letters = [c for line in lines for c in line if c.isalpha()]
     # In a report written all in lower (or upper) case, the case of a line's first letter says nothing.
     cased = any(c.isupper() for c in letters) and any(c.islower() for c in letters)
     out: list[Line] = []
     last = 0  # the last physical line's length: wrapping is judged on it, not on the sentence joined so far
-    for line, size in zip(lines, sizes, strict=True):
+    for line, size, opener in zip(lines, sizes, openers, strict=True):
         note = bool(out) and (out[-1].footnote or bool(_NOTE_START.match(out[-1].text)))
-        joins = bool(out) and _joins(out[-1].text, line, width, physical=last, note=note, cased=cased)
+        joins = bool(out) and _joins(
+            out[-1].text, line, width, physical=last, note=note, cased=cased, opener=opener
+        )
         last = size
         if joins:
             joined = _PERCENT_WORD.sub("%", f"{out[-1].text.rstrip()} {line.strip()}")

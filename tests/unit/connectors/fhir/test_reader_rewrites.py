@@ -273,7 +273,9 @@ _UNRELIABLE = "HER2 IHC: prolonged fixation (> 72 h) renders the stain unreliabl
 
 
 def test_a_bracket_closed_on_the_next_line_is_no_list_item() -> None:
-    wrapped = "HER-2/NEU IHC: prolonged fixation (> 72\nh) renders the stain unreliable; no\nmembrane staining."
+    wrapped = (
+        "HER-2/NEU IHC: prolonged fixation (> 72\nh) renders the stain unreliable; no\nmembrane staining."
+    )
     assert category(_UNRELIABLE) == "indeterminate"
     assert category(wrapped) == "indeterminate"
     # A list item after a line that closed its brackets starts anew.
@@ -314,6 +316,45 @@ _DICTATED_APPROX = (
 def test_an_abbreviation_point_leaves_a_dictated_line_dictated() -> None:
     assert category(_DICTATED_APPROX.replace("approx.", "approximately")) == "HER2-low"
     assert category(_DICTATED_APPROX) == "HER2-low"
+
+
+# A Spanish comment wrapped at 55 columns: "dirigidas a HER2 no" / "amplificado." was translated as one phrase
+# and the two lines became one, so the report's width was judged on that longer line and no line of the
+# comment looked full; in upper case, the full line "… 3+ O ISH POSITIVO" was judged on the English
+# "WOULD" rather than the "CORRESPONDERÍA" that did not fit. Either way the comment's "IHQ 1+ o 2+ con" /
+# "ISH negativa …" stood apart and its scores were read beside the report's 1+ (for review).
+_SPANISH_COMMENT = (
+    "HER-2/neu (clona 4B5): 1+ - NEGATIVO.\n"
+    "Comentario: Los resultados HER-2/NEU IHQ 1+ o 2+ con\n"
+    "ISH negativa se consideran negativos para\n"
+    "sobreexpresión; sin embargo, estas pacientes pueden ser\n"
+    "elegibles para terapias dirigidas a HER-2/NEU no\n"
+    "amplificado. Un resultado IHQ 3+ o ISH positivo\n"
+    "correspondería a HER-2/NEU positivo.\n"
+)
+
+
+def test_a_translated_phrase_keeps_the_lines_it_was_written_on() -> None:
+    lines = [line.text for line in report_lines(_SPANISH_COMMENT)]
+    assert lines[1].startswith("Comentario:") and lines[1].endswith("would correspond to HER2 positive.")
+    assert category(_SPANISH_COMMENT) == "HER2-low"
+    assert category(_SPANISH_COMMENT.upper()) == "HER2-low"
+
+
+# All upper case, wrapped at 63: "… FOR DISTINGUISHING 0" / "FROM 1+: CONCURS." left a "1+" on a line of its
+# own beside the report's 0 (for review). A line opening with "from" continues the one before.
+_SECOND_REVIEW = (
+    "HER2 (PATHWAY 4B5): NEGATIVE, SCORE 0 (HER2-NULL).\n"
+    "  NO MEMBRANE STAINING IDENTIFIED IN INVASIVE TUMOUR CELLS AT\n"
+    "40X MAGNIFICATION.\n"
+    "  SLIDE REVIEWED BY A SECOND PATHOLOGIST FOR DISTINGUISHING 0\n"
+    "FROM 1+: CONCURS.\n"
+)
+
+
+def test_a_line_opening_with_from_continues_the_one_before() -> None:
+    assert category(" ".join(_SECOND_REVIEW.split())) == "HER2-null"
+    assert category(_SECOND_REVIEW) == "HER2-null"
 
 
 def test_no_rewrite_of_a_generated_corpus_moves_a_report_to_another_category(tmp_path: Path) -> None:
