@@ -336,7 +336,8 @@ _SPANISH_COMMENT = (
 
 def test_a_translated_phrase_keeps_the_lines_it_was_written_on() -> None:
     lines = [line.text for line in report_lines(_SPANISH_COMMENT)]
-    assert lines[1].startswith("Comentario:") and lines[1].endswith("would correspond to HER2 positive.")
+    assert lines[1].startswith("Comentario:")
+    assert lines[1].endswith("would correspond to HER2 positive.")
     assert category(_SPANISH_COMMENT) == "HER2-low"
     assert category(_SPANISH_COMMENT.upper()) == "HER2-low"
 
