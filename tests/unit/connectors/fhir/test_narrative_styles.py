@@ -13,21 +13,24 @@ import datetime as dt
 
 import pytest
 
-from connectors.fhir.narrative import parse_report_text
 from rules.domain import SpecimenRef, SpecimenSite
-from rules.her2 import synthesize
-from rules.her2.classify import display_category
+from tests.unit.connectors.fhir.categories import (
+    EQUIVOCAL,
+    INDETERMINATE,
+    LOW,
+    NULL,
+    POS,
+    ULTRALOW,
+    UNSCORED,
+    ZERO,
+    category_of,
+)
 
 SPECIMEN = SpecimenRef(id="S26-00042", collected=dt.date(2026, 1, 5), site=SpecimenSite.PRIMARY)
 
-POS, LOW, EQUIVOCAL = "HER2-positive", "HER2-low", "HER2-equivocal"
-ULTRALOW, NULL, ZERO = "HER2-ultralow", "HER2-null", "HER2-0"
-UNSCORED, INDETERMINATE = "HER2-negative-unscored", "indeterminate"
-
 
 def category(text: str) -> str:
-    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
-    return display_category(synthesize(reading.her2, reading.receptors).current)
+    return category_of(text, SPECIMEN, dt.date(2026, 1, 8))
 
 
 CASES = [

@@ -15,13 +15,13 @@ from connectors.fhir.narrative import parse_report_text
 from rules.domain import IshResult, SpecimenRef
 from rules.her2 import synthesize
 from rules.her2.classify import display_category
+from tests.unit.connectors.fhir.categories import category_of
 
 SPECIMEN = SpecimenRef(id="S26-00099", collected=dt.date(2026, 1, 5))
 
 
 def category(text: str) -> str:
-    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
-    return display_category(synthesize(reading.her2, reading.receptors).current)
+    return category_of(text, SPECIMEN, dt.date(2026, 1, 8))
 
 
 def ish(text: str) -> IshResult:

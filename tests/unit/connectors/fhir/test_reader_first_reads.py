@@ -18,14 +18,14 @@ from connectors.fhir.narrative import parse_report_text
 from rules.domain import Her2Result, IhcResult, IhcScore, IshProbe, SpecimenRef
 from rules.her2 import synthesize
 from rules.her2.classify import display_category
+from tests.unit.connectors.fhir.categories import category_of
 
 SPECIMEN = SpecimenRef(id="S26-00123", collected=dt.date(2026, 3, 2))
 LOINC = "http://loinc.org"
 
 
 def category(text: str) -> str:
-    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 3, 6))
-    return display_category(synthesize(reading.her2, reading.receptors).current)
+    return category_of(text, SPECIMEN, dt.date(2026, 3, 6))
 
 
 def b64(text: str) -> str:

@@ -12,21 +12,18 @@ import datetime as dt
 from pathlib import Path
 
 from connectors.fhir.mapping_narrative import decode_attachment
-from connectors.fhir.narrative import parse_report_text
 from connectors.fhir.narrative_text import report_lines
 from rules.domain import SpecimenRef
-from rules.her2 import synthesize
-from rules.her2.classify import display_category
 from tests.corpus.pathology_corpus import write_corpus
 from tests.corpus.perturbations import rewrap
 from tests.tools.perturb_corpus import KINDS, flips
+from tests.unit.connectors.fhir.categories import category_of
 
 SPECIMEN = SpecimenRef(id="S26-00123", collected=dt.date(2026, 1, 5))
 
 
 def category(text: str) -> str:
-    reading = parse_report_text(text, specimen=SPECIMEN, reported=dt.date(2026, 1, 8))
-    return display_category(synthesize(reading.her2, reading.receptors).current)
+    return category_of(text, SPECIMEN, dt.date(2026, 1, 8))
 
 
 # A full line ending in ";" was a sentence's end: "OUTSIDE DIAGNOSIS: …, grade 2;" wrapped before "HER2 IHC
