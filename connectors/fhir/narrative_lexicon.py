@@ -1150,9 +1150,22 @@ _FOREIGN_CUE_RE: Final = re.compile(
     re.IGNORECASE,
 )
 
+
+def _consecutive_rows(phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, list[str]]]:
+    """The rows with consecutive rows of the same English word joined (rows added per language group): one
+    substitution pass per word instead of one per row, in the same order."""
+    joined: list[tuple[str, list[str]]] = []
+    for english, patterns in phrases:
+        if joined and joined[-1][0] == english:
+            joined[-1][1].extend(patterns)
+        else:
+            joined.append((english, list(patterns)))
+    return joined
+
+
 _WORD_RES: Final = tuple(
     (english, re.compile(r"(?<![\w'\\-])(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE))
-    for english, patterns in _PHRASES
+    for english, patterns in _consecutive_rows(_PHRASES)
 )
 _CASE_SENSITIVE: Final = frozenset({"ISH"})
 
