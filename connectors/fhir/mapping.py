@@ -204,14 +204,17 @@ def _index(resources: Iterable[Mapping[str, Any]]) -> _Index:
         if not isinstance(kind, str) or kind not in USED_TYPES:
             continue
         raw_id = raw.get("id")
-        label = f"{kind}/{raw_id}" if isinstance(raw_id, str) and raw_id else f"{kind} (entry {number})"
+        if raw_id is not None and raw_id != "":
+            label = f"{kind}/{raw_id}"
+        else:
+            # A resource as written to a file or a create payload has no server id yet; the text is no
+            # less readable. It is named by its place, as a Bundle entry without one is.
+            raw = {**raw, "id": f"entry-{number}"}
+            label = f"{kind}/entry-{number}"
         try:
             model: Any = get_fhir_model_class(kind).model_validate(dict(raw))
         except (ValidationError, ValueError, TypeError) as exc:
             index.skip(label, f"not a valid FHIR R4 {kind}: {_first_error(exc)}")
-            continue
-        if not model.id:
-            index.skip(label, "resource without id")
             continue
         index.resources[f"{kind}/{model.id}"] = model
         _note_patient(index, model)

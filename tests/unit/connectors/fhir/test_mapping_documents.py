@@ -161,3 +161,28 @@ def test_a_prior_specimen_named_in_the_text_never_outranks_the_reports_own() -> 
     data = pathology_from_resources([report])
     assert [r.ihc.score if r.ihc else None for r in data.her2] == [IhcScore.ZERO, IhcScore.THREE_PLUS]
     assert data.her2[0].specimen.collected == dt.date(2026, 1, 8)
+
+
+@pytest.mark.parametrize("kind", ["DiagnosticReport", "DocumentReference"])
+def test_a_resource_without_an_id_is_read_and_named_by_its_place(kind: str) -> None:
+    """A report as written to a file or a create payload has no server id; its text is read all the same."""
+    text = "Invasive ductal carcinoma. HER2 (4B5) immunohistochemistry: score 1+ (negative)."
+    if kind == "DocumentReference":
+        resource = document(text)
+    else:
+        resource = {
+            "resourceType": "DiagnosticReport",
+            "status": "final",
+            "code": {"text": "Surgical pathology report"},
+            "effectiveDateTime": "2026-01-05",
+            "issued": "2026-01-07T09:00:00Z",
+            "conclusion": text,
+        }
+    resource.pop("id", None)
+    mapped = pathology_from_resources([{"resourceType": "Observation"}, resource])
+    (result,) = mapped.her2
+    assert result.ihc is not None
+    assert result.ihc.score is IhcScore.ONE_PLUS
+    assert result.source is not None
+    assert result.source.reference == f"{kind}/entry-2"
+    assert not [s for s in mapped.skipped if s.reference.startswith(kind)]
