@@ -105,8 +105,8 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], logs: Path, probes: 
         try:
             if requests.get(base + "/readyz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or still starting on a busy machine: poll again until the deadline
         time.sleep(0.2)
     pytest.fail(f"service not ready in {READY_TIMEOUT_S} s: {stderr_log(logs).read_text()[-3000:]}")
 
