@@ -150,7 +150,9 @@ class Collector:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def span_names(self, timeout_s: float) -> tuple[set[str], bytes]:
         """The names of the spans received within ``timeout_s`` seconds, and every body received."""

@@ -345,7 +345,7 @@ def served(fhir: FhirServer, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     )
     app = _app(tmp_path, fhir, config, public)
     server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield app, public

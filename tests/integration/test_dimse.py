@@ -78,7 +78,7 @@ def test_wrong_called_aet_is_rejected(stored: OrthancServer) -> None:
     # Orthanc answers A-ASSOCIATE-RJ and closes the socket; on a busy machine the close can reach pynetdicom
     # before the rejection is processed, which it reports as an abort. Either is the PACS refusing us.
     source = DimsePetSource(CDS_AET, "NOTORTHANC", "127.0.0.1", stored.dicom_port, TIMEOUTS)
-    with pytest.raises(SourceUnavailableError, match="association (rejected|aborted)"):
+    with pytest.raises(SourceUnavailableError, match=r"association (rejected|aborted)"):
         source.find_pet_series()
 
 

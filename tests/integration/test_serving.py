@@ -60,7 +60,7 @@ def held_fhir() -> Iterator[HeldFhir]:
     server.server_bind()
     server.server_activate()
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     held.base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
     yield held
     held.release.set()

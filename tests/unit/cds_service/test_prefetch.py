@@ -94,7 +94,7 @@ def serve() -> Iterator[Callable[[Route], Recorder]]:
         recorder = Recorder(route)
         server = _Server(("127.0.0.1", 0), _handler(recorder))
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         recorder.base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
         return recorder

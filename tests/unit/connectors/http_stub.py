@@ -136,7 +136,9 @@ class StubServer:
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> None:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._server.shutdown()
