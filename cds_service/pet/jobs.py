@@ -69,7 +69,8 @@ MAX_ERROR_CHARS = 500
 
 REQUEUE_AFTER_S = 10.0
 """A series queued by a hook is not queued again by this process within this many seconds of its last job
-finishing (hooks for a pending series would otherwise each start a claim attempt)."""
+finishing (hooks for a pending series would otherwise each start a claim attempt), unless the series changed
+since that job (new instances, a reader's SR or a SEG arrived): then it is queued at once."""
 
 
 def worker_identity() -> str:
@@ -259,7 +260,7 @@ class PetJobs:
         self._cpu = ThreadPoolExecutor(analysis_workers, thread_name_prefix="pet-analysis")
         self._lock = threading.Lock()
         self._jobs: dict[str, SeriesJob] = {}
-        self._finished: dict[str, float] = {}
+        self._finished: dict[str, tuple[float, SeriesRef]] = {}
 
     def process(self, ref: SeriesRef, *, her2_known: bool = False) -> SeriesJob:
         """Start (or join) the triage and analysis of ``ref``; returns at once. ``her2_known`` skips the
@@ -283,7 +284,11 @@ class PetJobs:
         finished less than ``REQUEUE_AFTER_S`` ago is left alone."""
         with self._lock:
             finished = self._finished.get(ref.series_uid)
-            if finished is not None and time.monotonic() - finished < REQUEUE_AFTER_S:
+            if (
+                finished is not None
+                and finished[1] == ref
+                and time.monotonic() - finished[0] < REQUEUE_AFTER_S
+            ):
                 return
         try:
             self.process(ref, her2_known=her2_known)
@@ -299,9 +304,9 @@ class PetJobs:
         with self._lock:
             if self._jobs.get(series_uid) is job:
                 del self._jobs[series_uid]
-            self._finished[series_uid] = time.monotonic()
+            self._finished[series_uid] = (time.monotonic(), job.ref)
             if len(self._finished) > 10_000:  # bounded: drop the oldest half
-                for uid in sorted(self._finished, key=self._finished.__getitem__)[:5_000]:
+                for uid in sorted(self._finished, key=lambda u: self._finished[u][0])[:5_000]:
                     del self._finished[uid]
 
     def _outage(self, exc: BaseException) -> None:

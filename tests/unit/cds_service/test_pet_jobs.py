@@ -572,3 +572,24 @@ def test_stored_document_decoded_once_per_row_version(pet_folder: Path, storage:
     assert first is not None
     assert again is not None
     assert again.picture is not first.picture
+
+
+def test_a_hook_queues_a_series_again_only_when_it_changed_since_its_last_job(
+    pet_folder: Path, storage: Storage
+) -> None:
+    """Hooks asking for a series just analysed start no new job; one whose references changed since (a
+    reader's SR arrived) is analysed again at once, without waiting out the re-queue interval."""
+    source = CountingSource(FilePetSource(pet_folder))
+    (ref,) = source.find_pet_series(patient_id=PATIENT)
+    jobs = PetJobs(source, storage)
+    try:
+        jobs.process(ref).document.result(timeout=WAIT_S)
+        deadline = time.monotonic() + WAIT_S
+        while ref.series_uid in jobs._jobs and time.monotonic() < deadline:  # the done callback runs last
+            time.sleep(0.01)
+        jobs.queue(ref)
+        jobs.queue(ref)
+        jobs.queue(replace(ref, related_sr=(*ref.related_sr, "1.2.826.0.1.3680043.10.511.9")))
+    finally:
+        jobs.shutdown()
+    assert (source.triages, source.analyses) == (2, 2)
