@@ -218,11 +218,32 @@ def component_readings(observation: Any, kind: ObsKind | None) -> tuple[list[Obs
     return readings, reasons
 
 
-#: A component about weak or any membrane staining (or ultralow itself), not about complete staining.
+#: A component about weak or any membrane staining (or ultralow itself), not about complete staining:
+#: its name, or the membrane staining's pattern or intensity ("Membrane staining pattern": none).
 _STAINING_COMPONENT = re.compile(
-    r"ultra-?low|faint|weak|barely|incomplete|partial|\bany\b[^.;]*stain|^\W*(?:HER-?2\s+)?(?:membrane\s+)?staining\W*$",
+    r"ultra-?low|faint|weak|barely|incomplete|partial|\bany\b[^.;]*stain"
+    r"|^\W*(?:HER-?2\s+)?(?:membrane\s+)?staining(?:\s+(?:pattern|intensity))?\W*$",
     re.IGNORECASE,
 )
+#: A staining component's text value saying no staining at all ("none", "no staining").
+_NO_STAINING = re.compile(r"^\W*(?:none|nil|no(?:\s+membrane)?(?:\s+staining)?)\W*$", re.IGNORECASE)
+
+
+def _staining_share(component: Any) -> Answer | None:
+    """A staining component's percentage of cells (valueQuantity in %, or valueInteger): 0 → absent,
+    above 0 and at most 10 → present (faint staining in ≤10 %, spec §3); above 10 is no IHC 0 detail."""
+    quantity = getattr(component, "valueQuantity", None)
+    if quantity is not None and quantity.value is not None:
+        if (quantity.code or quantity.unit or "%").strip() != "%":
+            return None
+        share = float(quantity.value)
+    elif getattr(component, "valueInteger", None) is not None:
+        share = float(component.valueInteger)
+    else:
+        return None
+    if share == 0:
+        return Answer.NEGATIVE
+    return Answer.POSITIVE if 0 < share <= 10 else None
 
 
 def _zero_detail(observation: Any) -> IhcZeroSubtype | None:
@@ -239,7 +260,10 @@ def _zero_detail(observation: Any) -> IhcZeroSubtype | None:
         if answer is None and flag is not None:
             answer = Answer.POSITIVE if flag else Answer.NEGATIVE
         if answer is None:
-            answer = text_answer(concept_text(concept) or (getattr(component, "valueString", None) or ""))
+            answer = _staining_share(component)
+        if answer is None:
+            stated = concept_text(concept) or (getattr(component, "valueString", None) or "")
+            answer = Answer.NEGATIVE if _NO_STAINING.match(stated) else text_answer(stated)
         if answer is Answer.POSITIVE:
             found.add(IhcZeroSubtype.ULTRALOW)
         elif answer is Answer.NEGATIVE:

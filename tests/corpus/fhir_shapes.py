@@ -171,17 +171,41 @@ def zero_text(ihc: Ihc) -> str:
     }[ihc.zero]
 
 
-def ihc_observation(ids: Ids, ihc: Ihc) -> Json:
+def zero_components(ihc: Ihc, rng: random.Random) -> list[Json]:
+    """The IHC 0 detail as the Observation's components: the share of cells with any (or faint incomplete)
+    membrane staining as a valueQuantity in %, and at times the staining pattern as a string."""
+    share = 0 if ihc.zero == "null" else rng.choice([1, 2, 5, 8, 10])
+    name = rng.choice(
+        [
+            "Percent invasive tumour cells with any membrane staining",
+            "Faint incomplete membrane staining (% of tumour cells)",
+            "Cells with any HER2 membrane staining",
+        ]
+    )
+    found: list[Json] = [
+        {"code": {"text": name}, "valueQuantity": {"value": share, "unit": "%", "system": UCUM, "code": "%"}}
+    ]
+    if rng.random() < 0.5:
+        pattern = "none" if ihc.zero == "null" else "faint, incomplete"
+        found.append({"code": {"text": "Membrane staining pattern"}, "valueString": pattern})
+    return found
+
+
+def ihc_observation(ids: Ids, ihc: Ihc, *, with_components: bool = True) -> Json:
     assert ihc.score is not None
     code, display = IHC_ANSWERS[ihc.score]
     text = zero_text(ihc) if ihc.score == 0 else display
+    # An IHC 0 detail stated in components instead of the value's text, at times (own seed, so the other
+    # choices of the case stay as they were).
+    detail = random.Random(f"{ids.report}zero")
+    components = []
+    if with_components and ihc.score == 0 and ihc.zero != "unstated" and detail.random() < 0.4:
+        text, components = display, zero_components(ihc, detail)
     concept = {"coding": [{"system": LOINC, "code": code, "display": display}], "text": text}
-    return observation(
-        ids,
-        "85319-2",
-        "HER2 [Presence] in Breast cancer specimen by Immune stain",
-        valueCodeableConcept=concept,
-    )
+    value: Json = {"valueCodeableConcept": concept}
+    if components:
+        value["component"] = components
+    return observation(ids, "85319-2", "HER2 [Presence] in Breast cancer specimen by Immune stain", **value)
 
 
 def ish_observations(ids: Ids, ish: Ish) -> list[Json]:
@@ -219,9 +243,11 @@ def ish_observations(ids: Ids, ish: Ish) -> list[Json]:
     return found
 
 
-def coded(case: Case, ids: Ids) -> list[Json]:
+def coded(case: Case, ids: Ids, *, in_panel: bool = False) -> list[Json]:
+    """The case as coded Observations (in a panel, whose components cannot have components of their own,
+    the IHC 0 detail stays in the value's text)."""
     assert case.ihc is not None
-    found = [ihc_observation(ids, case.ihc)]
+    found = [ihc_observation(ids, case.ihc, with_components=not in_panel)]
     if case.ish is not None:
         found += ish_observations(ids, case.ish)
     return found
@@ -306,8 +332,9 @@ def shape(name: str, text: str, case: Case, rng: random.Random, *, coded_case: C
         return collection(*base, document_reference(ids, text, rng))
     if name == "transaction":
         return transaction(ids, text, rng)
-    observations = coded(coded_case or case, ids)
-    if rng.random() < 0.3:
+    in_panel = rng.random() < 0.3
+    observations = coded(coded_case or case, ids, in_panel=in_panel)
+    if in_panel:
         observations = [panel(ids, observations)]
     refs = [{"reference": f"Observation/{o['id']}"} for o in observations]
     if name == "coded":

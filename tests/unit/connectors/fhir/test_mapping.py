@@ -568,6 +568,10 @@ def _component(name: str, **value: Any) -> dict[str, Any]:
     return {"code": {"text": name}, **value}
 
 
+def _percent(value: float) -> dict[str, Any]:
+    return {"value": value, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}
+
+
 _ABSENT = {"coding": [{"system": "http://snomed.info/sct", "code": "2667000", "display": "Absent"}]}
 _PRESENT = {"coding": [{"system": "http://snomed.info/sct", "code": "52101004", "display": "Present"}]}
 
@@ -580,6 +584,26 @@ _PRESENT = {"coding": [{"system": "http://snomed.info/sct", "code": "52101004", 
         ([_component("HER2 ultralow staining", valueCodeableConcept=_PRESENT)], "ultralow"),
         ([_component("Any membrane staining", valueBoolean=False)], "null"),
         ([_component("Membrane staining", valueString="present")], "ultralow"),
+        # A share of cells with any or faint staining: 0 % → null; above 0 and at most 10 % → ultralow.
+        (
+            [_component("Percent of tumour cells with any membrane staining", valueQuantity=_percent(0))],
+            "null",
+        ),
+        ([_component("Faint incomplete staining (% of cells)", valueQuantity=_percent(5))], "ultralow"),
+        ([_component("Cells with faint incomplete staining", valueInteger=0)], "null"),
+        # Above 10 % is no IHC 0 detail; a share in another unit is not read.
+        ([_component("Any membrane staining", valueQuantity=_percent(40))], "unspecified"),
+        ([_component("Any membrane staining", valueQuantity={"value": 0, "unit": "cells"})], "unspecified"),
+        # The membrane staining's pattern or intensity stated as none.
+        ([_component("Membrane staining pattern", valueString="none")], "null"),
+        ([_component("Membrane staining intensity", valueString="No staining")], "null"),
+        (
+            [
+                _component("Any membrane staining (%)", valueQuantity=_percent(0)),
+                _component("Membrane staining pattern", valueString="none"),
+            ],
+            "null",
+        ),
         # Complete staining absent says nothing about weak incomplete staining.
         ([_component("Complete membrane staining", valueCodeableConcept=_ABSENT)], "unspecified"),
         # Two components that disagree leave the detail unstated.
