@@ -1258,7 +1258,11 @@ def _read_her2(
         state.reset_topic()
         return
     recount = any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(sentence))
-    ctx = StatementContext(start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount)
+    at = sentence.find(text)
+    following = sentence[at + len(text) :] if at >= 0 else ""
+    ctx = StatementContext(
+        start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount, following=following
+    )
     probes = [m.group(1).lower() for m in _PROBE_RE.finditer(text)]
     probe = probes[0] if probes else state.probe
     counts = len(target.facts.her2_per_cell)

@@ -41,7 +41,7 @@ _QUALIFIED_BEFORE_RE = re.compile(
     re.IGNORECASE,
 )
 _STAINING_FIRST_RE = re.compile(r"(?:membrane|membranous|immuno|staining|reactiv|absent|none)", re.IGNORECASE)
-_STAINING_WORD_RE = re.compile(r"stain|reactiv|labell?ing", re.IGNORECASE)
+_STAINING_WORD_RE = re.compile(r"stain|reactiv|labell?ing|\bpattern\b", re.IGNORECASE)
 
 
 class Mode(Enum):
@@ -211,6 +211,9 @@ class StatementContext:
     kind: SentenceKind
     bonus: int
     recount: bool = False
+    #: The sentence after the statement: a table row cut into fields ("Membrane pattern: No staining" then
+    #: "; % invasive cells: 98%") holds the statement's share there.
+    following: str = ""
 
 
 class _Masked:
@@ -580,6 +583,13 @@ def _read_phrases(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> N
 _PART_SHARE_AFTER_RE: Final = re.compile(
     r"\s*(?:in|of|:|=|-|\()?\s*(?:<|>|≤|≥|about|approx\.?|~)?\s*[1-9]\d?(?:\.\d+)?\s*%", re.IGNORECASE
 )
+#: The same for a table row flattened to fields ("Membrane pattern: No staining; Intensity: -; % invasive
+#: cells: 98%"): the row's share field, after at most three other fields of the row.
+_ROW_SHARE_AFTER_RE: Final = re.compile(
+    r"(?:\s*;\s*[^;:\n]{1,40}:[^;\n]{0,40}?){0,3}?\s*;\s*[^;:\n]{0,40}(?:%|percent|proportion|share)[^;:\n]{0,40}:"
+    r"\s*(?:<|>|≤|≥|about|approx\.?|~)?\s*[1-9]\d?(?:\.\d+)?\s*%",
+    re.IGNORECASE,
+)
 _PART_SHARE_BEFORE_RE: Final = re.compile(
     r"(?<![\d.])[1-9]\d?(?:\.\d+)?\s*%\s*(?:of\s+(?:the\s+)?(?:\w+\s+){0,3}cells)?\s*(?:with|show\w*|:|=|-)?\s*$",
     re.IGNORECASE,
@@ -606,9 +616,10 @@ def _read_zero_cues(masked: _Masked, facts: Her2Facts, ctx: StatementContext) ->
             # "no complete membrane staining", "complete membrane staining: absent" leave incomplete or
             # weaker staining possible: not null
             continue
-        if _PART_SHARE_AFTER_RE.match(masked.text, match.end()) or _PART_SHARE_BEFORE_RE.search(
-            masked.text[max(0, match.start() - 30) : match.start()]
-        ):
+        if (
+            _PART_SHARE_AFTER_RE.match(masked.text, match.end())
+            or _ROW_SHARE_AFTER_RE.match(masked.original + ctx.following, match.end())
+        ) or _PART_SHARE_BEFORE_RE.search(masked.text[max(0, match.start() - 30) : match.start()]):
             continue  # "no staining 90%", "90% of cells: no staining": the other cells may stain, not null
         if not g.DEFINITION_ALTERNATIVE_RE.search(masked.text[max(0, match.start() - 8) : match.start()]):
             facts.zero_cues.append((priority, IhcZeroSubtype.NULL))
@@ -691,6 +702,10 @@ def _read_fields(masked: _Masked, facts: Her2Facts, ctx: StatementContext) -> No
     for name, field_re in g.FIELD_RES:
         for match in masked.take(field_re, first_only=True):
             value = match.group("value") if name != "share" else str(_share(match))
+            if name in facts.fields:
+                # A field given again starts the next description (the next row of an intensity and
+                # percentage grid): the fields of an unfinished one do not carry into it.
+                facts.fields.clear()
             facts.fields[name] = (_score_priority(ctx), value)
     if len(facts.fields) < 3:
         return

@@ -305,6 +305,8 @@ NULL_RE: Final = re.compile(
     r"absen(?:ce|t)\s+(?:of\s+)?(?:any\s+)?(?:membrane\s+|membranous\s+)?(?:(?:immuno-?)?staining|reactivity)|"
     r"(?:membrane\s+|membranous\s+)?(?:immuno-?)?staining\s*(?::|is|was)?\s*(?:absent|none|not\s+(?:seen|observed|identified|"
     r"detected))\b|\babsent\b|completely\s+negative|"
+    # a grid's row for the unstained cells ("Membrane pattern: None"), with the row's share after it
+    r"\b(?:membrane|staining)\s+pattern\s*[:=]\s*(?:none|nil)\b|"
     # German: "keine membranständige Reaktion", "(komplett) fehlende Färbung": no membrane staining at all.
     r"\bkeine\s+(?:membran\w*\s+)?(?:Reaktion|Reaktivität|Färbung|Anfärbung|Immunreaktion)\b|"
     r"\bfehlende\s+(?:membran\w*\s+)?(?:Reaktion|Färbung|Anfärbung)\b|"
@@ -477,8 +479,9 @@ FIELD_RES: Final = (
     (
         "share",
         re.compile(
-            r"\b(?:percentage|proportion|percent)\s+(?:of\s+)?(?:positive\s+|stained\s+|staining\s+)?"
-            r"(?:(?:invasive|tumou?r)\s+)*cells\s*[:=-]\s*" + PCT,
+            # "Percentage of positive cells: 40%"; a table column headed "% invasive cells"
+            r"(?:\b(?:percentage|proportion|percent)\s+|(?<![\w.%])(?<!\d\s)%\s*)(?:of\s+)?"
+            r"(?:positive\s+|stained\s+|staining\s+)?(?:(?:invasive|tumou?r)\s+)*cells\s*[:=-]\s*" + PCT,
             _I,
         ),
     ),

@@ -289,12 +289,45 @@ def described_only(ihc: Ihc, assay: str | None, rng: random.Random, loc: Locale)
     return opener + body
 
 
+def staining_grid(staining: Staining, rng: random.Random, loc: Locale) -> list[str]:
+    """The staining as an intensity and percentage grid: a row per membrane pattern (a pattern absent from
+    the tumour at times listed with a share of 0 %) and a row for the unstained cells."""
+    header = rng.choice(
+        [
+            ("Membrane pattern", "Intensity", "% invasive cells"),
+            ("Staining pattern", "Staining intensity", "% of tumour cells"),
+            ("Membrane staining", "Intensity", "Percent of cells"),
+        ]
+    )
+    rows = [
+        ("Complete", "Strong", staining.complete_intense),
+        ("Complete", "Weak to moderate", staining.complete_weak_moderate),
+        ("Incomplete", "Moderate to strong", staining.incomplete_moderate_intense),
+        ("Incomplete", rng.choice(["Faint/barely perceptible", "Weak", "Faint"]), staining.incomplete_faint),
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---|"]
+    shown = [row for row in rows if row[2]]
+    for pattern in ("Complete", "Incomplete"):
+        if all(row[0] != pattern for row in shown) and rng.random() < 0.5:
+            shown.append((pattern, "-", 0.0))
+    shown.sort(key=lambda row: row[0] != "Complete")
+    for pattern, intensity, share in shown:
+        lines.append(f"| {pattern} | {intensity} | {loc.pct(share)}% |")
+    rest = 100 - sum(share for _, _, share in rows)
+    if rest > 0:
+        lines.append(f"| {rng.choice(['No staining', 'None'])} | - | {loc.pct(rest)}% |")
+    return lines
+
+
 def ihc_fields(ihc: Ihc, rng: random.Random, loc: Locale) -> list[str]:
-    """An IHC read as separate fields (intensity, completeness, share of cells, score)."""
+    """An IHC read as separate fields (intensity, completeness, share of cells, score), or the staining as
+    an intensity and percentage grid."""
     assay = assay_text(ihc.assay, rng)
     lines = [f"HER2 IMMUNOHISTOCHEMISTRY{f' ({assay})' if assay else ''}"]
     staining = ihc.staining
-    if staining is not None:
+    if staining is not None and rng.random() < 0.4:
+        lines += staining_grid(staining, rng, loc)
+    elif staining is not None:
         if staining.complete_intense:
             intensity, completeness, share = "strong", "complete", staining.complete_intense
         elif staining.complete_weak_moderate:
