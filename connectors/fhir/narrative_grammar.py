@@ -53,6 +53,10 @@ OTHER_MARKER: Final = (
     r"H-?score|quick\s?score|Nottingham|(?:histologic(?:al)?\s+|nuclear\s+|tumou?r\s+)?grade|tubules?|"
     r"tubule\s+formation|pleomorphism|mitotic|mitos[ie]s|margins?|lymphovascular|LVI|TILs?|"
     r"lymph\s+nodes?\s+(?:examined|involved)|\d\+\d\+\d|"
+    # the nodal status as an item of its own ("Sentinel node: negative (0/1)", "Axillary lymph nodes: 0/12
+    # positive"): at the start of a clause, its status and counts are the nodes'
+    r"^(?:(?:sentinel|axillary|regional|non-?sentinel)\s+)*(?:lymph\s+)?(?:nodes?|nodal\s+status)\b"
+    r"(?!\s+metasta)|"
     # Other genes tested by ISH or sequencing: their amplification is theirs. In a report written in capitals
     # "MET" after a negation, a verb or "criteria" is the verb ("ULTRALOW CRITERIA NOT MET"), not the gene.
     r"(?-i:C?-?MYC|CCND1|FGFR[1-4]|TOP2A|PIK3CA|ESR1|BRCA[12]|PTEN|AKT1|CDK[46]|MDM2|ERBB3|ERBB4|"
@@ -341,7 +345,10 @@ SCORE_LABELLED_RE: Final = re.compile(
 )
 #: "(0)", "IHC 0", ": 0", "HER2-0", "HER2 zero", "HER2-zero".
 ZERO_BARE_RE: Final = re.compile(
-    r"(?:\bIHC|\(|:|=|" + HER2 + r"[-\s]*)\s*0(?![\d%+]|[.,]\d|\s*%|\s*(?:-|to|or)\s*[1-3])|"
+    # not a count of nodes or cells ("(0/1)", "0/12"), which a score on its 0–3 scale ("0/3+") is not
+    r"(?:\bIHC|\(|:|=|"
+    + HER2
+    + r"[-\s]*)\s*0(?![\d%+]|[.,]\d|\s*%|\s*(?:-|to|or)\s*[1-3]|\s*/\s*(?:[124-9]|\d\d))|"
     # "HER2 (4B5) 0, negative": the clone in brackets between the marker and its score.
     r"" + HER2 + r"\s*\((?![^()]*\b(?:19|20)\d\d\b)[^()]{1,40}\)\s*"
     r"0(?![\d%+]|[.,]\d|\s*%|\s*(?:-|to|or)\s*[1-3])|"
@@ -471,7 +478,8 @@ FIELD_RES: Final = (
     (
         "completeness",
         re.compile(
-            r"\b(?:completeness|membrane\s+staining|staining\s+pattern|pattern|circumferentiality)\s*[:=-]\s*"
+            r"\b(?:completeness|membran(?:e|ous)\s+(?:immuno-?)?staining|staining\s+pattern|pattern|"
+            r"circumferentiality)\s*[:=-]\s*"
             r"(?P<value>(?:in)?complete(?:\s*,\s*circumferential)?|circumferential|partial|basolateral|lateral)",
             _I,
         ),

@@ -104,6 +104,21 @@ def other_markers(rng: random.Random) -> list[str]:
     )
 
 
+def nodal_status(rng: random.Random) -> str:
+    """The nodes' status after the results: their status word and counts are theirs, not HER2's."""
+    total = rng.choice([1, 2, 3, 12, 14])
+    involved = rng.choice([0, 0, 1])
+    word = "positive" if involved else "negative"
+    return rng.choice(
+        [
+            f"Sentinel node: {word} ({involved}/{total}).",
+            f"Sentinel lymph nodes: {word} ({involved}/{total}).",
+            f"Axillary lymph nodes: {involved}/{total} {'positive' if rng.random() < 0.5 else 'involved'}.",
+            f"Regional lymph nodes: {word} ({involved}/{total}); extranodal extension: not identified.",
+        ]
+    )
+
+
 def eligibility(rng: random.Random) -> str:
     return rng.choice(
         [
@@ -411,6 +426,8 @@ def _extra_lines(traps: set[str], score: int, rng: random.Random) -> list[str]:
         extra.append(control(rng))
     if "hypothetical" in traps:
         extra.append(hypothetical(rng))
+    if "other_markers" in traps and rng.random() < 0.5:
+        extra.append(nodal_status(rng))
     if "denial" in traps and score != 3:
         extra.append(
             rng.choice(["Note: the tumour is not HER2 3+.", "No intense complete (3+) staining is seen."])

@@ -12,7 +12,7 @@ import pytest
 
 from connectors.fhir.narrative_html import html_to_report_text
 from rules.domain import SpecimenRef
-from tests.unit.connectors.fhir.categories import LOW, NULL, ULTRALOW, category_of
+from tests.unit.connectors.fhir.categories import LOW, NULL, POS, ULTRALOW, UNSCORED, ZERO, category_of
 
 SPECIMEN = SpecimenRef(id="S26-00321", collected=dt.date(2026, 4, 2))
 
@@ -71,3 +71,40 @@ def test_an_intensity_and_percentage_grid_is_read_row_by_row(
     rows: list[tuple[str, str, str]], score: str, expected: str
 ) -> None:
     assert category(_grid(rows, score)) == expected
+
+
+@pytest.mark.parametrize("label", ["Membrane staining", "Membranous staining", "Membrane immunostaining"])
+def test_the_grids_pattern_column_under_another_name(label: str) -> None:
+    text = (
+        f"HER2 IMMUNOHISTOCHEMISTRY\n| {label} | Intensity | Percent of cells |\n|---|---|---|\n"
+        "| Incomplete | Faint/barely perceptible | 65% |\n| No staining | - | 35% |\n"
+        "HER2 on the prior core biopsy (S24-3298): 3+."
+    )
+    assert category(text) == LOW
+
+
+# The nodes' status after the HER2 result ("Sentinel node: negative (0/1)") is an item of its own: its status
+# word and its count are the nodes', not a HER2 status or a score of 0.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("HER-2/neu: Negative.\nSentinel node: negative (0/1).", UNSCORED),
+        ("HER2: Negative. Axillary lymph nodes: negative (0/14).", UNSCORED),
+        ("HER2: Negative.\nLymph nodes: 0/12 positive.", UNSCORED),
+        ("HER2: 3+ (positive).\nSentinel node: negative (0/2).", POS),
+        ("HER2: 1+.\nSentinel nodes: positive (1/2).", LOW),
+        ("HER2 IHC: 0.\nRegional lymph nodes: negative (0/3); extranodal extension: not identified.", ZERO),
+        # A node named inside a HER2 statement is the specimen tested, not an item of its own.
+        ("HER2 IHC on the sentinel node metastasis: 3+.", POS),
+        ("Sentinel node metastasis: HER2 IHC 1+.", LOW),
+    ],
+)
+def test_the_nodal_status_after_the_result_is_not_a_her2_statement(text: str, expected: str) -> None:
+    assert category(text) == expected
+
+
+def test_a_node_count_in_brackets_is_no_score() -> None:
+    assert category("HER2: negative (0/1)") == UNSCORED
+    assert category("HER2: 0/3") == ZERO
