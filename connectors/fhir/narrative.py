@@ -169,6 +169,13 @@ _PERFORMED_ON_RE: Final = re.compile(
     r"pre-?treatment|diagnostic|original|initial)\b",
     re.IGNORECASE,
 )
+#: The same told of the earlier specimen in a sentence or a comment ("Comment: ER, PR and HER2 were
+#: performed on the prior core biopsy (S26-…): … HER2 1+."): a quotation of its results, not a heading.
+_PERFORMED_TOLD_RE: Final = re.compile(
+    r"^\W*(?:comments?|notes?)\s*:|\b(?:was|were|had\s+been|has\s+been|have\s+been)\s+(?:\w+ly\s+)?"
+    r"(?:performed|tested|done|carried\s+out|assessed|run)\s+on\b",
+    re.IGNORECASE,
+)
 #: A separately counted tumour population (ISH heterogeneity).
 _REGION_COUNT_RE: Final = re.compile(
     r"\bseparate(?:ly)?\s+(?:count\w*|enumerat\w*|scor\w*)|\bsub-?population\b|\b(?:amplified|distinct)\s+"
@@ -750,7 +757,7 @@ def _read_sentence(
             state.carried_cue = cue
             # "Biomarker results (performed on prior core biopsy S25-…): HER2 IHC 1+": the report's own tests,
             # done on the earlier block, not a quotation of an earlier result.
-            heading = bool(_PERFORMED_ON_RE.search(clause))
+            heading = bool(_PERFORMED_ON_RE.search(clause)) and not _PERFORMED_TOLD_RE.search(clause)
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
         kept = _result_clause(_without_asides(clause), state, prior=key is not None)
         state.last_dropped = kept is None

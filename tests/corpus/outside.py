@@ -788,6 +788,32 @@ def _not_repeated(rng: random.Random) -> Variant:
             ]
         )
         return text, label(Case(ihc=Ihc(score=score, zero="null")))
+    if rng.random() < 0.5:
+        # The earlier results told in a comment ("… were performed on the prior core biopsy (…): …"): a
+        # quotation, as in a sentence.
+        told = rng.choice(
+            [
+                "Comment: ER, PR and HER2 were performed on the prior core biopsy (S26-02019, 02/04/2026): "
+                f"ER 95%, PR 40%, HER2 {shown}.",
+                f"Note: HER2 testing was performed on the diagnostic core (S25-30211): HER2 IHC {shown}.",
+                "Biomarkers had been performed on the previous biopsy (S25-30211): ER positive (90%), HER2 "
+                f"{shown}.",
+            ]
+        )
+        text = "\n".join(
+            [
+                "Left breast, lumpectomy: invasive ductal carcinoma, grade 2, 1.7 cm; margins negative.",
+                told,
+                rng.choice(
+                    [
+                        "Biomarkers were not repeated on this specimen; repeat testing available upon "
+                        "request.",
+                        wording,
+                    ]
+                ),
+            ]
+        )
+        return text, Label.INDETERMINATE
     text = "\n".join(
         [
             "Residual invasive carcinoma after neoadjuvant therapy.",

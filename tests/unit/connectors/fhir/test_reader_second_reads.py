@@ -12,7 +12,16 @@ import pytest
 
 from connectors.fhir.narrative_html import html_to_report_text
 from rules.domain import SpecimenRef
-from tests.unit.connectors.fhir.categories import LOW, NULL, POS, ULTRALOW, UNSCORED, ZERO, category_of
+from tests.unit.connectors.fhir.categories import (
+    INDETERMINATE,
+    LOW,
+    NULL,
+    POS,
+    ULTRALOW,
+    UNSCORED,
+    ZERO,
+    category_of,
+)
 
 SPECIMEN = SpecimenRef(id="S26-00321", collected=dt.date(2026, 4, 2))
 
@@ -108,3 +117,39 @@ def test_the_nodal_status_after_the_result_is_not_a_her2_statement(text: str, ex
 def test_a_node_count_in_brackets_is_no_score() -> None:
     assert category("HER2: negative (0/1)") == UNSCORED
     assert category("HER2: 0/3") == ZERO
+
+
+# An earlier specimen's results told in a comment or a sentence ("Comment: ER, PR and HER2 were performed on
+# the prior core biopsy (…): … HER2 1+") are quoted, as "the core biopsy was HER2 1+" is: with HER2 not
+# repeated on this specimen, the report has no result of its own. Under a heading naming the earlier specimen
+# ("BIOMARKER RESULTS (performed on prior core biopsy …):") they are the report's own biomarker results.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Left breast, lumpectomy: invasive ductal carcinoma, grade 2.\nComment: ER, PR and HER2 were "
+            "performed on the prior core biopsy (S26-02019, 02/04/2026): ER 95%, PR 40%, HER2 1+."
+            "\nBiomarkers were not repeated on this specimen; repeat testing available upon request.",
+            INDETERMINATE,
+        ),
+        (
+            "Lumpectomy: invasive carcinoma.\nNote: HER2 testing was performed on the diagnostic core "
+            "(S25-30211): HER2 IHC 3+.\nHER2 was not repeated on this excision.",
+            INDETERMINATE,
+        ),
+        (
+            "Right breast, lumpectomy: invasive carcinoma.\nBIOMARKER RESULTS (performed on prior core "
+            "biopsy S25-00777):\nHER2 IHC: 1+\n\nCOMMENT: HER2 was not repeated on this excision.",
+            LOW,
+        ),
+        (
+            "Biomarker results (performed on prior core biopsy S25-00777): HER2 IHC 1+.\nNo repeat HER2 "
+            "testing was performed on this excision.",
+            LOW,
+        ),
+    ],
+)
+def test_an_earlier_specimens_results_told_in_a_comment_are_quoted(text: str, expected: str) -> None:
+    assert category(text) == expected
