@@ -594,6 +594,12 @@ NEGATED_SCORE_RE: Final = re.compile(
     r"\b(?:no|not|without)\s+(?:\w+\s+){0,4}?(?:meeting|fulfill?ing|satisfying|reaching|qualifying\s+for)\s+"
     r"(?:the\s+)?(?:criteria|criterion|threshold|definition|requirements?)?\s*(?:for|of)?\s*(?:an?\s+)?"
     r"(?:score\s+(?:of\s+)?)?\(?\s*[0-3]\s?\+\s*\)?(?:\s*\(?\s*(?:or|nor|and)\s+[0-3]\s?\+\s*\)?)?(?![\d+])|"
+    # "below the 1+ threshold", "short of the cut-off for 1+", "not reaching 1+": the score a result falls
+    # short of is its bound, not the result
+    r"\b(?:below|under|beneath|short\s+of|lower\s+than|less\s+than|not\s+(?:reaching|meeting|attaining)|"
+    r"(?:does|did)\s+not\s+(?:reach|meet|attain))\s+(?:the\s+)?(?:(?:threshold|cut-?\s?off|cutoff|level|"
+    r"criteria|criterion)\s+(?:for|of)\s+(?:an?\s+)?)?(?:(?:IHC\s+)?score\s+(?:of\s+)?)?(?:IHC\s+)?"
+    r"\(?\s*[0-3]\s?\+\s*\)?(?![\d+])(?:\s*(?:threshold|cut-?\s?off|cutoff|level|criteria|criterion))?|"
     # "This comment does not indicate a positive HER2 result": a status denied, not stated.
     r"\b(?:does|do|did|should|must|is|are)\s+not\s+(?:\w+\s+){0,2}?(?:an?\s+)?(?:positive|negative|equivocal)\s+"
     r"(?:HER-?2\s+)?(?:results?|status|findings?|call|interpretation)\b",

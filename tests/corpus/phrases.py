@@ -211,6 +211,7 @@ def zero_detail(ihc: Ihc, rng: random.Random, loc: Locale) -> str:
         )
     if ihc.zero == "ultralow":
         share = ihc.staining.incomplete_faint if ihc.staining else rng.choice([2, 5, 5, 8, 10])
+        faint = describe_pattern("incomplete_faint", share, rng, loc)
         return rng.choice(
             [
                 f" with membrane staining (faint incomplete staining in {percent(share, rng, loc)} "
@@ -219,6 +220,9 @@ def zero_detail(ihc: Ihc, rng: random.Random, loc: Locale) -> str:
                 " (>0 <1+, ultralow)",
                 f", {describe_pattern('incomplete_faint', share, rng, loc)} (ultralow)",
                 " with membrane staining",
+                # the next score as the bound the staining falls short of
+                f" (>0 <1+), i.e. membrane staining present but below the 1+ threshold - {faint}",
+                f" with membrane staining short of the cut-off for 1+ ({faint})",
             ]
         )
     return ""

@@ -153,3 +153,26 @@ def test_a_node_count_in_brackets_is_no_score() -> None:
 )
 def test_an_earlier_specimens_results_told_in_a_comment_are_quoted(text: str, expected: str) -> None:
     assert category(text) == expected
+
+
+# The next score named as the bound a staining falls short of ("0+ (>0 <1+), i.e. membrane staining present
+# but below the 1+ threshold") is no score of its own: the result is 0 (ultralow), not a 0 and 1+ mixture.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "HER2 (4B5): 0+ (>0 <1+), i.e. membrane staining present but below the 1+ threshold - faint "
+            "incomplete staining in approx. 3 % of tumour cells. HER2 negative.",
+            ULTRALOW,
+        ),
+        ("HER2 IHC: 0, faint incomplete staining in 5% of cells, short of the cut-off for 1+.", ULTRALOW),
+        ("HER2 IHC: 0, no membrane staining, well below the 1+ threshold.", NULL),
+        ("HER2 IHC: faint incomplete staining in 8% of cells, not reaching 1+; score 0.", ULTRALOW),
+        # A score the staining meets is the result.
+        ("HER2 IHC: 3+; the staining meets the 3+ criteria.", POS),
+    ],
+)
+def test_a_score_named_as_a_bound_is_no_score(text: str, expected: str) -> None:
+    assert category(text) == expected
