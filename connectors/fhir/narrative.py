@@ -265,6 +265,9 @@ class _State:
     probe: str | None = None
     #: A clause of the sentence was a therapy-eligibility comment: its later clauses continue the comment.
     in_comment: bool = False
+    #: The line before was a label naming a second count ("Observer 2 (20 cells, blinded recount):"): the
+    #: numbers of this line are that count's.
+    recount_label: bool = False
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
         if key is None and self.part is not None:
@@ -605,6 +608,9 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
         _read_sentence(sentence, state, carried=state.carried_cue if number == 0 else None)
     if re.search(r"[.;:!?]\s*$", stripped):
         state.carried_cue = None
+    state.recount_label = (
+        stripped.endswith(":") and _names_recount(stripped) and not _BOTH_COUNTS_RE.search(stripped)
+    )
     state.open_drop = state.last_dropped and not _CLOSED_RE.search(stripped)
 
 
@@ -1264,11 +1270,20 @@ def _read_her2(
         state.notes.append(OTHER_METHOD_NOTE)
         state.reset_topic()
         return
-    recount = any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(sentence))
     at = sentence.find(text)
     following = sentence[at + len(text) :] if at >= 0 else ""
+    # The recount named in the sentence, at or before this statement (a first count given earlier in the
+    # sentence, "…; ratio 3.04 (group 2); Observer 2 (blinded recount): ratio 3.02", is not the recount's).
+    end = at + len(text) if at >= 0 else len(sentence)
+    recount = _names_recount(sentence[:end]) or (state.recount_label and not _FIRST_COUNT_RE.match(sentence))
+    pooled = bool(_POOLED_COUNT_RE.match(sentence))
     ctx = StatementContext(
-        start_mode=state.mode, kind=kind, bonus=state.bonus, recount=recount, following=following
+        start_mode=state.mode,
+        kind=kind,
+        bonus=state.bonus,
+        recount=recount,
+        following=following,
+        pooled=pooled,
     )
     probes = [m.group(1).lower() for m in _PROBE_RE.finditer(text)]
     probe = probes[0] if probes else state.probe
@@ -1288,6 +1303,34 @@ def _read_her2(
             target.facts.excerpts.append(sentence)
     elif explicit and _RESULT_VOCAB_RE.search(text) and sentence not in target.facts.not_understood:
         target.facts.not_understood.append(sentence)
+
+
+#: The counts of two observers taken together ("Combined (40 nuclei): HER2 3.4; CEN17 1.58; ratio 2.15",
+#: "Mean of both counts:"): the count the group is called on, over either observer's own.
+_POOLED_COUNT_RE: Final = re.compile(
+    r"^\W*(?:combined|pooled|aggregate|overall|total|final)\s*(?:count|result|values?|mean)?\s*(?:\([^)]{0,40}\))?"
+    r"\s*[:=-]|^\W*(?:mean|average)\s+of\s+(?:both|(?:the\s+)?two|all)\s+(?:counts|observers|readers)\b",
+    re.IGNORECASE,
+)
+
+
+#: A heading over both counts ("20 nuclei x 2 observers:", "counted by two observers:"): not the second's.
+_BOTH_COUNTS_RE: Final = re.compile(
+    r"(?:two|2|both)\s+(?:independent\s+)?(?:observers|readers|counts)|counted\s+(?:independently\s+)?by\s+"
+    r"(?:two|2)|number\s+of\s+observers",
+    re.IGNORECASE,
+)
+#: A line giving the first count ("Observer 1:", "Count 1 (20 nuclei):", "First observer:").
+_FIRST_COUNT_RE: Final = re.compile(
+    r"^\W*(?:(?:observer|reader|scorer|counter|count)\s*(?:#|no\.?)?\s*(?:1|A)\b|first\s+(?:observer|reader|"
+    r"count|scorer))",
+    re.IGNORECASE,
+)
+
+
+def _names_recount(text: str) -> bool:
+    """Whether the text names a second signal count (not an IHC re-scoring)."""
+    return any(g.SIGNAL_COUNT_RE.search(m.group()) for m in g.RECOUNT_RE.finditer(text))
 
 
 def _sequencing_call(text: str, sentence: str, state: _State) -> bool:

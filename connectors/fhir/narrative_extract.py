@@ -214,6 +214,8 @@ class StatementContext:
     #: The sentence after the statement: a table row cut into fields ("Membrane pattern: No staining" then
     #: "; % invasive cells: 98%") holds the statement's share there.
     following: str = ""
+    #: The statement gives the two observers' counts taken together ("Combined (40 nuclei): …").
+    pooled: bool = False
 
 
 class _Masked:
@@ -284,7 +286,7 @@ def read_her2_statement(text: str, facts: Her2Facts, ctx: StatementContext) -> t
     if ish_words:
         _read_ish_numbers(masked, facts, ctx)
     if ish_words or g.RECOUNT_RE.search(text):
-        _read_groups(masked, facts, _score_priority(ctx))
+        _read_groups(masked, facts, _score_priority(ctx), ctx.following)
     _read_staining(masked, facts, ctx)
     _read_fields(masked, facts, ctx)
     _read_phrases(masked, facts, ctx)
@@ -460,6 +462,9 @@ def _read_ish_numbers(masked: _Masked, facts: Her2Facts, ctx: StatementContext) 
         # "Blinded recount (observer 2): ratio 2.05, mean HER2 3.6": the second count's numbers; the first
         # count's stand (the recount confirms or changes the group, read by :func:`_read_groups`).
         priority -= 2
+    elif ctx.pooled:
+        # "Combined (40 nuclei): ratio 2.15" after each observer's count: the group is called on it.
+        priority += 1
     for label, value in _paired(masked):
         rewritten = _Masked(f"{label} {value}")
         _read_ish_numbers_in(rewritten, facts, priority)
@@ -508,6 +513,7 @@ _THRESHOLD_RE = re.compile(r"(?:\bexceed(?:s|ed|ing)?\s+(?:the\s+)?|≥\s*|>=\s*
 
 def _read_ish_numbers_in(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     masked.take(_THRESHOLD_RE)
+    masked.take(g.OTHER_PROBE_RATIO_RE)
     _read_totals(masked, facts, priority)
     for match in masked.take(g.SIGNAL_TOTAL_RE):
         # "HER2 signals: 113 in 20 nuclei": a total over the nuclei counted; its mean per cell (5.65) gives
@@ -538,7 +544,7 @@ def _group_number(token: str) -> int:
     return int(token) if token.isdigit() else g.ROMAN[token.upper()]
 
 
-def _read_groups(masked: _Masked, facts: Her2Facts, priority: int) -> None:
+def _read_groups(masked: _Masked, facts: Her2Facts, priority: int, following: str = "") -> None:
     """Stated ISH group; after a recount cue the group named is the recount's; the new group stands (§4)."""
     # A recount still to be done names no group of its own ("a second count is required for group 4 … and is
     # now being performed").
@@ -561,7 +567,12 @@ def _read_groups(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     if facts.recount_group is not None and earlier and facts.recount_group != earlier[-1]:
         facts.recount_confirmed = False
         facts.notes.append(f"ISH recount changed the group from {earlier[-1]} to {facts.recount_group}")
-    elif g.CONFIRM_RE.search(masked.original[recount.start() :]) or facts.recount_group is not None:
+    elif (
+        g.CONFIRM_RE.search(masked.original[recount.start() :])
+        # "Observer B (blinded): HER2 5.3/cell, ratio 1.55; concordant.": the next clause of the sentence
+        or g.CONFIRM_RE.search(following.lstrip(" ;").split(";")[0])
+        or facts.recount_group is not None
+    ):
         facts.recount_confirmed = True
 
 

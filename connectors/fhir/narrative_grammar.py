@@ -124,6 +124,15 @@ RATIO_RE: Final = re.compile(
     r"(?:\s*\([^)]{0,30}\))?\s*(?:of|=|:|was|is|-)?\s*(?:of\s+)?" + _MEASURED,
     _I,
 )
+#: A ratio of HER2 to another chromosome 17 reference probe ("HER2/SMS ratio 2.21", "HER2/RARA ratio 1.94",
+#: "ratio HER2/D17S122: 2.0"): shown for information; ASCO/CAP 2018 groups use the CEP17 ratio only.
+OTHER_PROBE_RATIO_RE: Final = re.compile(
+    r"\bHER-?2\s*/\s*(?!CEP|CEN|chr|chromosome|cell|nucle)[A-Za-z][\w-]{1,12}(?:\s*\([^)]{0,30}\))?\s+ratio\b"
+    r"\s*(?:of|=|:|was|is|-)?\s*\d{1,2}(?:\.\d+)?|"
+    r"\bratio\s+(?:of\s+)?HER-?2\s*(?:/|:|to)\s*(?!CEP|CEN|chr|chromosome|cell|nucle)[A-Za-z][\w-]{1,12}\s*"
+    r"(?:of|=|:|was|is|-)?\s*\d{1,2}(?:\.\d+)?",
+    _I,
+)
 #: "average CEP17 2.0 signals/cell", "Average number of CEP17 signals per cell: 2.0".
 CEP17_RE: Final = re.compile(
     _CEP17 + r"(?!\s*ratio)(?:[^;,()\d<>≥≤]|\([^()\d]{0,25}\)){0,40}?" + _MEASURED, _I
@@ -218,7 +227,7 @@ RECOUNT_RE: Final = re.compile(
     r"counted\s+(?:independently\s+)?by\s+(?:two|2|a\s+second)|(?:two|2)\s+(?:independent\s+)?observers|"
     r"number\s+of\s+observers\s*[:=]?\s*(?:[2-9]|two|three)|"
     # "Observer 2 (blinded, 20 different nuclei): HER2 4.5/cell": the second observer's count.
-    r"\bobserver\s*(?:#|no\.?)?\s*[2-9]\b",
+    r"\b(?:observer|reader|scorer|counter|count)\s*(?:#|no\.?)?\s*[2-9]\b|\b(?:observer|reader|scorer)\s+B\b",
     _I,
 )
 #: Words that a recount, a second observer's count or the final interpretation is not done yet ("recount

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from tests.corpus.truth import Ihc, Ish, Staining
+from tests.corpus.truth import Ihc, Ish, Staining, dual_group
 
 
 @dataclass(frozen=True)
@@ -404,6 +404,25 @@ def amplified_word(amplified: bool, rng: random.Random) -> str:
 def group_text(group: int, rng: random.Random) -> str:
     roman = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V"}[group]
     return rng.choice([f"ISH group {group}", f"Group {group}", f"group {group}", f"ASCO/CAP group {roman}"])
+
+
+def second_count(ish: Ish, rng: random.Random, loc: Locale) -> str | None:
+    """The second observer's own numbers, a little off the first count's but in the same group (None when
+    no such numbers are found)."""
+    if ish.kind != "dual" or ish.ratio is None or ish.her2 is None:
+        return None
+    group = dual_group(ish.ratio, ish.her2)
+    for ratio_step, her2_step in rng.sample([(-0.01, -0.1), (0.01, 0.1), (-0.02, 0.1), (0.02, -0.1)], 4):
+        ratio, her2 = round(ish.ratio + ratio_step, 2), round(ish.her2 + her2_step, 1)
+        if dual_group(ratio, her2) == group and ratio > 0 and her2 > 0:
+            label = rng.choice(
+                ["Observer 2 (blinded recount)", "Observer B (blinded)", "Count 2, second observer"]
+            )
+            return (
+                f"{label}, 20 nuclei: HER2 {loc.num(her2)}/cell, ratio {loc.num(ratio, 2)}; "
+                f"{rng.choice(['same group', 'group unchanged', 'concordant'])}."
+            )
+    return None
 
 
 def recount_text(ish: Ish, group: int | None, rng: random.Random) -> str:

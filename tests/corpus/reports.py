@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from tests.corpus import phrases as p
-from tests.corpus.truth import Case, Ihc, Label, label
+from tests.corpus.truth import Case, Ihc, Ish, Label, label
 
 STYLES = (
     "cap_synoptic",
@@ -327,8 +327,22 @@ def ish_parts(case: Case, rng: random.Random, loc: p.Locale, style: str) -> list
             lines.append(f"{p.group_text(ish.group or 0, rng)}.")
     else:
         lines.append(p.ish_inline(ish, rng, loc, show_group=show_group, interpretation=True) + ".")
+    return lines + _ish_after(ish, rng, loc)
+
+
+def _ish_after(ish: Ish, rng: random.Random, loc: p.Locale) -> list[str]:
+    """The recount (at times the second observer's own numbers) and, at times, a ratio to another
+    chromosome 17 reference probe given for information (not the CEP17 ratio)."""
+    lines: list[str] = []
     if ish.recount is not None:
-        lines.append(p.recount_text(ish, ish.group, rng))
+        second = p.second_count(ish, rng, loc) if ish.recount == "same" and rng.random() < 0.3 else None
+        lines.append(second or p.recount_text(ish, ish.group, rng))
+    if ish.kind == "dual" and rng.random() < 0.1:
+        probe = rng.choice(["SMS", "RARA", "D17S122", "TP53"])
+        lines.append(
+            f"Supplementary chromosome 17 probe (for information only): HER2/{probe} ratio "
+            f"{loc.num(rng.choice([1.4, 1.94, 2.21, 2.6]), 2)}."
+        )
     return lines
 
 

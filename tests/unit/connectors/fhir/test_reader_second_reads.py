@@ -176,3 +176,53 @@ def test_an_earlier_specimens_results_told_in_a_comment_are_quoted(text: str, ex
 )
 def test_a_score_named_as_a_bound_is_no_score(text: str, expected: str) -> None:
     assert category(text) == expected
+
+
+# Two observers' counts: the first count's numbers stand, the second's (labelled "Observer 2", "Observer B",
+# "Count 2", or a label line ending in ":" above its numbers) confirm or change the group, and counts taken
+# together ("Combined (40 nuclei): …") are the count the group is called on. A ratio to another chromosome 17
+# reference probe ("HER2/SMS ratio 2.21") is shown for information and is no HER2/CEP17 ratio.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "HER2 DUAL-PROBE FISH (HER2/CEP17), concurrent IHC 2+:\n  Observer 1 (20 cells): HER2 7.3 /cell, "
+            "CEP17 4.1 /cell, ratio 1.78\n  Observer 2 (20 cells, blinded recount):\n      HER2 6.9 /cell, "
+            "CEP17 3.9 /cell, ratio 1.77\n  Group: ASCO/CAP Group 3 on both counts\n"
+            "FINAL HER2 RESULT: POSITIVE",
+            POS,
+        ),
+        (
+            "HER2 IHC (4B5): 2+.\nCount 1 (20 nuclei): HER2 3.5 signals/cell; CEN17 1.6 signals/cell; ratio "
+            "2.19\nCount 2, additional observer blinded to count 1 (20 nuclei): HER2 3.3; CEN17 1.55; ratio "
+            "2.13\nCombined (40 nuclei): HER2 3.4; CEN17 1.58; HER2/CEN17 ratio 2.15 -> ISH group 2 on both "
+            "counts\nRESULT: HER2 NEGATIVE (not amplified).",
+            LOW,
+        ),
+        (
+            "HER2 FISH - reflex from IHC 2+\n   Observer A, 20 nuclei: HER2 4.7, CEP17 2.9, ratio 1.62\n"
+            "   Observer B (blinded recount), 20 nuclei: HER2 4.5, CEP17 2.8, ratio 1.61\n"
+            "   ISH group 4 on both counts\nSupplementary chromosome 17 reference probes (informational):\n"
+            "   SMS (17p11.2; D17S122 locus) : HER2/SMS ratio 2.21\n"
+            "   RARA (17q21.2) : HER2/RARA ratio 1.94\nConcurrent IHC reviewed: 2+.\n"
+            "FINAL INTERPRETATION: HER2 NEGATIVE (ISH group 4 with IHC 2+, confirmed on recount).",
+            LOW,
+        ),
+        (
+            "HER2 IHC score: 2+ (equivocal); HER2 dual ISH: ratio 3.04; mean HER2 3.5 copies per cell "
+            "(Group 2); Observer 2 (blinded recount), 20 nuclei: HER2 3.6/cell, ratio 3.02; concordant.",
+            LOW,
+        ),
+        # A heading over both counts is no label of the second.
+        (
+            "HER2 dual-probe ISH, 20 nuclei x 2 observers:\n  Observer 1: mean HER2 4.8/cell, mean CEP17 "
+            "2.8/cell, ratio 1.7\n  Observer 2 (blinded recount): mean HER2 4.7/cell, mean CEP17 2.9/cell, "
+            "ratio 1.6\nGroup 4 confirmed on recount. Concurrent IHC 2+.\nINTERPRETATION: HER2 NEGATIVE.",
+            LOW,
+        ),
+    ],
+)
+def test_two_observers_counts_and_other_probe_ratios(text: str, expected: str) -> None:
+    assert category(text) == expected
