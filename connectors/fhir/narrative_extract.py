@@ -514,6 +514,7 @@ _THRESHOLD_RE = re.compile(r"(?:\bexceed(?:s|ed|ing)?\s+(?:the\s+)?|≥\s*|>=\s*
 def _read_ish_numbers_in(masked: _Masked, facts: Her2Facts, priority: int) -> None:
     masked.take(_THRESHOLD_RE)
     masked.take(g.OTHER_PROBE_RATIO_RE)
+    masked.take(g.SPREAD_RE)
     _read_totals(masked, facts, priority)
     for match in masked.take(g.SIGNAL_TOTAL_RE):
         # "HER2 signals: 113 in 20 nuclei": a total over the nuclei counted; its mean per cell (5.65) gives

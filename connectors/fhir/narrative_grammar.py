@@ -124,6 +124,12 @@ RATIO_RE: Final = re.compile(
     r"(?:\s*\([^)]{0,30}\))?\s*(?:of|=|:|was|is|-)?\s*(?:of\s+)?" + _MEASURED,
     _I,
 )
+#: A count's spread stated beside its mean ("2.9 ± 0.8 signals/nucleus (range 1–5)", "SD 0.6"): no mean.
+SPREAD_RE: Final = re.compile(
+    r"(?:±|\+/-|\+-)\s*\d{1,2}(?:\.\d+)?|\b(?:SD|s\.d\.|standard\s+deviation)\s*[:=]?\s*\d{1,2}(?:\.\d+)?|"
+    r"\(?\s*range\s*[:=]?\s*\d{1,2}(?:\.\d+)?\s*(?:-|–|to)\s*\d{1,2}(?:\.\d+)?\s*\)?",
+    _I,
+)
 #: A ratio of HER2 to another chromosome 17 reference probe ("HER2/SMS ratio 2.21", "HER2/RARA ratio 1.94",
 #: "ratio HER2/D17S122: 2.0"): shown for information; ASCO/CAP 2018 groups use the CEP17 ratio only.
 OTHER_PROBE_RATIO_RE: Final = re.compile(
@@ -598,6 +604,8 @@ NEGATED_SCORE_RE: Final = re.compile(
     r"uniform|membrane|membranous|staining|IHC|score|of|an?|the|"
     + HER2
     + r")[\s,]+){0,4}\(?\s*[0-3]\s?\+\s*\)?"
+    # "No 3+ or 2+ staining seen": every score of the denied list
+    r"(?:\s*(?:or|nor|and|/)\s*\(?\s*[0-3]\s?\+\s*\)?)*"
     r"(?![\d+])|"
     # "no membrane staining meeting criteria for 3+ (or 2+) was identified"
     r"\b(?:no|not|without)\s+(?:\w+\s+){0,4}?(?:meeting|fulfill?ing|satisfying|reaching|qualifying\s+for)\s+"

@@ -425,7 +425,14 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             r"huomautus",
         ),
     ),
-    ("control", (r"Kontrolle", r"contr[ôo]le", r"controllo")),
+    (
+        "control",
+        (r"Kontrolle", r"contr[ôo]le", r"controllo", r"Qualit[äa]tskontrolle", r"Mehrpunkt-Kontrolle"),
+    ),
+    # a control tissue named by its expected score ("3+-Kontrolle kräftig zirkulär positiv")
+    ("1+ control", (r"1\+-Kontrolle",)),
+    ("2+ control", (r"2\+-Kontrolle",)),
+    ("3+ control", (r"3\+-Kontrolle",)),
     ("internal", (r"interne[nrs]?", r"intern[oa]")),
     ("external", (r"externe[nrs]?", r"extern[oa]")),
     (

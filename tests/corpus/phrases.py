@@ -479,6 +479,9 @@ def ish_inline(ish: Ish, rng: random.Random, loc: Locale, *, show_group: bool, i
                     f"mean HER2 {loc.num(ish.her2)} copies per cell",
                     f"HER2 {loc.num(ish.her2)} signals per nucleus",
                     f"mean HER2 signals per cell: {loc.num(ish.her2)}",
+                    # the spread beside the mean
+                    f"HER2 {loc.num(ish.her2)} ± {loc.num(0.8)} signals/nucleus "
+                    f"(range 1–{int(ish.her2) + 3})",
                 ]
             )
         )

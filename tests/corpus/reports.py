@@ -444,7 +444,13 @@ def _extra_lines(traps: set[str], score: int, rng: random.Random) -> list[str]:
         extra.append(nodal_status(rng))
     if "denial" in traps and score != 3:
         extra.append(
-            rng.choice(["Note: the tumour is not HER2 3+.", "No intense complete (3+) staining is seen."])
+            rng.choice(
+                [
+                    "Note: the tumour is not HER2 3+.",
+                    "No intense complete (3+) staining is seen.",
+                    "No 3+ or 2+ staining seen." if score < 2 else "No 3+ staining seen.",
+                ]
+            )
         )
     return extra
 

@@ -226,3 +226,39 @@ def test_a_score_named_as_a_bound_is_no_score(text: str, expected: str) -> None:
 )
 def test_two_observers_counts_and_other_probe_ratios(text: str, expected: str) -> None:
     assert category(text) == expected
+
+
+# A count's spread beside its mean ("2.9 ± 0.8 signals/nucleus (range 1–5)") is no mean of its own.
+
+
+def test_a_counts_spread_is_no_mean() -> None:
+    text = (
+        "HER2 dual-colour FISH, 60 invasive tumour nuclei (2 observers): HER2 2.9 ± 0.8 signals/nucleus "
+        "(range 1–5); CEP17 2.1 ± 0.6 (range 1–4); HER2/CEP17 ratio 1.38. Group 5 - not amplified. "
+        "Concurrent HER2 IHC (4B5): 2+."
+    )
+    assert category(text) == LOW
+
+
+# Every score of a denied list ("No 3+ or 2+ staining seen") is denied.
+
+
+@pytest.mark.parametrize(
+    "denial", ["No 3+ or 2+ staining seen.", "No 3+ nor 2+ staining.", "No 2+/3+ staining is present."]
+)
+def test_a_denied_list_of_scores_is_no_score(denial: str) -> None:
+    text = f"HER2 (4B5): 1+ (NEGATIVE). Faint incomplete membrane staining in about 20% of cells. {denial}"
+    assert category(text) == LOW
+
+
+# A control tissue named by its score in German ("3+-Kontrolle kräftig zirkulär positiv") is a control
+# statement, not the tumour's score.
+
+
+def test_a_german_control_named_by_its_score_is_no_result() -> None:
+    text = (
+        "HER2 (4B5): Score 0 - keine Membranfärbung der invasiven Tumorzellen (0 %).\nQualitätskontrolle: "
+        "Externe Mehrpunkt-Kontrolle (Zelllinien 0/1+/2+/3+) mit erwarteter Reaktion, 3+-Kontrolle kräftig "
+        "zirkulär positiv."
+    )
+    assert category(text) == NULL
