@@ -83,6 +83,7 @@ _ENTITY: Final = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _PERCENT_WORD: Final = re.compile(r"(?<=\d)[ \t]*(?:per[ \t]?cent|percent|pct)\b", re.IGNORECASE)
 _MIDDLE_DOT: Final = re.compile(r"(?<=\d)[·\u2219](?=\d)")
 #: Leaders between a field's name and its value ("HER2 IHC SCORE........1+", "Ratio ____ 2.3").
+_RULE_LINE: Final = re.compile(r"(?m)^[ \t]*(?:[-=_*~][ \t]*){5,}$")
 _LEADER: Final = re.compile(r"(?<=\S)[ \t]*(?:\.{3,}|_{3,}|\.(?:[ \t]\.){2,})[ \t]*(?=\S)")
 #: Underscores joining the words of a laboratory system's field name ("HER2_IHC_SCORE=1").
 _UNDERSCORE: Final = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
@@ -634,7 +635,10 @@ def _forms_and_messages(lines: list[str]) -> list[str]:
 def report_lines(text: str) -> list[Line]:
     """The report as normalised lines, with tables flattened and wrapped lines joined."""
     text = plain_text(text)
-    text = "\n".join(_forms_and_messages(_NEWLINES.sub("\n", text).split("\n")))
+    # A rule line ("-----", "=====", "_____") parts the report like a blank line: the section above it ends
+    # there (a copied-forward history block framed by rules), and it is not joined to the line above.
+    text = _RULE_LINE.sub("", _NEWLINES.sub("\n", text))
+    text = "\n".join(_forms_and_messages(text.split("\n")))
     lines = [line.strip() for line in normalise(text).split("\n")]
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").

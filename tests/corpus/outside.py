@@ -1057,6 +1057,29 @@ def _amended_banner(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=after, zero=zero)))
 
 
+def _copied_forward(rng: random.Random) -> Variant:
+    """An EHR export: the history copied forward from an earlier encounter (an earlier HER2 3+), framed by
+    rule lines, then the current specimen's results under inline labels only."""
+    rule = rng.choice(["-" * 73, "=" * 60, "_" * 50])
+    score = rng.choice([0, 1])
+    shown = {0: "0 (no membrane staining) - Negative", 1: "1+ - Negative"}[score]
+    text = "\n".join(
+        [
+            "Surgical Pathology                                   Printed 10/14/2026",
+            f"Patient Name: [REDACTED]  MRN: E4429103\n{rule}",
+            "CLINICAL INFORMATION (copied from prior encounter 03/2019):",
+            "Left breast IDC 2019, ER-/PR-/HER2 POSITIVE (IHC 3+), s/p TCHP, left",
+            f"mastectomy, completed 1 yr trastuzumab. ++ copied forward ++\n{rule}",
+            "CURRENT SPECIMEN: Right breast, 11:00, US core biopsy.",
+            "DIAGNOSIS: Invasive ductal carcinoma, grade 2 (new contralateral primary).",
+            "ER: Positive, 95%, strong.   PR: Positive, 20%, moderate.",
+            f"HER2 (4B5): {shown}.",
+            f"Ki-67: 15%.\n{rule}",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=score, zero="null")))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1068,6 +1091,7 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _consult_repeat,
     _addenda_in_sequence,
     _amended_banner,
+    _copied_forward,
 )
 
 

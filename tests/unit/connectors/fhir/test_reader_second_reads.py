@@ -262,3 +262,19 @@ def test_a_german_control_named_by_its_score_is_no_result() -> None:
         "zirkulär positiv."
     )
     assert category(text) == NULL
+
+
+# A rule line ("-----") parts the report like a blank line: a copied-forward history block framed by rules
+# ends at the rule, and the current specimen's results below it (under inline labels only) are read.
+
+
+@pytest.mark.parametrize("rule", ["-" * 73, "=" * 40, "_" * 50, "_ _ _ _ _ _ _"])
+def test_a_rule_line_ends_the_history_block(rule: str) -> None:
+    text = (
+        f"Patient Name: [REDACTED]  MRN: E4429103\n{rule}\nCLINICAL INFORMATION (copied from prior encounter "
+        "03/2019):\nLeft breast IDC 2019, ER-/PR-/HER2 POSITIVE (IHC 3+), s/p TCHP, left\nmastectomy, "
+        f"completed 1 yr trastuzumab. ++ copied forward ++\n{rule}\nCURRENT SPECIMEN: Right breast, US core "
+        "biopsy.\nDIAGNOSIS: Invasive ductal carcinoma, grade 2.\nER: Positive, 95%, strong.\n"
+        f"HER2 (4B5): 1+ - Negative.\nKi-67: 15%.\n{rule}"
+    )
+    assert category(text) == LOW
