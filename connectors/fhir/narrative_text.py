@@ -83,7 +83,27 @@ _ENTITY: Final = re.compile(r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _PERCENT_WORD: Final = re.compile(r"(?<=\d)[ \t]*(?:per[ \t]?cent|percent|pct)\b", re.IGNORECASE)
 _MIDDLE_DOT: Final = re.compile(r"(?<=\d)[·\u2219](?=\d)")
 #: Leaders between a field's name and its value ("HER2 IHC SCORE........1+", "Ratio ____ 2.3").
-_RULE_LINE: Final = re.compile(r"(?m)^[ \t]*(?:[-=_*~][ \t]*){5,}$")
+_RULE_LINE: Final = re.compile(r"^[ \t]*(?:[-=_*~][ \t]*){5,}$")
+#: Page furniture a rule line frames ("Printed: … Page 1 of 2", "*** FINAL REPORT ***"): a page break, which
+#: the text across it continues.
+_PAGE_FURNITURE: Final = re.compile(
+    r"\bpage\s+\d+\s*(?:of|/)\s*\d+\b|^\s*printed\b|\*{3}\s*[\w\s]{0,30}\*{3}|\(?continued\)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _without_rules(lines: list[str]) -> list[str]:
+    """Rule lines as blank lines, except those framing page furniture (a page break)."""
+    found = list(lines)
+    for index, line in enumerate(lines):
+        if not _RULE_LINE.match(line):
+            continue
+        near = lines[max(0, index - 2) : index] + lines[index + 1 : index + 3]
+        if not any(_PAGE_FURNITURE.search(other) for other in near):
+            found[index] = ""
+    return found
+
+
 _LEADER: Final = re.compile(r"(?<=\S)[ \t]*(?:\.{3,}|_{3,}|\.(?:[ \t]\.){2,})[ \t]*(?=\S)")
 #: Underscores joining the words of a laboratory system's field name ("HER2_IHC_SCORE=1").
 _UNDERSCORE: Final = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
@@ -637,8 +657,7 @@ def report_lines(text: str) -> list[Line]:
     text = plain_text(text)
     # A rule line ("-----", "=====", "_____") parts the report like a blank line: the section above it ends
     # there (a copied-forward history block framed by rules), and it is not joined to the line above.
-    text = _RULE_LINE.sub("", _NEWLINES.sub("\n", text))
-    text = "\n".join(_forms_and_messages(text.split("\n")))
+    text = "\n".join(_forms_and_messages(_without_rules(_NEWLINES.sub("\n", text).split("\n"))))
     lines = [line.strip() for line in normalise(text).split("\n")]
     raw = _NEWLINES.sub("\n", text).split("\n")
     # Wrapping is judged on the lines as written (normalising shortens "per cent" and "&gt;").

@@ -278,3 +278,16 @@ def test_a_rule_line_ends_the_history_block(rule: str) -> None:
         f"HER2 (4B5): 1+ - Negative.\nKi-67: 15%.\n{rule}"
     )
     assert category(text) == LOW
+
+
+def test_rule_lines_framing_a_page_break_leave_the_text_across_it_whole() -> None:
+    rule = "-" * 77
+    text = (
+        "BREAST BIOMARKER REPORT (block A3):\n   Estrogen receptor: Negative (0%)\n"
+        "   HER2 by IHC (PATHWAY 4B5):\n"
+        f"{rule}\nPrinted: 16-Feb-2026 08:01 by SYSTEM         CONFIDENTIAL     Page 1 of 2\n"
+        f"*** FINAL REPORT ***                         SURGICAL PATHOLOGY\n{rule}\n"
+        "   Positive (Score 3+): circumferential, complete, intense membrane staining\n"
+        "   in approximately 70% of invasive tumour cells."
+    )
+    assert category(text) == POS
