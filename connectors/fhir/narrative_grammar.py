@@ -601,7 +601,7 @@ WEAK_THREE_RE: Final = re.compile(
 #: A score that is denied ("the tumour is not HER2 3+", "no 3+ staining"): not a reading.
 NEGATED_SCORE_RE: Final = re.compile(
     r"\b(?:not|no|never|nor|without|rather\s+than|instead\s+of)\s+(?:(?:intense|strong|complete|circumferential|"
-    r"uniform|membrane|membranous|staining|IHC|score|of|an?|the|"
+    r"uniform|membrane|membranous|staining|IHC|score|of|an?|the|or|and|"
     + HER2
     + r")[\s,]+){0,4}\(?\s*[0-3]\s?\+\s*\)?"
     # "No 3+ or 2+ staining seen": every score of the denied list

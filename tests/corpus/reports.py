@@ -449,6 +449,7 @@ def _extra_lines(traps: set[str], score: int, rng: random.Random) -> list[str]:
                     "Note: the tumour is not HER2 3+.",
                     "No intense complete (3+) staining is seen.",
                     "No 3+ or 2+ staining seen." if score < 2 else "No 3+ staining seen.",
+                    "No complete or intense (3+) staining identified.",
                 ]
             )
         )

@@ -244,7 +244,13 @@ def test_a_counts_spread_is_no_mean() -> None:
 
 
 @pytest.mark.parametrize(
-    "denial", ["No 3+ or 2+ staining seen.", "No 3+ nor 2+ staining.", "No 2+/3+ staining is present."]
+    "denial",
+    [
+        "No 3+ or 2+ staining seen.",
+        "No 3+ nor 2+ staining.",
+        "No 2+/3+ staining is present.",
+        "No complete or intense (3+) staining and no 2+ areas identified.",
+    ],
 )
 def test_a_denied_list_of_scores_is_no_score(denial: str) -> None:
     text = f"HER2 (4B5): 1+ (NEGATIVE). Faint incomplete membrane staining in about 20% of cells. {denial}"
