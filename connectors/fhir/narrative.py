@@ -19,7 +19,11 @@ How a report is read:
    marker continues the previous one ("HER2 IHC 2+ (equivocal). Reflex FISH to follow."); ISH or recount
    wording alone makes a HER2 statement. Blank lines, headers and footnotes end it.
 5. Specimens: a statement naming a prior specimen ("Previous core biopsy (S24-1234): HER2 3+") is attributed
-   to it, so that the rules keep provenance and flag discordance (§6).
+   to it, so that the rules keep provenance and flag discordance (§6); a prior specimen named only as what a
+   result is compared with ("3+, concordant with the pre-treatment biopsy"), or in an aside with its own
+   result after the report's ("HER2: 1+ (previous core biopsy: 3+)"), does not take the statement. A report
+   with no HER2 result of its own gives none from the prior specimens it quotes (indeterminate), unless it
+   reports its own tests done on the earlier block under a header naming it.
 6. Facts (:mod:`connectors.fhir.narrative_extract`) are merged per specimen
    (:mod:`connectors.fhir.narrative_results`): "FINAL HER2 STATUS" lines beat summary lines, which beat a
    single test's wording; addenda beat the original text; an ISH recount's new group stands (§4). Two
@@ -543,7 +547,19 @@ def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | Non
     own = state.specimens.get(None)
     her2: list[Her2Result] = []
     unparsed: list[str] = []
+    own_result = own is not None and own.facts.has_result()
     for item in state.specimens.values():
+        if (
+            not own_result
+            and item.key is not None
+            and not item.key.startswith(_PART_KEY)
+            and not item.reported_here
+        ):
+            # A report giving no HER2 result of its own only restates an earlier specimen's (quoted in a
+            # sentence or under the earlier specimen's name): the earlier report decides, not this one. It
+            # stays indeterminate rather than take the quoted category as the current one.
+            state.notes.append(HISTORY_NOTE)
+            continue
         if item.key == "" and own is not None and own.facts.has_result():
             # A result quoted for an unnamed earlier specimen is used only when the report states nothing
             # about its own specimen (it cannot be told apart from the report's own otherwise).
@@ -1128,9 +1144,42 @@ def _is_her2_in_situ_statement(text: str) -> bool:
 # Specimens
 
 
+#: A specimen named as what a result is compared with ("3+, concordant with the pre-treatment biopsy",
+#: "unchanged from the prior core"): the result is not that specimen's.
+_COMPARED_RE: Final = re.compile(
+    r"\b(?:(?:concordant|discordant|consistent|compared|comparable|identical|similar|in\s+keeping|in\s+line|"
+    r"in\s+agreement|agreeing|agrees|disagrees|unchanged|changed|different|differs|same)\s+(?:as|with|to|from)|"
+    r"versus|vs\.?|unlike|as\s+(?:in|on|for|seen\s+in)|relative\s+to|confirm(?:s|ing)?)\s+"
+    r"(?:(?:that\s+of|those\s+of|the|a|an|our|its)\s+)*$",
+    re.IGNORECASE,
+)
+
+
+#: A result, before an aside and in it ("HER2: 1+ (previous core biopsy: 3+)").
+_RESULT_BEFORE_RE: Final = re.compile(
+    r"[0-3]\s*\+|\+{2,3}|:\s*[0-3]\b(?![.,]\d)|\b(?:positive|negative|amplified|equivocal|score\s+[0-3])\b",
+    re.IGNORECASE,
+)
+
+
+def _names_the_clause(text: str, at: int) -> bool:
+    """Whether a prior specimen named at ``at`` is the specimen of the clause's results: not when it is what
+    a result is compared with, nor when an aside after the clause's own result names it with its own."""
+    if _COMPARED_RE.search(text, 0, at):
+        return False
+    opening = text.rfind("(", 0, at)
+    if opening >= 0 and text.rfind(")", opening, at) < 0:
+        closing = text.find(")", at)
+        aside = text[opening : closing if closing >= 0 else len(text)]
+        # An aside with its own result after the clause's result is the aside's; a bracket naming only
+        # where the result was measured ("amplified in the liver metastasis (S24-1000)") names the clause's.
+        return not (_RESULT_BEFORE_RE.search(text, 0, opening) and _RESULT_BEFORE_RE.search(aside))
+    return True
+
+
 def _specimen_cue(text: str, state: _State) -> tuple[_Key, dt.date | None] | None:
     """The specimen a clause names: a prior specimen (with its accession if given) or the report's own."""
-    prior = s.PRIOR_RE.search(text)
+    prior = next((m for m in s.PRIOR_RE.finditer(text) if _names_the_clause(text, m.start())), None)
     current = s.CURRENT_RE.search(text)
     if prior is None and current is None:
         return _other_accession(text, state)
@@ -1160,8 +1209,10 @@ def _other_accession(text: str, state: _State) -> tuple[_Key, dt.date | None] | 
         return None  # the report's own accession is not known (a resource id is no accession)
     for match in s.ACCESSION_RE.finditer(text):
         name = match.group(1)
-        if name.upper() != own.upper() and _ON_SPECIMEN_RE.search(
-            text[max(0, match.start() - 60) : match.start()]
+        if (
+            name.upper() != own.upper()
+            and _ON_SPECIMEN_RE.search(text[max(0, match.start() - 60) : match.start()])
+            and _names_the_clause(text, match.start())
         ):
             return name, None
     return None

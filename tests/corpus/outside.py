@@ -1080,6 +1080,55 @@ def _copied_forward(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=score, zero="null")))
 
 
+def _prior_only(rng: random.Random) -> Variant:
+    """An excision report restating only the earlier core biopsy's biomarkers, its own specimen untested and
+    nothing said about it: a quotation, not this report's result (indeterminate)."""
+    score = rng.choice([0, 1, 3])
+    shown = {0: "0", 1: "1+", 3: "3+ (positive)"}[score]
+    quoted = rng.choice(
+        [
+            f"Prior core biopsy (S25-{rng.randint(10000, 99999)}): ER positive, PR positive, HER2 {shown}.",
+            f"Pre-treatment core biopsy ({rng.choice(['outside', 'S25-30211'])}): invasive carcinoma, ER 5%, "
+            f"PR 0%, HER2 {shown}.",
+        ]
+    )
+    text = "\n".join(
+        [
+            "FINAL DIAGNOSIS: Left breast, wide local excision: invasive ductal carcinoma, grade 2, 18 mm; "
+            "margins clear; 0/2 sentinel nodes.",
+            rng.choice(["", "Clinical note / history:", "History:"]),
+            quoted,
+        ]
+    )
+    return text, Label.INDETERMINATE
+
+
+def _compared_with_prior(rng: random.Random) -> Variant:
+    """The report's own result compared with the earlier biopsy ("…, concordant with the pre-treatment
+    biopsy"), or an aside giving the earlier biopsy's result after its own ("HER2: 1+ (previous core
+    biopsy: 3+)"): the report's own result stands."""
+    score = rng.choice([1, 3])
+    own = {
+        1: "1+, faint incomplete membranous staining in ~40% of tumour cells",
+        3: "3+, complete intense membranous staining in ~60% of residual tumour cells",
+    }[score]
+    if rng.random() < 0.5:
+        text = "\n".join(
+            [
+                "Residual invasive ductal carcinoma, 0.9 cm (ypT1b).",
+                f"Biomarkers repeated on residual invasive tumour (block A{rng.randint(2, 6)}):",
+                "  ER 0%; PR 0%;",
+                f"  HER2 IHC (4B5) - {own},",
+                f"  {rng.choice(['concordant with', 'unchanged from', 'compared with 3+ on'])} the "
+                "pre-treatment biopsy.",
+            ]
+        )
+    else:
+        earlier = {1: "3+", 3: "2+"}[score]
+        text = f"HER2 (4B5): {'1+' if score == 1 else '3+'} (previous core biopsy: {earlier})."
+    return text, label(Case(ihc=Ihc(score=score)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1092,6 +1141,8 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _addenda_in_sequence,
     _amended_banner,
     _copied_forward,
+    _prior_only,
+    _compared_with_prior,
 )
 
 

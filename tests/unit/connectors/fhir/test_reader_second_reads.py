@@ -297,3 +297,46 @@ def test_rule_lines_framing_a_page_break_leave_the_text_across_it_whole() -> Non
         "   in approximately 70% of invasive tumour cells."
     )
     assert category(text) == POS
+
+
+# An earlier specimen's result restated in a report that gives none of its own is a quotation: the earlier
+# report decides, not this one (indeterminate, never the quoted category). The report's own result compared
+# with an earlier one, or an aside giving the earlier one's result after the report's own, leaves the
+# report's own result standing.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FINAL DIAGNOSIS: Left breast, excision: invasive ductal carcinoma, grade 2, 18 mm; margins clear.\n"
+        "Prior core biopsy (S24-5512): ER positive, PR positive, HER2 3+.",
+        "FINAL DIAGNOSIS: Residual invasive carcinoma of no special type, 4 mm (ypT1a).\n\n"
+        "Clinical note / history:\n"
+        "   Pre-treatment core biopsy (outside, 2024-08-30): invasive carcinoma, ER 5%, PR 0%, HER2 positive "
+        "(IHC 3+).\n   Neoadjuvant paclitaxel/trastuzumab/pertuzumab completed 2024-12.\n\n"
+        "Ancillary studies: Biomarker testing was not repeated on the residual carcinoma (limited residual\n"
+        "   tumour); can be performed on request.",
+        "Right breast, mastectomy: invasive lobular carcinoma, 31 mm.\n"
+        "Diagnostic core biopsy (S25-40410): HER2 1+ (negative).",
+    ],
+)
+def test_only_an_earlier_specimens_quoted_result_is_indeterminate(text: str) -> None:
+    assert category(text) == INDETERMINATE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Residual invasive ductal carcinoma, 0.9 cm (ypT1b).\n"
+            "Biomarkers repeated on residual invasive tumour (block A5):\n  ER 0%; PR 0%;\n"
+            "  HER2 IHC (4B5) - 3+, complete intense membranous staining in ~60% of residual tumour cells,\n"
+            "  concordant with the pre-treatment biopsy.",
+            POS,
+        ),
+        ("HER2 (4B5): 1+ (previous core biopsy: 3+).", LOW),
+        ("HER2: 0 (previously reported 1+ on core biopsy S25-1111)", ZERO),
+    ],
+)
+def test_the_reports_own_result_compared_with_an_earlier_one_stands(text: str, expected: str) -> None:
+    assert category(text) == expected
