@@ -118,6 +118,13 @@ _RESULT_VOCAB_RE: Final = re.compile(
     r"(?<=[A-Za-z0-9])\+(?=[\s,;.)/|]|$)",
     re.IGNORECASE,
 )
+#: A header leading into staining rows ("INVASIVE TUMOR CELLS WITH:", "Percentage of tumour cells showing:").
+_CELLS_LEAD_RE: Final = re.compile(
+    r"\W*(?:(?:percent(?:age)?|proportion|share|%)\s+of\s+)?(?:(?:invasive|infiltrating)\s+)?"
+    r"(?:(?:tumou?r|carcinoma|neoplastic|cancer)\s+)?cells?\s+(?:with|showing|demonstrating|exhibiting)\s*:\s*$",
+    re.IGNORECASE,
+)
+_MEMBRANE_RE: Final = re.compile(r"\bmembran", re.IGNORECASE)
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
 _ASIDE_RE: Final = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 #: A bracketed cut-off with its figure ("(below the 10% threshold for 1+)", "(cut-off > 10 %)").
@@ -272,6 +279,8 @@ class _State:
     #: The line before was a label naming a second count ("Observer 2 (20 cells, blinded recount):"): the
     #: numbers of this line are that count's.
     recount_label: bool = False
+    #: HER2 is the one marker the report names.
+    her2_only: bool = False
 
     def specimen(self, key: _Key, collected: dt.date | None = None) -> _Specimen:
         if key is None and self.part is not None:
@@ -320,6 +329,7 @@ def parse_report_text(
     state.multipart = len({label for text in texts for label in _part_labels(text)}) >= 2
     # A report that names a sequencing method: its amplification calls are read only where ISH is named.
     state.sequencing = any(SEQUENCING_RE.search(text) for text in texts)
+    state.her2_only = _her2_only(texts)
     if _implicit_her2(texts):
         # A report about one marker that it never names ("membrane staining … scored 2+ (equivocal). ISH
         # recommended."): membrane scores 0–3+ and ISH are HER2's, so its statements are HER2 statements.
@@ -369,6 +379,13 @@ def parse_report_text(
         # A report of carcinoma in situ only: its HER2 result is the DCIS's, which is not scored (§2).
         own.facts.in_situ_only = True
     return _reading(state, source=source, reported=reported)
+
+
+def _her2_only(texts: list[str]) -> bool:
+    """Whether HER2 is the one marker a report names (a HER2 worksheet): its rows of membrane staining that
+    name no marker ("COMPLETE INTENSE MEMBRANE STAINING ...... 0 %" between rule lines) are HER2's."""
+    named = {topic for text in texts for pattern, topic in _MARKERS if pattern.search(text)}
+    return named == {Topic.HER2}
 
 
 def _implicit_her2(texts: list[str]) -> bool:
@@ -605,6 +622,7 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
     if _skipped_line(stripped, section, state):
         return
     state.probe = None
+    _membrane_row(stripped, state)
     sentences = _sentences(stripped)
     if state.open_drop and sentences and not starts_new_item(stripped):
         # The line before ended inside a sentence that is not a result (criteria, a comment, history…).
@@ -643,6 +661,13 @@ _HISTORY_LABEL_RE: Final = re.compile(
 )
 #: A letter label opening a line ("A) Carcinoma infiltrante …", "B. Metastatic carcinoma …").
 _LETTER_LABEL_RE: Final = re.compile(r"[\s*#>-]*\(?([A-H])[.)]\s+\S")
+
+
+def _membrane_row(stripped: str, state: _State) -> None:
+    """A row of membrane staining naming no marker in a report naming HER2 alone is HER2's (ER and PR stain
+    nuclei): "COMPLETE INTENSE MEMBRANE STAINING ...... 0 %" after a rule line."""
+    if state.topic is None and state.her2_only and _MEMBRANE_RE.search(stripped):
+        state.topic = Topic.HER2
 
 
 def _part_of(text: str, state: _State) -> str | None:
@@ -695,7 +720,10 @@ def _skipped_line(stripped: str, section: Section, state: _State) -> bool:
             and not _RESULT_VOCAB_RE.search(stripped)
             and not g.CEP17_WORD_RE.search(stripped)
         ):
-            state.reset_topic()
+            if not _CELLS_LEAD_RE.match(stripped):
+                # "INVASIVE TUMOR CELLS WITH:" leads into the staining rows of the marker read above: the
+                # topic goes on; any other header ends it.
+                state.reset_topic()
             return True
     return False
 

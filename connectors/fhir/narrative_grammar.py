@@ -608,7 +608,9 @@ NEGATED_SCORE_RE: Final = re.compile(
     r"(?:\s*(?:or|nor|and|/)\s*\(?\s*[0-3]\s?\+\s*\)?)*"
     r"(?![\d+])|"
     # "no membrane staining meeting criteria for 3+ (or 2+) was identified"
-    r"\b(?:no|not|without)\s+(?:\w+\s+){0,4}?(?:meeting|fulfill?ing|satisfying|reaching|qualifying\s+for)\s+"
+    # "no staining reaches the 1+ threshold", "none of the cells meets the criteria for 2+"
+    r"\b(?:no|not|without|none)\s+(?:\w+\s+){0,4}?(?:meet(?:s|ing)?|fulfill?(?:s|ing)?|satisf(?:ies|ying|y)|"
+    r"reach(?:es|ing)?|attain(?:s|ing)?|qualif(?:ies|ying|y)\s+for)\s+"
     r"(?:the\s+)?(?:criteria|criterion|threshold|definition|requirements?)?\s*(?:for|of)?\s*(?:an?\s+)?"
     r"(?:score\s+(?:of\s+)?)?\(?\s*[0-3]\s?\+\s*\)?(?:\s*\(?\s*(?:or|nor|and)\s+[0-3]\s?\+\s*\)?)?(?![\d+])|"
     # "below the 1+ threshold", "short of the cut-off for 1+", "not reaching 1+": the score a result falls

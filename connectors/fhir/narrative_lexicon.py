@@ -1171,7 +1171,13 @@ def _consecutive_rows(phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> list[
 
 
 _WORD_RES: Final = tuple(
-    (english, re.compile(r"(?<![\w'\\-])(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE))
+    # A word is not translated inside a hyphenated word, except after the marker's name ("HER2-ultrabajo").
+    (
+        english,
+        re.compile(
+            r"(?:(?<![\w'\\-])|(?<=HER2-)|(?<=HER-2-))(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE
+        ),
+    )
     for english, patterns in _consecutive_rows(_PHRASES)
 )
 _CASE_SENSITIVE: Final = frozenset({"ISH"})

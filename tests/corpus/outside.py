@@ -1129,6 +1129,47 @@ def _compared_with_prior(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=score)))
 
 
+def _her2_worksheet(rng: random.Random) -> Variant:
+    """A HER2 worksheet: staining rows with leaders between rule lines under a lead-in ("INVASIVE TUMOR CELLS
+    WITH:"), naming no marker, then the score; the rows are HER2's (ultralow by the faint share)."""
+    faint = rng.choice([2, 5, 8])
+    rule = "-" * rng.choice([40, 60])
+    text = "\n".join(
+        [
+            f"*** HER2 IMMUNOHISTOCHEMISTRY - {rng.choice(['QUANTITATIVE WORKSHEET', 'SCORING SHEET'])} ***",
+            f"CASE NO......: S25-{rng.randint(10000, 99999)}-A1     COLLECTED....: 07/22/2025",
+            rule,
+            rng.choice(
+                ["INVASIVE TUMOR CELLS WITH:", "TUMOUR CELLS WITH:", "PERCENTAGE OF TUMOR CELLS WITH:"]
+            ),
+            "  COMPLETE INTENSE MEMBRANE STAINING ............   0 %",
+            "  INCOMPLETE FAINT MEMBRANE STAINING ............   " + f"{faint} %",
+            "  NO STAINING ...................................  " + f"{100 - faint} %",
+            rule,
+            "HER2 SCORE...: 0                      INTERPRETATION: NEGATIVE",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=0, zero="ultralow")))
+
+
+def _threshold_not_reached(rng: random.Random) -> Variant:
+    """A score of 0 whose comment says no staining reaches the 1+ threshold: the bound, not a 1+ share."""
+    verb = rng.choice(["reaches", "meets", "attains"])
+    text = (
+        "HER2 (4B5): NEGATIVE, SCORE 0. Rare invasive tumor cells (<5%) show faint incomplete membrane "
+        f"staining. No staining {verb} the 1+ threshold (>10%)."
+    )
+    return text, label(Case(ihc=Ihc(score=0, zero="ultralow")))
+
+
+def _hyphenated_foreign_ultralow(rng: random.Random) -> Variant:
+    """The ultralow term of another language joined to the marker's name ("HER2-ultrabajo"): ultralow."""
+    term = rng.choice(["HER2-ultrabajo", "HER2-ultrafaible", "HER2-ultrabasso", "HER-2-ultrabajo"])
+    status = rng.choice(["negativo", "negative"])
+    text = f"HER2 (4B5): {status}, {rng.choice(['puntuación', 'score'])} 0 ({term})."
+    return text, label(Case(ihc=Ihc(score=0, zero="ultralow")))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1143,6 +1184,9 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _copied_forward,
     _prior_only,
     _compared_with_prior,
+    _her2_worksheet,
+    _threshold_not_reached,
+    _hyphenated_foreign_ultralow,
 )
 
 

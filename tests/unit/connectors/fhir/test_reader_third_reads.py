@@ -1,0 +1,93 @@
+"""Misses of the outside report sets S, T and V, one cause per group of tests (each failed before its fix).
+
+Expected categories follow ASCO/CAP 2018/2023 (``spec/clinical-logic.md`` §3–§8). The texts are written for
+these tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rules.domain import SpecimenRef
+from tests.unit.connectors.fhir.categories import LOW, POS, ULTRALOW, ZERO, category_of
+
+SPECIMEN = SpecimenRef(id="S26-00321", collected=dt.date(2026, 4, 2))
+
+
+def category(text: str) -> str:
+    return category_of(text, SPECIMEN, dt.date(2026, 4, 6))
+
+
+# A HER2 worksheet: rows of membrane staining between rule lines, under a lead-in naming no marker. In a
+# report naming HER2 alone, membrane staining rows are HER2's (ER and PR stain nuclei).
+
+_RULE = "-" * 60
+
+
+def _worksheet(lead: str, faint: int, score: str) -> str:
+    return "\n".join(
+        [
+            "***  HER2 IMMUNOHISTOCHEMISTRY - QUANTITATIVE WORKSHEET  ***",
+            "CASE NO......: S26-00321-A1          COLLECTED....: 04/02/2026",
+            _RULE,
+            lead,
+            "  COMPLETE INTENSE MEMBRANE STAINING ............   0 %",
+            f"  INCOMPLETE FAINT MEMBRANE STAINING ............   {faint} %",
+            f"  NO STAINING ...................................  {100 - faint} %",
+            _RULE,
+            f"HER2 SCORE...: {score}                      INTERPRETATION: NEGATIVE",
+        ]
+    )
+
+
+@pytest.mark.parametrize("lead", ["INVASIVE TUMOR CELLS WITH:", "Percentage of tumour cells showing:", ""])
+def test_worksheet_staining_rows_naming_no_marker_are_her2s(lead: str) -> None:
+    assert category(_worksheet(lead, 8, "0")) == ULTRALOW
+
+
+def test_worksheet_rows_do_not_turn_a_stated_1_plus() -> None:
+    assert category(_worksheet("INVASIVE TUMOR CELLS WITH:", 40, "1+")) == LOW
+
+
+def test_an_unrecognised_receptor_line_is_not_her2s() -> None:
+    # "Receptor de estrógeno" is no marker the reader names, and its line has no membrane staining: it must
+    # not lend its "positivo" to HER2.
+    text = (
+        "Receptor de estrógeno: positivo 90%.\nHER2: 2+ (dudoso).\nFISH HER2: no amplificado (cociente 1,1)."
+    )
+    assert category(text) != POS
+
+
+# The ultralow term of another language joined to the marker's name by a hyphen.
+
+
+@pytest.mark.parametrize("term", ["HER2-ultrabajo", "HER2-ultrafaible", "HER-2-ultrabasso"])
+def test_a_hyphenated_foreign_ultralow_term_is_read(term: str) -> None:
+    assert category(f"HER2 (4B5): negativo, puntuación 0 ({term}).") == ULTRALOW
+
+
+# A denial of reaching a score's threshold ("No staining reaches the 1+ threshold (>10%)") is the bound of
+# the result, not a 1+ share.
+
+
+@pytest.mark.parametrize(
+    "denial",
+    [
+        "No staining reaches the 1+ threshold (>10%).",
+        "None of the tumour cells meets the criteria for 1+.",
+        "No staining attains the 1+ threshold.",
+    ],
+)
+def test_no_staining_reaching_a_threshold_is_no_score(denial: str) -> None:
+    text = (
+        "HER2 (4B5): NEGATIVE, SCORE 0.\n   Rare invasive tumor cells (<5%) show faint, incomplete membrane "
+        f"staining. {denial}"
+    )
+    assert category(text) == ULTRALOW
+
+
+def test_a_score_reaching_the_threshold_still_stands() -> None:
+    assert category("HER2 (4B5): score 1+; staining reaches the 1+ threshold (>10%).") == LOW
+    assert category("HER2: 0 (no staining).") in (ZERO, "HER2-null")
