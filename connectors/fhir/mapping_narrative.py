@@ -149,13 +149,32 @@ def texts_to_results(
     them, and likewise for receptors (the full report before the conclusion)."""
     her2: tuple[Her2Result, ...] = ()
     receptors: tuple[ReceptorResult, ...] = ()
-    for text in texts:
+    for text in _with_addenda(texts):
         reading = parse_report_text(text, source=source, specimen=specimen, reported=reported)
         her2 = her2 or reading.her2
         receptors = receptors or reading.receptors
         if her2 and receptors:
             break
     return her2, receptors
+
+
+#: A text that opens as an addendum or amendment to the report ("ADDENDUM #1 (2025-04-29) - HER2 FISH").
+_ADDENDUM_OPENING_RE = re.compile(
+    r"\s*[*#=\-\s]*(?:addend(?:um|a)|amended\s+report|amendment|corrected\s+report|supplement(?:al|ary)\s+report)\b",
+    re.IGNORECASE,
+)
+
+
+def _with_addenda(texts: Sequence[str]) -> list[str]:
+    """The texts to read, an addendum sent as its own attachment joined after the text before it: it goes
+    on that report (and supersedes it where it says so), as an addendum written inside it would."""
+    joined: list[str] = []
+    for text in texts:
+        if joined and _ADDENDUM_OPENING_RE.match(text):
+            joined[-1] = f"{joined[-1]}\n\n{text}"
+        else:
+            joined.append(text)
+    return joined
 
 
 def _binary_id(url: str) -> str | None:

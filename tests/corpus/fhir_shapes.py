@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import random
+import re
 import uuid
 from typing import Any
 
@@ -36,6 +37,8 @@ SHAPES = (
     "report_versions",
     "v2_observations",
 )
+#: The line opening an addendum ("ADDENDUM #1 …", "*** ADDENDUM ***").
+_ADDENDUM_LINE_RE = re.compile(r"\s*[*#=\-\s]*addendum\b", re.IGNORECASE)
 IHC_ANSWERS = {0: ("LA6111-4", "0"), 1: ("LA11841-6", "1+"), 2: ("LA11842-4", "2+"), 3: ("LA11843-2", "3+")}
 PRESENCE = {True: ("LA6576-8", "Positive"), False: ("LA6577-6", "Negative")}
 
@@ -354,8 +357,13 @@ def as_file(resource: Json) -> Json:
 
 
 def document_reference(ids: Ids, text: str, rng: random.Random) -> Json:
+    """A DocumentReference; a report with an addendum sometimes sends the addendum as a second attachment."""
     kind = rng.choice(["text/plain", "text/html"])
-    body = to_html(text, rng) if kind == "text/html" else text
+    lines = text.split("\n")
+    cut = next((i for i, line in enumerate(lines) if i and _ADDENDUM_LINE_RE.match(line)), None)
+    parts = [text] if cut is None or rng.random() < 0.5 else ["\n".join(lines[:cut]), "\n".join(lines[cut:])]
+    bodies = [to_html(part, rng) if kind == "text/html" else part for part in parts]
+    attachments = [{"attachment": {"contentType": kind, "data": b64(body)}} for body in bodies]
     return {
         "resourceType": "DocumentReference",
         "id": ids.report,
@@ -364,7 +372,7 @@ def document_reference(ids: Ids, text: str, rng: random.Random) -> Json:
         "category": [{"coding": [{"system": LOINC, "code": "LP7839-6", "display": "Pathology"}]}],
         "subject": {"reference": f"Patient/{ids.patient}"},
         "date": ids.issued,
-        "content": [{"attachment": {"contentType": kind, "data": b64(body)}}],
+        "content": attachments,
         "context": {"related": [{"reference": f"Specimen/{ids.specimen}"}]},
     }
 

@@ -10,8 +10,11 @@ import datetime as dt
 
 import pytest
 
-from rules.domain import SpecimenRef
-from tests.unit.connectors.fhir.categories import LOW, POS, ULTRALOW, ZERO, category_of
+from connectors.fhir.mapping_narrative import texts_to_results
+from rules.domain import SourceRef, SpecimenRef
+from rules.her2 import synthesize
+from rules.her2.classify import display_category
+from tests.unit.connectors.fhir.categories import EQUIVOCAL, LOW, POS, ULTRALOW, ZERO, category_of
 
 SPECIMEN = SpecimenRef(id="S26-00321", collected=dt.date(2026, 4, 2))
 
@@ -91,3 +94,48 @@ def test_no_staining_reaching_a_threshold_is_no_score(denial: str) -> None:
 def test_a_score_reaching_the_threshold_still_stands() -> None:
     assert category("HER2 (4B5): score 1+; staining reaches the 1+ threshold (>10%).") == LOW
     assert category("HER2: 0 (no staining).") in (ZERO, "HER2-null")
+
+
+# A report sent as two attachments, the original (IHC 2+, FISH to follow) and its addendum (FISH amplified):
+# the addendum goes on the report, as an addendum written inside it would, and supersedes "pending".
+
+_ORIGINAL = (
+    "SURGICAL PATHOLOGY - FINAL REPORT (S26-00321)\n"
+    "Right breast, core biopsy: invasive carcinoma of no special type, grade 2.\n"
+    "HER2 IHC (4B5): 2+ (EQUIVOCAL). Reflex FISH ordered; results will be reported in an addendum."
+)
+
+
+@pytest.mark.parametrize(
+    ("addendum", "expected"),
+    [
+        (
+            "ADDENDUM #1 (2026-04-05) - HER2 FISH (S26-00321)\nAverage HER2 copies per cell: 4.9\n"
+            "Average CEP17 copies per cell: 2.1\nHER2/CEP17 ratio: 2.3\n"
+            "RESULT: AMPLIFIED (ASCO/CAP group 1).",
+            POS,
+        ),
+        (
+            "*** Amended report ***\nHER2 FISH: NOT AMPLIFIED, HER2/CEP17 ratio 1.2, 2.4 signals per cell.",
+            LOW,
+        ),
+    ],
+)
+def test_an_addendum_sent_as_its_own_attachment_goes_on_the_report(addendum: str, expected: str) -> None:
+    her2, receptors = texts_to_results(
+        [_ORIGINAL, addendum],
+        source=SourceRef(system="fhir", reference="DocumentReference/d1"),
+        specimen=SPECIMEN,
+        reported=dt.date(2026, 4, 6),
+    )
+    assert display_category(synthesize(her2, receptors).current) == expected
+
+
+def test_two_renderings_of_one_report_are_still_read_first_first() -> None:
+    her2, receptors = texts_to_results(
+        [_ORIGINAL, "HER2 IHC (4B5): 2+ (EQUIVOCAL)."],
+        source=SourceRef(system="fhir", reference="DocumentReference/d1"),
+        specimen=SPECIMEN,
+        reported=dt.date(2026, 4, 6),
+    )
+    assert display_category(synthesize(her2, receptors).current) == EQUIVOCAL
