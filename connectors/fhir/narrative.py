@@ -509,6 +509,48 @@ def _kept_apart(state: _State, stated: list[tuple[str, _Specimen, tuple[object, 
     return True
 
 
+#: A hedge about a positive ("suggesting a HER2-positive subclone", "likely reflecting overexpression").
+_POSITIVE_WORD_RE: Final = re.compile(r"\bpositiv\w*|\boverexpress\w*|(?<![\w-])amplif\w*", re.IGNORECASE)
+#: Anything in the hedged clause that would lower the result: a lower score, a negative, a denial.
+_LOWER_WORD_RE: Final = re.compile(
+    r"negativ|equivocal|\blow\b|(?:not|non|un|no)[-\s]?amplif|\b[0-2]\s?\+|\bartefact|\bartifact|\bedge\b|"
+    r"cannot|can't|exclud|ruled?\s+out|\bquery\b|\?",
+    re.IGNORECASE,
+)
+
+
+#: A hedge on an explanation ("most likely reflecting intratumoural heterogeneity", "possibly due to
+#: sampling"): the cause is hedged, not a result.
+_EXPLANATION_HEDGE_RE: Final = re.compile(
+    r"\b(?:likely|possibly|probably|suggesting|suggests|may|might|could)\s+(?:be\s+)?(?:reflect\w*|represent\w*|"
+    r"due\s+to|explain\w*|attribut\w*|related\s+to|secondary\s+to|caused\s+by|result\w*\s+from)\b",
+    re.IGNORECASE,
+)
+#: A result word in a clause (a score, a status, an amplification call, an ISH group).
+_RESULT_WORD_RE: Final = re.compile(
+    r"\d\s*\+|positiv|negativ|equivocal|amplif|\bgroup\s*[1-5]|\bratio\b|\b(?:low|ultralow|null)\b|"
+    r"overexpress",
+    re.IGNORECASE,
+)
+
+
+def _hedged_explanation(clause: str) -> bool:
+    """Whether a hedged clause hedges only an explanation and states no result ("Discordant HER2 expression
+    between primary and nodal metastasis, most likely reflecting intratumoural heterogeneity")."""
+    return bool(_EXPLANATION_HEDGE_RE.search(clause)) and not _RESULT_WORD_RE.search(clause)
+
+
+def _hedge_agrees_positive(clause: str, target: _Specimen) -> bool:
+    """Whether a hedged clause only qualifies, in the positive direction, an explicit positive result the
+    specimen already has (unhedged): the result stands (a hedge towards a lower result still hedges)."""
+    return (
+        target.facts.hedged is None
+        and bool(_POSITIVE_WORD_RE.search(clause))
+        and not _LOWER_WORD_RE.search(clause)
+        and _states_positive(target.facts, target.ref)
+    )
+
+
 def _states_positive(facts: Her2Facts, ref: SpecimenRef) -> bool:
     """Whether a part's facts give an explicit positive basis (IHC 3+, ISH group 1 or amplified, or a
     stated positive)."""
@@ -933,6 +975,10 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         # A hedged result ("3+ cannot be excluded") is not read, but it is this specimen's HER2 statement:
         # the occasion stays on file, unread, so that no other specimen stands in for it.
         target = state.specimen(state.section_key)
+        if _hedge_agrees_positive(clause, target) or _hedged_explanation(clause):
+            # "… suggesting a HER2-positive subclone" after the part's own explicit 3+: a comment on the
+            # positive result, which it does not put in doubt.
+            return None
         target.facts.hedged = state.bonus
         if clause not in target.facts.not_understood:
             target.facts.not_understood.append(clause)

@@ -81,6 +81,7 @@ CAUSES = (
     "residual_retested",
     "report_versions",
     "quoted_wordings",
+    "layouts_and_comments",
 )
 #: Between the original and the later version of a ``report_versions`` text (each sent as its own report).
 VERSION_BREAK = "\n\f\n"
@@ -1170,6 +1171,34 @@ def _hyphenated_foreign_ultralow(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=0, zero="ultralow")))
 
 
+def _discordant_parts_comment(rng: random.Random) -> Variant:
+    """Same-procedure parts, breast 2+/ISH-negative and node 3+, then a comment hedging only its explanation
+    of the discordance or qualifying the node's positive in its own direction: the highest (positive)."""
+    comment = rng.choice(
+        [
+            "COMMENT: Discordant HER2 expression between primary and nodal metastasis, most likely "
+            "reflecting intratumoural heterogeneity.",
+            "COMMENT: The nodal metastasis shows HER2 overexpression not present in the sampled primary "
+            "tumour, suggesting a HER2-positive subclone.",
+            "COMMENT: The discordance is possibly due to sampling of a heterogeneous tumour.",
+        ]
+    )
+    text = "\n".join(
+        [
+            "A. RIGHT BREAST, MASTECTOMY: invasive carcinoma of no special type, grade 2.",
+            "B. RIGHT AXILLA, LYMPH NODE DISSECTION: metastatic carcinoma in 2 of 9 lymph nodes.",
+            "",
+            "Part A (breast, block A6): ER positive (95%). HER2 IHC (4B5): 2+. HER2 FISH: ratio 1.3; "
+            "2.9 signals/cell; group 5 - NOT AMPLIFIED.",
+            "Part B (node, block B3): HER2 IHC (4B5): 3+ POSITIVE - complete intense membrane staining in "
+            f"approximately {rng.choice([40, 50, 70])}% of tumour cells.",
+            "",
+            comment,
+        ]
+    )
+    return text, Label.POSITIVE
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1184,14 +1213,24 @@ _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _copied_forward,
     _prior_only,
     _compared_with_prior,
-    _her2_worksheet,
-    _threshold_not_reached,
-    _hyphenated_foreign_ultralow,
 )
 
 
 def _quoted_wordings(rng: random.Random) -> Variant:
     return rng.choice(_QUOTED_WORDINGS)(rng)
+
+
+#: Worksheets, foreign terms joined to the marker's name, threshold denials, hedged comments on parts.
+_LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
+    _her2_worksheet,
+    _threshold_not_reached,
+    _hyphenated_foreign_ultralow,
+    _discordant_parts_comment,
+)
+
+
+def _layouts_and_comments(rng: random.Random) -> Variant:
+    return rng.choice(_LAYOUTS_AND_COMMENTS)(rng)
 
 
 BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
@@ -1217,4 +1256,5 @@ BUILDERS: dict[str, Callable[[random.Random], Variant]] = {
     "residual_retested": _residual_retested,
     "report_versions": _report_versions,
     "quoted_wordings": _quoted_wordings,
+    "layouts_and_comments": _layouts_and_comments,
 }

@@ -139,3 +139,39 @@ def test_two_renderings_of_one_report_are_still_read_first_first() -> None:
         reported=dt.date(2026, 4, 6),
     )
     assert display_category(synthesize(her2, receptors).current) == EQUIVOCAL
+
+
+# Same-date parts (breast 2+/ISH-negative, node 3+): a comment hedging only an explanation of the discordance
+# ("most likely reflecting heterogeneity"), or qualifying the node's positive result in its own direction
+# ("suggesting a HER2-positive subclone"), does not put the node's explicit 3+ in doubt; the highest counts.
+
+_PARTS = (
+    "A. RIGHT BREAST, MASTECTOMY: invasive carcinoma, grade 2.\n"
+    "B. RIGHT AXILLA, LYMPH NODE: metastatic carcinoma in 2 of 9 lymph nodes.\n"
+    "Part A (breast): HER2 IHC 2+; HER2 FISH ratio 1.3, 2.9 signals/cell, group 5 - NOT AMPLIFIED.\n"
+    "Part B (lymph node metastasis): HER2 IHC 3+ POSITIVE, complete intense staining in 50% of cells.\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "COMMENT: Discordant HER2 expression between primary and nodal metastasis, most likely reflecting "
+        "intratumoural heterogeneity.",
+        "COMMENT: The nodal metastasis shows HER2 overexpression not seen in the primary, suggesting a "
+        "HER2-positive subclone.",
+    ],
+)
+def test_a_comment_hedging_an_explanation_leaves_the_parts_results(comment: str) -> None:
+    assert category(_PARTS + comment) == POS
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "COMMENT: HER2 in the node is most likely 2+.",
+        "COMMENT: The node most likely represents a HER2-low (2+) subclone.",
+    ],
+)
+def test_a_hedge_towards_a_lower_or_uncertain_result_still_hedges(comment: str) -> None:
+    assert category(_PARTS + comment) != POS
