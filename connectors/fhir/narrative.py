@@ -125,6 +125,12 @@ _CELLS_LEAD_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _MEMBRANE_RE: Final = re.compile(r"\bmembran", re.IGNORECASE)
+#: Words of a nuclear stain or its read-out, in any language: such a line is not HER2's by default.
+_OTHER_STAIN_RE: Final = re.compile(
+    r"recept|rezept|r[ée]cept|estr|oestr|[öo]str|progest|androg|ki-?\s?67|mib-?1|nucle|nukle|allred|h-?score|"
+    r"intensi|e-?cad",
+    re.IGNORECASE,
+)
 _ANSWER_START_RE: Final = re.compile(r"(?:yes|no|none|absent|present|not\s+\w+)\b", re.IGNORECASE)
 _ASIDE_RE: Final = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 #: A bracketed cut-off with its figure ("(below the 10% threshold for 1+)", "(cut-off > 10 %)").
@@ -706,9 +712,16 @@ _LETTER_LABEL_RE: Final = re.compile(r"[\s*#>-]*\(?([A-H])[.)]\s+\S")
 
 
 def _membrane_row(stripped: str, state: _State) -> None:
-    """A row of membrane staining naming no marker in a report naming HER2 alone is HER2's (ER and PR stain
-    nuclei): "COMPLETE INTENSE MEMBRANE STAINING ...... 0 %" after a rule line."""
-    if state.topic is None and state.her2_only and _MEMBRANE_RE.search(stripped):
+    """A row of membrane staining or a membrane score (0–3+) naming no marker in a report naming HER2
+    alone is HER2's (ER and PR stain nuclei and are not scored 0–3+): "COMPLETE INTENSE MEMBRANE STAINING
+    ...... 0 %" after a rule line, "RESULT: 1+" after a quoted scoring legend. A line naming a receptor
+    in words the reader does not know as a marker ("Receptor de estrógeno") or an intensity stays unread."""
+    if (
+        state.topic is None
+        and state.her2_only
+        and (_MEMBRANE_RE.search(stripped) or g.SCORE_PLUS_RE.search(stripped))
+        and not _OTHER_STAIN_RE.search(stripped)
+    ):
         state.topic = Topic.HER2
 
 

@@ -144,7 +144,9 @@ _KNOWN_HEADER: Final = re.compile(
     # The name, then up to three of: a bracket, a number, " - what it is", a date ("ADDENDUM 2 (08/09/2024) -
     # HER2 ISH recount", "*** AMENDED REPORT *** (Amendment #1, 09/20/2024 - change in HER2 score)").
     r"^[\s*#>=-]*(?P<name>[A-Za-z][A-Za-z /&']{0,40}?)[\s*=]*"
-    r"(?:\s*(?:\([^)]{0,60}\)|#?\d+|\s-\s[\w\s/.,-]{0,40}|\d{4}-\d{2}-\d{2})){0,3}\s*:?\s*$"
+    r"(?:\s*(?:\([^)]{0,60}\)|#?\d+|\s-\s[\w\s/.,-]{0,40}|\d{4}-\d{2}-\d{2})){0,3}"
+    # "Scoring criteria (ASCO/CAP 2018/2023), for reference:": what the section is for.
+    r"(?:\s*,?\s*(?:for\s+(?:reference|information|guidance)|as\s+applied|used))?\s*:?\s*$"
 )
 _INLINE_LABEL: Final = re.compile(
     r"^[\s*#>-]*(?P<name>[A-Za-z][A-Za-z /&'-]{0,40}?)\s*(?:\([^)]{0,30}\))?\s*:\s*\S"

@@ -1199,6 +1199,53 @@ def _discordant_parts_comment(rng: random.Random) -> Variant:
     return text, Label.POSITIVE
 
 
+def _legend_then_result(rng: random.Random) -> Variant:
+    """A quoted ASCO/CAP scoring legend (its '3+ … Positive' row a trap) under a criteria header with its
+    purpose ("…, for reference:"), or above a bare "RESULT: 1+" row in a report naming HER2 alone."""
+    rows = "\n".join(
+        [
+            "  0   NO STAINING OR FAINT INCOMPLETE STAINING IN <=10% OF CELLS     NEGATIVE",
+            "  1+  FAINT INCOMPLETE MEMBRANE STAINING IN >10% OF CELLS            NEGATIVE",
+            "  2+  WEAK-MODERATE COMPLETE STAINING IN >10% OF CELLS               EQUIVOCAL",
+            "  3+  COMPLETE INTENSE CIRCUMFERENTIAL STAINING IN >10% OF CELLS     POSITIVE",
+        ]
+    )
+    rule = "-" * 60
+    if rng.random() < 0.5:
+        text = "\n".join(
+            [
+                f"HER2 IMMUNOHISTOCHEMISTRY (PowerPath)    CASE: P25-{rng.randint(10000, 99999)}  PART: A",
+                rule,
+                "SCORING CRITERIA (ASCO/CAP 2018):",
+                rows,
+                rule,
+                "RESULT:            1+",
+                "INTERPRETATION:    NEGATIVE",
+                f"PERCENT STAINED:   {rng.choice([20, 30, 60])}% INCOMPLETE, FAINT",
+            ]
+        )
+    else:
+        header = rng.choice(
+            [
+                "Scoring criteria (ASCO/CAP 2018/2023), for reference:",
+                "Interpretive criteria, for information:",
+            ]
+        )
+        text = "\n".join(
+            [
+                "HER2 IMMUNOHISTOCHEMISTRY (4B5), block A1",
+                "Result: There is no HER2 protein overexpression. Score 1+ (NEGATIVE).",
+                "   Faint incomplete membrane staining in approximately 35% of invasive tumour cells.",
+                "",
+                header,
+                rows,
+                "",
+                "ER: positive (90%, strong).  PR: positive (15%).  Ki-67: 20%.",
+            ]
+        )
+    return text, label(Case(ihc=Ihc(score=1)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1226,6 +1273,7 @@ _LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
     _threshold_not_reached,
     _hyphenated_foreign_ultralow,
     _discordant_parts_comment,
+    _legend_then_result,
 )
 
 

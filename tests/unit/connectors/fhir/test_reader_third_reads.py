@@ -175,3 +175,42 @@ def test_a_comment_hedging_an_explanation_leaves_the_parts_results(comment: str)
 )
 def test_a_hedge_towards_a_lower_or_uncertain_result_still_hedges(comment: str) -> None:
     assert category(_PARTS + comment) != POS
+
+
+# A quoted scoring legend: under a header "Scoring criteria (ASCO/CAP …), for reference:" its rows are
+# criteria; after the legend and a rule line, "RESULT: 1+" in a report naming HER2 alone is HER2's.
+
+_LEGEND_ROWS = (
+    "   0   No staining, or faint incomplete staining in <=10% of tumour cells ........ Negative\n"
+    "   1+  Faint incomplete staining in >10% of tumour cells ........ Negative\n"
+    "   2+  Weak-moderate complete staining in >10% of tumour cells ........ Equivocal\n"
+    "   3+  Complete, intense circumferential staining in >10% of tumour cells ......... Positive\n"
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Scoring criteria (ASCO/CAP 2018/2023), for reference:", "Interpretive criteria, for information:"],
+)
+def test_a_legend_under_a_criteria_header_with_its_purpose_is_not_read(header: str) -> None:
+    text = (
+        "HER2 IMMUNOHISTOCHEMISTRY (4B5), block A1\n"
+        "Result: Score 1+ (NEGATIVE). Faint incomplete membrane staining in approximately 35% of cells.\n\n"
+        f"{header}\n{_LEGEND_ROWS}\nER: positive (90%, strong).  PR: positive (15%)."
+    )
+    assert category(text) == LOW
+
+
+@pytest.mark.parametrize(("score", "expected"), [("1+", LOW), ("3+", POS)])
+def test_a_result_row_after_a_legend_in_a_her2_report_is_her2s(score: str, expected: str) -> None:
+    text = (
+        "HER2 IMMUNOHISTOCHEMISTRY (PowerPath)              CASE: P26-117430  PART: A\n"
+        f"{_RULE}\nSCORING CRITERIA (ASCO/CAP 2018):\n{_LEGEND_ROWS}{_RULE}\n"
+        f"RESULT:            {score}\nINTERPRETATION:    {'POSITIVE' if score == '3+' else 'NEGATIVE'}\n"
+    )
+    assert category(text) == expected
+
+
+def test_a_score_row_naming_a_receptor_in_another_language_is_not_her2s() -> None:
+    text = "HER2 (4B5): 1+.\n\nReceptor de estrógeno: intensidad 3+, 90%."
+    assert category(text) == LOW
