@@ -140,7 +140,12 @@ UNCERTAIN_RE: Final = re.compile(
     # "could be 3+" hedges; "FISH may be requested" offers a further test and hedges nothing.
     r"\b(?:could|may|might)\s+(?:represent|be)\b(?!\s+(?:requested|ordered|performed|done|sent|obtained|"
     r"repeated|added|pursued|arranged|helpful|useful)\b)|\bpreliminar\w*|\bprovisional\w*|"
-    r"\btentative\w*|\bpresumptive\w*|\bsuggest(?:s|ed|ing|ive)?\b|"
+    r"\btentative\w*|\bpresumptive\w*|"
+    # "suggesting a subclone" hedges; a recommendation ("treatment according to the current result is
+    # suggested", "we suggest clinical correlation") hedges nothing.
+    r"(?:\bsuggest(?:s|ing|ive)?\b|(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bwas\s)\bsuggested\b)"
+    r"(?!\s+(?:clinical|correlation|repeat\w*|re-?test\w*|consider\w*|further|additional|referral|"
+    r"discussion|review)\b)|"
     r"\?(?!\s*(?:yes|no|none|absent|present|not)\b)",
     _I,
 )

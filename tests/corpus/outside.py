@@ -1246,6 +1246,37 @@ def _legend_then_result(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=1)))
 
 
+def _suggested_treatment(rng: random.Random) -> Variant:
+    """A metastasis' own explicit result, then a comment recommending with "suggest" ("treatment according to
+    the current (metastatic) result is suggested"): a recommendation, no hedge; the primary's quoted 1+ is
+    history."""
+    score = rng.choice([1, 3])
+    own = {
+        1: "1+ NEGATIVE - faint incomplete membrane staining in ~40%",
+        3: "3+ POSITIVE - strong complete circumferential membrane staining in ~60%",
+    }[score]
+    text = "\n".join(
+        [
+            "Clinical history: history of left breast carcinoma (2019, HER2 IHC "
+            f"{'3+' if score == 1 else '1+'} on the primary excision). Now new liver lesions.",
+            "",
+            "BIOMARKERS (block A1, metastatic carcinoma):",
+            f"  HER2 (4B5): {own} of tumor cells.",
+            "",
+            "COMMENT: The HER2 result on this metastasis differs from the primary tumor; results were "
+            "confirmed by a second pathologist.",
+            rng.choice(
+                [
+                    "Clinical correlation and treatment according to the current (metastatic) result is "
+                    "suggested.",
+                    "We suggest clinical correlation.",
+                ]
+            ),
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=score)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1274,6 +1305,7 @@ _LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
     _hyphenated_foreign_ultralow,
     _discordant_parts_comment,
     _legend_then_result,
+    _suggested_treatment,
 )
 
 

@@ -214,3 +214,29 @@ def test_a_result_row_after_a_legend_in_a_her2_report_is_her2s(score: str, expec
 def test_a_score_row_naming_a_receptor_in_another_language_is_not_her2s() -> None:
     text = "HER2 (4B5): 1+.\n\nReceptor de estrógeno: intensidad 3+, 90%."
     assert category(text) == LOW
+
+
+# A recommendation worded with "suggest" ("treatment according to the current result is suggested") hedges
+# nothing; "suggesting" or "suggestive of" a result still hedges.
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "Clinical correlation and treatment according to the current (metastatic) result is suggested.",
+        "We suggest clinical correlation.",
+        "Repeat testing on a resection specimen is suggested if clinically indicated.",
+    ],
+)
+def test_a_recommendation_with_suggest_is_no_hedge(comment: str) -> None:
+    text = (
+        "BIOMARKERS (block A1, metastatic carcinoma):\n"
+        "  HER2 (4B5): 3+ POSITIVE - strong complete membrane staining in ~60% of tumor cells.\n\n"
+        f"COMMENT: The HER2 result on this metastasis is confirmed by a second pathologist.\n{comment}"
+    )
+    assert category(text) == POS
+
+
+def test_a_result_suggested_by_the_staining_stays_hedged() -> None:
+    text = "HER2 (4B5): staining pattern suggestive of 3+; to be confirmed."
+    assert category(text) != POS
