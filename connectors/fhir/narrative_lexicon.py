@@ -67,6 +67,33 @@ _PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     ("ISH", (r"HIS", r"HIB", r"HISF")),
+    # Results in Turkish ("HER2 geninde amplifikasyon saptanmıştır", "amplifikasyonu saptanmadı", "Skor 2+",
+    # "HER2/CEP17 oranı: 3,1", "Ortalama HER2 sinyali: 7,4 /hücre").
+    (
+        "not amplified",
+        (
+            r"amplifikasyon(?:u)?\s+(?:saptanmad[ıi]|saptanmam[ıi][şs]t[ıi]r|izlenmedi|izlenmemi[şs]tir|"
+            r"g[öo]r[üu]lmedi|yok(?:tur)?)",
+            r"amplifiye\s+de[ğg]il(?:dir)?",
+        ),
+    ),
+    (
+        "amplified",
+        (
+            r"amplifikasyon(?:u)?\s+(?:saptanm[ıi][şs]t[ıi]r|saptand[ıi]|izlendi|izlenmi[şs]tir|mevcut(?:tur)?|"
+            r"var(?:d[ıi]r)?)",
+            r"amplifiye",
+        ),
+    ),
+    ("score", (r"skor(?:u)?",)),
+    ("ratio", (r"oran[ıi]?",)),
+    ("signals", (r"sinyal(?:i|leri)?",)),
+    ("per cell", (r"h[üu]cre\s+ba[şs][ıi]na",)),
+    ("cell", (r"h[üu]cre",)),
+    ("mean", (r"ortalama",)),
+    ("group", (r"grup(?:u)?",)),
+    ("positive", (r"pozitif(?:tir)?",)),
+    ("equivocal", (r"[şs][üu]pheli",)),
     # Results.
     (
         "not amplified",

@@ -1277,6 +1277,39 @@ def _suggested_treatment(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=score)))
 
 
+def _turkish(rng: random.Random) -> Variant:
+    """A Turkish report: "Skor 2+ (şüpheli)" then CISH "amplifikasyon saptanmıştır" (ratio and counts with
+    decimal commas), or "Skor 0" with FISH "amplifikasyonu saptanmadı" (IHC 0, not 2+/ISH-negative)."""
+    if rng.random() < 0.5:
+        ish = rng.choice(
+            [
+                (
+                    "Ortalama HER2 sinyali: 7,4 /hücre; ortalama CEP17: 2,4 /hücre; HER2/CEP17 oranı: 3,1",
+                    True,
+                ),
+                ("HER2/CEP17 oranı: 1,2; ortalama HER2 sinyali: 2,3 /hücre", False),
+            ]
+        )
+        call = "AMPLİFİKASYON SAPTANMIŞTIR" if ish[1] else "amplifikasyon saptanmadı"
+        text = "\n".join(
+            [
+                "TANI: İnvaziv meme karsinomu (NST), histolojik derece 2.",
+                "İMMÜNOHİSTOKİMYA:",
+                "  ER: %80 pozitif (güçlü)",
+                "  HER2 (c-erbB-2): Skor 2+ (şüpheli/equivocal)",
+                "ISH (CISH, çift prob) ek sonuç:",
+                f"  {ish[0]}",
+                f"  SONUÇ: HER2 geninde {call}.",
+            ]
+        )
+        return text, Label.POSITIVE if ish[1] else Label.LOW_2
+    text = (
+        "İmmünohistokimya: ER negatif (%0), PR negatif (%0), HER2 IHK: skor 0 (negatif), Ki-67: %60.\n"
+        "FISH: HER2 amplifikasyonu saptanmadı (HER2/CEP17 oranı 1,1; ortalama HER2 2,2/hücre)."
+    )
+    return text, Label.ZERO
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1306,6 +1339,7 @@ _LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
     _discordant_parts_comment,
     _legend_then_result,
     _suggested_treatment,
+    _turkish,
 )
 
 

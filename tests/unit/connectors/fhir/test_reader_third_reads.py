@@ -240,3 +240,39 @@ def test_a_recommendation_with_suggest_is_no_hedge(comment: str) -> None:
 def test_a_result_suggested_by_the_staining_stays_hedged() -> None:
     text = "HER2 (4B5): staining pattern suggestive of 3+; to be confirmed."
     assert category(text) != POS
+
+
+# Turkish reports: "Skor 2+", "HER2/CEP17 oranı: 3,1", "Ortalama HER2 sinyali: 7,4 /hücre",
+# "amplifikasyon saptanmıştır" (amplified) and "amplifikasyonu saptanmadı" (not amplified).
+
+
+@pytest.mark.parametrize(
+    ("ish", "expected"),
+    [
+        (
+            "Ortalama HER2 sinyali: 7,4 /hücre; ortalama CEP17: 2,4 /hücre; HER2/CEP17 oranı: 3,1\n"
+            "  SONUÇ: HER2 geninde AMPLİFİKASYON SAPTANMIŞTIR (ASCO/CAP grup 1).",
+            POS,
+        ),
+        (
+            "HER2/CEP17 oranı: 1,2; ortalama HER2 sinyali: 2,3 /hücre\n"
+            "  SONUÇ: HER2 geninde amplifikasyon saptanmadı.",
+            LOW,
+        ),
+    ],
+)
+def test_a_turkish_ish_result_is_read(ish: str, expected: str) -> None:
+    text = (
+        "TANI: İnvaziv meme karsinomu (NST), histolojik derece 2.\n\nİMMÜNOHİSTOKİMYA:\n"
+        "  ER: %80 pozitif (güçlü)\n  HER2 (c-erbB-2): Skor 2+ (şüpheli/equivocal)\n"
+        f"ISH (CISH, çift prob) ek sonuç:\n  {ish}"
+    )
+    assert category(text) == expected
+
+
+def test_a_turkish_zero_with_fish_not_amplified_is_zero_not_low() -> None:
+    text = (
+        "İmmünohistokimya: ER negatif (%0), PR negatif (%0), HER2 IHK: skor 0 (negatif), Ki-67: %60.\n"
+        "FISH: HER2 amplifikasyonu saptanmadı (HER2/CEP17 oranı 1,1; ortalama HER2 2,2/hücre)."
+    )
+    assert category(text) == ZERO
