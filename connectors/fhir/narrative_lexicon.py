@@ -1176,7 +1176,7 @@ def _by_first_letter(fragments: list[str]) -> str:
 
 #: Words that only another language uses: their presence switches the lexicon on for the whole text.
 _FOREIGN_CUE_RE: Final = re.compile(
-    r"(?<![\w\\-])(?:"
+    r"(?:(?<![\w\\-])|(?<=HER2-)|(?<=HER-2-))(?:"
     + _by_first_letter(
         [pattern for english, patterns in _PHRASES if english not in _NO_CUE for pattern in patterns]
     )

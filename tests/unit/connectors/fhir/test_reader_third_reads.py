@@ -69,6 +69,8 @@ def test_an_unrecognised_receptor_line_is_not_her2s() -> None:
 @pytest.mark.parametrize("term", ["HER2-ultrabajo", "HER2-ultrafaible", "HER-2-ultrabasso"])
 def test_a_hyphenated_foreign_ultralow_term_is_read(term: str) -> None:
     assert category(f"HER2 (4B5): negativo, puntuación 0 ({term}).") == ULTRALOW
+    # The term alone marks the text as foreign, in an otherwise English sentence.
+    assert category(f"HER2 (4B5): negative, score 0 ({term}).") == ULTRALOW
 
 
 # A denial of reaching a score's threshold ("No staining reaches the 1+ threshold (>10%)") is the bound of
