@@ -1175,8 +1175,12 @@ def _by_first_letter(fragments: list[str]) -> str:
 
 
 #: Words that only another language uses: their presence switches the lexicon on for the whole text.
+#: Where a foreign word starts: not inside a word or a hyphenated word, except after the marker's name
+#: ("HER2-ultrabajo").
+WORD_START: Final = r"(?:(?<![\w\\-])|(?<=HER2-)|(?<=HER-2-))"
 _FOREIGN_CUE_RE: Final = re.compile(
-    r"(?:(?<![\w\\-])|(?<=HER2-)|(?<=HER-2-))(?:"
+    WORD_START
+    + r"(?:"
     + _by_first_letter(
         [pattern for english, patterns in _PHRASES if english not in _NO_CUE for pattern in patterns]
     )
@@ -1201,9 +1205,7 @@ _WORD_RES: Final = tuple(
     # A word is not translated inside a hyphenated word, except after the marker's name ("HER2-ultrabajo").
     (
         english,
-        re.compile(
-            r"(?:(?<![\w'\\-])|(?<=HER2-)|(?<=HER-2-))(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE
-        ),
+        re.compile(r"(?<!')" + WORD_START + r"(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE),
     )
     for english, patterns in _consecutive_rows(_PHRASES)
 )

@@ -13,7 +13,7 @@ from connectors.fhir import narrative_lexicon as lexicon
 from tests.corpus.pathology_corpus import generate
 
 _FRAGMENTS = [p for english, patterns in lexicon._PHRASES if english not in lexicon._NO_CUE for p in patterns]
-_PLAIN = re.compile(r"(?<![\w\\-])(?:" + "|".join(_FRAGMENTS) + r")(?![\w-])", re.IGNORECASE)
+_PLAIN = re.compile(lexicon.WORD_START + r"(?:" + "|".join(_FRAGMENTS) + r")(?![\w-])", re.IGNORECASE)
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[int, str]]:
