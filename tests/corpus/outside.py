@@ -1310,6 +1310,29 @@ def _turkish(rng: random.Random) -> Variant:
     return text, Label.ZERO
 
 
+def _quoted_earlier_issue(rng: random.Random) -> Variant:
+    """An amended report quoting what its earlier issue stated ("The previously issued report stated "HER2:
+    3+ (positive)"; this was incorrect"), then the corrected 1+: HER2-low."""
+    quote = rng.choice(
+        [
+            'The previously issued report stated "HER2: 3+ (positive)"; this was incorrect.',
+            "The original report stated HER2 3+; this was a transcription error.",
+        ]
+    )
+    text = "\n".join(
+        [
+            "*** AMENDED REPORT ***",
+            f"Reason for amendment: Correction of HER2 IHC score. {quote}",
+            "",
+            "FINAL DIAGNOSIS: Right breast core biopsy - invasive carcinoma NST, grade 2.",
+            "  ER: positive (95%). PR: positive (80%).",
+            "  HER2 (4B5): 1+ (NEGATIVE) - faint incomplete membrane staining in ~50% of tumour cells. "
+            "[CORRECTED]",
+        ]
+    )
+    return text, label(Case(ihc=Ihc(score=1)))
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1340,6 +1363,7 @@ _LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
     _legend_then_result,
     _suggested_treatment,
     _turkish,
+    _quoted_earlier_issue,
 )
 
 

@@ -278,3 +278,26 @@ def test_a_turkish_zero_with_fish_not_amplified_is_zero_not_low() -> None:
         "FISH: HER2 amplifikasyonu saptanmadı (HER2/CEP17 oranı 1,1; ortalama HER2 2,2/hücre)."
     )
     assert category(text) == ZERO
+
+
+# An amended report quoting what the earlier issue stated ("The previously issued report stated "HER2: 3+
+# (positive)"; this was incorrect"): the quoted value is superseded, the corrected result stands.
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        'The previously issued report stated "HER2: 3+ (positive)"; this was incorrect.',
+        "The original report stated HER2 3+; this was a transcription error.",
+        "The prior report indicated HER2 3+ (positive); corrected below.",
+    ],
+)
+def test_a_quoted_earlier_issue_is_superseded(quote: str) -> None:
+    text = (
+        "*** AMENDED REPORT ***\n"
+        f"Reason for amendment: Correction of HER2 IHC score. {quote}\n\n"
+        "FINAL DIAGNOSIS: Right breast core biopsy - invasive carcinoma NST, grade 2.\n"
+        "  ER: positive (95%). PR: positive (80%).\n"
+        "  HER2 (4B5): 1+ (NEGATIVE) - faint incomplete membrane staining in ~50% of cells. [CORRECTED]"
+    )
+    assert category(text) == LOW
