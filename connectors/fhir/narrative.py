@@ -540,6 +540,22 @@ _RESULT_WORD_RE: Final = re.compile(
 )
 
 
+#: "Amplification cannot be excluded (by IHC)": what an equivocal IHC 2+ means, not a hedged result.
+_AMPLIFICATION_OPEN_RE: Final = re.compile(
+    r"^\W*(?:HER-?2\s+)?(?:gene\s+)?amplification\s+(?:status\s+)?(?:cannot|can't|could\s+not)\s+be\s+"
+    r"(?:excluded|ruled\s+out|determined|assessed)(?:\s+(?:by|on)\s+(?:IHC|immunohistochemistry))?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _restates_equivocal(clause: str, target: _Specimen) -> bool:
+    """Whether a hedged clause only says what the specimen's IHC 2+ already says ("Amplification cannot be
+    excluded by IHC"): the 2+ stands, equivocal until ISH."""
+    return bool(_AMPLIFICATION_OPEN_RE.match(clause)) and any(
+        score is IhcScore.TWO_PLUS for _, score in target.facts.scores
+    )
+
+
 def _hedged_explanation(clause: str) -> bool:
     """Whether a hedged clause hedges only an explanation and states no result ("Discordant HER2 expression
     between primary and nodal metastasis, most likely reflecting intratumoural heterogeneity")."""
@@ -988,7 +1004,11 @@ def _result_clause(clause: str, state: _State, *, prior: bool) -> str | None:
         # A hedged result ("3+ cannot be excluded") is not read, but it is this specimen's HER2 statement:
         # the occasion stays on file, unread, so that no other specimen stands in for it.
         target = state.specimen(state.section_key)
-        if _hedge_agrees_positive(clause, target) or _hedged_explanation(clause):
+        if (
+            _hedge_agrees_positive(clause, target)
+            or _hedged_explanation(clause)
+            or _restates_equivocal(clause, target)
+        ):
             # "… suggesting a HER2-positive subclone" after the part's own explicit 3+: a comment on the
             # positive result, which it does not put in doubt.
             return None

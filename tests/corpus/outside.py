@@ -1333,6 +1333,26 @@ def _quoted_earlier_issue(rng: random.Random) -> Variant:
     return text, label(Case(ihc=Ihc(score=1)))
 
 
+def _sent_out_for_fish(rng: random.Random) -> Variant:
+    """IHC 2+ then "Amplification cannot be excluded by IHC", tissue sent to a reference laboratory for FISH:
+    equivocal (pending ISH), not a hedged result."""
+    text = "\n".join(
+        [
+            "DIAGNOSIS: Right breast, core needle biopsy - Invasive ductal carcinoma, grade 3.",
+            "ER (SP1): Positive, 15%, weak-moderate",
+            "HER2 (4B5): 2+ EQUIVOCAL. Weak to moderate complete membrane staining in approximately "
+            f"{rng.choice([20, 30, 50])}% of tumor cells.",
+            "   "
+            + rng.choice(
+                ["Amplification cannot be excluded by IHC.", "HER2 gene amplification cannot be excluded."]
+            )
+            + " Tissue (block A2) has been sent to a reference laboratory for HER2 FISH;",
+            "Ki-67: 35%",
+        ]
+    )
+    return text, Label.EQUIVOCAL
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1364,6 +1384,7 @@ _LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
     _suggested_treatment,
     _turkish,
     _quoted_earlier_issue,
+    _sent_out_for_fish,
 )
 
 

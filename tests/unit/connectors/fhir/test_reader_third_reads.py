@@ -301,3 +301,20 @@ def test_a_quoted_earlier_issue_is_superseded(quote: str) -> None:
         "  HER2 (4B5): 1+ (NEGATIVE) - faint incomplete membrane staining in ~50% of cells. [CORRECTED]"
     )
     assert category(text) == LOW
+
+
+# "Amplification cannot be excluded by IHC" after an IHC 2+ says what the 2+ means (equivocal until ISH);
+# the same words with no 2+, or with a score of their own, still hedge.
+
+
+def test_amplification_not_excluded_after_a_2_plus_is_equivocal() -> None:
+    text = (
+        "HER2 (4B5): 2+ EQUIVOCAL. Weak to moderate complete membrane staining in about 30% of cells.\n"
+        "   Amplification cannot be excluded by IHC. Tissue (block A2) has been sent out for HER2 FISH;\n"
+        "Ki-67: 35%"
+    )
+    assert category(text) == EQUIVOCAL
+
+
+def test_amplification_not_excluded_without_a_2_plus_still_hedges() -> None:
+    assert category("HER2: amplification cannot be excluded.") != POS
