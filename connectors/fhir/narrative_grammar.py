@@ -395,10 +395,12 @@ CUT_OFF_RE: Final = re.compile(
 REVISION_RE: Final = re.compile(
     r"(?:chang|revis|amend|correct|upgrad|downgrad|reclassif|re-?scor|updat|modif)\w*\s+(?:\w+\s+){0,3}?"
     r"from\s+(?P<old>[^;]{1,30}?)\s+to\b|"
-    r"(?:(?:previously|originally|initially|formerly)\s+(?:(?:issued|signed|released)\s+)?(?:report\s+)?|"
+    r"(?:(?:(?:previously|originally|initially|formerly)\s+(?:(?:issued|signed|released)\s+)?(?:report\s+)?|"
     # "The previously issued report stated "HER2: 3+ (positive)"; this was incorrect."
     r"(?:previous|original|initial|prior|earlier)\s+(?:(?:issued|signed|released)\s+)?report\s+)"
-    r"(?:reported|scored|read|called|interpreted|given|stated|said|showed|indicated|gave)\s+"
+    r"(?:reported|scored|read|called|interpreted|given|stated|said|showed|indicated|gave)\s+|"
+    # "HER2 (4B5) INITIAL READ: 2+ (EQUIVOCAL)." before a consensus or second read: the first read.
+    r"\b(?:initial|first|original)\s+(?:read(?:ing)?|interpretation)\s*[:=]\s*)"
     # "the previously reported case (IHC 2+)" names the case, not a superseded value.
     r"(?!(?:case|specimen|block|tissue|sample|material)\b)(?:as\s+)?(?P<quoted>[\"“']?[^;,.]{1,30})",
     _I,

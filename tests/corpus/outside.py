@@ -1353,6 +1353,21 @@ def _sent_out_for_fish(rng: random.Random) -> Variant:
     return text, Label.EQUIVOCAL
 
 
+def _initial_read(rng: random.Random) -> Variant:
+    """HL7 v2 style lines: "HER2 (4B5) INITIAL READ: 2+ (EQUIVOCAL)." then a consensus review scoring 3+
+    and "FINAL HER2 RESULT: POSITIVE (3+)": the first read is superseded."""
+    text = "\n".join(
+        [
+            "ER: POSITIVE (80%, STRONG). PR: POSITIVE (15%, WEAK).",
+            f"HER2 (4B5) {rng.choice(['INITIAL READ', 'FIRST READ'])}: 2+ (EQUIVOCAL).",
+            "SECOND PATHOLOGIST / CONSENSUS REVIEW: ON REVIEW AT 40X THE STAINING IS",
+            "COMPLETE, CIRCUMFERENTIAL AND INTENSE IN ABOUT 30% OF CELLS. CONSENSUS SCORE: 3+.",
+            "FINAL HER2 RESULT: POSITIVE (3+). REFLEX ISH CANCELLED.",
+        ]
+    )
+    return text, Label.POSITIVE
+
+
 _QUOTED_WORDINGS: tuple[Callable[[random.Random], Variant], ...] = (
     _bracketed_share,
     _eligibility_clauses,
@@ -1385,6 +1400,7 @@ _LAYOUTS_AND_COMMENTS: tuple[Callable[[random.Random], Variant], ...] = (
     _turkish,
     _quoted_earlier_issue,
     _sent_out_for_fish,
+    _initial_read,
 )
 
 

@@ -318,3 +318,20 @@ def test_amplification_not_excluded_after_a_2_plus_is_equivocal() -> None:
 
 def test_amplification_not_excluded_without_a_2_plus_still_hedges() -> None:
     assert category("HER2: amplification cannot be excluded.") != POS
+
+
+# A first read followed by a consensus or second read ("INITIAL READ: 2+ (EQUIVOCAL)" … "CONSENSUS SCORE:
+# 3+"): the first read is superseded; a consensus that lowers the score lowers it.
+
+
+@pytest.mark.parametrize(
+    ("first", "consensus", "expected"),
+    [("2+ (EQUIVOCAL)", "3+", POS), ("3+ (POSITIVE)", "1+", LOW)],
+)
+def test_an_initial_read_is_superseded_by_the_consensus(first: str, consensus: str, expected: str) -> None:
+    text = (
+        f"HER2 (4B5) INITIAL READ: {first}.\n"
+        "SECOND PATHOLOGIST / CONSENSUS REVIEW: ON REVIEW AT 40X THE STAINING WAS RE-EVALUATED.\n"
+        f"CONSENSUS SCORE: {consensus}."
+    )
+    assert category(text) == expected
