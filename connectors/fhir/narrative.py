@@ -675,7 +675,10 @@ _NEXT_ADDENDUM_RE: Final = re.compile(r"\W*addendum\s*(?:#|no\.?)?\s*(?:[2-9]|II
 def _read_line(line: Line, section: Section, state: _State) -> None:
     stripped = line.text.strip()
     if not stripped:
+        # A blank (or rule) line ends the text before it: no sentence left open by a dropped line (a quoted
+        # legend, history) runs on past it.
         state.reset_topic()
+        state.open_drop = False
         return
     if section is Section.ADDENDUM and (not state.in_addendum or _NEXT_ADDENDUM_RE.match(stripped)):
         # Each addendum supersedes the text before it, a later addendum the earlier ones ("ADDENDUM 2 …").

@@ -335,3 +335,14 @@ def test_an_initial_read_is_superseded_by_the_consensus(first: str, consensus: s
         f"CONSENSUS SCORE: {consensus}."
     )
     assert category(text) == expected
+
+
+def test_a_result_row_after_a_lower_case_legend_and_a_blank_line_is_read() -> None:
+    # The legend's last row ends without a full stop; the blank line ends it, so "result: 1+" is not taken
+    # as its continuation.
+    text = (
+        "her2 immunohistochemistry (powerpath) case: p26-29133 part: a\n\n"
+        f"scoring criteria (asco/cap 2018):\n{_LEGEND_ROWS.lower()}\n"
+        "result:            1+\ninterpretation:    negative\n"
+    )
+    assert category(text) == LOW
