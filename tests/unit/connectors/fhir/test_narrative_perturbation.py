@@ -53,7 +53,9 @@ def test_the_unperturbed_reports_are_read_as_labelled() -> None:
     assert wrong == []
 
 
-@settings(max_examples=250, deadline=None)
+# The same 250 rewrites at every run: a red CI run names a rewrite that reproduces. The whole domain is
+# explored by `python -m tests.tools.perturb_corpus` and by sweeps, not by chance in CI.
+@settings(max_examples=250, deadline=None, derandomize=True)
 @given(
     index=st.integers(min_value=0),
     seed=st.integers(min_value=0, max_value=2**32),
