@@ -265,6 +265,11 @@ class _State:
     topic: Topic | None = None
     mode: Mode = Mode.OVERALL
     section_key: _Key = None
+    #: The last sentence named an earlier specimen telling its results ("Comment: ER, PR and HER2 were
+    #: performed on the prior core biopsy (…):"): the cue and whether it was told, for a line ending in ":".
+    told_cue: tuple[_Key, dt.date | None] | None = None
+    #: ``carried_cue`` comes from such a told sentence: what follows is its quotation, not a heading's.
+    carried_told: bool = False
     last_prior: str = ""
     bonus: int = 0
     in_addendum: bool = False
@@ -707,12 +712,21 @@ def _read_line(line: Line, section: Section, state: _State) -> None:
             state.part_openings.setdefault(part, stripped if number == 0 else sentence)
             state.reset_topic()
         _read_sentence(sentence, state, carried=state.carried_cue if number == 0 else None)
-    if re.search(r"[.;:!?]\s*$", stripped):
-        state.carried_cue = None
+    _carry_to_next_line(stripped, state)
     state.recount_label = (
         stripped.endswith(":") and _names_recount(stripped) and not _BOTH_COUNTS_RE.search(stripped)
     )
     state.open_drop = state.last_dropped and not _CLOSED_RE.search(stripped)
+
+
+def _carry_to_next_line(stripped: str, state: _State) -> None:
+    """What a line leaves open for the next: a specimen named by a sentence that does not end with it."""
+    if stripped.endswith(":") and state.told_cue is not None:
+        # "Comment: …were performed on the prior core biopsy (…):" / "ER 95%, PR 40%, HER2 1+.": the values
+        # on the next line finish the told sentence.
+        state.carried_cue, state.carried_told = state.told_cue, True
+    elif re.search(r"[.;:!?]\s*$", stripped):
+        state.carried_cue = None
 
 
 #: A score or status stated in a line (not only named: "change in HER2 score" states none).
@@ -849,7 +863,8 @@ def _read_sentence(
     sentence: str, state: _State, *, carried: tuple[_Key, dt.date | None] | None = None
 ) -> None:
     """Read one sentence; ``carried`` is the specimen named by a sentence the previous line left open."""
-    state.carried_cue = None
+    carried_told = state.carried_told and carried is not None
+    state.carried_cue, state.carried_told, state.told_cue = None, False, None
     state.in_comment = False
     if _original_version(sentence, state, carried) or _region_count(sentence, state):
         return
@@ -870,7 +885,7 @@ def _read_sentence(
     sentence_key: tuple[_Key, dt.date | None] | None = carried
     # A specimen named by a heading (a header, or a line ending in ":" whose cue carries to this line) gives
     # the results below it; a specimen named in the sentence itself quotes its result.
-    heading = True
+    heading = not carried_told
     for number, clause in enumerate(_clauses(sentence)):
         if number > 0:
             _clause_part(clause, state)
@@ -882,6 +897,7 @@ def _read_sentence(
             # "Biomarker results (performed on prior core biopsy S25-…): HER2 IHC 1+": the report's own tests,
             # done on the earlier block, not a quotation of an earlier result.
             heading = bool(_PERFORMED_ON_RE.search(clause)) and not _PERFORMED_TOLD_RE.search(clause)
+            state.told_cue = cue if _PERFORMED_TOLD_RE.search(clause) else None
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
         kept = _result_clause(_without_asides(clause), state, prior=key is not None)
         state.last_dropped = kept is None

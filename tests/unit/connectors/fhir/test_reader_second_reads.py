@@ -340,3 +340,16 @@ def test_only_an_earlier_specimens_quoted_result_is_indeterminate(text: str) -> 
 )
 def test_the_reports_own_result_compared_with_an_earlier_one_stands(text: str, expected: str) -> None:
     assert category(text) == expected
+
+
+def test_a_told_earlier_result_wrapped_after_its_colon_stays_a_quotation() -> None:
+    """The values of "Comment: … were performed on the prior core biopsy (…):" wrapped onto the next line
+    finish the told sentence: they are the earlier specimen's, not this report's own."""
+    text = (
+        "Left breast, lumpectomy: invasive ductal\ncarcinoma, grade 2, 1.7 cm; margins negative.\n"
+        "Comment: ER, PR and HER-2/NEU were performed on\nthe prior core biopsy (S26-02019, 02/04/2026):\n"
+        "ER 95%, PR 40%, HER-2/NEU 1+.\nBiomarkers were not repeated on this specimen;\n"
+        "repeat testing available upon request."
+    )
+    assert category(text) == INDETERMINATE
+    assert category(text.replace("Comment: ", "").replace(" were performed on", ", performed on")) == LOW
