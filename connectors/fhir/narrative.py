@@ -646,9 +646,9 @@ def _reading(state: _State, *, source: SourceRef | None, reported: dt.date | Non
             # stays indeterminate rather than take the quoted category as the current one.
             state.notes.append(HISTORY_NOTE)
             continue
-        if item.key == "" and own is not None and own.facts.has_result():
-            # A result quoted for an unnamed earlier specimen is used only when the report states nothing
-            # about its own specimen (it cannot be told apart from the report's own otherwise).
+        if item.key == "" and own_result:
+            # A result reported for an unnamed earlier specimen is used only when the report states no result
+            # of its own (it cannot be told apart from the report's own otherwise).
             state.notes.append(HISTORY_NOTE)
             continue
         if state.method_assay and item.facts.assay is None:
@@ -896,8 +896,9 @@ def _read_sentence(
             state.carried_cue = cue
             # "Biomarker results (performed on prior core biopsy S25-…): HER2 IHC 1+": the report's own tests,
             # done on the earlier block, not a quotation of an earlier result.
-            heading = bool(_PERFORMED_ON_RE.search(clause)) and not _PERFORMED_TOLD_RE.search(clause)
-            state.told_cue = cue if _PERFORMED_TOLD_RE.search(clause) else None
+            told = bool(_PERFORMED_TOLD_RE.search(clause))
+            heading = bool(_PERFORMED_ON_RE.search(clause)) and not told
+            state.told_cue = cue if told else None
         key, collected = sentence_key if sentence_key is not None else (state.section_key, None)
         kept = _result_clause(_without_asides(clause), state, prior=key is not None)
         state.last_dropped = kept is None
