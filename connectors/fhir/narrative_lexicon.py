@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from typing import Final
 
 # Each row: English replacement, then the foreign spellings (regular-expression fragments, matched as whole
@@ -1070,41 +1071,40 @@ def _skip_class(fragment: str, index: int) -> int:
     return fragment.index("]", index + 2 if fragment[index + 1 : index + 2] == "]" else index + 1) + 1
 
 
-def _group_end(fragment: str, start: int) -> int:
-    """The index of the ")" closing the group that opens at ``start``."""
+def _depths(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Each pattern character from ``start`` outside escapes and bracket classes, with the group depth after
+    it: ``(`` opens a group, ``)`` closes one."""
     depth, index = 0, start
-    while index < len(fragment):
-        char = fragment[index]
+    while index < len(text):
+        char = text[index]
         if char == "\\":
             index += 2
             continue
         if char == "[":
-            index = _skip_class(fragment, index)
+            index = _skip_class(text, index)
             continue
         depth += {"(": 1, ")": -1}.get(char, 0)
+        yield index, char, depth
+        index += 1
+
+
+def _group_end(fragment: str, start: int) -> int:
+    """The index of the ")" closing the group that opens at ``start``."""
+    for index, _, depth in _depths(fragment, start):
         if depth == 0:
             return index
-        index += 1
     raise ValueError(f"unbalanced group in {fragment!r}")
 
 
 def _alternatives(body: str) -> list[str]:
     """The top-level alternatives of a group's body."""
-    parts, depth, start, index = [], 0, 0, 0
-    while index < len(body):
-        char = body[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "[":
-            index = _skip_class(body, index)
-            continue
-        depth += {"(": 1, ")": -1}.get(char, 0)
+    parts: list[str] = []
+    begin = 0
+    for index, char, depth in _depths(body):
         if char == "|" and depth == 0:
-            parts.append(body[start:index])
-            start = index + 1
-        index += 1
-    return [*parts, body[start:]]
+            parts.append(body[begin:index])
+            begin = index + 1
+    return [*parts, body[begin:]]
 
 
 def _first_letters(fragment: str) -> set[str] | None:
